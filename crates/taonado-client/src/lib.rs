@@ -1,1 +1,17 @@
-//! taonado-client
+//! JSON-RPC access to a configured network for taonado: alloy providers whose chain id is
+//! checked against the network, signers resolved the way Foundry does (private key,
+//! keystore file, `~/.foundry/keystores` account), and deployment records to addresses.
+//!
+//! This crate reaches any chain only over JSON-RPC and never links the devnet. It never
+//! reads environment variables or prompts: the CLI passes in what the user gave.
+
+mod connect;
+mod deployments;
+mod error;
+mod fs;
+mod signer;
+
+pub use connect::{check_chain_id, connect, connect_with_signer};
+pub use deployments::{deployments_path, load_recorded_addresses, protocol_addresses};
+pub use error::{ClientError, Result};
+pub use signer::{Password, Secret, SignerSource, foundry_keystores_dir, parse_private_key};

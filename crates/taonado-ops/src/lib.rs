@@ -1,1 +1,23 @@
-//! taonado-ops
+//! Taonado's operational procedures as a library: deploying and wiring the protocol
+//! ([`deploy`]), the local subnet it runs against ([`subnet`]), and the live demo behind
+//! `taonado up` ([`simulation`]). Every procedure returns a typed report and never prints;
+//! the CLI renders.
+
+mod abi;
+pub mod deploy;
+pub mod error;
+mod fs;
+pub mod record;
+pub mod simulation;
+pub mod subnet;
+pub mod verifying_key;
+
+pub use deploy::{
+    ChainFamily, DeployPlan, DeployProgress, EvmValidatorSettings, FamilyPolicy, NoProgress, StepState, WtaoSource,
+    deploy,
+};
+pub use error::{OpsError, Result};
+pub use record::{ContractRecord, DeploymentRecord, PoolRecord, VerifierRecord};
+pub use simulation::{SimulationConfig, SimulationEvent, SimulationObserver, SimulationReport, run_simulation};
+pub use subnet::{LocalSubnet, SubnetKind};
+pub use verifying_key::VerifyingKeyFile;

@@ -1,1 +1,19 @@
-//! taonado-types
+//! Domain types shared by every taonado crate: SS58 accounts and hotkeys, the EVM→native
+//! account mirror, TAO/wei/rao units and subnet identifiers.
+//!
+//! Parsing and display only: this crate does no I/O.
+
+mod account;
+mod error;
+mod ids;
+mod mirror;
+mod units;
+
+pub use account::{AccountId32, BITTENSOR_SS58_PREFIX, Hotkey, SS58_PREFIX};
+pub use error::{Result, TypesError};
+pub use ids::{NetUid, Uid};
+pub use mirror::evm_mirror;
+pub use units::{
+    MAX_TAO_DECIMALS, RAO_PER_TAO, Rao, WEI_PER_RAO, WEI_PER_TAO, format_tao, parse_tao,
+    rao_to_wei, wei_to_rao,
+};

@@ -1,0 +1,230 @@
+#!/usr/bin/env node
+// Builds the committed contract artifacts with the pinned solc-js (package.json).
+//
+//   node contracts/build.mjs           compile contracts/src/**/*.{sol,yul} and write
+//                                      crates/taonado-contracts/artifacts/*.json
+//   node contracts/build.mjs --check   compile in memory; exit 1 with a summary if any
+//                                      committed artifact differs (or is missing/extra)
+//   --verbose                          print solc's warnings in full
+//
+// Output is a pure function of the sources, the compiler and the settings below: sorted keys,
+// two-space JSON with a trailing newline, no timestamps and no absolute paths.
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join, relative, sep } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createRequire } from "node:module";
+
+const require = createRequire(import.meta.url);
+const solc = require("solc");
+
+const CONTRACTS_DIR = dirname(fileURLToPath(import.meta.url));
+const ROOT = dirname(CONTRACTS_DIR);
+const SRC_DIR = join(CONTRACTS_DIR, "src");
+const NODE_MODULES = join(ROOT, "node_modules");
+const OUT_DIR = join(ROOT, "crates", "taonado-contracts", "artifacts");
+const BUILD_INFO = "build-info.json";
+
+const SOLC_VERSION = "0.8.37+commit.f401782d.Emscripten.clang";
+// The oldest EVM version that works end to end. The sources compile down to constantinople,
+// but a chain older than London cannot take EIP-1559 (type 2) transactions, which Bittensor
+// (20 gwei base fee) and alloy use. London bytecode has no PUSH0, MCOPY or transient storage,
+// so it runs on Bittensor's Frontier EVM whatever its exact spec. The dev chain runs London too.
+const EVM_VERSION = "london";
+const SETTINGS = {
+  evmVersion: EVM_VERSION,
+  optimizer: { enabled: true, runs: 200 },
+  metadata: { bytecodeHash: "ipfs" },
+  outputSelection: {
+    "*": {
+      "*": [
+        "abi",
+        "evm.bytecode.object",
+        "evm.deployedBytecode.object",
+        "evm.deployedBytecode.immutableReferences",
+        "evm.methodIdentifiers",
+        "storageLayout",
+      ],
+    },
+  },
+};
+const YUL_SETTINGS = {
+  evmVersion: EVM_VERSION,
+  optimizer: { enabled: true, runs: 200, details: { yul: true } },
+  outputSelection: { "*": { "*": ["evm.bytecode.object", "evm.deployedBytecode.object"] } },
+};
+// Contracts from node_modules that get an artifact (everything else there is only imported).
+const EXTERNAL_ARTIFACTS = new Set(["ERC1967Proxy"]);
+// A Yul object has no ABI of its own; it takes the ABI of the Solidity interface it implements.
+const YUL_ABI_FROM_INTERFACE = { MiMCSponge: "IHasher" };
+
+function walk(dir) {
+  const out = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...walk(path));
+    else out.push(path);
+  }
+  return out;
+}
+
+// Source unit names are relative to contracts/ with forward slashes ("src/token/WTAO.sol"),
+// so that the metadata (and with it the bytecode) does not depend on where the repo lives.
+const unitName = (path) => relative(CONTRACTS_DIR, path).split(sep).join("/");
+
+function findImport(path) {
+  if (path.startsWith("@openzeppelin/")) {
+    const file = join(NODE_MODULES, ...path.split("/"));
+    if (existsSync(file)) return { contents: readFileSync(file, "utf8") };
+    return { error: `${path} not found in node_modules; run npm ci` };
+  }
+  const file = join(CONTRACTS_DIR, ...path.split("/"));
+  if (existsSync(file)) return { contents: readFileSync(file, "utf8") };
+  return { error: `${path} not found` };
+}
+
+function compile(input) {
+  const output = JSON.parse(solc.compile(JSON.stringify(input), { import: findImport }));
+  const errors = (output.errors ?? []).filter((e) => e.severity === "error");
+  const warnings = (output.errors ?? []).filter((e) => e.severity !== "error");
+  if (VERBOSE) for (const e of warnings) process.stderr.write(`${e.formattedMessage ?? e.message}\n`);
+  else if (warnings.length > 0) process.stderr.write(`solc: ${warnings.length} warning(s); --verbose shows them\n`);
+  if (errors.length > 0) {
+    for (const e of errors) process.stderr.write(`${e.formattedMessage ?? e.message}\n`);
+    throw new Error(`solc reported ${errors.length} error(s)`);
+  }
+  return output;
+}
+
+const VERBOSE = process.argv.includes("--verbose");
+const hex = (object) => (object ? `0x${object}` : "0x");
+
+// Recursively sorts object keys so that JSON.stringify is canonical.
+function canonical(value) {
+  if (Array.isArray(value)) return value.map(canonical);
+  if (value && typeof value === "object") {
+    return Object.fromEntries(
+      Object.keys(value)
+        .sort()
+        .map((k) => [k, canonical(value[k])]),
+    );
+  }
+  return value;
+}
+const render = (value) => `${JSON.stringify(canonical(value), null, 2)}\n`;
+
+function buildArtifacts() {
+  const files = walk(SRC_DIR).sort();
+  const solFiles = files.filter((f) => f.endsWith(".sol"));
+  const yulFiles = files.filter((f) => f.endsWith(".yul"));
+
+  const sources = Object.fromEntries(solFiles.map((f) => [unitName(f), { content: readFileSync(f, "utf8") }]));
+  const output = compile({ language: "Solidity", sources, settings: SETTINGS });
+
+  const artifacts = new Map();
+  const abis = new Map();
+  for (const sourceName of Object.keys(output.contracts).sort()) {
+    for (const [contractName, c] of Object.entries(output.contracts[sourceName])) {
+      abis.set(contractName, c.abi);
+      const ours = sourceName.startsWith("src/");
+      if (!ours && !EXTERNAL_ARTIFACTS.has(contractName)) continue;
+      // Interfaces, abstract contracts and libraries without code are not deployable.
+      if (!c.evm.bytecode.object) continue;
+      if (artifacts.has(contractName)) {
+        throw new Error(`two contracts named ${contractName}; artifact names must be unique`);
+      }
+      artifacts.set(contractName, {
+        contractName,
+        sourceName,
+        abi: c.abi,
+        bytecode: hex(c.evm.bytecode.object),
+        deployedBytecode: hex(c.evm.deployedBytecode.object),
+        immutableReferences: c.evm.deployedBytecode.immutableReferences ?? {},
+        methodIdentifiers: c.evm.methodIdentifiers ?? {},
+        storageLayout: c.storageLayout ?? { storage: [], types: null },
+      });
+    }
+  }
+
+  for (const file of yulFiles) {
+    const sourceName = unitName(file);
+    const out = compile({
+      language: "Yul",
+      sources: { [sourceName]: { content: readFileSync(file, "utf8") } },
+      settings: YUL_SETTINGS,
+    });
+    for (const [contractName, c] of Object.entries(out.contracts[sourceName])) {
+      if (artifacts.has(contractName)) {
+        throw new Error(`two contracts named ${contractName}; artifact names must be unique`);
+      }
+      const iface = YUL_ABI_FROM_INTERFACE[contractName];
+      const abi = iface ? abis.get(iface) : [];
+      if (iface && !abi) throw new Error(`interface ${iface} for Yul object ${contractName} was not compiled`);
+      const methodIdentifiers = {};
+      if (iface) {
+        const ifaceSource = Object.keys(output.contracts).find((s) => output.contracts[s][iface]);
+        Object.assign(methodIdentifiers, output.contracts[ifaceSource][iface].evm.methodIdentifiers);
+      }
+      artifacts.set(contractName, {
+        contractName,
+        sourceName,
+        abi,
+        bytecode: hex(c.evm.bytecode.object),
+        deployedBytecode: hex(c.evm.deployedBytecode?.object),
+        immutableReferences: {},
+        methodIdentifiers,
+        storageLayout: { storage: [], types: null },
+      });
+    }
+  }
+
+  const rendered = new Map();
+  for (const name of [...artifacts.keys()].sort()) {
+    rendered.set(`${name}.json`, render(artifacts.get(name)));
+  }
+  const sha256 = Object.fromEntries(
+    [...rendered.entries()].map(([file, text]) => [file, createHash("sha256").update(text).digest("hex")]),
+  );
+  rendered.set(
+    BUILD_INFO,
+    render({
+      compiler: { name: "solc-js", version: solc.version() },
+      settings: { solidity: SETTINGS, yul: YUL_SETTINGS },
+      sources: [...solFiles, ...yulFiles].map(unitName).sort(),
+      artifacts: sha256,
+    }),
+  );
+  return rendered;
+}
+
+function main() {
+  const check = process.argv.includes("--check");
+  if (solc.version() !== SOLC_VERSION) {
+    throw new Error(`solc ${solc.version()} is installed but ${SOLC_VERSION} is pinned; run npm ci`);
+  }
+  const rendered = buildArtifacts();
+  const existing = existsSync(OUT_DIR) ? readdirSync(OUT_DIR).filter((f) => f.endsWith(".json")) : [];
+
+  if (check) {
+    const problems = [];
+    for (const [file, text] of rendered) {
+      const path = join(OUT_DIR, file);
+      if (!existsSync(path)) problems.push(`missing  ${file}`);
+      else if (readFileSync(path, "utf8") !== text) problems.push(`differs  ${file}`);
+    }
+    for (const file of existing) if (!rendered.has(file)) problems.push(`stale    ${file}`);
+    if (problems.length > 0) {
+      process.stderr.write(`artifacts are out of date (run node contracts/build.mjs):\n  ${problems.join("\n  ")}\n`);
+      process.exit(1);
+    }
+    process.stdout.write(`${rendered.size} artifacts up to date\n`);
+    return;
+  }
+
+  mkdirSync(OUT_DIR, { recursive: true });
+  for (const file of existing) if (!rendered.has(file)) rmSync(join(OUT_DIR, file));
+  for (const [file, text] of rendered) writeFileSync(join(OUT_DIR, file), text);
+  process.stdout.write(`wrote ${rendered.size} files to ${relative(ROOT, OUT_DIR)}\n`);
+}
+
+main();

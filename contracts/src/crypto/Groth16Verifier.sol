@@ -1,0 +1,246 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {IVerifier} from "../interfaces/IVerifier.sol";
+
+/// @title Groth16 verifier over BN254 for statements with 6 public inputs
+/// @notice The verifying key is a constructor argument kept in immutables, so one compiled
+/// contract per chain family serves any key. The chain family only decides which address
+/// performs BN254 point addition: 0x06 on Ethereum, 0x09 on the Bittensor EVM, where 0x06 is
+/// Substrate dispatch. Scalar multiplication (0x07) and pairing (0x08) are the same on both.
+///
+/// Behaviour, in order:
+/// - `proof` must be exactly 256 bytes, else revert "verifier-proof-length".
+/// - every proof word must be < Q, else revert "verifier-proof-element-gte-prime-q";
+/// - every input must be < R, else revert "verifier-gte-snark-scalar-field"
+///   (the reason strings of Tornado-classic's verifier);
+/// - a failing precompile call (out of gas, a point off the curve, or an address that is not
+///   the BN254 precompile on this chain) reverts "verifier-bn254-precompile-failed", never
+///   returns false, so eth_estimateGas cannot settle on a gas limit too small for the pairing;
+/// - otherwise it returns the pairing check: false for a well-formed but invalid proof.
+abstract contract Groth16Verifier is IVerifier {
+    /// @dev BN254 base field prime.
+    uint256 internal constant Q = 21888242871839275222246405745257275088696311157297823662689037894645226208583;
+    /// @dev BN254 scalar field prime.
+    uint256 internal constant R = 21888242871839275222246405745257275088548364400416034343698204186575808495617;
+
+    uint8 internal constant CHAIN_FAMILY_ETHEREUM = 1;
+    uint8 internal constant CHAIN_FAMILY_BITTENSOR = 2;
+
+    address private immutable EC_ADD;
+
+    // G1 points are (x, y); G2 points are stored in the precompile's order (x.im, x.re, y.im, y.re).
+    uint256 private immutable ALPHA_X;
+    uint256 private immutable ALPHA_Y;
+    uint256 private immutable BETA_X1;
+    uint256 private immutable BETA_X0;
+    uint256 private immutable BETA_Y1;
+    uint256 private immutable BETA_Y0;
+    uint256 private immutable GAMMA_X1;
+    uint256 private immutable GAMMA_X0;
+    uint256 private immutable GAMMA_Y1;
+    uint256 private immutable GAMMA_Y0;
+    uint256 private immutable DELTA_X1;
+    uint256 private immutable DELTA_X0;
+    uint256 private immutable DELTA_Y1;
+    uint256 private immutable DELTA_Y0;
+    uint256 private immutable IC0_X;
+    uint256 private immutable IC0_Y;
+    uint256 private immutable IC1_X;
+    uint256 private immutable IC1_Y;
+    uint256 private immutable IC2_X;
+    uint256 private immutable IC2_Y;
+    uint256 private immutable IC3_X;
+    uint256 private immutable IC3_Y;
+    uint256 private immutable IC4_X;
+    uint256 private immutable IC4_Y;
+    uint256 private immutable IC5_X;
+    uint256 private immutable IC5_Y;
+    uint256 private immutable IC6_X;
+    uint256 private immutable IC6_Y;
+
+    /// @param ecAdd the BN254 addition precompile of the target chain family.
+    /// The key arguments ABI-encode as 28 consecutive words: alpha, beta, gamma, delta, IC[0..7].
+    constructor(
+        address ecAdd,
+        uint256[2] memory alpha,
+        uint256[4] memory beta,
+        uint256[4] memory gamma,
+        uint256[4] memory delta,
+        uint256[2][7] memory ic
+    ) {
+        for (uint256 i = 0; i < 4; i++) {
+            require(beta[i] < Q && gamma[i] < Q && delta[i] < Q, "verifier-key-element-gte-prime-q");
+        }
+        for (uint256 i = 0; i < 7; i++) {
+            require(ic[i][0] < Q && ic[i][1] < Q, "verifier-key-element-gte-prime-q");
+        }
+        require(alpha[0] < Q && alpha[1] < Q, "verifier-key-element-gte-prime-q");
+        EC_ADD = ecAdd;
+        (ALPHA_X, ALPHA_Y) = (alpha[0], alpha[1]);
+        (BETA_X1, BETA_X0, BETA_Y1, BETA_Y0) = (beta[0], beta[1], beta[2], beta[3]);
+        (GAMMA_X1, GAMMA_X0, GAMMA_Y1, GAMMA_Y0) = (gamma[0], gamma[1], gamma[2], gamma[3]);
+        (DELTA_X1, DELTA_X0, DELTA_Y1, DELTA_Y0) = (delta[0], delta[1], delta[2], delta[3]);
+        (IC0_X, IC0_Y, IC1_X, IC1_Y) = (ic[0][0], ic[0][1], ic[1][0], ic[1][1]);
+        (IC2_X, IC2_Y, IC3_X, IC3_Y) = (ic[2][0], ic[2][1], ic[3][0], ic[3][1]);
+        (IC4_X, IC4_Y, IC5_X, IC5_Y) = (ic[4][0], ic[4][1], ic[5][0], ic[5][1]);
+        (IC6_X, IC6_Y) = (ic[6][0], ic[6][1]);
+    }
+
+    /// @notice 1 = Ethereum (BN254 add at 0x06), 2 = Bittensor EVM (BN254 add at 0x09).
+    function chainFamily() external pure virtual returns (uint8);
+
+    /// @notice The address this verifier calls for BN254 point addition.
+    function ecAddPrecompile() external view returns (address) {
+        return EC_ADD;
+    }
+
+    /// @inheritdoc IVerifier
+    function verifyProof(bytes calldata proof, uint256[6] calldata input) external view override returns (bool) {
+        require(proof.length == 256, "verifier-proof-length");
+        uint256 badProof;
+        uint256 badInput;
+        assembly ("memory-safe") {
+            let p := proof.offset
+            badProof := or(
+                or(
+                    or(iszero(lt(calldataload(p), Q)), iszero(lt(calldataload(add(p, 0x20)), Q))),
+                    or(iszero(lt(calldataload(add(p, 0x40)), Q)), iszero(lt(calldataload(add(p, 0x60)), Q)))
+                ),
+                or(
+                    or(iszero(lt(calldataload(add(p, 0x80)), Q)), iszero(lt(calldataload(add(p, 0xa0)), Q))),
+                    or(iszero(lt(calldataload(add(p, 0xc0)), Q)), iszero(lt(calldataload(add(p, 0xe0)), Q)))
+                )
+            )
+            badInput := or(
+                or(
+                    or(iszero(lt(calldataload(input), R)), iszero(lt(calldataload(add(input, 0x20)), R))),
+                    or(iszero(lt(calldataload(add(input, 0x40)), R)), iszero(lt(calldataload(add(input, 0x60)), R)))
+                ),
+                or(iszero(lt(calldataload(add(input, 0x80)), R)), iszero(lt(calldataload(add(input, 0xa0)), R)))
+            )
+        }
+        require(badProof == 0, "verifier-proof-element-gte-prime-q");
+        require(badInput == 0, "verifier-gte-snark-scalar-field");
+
+        // Pairing input at m: -A, B, alpha, beta, vk_x, gamma, C, delta (24 words). While vk_x is
+        // accumulated, the gamma slot (m + 0x1c0) is the ecMul scratch: x, y, scalar -> product.
+        uint256 m;
+        uint256 ok = 1;
+        address ecAdd = EC_ADD;
+        {
+            uint256 x = IC0_X;
+            uint256 y = IC0_Y;
+            assembly ("memory-safe") {
+                m := mload(0x40)
+                mstore(0x40, add(m, 0x300))
+                mstore(add(m, 0x180), x)
+                mstore(add(m, 0x1a0), y)
+            }
+        }
+        ok = _accumulate(m, ecAdd, ok, input, 0x00, IC1_X, IC1_Y);
+        ok = _accumulate(m, ecAdd, ok, input, 0x20, IC2_X, IC2_Y);
+        ok = _accumulate(m, ecAdd, ok, input, 0x40, IC3_X, IC3_Y);
+        ok = _accumulate(m, ecAdd, ok, input, 0x60, IC4_X, IC4_Y);
+        ok = _accumulate(m, ecAdd, ok, input, 0x80, IC5_X, IC5_Y);
+        ok = _accumulate(m, ecAdd, ok, input, 0xa0, IC6_X, IC6_Y);
+        {
+            (uint256 ax, uint256 ay, uint256 bx1, uint256 bx0, uint256 by1, uint256 by0) =
+                (ALPHA_X, ALPHA_Y, BETA_X1, BETA_X0, BETA_Y1, BETA_Y0);
+            assembly ("memory-safe") {
+                let p := proof.offset
+                // -A = (x, -y); A's y < Q was checked, and mod keeps the point at infinity (0, 0).
+                mstore(m, calldataload(p))
+                mstore(add(m, 0x20), mod(sub(Q, calldataload(add(p, 0x20))), Q))
+                // B and C are already in the precompile's word order.
+                calldatacopy(add(m, 0x40), add(p, 0x40), 0x80)
+                calldatacopy(add(m, 0x240), add(p, 0xc0), 0x40)
+                mstore(add(m, 0xc0), ax)
+                mstore(add(m, 0xe0), ay)
+                mstore(add(m, 0x100), bx1)
+                mstore(add(m, 0x120), bx0)
+                mstore(add(m, 0x140), by1)
+                mstore(add(m, 0x160), by0)
+            }
+        }
+        {
+            (uint256 gx1, uint256 gx0, uint256 gy1, uint256 gy0) = (GAMMA_X1, GAMMA_X0, GAMMA_Y1, GAMMA_Y0);
+            (uint256 dx1, uint256 dx0, uint256 dy1, uint256 dy0) = (DELTA_X1, DELTA_X0, DELTA_Y1, DELTA_Y0);
+            assembly ("memory-safe") {
+                mstore(add(m, 0x1c0), gx1)
+                mstore(add(m, 0x1e0), gx0)
+                mstore(add(m, 0x200), gy1)
+                mstore(add(m, 0x220), gy0)
+                mstore(add(m, 0x280), dx1)
+                mstore(add(m, 0x2a0), dx0)
+                mstore(add(m, 0x2c0), dy1)
+                mstore(add(m, 0x2e0), dy0)
+            }
+        }
+        uint256 paired;
+        assembly ("memory-safe") {
+            ok := and(ok, and(staticcall(gas(), 0x08, m, 0x300, m, 0x20), eq(returndatasize(), 0x20)))
+            paired := mload(m)
+        }
+        require(ok == 1, "verifier-bn254-precompile-failed");
+        return paired == 1;
+    }
+
+    /// @dev vk_x += input[word / 32] * (x, y), skipped when that input is 0 (it adds the identity).
+    /// Returns `ok` and-ed with the success of both precompile calls.
+    function _accumulate(
+        uint256 m,
+        address ecAdd,
+        uint256 ok,
+        uint256[6] calldata input,
+        uint256 word,
+        uint256 x,
+        uint256 y
+    ) private view returns (uint256) {
+        assembly ("memory-safe") {
+            let s := calldataload(add(input, word))
+            if s {
+                let scratch := add(m, 0x1c0)
+                mstore(scratch, x)
+                mstore(add(scratch, 0x20), y)
+                mstore(add(scratch, 0x40), s)
+                ok := and(ok, and(staticcall(gas(), 0x07, scratch, 0x60, scratch, 0x40), eq(returndatasize(), 0x40)))
+                // (vk_x, product) are adjacent at m + 0x180; the sum overwrites vk_x.
+                ok := and(
+                    ok, and(staticcall(gas(), ecAdd, add(m, 0x180), 0x80, add(m, 0x180), 0x40), eq(returndatasize(), 0x40))
+                )
+            }
+        }
+        return ok;
+    }
+}
+
+/// @notice Groth16 verifier for Ethereum-style precompiles (BN254 add at 0x06).
+contract Groth16VerifierEthereum is Groth16Verifier {
+    constructor(
+        uint256[2] memory alpha,
+        uint256[4] memory beta,
+        uint256[4] memory gamma,
+        uint256[4] memory delta,
+        uint256[2][7] memory ic
+    ) Groth16Verifier(address(0x06), alpha, beta, gamma, delta, ic) {}
+
+    function chainFamily() external pure override returns (uint8) {
+        return CHAIN_FAMILY_ETHEREUM;
+    }
+}
+
+/// @notice Groth16 verifier for the Bittensor EVM (BN254 add at 0x09; 0x06 is Substrate dispatch).
+contract Groth16VerifierBittensor is Groth16Verifier {
+    constructor(
+        uint256[2] memory alpha,
+        uint256[4] memory beta,
+        uint256[4] memory gamma,
+        uint256[4] memory delta,
+        uint256[2][7] memory ic
+    ) Groth16Verifier(address(0x09), alpha, beta, gamma, delta, ic) {}
+
+    function chainFamily() external pure override returns (uint8) {
+        return CHAIN_FAMILY_BITTENSOR;
+    }
+}

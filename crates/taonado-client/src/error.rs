@@ -1,0 +1,98 @@
+//! The one error type of `taonado-client`.
+
+use std::path::PathBuf;
+
+use alloy::transports::TransportError;
+use url::Url;
+
+/// Result alias used throughout the crate.
+pub type Result<T, E = ClientError> = std::result::Result<T, E>;
+
+/// Everything that can go wrong while connecting, loading signers or reading deployments.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The RPC endpoint did not answer.
+    #[error("cannot reach {network} at {url}: {source}; is the node running (for local: `taonado devnet`) or is --rpc-url right?")]
+    Unreachable {
+        /// The network being connected to.
+        network: String,
+        /// Its RPC URL.
+        url: Url,
+        /// The transport error.
+        source: TransportError,
+    },
+    /// The endpoint serves another chain than the network expects.
+    #[error("chain id {actual} does not match network {network} ({expected}); {hint}")]
+    ChainIdMismatch {
+        /// The requested network.
+        network: String,
+        /// Its configured chain id.
+        expected: u64,
+        /// What the endpoint reported.
+        actual: u64,
+        /// What to do about it.
+        hint: String,
+    },
+    /// A private key is not 32 bytes of hex or not a valid secp256k1 scalar.
+    #[error("invalid private key: expected 32 bytes of hex (with or without 0x); the value is not shown")]
+    InvalidPrivateKey,
+    /// More than one signer source was given.
+    #[error("give only one of --private-key, --keystore and --account")]
+    ConflictingSigners,
+    /// A command that sends transactions got no signer.
+    #[error("no signer for network {network}; pass --private-key (or set TAONADO_PRIVATE_KEY), --keystore FILE or --account NAME")]
+    NoSigner {
+        /// The network that needs one.
+        network: String,
+    },
+    /// A Foundry account name has no keystore file.
+    #[error("no keystore named `{name}` in {dir}; create one with `cast wallet import {name} --interactive` or pass --keystore FILE")]
+    AccountNotFound {
+        /// The account name.
+        name: String,
+        /// The keystores directory searched.
+        dir: PathBuf,
+    },
+    /// A keystore could not be decrypted.
+    #[error("cannot decrypt keystore {path}: {message}; check the password (--password, --password-file or the prompt)")]
+    Keystore {
+        /// The keystore file.
+        path: PathBuf,
+        /// Why it failed.
+        message: String,
+    },
+    /// A file (keystore, password file, deployments record) could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A password file is empty.
+    #[error("password file {path} is empty; put the keystore password on its first line")]
+    EmptyPasswordFile {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A deployments record is not valid JSON of the expected shape.
+    #[error("invalid deployments record {path}: {source}; fix or remove the file and re-run `taonado deploy`")]
+    DeploymentsFormat {
+        /// The record file.
+        path: PathBuf,
+        /// The JSON error.
+        source: serde_json::Error,
+    },
+    /// A deployments record belongs to another chain.
+    #[error("deployments record {path} is for chain {record_chain_id}, but network {network} is chain {network_chain_id}; remove the file or pass the matching --network")]
+    DeploymentsChainMismatch {
+        /// The record file.
+        path: PathBuf,
+        /// The network.
+        network: String,
+        /// The network's chain id.
+        network_chain_id: u64,
+        /// The chain id written in the record.
+        record_chain_id: u64,
+    },
+}

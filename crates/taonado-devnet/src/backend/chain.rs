@@ -1,0 +1,816 @@
+//! The chain: state, blocks, receipts, the pool, mining, undo log (snapshots and reorgs).
+//!
+//! Hot-path choices (see ARCHITECTURE notes in the report):
+//! - no state trie: `state_root`, `transactions_root` and `receipts_root` are deterministic
+//!   keccak chains over the block contents, not Merkle-Patricia roots;
+//! - no state clones per transaction: every commit appends the previous values of the
+//!   accounts and slots it touches to an undo log; `evm_revert` and `taonado_reorg` replay it
+//!   backwards;
+//! - subtensor state is cloned lazily (only when a tx calls a subtensor precompile) and once
+//!   per sealed block for the last [`SUBTENSOR_HISTORY`] blocks (reorg depth limit).
+
+use std::{
+    collections::{BTreeMap, HashMap, HashSet},
+    sync::Arc,
+    time::{SystemTime, UNIX_EPOCH},
+};
+
+use alloy_consensus::{EMPTY_OMMER_ROOT_HASH, EMPTY_ROOT_HASH, Header, Transaction as _, TxEnvelope};
+use alloy_primitives::{Address, B64, B256, Bloom, Bytes, Log, TxKind, U256, keccak256};
+use revm::{
+    DatabaseCommit, DatabaseRef,
+    context::TxEnv,
+    database::{AccountState, DbAccount},
+    state::{AccountInfo, Bytecode, EvmState},
+};
+use serde::{Deserialize, Serialize};
+
+use super::{
+    exec::{self, CallRequest, ChainRules, Executed, StateDb},
+    precompiles::{MirrorMap, SubtensorSlot, mirror_of},
+};
+use crate::{
+    config::DevAccount,
+    error::{DevnetError, Result},
+    subtensor::{EvmHost, Subtensor},
+};
+
+/// How many recent blocks keep a subtensor snapshot; `taonado_reorg` can go this deep.
+pub const SUBTENSOR_HISTORY: u64 = 256;
+
+/// A transaction waiting in the pool (or about to be mined).
+#[derive(Clone, Debug)]
+pub(crate) struct PoolTx {
+    pub hash: B256,
+    pub from: Address,
+    pub envelope: TxEnvelope,
+    pub impersonated: bool,
+    pub tx_env: TxEnv,
+}
+
+/// A mined transaction with its receipt.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct StoredTx {
+    pub hash: B256,
+    pub from: Address,
+    pub envelope: TxEnvelope,
+    pub impersonated: bool,
+    pub receipt: StoredReceipt,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct StoredReceipt {
+    pub status: bool,
+    pub gas_used: u64,
+    pub cumulative_gas_used: u64,
+    pub effective_gas_price: u128,
+    pub contract_address: Option<Address>,
+    pub logs: Vec<Log>,
+    pub logs_bloom: Bloom,
+    /// Block-wide index of this receipt's first log.
+    pub first_log_index: u64,
+    /// Set when a Bittensor precompile halted the transaction exceptionally.
+    pub dispatch_error: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct StoredBlock {
+    pub header: Header,
+    pub hash: B256,
+    pub txs: Vec<StoredTx>,
+    /// Undo-log length before this block's transactions (what a reorg rolls back to).
+    #[serde(skip)]
+    pub undo_mark: usize,
+    /// Subtensor state after this block (recent blocks only).
+    #[serde(skip)]
+    pub subtensor_after: Option<Arc<Subtensor>>,
+}
+
+/// Previous value of something a commit or dev method changed.
+#[derive(Clone, Debug)]
+enum UndoEntry {
+    Account {
+        address: Address,
+        prior: Option<(AccountInfo, AccountState)>,
+        slots: Vec<(U256, U256)>,
+    },
+}
+
+/// Block time control (evm_increaseTime, evm_setNextBlockTimestamp).
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize)]
+pub(crate) struct TimeState {
+    pub offset_secs: i64,
+    pub next_timestamp: Option<u64>,
+}
+
+#[derive(Clone, Debug)]
+struct Snapshot {
+    block: u64,
+    undo_mark: usize,
+    subtensor: Subtensor,
+    time: TimeState,
+}
+
+/// A block being assembled.
+pub(crate) struct BlockBuilder {
+    number: u64,
+    timestamp: u64,
+    prevrandao: B256,
+    txs: Vec<StoredTx>,
+    cumulative_gas: u64,
+    log_index: u64,
+    undo_mark: usize,
+}
+
+pub(crate) struct Chain {
+    pub rules: ChainRules,
+    pub db: StateDb,
+    pub subtensor: Subtensor,
+    pub blocks: Vec<StoredBlock>,
+    pub block_numbers: HashMap<B256, u64>,
+    pub tx_locations: HashMap<B256, (u64, usize)>,
+    pub pool: Vec<PoolTx>,
+    pub mirrors: MirrorMap,
+    pub time: TimeState,
+    pub impersonated: HashSet<Address>,
+    pub automine: bool,
+    pub dev_accounts: Vec<DevAccount>,
+    undo: Vec<UndoEntry>,
+    /// Blocks at or below this height cannot be dropped (state before a restart is not kept).
+    reorg_floor: u64,
+    snapshots: BTreeMap<u64, Snapshot>,
+    next_snapshot: u64,
+}
+
+pub(crate) fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
+}
+
+impl Chain {
+    pub(crate) fn genesis(
+        rules: ChainRules,
+        subtensor: Subtensor,
+        dev_accounts: Vec<DevAccount>,
+        balance: U256,
+    ) -> Self {
+        let mut db = StateDb::default();
+        let mut mirrors = MirrorMap::new();
+        for account in &dev_accounts {
+            db.insert_account_info(
+                account.address,
+                AccountInfo {
+                    balance,
+                    ..AccountInfo::default()
+                },
+            );
+            mirrors.insert(mirror_of(&account.address), account.address);
+        }
+        let timestamp = now_secs();
+        let header = Header {
+            ommers_hash: EMPTY_OMMER_ROOT_HASH,
+            state_root: keccak256(b"taonado-devnet genesis"),
+            transactions_root: EMPTY_ROOT_HASH,
+            receipts_root: EMPTY_ROOT_HASH,
+            gas_limit: rules.gas_limit,
+            timestamp,
+            base_fee_per_gas: Some(rules.base_fee as u64),
+            withdrawals_root: Some(EMPTY_ROOT_HASH),
+            blob_gas_used: Some(0),
+            excess_blob_gas: Some(0),
+            parent_beacon_block_root: Some(B256::ZERO),
+            ..Header::default()
+        };
+        let hash = header.hash_slow();
+        db.cache.block_hashes.insert(U256::ZERO, hash);
+        let block = StoredBlock {
+            header,
+            hash,
+            txs: Vec::new(),
+            undo_mark: 0,
+            subtensor_after: Some(Arc::new(subtensor.clone())),
+        };
+        Self::from_parts(rules, db, subtensor, vec![block], dev_accounts, TimeState::default(), mirrors)
+    }
+
+    /// Rebuild indexes around restored state (genesis or a state-dir load).
+    pub(crate) fn from_parts(
+        rules: ChainRules,
+        db: StateDb,
+        subtensor: Subtensor,
+        blocks: Vec<StoredBlock>,
+        dev_accounts: Vec<DevAccount>,
+        time: TimeState,
+        mirrors: MirrorMap,
+    ) -> Self {
+        let mut chain = Self {
+            rules,
+            db,
+            subtensor,
+            blocks: Vec::new(),
+            block_numbers: HashMap::new(),
+            tx_locations: HashMap::new(),
+            pool: Vec::new(),
+            mirrors,
+            time,
+            impersonated: HashSet::new(),
+            automine: true,
+            dev_accounts,
+            undo: Vec::new(),
+            reorg_floor: 0,
+            snapshots: BTreeMap::new(),
+            next_snapshot: 0,
+        };
+        for block in blocks {
+            chain.index_block(&block);
+            chain.blocks.push(block);
+        }
+        chain.reorg_floor = chain.latest_number();
+        if let Some(last) = chain.blocks.last_mut() {
+            last.subtensor_after = Some(Arc::new(chain.subtensor.clone()));
+        }
+        chain
+    }
+
+    fn index_block(&mut self, block: &StoredBlock) {
+        let number = block.header.number;
+        self.block_numbers.insert(block.hash, number);
+        for (index, tx) in block.txs.iter().enumerate() {
+            self.tx_locations.insert(tx.hash, (number, index));
+        }
+        self.db.cache.block_hashes.insert(U256::from(number), block.hash);
+    }
+
+    pub(crate) fn latest(&self) -> &StoredBlock {
+        // Invariant: genesis is always present.
+        self.blocks.last().expect("chain always has a genesis block")
+    }
+
+    pub(crate) fn latest_number(&self) -> u64 {
+        self.blocks.len() as u64 - 1
+    }
+
+    pub(crate) fn block(&self, number: u64) -> Option<&StoredBlock> {
+        self.blocks.get(usize::try_from(number).ok()?)
+    }
+
+    pub(crate) fn block_by_hash(&self, hash: &B256) -> Option<&StoredBlock> {
+        self.block_numbers.get(hash).and_then(|n| self.block(*n))
+    }
+
+    pub(crate) fn tx(&self, hash: &B256) -> Option<(&StoredBlock, usize, &StoredTx)> {
+        let (number, index) = *self.tx_locations.get(hash)?;
+        let block = self.block(number)?;
+        Some((block, index, block.txs.get(index)?))
+    }
+
+    pub(crate) fn account(&self, address: Address) -> AccountInfo {
+        // StateDb's error type is Infallible.
+        self.db.basic_ref(address).ok().flatten().unwrap_or_default()
+    }
+
+    pub(crate) fn code(&self, address: Address) -> Bytes {
+        let info = self.account(address);
+        match info.code {
+            Some(code) => code.original_bytes(),
+            None => self
+                .db
+                .code_by_hash_ref(info.code_hash)
+                .map(|c| c.original_bytes())
+                .unwrap_or_default(),
+        }
+    }
+
+    pub(crate) fn storage(&self, address: Address, slot: U256) -> U256 {
+        self.db.storage_ref(address, slot).unwrap_or_default()
+    }
+
+    /// Nonce including the transactions waiting in the pool.
+    pub(crate) fn pending_nonce(&self, address: Address) -> u64 {
+        let queued = self.pool.iter().filter(|tx| tx.from == address).count() as u64;
+        self.account(address).nonce + queued
+    }
+
+    /// Checks the EVM cannot word the way clients expect (the rest comes from revm).
+    pub(crate) fn precheck(&self, tx: &PoolTx) -> Result<()> {
+        let chain = self.rules.chain_id;
+        if let Some(id) = tx.tx_env.chain_id
+            && id != chain
+        {
+            return Err(DevnetError::WrongChainId { tx: Some(id), chain });
+        }
+        if tx.tx_env.gas_limit > self.rules.gas_limit {
+            return Err(DevnetError::GasLimitExceedsBlock {
+                gas_limit: tx.tx_env.gas_limit,
+                block_gas_limit: self.rules.gas_limit,
+            });
+        }
+        if tx.tx_env.gas_price < self.rules.base_fee {
+            return Err(DevnetError::FeeCapTooLow {
+                max_fee: tx.tx_env.gas_price,
+                base_fee: self.rules.base_fee,
+            });
+        }
+        if self.tx_locations.contains_key(&tx.hash) || self.pool.iter().any(|p| p.hash == tx.hash) {
+            return Err(DevnetError::AlreadyKnown(tx.hash));
+        }
+        Ok(())
+    }
+
+    fn next_timestamp(&self) -> u64 {
+        if let Some(ts) = self.time.next_timestamp {
+            return ts;
+        }
+        let now = now_secs().saturating_add_signed(self.time.offset_secs);
+        now.max(self.latest().header.timestamp)
+    }
+
+    pub(crate) fn start_block(&self) -> BlockBuilder {
+        let number = self.latest_number() + 1;
+        BlockBuilder {
+            number,
+            timestamp: self.next_timestamp(),
+            prevrandao: keccak256(number.to_be_bytes()),
+            txs: Vec::new(),
+            cumulative_gas: 0,
+            log_index: 0,
+            undo_mark: self.undo.len(),
+        }
+    }
+
+    /// Execute `tx` on top of the state and append it to `block`. On error nothing changed.
+    pub(crate) fn execute_into(&mut self, block: &mut BlockBuilder, tx: &PoolTx) -> Result<()> {
+        let block_env = self
+            .rules
+            .block_env(block.number, block.timestamp, block.prevrandao);
+        let gas_limit = tx.tx_env.gas_limit;
+        let slot = SubtensorSlot::Exclusive {
+            state: &mut self.subtensor,
+            backup: None,
+        };
+        let (executed, mut slot) = exec::execute(
+            &self.db,
+            self.rules.cfg(false),
+            block_env,
+            tx.tx_env.clone(),
+            slot,
+            &self.mirrors,
+        )
+        .map_err(|error| match error {
+            DevnetError::InsufficientFunds { balance, cost, .. } => DevnetError::InsufficientFunds {
+                address: tx.from,
+                balance,
+                cost,
+            },
+            DevnetError::WrongChainId { .. } => DevnetError::WrongChainId {
+                tx: tx.tx_env.chain_id,
+                chain: self.rules.chain_id,
+            },
+            other => other,
+        })?;
+        let Executed {
+            result,
+            mut state,
+            dispatch_error,
+            new_mirrors,
+        } = executed;
+        let success = result.is_success();
+        if !success {
+            slot.restore();
+        }
+        let effective_gas_price = tx.envelope.effective_gas_price(Some(self.rules.base_fee as u64));
+        let mut gas_used = result.tx_gas_used();
+        let dispatch_error = if success { None } else { dispatch_error };
+        if dispatch_error.is_some() && gas_used < gas_limit {
+            // Subtensor consumes the whole gas limit of a transaction halted by a pallet
+            // error; revm only consumed the precompile frame's share, so charge the rest.
+            let extra = U256::from(gas_limit - gas_used) * U256::from(effective_gas_price);
+            if let Some(sender) = state.get_mut(&tx.from) {
+                sender.info.balance = sender.info.balance.saturating_sub(extra);
+            }
+            gas_used = gas_limit;
+        }
+        let logs = result.logs().to_vec();
+        self.record_undo(&state);
+        self.db.commit(state);
+        for (mirror, address) in new_mirrors {
+            self.mirrors.insert(mirror, address);
+        }
+        self.mirrors.entry(mirror_of(&tx.from)).or_insert(tx.from);
+        if let TxKind::Call(to) = tx.tx_env.kind {
+            self.mirrors.entry(mirror_of(&to)).or_insert(to);
+        }
+        let contract_address = match tx.tx_env.kind {
+            TxKind::Create => Some(tx.from.create(tx.tx_env.nonce)),
+            TxKind::Call(_) => None,
+        };
+        let mut logs_bloom = Bloom::default();
+        for log in &logs {
+            logs_bloom.accrue_log(log);
+        }
+        block.cumulative_gas += gas_used;
+        let receipt = StoredReceipt {
+            status: success,
+            gas_used,
+            cumulative_gas_used: block.cumulative_gas,
+            effective_gas_price,
+            contract_address,
+            first_log_index: block.log_index,
+            logs,
+            logs_bloom,
+            dispatch_error,
+        };
+        block.log_index += receipt.logs.len() as u64;
+        block.txs.push(StoredTx {
+            hash: tx.hash,
+            from: tx.from,
+            envelope: tx.envelope.clone(),
+            impersonated: tx.impersonated,
+            receipt,
+        });
+        Ok(())
+    }
+
+    /// Seal `block`, run the subtensor block hook, return its number.
+    pub(crate) fn seal(&mut self, block: BlockBuilder) -> u64 {
+        let parent = self.latest();
+        let mut logs_bloom = Bloom::default();
+        for tx in &block.txs {
+            logs_bloom.accrue_bloom(&tx.receipt.logs_bloom);
+        }
+        let (transactions_root, receipts_root) = if block.txs.is_empty() {
+            (EMPTY_ROOT_HASH, EMPTY_ROOT_HASH)
+        } else {
+            let mut tx_bytes = Vec::with_capacity(block.txs.len() * 32);
+            let mut receipt_bytes = Vec::with_capacity(block.txs.len() * 41);
+            for tx in &block.txs {
+                tx_bytes.extend_from_slice(tx.hash.as_slice());
+                receipt_bytes.extend_from_slice(tx.hash.as_slice());
+                receipt_bytes.push(tx.receipt.status as u8);
+                receipt_bytes.extend_from_slice(&tx.receipt.cumulative_gas_used.to_be_bytes());
+            }
+            (keccak256(tx_bytes), keccak256(receipt_bytes))
+        };
+        let mut state_seed = parent.header.state_root.to_vec();
+        state_seed.extend_from_slice(transactions_root.as_slice());
+        state_seed.extend_from_slice(&(self.undo.len() as u64).to_be_bytes());
+        let header = Header {
+            parent_hash: parent.hash,
+            ommers_hash: EMPTY_OMMER_ROOT_HASH,
+            beneficiary: Address::ZERO,
+            state_root: keccak256(state_seed),
+            transactions_root,
+            receipts_root,
+            logs_bloom,
+            difficulty: U256::ZERO,
+            number: block.number,
+            gas_limit: self.rules.gas_limit,
+            gas_used: block.cumulative_gas,
+            timestamp: block.timestamp,
+            extra_data: Bytes::new(),
+            mix_hash: block.prevrandao,
+            nonce: B64::ZERO,
+            base_fee_per_gas: Some(self.rules.base_fee as u64),
+            withdrawals_root: Some(EMPTY_ROOT_HASH),
+            blob_gas_used: Some(0),
+            excess_blob_gas: Some(0),
+            parent_beacon_block_root: Some(B256::ZERO),
+            requests_hash: None,
+            ..Header::default()
+        };
+        let hash = header.hash_slow();
+        let number = block.number;
+        self.time.next_timestamp = None;
+        self.subtensor.on_block(number);
+        let stored = StoredBlock {
+            header,
+            hash,
+            txs: block.txs,
+            undo_mark: block.undo_mark,
+            subtensor_after: Some(Arc::new(self.subtensor.clone())),
+        };
+        self.index_block(&stored);
+        self.blocks.push(stored);
+        if let Some(old) = number
+            .checked_sub(SUBTENSOR_HISTORY)
+            .and_then(|n| self.blocks.get_mut(n as usize))
+        {
+            old.subtensor_after = None;
+        }
+        number
+    }
+
+    /// Mine one block from the pool (in order; what does not fit waits, invalid txs are
+    /// dropped with a warning). Returns the block number.
+    pub(crate) fn mine_pool_block(&mut self) -> u64 {
+        let mut block = self.start_block();
+        let pool = std::mem::take(&mut self.pool);
+        let mut left = Vec::new();
+        for tx in pool {
+            if block.cumulative_gas + tx.tx_env.gas_limit > self.rules.gas_limit {
+                left.push(tx);
+                continue;
+            }
+            if let Err(error) = self.execute_into(&mut block, &tx) {
+                tracing::warn!(hash = %tx.hash, %error, "dropping pooled transaction");
+            }
+        }
+        self.pool = left;
+        self.seal(block)
+    }
+
+    fn record_undo(&mut self, state: &EvmState) {
+        for (address, account) in state {
+            if !account.is_touched() {
+                continue;
+            }
+            let prior = self
+                .db
+                .cache
+                .accounts
+                .get(address)
+                .map(|a| (a.info.clone(), a.account_state.clone()));
+            let slots = account
+                .storage
+                .iter()
+                .filter(|(_, slot)| slot.is_changed())
+                .map(|(key, slot)| (*key, slot.original_value()))
+                .collect();
+            self.undo.push(UndoEntry::Account {
+                address: *address,
+                prior,
+                slots,
+            });
+        }
+    }
+
+    fn record_account_undo(&mut self, address: Address, slots: Vec<(U256, U256)>) {
+        let prior = self
+            .db
+            .cache
+            .accounts
+            .get(&address)
+            .map(|a| (a.info.clone(), a.account_state.clone()));
+        self.undo.push(UndoEntry::Account {
+            address,
+            prior,
+            slots,
+        });
+    }
+
+    fn rollback_to(&mut self, mark: usize) {
+        while self.undo.len() > mark {
+            let Some(UndoEntry::Account {
+                address,
+                prior,
+                slots,
+            }) = self.undo.pop()
+            else {
+                break;
+            };
+            match prior {
+                None => {
+                    self.db.cache.accounts.remove(&address);
+                }
+                Some((info, account_state)) => {
+                    let account = self
+                        .db
+                        .cache
+                        .accounts
+                        .entry(address)
+                        .or_insert_with(DbAccount::new_not_existing);
+                    account.info = info;
+                    account.account_state = account_state;
+                    for (key, value) in slots {
+                        account.storage.insert(key, value);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Drop every block above `target`.
+    fn truncate_to(&mut self, target: u64) {
+        while self.latest_number() > target {
+            let Some(block) = self.blocks.pop() else { break };
+            self.block_numbers.remove(&block.hash);
+            self.db.cache.block_hashes.remove(&U256::from(block.header.number));
+            for tx in &block.txs {
+                self.tx_locations.remove(&tx.hash);
+            }
+        }
+        self.snapshots.retain(|_, snapshot| snapshot.block <= target);
+    }
+
+    /// `taonado_reorg(depth)`: drop the last `depth` blocks and their state changes.
+    pub(crate) fn reorg(&mut self, depth: u64) -> Result<u64> {
+        let latest = self.latest_number();
+        let floor = self
+            .reorg_floor
+            .max(latest.saturating_sub(SUBTENSOR_HISTORY - 1));
+        let target = latest
+            .checked_sub(depth)
+            .filter(|t| *t >= floor)
+            .ok_or(DevnetError::ReorgTooDeep { depth, floor })?;
+        if depth == 0 {
+            return Ok(latest);
+        }
+        let subtensor = self
+            .block(target)
+            .and_then(|b| b.subtensor_after.clone())
+            .ok_or(DevnetError::ReorgTooDeep { depth, floor })?;
+        let mark = self.blocks[target as usize + 1].undo_mark;
+        self.rollback_to(mark);
+        self.truncate_to(target);
+        self.subtensor = (*subtensor).clone();
+        Ok(target)
+    }
+
+    pub(crate) fn snapshot(&mut self) -> u64 {
+        let id = self.next_snapshot;
+        self.next_snapshot += 1;
+        self.snapshots.insert(
+            id,
+            Snapshot {
+                block: self.latest_number(),
+                undo_mark: self.undo.len(),
+                subtensor: self.subtensor.clone(),
+                time: self.time,
+            },
+        );
+        id
+    }
+
+    /// `evm_revert`: false when the snapshot is unknown (already used or dropped).
+    pub(crate) fn revert(&mut self, id: u64) -> bool {
+        let Some(snapshot) = self.snapshots.remove(&id) else {
+            return false;
+        };
+        self.snapshots.retain(|other, _| *other < id);
+        self.rollback_to(snapshot.undo_mark);
+        self.truncate_to(snapshot.block);
+        self.subtensor = snapshot.subtensor;
+        self.time = snapshot.time;
+        self.pool.clear();
+        true
+    }
+
+    pub(crate) fn set_balance(&mut self, address: Address, balance: U256) {
+        self.record_account_undo(address, Vec::new());
+        let mut info = self.account(address);
+        info.balance = balance;
+        self.db.insert_account_info(address, info);
+    }
+
+    pub(crate) fn set_nonce(&mut self, address: Address, nonce: u64) {
+        self.record_account_undo(address, Vec::new());
+        let mut info = self.account(address);
+        info.nonce = nonce;
+        self.db.insert_account_info(address, info);
+    }
+
+    pub(crate) fn set_code(&mut self, address: Address, code: Bytes) {
+        self.record_account_undo(address, Vec::new());
+        let mut info = self.account(address);
+        let bytecode = Bytecode::new_raw(code);
+        info.code_hash = bytecode.hash_slow();
+        info.code = Some(bytecode);
+        self.db.insert_account_info(address, info);
+    }
+
+    pub(crate) fn set_storage(&mut self, address: Address, slot: U256, value: U256) {
+        let old = self.storage(address, slot);
+        self.record_account_undo(address, vec![(slot, old)]);
+        let _ = self.db.insert_account_storage(address, slot, value);
+    }
+
+    /// Run a read-only call against the latest state (and a throwaway subtensor clone).
+    pub(crate) fn call(&self, request: &CallRequest, gas_limit: u64) -> Result<Executed> {
+        let latest = self.latest();
+        let block_env = self.rules.block_env(
+            latest.header.number,
+            latest.header.timestamp,
+            latest.header.mix_hash,
+        );
+        let nonce = request
+            .nonce
+            .unwrap_or_else(|| self.account(request.from.unwrap_or_default()).nonce);
+        let tx = request.tx_env(gas_limit, nonce, self.rules.chain_id);
+        let slot = SubtensorSlot::Shared {
+            base: &self.subtensor,
+            scratch: None,
+        };
+        let (executed, _) =
+            exec::execute(&self.db, self.rules.cfg(true), block_env, tx, slot, &self.mirrors)?;
+        Ok(executed)
+    }
+
+    /// Check a pooled transaction would execute on the latest state (ignoring the pool).
+    pub(crate) fn validate(&self, tx: &PoolTx) -> Result<()> {
+        let latest = self.latest();
+        let block_env = self.rules.block_env(
+            latest.header.number + 1,
+            self.next_timestamp(),
+            latest.header.mix_hash,
+        );
+        let mut tx_env = tx.tx_env.clone();
+        tx_env.nonce = self.account(tx.from).nonce;
+        let slot = SubtensorSlot::Shared {
+            base: &self.subtensor,
+            scratch: None,
+        };
+        exec::execute(&self.db, self.rules.cfg(false), block_env, tx_env, slot, &self.mirrors)
+            .map(|_| ())
+            .map_err(|error| match error {
+                DevnetError::InsufficientFunds { balance, cost, .. } => {
+                    DevnetError::InsufficientFunds {
+                        address: tx.from,
+                        balance,
+                        cost,
+                    }
+                }
+                other => other,
+            })
+    }
+
+    /// A host for `subtensor_*` dev methods: changes the latest EVM state directly.
+    pub(crate) fn rpc_host_and_subtensor(&mut self) -> (DbHost<'_>, &mut Subtensor, u64) {
+        let number = self.latest_number();
+        (
+            DbHost {
+                db: &mut self.db,
+                undo: &mut self.undo,
+                mirrors: &self.mirrors,
+            },
+            &mut self.subtensor,
+            number,
+        )
+    }
+}
+
+/// [`EvmHost`] over the committed state, for dev methods outside any transaction.
+pub(crate) struct DbHost<'a> {
+    db: &'a mut StateDb,
+    undo: &'a mut Vec<UndoEntry>,
+    mirrors: &'a MirrorMap,
+}
+
+impl DbHost<'_> {
+    /// Set `address`'s balance, recording the old account for undo.
+    fn set_balance(&mut self, address: Address, balance: U256) {
+        let prior = self
+            .db
+            .cache
+            .accounts
+            .get(&address)
+            .map(|a| (a.info.clone(), a.account_state.clone()));
+        self.undo.push(UndoEntry::Account {
+            address,
+            prior,
+            slots: Vec::new(),
+        });
+        let mut info = self.db.basic_ref(address).ok().flatten().unwrap_or_default();
+        info.balance = balance;
+        self.db.insert_account_info(address, info);
+    }
+}
+
+impl EvmHost for DbHost<'_> {
+    fn balance(&mut self, address: Address) -> U256 {
+        self.db
+            .basic_ref(address)
+            .ok()
+            .flatten()
+            .map(|a| a.balance)
+            .unwrap_or_default()
+    }
+
+    fn transfer(&mut self, from: Address, to: Address, amount: U256) -> Result<(), String> {
+        if self.balance(from) < amount {
+            return Err(format!("insufficient balance in {from} to move {amount} wei"));
+        }
+        self.burn(from, amount)?;
+        self.mint(to, amount);
+        Ok(())
+    }
+
+    fn burn(&mut self, from: Address, amount: U256) -> Result<(), String> {
+        if self.balance(from) < amount {
+            return Err(format!("insufficient balance in {from} to burn {amount} wei"));
+        }
+        let balance = self.balance(from) - amount;
+        self.set_balance(from, balance);
+        Ok(())
+    }
+
+    fn mint(&mut self, to: Address, amount: U256) {
+        let balance = self.balance(to).saturating_add(amount);
+        self.set_balance(to, balance);
+    }
+
+    fn h160_for_mirror(&self, account: &[u8; 32]) -> Option<Address> {
+        self.mirrors.get(account).copied()
+    }
+}

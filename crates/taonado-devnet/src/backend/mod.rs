@@ -1,0 +1,282 @@
+//! The chain backend: state behind one `RwLock`, filters, persistence. Never knows HTTP.
+//!
+//! Locking: the chain sits behind a `parking_lot::RwLock`. Transactions and dev methods take
+//! the write lock for the time of one execution and a seal; eth_call / estimateGas take the
+//! read lock, so they run in parallel with each other. Signature recovery and JSON work
+//! happen outside the lock.
+
+pub(crate) mod chain;
+pub(crate) mod exec;
+pub(crate) mod persist;
+pub mod precompiles;
+
+use std::{collections::HashMap, path::PathBuf, time::Duration};
+
+use alloy_consensus::{Signed, TxEip1559, TxEnvelope};
+use alloy_eips::eip2718::Encodable2718;
+use alloy_primitives::{Address, B256, Signature, TxKind, U256, keccak256};
+use alloy_rpc_types_eth::Filter;
+use parking_lot::{Mutex, RwLock};
+use tokio::sync::watch;
+
+use self::{
+    chain::{Chain, PoolTx},
+    exec::{CallRequest, Executed},
+};
+use crate::error::{DevnetError, Result};
+
+/// A polled filter (eth_newFilter / eth_newBlockFilter).
+#[derive(Clone, Debug)]
+pub(crate) enum FilterKind {
+    Logs(Box<Filter>),
+    Blocks,
+    PendingTransactions,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct PolledFilter {
+    pub kind: FilterKind,
+    /// Last block whose changes were returned.
+    pub last_block: u64,
+}
+
+pub(crate) struct Backend {
+    pub chain: RwLock<Chain>,
+    pub filters: Mutex<(u64, HashMap<U256, PolledFilter>)>,
+    pub state_dir: Option<PathBuf>,
+    pub chain_id: u64,
+    /// Interval-mining period; the miner task follows changes.
+    pub interval: watch::Sender<Option<Duration>>,
+}
+
+impl Backend {
+    pub(crate) fn new(chain: Chain, state_dir: Option<PathBuf>, interval: Option<Duration>) -> Self {
+        let chain_id = chain.rules.chain_id;
+        Self {
+            chain: RwLock::new(chain),
+            filters: Mutex::new((1, HashMap::new())),
+            state_dir,
+            chain_id,
+            interval: watch::channel(interval).0,
+        }
+    }
+
+    /// Submit a transaction: mined at once in automine mode, pooled otherwise.
+    pub(crate) fn submit(&self, tx: PoolTx) -> Result<B256> {
+        let hash = tx.hash;
+        let mut chain = self.chain.write();
+        chain.precheck(&tx)?;
+        if chain.automine {
+            let mut block = chain.start_block();
+            chain.execute_into(&mut block, &tx)?;
+            chain.seal(block);
+        } else {
+            let pending = chain.pending_nonce(tx.from);
+            let nonce = tx.tx_env.nonce;
+            if nonce < pending {
+                return Err(DevnetError::NonceTooLow {
+                    tx: nonce,
+                    state: pending,
+                });
+            }
+            if nonce > pending {
+                return Err(DevnetError::NonceTooHigh {
+                    tx: nonce,
+                    state: pending,
+                });
+            }
+            // Validate against the latest state (intrinsic gas, funds) without keeping it.
+            chain.validate(&tx)?;
+            chain.pool.push(tx);
+        }
+        Ok(hash)
+    }
+
+    /// Mine `blocks` blocks (pool first), `interval` seconds apart when given.
+    pub(crate) fn mine(&self, blocks: u64, interval: Option<u64>, timestamp: Option<u64>) -> u64 {
+        let mut chain = self.chain.write();
+        let mut last = chain.latest_number();
+        for i in 0..blocks {
+            if i == 0 {
+                if let Some(ts) = timestamp {
+                    chain.time.next_timestamp = Some(ts);
+                }
+            } else if let Some(step) = interval {
+                let ts = chain.latest().header.timestamp + step;
+                chain.time.next_timestamp = Some(ts);
+            }
+            last = chain.mine_pool_block();
+        }
+        last
+    }
+
+    /// eth_call against the latest state.
+    pub(crate) fn call(&self, request: &CallRequest) -> Result<alloy_primitives::Bytes> {
+        let chain = self.chain.read();
+        let gas = request.gas.unwrap_or(chain.rules.gas_limit).min(chain.rules.gas_limit);
+        let executed = chain.call(request, gas)?;
+        outcome_to_result(executed).map(|(_, output)| output)
+    }
+
+    /// eth_estimateGas: the smallest gas limit with which the call succeeds (binary search).
+    pub(crate) fn estimate_gas(&self, request: &CallRequest) -> Result<u64> {
+        let chain = self.chain.read();
+        let cap = request.gas.unwrap_or(chain.rules.gas_limit).min(chain.rules.gas_limit);
+        let (used, _) = outcome_to_result(chain.call(request, cap)?)?;
+        let succeeds = |gas: u64| -> Result<bool> {
+            match chain.call(request, gas) {
+                Ok(executed) => Ok(executed.result.is_success()),
+                // Too little gas to even start (intrinsic cost): not enough.
+                Err(DevnetError::IntrinsicGasTooLow { .. }) => Ok(false),
+                Err(error) => Err(error),
+            }
+        };
+        let mut lo = used.saturating_sub(1).max(20_999);
+        let mut hi = cap;
+        // Most calls need just a little more than they use (63/64 rule, refunds).
+        let guess = (used + 2_300).saturating_mul(64) / 63;
+        if guess < hi && succeeds(guess)? {
+            hi = guess;
+        }
+        while lo + 1 < hi {
+            let mid = lo + (hi - lo) / 2;
+            if succeeds(mid)? {
+                hi = mid;
+            } else {
+                lo = mid;
+            }
+        }
+        Ok(hi)
+    }
+
+    /// Build and submit a transaction for an unlocked (dev) or impersonated account. It
+    /// carries a placeholder signature; its hash also covers the sender.
+    pub(crate) fn send_unsigned(&self, mut request: CallRequest) -> Result<B256> {
+        let from = request.from.ok_or_else(|| {
+            DevnetError::InvalidParams("eth_sendTransaction needs a `from` address".into())
+        })?;
+        let (chain_id, nonce, base_fee) = {
+            let chain = self.chain.read();
+            let unlocked = chain.dev_accounts.iter().any(|a| a.address == from)
+                || chain.impersonated.contains(&from);
+            if !unlocked {
+                return Err(DevnetError::UnknownAccount(from));
+            }
+            (
+                chain.rules.chain_id,
+                request.nonce.unwrap_or_else(|| chain.pending_nonce(from)),
+                chain.rules.base_fee,
+            )
+        };
+        let gas_limit = match request.gas {
+            Some(gas) => gas,
+            None => self.estimate_gas(&request)?,
+        };
+        let max_fee_per_gas = request
+            .max_fee_per_gas
+            .or(request.gas_price)
+            .unwrap_or(base_fee * 2);
+        let max_priority_fee_per_gas = request.max_priority_fee_per_gas.unwrap_or(0).min(max_fee_per_gas);
+        let tx = TxEip1559 {
+            chain_id,
+            nonce,
+            gas_limit,
+            max_fee_per_gas,
+            max_priority_fee_per_gas,
+            to: request.to.map_or(TxKind::Create, TxKind::Call),
+            value: request.value.unwrap_or_default(),
+            access_list: request.access_list.clone(),
+            input: request.data.clone(),
+        };
+        let signature = Signature::new(U256::ONE, U256::ONE, false);
+        let unhashed = TxEnvelope::Eip1559(Signed::new_unchecked(tx.clone(), signature, B256::ZERO));
+        let mut preimage = unhashed.encoded_2718();
+        preimage.extend_from_slice(from.as_slice());
+        let hash = keccak256(&preimage);
+        let envelope = TxEnvelope::Eip1559(Signed::new_unchecked(tx, signature, hash));
+        request.nonce = Some(nonce);
+        request.max_fee_per_gas = Some(max_fee_per_gas);
+        request.max_priority_fee_per_gas = Some(max_priority_fee_per_gas);
+        let tx_env = exec::tx_env_from_envelope(&envelope, from);
+        self.submit(PoolTx {
+            hash,
+            from,
+            envelope,
+            impersonated: true,
+            tx_env,
+        })
+    }
+
+    /// Write the chain to `state_dir` (no-op without one).
+    pub(crate) fn flush(&self) -> Result<()> {
+        if let Some(dir) = &self.state_dir {
+            let chain = self.chain.read();
+            persist::save(&chain, dir)?;
+        }
+        Ok(())
+    }
+
+    /// Set interval mining (None = off). Turning it on disables automine, like anvil.
+    pub(crate) fn set_interval(&self, interval: Option<Duration>) {
+        if interval.is_some() {
+            self.chain.write().automine = false;
+        }
+        self.interval.send_replace(interval);
+    }
+
+    pub(crate) fn set_automine(&self, enabled: bool) {
+        let mut chain = self.chain.write();
+        chain.automine = enabled;
+        if enabled {
+            self.interval.send_replace(None);
+            if !chain.pool.is_empty() {
+                chain.mine_pool_block();
+            }
+        }
+    }
+}
+
+/// Success → (gas used, output); failures → the error eth_call reports.
+pub(crate) fn outcome_to_result(executed: Executed) -> Result<(u64, alloy_primitives::Bytes)> {
+    use revm::context_interface::result::ExecutionResult;
+    if !executed.result.is_success()
+        && let Some(message) = executed.dispatch_error
+    {
+        return Err(DevnetError::DispatchFailed(message));
+    }
+    match executed.result {
+        ExecutionResult::Success { gas, output, .. } => Ok((gas.used(), output.into_data())),
+        ExecutionResult::Revert { output, .. } => Err(DevnetError::Reverted { output }),
+        ExecutionResult::Halt { reason, .. } => Err(DevnetError::Halted(format!("{reason:?}"))),
+    }
+}
+
+/// Who sent a signed transaction.
+pub(crate) fn recover(envelope: &TxEnvelope) -> Result<Address> {
+    use alloy_consensus::transaction::SignerRecoverable;
+    envelope
+        .recover_signer()
+        .map_err(|e| DevnetError::TxSignature(e.to_string()))
+}
+
+/// Decode raw bytes from eth_sendRawTransaction into a pool transaction (no lock held).
+pub(crate) fn decode_raw(raw: &[u8]) -> Result<PoolTx> {
+    use alloy_eips::eip2718::Decodable2718;
+    let envelope = TxEnvelope::decode_2718(&mut &raw[..])
+        .map_err(|e| DevnetError::TxDecode(e.to_string()))?;
+    if !matches!(
+        envelope,
+        TxEnvelope::Legacy(_) | TxEnvelope::Eip2930(_) | TxEnvelope::Eip1559(_)
+    ) {
+        return Err(DevnetError::UnsupportedTxType(envelope.tx_type() as u8));
+    }
+    let from = recover(&envelope)?;
+    let tx_env = exec::tx_env_from_envelope(&envelope, from);
+    Ok(PoolTx {
+        hash: *envelope.tx_hash(),
+        from,
+        envelope,
+        impersonated: false,
+        tx_env,
+    })
+}

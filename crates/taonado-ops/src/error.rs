@@ -1,0 +1,158 @@
+//! The one error type of taonado-ops. Every variant carries the context an operator needs
+//! (which step, which address, which file) and says what to do next.
+
+use std::path::PathBuf;
+
+use alloy::primitives::{Address, B256};
+use alloy::providers::PendingTransactionError;
+use alloy::transports::TransportError;
+
+use crate::deploy::family::ChainFamily;
+
+/// Result alias for taonado-ops.
+pub type Result<T, E = OpsError> = std::result::Result<T, E>;
+
+/// Everything that can go wrong while deploying, wiring or simulating.
+#[derive(Debug, thiserror::Error)]
+pub enum OpsError {
+    #[error("rpc call failed while {action}: {source}; check that the node is reachable")]
+    Rpc {
+        action: String,
+        #[source]
+        source: TransportError,
+    },
+
+    #[error("transaction for {action} was not confirmed: {source}")]
+    Confirmation {
+        action: String,
+        #[source]
+        source: PendingTransactionError,
+    },
+
+    #[error("transaction {tx} for {action} reverted; inspect it with `cast run {tx}`")]
+    Reverted { action: String, tx: B256 },
+
+    #[error("deployment of {step} (tx {tx}) created no contract; inspect the receipt")]
+    NoContractCreated { step: String, tx: B256 },
+
+    #[error(
+        "the node reports chain id {actual} but network {network} expects {expected}; \
+         point the rpc url at the right chain"
+    )]
+    ChainIdMismatch { network: String, expected: u64, actual: u64 },
+
+    #[error(
+        "the deployment record at {path} belongs to chain {record_chain_id} but the node is chain \
+         {chain_id}; move the record aside or use the right network"
+    )]
+    RecordChainMismatch { path: PathBuf, record_chain_id: u64, chain_id: u64 },
+
+    #[error(
+        "chain id {chain_id} implies the {by_chain_id} verifier but the chain's precompiles behave \
+         like {by_probe} (bn256 add at 0x6: {add_at_0x6}, at 0x9: {add_at_0x9}); refusing to deploy \
+         a verifier that could never verify a withdrawal"
+    )]
+    VerifierFamilyMismatch {
+        chain_id: u64,
+        by_chain_id: ChainFamily,
+        by_probe: ChainFamily,
+        add_at_0x6: bool,
+        add_at_0x9: bool,
+    },
+
+    #[error(
+        "no bn256 add precompile answered the probe (0x6: {add_at_0x6}, 0x9: {add_at_0x9}); \
+         this chain cannot verify Groth16 proofs, refusing to deploy a verifier"
+    )]
+    VerifierProbeInconclusive { add_at_0x6: bool, add_at_0x9: bool },
+
+    #[error(
+        "{step} at {address} (from {record}) has code that does not match the current artifact; \
+         move the record aside to redeploy, or rebuild the artifacts that were deployed"
+    )]
+    CodeMismatch { step: String, address: Address, record: PathBuf },
+
+    #[error("the contract artifact {name} is unusable: {reason}; rebuild the contract artifacts")]
+    Artifact { name: String, reason: String },
+
+    #[error("cannot {action} {path}: {source}")]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("the deployment record {path} is not valid json: {source}; fix or move it aside")]
+    RecordFormat {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+
+    #[error("the verification key is invalid: {field}: {reason}; export it again with snarkjs")]
+    VerifyingKey { field: String, reason: String },
+
+    #[error("the {name} contract is not in the deployment record; run `taonado deploy` first")]
+    MissingContract { name: String },
+
+    #[error("dev rpc method {method} failed: {source}; is this the taonado devnet (or anvil for anvil_*)?")]
+    DevRpc {
+        method: String,
+        #[source]
+        source: TransportError,
+    },
+
+    #[error("dev rpc method {method} returned an unexpected result: {reason}")]
+    DevRpcResult { method: String, reason: String },
+
+    #[error("the deployer {deployer} cannot pay for {action}: {source}")]
+    Signing {
+        deployer: Address,
+        action: String,
+        #[source]
+        source: TransportError,
+    },
+
+    #[error("{action} failed: {source}")]
+    Contract {
+        action: String,
+        #[source]
+        source: alloy::contract::Error,
+    },
+
+    #[error(
+        "the deployment record {path} was made by {recorded}, not by {deployer}; deploy with the \
+         recorded key or move the record aside"
+    )]
+    RecordDeployerMismatch { path: PathBuf, recorded: Address, deployer: Address },
+
+    #[error("the plan has no pool denominations; WeightsV3 needs a pool to count lifetime deposits")]
+    NoPools,
+
+    #[error("{name} at {address} has no code on this chain; check the address in the network config")]
+    NoCode { name: String, address: Address },
+
+    #[error("the {network} deployment has no local subnet (devnet or anvil mocks) to simulate on; deploy with a local subnet")]
+    NoLocalSubnet { network: String },
+
+    #[error("the simulation needs at least one miner and a non-zero tick")]
+    SimulationConfig,
+}
+
+impl OpsError {
+    pub(crate) fn rpc(action: impl Into<String>) -> impl FnOnce(TransportError) -> Self {
+        let action = action.into();
+        move |source| Self::Rpc { action, source }
+    }
+
+    pub(crate) fn contract(action: impl Into<String>) -> impl FnOnce(alloy::contract::Error) -> Self {
+        let action = action.into();
+        move |source| Self::Contract { action, source }
+    }
+
+    pub(crate) fn io(action: &'static str, path: &std::path::Path) -> impl FnOnce(std::io::Error) -> Self {
+        let path = path.to_path_buf();
+        move |source| Self::Io { action, path, source }
+    }
+}

@@ -1,0 +1,294 @@
+//! The live demo behind `taonado up`: miners join the local subnet, wrap different amounts of
+//! TAO and associate their hotkeys; the validator sets weights every interval (alternating the
+//! owner's `operatorSetWeights` and a miner's public, bounty-paying `setWeights`); the chain's
+//! epochs pay emissions. Everything is reported to a [`SimulationObserver`] as it happens, and
+//! the loop ends when the shutdown watch flips.
+//!
+//! The loop ticks with `tokio::time::interval`; on a chain that only mines on demand (instant
+//! mining) a tick with no new block mines one, so epochs still come.
+
+use std::time::Duration;
+
+use alloy::network::EthereumWallet;
+use alloy::primitives::{Address, B256, U256, keccak256};
+use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use alloy::rpc::client::RpcClient;
+use alloy::rpc::types::TransactionRequest;
+use alloy::signers::local::PrivateKeySigner;
+use alloy::sol_types::{SolCall, SolEvent};
+use serde::Serialize;
+use taonado_types::evm_mirror;
+
+use crate::abi::{IDepositTracker, IEvmValidator, IWeightsV3, IWtao};
+use crate::deploy::confirm;
+use crate::error::{OpsError, Result};
+use crate::record::{DeploymentRecord, names};
+use crate::subnet::{LocalSubnet, SubnetKind, gas_allowance};
+
+/// How the simulation runs.
+#[derive(Clone, Debug)]
+pub struct SimulationConfig {
+    pub miners: usize,
+    /// Blocks between weight settings.
+    pub weights_interval_blocks: u64,
+    /// Wall-clock time between two looks at the chain.
+    pub tick: Duration,
+}
+
+/// Which path set the weights.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "path")]
+pub enum WeightsPath {
+    /// The owner's `operatorSetWeights`: no bounty.
+    Operator,
+    /// A miner's public `setWeights`, paid back for gas plus the bounty.
+    Public { caller: Address, refunded_wei: U256 },
+}
+
+/// What the simulation reports as it goes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "event")]
+pub enum SimulationEvent {
+    MinerJoined { address: Address, hotkey: B256, uid: u16, wrapped_wei: U256 },
+    WeightsSet { tx: B256, block: u64, path: WeightsPath, weights: Vec<u16> },
+    /// Setting weights failed (e.g. the subnet's rate limit); the loop goes on.
+    WeightsFailed { block: u64, reason: String },
+    Epoch { block: u64, incentives: Vec<u16>, emissions: Vec<u64> },
+}
+
+/// Receives [`SimulationEvent`]s (the CLI prints them).
+pub trait SimulationObserver: Send + Sync {
+    fn event(&self, event: &SimulationEvent);
+}
+
+/// One simulated miner, as reported at the end.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct MinerSummary {
+    pub address: Address,
+    pub hotkey: B256,
+    pub uid: u16,
+    pub wrapped_wei: U256,
+    pub incentive: u16,
+}
+
+/// What the simulation did.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SimulationReport {
+    pub miners: Vec<MinerSummary>,
+    pub weight_sets: usize,
+    pub weight_failures: usize,
+    pub epochs: usize,
+    pub bounty_paid_wei: U256,
+    pub first_block: u64,
+    pub last_block: u64,
+}
+
+struct Miner {
+    provider: DynProvider,
+    address: Address,
+    hotkey: B256,
+    uid: u16,
+    wrapped: U256,
+}
+
+/// Runs the demo until `shutdown` becomes true (or its sender is dropped).
+pub async fn run_simulation(
+    provider: &DynProvider,
+    funder: PrivateKeySigner,
+    record: &DeploymentRecord,
+    config: SimulationConfig,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+    observer: &dyn SimulationObserver,
+) -> Result<SimulationReport> {
+    if config.miners == 0 || config.tick.is_zero() {
+        return Err(OpsError::SimulationConfig);
+    }
+    let kind = record.subnet.ok_or(OpsError::NoLocalSubnet { network: record.network.clone() })?;
+    let funder_address = funder.address();
+    let funder_provider = with_wallet(provider, funder);
+    let subnet = LocalSubnet::new(funder_provider.clone(), kind, record.netuid, funder_address);
+    let wtao = record.address(names::WTAO)?;
+    let tracker = record.address(names::DEPOSIT_TRACKER)?;
+    let validator = record.address(names::EVM_VALIDATOR)?;
+    let weights = record.address(names::WEIGHTS)?;
+
+    let first_block = block_number(provider).await?;
+    let mut miners = Vec::with_capacity(config.miners);
+    for index in 0..config.miners {
+        if *shutdown.borrow() {
+            break;
+        }
+        // Different amounts, so the weights (and later the incentives) differ: 1, 2, 3 ... TAO.
+        let wrapped = U256::from(index as u64 + 1) * U256::from(10u64).pow(U256::from(18));
+        let miner = join_miner(&funder_provider, funder_address, &subnet, wtao, tracker, wrapped).await?;
+        observer.event(&SimulationEvent::MinerJoined {
+            address: miner.address,
+            hotkey: miner.hotkey,
+            uid: miner.uid,
+            wrapped_wei: miner.wrapped,
+        });
+        miners.push(miner);
+    }
+
+    let owner = IEvmValidator::new(validator, &funder_provider)
+        .owner()
+        .call()
+        .await
+        .map_err(OpsError::contract("reading the EvmValidator owner"))?;
+    let mut report = SimulationReport {
+        miners: Vec::new(),
+        weight_sets: 0,
+        weight_failures: 0,
+        epochs: 0,
+        bounty_paid_wei: U256::ZERO,
+        first_block,
+        last_block: first_block,
+    };
+    let mut last_weights_block: Option<u64> = None;
+    let mut last_block = first_block;
+    let mut last_emissions = subnet.emissions().await?;
+    let mut ticker = tokio::time::interval(config.tick);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            changed = shutdown.changed() => {
+                if changed.is_err() || *shutdown.borrow() {
+                    break;
+                }
+                continue;
+            }
+            _ = ticker.tick() => {}
+        }
+        let mut block = block_number(provider).await?;
+        if block == last_block {
+            // Instant-mining chain: nothing happens between transactions, so advance it.
+            subnet.mine(1).await?;
+            block = block_number(provider).await?;
+        }
+        last_block = block;
+
+        let due = last_weights_block.is_none_or(|last| block >= last + config.weights_interval_blocks);
+        if due {
+            // Alternate the owner's path and the public path a miner is paid for.
+            let public = owner != funder_address || report.weight_sets % 2 == 1;
+            let caller = if public { &miners[report.weight_sets % miners.len()].provider } else { &funder_provider };
+            match set_weights(caller, validator, weights, public).await {
+                Ok((tx, set_block, path, values)) => {
+                    if let WeightsPath::Public { refunded_wei, .. } = path {
+                        report.bounty_paid_wei += refunded_wei;
+                    }
+                    report.weight_sets += 1;
+                    last_weights_block = Some(set_block);
+                    observer.event(&SimulationEvent::WeightsSet { tx, block: set_block, path, weights: values });
+                }
+                Err(err) => {
+                    report.weight_failures += 1;
+                    // Try again next interval rather than every tick.
+                    last_weights_block = Some(block);
+                    observer.event(&SimulationEvent::WeightsFailed { block, reason: err.to_string() });
+                }
+            }
+        }
+
+        if kind == SubnetKind::Devnet {
+            let emissions = subnet.emissions().await?;
+            if emissions != last_emissions && emissions.iter().any(|e| *e > 0) {
+                report.epochs += 1;
+                let incentives = subnet.incentives().await?;
+                observer.event(&SimulationEvent::Epoch { block, incentives, emissions: emissions.clone() });
+                last_emissions = emissions;
+            }
+        }
+    }
+
+    let incentives = subnet.incentives().await?;
+    report.last_block = block_number(provider).await?;
+    report.miners = miners
+        .iter()
+        .map(|m| MinerSummary {
+            address: m.address,
+            hotkey: m.hotkey,
+            uid: m.uid,
+            wrapped_wei: m.wrapped,
+            incentive: incentives.get(usize::from(m.uid)).copied().unwrap_or(0),
+        })
+        .collect();
+    Ok(report)
+}
+
+/// A provider on the same transport that signs with `signer`.
+pub fn with_wallet(provider: &DynProvider, signer: PrivateKeySigner) -> DynProvider {
+    let client = provider.client();
+    let rpc = RpcClient::new(client.transport().clone(), client.is_local());
+    ProviderBuilder::new().wallet(EthereumWallet::from(signer)).connect_client(rpc).erased()
+}
+
+async fn block_number(provider: &DynProvider) -> Result<u64> {
+    provider.get_block_number().await.map_err(OpsError::rpc("reading the block number"))
+}
+
+async fn join_miner(
+    funder: &DynProvider,
+    funder_address: Address,
+    subnet: &LocalSubnet,
+    wtao: Address,
+    tracker: Address,
+    wrapped: U256,
+) -> Result<Miner> {
+    let key = PrivateKeySigner::random();
+    let address = key.address();
+    // A stand-in sr25519 public key: the simulation never signs with the hotkey.
+    let hotkey = keccak256([b"taonado-simulated-hotkey".as_slice(), address.as_slice()].concat());
+    let fund = TransactionRequest::default().from(funder_address).to(address).value(wrapped + gas_allowance());
+    let pending = funder.send_transaction(fund).await.map_err(OpsError::rpc(format!("funding miner {address}")))?;
+    confirm(pending, "funding a miner").await?;
+
+    let uid = subnet.register(hotkey, evm_mirror(address).to_b256()).await?;
+    let provider = with_wallet(funder, key);
+    let wrap = IWtao::new(wtao, &provider).deposit().value(wrapped);
+    let pending = wrap.send().await.map_err(OpsError::contract(format!("wrapping TAO for miner {address}")))?;
+    confirm(pending, "wrapping TAO").await?;
+    let associate = IDepositTracker::new(tracker, &provider).associate(hotkey);
+    let pending = associate.send().await.map_err(OpsError::contract(format!("associating miner {address}")))?;
+    confirm(pending, "associating a hotkey").await?;
+    Ok(Miner { provider, address, hotkey, uid, wrapped })
+}
+
+/// Sets weights through the EvmValidator and returns (tx, block, path, the weights pushed).
+async fn set_weights(
+    caller: &DynProvider,
+    validator: Address,
+    weights: Address,
+    public: bool,
+) -> Result<(B256, u64, WeightsPath, Vec<u16>)> {
+    let values = IWeightsV3::new(weights, caller)
+        .getNormalizedWeights()
+        .call()
+        .await
+        .map_err(OpsError::contract("reading the normalized weights"))?
+        .weights;
+    let contract = IEvmValidator::new(validator, caller);
+    let pending = if public {
+        contract.setWeights(B256::ZERO).send().await
+    } else {
+        contract.operatorSetWeights().send().await
+    }
+    .map_err(OpsError::contract("setting weights"))?;
+    let receipt = confirm(pending, "setting weights").await?;
+    let block = receipt.block_number.unwrap_or_default();
+    let path = if public {
+        let paid = receipt
+            .inner
+            .logs()
+            .iter()
+            .filter(|log| log.address() == validator)
+            .find_map(|log| IEvmValidator::BountyPaid::decode_log_data(log.data()).ok());
+        let caller_address = receipt.from;
+        WeightsPath::Public { caller: caller_address, refunded_wei: paid.map(|p| p.weiRefunded).unwrap_or_default() }
+    } else {
+        WeightsPath::Operator
+    };
+    // Keep the selectors in sight for readers grepping for the calls this sends.
+    debug_assert_eq!(IEvmValidator::operatorSetWeightsCall::SELECTOR.len(), 4);
+    Ok((receipt.transaction_hash, block, path, values))
+}

@@ -1,0 +1,288 @@
+//! The local subnet behind a dev deployment, in its two forms: the taonado devnet (the
+//! emulated subtensor pallet, driven through its `subtensor_*` dev RPC methods) and anvil
+//! (MockMetagraph/MockNeuron code installed at 0x802/0x804, driven through their setters).
+//! Deploy uses it to make the EvmValidator a validator; the `up` simulation and the tests use
+//! it to register miners, mine blocks and read incentives.
+
+use std::borrow::Cow;
+
+use alloy::primitives::{Address, B256, Bytes, U256};
+use alloy::providers::{DynProvider, Provider};
+use alloy::rpc::types::TransactionRequest;
+use alloy::sol_types::SolCall;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use taonado_types::evm_mirror;
+
+use crate::abi::{IMetagraph, IMockMetagraph};
+use crate::deploy::{METAGRAPH_PRECOMPILE, StepState, confirm};
+use crate::error::{OpsError, Result};
+
+/// Stake given to the EvmValidator's mirror on a local subnet: 1000 TAO, in rao.
+pub const VALIDATOR_STAKE_RAO: u64 = 1_000_000_000_000;
+
+/// Which kind of local subnet a deployment runs against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SubnetKind {
+    /// The taonado devnet's emulated subtensor (`subtensor_*` dev RPC methods).
+    Devnet,
+    /// anvil with MockMetagraph/MockNeuron at 0x802/0x804.
+    AnvilMocks,
+}
+
+/// Sends a dev RPC request and returns its JSON result.
+pub async fn dev_rpc(provider: &DynProvider, method: &str, params: Value) -> Result<Value> {
+    provider
+        .raw_request::<Value, Value>(Cow::Owned(method.to_owned()), params)
+        .await
+        .map_err(|source| OpsError::DevRpc { method: method.to_owned(), source })
+}
+
+/// `anvil_setCode`: puts runtime code at an address (anvil and the devnet both answer it).
+pub async fn anvil_set_code(provider: &DynProvider, address: Address, code: &Bytes) -> Result<()> {
+    dev_rpc(provider, "anvil_setCode", json!([address, code])).await.map(drop)
+}
+
+/// `anvil_mine`: mines `blocks` empty blocks at once.
+pub async fn mine(provider: &DynProvider, blocks: u64) -> Result<()> {
+    dev_rpc(provider, "anvil_mine", json!([format!("{blocks:#x}")])).await.map(drop)
+}
+
+/// A local subnet handle.
+#[derive(Clone, Debug)]
+pub struct LocalSubnet {
+    provider: DynProvider,
+    kind: SubnetKind,
+    netuid: u16,
+    /// Sends the mock setter transactions (anvil).
+    operator: Address,
+}
+
+impl LocalSubnet {
+    pub fn new(provider: DynProvider, kind: SubnetKind, netuid: u16, operator: Address) -> Self {
+        Self { provider, kind, netuid, operator }
+    }
+
+    pub fn kind(&self) -> SubnetKind {
+        self.kind
+    }
+
+    /// Registers a neuron and returns its uid.
+    pub async fn register(&self, hotkey: B256, coldkey: B256) -> Result<u16> {
+        match self.kind {
+            SubnetKind::Devnet => {
+                let result = dev_rpc(
+                    &self.provider,
+                    "subtensor_registerNeuron",
+                    json!([{ "netuid": self.netuid, "hotkey": hotkey, "coldkey": coldkey }]),
+                )
+                .await?;
+                uid_from(&result, "subtensor_registerNeuron")
+            }
+            SubnetKind::AnvilMocks => {
+                let uid = self.uid_count().await?;
+                self.mock_call(IMockMetagraph::setHotkeyCall { netuid: self.netuid, uid, hotkey }.abi_encode())
+                    .await?;
+                self.mock_call(IMockMetagraph::setColdkeyCall { netuid: self.netuid, uid, coldkey }.abi_encode())
+                    .await?;
+                let count = uid + 1;
+                self.mock_call(IMockMetagraph::setUidCountCall { netuid: self.netuid, count }.abi_encode()).await?;
+                Ok(uid)
+            }
+        }
+    }
+
+    /// Number of uids on the subnet, read through the metagraph precompile (or its mock).
+    pub async fn uid_count(&self) -> Result<u16> {
+        IMetagraph::new(METAGRAPH_PRECOMPILE, &self.provider)
+            .getUidCount(self.netuid)
+            .call()
+            .await
+            .map_err(OpsError::contract("reading getUidCount from the metagraph"))
+    }
+
+    /// Incentive (u16 fixed point) of every uid from the last epoch.
+    pub async fn incentives(&self) -> Result<Vec<u16>> {
+        let metagraph = IMetagraph::new(METAGRAPH_PRECOMPILE, &self.provider);
+        let mut out = Vec::new();
+        for uid in 0..self.uid_count().await? {
+            out.push(
+                metagraph
+                    .getIncentive(self.netuid, uid)
+                    .call()
+                    .await
+                    .map_err(OpsError::contract("reading getIncentive from the metagraph"))?,
+            );
+        }
+        Ok(out)
+    }
+
+    /// Emission (rao) of every uid from the last epoch.
+    pub async fn emissions(&self) -> Result<Vec<u64>> {
+        let metagraph = IMetagraph::new(METAGRAPH_PRECOMPILE, &self.provider);
+        let mut out = Vec::new();
+        for uid in 0..self.uid_count().await? {
+            out.push(
+                metagraph
+                    .getEmission(self.netuid, uid)
+                    .call()
+                    .await
+                    .map_err(OpsError::contract("reading getEmission from the metagraph"))?,
+            );
+        }
+        Ok(out)
+    }
+
+    /// The subnet's tempo (blocks per epoch); `None` on anvil, which has no epochs.
+    pub async fn tempo(&self) -> Result<Option<u64>> {
+        match self.kind {
+            SubnetKind::AnvilMocks => Ok(None),
+            SubnetKind::Devnet => {
+                let info = dev_rpc(&self.provider, "subtensor_subnetInfo", json!([self.netuid])).await?;
+                info.get("tempo").and_then(Value::as_u64).map(Some).ok_or_else(|| OpsError::DevRpcResult {
+                    method: "subtensor_subnetInfo".into(),
+                    reason: format!("no tempo in {info}"),
+                })
+            }
+        }
+    }
+
+    /// Sets a subnet hyperparameter (devnet only; anvil has none).
+    pub async fn set_hyperparameter(&self, name: &str, value: Value) -> Result<()> {
+        if self.kind == SubnetKind::Devnet {
+            dev_rpc(
+                &self.provider,
+                "subtensor_setHyperparameter",
+                json!([{ "netuid": self.netuid, "name": name, "value": value }]),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Mines blocks (both chains answer `anvil_mine`).
+    pub async fn mine(&self, blocks: u64) -> Result<()> {
+        mine(&self.provider, blocks).await
+    }
+
+    async fn mock_call(&self, calldata: Vec<u8>) -> Result<B256> {
+        let tx = TransactionRequest::default().from(self.operator).to(METAGRAPH_PRECOMPILE).input(calldata.into());
+        let pending = self
+            .provider
+            .send_transaction(tx)
+            .await
+            .map_err(OpsError::rpc("configuring the MockMetagraph"))?;
+        Ok(confirm(pending, "configuring the MockMetagraph").await?.transaction_hash)
+    }
+}
+
+fn uid_from(value: &Value, method: &str) -> Result<u16> {
+    value
+        .get("uid")
+        .or(Some(value))
+        .and_then(Value::as_u64)
+        .and_then(|uid| u16::try_from(uid).ok())
+        .ok_or_else(|| OpsError::DevRpcResult { method: method.to_owned(), reason: format!("no uid in {value}") })
+}
+
+/// Devnet: registers the EvmValidator's mirror as a neuron (the deployer's mirror as its
+/// coldkey), stakes it, gives it a validator permit and turns commit-reveal off, each only if
+/// it is not already so.
+pub(crate) async fn wire_devnet_validator(
+    provider: &DynProvider,
+    netuid: u16,
+    validator: Address,
+    deployer: Address,
+) -> Result<StepState> {
+    let subnet = LocalSubnet::new(provider.clone(), SubnetKind::Devnet, netuid, deployer);
+    let hotkey = evm_mirror(validator).to_b256();
+    let coldkey = evm_mirror(deployer).to_b256();
+    let metagraph = IMetagraph::new(METAGRAPH_PRECOMPILE, provider);
+    let mut uid = None;
+    for candidate in 0..subnet.uid_count().await? {
+        let key = metagraph
+            .getHotkey(netuid, candidate)
+            .call()
+            .await
+            .map_err(OpsError::contract("reading getHotkey from the metagraph"))?;
+        if key == hotkey {
+            uid = Some(candidate);
+            break;
+        }
+    }
+    let mut changed = false;
+    let uid = match uid {
+        Some(uid) => uid,
+        None => {
+            changed = true;
+            subnet.register(hotkey, coldkey).await?
+        }
+    };
+    let stake = metagraph
+        .getStake(netuid, uid)
+        .call()
+        .await
+        .map_err(OpsError::contract("reading getStake from the metagraph"))?;
+    if stake < VALIDATOR_STAKE_RAO {
+        changed = true;
+        dev_rpc(
+            provider,
+            "subtensor_setStake",
+            json!([{ "netuid": netuid, "hotkey": hotkey, "coldkey": coldkey, "amount_rao": VALIDATOR_STAKE_RAO }]),
+        )
+        .await?;
+    }
+    let permitted = metagraph
+        .getValidatorStatus(netuid, uid)
+        .call()
+        .await
+        .map_err(OpsError::contract("reading getValidatorStatus from the metagraph"))?;
+    if !permitted {
+        changed = true;
+        dev_rpc(provider, "subtensor_setValidatorPermit", json!([{ "netuid": netuid, "uid": uid, "permit": true }]))
+            .await?;
+    }
+    subnet.set_hyperparameter("commit_reveal_weights_enabled", json!(false)).await?;
+    Ok(if changed { StepState::Done { address: validator, tx: None } } else { StepState::Skipped { address: validator } })
+}
+
+/// anvil: makes uid 0 of the MockMetagraph the EvmValidator's mirror, staked and permitted.
+pub(crate) async fn wire_mock_validator(
+    provider: &DynProvider,
+    netuid: u16,
+    validator: Address,
+    deployer: Address,
+) -> Result<StepState> {
+    let subnet = LocalSubnet::new(provider.clone(), SubnetKind::AnvilMocks, netuid, deployer);
+    let hotkey = evm_mirror(validator).to_b256();
+    if subnet.uid_count().await? > 0 {
+        let current = IMetagraph::new(METAGRAPH_PRECOMPILE, provider)
+            .getHotkey(netuid, 0)
+            .call()
+            .await
+            .map_err(OpsError::contract("reading getHotkey from the MockMetagraph"))?;
+        if current == hotkey {
+            return Ok(StepState::Skipped { address: validator });
+        }
+    }
+    let uid = 0;
+    subnet.mock_call(IMockMetagraph::setHotkeyCall { netuid, uid, hotkey }.abi_encode()).await?;
+    let coldkey = evm_mirror(deployer).to_b256();
+    subnet.mock_call(IMockMetagraph::setColdkeyCall { netuid, uid, coldkey }.abi_encode()).await?;
+    subnet.mock_call(IMockMetagraph::setStakeCall { netuid, uid, stake: VALIDATOR_STAKE_RAO }.abi_encode()).await?;
+    subnet
+        .mock_call(
+            IMockMetagraph::setStatusCall { netuid, uid, validatorStatus: true, isActive: true, lastUpdate: 0 }
+                .abi_encode(),
+        )
+        .await?;
+    let count = subnet.uid_count().await?.max(1);
+    let tx = subnet.mock_call(IMockMetagraph::setUidCountCall { netuid, count }.abi_encode()).await?;
+    Ok(StepState::Done { address: validator, tx: Some(tx) })
+}
+
+/// Value in wei a miner needs to cover its gas in the simulation and tests.
+pub(crate) fn gas_allowance() -> U256 {
+    U256::from(10u64).pow(U256::from(17))
+}

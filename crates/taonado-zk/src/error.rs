@@ -1,0 +1,171 @@
+//! Errors of the taonado-zk crate.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong in hashing, notes, trees, proving and key files.
+#[derive(Debug, thiserror::Error)]
+pub enum ZkError {
+    /// A 256-bit value does not fit the BN254 scalar field.
+    #[error("value {value} is not below the bn254 scalar field modulus; pass a field element")]
+    NotInField {
+        /// The offending value, as given.
+        value: String,
+    },
+    /// A number could not be parsed.
+    #[error("cannot parse {what} from {input:?}: expected a decimal or 0x-hex number")]
+    BadNumber {
+        /// What the number was meant to be.
+        what: &'static str,
+        /// The input text.
+        input: String,
+    },
+    /// A Pedersen message is longer than the derived generators cover.
+    #[error("pedersen message of {bits} bits is longer than the supported {max_bits} bits")]
+    PedersenMessageTooLong {
+        /// Bits in the message.
+        bits: usize,
+        /// Supported maximum.
+        max_bits: usize,
+    },
+    /// A note string is malformed or does not fit the network.
+    #[error(transparent)]
+    Note(#[from] NoteError),
+    /// The Merkle tree already holds 2^20 leaves.
+    #[error("merkle tree is full ({capacity} leaves); no more leaves can be added")]
+    TreeFull {
+        /// Maximum number of leaves.
+        capacity: usize,
+    },
+    /// A leaf index is outside the tree.
+    #[error("leaf index {index} is out of range: the tree has {len} leaves")]
+    LeafIndexOutOfRange {
+        /// Requested index.
+        index: usize,
+        /// Leaves in the tree.
+        len: usize,
+    },
+    /// The witness does not satisfy the withdraw statement.
+    #[error(
+        "the withdraw witness does not satisfy the circuit (first failing constraint: {constraint}); check the note, the path and the root"
+    )]
+    Unsatisfied {
+        /// Name of the first unsatisfied constraint, if the constraint system reported one.
+        constraint: String,
+    },
+    /// arkworks failed while synthesising, proving or verifying.
+    #[error("groth16 {stage} failed: {message}")]
+    Synthesis {
+        /// Setup, prove or verify.
+        stage: &'static str,
+        /// arkworks' message.
+        message: String,
+    },
+    /// A proof could not be decoded.
+    #[error("invalid proof encoding: {reason}")]
+    BadProof {
+        /// Why it was rejected.
+        reason: String,
+    },
+    /// A key was made for another circuit.
+    #[error(
+        "key {path} belongs to circuit {found}, but this build's withdraw circuit is {expected}; regenerate the keys (taonado zk setup) or use the matching binary"
+    )]
+    CircuitMismatch {
+        /// The key file.
+        path: PathBuf,
+        /// Hash in the key file.
+        found: String,
+        /// Hash of the compiled circuit.
+        expected: String,
+    },
+    /// A key file is not in the expected format.
+    #[error("key file {path} is malformed: {reason}")]
+    BadKeyFile {
+        /// The key file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Reading or writing a key file failed.
+    #[error("cannot {action} {path}: {source}")]
+    Io {
+        /// Read, write, create.
+        action: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The operating system error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Why a note string was rejected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NoteError {
+    /// The note does not start with `taonado-`.
+    #[error("note must start with \"taonado-\" (got {found:?})")]
+    WrongPrefix {
+        /// The start of the note text.
+        found: String,
+    },
+    /// The note does not have the `taonado-<currency>-<amount>-<chainId>-0x<hex>` parts.
+    #[error("note must look like taonado-<currency>-<amount>-<chainId>-0x<124 hex digits>: {reason}")]
+    BadShape {
+        /// What is missing.
+        reason: &'static str,
+    },
+    /// The currency is empty or not lowercase alphanumeric.
+    #[error("note currency {currency:?} must be lowercase letters and digits")]
+    BadCurrency {
+        /// The currency text.
+        currency: String,
+    },
+    /// The amount is not a decimal number.
+    #[error("note amount {amount:?} must be a decimal number such as 1 or 0.1")]
+    BadAmount {
+        /// The amount text.
+        amount: String,
+    },
+    /// The chain id is not a decimal u64.
+    #[error("note chain id {chain_id:?} must be a decimal number")]
+    BadChainId {
+        /// The chain id text.
+        chain_id: String,
+    },
+    /// The secret part is not 124 hex digits.
+    #[error("note secret must be 0x followed by 124 hex digits, got {len} digits")]
+    WrongHexLength {
+        /// Number of digits found.
+        len: usize,
+    },
+    /// The secret part has a non-hex character.
+    #[error("note secret has a non-hex character {character:?} at position {position}")]
+    NonHex {
+        /// The character.
+        character: char,
+        /// Its position in the hex part.
+        position: usize,
+    },
+    /// The note was made for another chain.
+    #[error(
+        "note is for chain {note_chain_id}, but the network in use is chain {expected}; select the network the note was made on"
+    )]
+    ChainIdMismatch {
+        /// Chain id in the note.
+        note_chain_id: u64,
+        /// Chain id of the network in use.
+        expected: u64,
+    },
+    /// No pool exists for the note's currency and amount.
+    #[error(
+        "no {currency} pool of amount {amount} on this network (pools: {available}); check the note or the network"
+    )]
+    NoSuchPool {
+        /// Currency in the note.
+        currency: String,
+        /// Amount in the note.
+        amount: String,
+        /// The pool amounts that exist.
+        available: String,
+    },
+}

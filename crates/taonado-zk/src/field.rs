@@ -1,0 +1,103 @@
+//! Conversions between BN254 scalar field elements and the EVM's 256-bit words.
+
+use alloy_primitives::{B256, U256};
+use ark_ff::{BigInteger, PrimeField};
+
+use crate::ZkError;
+
+/// The BN254 scalar field: Tornado's hashes, tree nodes and public inputs live here.
+pub use ark_bn254::Fr;
+
+/// A field element as the EVM sees it.
+pub fn fr_to_u256(value: Fr) -> U256 {
+    U256::from_limbs(value.into_bigint().0)
+}
+
+/// A field element as a `bytes32` (big-endian), the form of commitments and roots on chain.
+pub fn fr_to_b256(value: Fr) -> B256 {
+    B256::from(fr_to_u256(value))
+}
+
+/// A 256-bit word as a field element; values at or above the modulus are rejected, as the
+/// contracts reject them.
+pub fn fr_from_u256(value: U256) -> Result<Fr, ZkError> {
+    Fr::from_bigint(ark_ff::BigInt(value.into_limbs())).ok_or_else(|| ZkError::NotInField {
+        value: value.to_string(),
+    })
+}
+
+/// A `bytes32` as a field element (strict, like [`fr_from_u256`]).
+pub fn fr_from_b256(value: B256) -> Result<Fr, ZkError> {
+    fr_from_u256(U256::from_be_bytes(value.0))
+}
+
+/// Parses a decimal or `0x`-hex number into a field element (strict).
+pub fn parse_fr(input: &str) -> Result<Fr, ZkError> {
+    let bad = || ZkError::BadNumber {
+        what: "field element",
+        input: input.to_owned(),
+    };
+    let trimmed = input.trim();
+    let value = if let Some(hex_digits) = trimmed.strip_prefix("0x") {
+        U256::from_str_radix(hex_digits, 16).map_err(|_| bad())?
+    } else {
+        U256::from_str_radix(trimmed, 10).map_err(|_| bad())?
+    };
+    fr_from_u256(value)
+}
+
+/// Interprets little-endian bytes (at most 31, so always below the modulus) as a field element.
+pub(crate) fn fr_from_le_bytes31(bytes: &[u8; 31]) -> Fr {
+    Fr::from_le_bytes_mod_order(bytes)
+}
+
+/// The low 31 bytes of a field element, little-endian; `None` if it needs 32 bytes.
+pub(crate) fn fr_to_le_bytes31(value: Fr) -> Option<[u8; 31]> {
+    let bytes = value.into_bigint().to_bytes_le();
+    if bytes[31] != 0 {
+        return None;
+    }
+    let mut out = [0u8; 31];
+    out.copy_from_slice(&bytes[..31]);
+    Some(out)
+}
+
+/// A digest reduced modulo the field, as Tornado derives `ZERO_VALUE` and MiMC constants.
+pub(crate) fn fr_from_be_bytes_mod(bytes: &[u8]) -> Fr {
+    Fr::from_be_bytes_mod_order(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn u256_round_trip_and_modulus_rejected() {
+        let x = Fr::from(123_456_789u64);
+        assert_eq!(fr_from_u256(fr_to_u256(x)).ok(), Some(x));
+        let modulus = U256::from_limbs(Fr::MODULUS.0);
+        assert!(matches!(
+            fr_from_u256(modulus),
+            Err(ZkError::NotInField { .. })
+        ));
+        assert_eq!(fr_from_u256(modulus - U256::from(1)).ok(), Some(-Fr::from(1u64)));
+    }
+
+    #[test]
+    fn parse_decimal_and_hex() {
+        assert_eq!(parse_fr("255").ok(), Some(Fr::from(255u64)));
+        assert_eq!(parse_fr("0xff").ok(), Some(Fr::from(255u64)));
+        assert!(parse_fr("0xzz").is_err());
+        assert!(parse_fr("").is_err());
+    }
+
+    #[test]
+    fn le31_round_trip() {
+        let mut bytes = [0u8; 31];
+        bytes[0] = 1;
+        bytes[30] = 0xff;
+        let x = fr_from_le_bytes31(&bytes);
+        assert_eq!(fr_to_le_bytes31(x), Some(bytes));
+        assert_eq!(fr_to_le_bytes31(-Fr::from(1u64)), None);
+    }
+}

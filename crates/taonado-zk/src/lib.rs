@@ -1,0 +1,18 @@
+//! Tornado-classic compatible cryptography for Taonado: MiMCSponge, the Baby Jubjub
+//! Pedersen hash, notes, the height-20 Merkle tree and the Groth16 withdraw circuit.
+//!
+//! Everything here is pure and synchronous; only [`keys`] touches files.
+
+mod error;
+pub mod field;
+pub mod merkle;
+pub mod mimc;
+pub mod note;
+pub mod pedersen;
+
+pub use error::{NoteError, ZkError};
+pub use field::{Fr, fr_from_b256, fr_from_u256, fr_to_b256, fr_to_u256, parse_fr};
+pub use merkle::{MerklePath, MerkleTree, TREE_CAPACITY};
+pub use mimc::{TREE_LEVELS, hash_left_right, mimc_feistel, mimc_sponge, zero_value, zeros};
+pub use note::{LEGACY_NOTE_PREFIX, Note};
+pub use pedersen::{CircomPoint, pedersen_hash};
