@@ -57,30 +57,6 @@ sol!(
 
 sol!(
     #[sol(rpc)]
-    MerkleTreeWithHistoryMock,
-    "artifacts/MerkleTreeWithHistoryMock.json"
-);
-
-sol!(
-    #[sol(rpc)]
-    MockVerifier,
-    "artifacts/MockVerifier.json"
-);
-
-sol!(
-    #[sol(rpc)]
-    MockMetagraph,
-    "artifacts/MockMetagraph.json"
-);
-
-sol!(
-    #[sol(rpc)]
-    MockNeuron,
-    "artifacts/MockNeuron.json"
-);
-
-sol!(
-    #[sol(rpc)]
     Groth16VerifierBittensor,
     "artifacts/Groth16VerifierBittensor.json"
 );
@@ -145,11 +121,45 @@ sol! {
     }
 }
 
+/// Test-only contracts: the mocks of the precompiles, the verifier and the tree.
+///
+/// `MockMetagraph` and `MockNeuron` are meant to be put at 0x802 / 0x804 as runtime code
+/// (`anvil_setCode`), so their constructors never run and all state is set through calls.
+pub mod mocks {
+    use alloy::sol;
+
+    sol!(
+        #[sol(rpc)]
+        MerkleTreeWithHistoryMock,
+        "artifacts/MerkleTreeWithHistoryMock.json"
+    );
+
+    sol!(
+        #[sol(rpc)]
+        MockVerifier,
+        "artifacts/MockVerifier.json"
+    );
+
+    // Its ABI names `IMetagraph.AxonInfo`, which generates an `IMetagraph` module: keep it here,
+    // apart from the real interface.
+    sol!(
+        #[sol(rpc)]
+        MockMetagraph,
+        "artifacts/MockMetagraph.json"
+    );
+
+    sol!(
+        #[sol(rpc)]
+        MockNeuron,
+        "artifacts/MockNeuron.json"
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use alloy_sol_types::{SolCall, SolEvent};
 
-    use super::*;
+    use super::{mocks::*, *};
 
     #[test]
     fn precompile_selectors_are_subtensors() {

@@ -8,6 +8,7 @@
 
 pub mod artifacts;
 pub mod bindings;
+pub mod verifier;
 mod error;
 
 pub use artifacts::{Artifact, CodeMatch, Contract, ImmutableReference, StorageEntry, StorageLayout};

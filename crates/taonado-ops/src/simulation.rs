@@ -245,11 +245,16 @@ async fn join_miner(
 
     let uid = subnet.register(hotkey, evm_mirror(address).to_b256()).await?;
     let provider = with_wallet(funder, key);
-    let wrap = IWtao::new(wtao, &provider).deposit().value(wrapped);
-    let pending = wrap.send().await.map_err(OpsError::contract(format!("wrapping TAO for miner {address}")))?;
+    let wtao = IWtao::new(wtao, &provider);
+    let pending = wtao
+        .deposit()
+        .value(wrapped)
+        .send().await.map_err(OpsError::contract(format!("wrapping TAO for miner {address}")))?;
     confirm(pending, "wrapping TAO").await?;
-    let associate = IDepositTracker::new(tracker, &provider).associate(hotkey);
-    let pending = associate.send().await.map_err(OpsError::contract(format!("associating miner {address}")))?;
+    let tracker = IDepositTracker::new(tracker, &provider);
+    let pending = tracker
+        .associate(hotkey)
+        .send().await.map_err(OpsError::contract(format!("associating miner {address}")))?;
     confirm(pending, "associating a hotkey").await?;
     Ok(Miner { provider, address, hotkey, uid, wrapped })
 }

@@ -3,6 +3,7 @@
 
 use alloy::primitives::U256;
 use ark_bn254::{Fq, Fq2, G1Affine, G2Affine};
+use ark_ec::AffineRepr;
 use ark_ff::{BigInt, PrimeField};
 use serde::Deserialize;
 use taonado_contracts::verifier::VerifyingKeyWords;
@@ -213,7 +214,7 @@ fn g2(field: &str, coords: &[Vec<String>]) -> Result<G2Words> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ark_ec::{AffineRepr, CurveGroup};
+    use ark_ec::CurveGroup;
     use proptest::prelude::*;
 
     fn dec(f: &Fq) -> String {

@@ -38,6 +38,9 @@ pub fn parse_fr(input: &str) -> Result<Fr, ZkError> {
         input: input.to_owned(),
     };
     let trimmed = input.trim();
+    if trimmed.is_empty() || trimmed == "0x" {
+        return Err(bad());
+    }
     let value = if let Some(hex_digits) = trimmed.strip_prefix("0x") {
         U256::from_str_radix(hex_digits, 16).map_err(|_| bad())?
     } else {

@@ -689,11 +689,12 @@ impl Chain {
     /// Run a read-only call against the latest state (and a throwaway subtensor clone).
     pub(crate) fn call(&self, request: &CallRequest, gas_limit: u64) -> Result<Executed> {
         let latest = self.latest();
-        let block_env = self.rules.block_env(
+        let mut block_env = self.rules.block_env(
             latest.header.number,
             latest.header.timestamp,
             latest.header.mix_hash,
         );
+        block_env.basefee = 0;
         let nonce = request
             .nonce
             .unwrap_or_else(|| self.account(request.from.unwrap_or_default()).nonce);

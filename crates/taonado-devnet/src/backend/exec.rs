@@ -4,12 +4,12 @@
 use alloy_consensus::{Transaction as _, TxEnvelope};
 use alloy_primitives::{Address, B256, TxKind, U256};
 use revm::{
-    Context, DatabaseRef, ExecuteEvm, Journal, MainContext,
+    Context, ExecuteEvm, Journal, MainContext,
     context::{BlockEnv, CfgEnv, Evm, TxEnv, result::EVMError},
     context_interface::result::{ExecutionResult, InvalidTransaction},
     database::{CacheDB, EmptyDB},
     database_interface::WrapDatabaseRef,
-    handler::{EthFrame, instructions::EthInstructions},
+    handler::instructions::EthInstructions,
     interpreter::interpreter::EthInterpreter,
     primitives::hardfork::SpecId,
     state::EvmState,
@@ -48,8 +48,8 @@ impl ChainRules {
         let mut cfg = CfgEnv::new_with_spec(SPEC);
         cfg.chain_id = self.chain_id;
         if for_call {
-            // eth_call / estimateGas: like geth, a zero gas price and any nonce are fine.
-            cfg.disable_base_fee = true;
+            // eth_call / estimateGas: any nonce is fine (the block env of a call also has a
+            // zero base fee, so a zero gas price is fine too, as in geth).
             cfg.disable_nonce_check = true;
         }
         cfg

@@ -245,7 +245,7 @@ pub(crate) fn outcome_to_result(executed: Executed) -> Result<(u64, alloy_primit
         return Err(DevnetError::DispatchFailed(message));
     }
     match executed.result {
-        ExecutionResult::Success { gas, output, .. } => Ok((gas.used(), output.into_data())),
+        ExecutionResult::Success { gas, output, .. } => Ok((gas.tx_gas_used(), output.into_data())),
         ExecutionResult::Revert { output, .. } => Err(DevnetError::Reverted { output }),
         ExecutionResult::Halt { reason, .. } => Err(DevnetError::Halted(format!("{reason:?}"))),
     }

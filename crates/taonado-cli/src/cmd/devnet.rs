@@ -1,0 +1,214 @@
+//! `taonado devnet`: the embedded chain, until Ctrl-C or SIGTERM.
+
+use std::io::Write;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use alloy::primitives::{Address, B256};
+use clap::Args;
+use serde::Serialize;
+use taonado_devnet::{DevnetConfig, DevnetHandle, subtensor::SubtensorConfig};
+
+use crate::context::Context;
+use crate::error::CliError;
+use crate::output::Report;
+
+/// Flags shared by `devnet` and `up`: where the chain listens and how it runs.
+#[derive(Args, Clone, Debug)]
+#[command(next_help_heading = "Chain")]
+pub struct ChainArgs {
+    /// JSON-RPC port (0 picks a free one; the real URL is printed).
+    #[arg(long, default_value_t = taonado_devnet::config::DEFAULT_PORT)]
+    pub port: u16,
+    /// Interface to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: IpAddr,
+    /// Keep the chain in DIR across restarts (flushed on a clean stop).
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// subtensor fast-runtime profile: 250 ms blocks and subnet tempo 10.
+    #[arg(long)]
+    pub fast: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct DevnetArgs {
+    #[command(flatten)]
+    pub chain: ChainArgs,
+    /// EIP-155 chain id (945/964 to rehearse testnet/mainnet).
+    #[arg(long, default_value_t = taonado_devnet::config::DEFAULT_CHAIN_ID)]
+    pub chain_id: u64,
+    /// Mine a block every SECS seconds instead of one block per transaction.
+    #[arg(long, value_name = "SECS", value_parser = parse_block_time)]
+    pub block_time: Option<Duration>,
+    /// Subnet configuration (TOML) for the emulated subtensor.
+    #[arg(long, value_name = "FILE")]
+    pub subnet_config: Option<PathBuf>,
+    /// Number of prefunded dev accounts (at most 10).
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub accounts: usize,
+}
+
+fn parse_block_time(s: &str) -> Result<Duration, String> {
+    let secs: f64 = s
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number of seconds"))?;
+    if !(secs.is_finite() && secs > 0.0 && secs <= 3600.0) {
+        return Err(format!("block time must be between 0 and 3600 seconds, got {s}"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+impl ChainArgs {
+    /// The devnet config these flags describe (`--fast` picks the fast profile).
+    pub fn devnet_config(&self) -> DevnetConfig {
+        let base = if self.fast {
+            DevnetConfig::fast()
+        } else {
+            DevnetConfig::local()
+        };
+        DevnetConfig {
+            host: self.host,
+            port: self.port,
+            state_dir: self.state_dir.clone(),
+            ..base
+        }
+    }
+}
+
+impl DevnetArgs {
+    fn devnet_config(&self) -> Result<DevnetConfig, CliError> {
+        let mut config = self.chain.devnet_config();
+        config.chain_id = self.chain_id;
+        config.accounts = self.accounts;
+        if self.block_time.is_some() {
+            config.block_time = self.block_time;
+        }
+        if let Some(path) = &self.subnet_config {
+            config.subtensor = load_subnet_config(path)?;
+        }
+        Ok(config)
+    }
+
+    pub async fn run(self, context: &Context) -> Result<(), CliError> {
+        let config = self.devnet_config()?;
+        let handle = taonado_devnet::spawn(config).await?;
+        let report = ReadyReport::new(&handle, self.chain.state_dir.clone());
+        tracing::info!(url = %report.rpc_url, chain_id = report.chain_id, "devnet listening");
+        context.output.report(&report)?;
+        let stopped_by_itself = tokio::select! {
+            () = crate::shutdown::signal() => false,
+            () = handle.stopped() => true,
+        };
+        handle.shutdown().await?;
+        if stopped_by_itself {
+            return Err(CliError::failed(anyhow::anyhow!(
+                "the devnet server stopped unexpectedly; see the log above"
+            )));
+        }
+        Ok(())
+    }
+}
+
+fn load_subnet_config(path: &std::path::Path) -> Result<SubtensorConfig, CliError> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        CliError::usage(anyhow::Error::new(e).context(format!("reading --subnet-config {}", path.display())))
+    })?;
+    SubtensorConfig::from_toml_str(&text).map_err(|e| {
+        CliError::usage(anyhow::Error::new(e).context(format!("invalid subnet config {}", path.display())))
+    })
+}
+
+/// What `taonado devnet` prints once it is listening (anvil prints the same facts). The
+/// keys are the public, well-known dev keys: printing them is the point.
+#[derive(Serialize)]
+pub struct ReadyReport {
+    pub rpc_url: String,
+    pub chain_id: u64,
+    pub accounts: Vec<DevAccountRow>,
+    pub state_dir: Option<PathBuf>,
+}
+
+#[derive(Serialize)]
+pub struct DevAccountRow {
+    pub address: Address,
+    pub private_key: B256,
+}
+
+impl ReadyReport {
+    pub fn new(handle: &DevnetHandle, state_dir: Option<PathBuf>) -> Self {
+        Self {
+            rpc_url: handle.rpc_url(),
+            chain_id: handle.chain_id(),
+            accounts: handle
+                .dev_accounts()
+                .iter()
+                .map(|a| DevAccountRow {
+                    address: a.address,
+                    private_key: a.private_key,
+                })
+                .collect(),
+            state_dir,
+        }
+    }
+
+    /// The account list in anvil's layout.
+    pub fn render_accounts(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        writeln!(out, "Available accounts (public dev keys: never use them on a real network)")?;
+        for (i, a) in self.accounts.iter().enumerate() {
+            writeln!(out, "({i}) {}", a.address)?;
+        }
+        writeln!(out)?;
+        writeln!(out, "Private keys")?;
+        for (i, a) in self.accounts.iter().enumerate() {
+            writeln!(out, "({i}) {}", a.private_key)?;
+        }
+        writeln!(out)
+    }
+}
+
+impl Report for ReadyReport {
+    fn render(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        self.render_accounts(out)?;
+        writeln!(out, "Chain id: {}", self.chain_id)?;
+        if let Some(dir) = &self.state_dir {
+            writeln!(out, "State:    {}", dir.display())?;
+        }
+        writeln!(out, "Listening on {}", self.rpc_url)?;
+        writeln!(out, "Press Ctrl-C to stop.")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn block_time_bounds() {
+        assert_eq!(parse_block_time("0.25").unwrap(), Duration::from_millis(250));
+        assert_eq!(parse_block_time("12").unwrap(), Duration::from_secs(12));
+        for bad in ["0", "-1", "abc", "NaN", "7200"] {
+            assert!(parse_block_time(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn flags_map_onto_the_config() {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Wrapper {
+            #[command(flatten)]
+            args: DevnetArgs,
+        }
+        let w = Wrapper::try_parse_from([
+            "x", "--port", "0", "--chain-id", "945", "--fast", "--block-time", "2", "--accounts", "3",
+        ])
+        .unwrap();
+        let config = w.args.devnet_config().unwrap();
+        assert_eq!((config.port, config.chain_id, config.accounts), (0, 945, 3));
+        assert_eq!(config.block_time, Some(Duration::from_secs(2)));
+        let fast = DevnetConfig::fast();
+        assert_eq!(format!("{:?}", config.subtensor), format!("{:?}", fast.subtensor));
+    }
+}

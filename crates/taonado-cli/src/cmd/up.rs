@@ -1,0 +1,280 @@
+//! `taonado up`: dev chain + deployment + live simulation in one process, until Ctrl-C,
+//! SIGTERM or an `--exit-after*` limit.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use alloy::primitives::U256;
+use clap::Args;
+use serde::Serialize;
+use taonado_devnet::DevnetHandle;
+use taonado_ops::{SimulationConfig, SimulationEvent, SimulationObserver, SimulationReport};
+use tokio::sync::watch;
+
+use super::deploy::{DeployReport, ProtocolArgs, build_plan, dev_account_signer, load_verifying_key, node_kind, run_deploy};
+use super::devnet::{ChainArgs, ReadyReport};
+use crate::context::Context;
+use crate::error::CliError;
+use crate::output::{Output, Report};
+
+#[derive(Args, Debug)]
+pub struct UpArgs {
+    #[command(flatten)]
+    pub chain: ChainArgs,
+    /// Simulated miners.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub miners: usize,
+    /// Deploy only; no simulation.
+    #[arg(long)]
+    pub no_sim: bool,
+    /// Blocks between the validator's weight settings (also the EvmValidator's public
+    /// setWeights interval on this chain).
+    #[arg(long, value_name = "BLOCKS", default_value_t = 10)]
+    pub weights_interval: u64,
+    /// Groth16 verification key of the withdraw circuit [default: keys/local/withdraw.vk.json].
+    #[arg(long, value_name = "FILE")]
+    pub verifying_key: Option<PathBuf>,
+    /// Directory of deployment records; `local.json` there is (re)written.
+    #[arg(long, value_name = "DIR", default_value = "deployments")]
+    pub deployments_dir: PathBuf,
+    /// Stop cleanly once N blocks have been mined after the deployment.
+    #[arg(long, value_name = "N")]
+    pub exit_after_blocks: Option<u64>,
+    /// Stop cleanly after SECS seconds of simulation.
+    #[arg(long, value_name = "SECS")]
+    pub exit_after: Option<u64>,
+}
+
+/// What `taonado up` reports (the JSON envelope comes once, after the stop).
+#[derive(Serialize)]
+pub struct UpReport {
+    pub devnet: ReadyReport,
+    pub deployment: DeployReport,
+    pub events: Vec<SimulationEvent>,
+    pub simulation: Option<SimulationReport>,
+}
+
+impl Report for UpReport {
+    fn render(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        match &self.simulation {
+            Some(s) => writeln!(
+                out,
+                "stopped: {} miners, {} weight settings ({} failed), {} epochs, blocks {}..{}, bounty paid {} TAO",
+                s.miners.len(),
+                s.weight_sets,
+                s.weight_failures,
+                s.epochs,
+                s.first_block,
+                s.last_block,
+                taonado_types::format_tao(s.bounty_paid_wei)
+            ),
+            None => writeln!(out, "stopped"),
+        }
+    }
+}
+
+/// Prints events as they come (human mode) and keeps them for the JSON report.
+struct EventLog {
+    output: Output,
+    events: Mutex<Vec<SimulationEvent>>,
+}
+
+impl SimulationObserver for EventLog {
+    fn event(&self, event: &SimulationEvent) {
+        tracing::debug!(?event, "simulation event");
+        // A closed stdout must not stop the simulation; the final report notices it.
+        let _ = self.output.line(&describe(event));
+        self.events
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push(event.clone());
+    }
+}
+
+fn describe(event: &SimulationEvent) -> String {
+    match event {
+        SimulationEvent::MinerJoined {
+            address,
+            uid,
+            wrapped_wei,
+            ..
+        } => format!(
+            "miner joined: uid {uid} {address}, wrapped {} TAO and associated",
+            taonado_types::format_tao(*wrapped_wei)
+        ),
+        SimulationEvent::WeightsSet {
+            tx,
+            block,
+            path,
+            weights,
+        } => format!("weights set at block {block} ({path:?}): {weights:?} tx {tx}"),
+        SimulationEvent::WeightsFailed { block, reason } => {
+            format!("weights not set at block {block}: {reason}")
+        }
+        SimulationEvent::Epoch {
+            block,
+            incentives,
+            emissions,
+        } => format!("epoch at block {block}: incentives {incentives:?}, emissions (rao) {emissions:?}"),
+    }
+}
+
+impl UpArgs {
+    pub async fn run(self, context: &Context) -> Result<(), CliError> {
+        if self.miners == 0 && !self.no_sim {
+            return Err(CliError::usage(anyhow::anyhow!(
+                "--miners must be at least 1 (or pass --no-sim)"
+            )));
+        }
+        let config = context.config()?;
+        let mut network = config.network("local")?;
+        let verifying_key = load_verifying_key(self.verifying_key.as_deref(), &network)?;
+        let record_path = taonado_client::deployments_path(&self.deployments_dir, &network.name);
+        if self.chain.state_dir.is_none() {
+            remove_stale_record(&record_path)?;
+        }
+
+        let handle = taonado_devnet::spawn(self.chain.devnet_config()).await?;
+        let result = self
+            .run_on(context, &config, &mut network, &handle, verifying_key, record_path)
+            .await;
+        let stopped = handle.shutdown().await;
+        let report = result?;
+        stopped?;
+        context.output.report(&report)
+    }
+
+    async fn run_on(
+        &self,
+        context: &Context,
+        config: &taonado_config::Config,
+        network: &mut taonado_config::NetworkConfig,
+        handle: &DevnetHandle,
+        verifying_key: taonado_ops::VerifyingKeyFile,
+        record_path: PathBuf,
+    ) -> Result<UpReport, CliError> {
+        let ready = ReadyReport::new(handle, self.chain.state_dir.clone());
+        network.rpc_url = ready
+            .rpc_url
+            .parse()
+            .map_err(|e| CliError::failed(anyhow::anyhow!("devnet url {}: {e}", ready.rpc_url)))?;
+        network.chain_id = handle.chain_id();
+
+        let funder = dev_account_signer(0)?;
+        let deployer = funder.address();
+        let provider = taonado_client::connect_with_signer(network, config, funder.clone()).await?;
+        let kind = node_kind(&provider).await;
+        let protocol = ProtocolArgs {
+            deposit_goal: U256::from(1000u64) * taonado_types::WEI_PER_TAO,
+            verifying_key: None,
+            set_weights_bounty: U256::from(1_000_000_000_000_000u64),
+            set_weights_interval: self.weights_interval,
+            validator_funding: None,
+        };
+        let plan = build_plan(network, kind, &protocol, verifying_key, record_path.clone())?;
+        let (record, counts) = run_deploy(context, &provider, deployer, &plan).await?;
+        let deployment = DeployReport::new(&record, record_path, counts);
+
+        if !context.output.is_json() {
+            let mut text = Vec::new();
+            ready.render_accounts(&mut text)?;
+            deployment.render_contracts(&mut text)?;
+            writeln!(text, "Chain id: {}", ready.chain_id)?;
+            write!(text, "Listening on {}", ready.rpc_url)?;
+            context.output.line(&String::from_utf8_lossy(&text))?;
+        }
+
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let start_block = handle.block_number();
+        let stopper = self.wait_for_stop(handle, start_block);
+        let log = EventLog {
+            output: context.output.clone(),
+            events: Mutex::new(Vec::new()),
+        };
+        let simulation = if self.no_sim {
+            stopper.await;
+            None
+        } else {
+            context.output.line(&format!(
+                "simulation: {} miners, weights every {} blocks; Ctrl-C stops",
+                self.miners, self.weights_interval
+            ))?;
+            let sim_config = SimulationConfig {
+                miners: self.miners,
+                weights_interval_blocks: self.weights_interval,
+                tick: if self.chain.fast {
+                    Duration::from_millis(250)
+                } else {
+                    Duration::from_secs(1)
+                },
+            };
+            let simulation =
+                taonado_ops::run_simulation(&provider, funder, &record, sim_config, stop_rx, &log);
+            tokio::pin!(simulation);
+            // The simulation ends when the stop flag flips; it may also end on its own
+            // (an error), in which case the stop condition no longer matters.
+            let report = tokio::select! {
+                report = &mut simulation => report,
+                () = stopper => {
+                    let _ = stop_tx.send(true);
+                    simulation.await
+                }
+            };
+            Some(report?)
+        };
+        Ok(UpReport {
+            devnet: ready,
+            deployment,
+            events: log
+                .events
+                .into_inner()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+            simulation,
+        })
+    }
+
+    /// Resolves on the first stop condition: a signal, `--exit-after`, `--exit-after-blocks`
+    /// or the devnet stopping by itself.
+    async fn wait_for_stop(&self, handle: &DevnetHandle, start_block: u64) {
+        let deadline = async {
+            match self.exit_after {
+                Some(secs) => tokio::time::sleep(Duration::from_secs(secs)).await,
+                None => std::future::pending().await,
+            }
+        };
+        let blocks = async {
+            let Some(n) = self.exit_after_blocks else {
+                return std::future::pending().await;
+            };
+            // The chain is in this process: watching its head costs no RPC.
+            let mut ticks = tokio::time::interval(Duration::from_millis(50));
+            while handle.block_number() < start_block.saturating_add(n) {
+                ticks.tick().await;
+            }
+            tracing::info!(blocks = n, "block limit reached, stopping");
+        };
+        tokio::select! {
+            () = crate::shutdown::signal() => {}
+            () = deadline => tracing::info!("time limit reached, stopping"),
+            () = blocks => {}
+            () = handle.stopped() => tracing::warn!("the devnet stopped by itself"),
+        }
+    }
+}
+
+/// Without `--state-dir` the chain starts empty, so a record from an earlier run points at
+/// nothing: start the record afresh.
+fn remove_stale_record(path: &std::path::Path) -> Result<(), CliError> {
+    match std::fs::remove_file(path) {
+        Ok(()) => {
+            tracing::info!(path = %path.display(), "fresh chain: replacing the previous local deployment record");
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(CliError::failed(
+            anyhow::Error::new(e).context(format!("removing stale record {}", path.display())),
+        )),
+    }
+}

@@ -1,0 +1,74 @@
+//! The resolved invocation: global flags turned into config, network and output once, so
+//! commands never look at raw strings.
+
+use std::path::PathBuf;
+
+use taonado_config::{Config, ConfigSearch, NetworkConfig, NetworkOverride};
+
+use crate::cli::GlobalArgs;
+use crate::error::CliError;
+use crate::output::Output;
+
+pub struct Context {
+    pub global: GlobalArgs,
+    pub output: Output,
+    pub home: Option<PathBuf>,
+}
+
+impl Context {
+    pub fn new(global: GlobalArgs, output: Output) -> Self {
+        Self {
+            global,
+            output,
+            home: std::env::home_dir(),
+        }
+    }
+
+    /// Load the config file (if any) over the presets.
+    pub fn config(&self) -> Result<Config, CliError> {
+        let search = ConfigSearch {
+            explicit: self.global.config.clone(),
+            env: std::env::var_os("TAONADO_CONFIG")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from),
+            cwd: std::env::current_dir().ok(),
+            home: self.home.clone(),
+        };
+        let config = Config::load(&search)?;
+        if let Some(path) = config.source() {
+            tracing::debug!(path = %path.display(), "loaded config");
+        }
+        Ok(config)
+    }
+
+    /// The selected network's name: `--network`/`TAONADO_NETWORK`, else the file's default.
+    pub fn network_name(&self, config: &Config) -> String {
+        self.global
+            .network
+            .clone()
+            .unwrap_or_else(|| config.default_network().to_owned())
+    }
+
+    /// The selected network with the environment and flag layers applied.
+    /// `ETH_RPC_URL` is honoured only when `remote_env` is set (commands meant for a remote
+    /// chain) and the network is not a dev chain, so that a variable left over from Foundry
+    /// work cannot silently redirect local commands.
+    pub fn network(&self, config: &Config, remote_env: bool) -> Result<NetworkConfig, CliError> {
+        let name = self.network_name(config);
+        let base = config.network(&name)?;
+        let mut env = NetworkOverride::default();
+        if remote_env && !base.dev_chain {
+            if let Some(url) = std::env::var("ETH_RPC_URL").ok().filter(|v| !v.is_empty()) {
+                let url = url.parse().map_err(|e| {
+                    CliError::usage(anyhow::anyhow!("ETH_RPC_URL `{url}` is not a URL: {e}"))
+                })?;
+                env.rpc_url = Some(url);
+            }
+        }
+        let flags = NetworkOverride {
+            rpc_url: self.global.rpc_url.clone(),
+            ..NetworkOverride::default()
+        };
+        Ok(config.resolve(&name, &env, &flags)?)
+    }
+}

@@ -1,0 +1,102 @@
+//! The CLI's error: anything a command can fail with, classified once into an exit code.
+
+use taonado_client::ClientError;
+use taonado_config::ConfigError;
+use taonado_devnet::DevnetError;
+use taonado_ops::OpsError;
+
+/// Why a command failed, which decides the exit code.
+#[derive(Debug)]
+pub enum CliError {
+    /// The invocation or the configuration must change (exit 2).
+    Usage(anyhow::Error),
+    /// The command ran but a check or an operation failed (exit 1).
+    Failed(anyhow::Error),
+}
+
+impl CliError {
+    pub fn usage(error: impl Into<anyhow::Error>) -> Self {
+        Self::Usage(error.into())
+    }
+
+    pub fn failed(error: impl Into<anyhow::Error>) -> Self {
+        Self::Failed(error.into())
+    }
+
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Usage(_) => 2,
+            CliError::Failed(_) => 1,
+        }
+    }
+
+    /// `usage` or `failed`, as written in the JSON envelope.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            CliError::Usage(_) => "usage",
+            CliError::Failed(_) => "failed",
+        }
+    }
+
+    /// The error chain on one line.
+    pub fn message(&self) -> String {
+        let (CliError::Usage(e) | CliError::Failed(e)) = self;
+        format!("{e:#}")
+    }
+
+    /// Writing to a closed stdout (`taonado networks | head -1`) is not a failure.
+    pub fn is_broken_pipe(&self) -> bool {
+        let (CliError::Usage(e) | CliError::Failed(e)) = self;
+        e.chain().any(|cause| {
+            cause
+                .downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+        })
+    }
+}
+
+impl From<ConfigError> for CliError {
+    fn from(error: ConfigError) -> Self {
+        Self::usage(error)
+    }
+}
+
+impl From<ClientError> for CliError {
+    fn from(error: ClientError) -> Self {
+        match error {
+            // The node is down or answered badly: the command could not do its job.
+            ClientError::Unreachable { .. } => Self::failed(error),
+            // Everything else needs a different flag, key, password, file or config.
+            _ => Self::usage(error),
+        }
+    }
+}
+
+impl From<OpsError> for CliError {
+    fn from(error: OpsError) -> Self {
+        match error {
+            OpsError::VerifyingKey { .. }
+            | OpsError::SimulationConfig
+            | OpsError::ChainIdMismatch { .. }
+            | OpsError::RecordChainMismatch { .. }
+            | OpsError::RecordDeployerMismatch { .. }
+            | OpsError::RecordFormat { .. } => Self::usage(error),
+            _ => Self::failed(error),
+        }
+    }
+}
+
+impl From<DevnetError> for CliError {
+    fn from(error: DevnetError) -> Self {
+        match error {
+            DevnetError::TooManyAccounts { .. } => Self::usage(error),
+            _ => Self::failed(error),
+        }
+    }
+}
+
+impl From<std::io::Error> for CliError {
+    fn from(error: std::io::Error) -> Self {
+        Self::failed(anyhow::Error::new(error).context("writing output"))
+    }
+}

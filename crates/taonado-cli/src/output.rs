@@ -1,0 +1,135 @@
+//! Rendering: results to stdout, either human-readable or as exactly one JSON envelope
+//! `{schema_version, ok, data, errors}`; logs and progress go to stderr elsewhere.
+
+use std::io::Write;
+
+use serde::Serialize;
+
+use crate::error::CliError;
+
+/// Version of the `--json` envelope; bump on incompatible changes of any `data` shape.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Something a command produced: serializable for `--json`, printable for people.
+pub trait Report: Serialize {
+    fn render(&self, out: &mut dyn Write) -> std::io::Result<()>;
+}
+
+#[derive(Serialize)]
+struct Envelope<'a, T: Serialize> {
+    schema_version: u32,
+    ok: bool,
+    data: Option<&'a T>,
+    errors: Vec<ErrorEntry>,
+}
+
+#[derive(Serialize)]
+struct ErrorEntry {
+    kind: &'static str,
+    message: String,
+}
+
+/// Where and how results are written.
+#[derive(Clone, Debug)]
+pub struct Output {
+    json: bool,
+}
+
+impl Output {
+    pub fn new(json: bool) -> Self {
+        Self { json }
+    }
+
+    pub fn is_json(&self) -> bool {
+        self.json
+    }
+
+    /// Print a command's result: the envelope under `--json`, the rendering otherwise.
+    pub fn report<R: Report>(&self, report: &R) -> Result<(), CliError> {
+        let mut stdout = std::io::stdout().lock();
+        if self.json {
+            write_envelope(&mut stdout, Some(report), Vec::new())?;
+        } else {
+            report.render(&mut stdout)?;
+        }
+        stdout.flush()?;
+        Ok(())
+    }
+
+    /// Print a line of progressive human output (long-running commands); nothing under
+    /// `--json`, whose single envelope comes at the end.
+    pub fn line(&self, line: &str) -> Result<(), CliError> {
+        if self.json {
+            return Ok(());
+        }
+        let mut stdout = std::io::stdout().lock();
+        writeln!(stdout, "{line}")?;
+        stdout.flush()?;
+        Ok(())
+    }
+
+    /// Report a failure: one envelope on stdout under `--json`, `error: ...` on stderr
+    /// otherwise. Errors while printing are ignored: there is nowhere left to report them.
+    pub fn error(&self, error: &CliError) {
+        if self.json {
+            let entry = ErrorEntry {
+                kind: error.kind(),
+                message: error.message(),
+            };
+            let mut stdout = std::io::stdout().lock();
+            let _ = write_envelope::<()>(&mut stdout, None, vec![entry]);
+            let _ = stdout.flush();
+        } else {
+            eprintln!("error: {}", error.message());
+        }
+    }
+}
+
+fn write_envelope<T: Serialize>(
+    out: &mut dyn Write,
+    data: Option<&T>,
+    errors: Vec<ErrorEntry>,
+) -> std::io::Result<()> {
+    let envelope = Envelope {
+        schema_version: SCHEMA_VERSION,
+        ok: errors.is_empty(),
+        data,
+        errors,
+    };
+    // One line, so that a reader of a long-running command's stdout can take it as soon as
+    // it is printed.
+    serde_json::to_writer(&mut *out, &envelope).map_err(std::io::Error::other)?;
+    writeln!(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn success_envelope_shape() {
+        let mut buf = Vec::new();
+        write_envelope(&mut buf, Some(&serde_json::json!({"a": 1})), Vec::new()).unwrap();
+        let text = String::from_utf8(buf).unwrap();
+        assert_eq!(text.lines().count(), 1);
+        let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            value,
+            serde_json::json!({"schema_version": SCHEMA_VERSION, "ok": true, "data": {"a": 1}, "errors": []})
+        );
+    }
+
+    #[test]
+    fn error_envelope_shape() {
+        let mut buf = Vec::new();
+        let errors = vec![ErrorEntry {
+            kind: "usage",
+            message: "bad".into(),
+        }];
+        write_envelope::<()>(&mut buf, None, errors).unwrap();
+        let value: serde_json::Value = serde_json::from_slice(&buf).unwrap();
+        assert_eq!(value["ok"], false);
+        assert_eq!(value["data"], serde_json::Value::Null);
+        assert_eq!(value["errors"][0]["kind"], "usage");
+    }
+}

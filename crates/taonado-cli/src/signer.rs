@@ -1,0 +1,120 @@
+//! Signer flags with Foundry's names, resolved into a `SignerSource`.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use alloy::signers::local::PrivateKeySigner;
+use clap::Args;
+use taonado_client::{ClientError, Password, Secret, SignerSource, foundry_keystores_dir};
+use taonado_config::NetworkConfig;
+
+use crate::error::CliError;
+
+/// `--private-key`, `--keystore`, `--account` and keystore passwords. The environment
+/// variable `TAONADO_PRIVATE_KEY` is used when no flag names a signer.
+#[derive(Args, Clone)]
+#[command(next_help_heading = "Signer")]
+pub struct SignerOpts {
+    /// Raw private key (hex). Prefer a keystore: flags end up in shell history.
+    /// [env: TAONADO_PRIVATE_KEY]
+    #[arg(long, value_name = "HEX", conflicts_with_all = ["keystore", "account"])]
+    pub private_key: Option<Secret>,
+    /// Encrypted JSON keystore file.
+    #[arg(long, value_name = "FILE", conflicts_with = "account")]
+    pub keystore: Option<PathBuf>,
+    /// Keystore by name in ~/.foundry/keystores (as created by `cast wallet import`).
+    #[arg(long, value_name = "NAME")]
+    pub account: Option<String>,
+    /// Keystore password (prompted for when neither this nor --password-file is given).
+    #[arg(long, value_name = "PASSWORD", conflicts_with = "password_file")]
+    pub password: Option<Secret>,
+    /// File whose first line is the keystore password.
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+}
+
+impl SignerOpts {
+    /// The signer source from flags, then `TAONADO_PRIVATE_KEY`, then the network's
+    /// configured keystore/account. `None` when nothing names a signer.
+    pub fn source(
+        &self,
+        network: &NetworkConfig,
+        home: Option<&std::path::Path>,
+    ) -> Result<Option<SignerSource>, CliError> {
+        if let Some(key) = &self.private_key {
+            return Ok(Some(SignerSource::PrivateKey(key.clone())));
+        }
+        let configured = &network.signer;
+        let keystore = self.keystore.clone();
+        let account = self.account.clone();
+        if keystore.is_none() && account.is_none() {
+            if let Some(key) = std::env::var("TAONADO_PRIVATE_KEY")
+                .ok()
+                .filter(|k| !k.is_empty())
+            {
+                return Ok(Some(SignerSource::PrivateKey(Secret::new(key))));
+            }
+        }
+        let (keystore, account) = match (keystore, account) {
+            (None, None) => (configured.keystore.clone(), configured.account.clone()),
+            given => given,
+        };
+        let password_file = self
+            .password_file
+            .clone()
+            .or_else(|| configured.password_file.clone());
+        match (keystore, account) {
+            (None, None) => Ok(None),
+            (Some(_), Some(_)) => Err(ClientError::ConflictingSigners.into()),
+            (Some(path), None) => {
+                let password = self.password(password_file, &path)?;
+                Ok(Some(SignerSource::Keystore { path, password }))
+            }
+            (None, Some(name)) => {
+                let home = home.ok_or_else(|| {
+                    CliError::usage(anyhow::anyhow!(
+                        "cannot find the home directory for ~/.foundry/keystores; pass --keystore FILE instead of --account"
+                    ))
+                })?;
+                let keystores_dir = foundry_keystores_dir(home);
+                let path = keystores_dir.join(&name);
+                let password = self.password(password_file, &path)?;
+                Ok(Some(SignerSource::Account {
+                    name,
+                    keystores_dir,
+                    password,
+                }))
+            }
+        }
+    }
+
+    fn password(
+        &self,
+        file: Option<PathBuf>,
+        keystore: &std::path::Path,
+    ) -> Result<Password, CliError> {
+        if let Some(password) = &self.password {
+            return Ok(Password::Value(password.clone()));
+        }
+        if let Some(file) = file {
+            return Ok(Password::File(file));
+        }
+        if !std::io::stdin().is_terminal() {
+            return Err(CliError::usage(anyhow::anyhow!(
+                "keystore {} needs a password and stdin is not a terminal; pass --password-file FILE",
+                keystore.display()
+            )));
+        }
+        let typed = rpassword::prompt_password(format!(
+            "Password for keystore {}: ",
+            keystore.display()
+        ))
+        .map_err(|e| CliError::usage(anyhow::Error::new(e).context("reading the password")))?;
+        Ok(Password::Value(Secret::new(typed)))
+    }
+}
+
+/// Load the signer; errors are classified by the client error.
+pub fn load(source: &SignerSource) -> Result<PrivateKeySigner, CliError> {
+    Ok(source.load()?)
+}

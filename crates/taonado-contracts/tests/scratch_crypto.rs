@@ -1,0 +1,3 @@
+//! Scratch target (crypto helper): builds tests/it/crypto.rs until tests/it/main.rs exists.
+#[path = "it/crypto.rs"]
+mod crypto;

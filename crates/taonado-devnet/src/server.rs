@@ -1,0 +1,103 @@
+//! HTTP transport: axum, JSON-RPC envelopes and batches. Knows nothing about Ethereum.
+
+use std::{panic::AssertUnwindSafe, sync::Arc};
+
+use axum::{
+    Router,
+    body::Bytes,
+    extract::{DefaultBodyLimit, State},
+    http::header,
+    response::{IntoResponse, Response},
+    routing::post,
+};
+use serde_json::{Map, Value, json};
+
+use crate::{backend::Backend, error::DevnetError, rpc};
+
+/// Deployments of large contracts fit; anything bigger is not a dev-chain request.
+const BODY_LIMIT: usize = 32 * 1024 * 1024;
+
+pub(crate) fn router(backend: Arc<Backend>) -> Router {
+    Router::new()
+        .route("/", post(handle))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .with_state(backend)
+}
+
+async fn handle(State(backend): State<Arc<Backend>>, body: Bytes) -> Response {
+    let response = process(&backend, &body);
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        serde_json::to_vec(&response).unwrap_or_default(),
+    )
+        .into_response()
+}
+
+fn error_response(id: Value, error: &DevnetError) -> Value {
+    let rpc_error = rpc::error::RpcError::from(error);
+    json!({"jsonrpc": "2.0", "id": id, "error": rpc_error.to_json()})
+}
+
+/// One HTTP body: a request or a batch.
+pub(crate) fn process(backend: &Backend, body: &[u8]) -> Value {
+    let value: Value = match serde_json::from_slice(body) {
+        Ok(value) => value,
+        Err(error) => return error_response(Value::Null, &DevnetError::Parse(error.to_string())),
+    };
+    match value {
+        Value::Array(items) if items.is_empty() => error_response(
+            Value::Null,
+            &DevnetError::InvalidRequest("empty batch".into()),
+        ),
+        Value::Array(items) => Value::Array(items.into_iter().map(|item| process_one(backend, item)).collect()),
+        single => process_one(backend, single),
+    }
+}
+
+fn process_one(backend: &Backend, request: Value) -> Value {
+    let Value::Object(mut request) = request else {
+        return error_response(
+            Value::Null,
+            &DevnetError::InvalidRequest("a request must be a JSON object".into()),
+        );
+    };
+    let id = request.remove("id").unwrap_or(Value::Null);
+    if !matches!(id, Value::Null | Value::Number(_) | Value::String(_)) {
+        return error_response(
+            Value::Null,
+            &DevnetError::InvalidRequest("id must be a number, string or null".into()),
+        );
+    }
+    if let Some(version) = request.get("jsonrpc")
+        && version != "2.0"
+    {
+        return error_response(id, &DevnetError::InvalidRequest("jsonrpc must be \"2.0\"".into()));
+    }
+    let method = match request.remove("method") {
+        Some(Value::String(method)) => method,
+        _ => {
+            return error_response(
+                id,
+                &DevnetError::InvalidRequest("method must be a string".into()),
+            );
+        }
+    };
+    let params = request.remove("params").unwrap_or(Value::Null);
+    tracing::trace!(%method, "rpc request");
+    // A bug in one method must not take the node down; report it as an internal error.
+    let result = std::panic::catch_unwind(AssertUnwindSafe(|| rpc::dispatch(backend, &method, params)))
+        .unwrap_or_else(|_| Err(DevnetError::Internal(format!("{method} panicked; please report it"))));
+    match result {
+        Ok(result) => {
+            let mut response = Map::with_capacity(3);
+            response.insert("jsonrpc".into(), Value::String("2.0".into()));
+            response.insert("id".into(), id);
+            response.insert("result".into(), result);
+            Value::Object(response)
+        }
+        Err(error) => {
+            tracing::debug!(%method, %error, "rpc error");
+            error_response(id, &error)
+        }
+    }
+}
