@@ -100,118 +100,183 @@ abstract contract Groth16Verifier is IVerifier {
         require(proof.length == 256, "verifier-proof-length");
         uint256 badProof;
         uint256 badInput;
-        assembly ("memory-safe") {
+        assembly {
+            // One stack copy of each prime: the optimizer would otherwise re-load every use of
+            // the constant from code, which costs more than the checks themselves.
+            let q := Q
+            let r := R
             let p := proof.offset
             badProof := or(
                 or(
-                    or(iszero(lt(calldataload(p), Q)), iszero(lt(calldataload(add(p, 0x20)), Q))),
-                    or(iszero(lt(calldataload(add(p, 0x40)), Q)), iszero(lt(calldataload(add(p, 0x60)), Q)))
+                    or(iszero(lt(calldataload(p), q)), iszero(lt(calldataload(add(p, 0x20)), q))),
+                    or(iszero(lt(calldataload(add(p, 0x40)), q)), iszero(lt(calldataload(add(p, 0x60)), q)))
                 ),
                 or(
-                    or(iszero(lt(calldataload(add(p, 0x80)), Q)), iszero(lt(calldataload(add(p, 0xa0)), Q))),
-                    or(iszero(lt(calldataload(add(p, 0xc0)), Q)), iszero(lt(calldataload(add(p, 0xe0)), Q)))
+                    or(iszero(lt(calldataload(add(p, 0x80)), q)), iszero(lt(calldataload(add(p, 0xa0)), q))),
+                    or(iszero(lt(calldataload(add(p, 0xc0)), q)), iszero(lt(calldataload(add(p, 0xe0)), q)))
                 )
             )
             badInput := or(
                 or(
-                    or(iszero(lt(calldataload(input), R)), iszero(lt(calldataload(add(input, 0x20)), R))),
-                    or(iszero(lt(calldataload(add(input, 0x40)), R)), iszero(lt(calldataload(add(input, 0x60)), R)))
+                    or(iszero(lt(calldataload(input), r)), iszero(lt(calldataload(add(input, 0x20)), r))),
+                    or(iszero(lt(calldataload(add(input, 0x40)), r)), iszero(lt(calldataload(add(input, 0x60)), r)))
                 ),
-                or(iszero(lt(calldataload(add(input, 0x80)), R)), iszero(lt(calldataload(add(input, 0xa0)), R)))
+                or(iszero(lt(calldataload(add(input, 0x80)), r)), iszero(lt(calldataload(add(input, 0xa0)), r)))
             )
         }
         require(badProof == 0, "verifier-proof-element-gte-prime-q");
         require(badInput == 0, "verifier-gte-snark-scalar-field");
 
-        // Pairing input at m: -A, B, alpha, beta, vk_x, gamma, C, delta (24 words). While vk_x is
-        // accumulated, the gamma slot (m + 0x1c0) is the ecMul scratch: x, y, scalar -> product.
-        uint256 m;
+        // The pairing input is built at the fixed addresses 0x80..0x380, which are free memory:
+        // this function allocates nothing before it (its arguments stay in calldata), and the
+        // blocks below are deliberately not marked memory-safe, so no compiler pipeline moves
+        // variables there. Layout: -A 0x80, B 0xc0, alpha 0x140, beta 0x180, vk_x 0x200,
+        // gamma 0x240, C 0x2c0, delta 0x300. While vk_x accumulates, the gamma slot is the ecMul
+        // scratch (x, y, scalar -> product), so (vk_x, product) sit next to each other for ecAdd.
+        //
+        // vk_x = IC0 + sum(input[i] * IC[i+1]); a zero input adds the identity and is skipped.
+        // Yul evaluates arguments right to left, so every staticcall is its own statement
+        // before returndatasize() is read.
         uint256 ok = 1;
         address ecAdd = EC_ADD;
         {
-            uint256 x = IC0_X;
-            uint256 y = IC0_Y;
-            assembly ("memory-safe") {
-                m := mload(0x40)
-                mstore(0x40, add(m, 0x300))
-                mstore(add(m, 0x180), x)
-                mstore(add(m, 0x1a0), y)
+            (uint256 x, uint256 y) = (IC0_X, IC0_Y);
+            assembly {
+                mstore(0x200, x)
+                mstore(0x220, y)
             }
         }
-        ok = _accumulate(m, ecAdd, ok, input, 0x00, IC1_X, IC1_Y);
-        ok = _accumulate(m, ecAdd, ok, input, 0x20, IC2_X, IC2_Y);
-        ok = _accumulate(m, ecAdd, ok, input, 0x40, IC3_X, IC3_Y);
-        ok = _accumulate(m, ecAdd, ok, input, 0x60, IC4_X, IC4_Y);
-        ok = _accumulate(m, ecAdd, ok, input, 0x80, IC5_X, IC5_Y);
-        ok = _accumulate(m, ecAdd, ok, input, 0xa0, IC6_X, IC6_Y);
+        {
+            (uint256 x, uint256 y) = (IC1_X, IC1_Y);
+            assembly {
+                let s := calldataload(add(input, 0x0))
+                if s {
+                    mstore(0x240, x)
+                    mstore(0x260, y)
+                    mstore(0x280, s)
+                    let success := staticcall(gas(), 0x07, 0x240, 0x60, 0x240, 0x40)
+                    ok := and(ok, and(success, eq(returndatasize(), 0x40)))
+                    success := staticcall(gas(), ecAdd, 0x200, 0x80, 0x200, 0x40)
+                    ok := and(ok, and(success, eq(returndatasize(), 0x40)))
+                }
+            }
+        }
+        {
+            (uint256 x, uint256 y) = (IC2_X, IC2_Y);
+            assembly {
+                let s := calldataload(add(input, 0x20))
+                if s {
+                    mstore(0x240, x)
+                    mstore(0x260, y)
+                    mstore(0x280, s)
+                    let success := staticcall(gas(), 0x07, 0x240, 0x60, 0x240, 0x40)
+                    ok := and(ok, and(success, eq(returndatasize(), 0x40)))
+                    success := staticcall(gas(), ecAdd, 0x200, 0x80, 0x200, 0x40)
+                    ok := and(ok, and(success, eq(returndatasize(), 0x40)))
+                }
+            }
+        }
+        {
+            (uint256 x, uint256 y) = (IC3_X, IC3_Y);
+            assembly {
+                let s := calldataload(add(input, 0x40))
+                if s {
+                    mstore(0x240, x)
+                    mstore(0x260, y)
+                    mstore(0x280, s)
+                    let success := staticcall(gas(), 0x07, 0x240, 0x60, 0x240, 0x40)
+                    ok := and(ok, and(success, eq(returndatasize(), 0x40)))
+                    success := staticcall(gas(), ecAdd, 0x200, 0x80, 0x200, 0x40)
+                    ok := and(ok, and(success, eq(returndatasize(), 0x40)))
+                }
+            }
+        }
+        {
+            (uint256 x, uint256 y) = (IC4_X, IC4_Y);
+            assembly {
+                let s := calldataload(add(input, 0x60))
+                if s {
+                    mstore(0x240, x)
+                    mstore(0x260, y)
+                    mstore(0x280, s)
+                    let success := staticcall(gas(), 0x07, 0x240, 0x60, 0x240, 0x40)
+                    ok := and(ok, and(success, eq(returndatasize(), 0x40)))
+                    success := staticcall(gas(), ecAdd, 0x200, 0x80, 0x200, 0x40)
+                    ok := and(ok, and(success, eq(returndatasize(), 0x40)))
+                }
+            }
+        }
+        {
+            (uint256 x, uint256 y) = (IC5_X, IC5_Y);
+            assembly {
+                let s := calldataload(add(input, 0x80))
+                if s {
+                    mstore(0x240, x)
+                    mstore(0x260, y)
+                    mstore(0x280, s)
+                    let success := staticcall(gas(), 0x07, 0x240, 0x60, 0x240, 0x40)
+                    ok := and(ok, and(success, eq(returndatasize(), 0x40)))
+                    success := staticcall(gas(), ecAdd, 0x200, 0x80, 0x200, 0x40)
+                    ok := and(ok, and(success, eq(returndatasize(), 0x40)))
+                }
+            }
+        }
+        {
+            (uint256 x, uint256 y) = (IC6_X, IC6_Y);
+            assembly {
+                let s := calldataload(add(input, 0xa0))
+                if s {
+                    mstore(0x240, x)
+                    mstore(0x260, y)
+                    mstore(0x280, s)
+                    let success := staticcall(gas(), 0x07, 0x240, 0x60, 0x240, 0x40)
+                    ok := and(ok, and(success, eq(returndatasize(), 0x40)))
+                    success := staticcall(gas(), ecAdd, 0x200, 0x80, 0x200, 0x40)
+                    ok := and(ok, and(success, eq(returndatasize(), 0x40)))
+                }
+            }
+        }
         {
             (uint256 ax, uint256 ay, uint256 bx1, uint256 bx0, uint256 by1, uint256 by0) =
                 (ALPHA_X, ALPHA_Y, BETA_X1, BETA_X0, BETA_Y1, BETA_Y0);
-            assembly ("memory-safe") {
+            assembly {
                 let p := proof.offset
                 // -A = (x, -y); A's y < Q was checked, and mod keeps the point at infinity (0, 0).
-                mstore(m, calldataload(p))
-                mstore(add(m, 0x20), mod(sub(Q, calldataload(add(p, 0x20))), Q))
+                mstore(0x80, calldataload(p))
+                mstore(0xa0, mod(sub(Q, calldataload(add(p, 0x20))), Q))
                 // B and C are already in the precompile's word order.
-                calldatacopy(add(m, 0x40), add(p, 0x40), 0x80)
-                calldatacopy(add(m, 0x240), add(p, 0xc0), 0x40)
-                mstore(add(m, 0xc0), ax)
-                mstore(add(m, 0xe0), ay)
-                mstore(add(m, 0x100), bx1)
-                mstore(add(m, 0x120), bx0)
-                mstore(add(m, 0x140), by1)
-                mstore(add(m, 0x160), by0)
+                calldatacopy(0xc0, add(p, 0x40), 0x80)
+                calldatacopy(0x2c0, add(p, 0xc0), 0x40)
+                mstore(0x140, ax)
+                mstore(0x160, ay)
+                mstore(0x180, bx1)
+                mstore(0x1a0, bx0)
+                mstore(0x1c0, by1)
+                mstore(0x1e0, by0)
             }
         }
         {
             (uint256 gx1, uint256 gx0, uint256 gy1, uint256 gy0) = (GAMMA_X1, GAMMA_X0, GAMMA_Y1, GAMMA_Y0);
             (uint256 dx1, uint256 dx0, uint256 dy1, uint256 dy0) = (DELTA_X1, DELTA_X0, DELTA_Y1, DELTA_Y0);
-            assembly ("memory-safe") {
-                mstore(add(m, 0x1c0), gx1)
-                mstore(add(m, 0x1e0), gx0)
-                mstore(add(m, 0x200), gy1)
-                mstore(add(m, 0x220), gy0)
-                mstore(add(m, 0x280), dx1)
-                mstore(add(m, 0x2a0), dx0)
-                mstore(add(m, 0x2c0), dy1)
-                mstore(add(m, 0x2e0), dy0)
+            assembly {
+                mstore(0x240, gx1)
+                mstore(0x260, gx0)
+                mstore(0x280, gy1)
+                mstore(0x2a0, gy0)
+                mstore(0x300, dx1)
+                mstore(0x320, dx0)
+                mstore(0x340, dy1)
+                mstore(0x360, dy0)
             }
         }
         uint256 paired;
-        assembly ("memory-safe") {
-            ok := and(ok, and(staticcall(gas(), 0x08, m, 0x300, m, 0x20), eq(returndatasize(), 0x20)))
-            paired := mload(m)
+        assembly {
+            let success := staticcall(gas(), 0x08, 0x80, 0x300, 0x80, 0x20)
+            ok := and(ok, and(success, eq(returndatasize(), 0x20)))
+            paired := mload(0x80)
         }
         require(ok == 1, "verifier-bn254-precompile-failed");
         return paired == 1;
-    }
-
-    /// @dev vk_x += input[word / 32] * (x, y), skipped when that input is 0 (it adds the identity).
-    /// Returns `ok` and-ed with the success of both precompile calls.
-    function _accumulate(
-        uint256 m,
-        address ecAdd,
-        uint256 ok,
-        uint256[6] calldata input,
-        uint256 word,
-        uint256 x,
-        uint256 y
-    ) private view returns (uint256) {
-        assembly ("memory-safe") {
-            let s := calldataload(add(input, word))
-            if s {
-                let scratch := add(m, 0x1c0)
-                mstore(scratch, x)
-                mstore(add(scratch, 0x20), y)
-                mstore(add(scratch, 0x40), s)
-                ok := and(ok, and(staticcall(gas(), 0x07, scratch, 0x60, scratch, 0x40), eq(returndatasize(), 0x40)))
-                // (vk_x, product) are adjacent at m + 0x180; the sum overwrites vk_x.
-                ok := and(
-                    ok, and(staticcall(gas(), ecAdd, add(m, 0x180), 0x80, add(m, 0x180), 0x40), eq(returndatasize(), 0x40))
-                )
-            }
-        }
-        return ok;
     }
 }
 

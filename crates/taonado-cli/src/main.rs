@@ -48,7 +48,10 @@ fn main() -> ExitCode {
 
 fn clap_error(error: &clap::Error, json: bool) -> ExitCode {
     use clap::error::ErrorKind;
-    if matches!(error.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+    if matches!(
+        error.kind(),
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+    ) {
         // Help and version go to stdout and are a success.
         let _ = error.print();
         return ExitCode::SUCCESS;
@@ -61,7 +64,10 @@ fn clap_error(error: &clap::Error, json: bool) -> ExitCode {
             .find(|l| !l.is_empty())
             .unwrap_or("invalid arguments")
             .to_owned();
-        return report_error(&Output::new(true), &CliError::usage(anyhow::anyhow!(message)));
+        return report_error(
+            &Output::new(true),
+            &CliError::usage(anyhow::anyhow!(message)),
+        );
     }
     let _ = error.print();
     ExitCode::from(2)
@@ -88,6 +94,7 @@ fn init_tracing(global: &GlobalArgs) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .init();
 }

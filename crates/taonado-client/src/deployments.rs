@@ -117,13 +117,21 @@ mod tests {
         let addresses = protocol_addresses(&local(), dir.path()).unwrap();
         assert_eq!(
             addresses.wtao,
-            Some("0x5FbDB2315678afecb367f032d93F642f64180aa3".parse().unwrap())
+            Some(
+                "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+                    .parse()
+                    .unwrap()
+            )
         );
         assert!(addresses.evm_validator.is_some());
         assert_eq!(addresses.hasher, None);
         assert_eq!(
             addresses.pools.get("0.1"),
-            Some(&"0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0".parse().unwrap())
+            Some(
+                &"0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0"
+                    .parse()
+                    .unwrap()
+            )
         );
     }
 
@@ -147,7 +155,13 @@ mod tests {
         .unwrap();
         let err = protocol_addresses(&local(), dir.path()).unwrap_err();
         assert!(
-            matches!(err, ClientError::DeploymentsChainMismatch { record_chain_id: 945, .. }),
+            matches!(
+                err,
+                ClientError::DeploymentsChainMismatch {
+                    record_chain_id: 945,
+                    ..
+                }
+            ),
             "{err}"
         );
     }

@@ -12,7 +12,9 @@ pub type Result<T, E = ClientError> = std::result::Result<T, E>;
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     /// The RPC endpoint did not answer.
-    #[error("cannot reach {network} at {url}: {source}; is the node running (for local: `taonado devnet`) or is --rpc-url right?")]
+    #[error(
+        "cannot reach {network} at {url}: {source}; is the node running (for local: `taonado devnet`) or is --rpc-url right?"
+    )]
     Unreachable {
         /// The network being connected to.
         network: String,
@@ -34,19 +36,25 @@ pub enum ClientError {
         hint: String,
     },
     /// A private key is not 32 bytes of hex or not a valid secp256k1 scalar.
-    #[error("invalid private key: expected 32 bytes of hex (with or without 0x); the value is not shown")]
+    #[error(
+        "invalid private key: expected 32 bytes of hex (with or without 0x); the value is not shown"
+    )]
     InvalidPrivateKey,
     /// More than one signer source was given.
     #[error("give only one of --private-key, --keystore and --account")]
     ConflictingSigners,
     /// A command that sends transactions got no signer.
-    #[error("no signer for network {network}; pass --private-key (or set TAONADO_PRIVATE_KEY), --keystore FILE or --account NAME")]
+    #[error(
+        "no signer for network {network}; pass --private-key (or set TAONADO_PRIVATE_KEY), --keystore FILE or --account NAME"
+    )]
     NoSigner {
         /// The network that needs one.
         network: String,
     },
     /// A Foundry account name has no keystore file.
-    #[error("no keystore named `{name}` in {dir}; create one with `cast wallet import {name} --interactive` or pass --keystore FILE")]
+    #[error(
+        "no keystore named `{name}` in {dir}; create one with `cast wallet import {name} --interactive` or pass --keystore FILE"
+    )]
     AccountNotFound {
         /// The account name.
         name: String,
@@ -54,7 +62,9 @@ pub enum ClientError {
         dir: PathBuf,
     },
     /// A keystore could not be decrypted.
-    #[error("cannot decrypt keystore {path}: {message}; check the password (--password, --password-file or the prompt)")]
+    #[error(
+        "cannot decrypt keystore {path}: {message}; check the password (--password, --password-file or the prompt)"
+    )]
     Keystore {
         /// The keystore file.
         path: PathBuf,
@@ -76,7 +86,9 @@ pub enum ClientError {
         path: PathBuf,
     },
     /// A deployments record is not valid JSON of the expected shape.
-    #[error("invalid deployments record {path}: {source}; fix or remove the file and re-run `taonado deploy`")]
+    #[error(
+        "invalid deployments record {path}: {source}; fix or remove the file and re-run `taonado deploy`"
+    )]
     DeploymentsFormat {
         /// The record file.
         path: PathBuf,
@@ -84,7 +96,9 @@ pub enum ClientError {
         source: serde_json::Error,
     },
     /// A deployments record belongs to another chain.
-    #[error("deployments record {path} is for chain {record_chain_id}, but network {network} is chain {network_chain_id}; remove the file or pass the matching --network")]
+    #[error(
+        "deployments record {path} is for chain {record_chain_id}, but network {network} is chain {network_chain_id}; remove the file or pass the matching --network"
+    )]
     DeploymentsChainMismatch {
         /// The record file.
         path: PathBuf,

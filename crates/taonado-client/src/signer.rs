@@ -152,11 +152,9 @@ fn decrypt(path: &Path, password: &Password) -> Result<PrivateKeySigner> {
         });
     }
     let password = password.resolve()?;
-    PrivateKeySigner::decrypt_keystore(path, password.expose()).map_err(|e| {
-        ClientError::Keystore {
-            path: path.to_owned(),
-            message: e.to_string(),
-        }
+    PrivateKeySigner::decrypt_keystore(path, password.expose()).map_err(|e| ClientError::Keystore {
+        path: path.to_owned(),
+        message: e.to_string(),
     })
 }
 

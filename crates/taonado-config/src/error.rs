@@ -9,7 +9,9 @@ pub type Result<T, E = ConfigError> = std::result::Result<T, E>;
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// The config file could not be read.
-    #[error("cannot read config file {path}: {source}; check the path given by --config or TAONADO_CONFIG")]
+    #[error(
+        "cannot read config file {path}: {source}; check the path given by --config or TAONADO_CONFIG"
+    )]
     Read {
         /// The file that was read.
         path: PathBuf,
@@ -49,7 +51,9 @@ pub enum ConfigError {
         message: String,
     },
     /// A network name that no preset and no config file defines.
-    #[error("unknown network `{name}`; known networks: {known}; add [networks.{name}] to taonado.toml or pass --network with one of those")]
+    #[error(
+        "unknown network `{name}`; known networks: {known}; add [networks.{name}] to taonado.toml or pass --network with one of those"
+    )]
     UnknownNetwork {
         /// The requested name.
         name: String,

@@ -92,7 +92,9 @@ impl ConfigSearch {
         }
         let candidates = [
             self.cwd.as_ref().map(|d| d.join(CONFIG_FILE_NAME)),
-            self.home.as_ref().map(|h| h.join(".taonado").join(CONFIG_FILE_NAME)),
+            self.home
+                .as_ref()
+                .map(|h| h.join(".taonado").join(CONFIG_FILE_NAME)),
         ];
         candidates.into_iter().flatten().find(|p| p.is_file())
     }
@@ -231,9 +233,10 @@ impl Config {
     }
 
     fn origin(&self) -> String {
-        self.source
-            .as_ref()
-            .map_or_else(|| "built-in presets".to_owned(), |p| p.display().to_string())
+        self.source.as_ref().map_or_else(
+            || "built-in presets".to_owned(),
+            |p| p.display().to_string(),
+        )
     }
 
     fn new_network(&self, name: &str, layer: &NetworkOverride) -> Result<NetworkConfig> {

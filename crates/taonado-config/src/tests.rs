@@ -31,7 +31,10 @@ fn preset_facts() {
 
     let testnet = config.network("testnet").unwrap();
     assert_eq!((testnet.chain_id, testnet.netuid), (945, 347));
-    assert_eq!(testnet.rpc_url.as_str(), "https://test.chain.opentensor.ai/");
+    assert_eq!(
+        testnet.rpc_url.as_str(),
+        "https://test.chain.opentensor.ai/"
+    );
     assert_eq!(
         testnet.addresses.wtao,
         Some(address!("0x4f735f1eEE1efAdd12e3062851e1F57A49965203"))
@@ -66,7 +69,10 @@ fn file_overrides_one_field_of_a_preset() {
     .unwrap();
     let testnet = config.network("testnet").unwrap();
     assert_eq!(testnet.rpc_url.as_str(), "http://127.0.0.1:9944/");
-    assert_eq!(testnet.chain_id, 945, "fields not in the file keep the preset");
+    assert_eq!(
+        testnet.chain_id, 945,
+        "fields not in the file keep the preset"
+    );
     assert!(testnet.addresses.wtao.is_some());
 }
 
@@ -132,7 +138,13 @@ fn unknown_field_is_rejected() {
 fn unsupported_rpc_scheme_is_rejected() {
     let err = load("[networks.local]\nrpc_url = \"ws://127.0.0.1:8545\"\n").unwrap_err();
     assert!(
-        matches!(err, ConfigError::InvalidField { field: "rpc_url", .. }),
+        matches!(
+            err,
+            ConfigError::InvalidField {
+                field: "rpc_url",
+                ..
+            }
+        ),
         "{err}"
     );
 }
@@ -171,9 +183,16 @@ fn precedence_preset_file_env_flags() {
     assert_eq!(local.netuid, 10);
     assert_eq!(local.chain_id, 42);
     let local = config
-        .resolve("local", &NetworkOverride::default(), &NetworkOverride::default())
+        .resolve(
+            "local",
+            &NetworkOverride::default(),
+            &NetworkOverride::default(),
+        )
         .unwrap();
-    assert_eq!((local.rpc_url.as_str(), local.netuid), ("http://file:1/", 9));
+    assert_eq!(
+        (local.rpc_url.as_str(), local.netuid),
+        ("http://file:1/", 9)
+    );
 }
 
 #[test]
@@ -243,13 +262,15 @@ fn arb_addresses() -> impl Strategy<Value = ProtocolAddresses> {
         proptest::option::of(arb_address()),
         proptest::collection::btree_map("[0-9]{1,4}(\\.[0-9]{1,2})?", arb_address(), 0..3),
     )
-        .prop_map(|(wtao, weights_v3, evm_validator, pools)| ProtocolAddresses {
-            wtao,
-            weights_v3,
-            evm_validator,
-            pools,
-            ..Default::default()
-        })
+        .prop_map(
+            |(wtao, weights_v3, evm_validator, pools)| ProtocolAddresses {
+                wtao,
+                weights_v3,
+                evm_validator,
+                pools,
+                ..Default::default()
+            },
+        )
 }
 
 fn arb_override() -> impl Strategy<Value = NetworkOverride> {

@@ -159,7 +159,10 @@ pub mod mocks {
 mod tests {
     use alloy_sol_types::{SolCall, SolEvent};
 
-    use super::{mocks::*, *};
+    use super::{
+        mocks::{MockMetagraph, MockNeuron},
+        *,
+    };
 
     #[test]
     fn precompile_selectors_are_subtensors() {

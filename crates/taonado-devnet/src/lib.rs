@@ -13,7 +13,6 @@ pub mod config;
 pub mod error;
 mod rpc;
 mod server;
-#[path = "subtensor_stand_in.rs"]
 pub mod subtensor;
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};

@@ -3,7 +3,6 @@
 //! `taonado up` ([`simulation`]). Every procedure returns a typed report and never prints;
 //! the CLI renders.
 
-mod abi;
 pub mod deploy;
 pub mod error;
 mod fs;

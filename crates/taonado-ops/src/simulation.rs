@@ -19,11 +19,11 @@ use alloy::sol_types::{SolCall, SolEvent};
 use serde::Serialize;
 use taonado_types::evm_mirror;
 
-use crate::abi::{IDepositTracker, IEvmValidator, IWeightsV3, IWtao};
+use taonado_contracts::bindings::{DepositTracker, EvmValidator, WTAO, WeightsV3};
 use crate::deploy::confirm;
 use crate::error::{OpsError, Result};
 use crate::record::{DeploymentRecord, names};
-use crate::subnet::{LocalSubnet, SubnetKind, gas_allowance};
+use crate::subnet::{LocalSubnet, gas_allowance};
 
 /// How the simulation runs.
 #[derive(Clone, Debug)]
@@ -130,7 +130,7 @@ pub async fn run_simulation(
         miners.push(miner);
     }
 
-    let owner = IEvmValidator::new(validator, &funder_provider)
+    let owner = EvmValidator::new(validator, &funder_provider)
         .owner()
         .call()
         .await
@@ -146,7 +146,7 @@ pub async fn run_simulation(
     };
     let mut last_weights_block: Option<u64> = None;
     let mut last_block = first_block;
-    let mut last_emissions = subnet.emissions().await?;
+    let mut last_epoch = subnet.epoch_index().await?;
     let mut ticker = tokio::time::interval(config.tick);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -190,14 +190,13 @@ pub async fn run_simulation(
             }
         }
 
-        if kind == SubnetKind::Devnet {
+        let epoch = subnet.epoch_index().await?;
+        if epoch != last_epoch {
+            last_epoch = epoch;
+            report.epochs += 1;
+            let incentives = subnet.incentives().await?;
             let emissions = subnet.emissions().await?;
-            if emissions != last_emissions && emissions.iter().any(|e| *e > 0) {
-                report.epochs += 1;
-                let incentives = subnet.incentives().await?;
-                observer.event(&SimulationEvent::Epoch { block, incentives, emissions: emissions.clone() });
-                last_emissions = emissions;
-            }
+            observer.event(&SimulationEvent::Epoch { block, incentives, emissions });
         }
     }
 
@@ -245,13 +244,13 @@ async fn join_miner(
 
     let uid = subnet.register(hotkey, evm_mirror(address).to_b256()).await?;
     let provider = with_wallet(funder, key);
-    let wtao = IWtao::new(wtao, &provider);
+    let wtao = WTAO::new(wtao, &provider);
     let pending = wtao
         .deposit()
         .value(wrapped)
         .send().await.map_err(OpsError::contract(format!("wrapping TAO for miner {address}")))?;
     confirm(pending, "wrapping TAO").await?;
-    let tracker = IDepositTracker::new(tracker, &provider);
+    let tracker = DepositTracker::new(tracker, &provider);
     let pending = tracker
         .associate(hotkey)
         .send().await.map_err(OpsError::contract(format!("associating miner {address}")))?;
@@ -266,13 +265,13 @@ async fn set_weights(
     weights: Address,
     public: bool,
 ) -> Result<(B256, u64, WeightsPath, Vec<u16>)> {
-    let values = IWeightsV3::new(weights, caller)
+    let values = WeightsV3::new(weights, caller)
         .getNormalizedWeights()
         .call()
         .await
         .map_err(OpsError::contract("reading the normalized weights"))?
-        .weights;
-    let contract = IEvmValidator::new(validator, caller);
+        .normalized;
+    let contract = EvmValidator::new(validator, caller);
     let pending = if public {
         contract.setWeights(B256::ZERO).send().await
     } else {
@@ -287,13 +286,13 @@ async fn set_weights(
             .logs()
             .iter()
             .filter(|log| log.address() == validator)
-            .find_map(|log| IEvmValidator::BountyPaid::decode_log_data(log.data()).ok());
+            .find_map(|log| EvmValidator::BountyPaid::decode_log_data(log.data()).ok());
         let caller_address = receipt.from;
         WeightsPath::Public { caller: caller_address, refunded_wei: paid.map(|p| p.weiRefunded).unwrap_or_default() }
     } else {
         WeightsPath::Operator
     };
     // Keep the selectors in sight for readers grepping for the calls this sends.
-    debug_assert_eq!(IEvmValidator::operatorSetWeightsCall::SELECTOR.len(), 4);
+    debug_assert_eq!(EvmValidator::operatorSetWeightsCall::SELECTOR.len(), 4);
     Ok((receipt.transaction_hash, block, path, values))
 }

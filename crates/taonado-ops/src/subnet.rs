@@ -14,7 +14,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use taonado_types::evm_mirror;
 
-use crate::abi::{IMetagraph, IMockMetagraph};
+use taonado_contracts::bindings::IMetagraph;
+use taonado_contracts::bindings::mocks::MockMetagraph;
 use crate::deploy::{METAGRAPH_PRECOMPILE, StepState, confirm};
 use crate::error::{OpsError, Result};
 
@@ -82,12 +83,12 @@ impl LocalSubnet {
             }
             SubnetKind::AnvilMocks => {
                 let uid = self.uid_count().await?;
-                self.mock_call(IMockMetagraph::setHotkeyCall { netuid: self.netuid, uid, hotkey }.abi_encode())
+                self.mock_call(MockMetagraph::setHotkeyCall { netuid: self.netuid, uid, hotkey }.abi_encode())
                     .await?;
-                self.mock_call(IMockMetagraph::setColdkeyCall { netuid: self.netuid, uid, coldkey }.abi_encode())
+                self.mock_call(MockMetagraph::setColdkeyCall { netuid: self.netuid, uid, coldkey }.abi_encode())
                     .await?;
                 let count = uid + 1;
-                self.mock_call(IMockMetagraph::setUidCountCall { netuid: self.netuid, count }.abi_encode()).await?;
+                self.mock_call(MockMetagraph::setUidCountCall { netuid: self.netuid, count }.abi_encode()).await?;
                 Ok(uid)
             }
         }
@@ -139,13 +140,25 @@ impl LocalSubnet {
         match self.kind {
             SubnetKind::AnvilMocks => Ok(None),
             SubnetKind::Devnet => {
-                let info = dev_rpc(&self.provider, "subtensor_subnetInfo", json!([self.netuid])).await?;
-                info.get("tempo").and_then(Value::as_u64).map(Some).ok_or_else(|| OpsError::DevRpcResult {
-                    method: "subtensor_subnetInfo".into(),
-                    reason: format!("no tempo in {info}"),
-                })
+                let info = self.devnet_info().await?;
+                field_u64(&info, "/hyperparameters/tempo", "subtensor_subnetInfo").map(Some)
             }
         }
+    }
+
+    /// How many epochs the subnet has run; `None` on anvil.
+    pub async fn epoch_index(&self) -> Result<Option<u64>> {
+        match self.kind {
+            SubnetKind::AnvilMocks => Ok(None),
+            SubnetKind::Devnet => {
+                let info = self.devnet_info().await?;
+                field_u64(&info, "/epochIndex", "subtensor_subnetInfo").map(Some)
+            }
+        }
+    }
+
+    async fn devnet_info(&self) -> Result<Value> {
+        dev_rpc(&self.provider, "subtensor_subnetInfo", json!([{ "netuid": self.netuid }])).await
     }
 
     /// Sets a subnet hyperparameter (devnet only; anvil has none).
@@ -178,12 +191,15 @@ impl LocalSubnet {
 }
 
 fn uid_from(value: &Value, method: &str) -> Result<u16> {
-    value
-        .get("uid")
-        .or(Some(value))
-        .and_then(Value::as_u64)
-        .and_then(|uid| u16::try_from(uid).ok())
-        .ok_or_else(|| OpsError::DevRpcResult { method: method.to_owned(), reason: format!("no uid in {value}") })
+    let uid = field_u64(value, "/uid", method)?;
+    u16::try_from(uid).map_err(|_| OpsError::DevRpcResult { method: method.to_owned(), reason: format!("uid {uid}") })
+}
+
+fn field_u64(value: &Value, pointer: &str, method: &str) -> Result<u64> {
+    value.pointer(pointer).and_then(Value::as_u64).ok_or_else(|| OpsError::DevRpcResult {
+        method: method.to_owned(),
+        reason: format!("no integer at {pointer} in {value}"),
+    })
 }
 
 /// Devnet: registers the EvmValidator's mirror as a neuron (the deployer's mirror as its
@@ -195,55 +211,57 @@ pub(crate) async fn wire_devnet_validator(
     validator: Address,
     deployer: Address,
 ) -> Result<StepState> {
-    let subnet = LocalSubnet::new(provider.clone(), SubnetKind::Devnet, netuid, deployer);
-    let hotkey = evm_mirror(validator).to_b256();
-    let coldkey = evm_mirror(deployer).to_b256();
-    let metagraph = IMetagraph::new(METAGRAPH_PRECOMPILE, provider);
-    let mut uid = None;
-    for candidate in 0..subnet.uid_count().await? {
-        let key = metagraph
-            .getHotkey(netuid, candidate)
-            .call()
-            .await
-            .map_err(OpsError::contract("reading getHotkey from the metagraph"))?;
-        if key == hotkey {
-            uid = Some(candidate);
-            break;
-        }
-    }
+    let hotkey = evm_mirror(validator);
+    let coldkey = evm_mirror(deployer);
+    let stake_tao = (VALIDATOR_STAKE_RAO / taonado_types::RAO_PER_TAO).to_string();
+    let metagraph = dev_rpc(provider, "subtensor_metagraph", json!([{ "netuid": netuid }])).await?;
+    let hotkeys = metagraph.get("hotkeys").and_then(Value::as_array).cloned().unwrap_or_default();
+    let ss58 = hotkey.to_ss58();
+    let uid = hotkeys.iter().position(|h| h.as_str() == Some(ss58.as_str()));
     let mut changed = false;
-    let uid = match uid {
-        Some(uid) => uid,
+    match uid {
         None => {
             changed = true;
-            subnet.register(hotkey, coldkey).await?
-        }
-    };
-    let stake = metagraph
-        .getStake(netuid, uid)
-        .call()
-        .await
-        .map_err(OpsError::contract("reading getStake from the metagraph"))?;
-    if stake < VALIDATOR_STAKE_RAO {
-        changed = true;
-        dev_rpc(
-            provider,
-            "subtensor_setStake",
-            json!([{ "netuid": netuid, "hotkey": hotkey, "coldkey": coldkey, "amount_rao": VALIDATOR_STAKE_RAO }]),
-        )
-        .await?;
-    }
-    let permitted = metagraph
-        .getValidatorStatus(netuid, uid)
-        .call()
-        .await
-        .map_err(OpsError::contract("reading getValidatorStatus from the metagraph"))?;
-    if !permitted {
-        changed = true;
-        dev_rpc(provider, "subtensor_setValidatorPermit", json!([{ "netuid": netuid, "uid": uid, "permit": true }]))
+            dev_rpc(
+                provider,
+                "subtensor_registerNeuron",
+                json!([{
+                    "netuid": netuid,
+                    "hotkey": hotkey.to_b256(),
+                    "coldkey": coldkey.to_b256(),
+                    "stake": stake_tao,
+                    "validatorPermit": true,
+                }]),
+            )
             .await?;
+        }
+        Some(uid) => {
+            let column = |name: &str| metagraph.pointer(&format!("/{name}/{uid}")).cloned().unwrap_or(Value::Null);
+            if column("stakes").as_u64().unwrap_or(0) < VALIDATOR_STAKE_RAO {
+                changed = true;
+                dev_rpc(
+                    provider,
+                    "subtensor_setStake",
+                    json!([{ "netuid": netuid, "hotkey": hotkey.to_b256(), "stake": stake_tao }]),
+                )
+                .await?;
+            }
+            if column("validatorPermit") != Value::Bool(true) {
+                changed = true;
+                dev_rpc(
+                    provider,
+                    "subtensor_setValidatorPermit",
+                    json!([{ "netuid": netuid, "hotkey": hotkey.to_b256(), "permit": true }]),
+                )
+                .await?;
+            }
+        }
     }
-    subnet.set_hyperparameter("commit_reveal_weights_enabled", json!(false)).await?;
+    let info = dev_rpc(provider, "subtensor_subnetInfo", json!([{ "netuid": netuid }])).await?;
+    if info.pointer("/hyperparameters/commit_reveal_weights_enabled") != Some(&Value::Bool(false)) {
+        changed = true;
+        dev_rpc(provider, "subtensor_setCommitReveal", json!([{ "netuid": netuid, "enabled": false }])).await?;
+    }
     Ok(if changed { StepState::Done { address: validator, tx: None } } else { StepState::Skipped { address: validator } })
 }
 
@@ -267,18 +285,18 @@ pub(crate) async fn wire_mock_validator(
         }
     }
     let uid = 0;
-    subnet.mock_call(IMockMetagraph::setHotkeyCall { netuid, uid, hotkey }.abi_encode()).await?;
+    subnet.mock_call(MockMetagraph::setHotkeyCall { netuid, uid, hotkey }.abi_encode()).await?;
     let coldkey = evm_mirror(deployer).to_b256();
-    subnet.mock_call(IMockMetagraph::setColdkeyCall { netuid, uid, coldkey }.abi_encode()).await?;
-    subnet.mock_call(IMockMetagraph::setStakeCall { netuid, uid, stake: VALIDATOR_STAKE_RAO }.abi_encode()).await?;
+    subnet.mock_call(MockMetagraph::setColdkeyCall { netuid, uid, coldkey }.abi_encode()).await?;
+    subnet.mock_call(MockMetagraph::setStakeCall { netuid, uid, stake: VALIDATOR_STAKE_RAO }.abi_encode()).await?;
     subnet
         .mock_call(
-            IMockMetagraph::setStatusCall { netuid, uid, validatorStatus: true, isActive: true, lastUpdate: 0 }
+            MockMetagraph::setStatusCall { netuid, uid, validatorStatus: true, isActive: true, lastUpdate: 0 }
                 .abi_encode(),
         )
         .await?;
     let count = subnet.uid_count().await?.max(1);
-    let tx = subnet.mock_call(IMockMetagraph::setUidCountCall { netuid, count }.abi_encode()).await?;
+    let tx = subnet.mock_call(MockMetagraph::setUidCountCall { netuid, count }.abi_encode()).await?;
     Ok(StepState::Done { address: validator, tx: Some(tx) })
 }
 

@@ -1,7 +1,7 @@
 //! Conversions between BN254 scalar field elements and the EVM's 256-bit words.
 
 use alloy_primitives::{B256, U256};
-use ark_ff::{BigInteger, PrimeField};
+use ark_ff::PrimeField;
 
 use crate::ZkError;
 
@@ -54,17 +54,6 @@ pub(crate) fn fr_from_le_bytes31(bytes: &[u8; 31]) -> Fr {
     Fr::from_le_bytes_mod_order(bytes)
 }
 
-/// The low 31 bytes of a field element, little-endian; `None` if it needs 32 bytes.
-pub(crate) fn fr_to_le_bytes31(value: Fr) -> Option<[u8; 31]> {
-    let bytes = value.into_bigint().to_bytes_le();
-    if bytes[31] != 0 {
-        return None;
-    }
-    let mut out = [0u8; 31];
-    out.copy_from_slice(&bytes[..31]);
-    Some(out)
-}
-
 /// A digest reduced modulo the field, as Tornado derives `ZERO_VALUE` and MiMC constants.
 pub(crate) fn fr_from_be_bytes_mod(bytes: &[u8]) -> Fr {
     Fr::from_be_bytes_mod_order(bytes)
@@ -100,7 +89,6 @@ mod tests {
         bytes[0] = 1;
         bytes[30] = 0xff;
         let x = fr_from_le_bytes31(&bytes);
-        assert_eq!(fr_to_le_bytes31(x), Some(bytes));
-        assert_eq!(fr_to_le_bytes31(-Fr::from(1u64)), None);
+        assert_eq!(fr_to_u256(x).to_le_bytes::<32>()[..31], bytes);
     }
 }

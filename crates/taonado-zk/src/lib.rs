@@ -16,3 +16,12 @@ pub use merkle::{MerklePath, MerkleTree, TREE_CAPACITY};
 pub use mimc::{TREE_LEVELS, hash_left_right, mimc_feistel, mimc_sponge, zero_value, zeros};
 pub use note::{LEGACY_NOTE_PREFIX, Note};
 pub use pedersen::{CircomPoint, pedersen_hash};
+pub mod circuit;
+pub mod groth16;
+
+pub use circuit::{WithdrawCircuit, WithdrawPublicInputs, WithdrawWitness, address_to_fr};
+pub use groth16::{
+    CircuitShape, Proof, ProvingKey, VerifyingKey, WithdrawProver, check_witness,
+    proof_from_bytes, proof_to_bytes, proof_to_words, verify,
+};
+pub mod keys;

@@ -56,10 +56,10 @@ impl From<NetworkConfig> for ResolvedNetwork {
 
 impl Report for ConfigReport {
     fn render(&self, out: &mut dyn Write) -> std::io::Result<()> {
-        let source = self
-            .source
-            .as_ref()
-            .map_or_else(|| "none (built-in presets)".to_owned(), |p| p.display().to_string());
+        let source = self.source.as_ref().map_or_else(
+            || "none (built-in presets)".to_owned(),
+            |p| p.display().to_string(),
+        );
         let n = &self.network;
         writeln!(out, "config file:     {source}")?;
         writeln!(out, "default network: {}", self.default_network)?;
@@ -82,7 +82,11 @@ impl Report for ConfigReport {
         }
         let named = n.addresses.named();
         if named.is_empty() {
-            writeln!(out, "addresses:       none configured (see deployments/{}.json)", n.name)?;
+            writeln!(
+                out,
+                "addresses:       none configured (see deployments/{}.json)",
+                n.name
+            )?;
         } else {
             writeln!(out, "addresses:")?;
             for (name, address) in named {

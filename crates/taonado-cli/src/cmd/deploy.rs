@@ -10,8 +10,7 @@ use clap::Args;
 use serde::Serialize;
 use taonado_config::NetworkConfig;
 use taonado_ops::{
-    DeployPlan, DeploymentRecord, EvmValidatorSettings, FamilyPolicy, VerifyingKeyFile,
-    WtaoSource,
+    DeployPlan, DeploymentRecord, EvmValidatorSettings, FamilyPolicy, VerifyingKeyFile, WtaoSource,
 };
 
 use crate::context::Context;
@@ -110,7 +109,9 @@ pub fn load_verifying_key(
         }
     };
     let text = std::fs::read_to_string(&path).map_err(|e| {
-        CliError::usage(anyhow::Error::new(e).context(format!("reading verifying key {}", path.display())))
+        CliError::usage(
+            anyhow::Error::new(e).context(format!("reading verifying key {}", path.display())),
+        )
     })?;
     VerifyingKeyFile::parse(&text).map_err(|e| {
         CliError::usage(anyhow::Error::new(e).context(format!("verifying key {}", path.display())))
@@ -146,11 +147,12 @@ pub fn build_plan(
     });
     // Presets' chain ids say which verifier family they need; anvil (an Ethereum EVM even
     // when started with a Bittensor chain id) and unknown networks are probed instead.
-    let verifier_family = if kind != NodeKind::Anvil && taonado_config::preset(&network.name).is_some() {
-        FamilyPolicy::ChainId
-    } else {
-        FamilyPolicy::Detect
-    };
+    let verifier_family =
+        if kind != NodeKind::Anvil && taonado_config::preset(&network.name).is_some() {
+            FamilyPolicy::ChainId
+        } else {
+            FamilyPolicy::Detect
+        };
     Ok(DeployPlan {
         network: network.name.clone(),
         chain_id: network.chain_id,
@@ -248,7 +250,11 @@ impl DeployReport {
     pub fn render_contracts(&self, out: &mut dyn Write) -> std::io::Result<()> {
         let mut table = super::table(&["contract", "address", "artifact"]);
         for c in &self.contracts {
-            table.add_row(vec![c.name.clone(), c.address.to_string(), c.artifact.clone()]);
+            table.add_row(vec![
+                c.name.clone(),
+                c.address.to_string(),
+                c.artifact.clone(),
+            ]);
         }
         writeln!(out, "{table}")
     }
@@ -268,7 +274,10 @@ impl Report for DeployReport {
         let what = if self.sent == 0 {
             "nothing to do: everything was already deployed".to_owned()
         } else {
-            format!("{} step(s) sent, {} already in place", self.sent, self.skipped)
+            format!(
+                "{} step(s) sent, {} already in place",
+                self.sent, self.skipped
+            )
         };
         writeln!(out, "{what}; record: {}", self.record_path.display())
     }
@@ -293,7 +302,13 @@ impl DeployArgs {
         let provider = taonado_client::connect_with_signer(&network, &config, signer).await?;
         let kind = node_kind(&provider).await;
         let record_path = taonado_client::deployments_path(&self.deployments_dir, &network.name);
-        let plan = build_plan(&network, kind, &self.protocol, verifying_key, record_path.clone())?;
+        let plan = build_plan(
+            &network,
+            kind,
+            &self.protocol,
+            verifying_key,
+            record_path.clone(),
+        )?;
         tracing::info!(network = %network.name, %deployer, ?kind, "deploying");
         let (record, counts) = run_deploy(context, &provider, deployer, &plan).await?;
         context
@@ -304,9 +319,9 @@ impl DeployArgs {
 
 /// Dev account `index` of the dev chain: the well-known public test keys.
 pub fn dev_account_signer(index: usize) -> Result<PrivateKeySigner, CliError> {
-    let account = taonado_devnet::DEV_ACCOUNTS.get(index).ok_or_else(|| {
-        CliError::usage(anyhow::anyhow!("there is no dev account {index}"))
-    })?;
+    let account = taonado_devnet::DEV_ACCOUNTS
+        .get(index)
+        .ok_or_else(|| CliError::usage(anyhow::anyhow!("there is no dev account {index}")))?;
     tracing::info!(address = %account.address, "signing with dev account {index} (a public test key)");
     PrivateKeySigner::from_bytes(&account.private_key)
         .map_err(|e| CliError::failed(anyhow::anyhow!("dev account key is invalid: {e}")))

@@ -55,7 +55,9 @@ fn parse_block_time(s: &str) -> Result<Duration, String> {
         .parse()
         .map_err(|_| format!("`{s}` is not a number of seconds"))?;
     if !(secs.is_finite() && secs > 0.0 && secs <= 3600.0) {
-        return Err(format!("block time must be between 0 and 3600 seconds, got {s}"));
+        return Err(format!(
+            "block time must be between 0 and 3600 seconds, got {s}"
+        ));
     }
     Ok(Duration::from_secs_f64(secs))
 }
@@ -113,10 +115,14 @@ impl DevnetArgs {
 
 fn load_subnet_config(path: &std::path::Path) -> Result<SubtensorConfig, CliError> {
     let text = std::fs::read_to_string(path).map_err(|e| {
-        CliError::usage(anyhow::Error::new(e).context(format!("reading --subnet-config {}", path.display())))
+        CliError::usage(
+            anyhow::Error::new(e).context(format!("reading --subnet-config {}", path.display())),
+        )
     })?;
     SubtensorConfig::from_toml_str(&text).map_err(|e| {
-        CliError::usage(anyhow::Error::new(e).context(format!("invalid subnet config {}", path.display())))
+        CliError::usage(
+            anyhow::Error::new(e).context(format!("invalid subnet config {}", path.display())),
+        )
     })
 }
 
@@ -155,7 +161,10 @@ impl ReadyReport {
 
     /// The account list in anvil's layout.
     pub fn render_accounts(&self, out: &mut dyn Write) -> std::io::Result<()> {
-        writeln!(out, "Available accounts (public dev keys: never use them on a real network)")?;
+        writeln!(
+            out,
+            "Available accounts (public dev keys: never use them on a real network)"
+        )?;
         for (i, a) in self.accounts.iter().enumerate() {
             writeln!(out, "({i}) {}", a.address)?;
         }
@@ -186,7 +195,10 @@ mod tests {
 
     #[test]
     fn block_time_bounds() {
-        assert_eq!(parse_block_time("0.25").unwrap(), Duration::from_millis(250));
+        assert_eq!(
+            parse_block_time("0.25").unwrap(),
+            Duration::from_millis(250)
+        );
         assert_eq!(parse_block_time("12").unwrap(), Duration::from_secs(12));
         for bad in ["0", "-1", "abc", "NaN", "7200"] {
             assert!(parse_block_time(bad).is_err(), "{bad}");
@@ -202,13 +214,25 @@ mod tests {
             args: DevnetArgs,
         }
         let w = Wrapper::try_parse_from([
-            "x", "--port", "0", "--chain-id", "945", "--fast", "--block-time", "2", "--accounts", "3",
+            "x",
+            "--port",
+            "0",
+            "--chain-id",
+            "945",
+            "--fast",
+            "--block-time",
+            "2",
+            "--accounts",
+            "3",
         ])
         .unwrap();
         let config = w.args.devnet_config().unwrap();
         assert_eq!((config.port, config.chain_id, config.accounts), (0, 945, 3));
         assert_eq!(config.block_time, Some(Duration::from_secs(2)));
         let fast = DevnetConfig::fast();
-        assert_eq!(format!("{:?}", config.subtensor), format!("{:?}", fast.subtensor));
+        assert_eq!(
+            format!("{:?}", config.subtensor),
+            format!("{:?}", fast.subtensor)
+        );
     }
 }

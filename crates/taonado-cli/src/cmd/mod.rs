@@ -25,7 +25,7 @@ pub async fn run(command: Command, context: &Context) -> Result<(), CliError> {
 pub(crate) fn table(header: &[&str]) -> comfy_table::Table {
     let mut table = comfy_table::Table::new();
     table
-        .load_preset(comfy_table::presets::NOTHING)
+        .load_style(comfy_table::presets::NOTHING)
         .set_content_arrangement(comfy_table::ContentArrangement::Disabled)
         .set_header(header.iter().map(|h| h.to_uppercase()));
     table

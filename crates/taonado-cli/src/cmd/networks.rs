@@ -57,7 +57,11 @@ impl Report for NetworksReport {
     fn render(&self, out: &mut dyn Write) -> std::io::Result<()> {
         let mut table = super::table(&["", "network", "chain id", "rpc url", "netuid", "origin"]);
         for n in &self.networks {
-            let marker = if n.name == self.default_network { "*" } else { "" };
+            let marker = if n.name == self.default_network {
+                "*"
+            } else {
+                ""
+            };
             table.add_row(vec![
                 marker.to_owned(),
                 n.name.clone(),
@@ -77,7 +81,10 @@ impl NetworksArgs {
         let networks = config.networks()?;
         let report = NetworksReport {
             default_network: context.network_name(&config),
-            networks: networks.iter().map(|n| NetworkRow::new(n, &config)).collect(),
+            networks: networks
+                .iter()
+                .map(|n| NetworkRow::new(n, &config))
+                .collect(),
         };
         context.output.report(&report)
     }

@@ -10,10 +10,14 @@ use alloy::primitives::U256;
 use clap::Args;
 use serde::Serialize;
 use taonado_devnet::DevnetHandle;
+use taonado_ops::simulation::WeightsPath;
 use taonado_ops::{SimulationConfig, SimulationEvent, SimulationObserver, SimulationReport};
 use tokio::sync::watch;
 
-use super::deploy::{DeployReport, ProtocolArgs, build_plan, dev_account_signer, load_verifying_key, node_kind, run_deploy};
+use super::deploy::{
+    DeployReport, ProtocolArgs, build_plan, dev_account_signer, load_verifying_key, node_kind,
+    run_deploy,
+};
 use super::devnet::{ChainArgs, ReadyReport};
 use crate::context::Context;
 use crate::error::CliError;
@@ -109,7 +113,19 @@ fn describe(event: &SimulationEvent) -> String {
             block,
             path,
             weights,
-        } => format!("weights set at block {block} ({path:?}): {weights:?} tx {tx}"),
+        } => {
+            let by = match path {
+                WeightsPath::Operator => "by the owner (operatorSetWeights)".to_owned(),
+                WeightsPath::Public {
+                    caller,
+                    refunded_wei,
+                } => format!(
+                    "by {caller} (setWeights, refunded {} TAO)",
+                    taonado_types::format_tao(*refunded_wei)
+                ),
+            };
+            format!("weights set at block {block} {by}: {weights:?} tx {tx}")
+        }
         SimulationEvent::WeightsFailed { block, reason } => {
             format!("weights not set at block {block}: {reason}")
         }
@@ -117,7 +133,9 @@ fn describe(event: &SimulationEvent) -> String {
             block,
             incentives,
             emissions,
-        } => format!("epoch at block {block}: incentives {incentives:?}, emissions (rao) {emissions:?}"),
+        } => format!(
+            "epoch at block {block}: incentives {incentives:?}, emissions (rao) {emissions:?}"
+        ),
     }
 }
 
@@ -136,9 +154,23 @@ impl UpArgs {
             remove_stale_record(&record_path)?;
         }
 
-        let handle = taonado_devnet::spawn(self.chain.devnet_config()).await?;
+        let mut devnet_config = self.chain.devnet_config();
+        // The validator sets weights every --weights-interval blocks; subtensor's default
+        // rate limit (100 blocks) would refuse most of them on a demo chain.
+        let hyperparameters = &mut devnet_config.subtensor.hyperparameters;
+        hyperparameters.weights_set_rate_limit = hyperparameters
+            .weights_set_rate_limit
+            .min(self.weights_interval);
+        let handle = taonado_devnet::spawn(devnet_config).await?;
         let result = self
-            .run_on(context, &config, &mut network, &handle, verifying_key, record_path)
+            .run_on(
+                context,
+                &config,
+                &mut network,
+                &handle,
+                verifying_key,
+                record_path,
+            )
             .await;
         let stopped = handle.shutdown().await;
         let report = result?;

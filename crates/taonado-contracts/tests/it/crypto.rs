@@ -682,3 +682,10 @@ fn add_probe_tells_the_chain_family() {
     let nine = at(bittensor.call(ChainFamily::Bittensor.ec_add_precompile(), probe.input.clone()));
     assert_eq!(probe.family(six.as_deref(), nine.as_deref()), Some(ChainFamily::Bittensor));
 }
+
+#[test]
+fn zz_dump() {
+    let (proof, input) = prove(ROOTS, 1);
+    std::fs::write("/tmp/crypto/init.hex", alloy_primitives::hex::encode(initcode(ChainFamily::Ethereum, &key_words(&setup().vk)))).unwrap();
+    std::fs::write("/tmp/crypto/call.hex", alloy_primitives::hex::encode(verify_call(proof_bytes(&proof), input))).unwrap();
+}

@@ -192,11 +192,11 @@ fn filter_range(chain: &Chain, filter: &Filter) -> Result<(u64, u64)> {
     Ok((from, to))
 }
 
-fn subtensor_error(error: crate::subtensor::SubtensorRpcError) -> DevnetError {
-    use crate::subtensor::SubtensorRpcError as S;
-    match error {
-        S::InvalidParams(message) => DevnetError::SubtensorParams(message),
-        other => DevnetError::Subtensor(other.to_string()),
+fn subtensor_error(method: &str, error: crate::subtensor::SubtensorRpcError) -> DevnetError {
+    match error.code() {
+        error::INVALID_PARAMS => DevnetError::SubtensorParams(error.to_string()),
+        error::METHOD_NOT_FOUND => DevnetError::MethodNotFound(method.to_owned()),
+        _ => DevnetError::Subtensor(error.to_string()),
     }
 }
 
@@ -207,7 +207,7 @@ pub(crate) fn dispatch(backend: &Backend, method: &str, params: Value) -> Result
         let (mut host, subtensor, number) = chain.rpc_host_and_subtensor();
         return subtensor
             .handle_rpc(&mut host, method, params, number)
-            .map_err(subtensor_error);
+            .map_err(|e| subtensor_error(method, e));
     }
     let p = Params::new(params)?;
     match method {

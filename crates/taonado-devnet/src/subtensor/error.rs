@@ -21,12 +21,10 @@ pub enum SubtensorError {
     DuplicateNeuron { hotkey: String },
     #[error("subtensor config: {count} neurons exceed max_allowed_uids {max}; raise max_allowed_uids")]
     TooManyNeurons { count: usize, max: u16 },
-    #[error("subtensor config: hotkey {hotkey} is owned by coldkey {owner}, not {coldkey}")]
-    HotkeyOwnedElsewhere {
-        hotkey: String,
-        owner: String,
-        coldkey: String,
-    },
+    #[error("unknown hyperparameter `{name}`; known: {known}")]
+    UnknownHyperparameter { name: String, known: String },
+    #[error("hyperparameter `{name}`: {reason}")]
+    Hyperparameter { name: String, reason: String },
 }
 
 /// A failed `subtensor_*` dev JSON-RPC method. [`SubtensorRpcError::InvalidParams`] maps to
@@ -45,15 +43,15 @@ pub enum SubtensorRpcError {
     UnknownUid { netuid: NetUid, uid: u16, count: u16 },
     #[error("registration failed: {pallet_error}")]
     Registration { pallet_error: PalletError },
-    #[error("unknown hyperparameter `{name}`; known: {known}")]
-    UnknownHyperparameter { name: String, known: String },
+    #[error(transparent)]
+    Config(#[from] SubtensorError),
 }
 
 impl SubtensorRpcError {
     /// The JSON-RPC error code this maps to.
     pub fn code(&self) -> i64 {
         match self {
-            Self::InvalidParams(_) | Self::UnknownHyperparameter { .. } => -32602,
+            Self::InvalidParams(_) | Self::Config(_) => -32602,
             Self::UnknownMethod { .. } => -32601,
             _ => -32000,
         }

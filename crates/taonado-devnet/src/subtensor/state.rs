@@ -193,3 +193,94 @@ impl Subnet {
         }
     }
 }
+
+/// Hyperparameter names accepted by [`set_hyperparameter`] (case, `_` and `-` ignored).
+pub const HYPERPARAMETER_NAMES: [&str; 15] = [
+    "tempo",
+    "weights_set_rate_limit",
+    "max_allowed_uids",
+    "max_allowed_validators",
+    "min_allowed_weights",
+    "immunity_period",
+    "max_weight_limit",
+    "weights_version_key",
+    "commit_reveal_weights_enabled",
+    "reveal_period_epochs",
+    "kappa",
+    "bonds_moving_average",
+    "burn",
+    "activity_cutoff",
+    "stake_threshold",
+];
+
+/// Set one hyperparameter from a JSON value. Names match in any case style
+/// (`WeightsSetRateLimit`, `weights_set_rate_limit`, `weightsSetRateLimit`); integers may be
+/// numbers or decimal strings; `burn` and `stake_threshold` are TAO (`"1.5"` or a number);
+/// `commit_reveal_weights_enabled` (alias `commit_reveal`) is a bool.
+pub fn set_hyperparameter(
+    hp: &mut Hyperparameters,
+    name: &str,
+    value: &serde_json::Value,
+) -> Result<(), super::SubtensorError> {
+    use super::SubtensorError;
+    let key: String = name
+        .chars()
+        .filter(|c| *c != '_' && *c != '-')
+        .flat_map(char::to_lowercase)
+        .collect();
+    let bad = |reason: String| SubtensorError::Hyperparameter {
+        name: name.to_owned(),
+        reason,
+    };
+    let integer = |max: u64| -> Result<u64, SubtensorError> {
+        let parsed = match value {
+            serde_json::Value::Number(n) => n.as_u64(),
+            serde_json::Value::String(s) => s.trim().parse::<u64>().ok(),
+            _ => None,
+        };
+        parsed
+            .filter(|v| *v <= max)
+            .ok_or_else(|| bad(format!("expected an integer 0..={max}, got {value}")))
+    };
+    let u16_value = || integer(u64::from(u16::MAX)).map(|v| v as u16);
+    let tao = || -> Result<Rao, SubtensorError> {
+        let text = match value {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Number(n) => n.to_string(),
+            _ => return Err(bad(format!("expected a TAO amount such as \"1.5\", got {value}"))),
+        };
+        Rao::parse_tao(&text).map_err(|e| bad(e.to_string()))
+    };
+    match key.as_str() {
+        "tempo" => hp.tempo = u16_value()?,
+        "weightssetratelimit" | "weightsratelimit" => hp.weights_set_rate_limit = integer(u64::MAX)?,
+        "maxalloweduids" => hp.max_allowed_uids = u16_value()?,
+        "maxallowedvalidators" => hp.max_allowed_validators = u16_value()?,
+        "minallowedweights" => hp.min_allowed_weights = u16_value()?,
+        "immunityperiod" => hp.immunity_period = u16_value()?,
+        "maxweightlimit" => hp.max_weight_limit = u16_value()?,
+        "weightsversionkey" | "weightsversion" => hp.weights_version_key = integer(u64::MAX)?,
+        "commitrevealweightsenabled" | "commitreveal" => {
+            hp.commit_reveal_weights_enabled = match value {
+                serde_json::Value::Bool(b) => *b,
+                serde_json::Value::String(s) if s == "true" || s == "false" => s == "true",
+                _ => return Err(bad(format!("expected true or false, got {value}"))),
+            }
+        }
+        "revealperiodepochs" => {
+            hp.reveal_period_epochs = integer(u64::MAX)?;
+        }
+        "kappa" => hp.kappa = u16_value()?,
+        "bondsmovingaverage" => hp.bonds_moving_average = integer(1_000_000)?,
+        "burn" => hp.burn = tao()?,
+        "activitycutoff" => hp.activity_cutoff = u16_value()?,
+        "stakethreshold" | "weightsminstake" => hp.stake_threshold = tao()?,
+        _ => {
+            return Err(SubtensorError::UnknownHyperparameter {
+                name: name.to_owned(),
+                known: HYPERPARAMETER_NAMES.join(", "),
+            });
+        }
+    }
+    Ok(())
+}

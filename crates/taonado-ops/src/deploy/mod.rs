@@ -16,7 +16,7 @@ use alloy::providers::{DynProvider, PendingTransactionBuilder, Provider};
 use alloy::rpc::types::{TransactionReceipt, TransactionRequest};
 use alloy::sol_types::{SolCall, SolValue};
 
-use crate::abi::{IEvmValidator, IWeightsV3};
+use taonado_contracts::bindings::{EvmValidator, WeightsV3};
 use crate::error::{OpsError, Result};
 use crate::record::{ContractRecord, DeploymentRecord, PendingDeployment, VerifierRecord, names, unix_now};
 use crate::subnet::{self, SubnetKind};
@@ -220,20 +220,20 @@ pub async fn deploy(
         (plan.netuid, tracker, METAGRAPH_PRECOMPILE, wtao, pool_for_weights).abi_encode_params();
     let weights =
         run.contract(Slot::Named(names::WEIGHTS), Contract::WeightsV3.artifact(), weights_args.into()).await?;
-    let goal = IWeightsV3::new(weights, provider)
+    let goal = WeightsV3::new(weights, provider)
         .depositGoal()
         .call()
         .await
         .map_err(OpsError::contract("reading WeightsV3.depositGoal"))?;
     run.ensure("WeightsV3.setDepositGoal", weights, goal == plan.deposit_goal, || {
-        IWeightsV3::setDepositGoalCall { goal: plan.deposit_goal }.abi_encode()
+        WeightsV3::setDepositGoalCall { _depositGoal: plan.deposit_goal }.abi_encode()
     })
     .await?;
 
     let implementation = run
         .contract(Slot::Named(names::EVM_VALIDATOR_IMPLEMENTATION), Contract::EvmValidator.artifact(), Bytes::new())
         .await?;
-    let init = IEvmValidator::initializeCall { netuid: plan.netuid, weights }.abi_encode();
+    let init = EvmValidator::initializeCall { _netuid: plan.netuid, _weights: weights }.abi_encode();
     let proxy_args = (implementation, Bytes::from(init)).abi_encode_params();
     let validator =
         run.contract(Slot::Named(names::EVM_VALIDATOR), Contract::ERC1967Proxy.artifact(), proxy_args.into()).await?;
@@ -482,37 +482,37 @@ impl Run<'_> {
 
     async fn configure_validator(&mut self, validator: Address, weights: Address) -> Result<()> {
         let settings = &self.plan.evm_validator;
-        let contract = IEvmValidator::new(validator, self.provider);
+        let contract = EvmValidator::new(validator, self.provider);
         let read = |what: &'static str| OpsError::contract(format!("reading EvmValidator.{what}"));
         let current_weights = contract.weights().call().await.map_err(read("weights"))?;
         self.ensure("EvmValidator.setWeightsContract", validator, current_weights == weights, || {
-            IEvmValidator::setWeightsContractCall { value: weights }.abi_encode()
+            EvmValidator::setWeightsContractCall { value: weights }.abi_encode()
         })
         .await?;
         let bounty = contract.setWeightsBounty().call().await.map_err(read("setWeightsBounty"))?;
         self.ensure("EvmValidator.setSetWeightsBounty", validator, bounty == settings.set_weights_bounty, || {
-            IEvmValidator::setSetWeightsBountyCall { value: settings.set_weights_bounty }.abi_encode()
+            EvmValidator::setSetWeightsBountyCall { value: settings.set_weights_bounty }.abi_encode()
         })
         .await?;
         let interval = contract.setWeightsBlockInterval().call().await.map_err(read("setWeightsBlockInterval"))?;
         let wanted_interval = U256::from(settings.set_weights_block_interval);
         self.ensure("EvmValidator.setSetWeightsBlockInterval", validator, interval == wanted_interval, || {
-            IEvmValidator::setSetWeightsBlockIntervalCall { value: wanted_interval }.abi_encode()
+            EvmValidator::setSetWeightsBlockIntervalCall { value: wanted_interval }.abi_encode()
         })
         .await?;
         let overhead = contract.refundOverhead().call().await.map_err(read("refundOverhead"))?;
         self.ensure("EvmValidator.setRefundOverhead", validator, overhead == settings.refund_overhead, || {
-            IEvmValidator::setRefundOverheadCall { value: settings.refund_overhead }.abi_encode()
+            EvmValidator::setRefundOverheadCall { value: settings.refund_overhead }.abi_encode()
         })
         .await?;
         let boost = contract.metagraph_boost_value().call().await.map_err(read("metagraph_boost_value"))?;
         self.ensure("EvmValidator.setMetagraphBoostValue", validator, boost == settings.metagraph_boost, || {
-            IEvmValidator::setMetagraphBoostValueCall { value: settings.metagraph_boost }.abi_encode()
+            EvmValidator::setMetagraphBoostValueCall { value: settings.metagraph_boost }.abi_encode()
         })
         .await?;
         let version = contract.versionKey().call().await.map_err(read("versionKey"))?;
         self.ensure("EvmValidator.setVersionKey", validator, version == settings.version_key, || {
-            IEvmValidator::setVersionKeyCall { value: settings.version_key }.abi_encode()
+            EvmValidator::setVersionKeyCall { value: settings.version_key }.abi_encode()
         })
         .await?;
         let balance = self

@@ -1,1 +1,9 @@
-//! Integration tests for taonado-ops.
+//! Integration tests for taonado-ops: deployments against the taonado devnet and a real anvil,
+//! an interrupted deploy that resumes, the verifier-family refusal, and the `up` simulation.
+
+mod anvil;
+mod common;
+mod devnet;
+mod probe;
+mod resume;
+mod simulation;

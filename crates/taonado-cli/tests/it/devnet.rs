@@ -1,0 +1,89 @@
+//! `taonado devnet` as seen by Foundry's cast.
+
+use crate::support::{DEV0, DEV0_KEY, Devnet, Sandbox, cast};
+
+#[test]
+fn devnet_serves_cast_and_stops_cleanly() {
+    let sandbox = Sandbox::new();
+    let devnet = Devnet::start(&sandbox, &[]);
+    let url = devnet.url.clone();
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    assert_eq!(devnet.ready["data"]["chain_id"], 42);
+    let accounts = devnet.ready["data"]["accounts"]
+        .as_array()
+        .expect("accounts");
+    assert_eq!(accounts.len(), 10);
+    assert_eq!(
+        accounts[0]["address"].as_str().map(str::to_lowercase),
+        Some(DEV0.to_lowercase())
+    );
+    assert_eq!(accounts[0]["private_key"], DEV0_KEY);
+
+    assert_eq!(cast(&url, &["chain-id"]), "42");
+    let start: u64 = cast(&url, &["block-number"])
+        .parse()
+        .expect("a block number");
+    assert_eq!(cast(&url, &["balance", DEV0]), "10000000000000000000000");
+
+    let recipient = "0x000000000000000000000000000000000000bEEF";
+    assert_eq!(cast(&url, &["balance", recipient]), "0");
+    cast(
+        &url,
+        &[
+            "send",
+            "--private-key",
+            DEV0_KEY,
+            recipient,
+            "--value",
+            "1ether",
+        ],
+    );
+    assert_eq!(cast(&url, &["balance", recipient]), "1000000000000000000");
+    let after: u64 = cast(&url, &["block-number"])
+        .parse()
+        .expect("a block number");
+    assert!(
+        after > start,
+        "instant mining sealed a block: {start} -> {after}"
+    );
+
+    assert_eq!(devnet.stop(), 0, "SIGTERM is a clean stop");
+}
+
+#[test]
+fn devnet_flags_reach_the_chain() {
+    let sandbox = Sandbox::new();
+    let devnet = Devnet::start(&sandbox, &["--chain-id", "945", "--accounts", "2"]);
+    assert_eq!(cast(&devnet.url, &["chain-id"]), "945");
+    assert_eq!(
+        devnet.ready["data"]["accounts"].as_array().map(Vec::len),
+        Some(2)
+    );
+}
+
+#[test]
+fn devnet_keeps_state_across_restarts() {
+    let sandbox = Sandbox::new();
+    let state = sandbox.path().join("state");
+    let state_arg = state.to_str().expect("utf-8 temp path");
+    let recipient = "0x000000000000000000000000000000000000cafE";
+    let devnet = Devnet::start(&sandbox, &["--state-dir", state_arg]);
+    cast(
+        &devnet.url,
+        &[
+            "send",
+            "--private-key",
+            DEV0_KEY,
+            recipient,
+            "--value",
+            "2ether",
+        ],
+    );
+    assert_eq!(devnet.stop(), 0);
+
+    let devnet = Devnet::start(&sandbox, &["--state-dir", state_arg]);
+    assert_eq!(
+        cast(&devnet.url, &["balance", recipient]),
+        "2000000000000000000"
+    );
+}

@@ -1,0 +1,9 @@
+//! End-to-end tests: the real `taonado` binary against its own devnet on port 0, driven
+//! with Foundry's `cast`. Readiness is read from the child's first stdout line (the
+//! `--json` envelope), never waited for with sleeps.
+
+mod cli;
+mod deploy;
+mod devnet;
+mod support;
+mod up;

@@ -1,0 +1,68 @@
+//! `taonado up` runs to completion with `--exit-after-blocks`.
+
+use crate::support::{Sandbox, envelope, fixture, run};
+
+#[test]
+fn up_runs_the_simulation_and_exits_cleanly() {
+    let sandbox = Sandbox::new();
+    let vk = fixture("placeholder.vk.json");
+    let (code, stdout, stderr) = run(sandbox
+        .taonado()
+        .args([
+            "--json",
+            "up",
+            "--port",
+            "0",
+            "--fast",
+            "--miners",
+            "2",
+            "--weights-interval",
+            "5",
+        ])
+        .args(["--exit-after-blocks", "25", "--verifying-key"])
+        .arg(&vk));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let data = &envelope(&stdout)["data"];
+    assert!(
+        data["devnet"]["rpc_url"]
+            .as_str()
+            .is_some_and(|u| u.starts_with("http://127.0.0.1:"))
+    );
+    assert!(
+        data["deployment"]["sent"].as_u64().is_some_and(|n| n > 0),
+        "{data}"
+    );
+    let simulation = &data["simulation"];
+    assert_eq!(
+        simulation["miners"].as_array().map(Vec::len),
+        Some(2),
+        "{simulation}"
+    );
+    let first: u64 = simulation["first_block"].as_u64().expect("first_block");
+    let last: u64 = simulation["last_block"].as_u64().expect("last_block");
+    assert!(
+        last >= first + 25,
+        "ran for at least 25 blocks: {first}..{last}"
+    );
+    let events = data["events"].as_array().expect("events");
+    let joined = events
+        .iter()
+        .filter(|e| e["event"] == "miner-joined")
+        .count();
+    assert_eq!(joined, 2, "{events:?}");
+    assert!(
+        events.iter().any(|e| e["event"] == "weights-set"),
+        "weights were set at least once: {events:?}"
+    );
+    assert!(sandbox.path().join("deployments/local.json").is_file());
+}
+
+#[test]
+fn up_rejects_zero_miners() {
+    let sandbox = Sandbox::new();
+    let (code, _, stderr) = run(sandbox
+        .taonado()
+        .args(["up", "--port", "0", "--miners", "0"]));
+    assert_eq!(code, 2);
+    assert!(stderr.contains("--miners"), "{stderr}");
+}

@@ -1,0 +1,11 @@
+//! Contract behaviour, executed as compiled bytecode in revm.
+
+mod crypto;
+mod evm;
+mod fixtures;
+mod gas;
+mod pool;
+mod tracker;
+mod validator;
+mod weights;
+mod wtao;

@@ -1,0 +1,370 @@
+//! Groth16 over BN254 for the withdraw circuit: setup, proving, verification and the
+//! contract's proof encoding.
+
+use alloy_primitives::{B256, Keccak256, U256};
+use ark_bn254::{Bn254, Fq, Fq2, G1Affine, G2Affine};
+use ark_ec::AffineRepr;
+use ark_ff::{BigInteger, PrimeField, Zero};
+use ark_groth16::{Groth16, prepare_verifying_key};
+use ark_relations::gr1cs::{
+    ConstraintSynthesizer, ConstraintSystem, OptimizationGoal, R1CS_PREDICATE_LABEL,
+    SynthesisError, SynthesisMode,
+};
+use ark_relations::utils::matrix::Matrix;
+use ark_std::rand::{SeedableRng, rngs::StdRng};
+
+use crate::{
+    ZkError,
+    circuit::{PUBLIC_INPUTS, WithdrawCircuit, WithdrawPublicInputs, WithdrawWitness},
+    field::Fr,
+};
+
+/// A Groth16 proof on BN254.
+pub type Proof = ark_groth16::Proof<Bn254>;
+/// A Groth16 proving key on BN254.
+pub type ProvingKey = ark_groth16::ProvingKey<Bn254>;
+/// A Groth16 verifying key on BN254.
+pub type VerifyingKey = ark_groth16::VerifyingKey<Bn254>;
+
+/// The name the keys record for this circuit.
+pub const CIRCUIT_NAME: &str = "withdraw-h20";
+
+/// Seed of the local development setup. Anyone can recompute its toxic waste: the keys
+/// it makes are for local chains only.
+pub const LOCAL_DEV_SETUP_SEED: [u8; 32] = *b"taonado local-dev insecure setup";
+
+/// Bytes of an encoded proof: `abi.encode(uint256[8])`.
+pub const PROOF_BYTES: usize = 8 * 32;
+
+/// The constraint system of the withdraw circuit, as the prover needs it.
+#[derive(Debug, Clone)]
+pub struct CircuitShape {
+    /// A, B and C.
+    matrices: Vec<Matrix<Fr>>,
+    /// Instance variables, counting the constant 1.
+    num_instance_variables: usize,
+    num_witness_variables: usize,
+    num_constraints: usize,
+    hash: B256,
+}
+
+impl CircuitShape {
+    /// Synthesises the withdraw circuit without an assignment and digests its matrices.
+    pub fn withdraw() -> Result<Self, ZkError> {
+        let cs = ConstraintSystem::<Fr>::new_ref();
+        cs.set_optimization_goal(OptimizationGoal::Constraints);
+        cs.set_mode(SynthesisMode::Setup);
+        WithdrawCircuit::blank()
+            .generate_constraints(cs.clone())
+            .map_err(|e| synthesis("setup", &e))?;
+        cs.finalize();
+        let mut all = cs.to_matrices().map_err(|e| synthesis("setup", &e))?;
+        let matrices = all
+            .remove(R1CS_PREDICATE_LABEL)
+            .ok_or_else(|| synthesis("setup", &SynthesisError::PredicateNotFound))?;
+        let mut shape = Self {
+            matrices,
+            num_instance_variables: cs.num_instance_variables(),
+            num_witness_variables: cs.num_witness_variables(),
+            num_constraints: cs.num_constraints(),
+            hash: B256::ZERO,
+        };
+        shape.hash = shape.digest();
+        Ok(shape)
+    }
+
+    /// Keccak-256 of a canonical serialisation of the matrices and sizes: keys record it,
+    /// so a key never loads against another circuit.
+    fn digest(&self) -> B256 {
+        let mut hasher = Keccak256::new();
+        hasher.update(b"taonado/");
+        hasher.update(CIRCUIT_NAME.as_bytes());
+        for size in [
+            self.num_instance_variables,
+            self.num_witness_variables,
+            self.num_constraints,
+        ] {
+            hasher.update((size as u64).to_le_bytes());
+        }
+        for matrix in &self.matrices {
+            hasher.update((matrix.len() as u64).to_le_bytes());
+            for row in matrix {
+                hasher.update((row.len() as u64).to_le_bytes());
+                for (coefficient, column) in row {
+                    hasher.update(coefficient.into_bigint().to_bytes_le());
+                    hasher.update((*column as u64).to_le_bytes());
+                }
+            }
+        }
+        hasher.finalize()
+    }
+
+    /// The circuit hash keys are bound to.
+    pub fn hash(&self) -> B256 {
+        self.hash
+    }
+
+    /// Number of R1CS constraints.
+    pub fn num_constraints(&self) -> usize {
+        self.num_constraints
+    }
+
+    /// Number of private (witness) variables.
+    pub fn num_witness_variables(&self) -> usize {
+        self.num_witness_variables
+    }
+
+    /// Number of public inputs (without the constant 1).
+    pub fn num_public_inputs(&self) -> usize {
+        self.num_instance_variables - 1
+    }
+
+    /// The full assignment (`1, inputs…, witness…`) of a withdrawal, computed without
+    /// building matrices.
+    pub fn assignment(
+        &self,
+        public: &WithdrawPublicInputs,
+        witness: &WithdrawWitness,
+    ) -> Result<Vec<Fr>, ZkError> {
+        let circuit = WithdrawCircuit::new(*public, witness.clone());
+        let cs = ConstraintSystem::<Fr>::new_ref();
+        cs.set_optimization_goal(OptimizationGoal::Constraints);
+        cs.set_mode(SynthesisMode::Prove {
+            construct_matrices: false,
+            generate_lc_assignments: false,
+        });
+        circuit
+            .generate_constraints(cs.clone())
+            .map_err(|e| synthesis("prove", &e))?;
+        let mut assignment = cs.instance_assignment().map_err(|e| synthesis("prove", &e))?;
+        assignment.extend(cs.witness_assignment().map_err(|e| synthesis("prove", &e))?);
+        if assignment.len() != self.num_instance_variables + self.num_witness_variables {
+            return Err(ZkError::Synthesis {
+                stage: "prove",
+                message: format!(
+                    "assignment has {} variables, the circuit {}",
+                    assignment.len(),
+                    self.num_instance_variables + self.num_witness_variables
+                ),
+            });
+        }
+        Ok(assignment)
+    }
+
+    /// The index of the first constraint `assignment` violates, if any.
+    pub fn first_unsatisfied(&self, assignment: &[Fr]) -> Option<usize> {
+        let evaluate = |row: &[(Fr, usize)]| -> Fr {
+            row.iter()
+                .map(|(coefficient, column)| *coefficient * assignment[*column])
+                .sum()
+        };
+        let [a, b, c] = self.matrices.as_slice() else {
+            return Some(0);
+        };
+        if assignment.len() != self.num_instance_variables + self.num_witness_variables {
+            return Some(0);
+        }
+        (0..self.num_constraints)
+            .find(|&i| evaluate(&a[i]) * evaluate(&b[i]) != evaluate(&c[i]))
+    }
+}
+
+fn synthesis(stage: &'static str, error: &SynthesisError) -> ZkError {
+    ZkError::Synthesis {
+        stage,
+        message: error.to_string(),
+    }
+}
+
+/// Checks that `witness` satisfies the withdraw statement for `public`, without proving.
+pub fn check_witness(
+    shape: &CircuitShape,
+    public: &WithdrawPublicInputs,
+    witness: &WithdrawWitness,
+) -> Result<(), ZkError> {
+    let assignment = shape.assignment(public, witness)?;
+    match shape.first_unsatisfied(&assignment) {
+        None => Ok(()),
+        Some(index) => Err(ZkError::Unsatisfied {
+            constraint: format!("#{index}"),
+        }),
+    }
+}
+
+/// A proving key with the circuit's matrices, ready to prove withdrawals.
+#[derive(Debug, Clone)]
+pub struct WithdrawProver {
+    proving_key: ProvingKey,
+    shape: CircuitShape,
+}
+
+impl WithdrawProver {
+    /// Runs a Groth16 setup whose randomness comes from `seed`. With
+    /// [`LOCAL_DEV_SETUP_SEED`] this makes the local development keys; its toxic waste is
+    /// public, so such keys must never guard real funds.
+    pub fn setup_from_seed(seed: [u8; 32]) -> Result<Self, ZkError> {
+        let shape = CircuitShape::withdraw()?;
+        let mut rng = StdRng::from_seed(seed);
+        let proving_key = Groth16::<Bn254>::generate_random_parameters_with_reduction(
+            WithdrawCircuit::blank(),
+            &mut rng,
+        )
+        .map_err(|e| synthesis("setup", &e))?;
+        Ok(Self { proving_key, shape })
+    }
+
+    /// A prover from a proving key made for `shape` (the caller checked the binding).
+    pub fn from_parts(proving_key: ProvingKey, shape: CircuitShape) -> Self {
+        Self { proving_key, shape }
+    }
+
+    /// The proving key.
+    pub fn proving_key(&self) -> &ProvingKey {
+        &self.proving_key
+    }
+
+    /// The verifying key.
+    pub fn verifying_key(&self) -> &VerifyingKey {
+        &self.proving_key.vk
+    }
+
+    /// The circuit's shape and hash.
+    pub fn shape(&self) -> &CircuitShape {
+        &self.shape
+    }
+
+    /// Proves a withdrawal. The witness is checked first, so an unsatisfiable witness
+    /// fails with [`ZkError::Unsatisfied`] instead of producing a proof that will not verify.
+    pub fn prove<R: rand::CryptoRng + ?Sized>(
+        &self,
+        public: &WithdrawPublicInputs,
+        witness: &WithdrawWitness,
+        rng: &mut R,
+    ) -> Result<Proof, ZkError> {
+        let assignment = self.shape.assignment(public, witness)?;
+        if let Some(index) = self.shape.first_unsatisfied(&assignment) {
+            return Err(ZkError::Unsatisfied {
+                constraint: format!("#{index}"),
+            });
+        }
+        // arkworks draws from rand 0.8; seed its generator from the caller's.
+        let mut seed = [0u8; 32];
+        rng.fill_bytes(&mut seed);
+        let mut ark_rng = StdRng::from_seed(seed);
+        let r = <Fr as ark_std::UniformRand>::rand(&mut ark_rng);
+        let s = <Fr as ark_std::UniformRand>::rand(&mut ark_rng);
+        Groth16::<Bn254>::create_proof_with_reduction_and_matrices(
+            &self.proving_key,
+            r,
+            s,
+            &self.shape.matrices,
+            self.shape.num_instance_variables,
+            self.shape.num_constraints,
+            &assignment,
+        )
+        .map_err(|e| synthesis("prove", &e))
+    }
+}
+
+/// Verifies a withdraw proof against `public`.
+pub fn verify(
+    verifying_key: &VerifyingKey,
+    public: &WithdrawPublicInputs,
+    proof: &Proof,
+) -> Result<bool, ZkError> {
+    if verifying_key.gamma_abc_g1.len() != PUBLIC_INPUTS + 1 {
+        return Err(ZkError::Synthesis {
+            stage: "verify",
+            message: format!(
+                "verifying key has {} public inputs, the withdraw circuit {PUBLIC_INPUTS}",
+                verifying_key.gamma_abc_g1.len().saturating_sub(1)
+            ),
+        });
+    }
+    Groth16::<Bn254>::verify_proof(
+        &prepare_verifying_key(verifying_key),
+        proof,
+        &public.to_array(),
+    )
+    .map_err(|e| synthesis("verify", &e))
+}
+
+fn fq_to_u256(value: Fq) -> U256 {
+    U256::from_limbs(value.into_bigint().0)
+}
+
+fn u256_to_fq(value: U256, what: &str) -> Result<Fq, ZkError> {
+    Fq::from_bigint(ark_ff::BigInt(value.into_limbs())).ok_or_else(|| ZkError::BadProof {
+        reason: format!("{what} is not below the bn254 base field modulus"),
+    })
+}
+
+/// The proof as the verifier contract takes it:
+/// `a.x, a.y, b.x[1], b.x[0], b.y[1], b.y[0], c.x, c.y` (G2 imaginary part first).
+pub fn proof_to_words(proof: &Proof) -> [U256; 8] {
+    let g1 = |p: &G1Affine| p.xy().map_or((Fq::zero(), Fq::zero()), |(x, y)| (x, y));
+    let g2 = |p: &G2Affine| p.xy().map_or((Fq2::zero(), Fq2::zero()), |(x, y)| (x, y));
+    let (ax, ay) = g1(&proof.a);
+    let (bx, by) = g2(&proof.b);
+    let (cx, cy) = g1(&proof.c);
+    [ax, ay, bx.c1, bx.c0, by.c1, by.c0, cx, cy].map(fq_to_u256)
+}
+
+/// `abi.encode(uint256[8])` of [`proof_to_words`]: the `bytes proof` argument of `withdraw`.
+pub fn proof_to_bytes(proof: &Proof) -> Vec<u8> {
+    proof_to_words(proof)
+        .iter()
+        .flat_map(|word| word.to_be_bytes::<32>())
+        .collect()
+}
+
+/// Decodes [`proof_to_bytes`]; rejects coordinates above the field and points off the
+/// curve or outside the prime-order subgroup.
+pub fn proof_from_bytes(bytes: &[u8]) -> Result<Proof, ZkError> {
+    if bytes.len() != PROOF_BYTES {
+        return Err(ZkError::BadProof {
+            reason: format!("expected {PROOF_BYTES} bytes, got {}", bytes.len()),
+        });
+    }
+    let mut words = [U256::ZERO; 8];
+    for (word, chunk) in words.iter_mut().zip(bytes.chunks_exact(32)) {
+        *word = U256::from_be_slice(chunk);
+    }
+    let names = ["a.x", "a.y", "b.x[1]", "b.x[0]", "b.y[1]", "b.y[0]", "c.x", "c.y"];
+    let mut fq = [Fq::zero(); 8];
+    for ((out, word), name) in fq.iter_mut().zip(words).zip(names) {
+        *out = u256_to_fq(word, name)?;
+    }
+    let g1 = |x: Fq, y: Fq, name: &str| -> Result<G1Affine, ZkError> {
+        if x.is_zero() && y.is_zero() {
+            return Ok(G1Affine::zero());
+        }
+        let point = G1Affine::new_unchecked(x, y);
+        if point.is_on_curve() && point.is_in_correct_subgroup_assuming_on_curve() {
+            Ok(point)
+        } else {
+            Err(ZkError::BadProof {
+                reason: format!("{name} is not a bn254 G1 point"),
+            })
+        }
+    };
+    let b = {
+        let (x, y) = (Fq2::new(fq[3], fq[2]), Fq2::new(fq[5], fq[4]));
+        if x.is_zero() && y.is_zero() {
+            G2Affine::zero()
+        } else {
+            let point = G2Affine::new_unchecked(x, y);
+            if !(point.is_on_curve() && point.is_in_correct_subgroup_assuming_on_curve()) {
+                return Err(ZkError::BadProof {
+                    reason: "b is not a bn254 G2 point in the prime-order subgroup".to_owned(),
+                });
+            }
+            point
+        }
+    };
+    Ok(Proof {
+        a: g1(fq[0], fq[1], "a")?,
+        b,
+        c: g1(fq[6], fq[7], "c")?,
+    })
+}

@@ -1,0 +1,287 @@
+//! Key files: the proving key (`withdraw.pk.bin`) and the snarkjs-format verifying key
+//! (`withdraw.vk.json`). Both record the circuit hash, so a key never loads against a
+//! different circuit. This is the only module that touches the file system.
+
+use std::{
+    fs,
+    path::{Path, PathBuf},
+};
+
+use alloy_primitives::{B256, U256};
+use ark_bn254::{Fq, Fq2, G1Affine, G2Affine};
+use ark_ec::AffineRepr;
+use ark_ff::{PrimeField, Zero};
+use ark_serialize::{CanonicalDeserialize, CanonicalSerialize};
+use serde_json::{Value, json};
+
+use crate::{
+    ZkError,
+    circuit::PUBLIC_INPUTS,
+    groth16::{
+        CIRCUIT_NAME, CircuitShape, LOCAL_DEV_SETUP_SEED, ProvingKey, VerifyingKey,
+        WithdrawProver,
+    },
+};
+
+/// File name of the proving key inside a key directory.
+pub const PROVING_KEY_FILE: &str = "withdraw.pk.bin";
+/// File name of the verifying key inside a key directory.
+pub const VERIFYING_KEY_FILE: &str = "withdraw.vk.json";
+/// The setup label of keys made from [`LOCAL_DEV_SETUP_SEED`].
+pub const LOCAL_DEV_SETUP: &str = "local-dev-insecure";
+
+/// First bytes of a proving key file; the circuit hash follows, then the key.
+const PROVING_KEY_MAGIC: &[u8; 16] = b"taonado-pk-v1\0\0\0";
+
+/// Where a key directory's files live.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyPaths {
+    /// The proving key.
+    pub proving_key: PathBuf,
+    /// The verifying key (snarkjs JSON).
+    pub verifying_key: PathBuf,
+}
+
+impl KeyPaths {
+    /// The two key files inside `dir` (e.g. `keys/local`).
+    pub fn in_dir(dir: &Path) -> Self {
+        Self {
+            proving_key: dir.join(PROVING_KEY_FILE),
+            verifying_key: dir.join(VERIFYING_KEY_FILE),
+        }
+    }
+}
+
+fn io_error(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> ZkError {
+    let path = path.to_path_buf();
+    move |source| ZkError::Io {
+        action,
+        path,
+        source,
+    }
+}
+
+fn bad_file(path: &Path, reason: impl Into<String>) -> ZkError {
+    ZkError::BadKeyFile {
+        path: path.to_path_buf(),
+        reason: reason.into(),
+    }
+}
+
+/// Writes `bytes` to `path` through a temporary file, so a crash never leaves half a key.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ZkError> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        fs::create_dir_all(parent).map_err(io_error("create", parent))?;
+    }
+    let mut temporary = path.as_os_str().to_owned();
+    temporary.push(".tmp");
+    let temporary = PathBuf::from(temporary);
+    fs::write(&temporary, bytes).map_err(io_error("write", &temporary))?;
+    fs::rename(&temporary, path).map_err(io_error("rename into place", path))
+}
+
+/// The proving key file's bytes: magic, circuit hash, compressed arkworks key.
+pub fn proving_key_bytes(prover: &WithdrawProver) -> Result<Vec<u8>, ZkError> {
+    let key = prover.proving_key();
+    let mut bytes = Vec::with_capacity(48 + key.compressed_size());
+    bytes.extend_from_slice(PROVING_KEY_MAGIC);
+    bytes.extend_from_slice(prover.shape().hash().as_slice());
+    key.serialize_compressed(&mut bytes)
+        .map_err(|e| ZkError::Synthesis {
+            stage: "serialize",
+            message: e.to_string(),
+        })?;
+    Ok(bytes)
+}
+
+/// Writes the proving key file.
+pub fn write_proving_key(path: &Path, prover: &WithdrawProver) -> Result<(), ZkError> {
+    write_atomically(path, &proving_key_bytes(prover)?)
+}
+
+/// Reads a proving key file made for `shape`'s circuit.
+pub fn read_proving_key(path: &Path, shape: CircuitShape) -> Result<WithdrawProver, ZkError> {
+    let bytes = fs::read(path).map_err(io_error("read", path))?;
+    let header = PROVING_KEY_MAGIC.len() + 32;
+    if bytes.len() < header || &bytes[..PROVING_KEY_MAGIC.len()] != PROVING_KEY_MAGIC {
+        return Err(bad_file(path, "not a taonado proving key (bad magic)"));
+    }
+    let found = B256::from_slice(&bytes[PROVING_KEY_MAGIC.len()..header]);
+    if found != shape.hash() {
+        return Err(ZkError::CircuitMismatch {
+            path: path.to_path_buf(),
+            found: found.to_string(),
+            expected: shape.hash().to_string(),
+        });
+    }
+    let key = ProvingKey::deserialize_compressed(&bytes[header..])
+        .map_err(|e| bad_file(path, format!("cannot decode the proving key: {e}")))?;
+    if key.vk.gamma_abc_g1.len() != PUBLIC_INPUTS + 1 {
+        return Err(bad_file(path, "the proving key is not for 6 public inputs"));
+    }
+    Ok(WithdrawProver::from_parts(key, shape))
+}
+
+fn decimal(value: Fq) -> String {
+    U256::from_limbs(value.into_bigint().0).to_string()
+}
+
+fn g1_json(point: &G1Affine) -> Value {
+    match point.xy() {
+        Some((x, y)) => json!([decimal(x), decimal(y), "1"]),
+        None => json!(["0", "1", "0"]),
+    }
+}
+
+fn g2_json(point: &G2Affine) -> Value {
+    match point.xy() {
+        Some((x, y)) => json!([
+            [decimal(x.c0), decimal(x.c1)],
+            [decimal(y.c0), decimal(y.c1)],
+            ["1", "0"]
+        ]),
+        None => json!([["0", "0"], ["1", "0"], ["0", "0"]]),
+    }
+}
+
+/// The verifying key in snarkjs' `verification_key.json` format, plus a `taonado` object
+/// naming the setup, the circuit and its hash.
+pub fn verifying_key_json(vk: &VerifyingKey, circuit_hash: B256, setup: &str) -> Value {
+    json!({
+        "protocol": "groth16",
+        "curve": "bn128",
+        "nPublic": vk.gamma_abc_g1.len().saturating_sub(1),
+        "vk_alpha_1": g1_json(&vk.alpha_g1),
+        "vk_beta_2": g2_json(&vk.beta_g2),
+        "vk_gamma_2": g2_json(&vk.gamma_g2),
+        "vk_delta_2": g2_json(&vk.delta_g2),
+        "IC": vk.gamma_abc_g1.iter().map(g1_json).collect::<Vec<_>>(),
+        "taonado": {
+            "setup": setup,
+            "circuit": CIRCUIT_NAME,
+            "circuit_hash": circuit_hash.to_string(),
+        },
+    })
+}
+
+/// Writes the verifying key JSON.
+pub fn write_verifying_key(
+    path: &Path,
+    vk: &VerifyingKey,
+    circuit_hash: B256,
+    setup: &str,
+) -> Result<(), ZkError> {
+    let mut text = serde_json::to_string_pretty(&verifying_key_json(vk, circuit_hash, setup))
+        .map_err(|e| bad_file(path, e.to_string()))?;
+    text.push('\n');
+    write_atomically(path, text.as_bytes())
+}
+
+fn field(path: &Path, value: &Value, what: &str) -> Result<Fq, ZkError> {
+    let text = value
+        .as_str()
+        .ok_or_else(|| bad_file(path, format!("{what} must be a decimal string")))?;
+    let number = U256::from_str_radix(text, 10)
+        .map_err(|_| bad_file(path, format!("{what} is not a decimal number: {text:?}")))?;
+    Fq::from_bigint(ark_ff::BigInt(number.into_limbs()))
+        .ok_or_else(|| bad_file(path, format!("{what} is not below the base field modulus")))
+}
+
+fn g1_from_json(path: &Path, value: &Value, what: &str) -> Result<G1Affine, ZkError> {
+    let x = field(path, &value[0], what)?;
+    let y = field(path, &value[1], what)?;
+    let z = field(path, &value[2], what)?;
+    if z.is_zero() {
+        return Ok(G1Affine::zero());
+    }
+    let point = G1Affine::new_unchecked(x, y);
+    if !point.is_on_curve() {
+        return Err(bad_file(path, format!("{what} is not on the bn254 G1 curve")));
+    }
+    Ok(point)
+}
+
+fn g2_from_json(path: &Path, value: &Value, what: &str) -> Result<G2Affine, ZkError> {
+    let coordinate = |i: usize| -> Result<Fq2, ZkError> {
+        Ok(Fq2::new(
+            field(path, &value[i][0], what)?,
+            field(path, &value[i][1], what)?,
+        ))
+    };
+    let point = G2Affine::new_unchecked(coordinate(0)?, coordinate(1)?);
+    if !(point.is_on_curve() && point.is_in_correct_subgroup_assuming_on_curve()) {
+        return Err(bad_file(path, format!("{what} is not a bn254 G2 point")));
+    }
+    Ok(point)
+}
+
+/// Parses a verifying key JSON (as [`verifying_key_json`] writes it) and checks that it
+/// was made for `expected_hash`. `path` only labels errors.
+pub fn verifying_key_from_json(
+    path: &Path,
+    value: &Value,
+    expected_hash: B256,
+) -> Result<VerifyingKey, ZkError> {
+    let found = value["taonado"]["circuit_hash"]
+        .as_str()
+        .ok_or_else(|| bad_file(path, "missing taonado.circuit_hash"))?;
+    if found.parse::<B256>().ok() != Some(expected_hash) {
+        return Err(ZkError::CircuitMismatch {
+            path: path.to_path_buf(),
+            found: found.to_owned(),
+            expected: expected_hash.to_string(),
+        });
+    }
+    if value["protocol"] != "groth16" || value["curve"] != "bn128" {
+        return Err(bad_file(path, "expected protocol groth16 on curve bn128"));
+    }
+    if value["nPublic"].as_u64() != Some(PUBLIC_INPUTS as u64) {
+        return Err(bad_file(path, format!("nPublic must be {PUBLIC_INPUTS}")));
+    }
+    let ic = value["IC"]
+        .as_array()
+        .filter(|ic| ic.len() == PUBLIC_INPUTS + 1)
+        .ok_or_else(|| bad_file(path, format!("IC must list {} points", PUBLIC_INPUTS + 1)))?;
+    Ok(VerifyingKey {
+        alpha_g1: g1_from_json(path, &value["vk_alpha_1"], "vk_alpha_1")?,
+        beta_g2: g2_from_json(path, &value["vk_beta_2"], "vk_beta_2")?,
+        gamma_g2: g2_from_json(path, &value["vk_gamma_2"], "vk_gamma_2")?,
+        delta_g2: g2_from_json(path, &value["vk_delta_2"], "vk_delta_2")?,
+        gamma_abc_g1: ic
+            .iter()
+            .map(|point| g1_from_json(path, point, "IC"))
+            .collect::<Result<_, _>>()?,
+    })
+}
+
+/// Reads a verifying key JSON made for `expected_hash`.
+pub fn read_verifying_key(path: &Path, expected_hash: B256) -> Result<VerifyingKey, ZkError> {
+    let text = fs::read_to_string(path).map_err(io_error("read", path))?;
+    let value: Value = serde_json::from_str(&text)
+        .map_err(|e| bad_file(path, format!("invalid JSON: {e}")))?;
+    verifying_key_from_json(path, &value, expected_hash)
+}
+
+/// Loads the local development prover from `dir`, or runs the deterministic local setup
+/// and writes both key files when the proving key is missing or belongs to another
+/// circuit. Returns the prover and whether it was (re)generated.
+pub fn load_or_create_local(dir: &Path) -> Result<(WithdrawProver, bool), ZkError> {
+    let paths = KeyPaths::in_dir(dir);
+    let shape = CircuitShape::withdraw()?;
+    if paths.proving_key.exists() {
+        match read_proving_key(&paths.proving_key, shape) {
+            Ok(prover) => return Ok((prover, false)),
+            Err(ZkError::CircuitMismatch { .. } | ZkError::BadKeyFile { .. }) => {}
+            Err(other) => return Err(other),
+        }
+    }
+    let prover = WithdrawProver::setup_from_seed(LOCAL_DEV_SETUP_SEED)?;
+    write_proving_key(&paths.proving_key, &prover)?;
+    write_verifying_key(
+        &paths.verifying_key,
+        prover.verifying_key(),
+        prover.shape().hash(),
+        LOCAL_DEV_SETUP,
+    )?;
+    Ok((prover, true))
+}
