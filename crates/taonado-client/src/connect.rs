@@ -44,7 +44,7 @@ pub async fn check_chain_id(
         .map_err(|source| ClientError::Unreachable {
             network: network.name.clone(),
             url: network.rpc_url.clone(),
-            source,
+            source: Box::new(source),
         })?;
     tracing::debug!(network = %network.name, url = %network.rpc_url, chain_id = actual, "connected");
     if actual == network.chain_id {

@@ -20,8 +20,8 @@ pub enum ClientError {
         network: String,
         /// Its RPC URL.
         url: Url,
-        /// The transport error.
-        source: TransportError,
+        /// The transport error (boxed: it is large and this path is cold).
+        source: Box<TransportError>,
     },
     /// The endpoint serves another chain than the network expects.
     #[error("chain id {actual} does not match network {network} ({expected}); {hint}")]

@@ -1,1 +1,92 @@
-fn main(){}
+//! Proof time, witness time and tree rebuild time, comparable with shared/bench.
+//!
+//! `cargo bench -p taonado-zk`. The rebuilt roots are checked against the peer
+//! benchmark's roots (shared/bench/results/tree.json) when that file is present.
+
+use std::{hint::black_box, path::PathBuf};
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use taonado_zk::{
+    BENCH_LEAF_SEED, CircuitShape, Fr, MerkleTree, Note, WithdrawProver, WithdrawPublicInputs,
+    WithdrawWitness, groth16::LOCAL_DEV_SETUP_SEED, hash_left_right, splitmix_leaves, verify,
+};
+
+fn peer_root(leaves: usize) -> Option<String> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/bench/results/tree.json");
+    let text = std::fs::read_to_string(path).ok()?;
+    let value: serde_json::Value = serde_json::from_str(&text).ok()?;
+    value["builds"][format!("fmt_{leaves}")]["root"]
+        .as_str()
+        .map(str::to_owned)
+}
+
+fn tree_rebuild(c: &mut Criterion) {
+    let mut group = c.benchmark_group("tree_rebuild");
+    group.sample_size(10);
+    for count in [10_000usize, 100_000] {
+        let leaves = splitmix_leaves(count, BENCH_LEAF_SEED);
+        let root = MerkleTree::from_leaves(&leaves).expect("fits").root();
+        let root = taonado_zk::fr_to_u256(root).to_string();
+        if let Some(expected) = peer_root(count) {
+            assert_eq!(root, expected, "root of {count} leaves differs from circomlibjs");
+            eprintln!("tree {count}: root {root} matches shared/bench");
+        } else {
+            eprintln!("tree {count}: root {root} (no shared/bench results to compare)");
+        }
+        group.bench_function(count.to_string(), |b| {
+            b.iter(|| MerkleTree::from_leaves(black_box(&leaves)).expect("fits"));
+        });
+    }
+    group.finish();
+    c.bench_function("hash_left_right", |b| {
+        let (l, r) = (Fr::from(1u64), Fr::from(2u64));
+        b.iter(|| hash_left_right(black_box(l), black_box(r)));
+    });
+}
+
+fn withdrawal() -> (WithdrawPublicInputs, WithdrawWitness) {
+    let mut rng = rand::rng();
+    let note = Note::generate("wtao", "1", 945, &mut rng).expect("valid pool");
+    let mut tree = MerkleTree::from_leaves(&splitmix_leaves(1_000, BENCH_LEAF_SEED)).expect("fits");
+    let index = tree.insert(note.commitment()).expect("room");
+    let path = tree.path(index).expect("inserted");
+    let public = WithdrawPublicInputs {
+        root: tree.root(),
+        nullifier_hash: note.nullifier_hash(),
+        recipient: Fr::from(0x1234u64),
+        relayer: Fr::from(0x5678u64),
+        fee: Fr::from(5_000_000_000_000_000u64),
+        refund: Fr::from(0u64),
+    };
+    (public, WithdrawWitness::new(&note, path))
+}
+
+fn proving(c: &mut Criterion) {
+    let prover = WithdrawProver::setup_from_seed(LOCAL_DEV_SETUP_SEED).expect("setup");
+    let shape: &CircuitShape = prover.shape();
+    eprintln!("withdraw circuit: {} constraints, {} witness variables", shape.num_constraints(), shape.num_witness_variables());
+    let (public, witness) = withdrawal();
+    let mut rng = rand::rng();
+    let proof = prover.prove(&public, &witness, &mut rng).expect("valid witness");
+    assert!(verify(prover.verifying_key(), &public, &proof).expect("verifies"));
+
+    let mut group = c.benchmark_group("withdraw");
+    group.sample_size(10);
+    group.bench_function("prove", |b| {
+        b.iter(|| prover.prove(black_box(&public), black_box(&witness), &mut rng).expect("valid"));
+    });
+    group.bench_function("witness", |b| {
+        b.iter(|| shape.assignment(black_box(&public), black_box(&witness)).expect("valid"));
+    });
+    group.bench_function("verify", |b| {
+        b.iter(|| verify(prover.verifying_key(), black_box(&public), black_box(&proof)).expect("ok"));
+    });
+    group.bench_function("circuit_shape", |b| {
+        b.iter(|| CircuitShape::withdraw().expect("synthesises"));
+    });
+    group.finish();
+}
+
+criterion_group!(benches, tree_rebuild, proving);
+criterion_main!(benches);

@@ -2,6 +2,9 @@
 //! contract's proof encoding.
 
 use alloy_primitives::{B256, Keccak256, U256};
+
+/// The digest that binds keys to a circuit.
+pub type CircuitHash = B256;
 use ark_bn254::{Bn254, Fq, Fq2, G1Affine, G2Affine};
 use ark_ec::AffineRepr;
 use ark_ff::{BigInteger, PrimeField, Zero};

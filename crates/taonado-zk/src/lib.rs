@@ -12,7 +12,7 @@ pub mod pedersen;
 
 pub use error::{NoteError, ZkError};
 pub use field::{Fr, fr_from_b256, fr_from_u256, fr_to_b256, fr_to_u256, parse_fr};
-pub use merkle::{MerklePath, MerkleTree, TREE_CAPACITY};
+pub use merkle::{BENCH_LEAF_SEED, MerklePath, MerkleTree, TREE_CAPACITY, splitmix_leaves};
 pub use mimc::{TREE_LEVELS, hash_left_right, mimc_feistel, mimc_sponge, zero_value, zeros};
 pub use note::{LEGACY_NOTE_PREFIX, Note};
 pub use pedersen::{CircomPoint, pedersen_hash};

@@ -173,6 +173,33 @@ impl MerkleTree {
     }
 }
 
+/// Seed of shared/bench's deterministic leaf generator (`lib/tornado.mjs`).
+pub const BENCH_LEAF_SEED: u64 = 0x7461_6f6e_6164_6f;
+
+/// Deterministic pseudo-random leaves from shared/bench's splitmix64 generator: each leaf
+/// is four outputs, most significant first, reduced modulo p. Lets benchmarks here
+/// rebuild exactly the trees the peer benchmarks built and compare roots.
+pub fn splitmix_leaves(count: usize, seed: u64) -> Vec<Fr> {
+    use ark_ff::PrimeField;
+    let mut state = seed;
+    let mut next = move || {
+        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    };
+    (0..count)
+        .map(|_| {
+            let mut bytes = [0u8; 32];
+            for chunk in bytes.chunks_exact_mut(8) {
+                chunk.copy_from_slice(&next().to_be_bytes());
+            }
+            Fr::from_be_bytes_mod_order(&bytes)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

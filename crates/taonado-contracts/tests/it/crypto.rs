@@ -35,6 +35,7 @@ use revm::{
         bn254::{self, add::ISTANBUL_ADD_GAS_COST},
     },
     primitives::{AddressSet, TxKind, hardfork::SpecId},
+    state::AccountInfo,
 };
 use serde_json::Value;
 use taonado_contracts::{
@@ -107,14 +108,19 @@ struct Chain<P> {
 
 /// Ethereum mainnet precompiles, as plain revm has them.
 fn ethereum_chain() -> Chain<EthPrecompiles> {
-    let ctx = Context::mainnet().with_db(Db::default()).modify_cfg_chained(|cfg| cfg.spec = SpecId::PRAGUE);
-    Chain { vm: ctx.build_mainnet(), nonce: 0 }
+    Chain { vm: context().build_mainnet(), nonce: 0 }
 }
 
 /// The Bittensor EVM's BN254 layout: add at 0x09, 0x06 taken by Substrate dispatch.
 fn bittensor_chain() -> Chain<FixedPrecompiles> {
-    let ctx = Context::mainnet().with_db(Db::default()).modify_cfg_chained(|cfg| cfg.spec = SpecId::PRAGUE);
-    Chain { vm: ctx.build_mainnet().with_precompiles(FixedPrecompiles::bittensor()), nonce: 0 }
+    Chain { vm: context().build_mainnet().with_precompiles(FixedPrecompiles::bittensor()), nonce: 0 }
+}
+
+/// Prague rules, and a deployer that can attach value.
+fn context() -> Ctx {
+    let mut db = Db::default();
+    db.insert_account_info(DEPLOYER, AccountInfo { balance: U256::from(10u64).pow(U256::from(18)), ..Default::default() });
+    Context::mainnet().with_db(db).modify_cfg_chained(|cfg| cfg.spec = SpecId::PRAGUE)
 }
 
 fn calldata_gas(data: &[u8]) -> u64 {
@@ -639,9 +645,11 @@ fn too_little_gas_reverts_instead_of_returning_false() {
     let needed = full.result.tx_gas_used();
     // Every limit below what the call needs must fail loudly: an estimator bisecting on
     // "did it succeed" then never settles on a limit at which the pairing quietly fails.
-    for short in [1, 100, 1_000, 6_000, 40_000, 100_000, 180_000, needed - 30_000] {
-        let receipt = chain.call_with_gas(verifier, data.clone(), needed - short);
-        assert!(!receipt.success(), "gas limit {} (short by {short}) returned {:?}", needed - short, receipt.result);
+    // The lowest limit stays above the calldata floor (EIP-7623), below which the transaction
+    // would not even be valid.
+    for limit in [needed - 1, needed - 100, needed - 1_000, needed - 6_000, needed - 40_000, needed - 180_000, 50_000] {
+        let receipt = chain.call_with_gas(verifier, data.clone(), limit);
+        assert!(!receipt.success(), "gas limit {limit} (needed {needed}) returned {:?}", receipt.result);
     }
 }
 

@@ -35,11 +35,26 @@ const DEV_ACCOUNT_2: Address = address!("0x3C44CdDdB6a900fa2b585dd299e03d12FA429
 
 /// sr25519 public keys of the well-known substrate dev accounts //Alice … //Eve.
 pub(crate) const DEV_HOTKEYS: [(&str, [u8; 32]); 5] = [
-    ("alice", hex!("d43593c715fdd31c61141abd04a99fd6822c8558854ccde39a5684e7a56da27d")),
-    ("bob", hex!("8eaf04151687736326c9fea17e25fc5287613693c912909cb226aa4794f26a48")),
-    ("charlie", hex!("90b5ab205c6974c9ea841be688864633dc9ca8a357843eeacf2314649965fe22")),
-    ("dave", hex!("306721211d5404bd9da88e0204360a1a9ab8b87c66c1bc2fcdd37f3c2222cc20")),
-    ("eve", hex!("e659a7a1628cdd93febc04a4e0646ea20e9f5f0ce097d9a05290d4a9e054df4e")),
+    (
+        "alice",
+        hex!("d43593c715fdd31c61141abd04a99fd6822c8558854ccde39a5684e7a56da27d"),
+    ),
+    (
+        "bob",
+        hex!("8eaf04151687736326c9fea17e25fc5287613693c912909cb226aa4794f26a48"),
+    ),
+    (
+        "charlie",
+        hex!("90b5ab205c6974c9ea841be688864633dc9ca8a357843eeacf2314649965fe22"),
+    ),
+    (
+        "dave",
+        hex!("306721211d5404bd9da88e0204360a1a9ab8b87c66c1bc2fcdd37f3c2222cc20"),
+    ),
+    (
+        "eve",
+        hex!("e659a7a1628cdd93febc04a4e0646ea20e9f5f0ce097d9a05290d4a9e054df4e"),
+    ),
 ];
 
 const TAO: u64 = 1_000_000_000;
@@ -178,7 +193,10 @@ struct NeuronFile {
 
 impl NeuronFile {
     fn resolve(&self, index: usize, owner: AccountId32) -> Result<NeuronConfig, SubtensorError> {
-        let hotkey = Hotkey(parse_account(&format!("neurons[{index}].hotkey"), &self.hotkey)?);
+        let hotkey = Hotkey(parse_account(
+            &format!("neurons[{index}].hotkey"),
+            &self.hotkey,
+        )?);
         let coldkey = match &self.coldkey {
             Some(c) => parse_account(&format!("neurons[{index}].coldkey"), c)?,
             None => owner,
@@ -294,7 +312,10 @@ mod tests {
     fn toml_errors_name_the_problem() {
         let err = |s: &str| SubtensorConfig::from_toml_str(s).unwrap_err();
         assert!(matches!(err("tempo = 3"), SubtensorError::Toml { .. }));
-        assert!(matches!(err("preset = \"mainnet\""), SubtensorError::UnknownPreset { .. }));
+        assert!(matches!(
+            err("preset = \"mainnet\""),
+            SubtensorError::UnknownPreset { .. }
+        ));
         assert!(matches!(err("netuid = 0"), SubtensorError::RootNetuid));
         assert!(matches!(
             err("[hyperparameters]\nfoo = 1"),
@@ -309,7 +330,9 @@ mod tests {
             SubtensorError::Value { .. }
         ));
         assert!(matches!(
-            err("[[neurons]]\nhotkey = \"5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY\"\nstake = \"-1\""),
+            err(
+                "[[neurons]]\nhotkey = \"5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY\"\nstake = \"-1\""
+            ),
             SubtensorError::Value { .. }
         ));
         let dup = "[[neurons]]\nhotkey = \"5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY\"\n";

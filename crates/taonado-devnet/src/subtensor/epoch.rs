@@ -86,7 +86,12 @@ pub(crate) fn run_epoch(subnet: &mut Subnet, now: u64) -> EpochOutcome {
         .collect();
     let clipped: Vec<Vec<f64>> = weights
         .iter()
-        .map(|row| row.iter().zip(&consensus).map(|(&w, &c)| w.min(c)).collect())
+        .map(|row| {
+            row.iter()
+                .zip(&consensus)
+                .map(|(&w, &c)| w.min(c))
+                .collect()
+        })
         .collect();
 
     // Step 4: incentive and validator trust.
@@ -151,7 +156,11 @@ pub(crate) fn run_epoch(subnet: &mut Subnet, now: u64) -> EpochOutcome {
         } else {
             normalise(&raw_stake)
         };
-        distribute(&fallback, miner_pool + validator_pool, &mut validator_emission);
+        distribute(
+            &fallback,
+            miner_pool + validator_pool,
+            &mut validator_emission,
+        );
     }
     let to_miners: u64 = miner_emission.iter().sum();
     let to_validators: u64 = validator_emission.iter().sum();
@@ -302,7 +311,10 @@ mod tests {
         set_row(&mut s, 1, &[(2, 3000), (3, 2000), (4, 1000)], 10);
         let out = run_epoch(&mut s, 100);
         let inc: Vec<f64> = s.neurons.iter().map(|n| n.last_epoch.incentive).collect();
-        assert!(inc[2] > inc[3] && inc[3] > inc[4] && inc[4] > 0.0, "{inc:?}");
+        assert!(
+            inc[2] > inc[3] && inc[3] > inc[4] && inc[4] > 0.0,
+            "{inc:?}"
+        );
         assert!((inc[2] - 0.5).abs() < 1e-9 && (inc[4] - 1.0 / 6.0).abs() < 1e-9);
         assert_eq!(inc[0], 0.0);
 
@@ -323,7 +335,10 @@ mod tests {
         assert!((d0 - 0.6).abs() < 1e-9, "{d0}");
         // Emission accrued to stake.
         assert_eq!(s.neurons[2].stake, s.neurons[2].last_epoch.emission);
-        assert_eq!(s.neurons[0].stake, 600 * TAO + s.neurons[0].last_epoch.emission);
+        assert_eq!(
+            s.neurons[0].stake,
+            600 * TAO + s.neurons[0].last_epoch.emission
+        );
         assert_eq!(s.epoch_index, 1);
         assert_eq!(s.last_epoch_block, 100);
     }

@@ -15,11 +15,15 @@ pub enum SubtensorError {
     },
     #[error("subtensor config: unknown preset `{preset}`; use `local` or `fast`")]
     UnknownPreset { preset: String },
-    #[error("subtensor config: netuid 0 is the root network; pick another netuid for the local subnet")]
+    #[error(
+        "subtensor config: netuid 0 is the root network; pick another netuid for the local subnet"
+    )]
     RootNetuid,
     #[error("subtensor config: hotkey {hotkey} is listed twice under [[neurons]]")]
     DuplicateNeuron { hotkey: String },
-    #[error("subtensor config: {count} neurons exceed max_allowed_uids {max}; raise max_allowed_uids")]
+    #[error(
+        "subtensor config: {count} neurons exceed max_allowed_uids {max}; raise max_allowed_uids"
+    )]
     TooManyNeurons { count: usize, max: u16 },
     #[error("unknown hyperparameter `{name}`; known: {known}")]
     UnknownHyperparameter { name: String, known: String },
@@ -37,10 +41,16 @@ pub enum SubtensorRpcError {
     UnknownMethod { method: String },
     #[error("subnet {netuid} does not exist")]
     UnknownNetuid { netuid: NetUid },
-    #[error("hotkey {hotkey} is not registered on subnet {netuid}; register it with subtensor_registerNeuron")]
+    #[error(
+        "hotkey {hotkey} is not registered on subnet {netuid}; register it with subtensor_registerNeuron"
+    )]
     NotRegistered { netuid: NetUid, hotkey: String },
     #[error("uid {uid} does not exist on subnet {netuid} ({count} uids)")]
-    UnknownUid { netuid: NetUid, uid: u16, count: u16 },
+    UnknownUid {
+        netuid: NetUid,
+        uid: u16,
+        count: u16,
+    },
     #[error("registration failed: {pallet_error}")]
     Registration { pallet_error: PalletError },
     #[error(transparent)]

@@ -22,9 +22,15 @@ pub struct PrecompileCall<'a> {
 /// How a precompile call ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PrecompileOutcome {
-    Success { output: Vec<u8>, gas_used: u64 },
+    Success {
+        output: Vec<u8>,
+        gas_used: u64,
+    },
     /// Ordinary REVERT with return data (ABI-decoding errors: `Error(string)` encoded).
-    Revert { output: Vec<u8>, gas_used: u64 },
+    Revert {
+        output: Vec<u8>,
+        gas_used: u64,
+    },
     /// A pallet error: exceptional halt with no return data; the frame's gas is consumed and
     /// its state and value transfer are rolled back. The string is the pallet error name.
     DispatchFailed(String),

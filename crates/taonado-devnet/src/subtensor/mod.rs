@@ -96,8 +96,8 @@ pub use self::{
     host::{EvmHost, PrecompileCall, PrecompileOutcome},
     precompile::gas,
     state::{
-        AxonInfo, EpochSummary, HYPERPARAMETER_NAMES, Hyperparameters, Neuron, NeuronEpoch,
-        Subnet, WeightCommit, set_hyperparameter,
+        AxonInfo, EpochSummary, HYPERPARAMETER_NAMES, Hyperparameters, Neuron, NeuronEpoch, Subnet,
+        WeightCommit, set_hyperparameter,
     },
 };
 

@@ -50,7 +50,9 @@ sol! {
     }
 }
 
-pub use self::{IBalanceTransfer::IBalanceTransferCalls, IMetagraph::IMetagraphCalls, INeuron::INeuronCalls};
+pub use self::{
+    IBalanceTransfer::IBalanceTransferCalls, IMetagraph::IMetagraphCalls, INeuron::INeuronCalls,
+};
 
 /// Fixed gas costs per function.
 pub mod gas {
@@ -182,10 +184,17 @@ impl Subtensor {
                 .get(&NetUid(netuid))
                 .and_then(|s| s.neuron(uid))
         };
-        let epoch = |netuid: u16, uid: u16| neuron(netuid, uid).map(|n| n.last_epoch).unwrap_or_default();
+        let epoch = |netuid: u16, uid: u16| {
+            neuron(netuid, uid)
+                .map(|n| n.last_epoch)
+                .unwrap_or_default()
+        };
         let output: Result<Vec<u8>, PalletError> = match decoded {
             IMetagraphCalls::getUidCount(c) => Ok(M::getUidCountCall::abi_encode_returns(
-                &self.subnets.get(&NetUid(c.netuid)).map_or(0, |s| s.uid_count()),
+                &self
+                    .subnets
+                    .get(&NetUid(c.netuid))
+                    .map_or(0, |s| s.uid_count()),
             )),
             IMetagraphCalls::getStake(c) => neuron(c.netuid, c.uid)
                 .map(|n| M::getStakeCall::abi_encode_returns(&n.stake))
@@ -290,8 +299,13 @@ impl Subtensor {
                     values: &c.values,
                     version_key: c.versionKey,
                 };
-                let result =
-                    weights::reveal_weights(&mut self.subnets, &Hotkey(origin), input, &c.salt, now);
+                let result = weights::reveal_weights(
+                    &mut self.subnets,
+                    &Hotkey(origin),
+                    input,
+                    &c.salt,
+                    now,
+                );
                 finish(call, cost, result.map(|()| Vec::new()))
             }
             INeuronCalls::burnedRegister(c) => {
@@ -370,7 +384,12 @@ impl Subtensor {
 
     /// `serveAxon`: the caller's mirror must be registered on the subnet; the IP must match
     /// its type (4 or 6) and not be 0.
-    fn serve_axon(&mut self, netuid: u16, hotkey: &Hotkey, axon: AxonInfo) -> Result<(), PalletError> {
+    fn serve_axon(
+        &mut self,
+        netuid: u16,
+        hotkey: &Hotkey,
+        axon: AxonInfo,
+    ) -> Result<(), PalletError> {
         let subnet = self
             .subnets
             .get_mut(&NetUid(netuid))

@@ -66,7 +66,8 @@ impl<'a> Params<'a> {
                 let text = v
                     .as_str()
                     .ok_or_else(|| self.invalid(format!("`{name}` must be a string, got {v}")))?;
-                AccountId32::parse_or_mirror(text).map_err(|e| self.invalid(format!("`{name}`: {e}")))
+                AccountId32::parse_or_mirror(text)
+                    .map_err(|e| self.invalid(format!("`{name}`: {e}")))
             })
             .transpose()
     }
@@ -77,7 +78,11 @@ impl<'a> Params<'a> {
                 let text = match v {
                     Value::String(s) => s.clone(),
                     Value::Number(n) => n.to_string(),
-                    other => return Err(self.invalid(format!("`{name}` must be TAO like \"1.5\", got {other}"))),
+                    other => {
+                        return Err(
+                            self.invalid(format!("`{name}` must be TAO like \"1.5\", got {other}"))
+                        );
+                    }
                 };
                 Rao::parse_tao(&text).map_err(|e| self.invalid(format!("`{name}`: {e}")))
             })
@@ -95,7 +100,11 @@ impl<'a> Params<'a> {
 
     /// `netuid` is named-only (positional params are per-method values).
     fn netuid(&self, default: NetUid) -> Result<NetUid, SubtensorRpcError> {
-        let Some(value) = self.named.as_ref().and_then(|m| m.get("netuid")).filter(|v| !v.is_null())
+        let Some(value) = self
+            .named
+            .as_ref()
+            .and_then(|m| m.get("netuid"))
+            .filter(|v| !v.is_null())
         else {
             return Ok(default);
         };
@@ -103,7 +112,11 @@ impl<'a> Params<'a> {
             .as_u64()
             .and_then(|n| u16::try_from(n).ok())
             .map(NetUid)
-            .ok_or_else(|| self.invalid(format!("`netuid` must be an integer 0..=65535, got {value}")))
+            .ok_or_else(|| {
+                self.invalid(format!(
+                    "`netuid` must be an integer 0..=65535, got {value}"
+                ))
+            })
     }
 }
 
@@ -120,9 +133,10 @@ impl Subtensor {
         let netuid = p.netuid(self.local_netuid)?;
         match method {
             "subtensor_registerNeuron" => {
-                let hotkey = Hotkey(p.account(0, "hotkey")?.ok_or_else(|| {
-                    p.invalid("missing `hotkey` (param 0)".into())
-                })?);
+                let hotkey = Hotkey(
+                    p.account(0, "hotkey")?
+                        .ok_or_else(|| p.invalid("missing `hotkey` (param 0)".into()))?,
+                );
                 let coldkey = p.account(1, "coldkey")?.unwrap_or(hotkey.0);
                 let stake = p.tao(2, "stake")?.unwrap_or_default();
                 let permit = p.bool(3, "validatorPermit")?;
@@ -139,9 +153,9 @@ impl Subtensor {
             }
             "subtensor_setStake" => {
                 let (_, uid) = self.registered(&p, netuid)?;
-                let stake = p.tao(1, "stake")?.ok_or_else(|| {
-                    p.invalid("missing `stake` (param 1)".into())
-                })?;
+                let stake = p
+                    .tao(1, "stake")?
+                    .ok_or_else(|| p.invalid("missing `stake` (param 1)".into()))?;
                 self.neuron_mut(netuid, uid)?.stake = stake.0;
                 self.neuron_json(netuid, uid)
             }
@@ -163,9 +177,9 @@ impl Subtensor {
                 Ok(subnet_info_json(subnet, block_number))
             }
             "subtensor_setCommitReveal" => {
-                let enabled = p.bool(0, "enabled")?.ok_or_else(|| {
-                    p.invalid("missing `enabled` (param 0)".into())
-                })?;
+                let enabled = p
+                    .bool(0, "enabled")?
+                    .ok_or_else(|| p.invalid("missing `enabled` (param 0)".into()))?;
                 let subnet = self.subnet_mut_or_err(netuid)?;
                 subnet.hyperparameters.commit_reveal_weights_enabled = enabled;
                 Ok(subnet_info_json(subnet, block_number))
@@ -194,7 +208,9 @@ impl Subtensor {
                 self.neuron_json(netuid, uid)
             }
             "subtensor_metagraph" => Ok(metagraph_json(self.subnet_or_err(netuid)?)),
-            "subtensor_subnetInfo" => Ok(subnet_info_json(self.subnet_or_err(netuid)?, block_number)),
+            "subtensor_subnetInfo" => {
+                Ok(subnet_info_json(self.subnet_or_err(netuid)?, block_number))
+            }
             "subtensor_runEpoch" => {
                 self.subnet_or_err(netuid)?;
                 let summary = self
@@ -203,9 +219,9 @@ impl Subtensor {
                 Ok(epoch_json(&summary))
             }
             "subtensor_getBalance" => {
-                let account = p.account(0, "account")?.ok_or_else(|| {
-                    p.invalid("missing `account` (param 0)".into())
-                })?;
+                let account = p
+                    .account(0, "account")?
+                    .ok_or_else(|| p.invalid("missing `account` (param 0)".into()))?;
                 let native = self.native_balance(&account);
                 let evm = host.h160_for_mirror(&account.0).map(|h160| {
                     let wei = host.balance(h160);
@@ -220,10 +236,10 @@ impl Subtensor {
             }
             "subtensor_mirrorOf" => {
                 let value = p.required(0, "address")?;
-                let address: Address = value
-                    .as_str()
-                    .and_then(|s| s.parse().ok())
-                    .ok_or_else(|| p.invalid(format!("`address` must be a 0x EVM address, got {value}")))?;
+                let address: Address =
+                    value.as_str().and_then(|s| s.parse().ok()).ok_or_else(|| {
+                        p.invalid(format!("`address` must be a 0x EVM address, got {value}"))
+                    })?;
                 let mirror = evm_mirror(address);
                 Ok(json!({"address": address, "ss58": mirror.to_ss58(), "hex": mirror.to_b256()}))
             }
@@ -255,7 +271,11 @@ impl Subtensor {
     }
 
     /// The hotkey in param 0 (`hotkey`) and its uid; an error if it is not registered.
-    fn registered(&self, p: &Params<'_>, netuid: NetUid) -> Result<(Hotkey, u16), SubtensorRpcError> {
+    fn registered(
+        &self,
+        p: &Params<'_>,
+        netuid: NetUid,
+    ) -> Result<(Hotkey, u16), SubtensorRpcError> {
         let hotkey = Hotkey(
             p.account(0, "hotkey")?
                 .ok_or_else(|| p.invalid("missing `hotkey` (param 0)".into()))?,

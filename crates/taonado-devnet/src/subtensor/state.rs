@@ -183,7 +183,12 @@ impl Subnet {
         let mut order: Vec<usize> = (0..self.neurons.len())
             .filter(|&i| self.neurons[i].stake > 0)
             .collect();
-        order.sort_by(|&a, &b| self.neurons[b].stake.cmp(&self.neurons[a].stake).then(a.cmp(&b)));
+        order.sort_by(|&a, &b| {
+            self.neurons[b]
+                .stake
+                .cmp(&self.neurons[a].stake)
+                .then(a.cmp(&b))
+        });
         order.truncate(usize::from(self.hyperparameters.max_allowed_validators));
         for neuron in &mut self.neurons {
             neuron.validator_permit = false;
@@ -247,13 +252,19 @@ pub fn set_hyperparameter(
         let text = match value {
             serde_json::Value::String(s) => s.clone(),
             serde_json::Value::Number(n) => n.to_string(),
-            _ => return Err(bad(format!("expected a TAO amount such as \"1.5\", got {value}"))),
+            _ => {
+                return Err(bad(format!(
+                    "expected a TAO amount such as \"1.5\", got {value}"
+                )));
+            }
         };
         Rao::parse_tao(&text).map_err(|e| bad(e.to_string()))
     };
     match key.as_str() {
         "tempo" => hp.tempo = u16_value()?,
-        "weightssetratelimit" | "weightsratelimit" => hp.weights_set_rate_limit = integer(u64::MAX)?,
+        "weightssetratelimit" | "weightsratelimit" => {
+            hp.weights_set_rate_limit = integer(u64::MAX)?
+        }
         "maxalloweduids" => hp.max_allowed_uids = u16_value()?,
         "maxallowedvalidators" => hp.max_allowed_validators = u16_value()?,
         "minallowedweights" => hp.min_allowed_weights = u16_value()?,

@@ -46,7 +46,9 @@ fn setup() -> (Subtensor, MemoryHost) {
         },
         neurons: vec![neuron(1, 1000), neuron(2, 500), neuron(3, 0), neuron(4, 0)],
     };
-    let host = (1..=9).fold(MemoryHost::default(), |h, i| h.with_account(evm(i), wei(10)));
+    let host = (1..=9).fold(MemoryHost::default(), |h, i| {
+        h.with_account(evm(i), wei(10))
+    });
     (Subtensor::new(config, 0), host)
 }
 
@@ -97,6 +99,10 @@ fn set_weights(netuid: u16, dests: &[u16], weights: &[u16], version: u64) -> Vec
         versionKey: version,
     }
     .abi_encode()
+}
+
+fn subnet(st: &mut Subtensor) -> &mut Subnet {
+    st.subnets.get_mut(&NetUid(NETUID)).unwrap()
 }
 
 fn failed(name: &str) -> PrecompileOutcome {
@@ -156,20 +162,57 @@ fn set_weights_checks_fire_in_order() {
     let (mut st, mut host) = setup();
     let stranger = evm(7); // not registered
     let validator = evm(1); // uid 0
-    let subnet = |st: &mut Subtensor| st.subnets.get_mut(&NetUid(NETUID)).unwrap();
     // Start with every later check violated too, then fix one violation per step.
-    subnet(&mut st).hyperparameters.commit_reveal_weights_enabled = true;
+    subnet(&mut st)
+        .hyperparameters
+        .commit_reveal_weights_enabled = true;
     let mismatched = set_weights(NETUID, &[1, 1, 9], &[1, 2], 0);
     let expect = |st: &mut Subtensor, host: &mut MemoryHost, caller, input: Vec<u8>, name| {
-        assert_eq!(Call::new(NEURON, caller, input).run(st, host), failed(name), "{name}");
+        assert_eq!(
+            Call::new(NEURON, caller, input).run(st, host),
+            failed(name),
+            "{name}"
+        );
     };
-    expect(&mut st, &mut host, stranger, mismatched.clone(), "CommitRevealEnabled");
-    subnet(&mut st).hyperparameters.commit_reveal_weights_enabled = false;
-    expect(&mut st, &mut host, stranger, set_weights(0, &[1, 1, 9], &[1, 2], 0), "CanNotSetRootNetworkWeights");
-    expect(&mut st, &mut host, stranger, set_weights(7, &[1, 1, 9], &[1, 2], 0), "WeightVecNotEqualSize");
-    expect(&mut st, &mut host, stranger, set_weights(7, &[1, 1], &[1, 2], 0), "MechanismDoesNotExist");
+    expect(
+        &mut st,
+        &mut host,
+        stranger,
+        mismatched.clone(),
+        "CommitRevealEnabled",
+    );
+    subnet(&mut st)
+        .hyperparameters
+        .commit_reveal_weights_enabled = false;
+    expect(
+        &mut st,
+        &mut host,
+        stranger,
+        set_weights(0, &[1, 1, 9], &[1, 2], 0),
+        "CanNotSetRootNetworkWeights",
+    );
+    expect(
+        &mut st,
+        &mut host,
+        stranger,
+        set_weights(7, &[1, 1, 9], &[1, 2], 0),
+        "WeightVecNotEqualSize",
+    );
+    expect(
+        &mut st,
+        &mut host,
+        stranger,
+        set_weights(7, &[1, 1], &[1, 2], 0),
+        "MechanismDoesNotExist",
+    );
     let five = [1, 1, 9, 2, 3];
-    expect(&mut st, &mut host, stranger, set_weights(NETUID, &five, &[1; 5], 0), "UidsLengthExceedUidsInSubNet");
+    expect(
+        &mut st,
+        &mut host,
+        stranger,
+        set_weights(NETUID, &five, &[1; 5], 0),
+        "UidsLengthExceedUidsInSubNet",
+    );
     // Caller unregistered; the rest (stake, version, rate, permit, dups, invalid) still bad.
     {
         let s = subnet(&mut st);
@@ -180,29 +223,92 @@ fn set_weights_checks_fire_in_order() {
         s.neurons[0].last_update = 950;
     }
     let bad = set_weights(NETUID, &[1, 1, 9], &[1, 2, 3], 5);
-    expect(&mut st, &mut host, stranger, bad.clone(), "HotKeyNotRegisteredInSubNet");
-    expect(&mut st, &mut host, validator, bad.clone(), "NotEnoughStakeToSetWeights");
+    expect(
+        &mut st,
+        &mut host,
+        stranger,
+        bad.clone(),
+        "HotKeyNotRegisteredInSubNet",
+    );
+    expect(
+        &mut st,
+        &mut host,
+        validator,
+        bad.clone(),
+        "NotEnoughStakeToSetWeights",
+    );
     subnet(&mut st).hyperparameters.stake_threshold = Rao(1000 * TAO); // equal is enough
-    expect(&mut st, &mut host, validator, bad.clone(), "IncorrectWeightVersionKey");
+    expect(
+        &mut st,
+        &mut host,
+        validator,
+        bad.clone(),
+        "IncorrectWeightVersionKey",
+    );
     let bad = set_weights(NETUID, &[1, 1, 9], &[1, 2, 3], 10);
-    expect(&mut st, &mut host, validator, bad.clone(), "SettingWeightsTooFast");
+    expect(
+        &mut st,
+        &mut host,
+        validator,
+        bad.clone(),
+        "SettingWeightsTooFast",
+    );
     subnet(&mut st).neurons[0].last_update = 900; // exactly the rate limit ago
-    expect(&mut st, &mut host, validator, bad.clone(), "NeuronNoValidatorPermit");
+    expect(
+        &mut st,
+        &mut host,
+        validator,
+        bad.clone(),
+        "NeuronNoValidatorPermit",
+    );
     subnet(&mut st).neurons[0].validator_permit = true;
     expect(&mut st, &mut host, validator, bad, "DuplicateUids");
-    expect(&mut st, &mut host, validator, set_weights(NETUID, &[1, 9], &[1, 2], 10), "UidVecContainInvalidOne");
-    expect(&mut st, &mut host, validator, set_weights(NETUID, &[1, 2], &[1, 2], 10), "WeightVecLengthIsLow");
-    let ok = Call::new(NEURON, validator, set_weights(NETUID, &[1, 2, 3], &[1, 2, 4], 10)).run(&mut st, &mut host);
-    assert_eq!(ok, PrecompileOutcome::Success { output: vec![], gas_used: gas::SET_WEIGHTS + 3 * gas::PER_WEIGHT });
+    expect(
+        &mut st,
+        &mut host,
+        validator,
+        set_weights(NETUID, &[1, 9], &[1, 2], 10),
+        "UidVecContainInvalidOne",
+    );
+    expect(
+        &mut st,
+        &mut host,
+        validator,
+        set_weights(NETUID, &[1, 2], &[1, 2], 10),
+        "WeightVecLengthIsLow",
+    );
+    let ok = Call::new(
+        NEURON,
+        validator,
+        set_weights(NETUID, &[1, 2, 3], &[1, 2, 4], 10),
+    )
+    .run(&mut st, &mut host);
+    assert_eq!(
+        ok,
+        PrecompileOutcome::Success {
+            output: vec![],
+            gas_used: gas::SET_WEIGHTS + 3 * gas::PER_WEIGHT
+        }
+    );
     let neuron = &st.subnet(NetUid(NETUID)).unwrap().neurons[0];
     assert_eq!(neuron.weights, vec![(1, 16384), (2, 32768), (3, 65535)]);
     assert_eq!(neuron.last_update, 1000);
     // LastUpdate moved: the next call within the rate limit is too fast.
-    let mut again = Call::new(NEURON, validator, set_weights(NETUID, &[1, 2, 3], &[1, 1, 1], 10));
+    let mut again = Call::new(
+        NEURON,
+        validator,
+        set_weights(NETUID, &[1, 2, 3], &[1, 1, 1], 10),
+    );
     again.block = 1099;
-    assert_eq!(again.run(&mut st, &mut host), failed("SettingWeightsTooFast"));
+    assert_eq!(
+        again.run(&mut st, &mut host),
+        failed("SettingWeightsTooFast")
+    );
     again.block = 1100;
-    assert!(matches!(again.run(&mut st, &mut host), PrecompileOutcome::Success { .. }));
+    assert!(matches!(
+        again.run(&mut st, &mut host),
+        PrecompileOutcome::Success { .. }
+    ));
 }
 
 #[test]
@@ -215,13 +321,18 @@ fn self_weight_and_owner_skip_the_permit_check() {
     // A self-weight passes the permit and length checks.
     let out = Call::new(NEURON, miner, set_weights(NETUID, &[2], &[5], 0)).run(&mut st, &mut host);
     assert!(matches!(out, PrecompileOutcome::Success { .. }), "{out:?}");
-    let other = Call::new(NEURON, evm(4), set_weights(NETUID, &[0, 1], &[5, 5], 0)).run(&mut st, &mut host);
+    let other =
+        Call::new(NEURON, evm(4), set_weights(NETUID, &[0, 1], &[5, 5], 0)).run(&mut st, &mut host);
     assert_eq!(other, failed("NeuronNoValidatorPermit"));
     // The subnet owner's neuron may set weights without a permit.
     let s = st.subnets.get_mut(&NetUid(NETUID)).unwrap();
     s.owner_coldkey = s.neurons[3].coldkey;
-    let owner = Call::new(NEURON, evm(4), set_weights(NETUID, &[0, 1], &[5, 5], 0)).run(&mut st, &mut host);
-    assert!(matches!(owner, PrecompileOutcome::Success { .. }), "{owner:?}");
+    let owner =
+        Call::new(NEURON, evm(4), set_weights(NETUID, &[0, 1], &[5, 5], 0)).run(&mut st, &mut host);
+    assert!(
+        matches!(owner, PrecompileOutcome::Success { .. }),
+        "{owner:?}"
+    );
 }
 
 #[test]
@@ -230,7 +341,13 @@ fn commit_reveal_windows() {
     let validator = evm(1);
     let hotkey = hotkey_of(validator);
     let (uids, values, salt) = (vec![2u16, 3], vec![10u16, 30], vec![7u16, 8, 9]);
-    let commit = |hash: [u8; 32]| N::commitWeightsCall { netuid: NETUID, commitHash: B256::from(hash) }.abi_encode();
+    let commit = |hash: [u8; 32]| {
+        N::commitWeightsCall {
+            netuid: NETUID,
+            commitHash: B256::from(hash),
+        }
+        .abi_encode()
+    };
     let reveal = N::revealWeightsCall {
         netuid: NETUID,
         uids: uids.clone(),
@@ -241,15 +358,31 @@ fn commit_reveal_windows() {
     .abi_encode();
     let hash = weights::commit_hash(&hotkey, NETUID, &uids, &values, &salt, 0);
 
-    assert_eq!(Call::new(NEURON, validator, commit(hash)).run(&mut st, &mut host), failed("CommitRevealDisabled"));
-    st.subnets.get_mut(&NetUid(NETUID)).unwrap().hyperparameters.commit_reveal_weights_enabled = true;
-    assert_eq!(Call::new(NEURON, validator, reveal.clone()).run(&mut st, &mut host), failed("NoWeightsCommitFound"));
+    assert_eq!(
+        Call::new(NEURON, validator, commit(hash)).run(&mut st, &mut host),
+        failed("CommitRevealDisabled")
+    );
+    st.subnets
+        .get_mut(&NetUid(NETUID))
+        .unwrap()
+        .hyperparameters
+        .commit_reveal_weights_enabled = true;
+    assert_eq!(
+        Call::new(NEURON, validator, reveal.clone()).run(&mut st, &mut host),
+        failed("NoWeightsCommitFound")
+    );
     assert_eq!(
         Call::new(NEURON, validator, set_weights(NETUID, &[2], &[1], 0)).run(&mut st, &mut host),
         failed("CommitRevealEnabled")
     );
-    assert!(matches!(Call::new(NEURON, validator, commit(hash)).run(&mut st, &mut host), PrecompileOutcome::Success { .. }));
-    assert_eq!(Call::new(NEURON, validator, reveal.clone()).run(&mut st, &mut host), failed("RevealTooEarly"));
+    assert!(matches!(
+        Call::new(NEURON, validator, commit(hash)).run(&mut st, &mut host),
+        PrecompileOutcome::Success { .. }
+    ));
+    assert_eq!(
+        Call::new(NEURON, validator, reveal.clone()).run(&mut st, &mut host),
+        failed("RevealTooEarly")
+    );
     st.run_epoch(NetUid(NETUID), 1010);
     let mut wrong = N::revealWeightsCall::abi_decode(&reveal).unwrap();
     wrong.values = vec![10, 31];
@@ -259,14 +392,20 @@ fn commit_reveal_windows() {
     );
     let mut on_time = Call::new(NEURON, validator, reveal.clone());
     on_time.block = 1011;
-    assert!(matches!(on_time.run(&mut st, &mut host), PrecompileOutcome::Success { .. }));
+    assert!(matches!(
+        on_time.run(&mut st, &mut host),
+        PrecompileOutcome::Success { .. }
+    ));
     let neuron = &st.subnet(NetUid(NETUID)).unwrap().neurons[0];
     assert_eq!(neuron.weights, vec![(2, 21845), (3, 65535)]);
     assert_eq!(neuron.last_update, 1011);
     assert!(neuron.commits.is_empty());
 
     // A commit left for two epochs has expired.
-    assert!(matches!(Call::new(NEURON, validator, commit(hash)).run(&mut st, &mut host), PrecompileOutcome::Success { .. }));
+    assert!(matches!(
+        Call::new(NEURON, validator, commit(hash)).run(&mut st, &mut host),
+        PrecompileOutcome::Success { .. }
+    ));
     st.run_epoch(NetUid(NETUID), 1110);
     st.run_epoch(NetUid(NETUID), 1210);
     let mut late = Call::new(NEURON, validator, reveal);
@@ -276,10 +415,19 @@ fn commit_reveal_windows() {
     // Ten pending commits at most.
     for i in 0..10u8 {
         let out = Call::new(NEURON, validator, commit([i; 32])).run(&mut st, &mut host);
-        assert!(matches!(out, PrecompileOutcome::Success { .. }), "commit {i}: {out:?}");
+        assert!(
+            matches!(out, PrecompileOutcome::Success { .. }),
+            "commit {i}: {out:?}"
+        );
     }
-    assert_eq!(Call::new(NEURON, validator, commit([42; 32])).run(&mut st, &mut host), failed("TooManyUnrevealedCommits"));
-    assert_eq!(Call::new(NEURON, evm(7), commit([1; 32])).run(&mut st, &mut host), failed("HotKeyNotRegisteredInSubNet"));
+    assert_eq!(
+        Call::new(NEURON, validator, commit([42; 32])).run(&mut st, &mut host),
+        failed("TooManyUnrevealedCommits")
+    );
+    assert_eq!(
+        Call::new(NEURON, evm(7), commit([1; 32])).run(&mut st, &mut host),
+        failed("HotKeyNotRegisteredInSubNet")
+    );
 }
 
 #[test]
@@ -287,10 +435,20 @@ fn burned_register_burns_and_registers() {
     let (mut st, mut host) = setup();
     let payer = evm(5);
     let new_hotkey = B256::repeat_byte(0x55);
-    let register = N::burnedRegisterCall { netuid: NETUID, hotkey: new_hotkey }.abi_encode();
+    let register = N::burnedRegisterCall {
+        netuid: NETUID,
+        hotkey: new_hotkey,
+    }
+    .abi_encode();
     let mut call = Call::new(NEURON, payer, register.clone());
     call.block = 1234;
-    assert_eq!(call.run(&mut st, &mut host), PrecompileOutcome::Success { output: vec![], gas_used: gas::BURNED_REGISTER });
+    assert_eq!(
+        call.run(&mut st, &mut host),
+        PrecompileOutcome::Success {
+            output: vec![],
+            gas_used: gas::BURNED_REGISTER
+        }
+    );
     assert_eq!(host.balances[&payer], wei(9));
     assert_eq!(host.burned, wei(1));
     let subnet = st.subnet(NetUid(NETUID)).unwrap();
@@ -298,31 +456,64 @@ fn burned_register_burns_and_registers() {
     let neuron = &subnet.neurons[4];
     assert_eq!(neuron.hotkey, Hotkey(AccountId32(new_hotkey.0)));
     assert_eq!(neuron.coldkey, evm_mirror(payer));
-    assert_eq!((neuron.registered_at, neuron.last_update, neuron.stake), (1234, 1234, 0));
+    assert_eq!(
+        (neuron.registered_at, neuron.last_update, neuron.stake),
+        (1234, 1234, 0)
+    );
     // Registration sets LastUpdate, so setting weights right away is rate limited.
-    assert_eq!(call.run(&mut st, &mut host), failed("HotKeyAlreadyRegisteredInSubNet"));
+    assert_eq!(
+        call.run(&mut st, &mut host),
+        failed("HotKeyAlreadyRegisteredInSubNet")
+    );
 
     let poor = evm(42);
     host.balances.insert(poor, wei(1) - U256::from(1));
-    let other = N::burnedRegisterCall { netuid: NETUID, hotkey: B256::repeat_byte(0x66) }.abi_encode();
-    assert_eq!(Call::new(NEURON, poor, other.clone()).run(&mut st, &mut host), failed("NotEnoughBalanceToStake"));
+    let other = N::burnedRegisterCall {
+        netuid: NETUID,
+        hotkey: B256::repeat_byte(0x66),
+    }
+    .abi_encode();
+    assert_eq!(
+        Call::new(NEURON, poor, other.clone()).run(&mut st, &mut host),
+        failed("NotEnoughBalanceToStake")
+    );
     assert_eq!(host.burned, wei(1));
-    let root = N::burnedRegisterCall { netuid: 0, hotkey: B256::repeat_byte(0x66) }.abi_encode();
-    assert_eq!(Call::new(NEURON, payer, root).run(&mut st, &mut host), failed("RegistrationNotPermittedOnRootSubnet"));
-    let missing = N::burnedRegisterCall { netuid: 9, hotkey: B256::repeat_byte(0x66) }.abi_encode();
-    assert_eq!(Call::new(NEURON, payer, missing).run(&mut st, &mut host), failed("SubNetworkDoesNotExist"));
+    let root = N::burnedRegisterCall {
+        netuid: 0,
+        hotkey: B256::repeat_byte(0x66),
+    }
+    .abi_encode();
+    assert_eq!(
+        Call::new(NEURON, payer, root).run(&mut st, &mut host),
+        failed("RegistrationNotPermittedOnRootSubnet")
+    );
+    let missing = N::burnedRegisterCall {
+        netuid: 9,
+        hotkey: B256::repeat_byte(0x66),
+    }
+    .abi_encode();
+    assert_eq!(
+        Call::new(NEURON, payer, missing).run(&mut st, &mut host),
+        failed("SubNetworkDoesNotExist")
+    );
 
     // A full subnet prunes the lowest-emission neuron outside the immunity period.
     let s = st.subnets.get_mut(&NetUid(NETUID)).unwrap();
     s.hyperparameters.max_allowed_uids = 5;
-    assert_eq!(Call::new(NEURON, payer, other.clone()).run(&mut st, &mut host), failed("NoNeuronIdAvailable"));
+    assert_eq!(
+        Call::new(NEURON, payer, other.clone()).run(&mut st, &mut host),
+        failed("NoNeuronIdAvailable")
+    );
     assert_eq!(host.burned, wei(1), "a failed registration burns nothing");
     let s = st.subnets.get_mut(&NetUid(NETUID)).unwrap();
     s.hyperparameters.immunity_period = 0;
     for (uid, emission) in [(0, 50), (1, 40), (2, 5), (3, 30), (4, 60)] {
         s.neurons[uid].last_epoch.emission = emission;
     }
-    assert!(matches!(Call::new(NEURON, payer, other).run(&mut st, &mut host), PrecompileOutcome::Success { .. }));
+    assert!(matches!(
+        Call::new(NEURON, payer, other).run(&mut st, &mut host),
+        PrecompileOutcome::Success { .. }
+    ));
     let s = st.subnet(NetUid(NETUID)).unwrap();
     assert_eq!(s.neurons.len(), 5);
     assert_eq!(s.neurons[2].hotkey.0, AccountId32([0x66; 32]));
@@ -334,88 +525,267 @@ fn transfer_credits_a_mirror_evm_balance_or_the_native_ledger() {
     let dust = U256::from(123);
     let value = wei(2) + dust;
     // The core has already moved msg.value to 0x800.
-    host.balances.insert(BALANCE_TRANSFER, value * U256::from(2));
-    let to_mirror = B::transferCall { data: evm_mirror(evm(6)).to_b256() }.abi_encode();
+    host.balances
+        .insert(BALANCE_TRANSFER, value * U256::from(2));
+    let to_mirror = B::transferCall {
+        data: evm_mirror(evm(6)).to_b256(),
+    }
+    .abi_encode();
     let mut call = Call::new(BALANCE_TRANSFER, evm(1), to_mirror);
     call.value = value;
-    assert_eq!(call.run(&mut st, &mut host), PrecompileOutcome::Success { output: vec![], gas_used: gas::TRANSFER });
+    assert_eq!(
+        call.run(&mut st, &mut host),
+        PrecompileOutcome::Success {
+            output: vec![],
+            gas_used: gas::TRANSFER
+        }
+    );
     assert_eq!(host.balances[&evm(6)], wei(10) + wei(2));
 
     let native = AccountId32([0xaa; 32]);
-    call.input = B::transferCall { data: native.to_b256() }.abi_encode();
-    assert!(matches!(call.run(&mut st, &mut host), PrecompileOutcome::Success { .. }));
+    call.input = B::transferCall {
+        data: native.to_b256(),
+    }
+    .abi_encode();
+    assert!(matches!(
+        call.run(&mut st, &mut host),
+        PrecompileOutcome::Success { .. }
+    ));
     assert_eq!(st.native_balance(&native), Rao(2 * TAO));
     assert_eq!(host.burned, wei(2));
     // The dust of both transfers stays at 0x800.
     assert_eq!(host.balances[&BALANCE_TRANSFER], dust * U256::from(2));
 
     call.value = U256::from(999_999_999u64); // below one rao
-    assert!(matches!(call.run(&mut st, &mut host), PrecompileOutcome::Success { .. }));
+    assert!(matches!(
+        call.run(&mut st, &mut host),
+        PrecompileOutcome::Success { .. }
+    ));
     assert_eq!(st.native_balance(&native), Rao(2 * TAO));
 
     call.is_static = true;
-    assert_eq!(revert_reason(call.run(&mut st, &mut host)), "Can't call non-static function in static context");
+    assert_eq!(
+        revert_reason(call.run(&mut st, &mut host)),
+        "Can't call non-static function in static context"
+    );
 }
 
 #[test]
 fn metagraph_getters_encode_and_handle_unknown_uids() {
     let (mut st, mut host) = setup();
-    let get = |st: &mut Subtensor, host: &mut MemoryHost, input| success_output(view(st, host, input));
+    let get =
+        |st: &mut Subtensor, host: &mut MemoryHost, input| success_output(view(st, host, input));
     assert_eq!(
-        M::getUidCountCall::abi_decode_returns(&get(&mut st, &mut host, M::getUidCountCall { netuid: NETUID }.abi_encode())).unwrap(),
+        M::getUidCountCall::abi_decode_returns(&get(
+            &mut st,
+            &mut host,
+            M::getUidCountCall { netuid: NETUID }.abi_encode()
+        ))
+        .unwrap(),
         4
     );
     assert_eq!(
-        M::getUidCountCall::abi_decode_returns(&get(&mut st, &mut host, M::getUidCountCall { netuid: 77 }.abi_encode())).unwrap(),
+        M::getUidCountCall::abi_decode_returns(&get(
+            &mut st,
+            &mut host,
+            M::getUidCountCall { netuid: 77 }.abi_encode()
+        ))
+        .unwrap(),
         0
     );
-    let stake = get(&mut st, &mut host, M::getStakeCall { netuid: NETUID, uid: 0 }.abi_encode());
+    let stake = get(
+        &mut st,
+        &mut host,
+        M::getStakeCall {
+            netuid: NETUID,
+            uid: 0,
+        }
+        .abi_encode(),
+    );
     assert_eq!(stake.len(), 32);
-    assert_eq!(M::getStakeCall::abi_decode_returns(&stake).unwrap(), 1000 * TAO);
-    let hotkey = get(&mut st, &mut host, M::getHotkeyCall { netuid: NETUID, uid: 1 }.abi_encode());
-    assert_eq!(M::getHotkeyCall::abi_decode_returns(&hotkey).unwrap(), evm_mirror(evm(2)).to_b256());
-    let coldkey = get(&mut st, &mut host, M::getColdkeyCall { netuid: NETUID, uid: 1 }.abi_encode());
-    assert_eq!(M::getColdkeyCall::abi_decode_returns(&coldkey).unwrap(), B256::repeat_byte(102));
-    let permit = get(&mut st, &mut host, M::getValidatorStatusCall { netuid: NETUID, uid: 0 }.abi_encode());
+    assert_eq!(
+        M::getStakeCall::abi_decode_returns(&stake).unwrap(),
+        1000 * TAO
+    );
+    let hotkey = get(
+        &mut st,
+        &mut host,
+        M::getHotkeyCall {
+            netuid: NETUID,
+            uid: 1,
+        }
+        .abi_encode(),
+    );
+    assert_eq!(
+        M::getHotkeyCall::abi_decode_returns(&hotkey).unwrap(),
+        evm_mirror(evm(2)).to_b256()
+    );
+    let coldkey = get(
+        &mut st,
+        &mut host,
+        M::getColdkeyCall {
+            netuid: NETUID,
+            uid: 1,
+        }
+        .abi_encode(),
+    );
+    assert_eq!(
+        M::getColdkeyCall::abi_decode_returns(&coldkey).unwrap(),
+        B256::repeat_byte(102)
+    );
+    let permit = get(
+        &mut st,
+        &mut host,
+        M::getValidatorStatusCall {
+            netuid: NETUID,
+            uid: 0,
+        }
+        .abi_encode(),
+    );
     assert!(M::getValidatorStatusCall::abi_decode_returns(&permit).unwrap());
 
     // Unknown uid: vector getters answer 0/false, the others halt.
     for input in [
-        M::getIncentiveCall { netuid: NETUID, uid: 9 }.abi_encode(),
-        M::getEmissionCall { netuid: NETUID, uid: 9 }.abi_encode(),
-        M::getLastUpdateCall { netuid: NETUID, uid: 9 }.abi_encode(),
-        M::getValidatorStatusCall { netuid: NETUID, uid: 9 }.abi_encode(),
-        M::getIsActiveCall { netuid: NETUID, uid: 9 }.abi_encode(),
-        M::getRankCall { netuid: NETUID, uid: 9 }.abi_encode(),
+        M::getIncentiveCall {
+            netuid: NETUID,
+            uid: 9,
+        }
+        .abi_encode(),
+        M::getEmissionCall {
+            netuid: NETUID,
+            uid: 9,
+        }
+        .abi_encode(),
+        M::getLastUpdateCall {
+            netuid: NETUID,
+            uid: 9,
+        }
+        .abi_encode(),
+        M::getValidatorStatusCall {
+            netuid: NETUID,
+            uid: 9,
+        }
+        .abi_encode(),
+        M::getIsActiveCall {
+            netuid: NETUID,
+            uid: 9,
+        }
+        .abi_encode(),
+        M::getRankCall {
+            netuid: NETUID,
+            uid: 9,
+        }
+        .abi_encode(),
         M::getTrustCall { netuid: 77, uid: 9 }.abi_encode(),
     ] {
         assert_eq!(get(&mut st, &mut host, input), vec![0u8; 32]);
     }
-    assert_eq!(view(&mut st, &mut host, M::getStakeCall { netuid: NETUID, uid: 9 }.abi_encode()), failed("InvalidRange"));
-    assert_eq!(view(&mut st, &mut host, M::getHotkeyCall { netuid: NETUID, uid: 9 }.abi_encode()), failed("InvalidRange"));
-    assert_eq!(view(&mut st, &mut host, M::getColdkeyCall { netuid: 77, uid: 0 }.abi_encode()), failed("InvalidRange"));
-    assert_eq!(view(&mut st, &mut host, M::getAxonCall { netuid: NETUID, uid: 9 }.abi_encode()), failed("hotkey not found"));
+    assert_eq!(
+        view(
+            &mut st,
+            &mut host,
+            M::getStakeCall {
+                netuid: NETUID,
+                uid: 9
+            }
+            .abi_encode()
+        ),
+        failed("InvalidRange")
+    );
+    assert_eq!(
+        view(
+            &mut st,
+            &mut host,
+            M::getHotkeyCall {
+                netuid: NETUID,
+                uid: 9
+            }
+            .abi_encode()
+        ),
+        failed("InvalidRange")
+    );
+    assert_eq!(
+        view(
+            &mut st,
+            &mut host,
+            M::getColdkeyCall { netuid: 77, uid: 0 }.abi_encode()
+        ),
+        failed("InvalidRange")
+    );
+    assert_eq!(
+        view(
+            &mut st,
+            &mut host,
+            M::getAxonCall {
+                netuid: NETUID,
+                uid: 9
+            }
+            .abi_encode()
+        ),
+        failed("hotkey not found")
+    );
 
     // After an epoch the u16 getters are floor(x · 65535) of its results.
     let mut w = Call::new(NEURON, evm(1), set_weights(NETUID, &[2, 3], &[1, 2], 0));
     w.block = 10;
-    assert!(matches!(w.run(&mut st, &mut host), PrecompileOutcome::Success { .. }));
+    assert!(matches!(
+        w.run(&mut st, &mut host),
+        PrecompileOutcome::Success { .. }
+    ));
     st.run_epoch(NetUid(NETUID), 100);
-    let incentive = st.subnet(NetUid(NETUID)).unwrap().neurons[2].last_epoch.incentive;
+    let incentive = st.subnet(NetUid(NETUID)).unwrap().neurons[2]
+        .last_epoch
+        .incentive;
     assert!(incentive > 0.0 && incentive < 1.0);
-    let out = get(&mut st, &mut host, M::getIncentiveCall { netuid: NETUID, uid: 2 }.abi_encode());
-    assert_eq!(M::getIncentiveCall::abi_decode_returns(&out).unwrap(), (incentive * 65535.0).floor() as u16);
-    let out = get(&mut st, &mut host, M::getEmissionCall { netuid: NETUID, uid: 2 }.abi_encode());
+    let out = get(
+        &mut st,
+        &mut host,
+        M::getIncentiveCall {
+            netuid: NETUID,
+            uid: 2,
+        }
+        .abi_encode(),
+    );
+    assert_eq!(
+        M::getIncentiveCall::abi_decode_returns(&out).unwrap(),
+        (incentive * 65535.0).floor() as u16
+    );
+    let out = get(
+        &mut st,
+        &mut host,
+        M::getEmissionCall {
+            netuid: NETUID,
+            uid: 2,
+        }
+        .abi_encode(),
+    );
     assert_eq!(
         M::getEmissionCall::abi_decode_returns(&out).unwrap(),
-        st.subnet(NetUid(NETUID)).unwrap().neurons[2].last_epoch.emission
+        st.subnet(NetUid(NETUID)).unwrap().neurons[2]
+            .last_epoch
+            .emission
     );
-    let out = get(&mut st, &mut host, M::getIsActiveCall { netuid: NETUID, uid: 0 }.abi_encode());
+    let out = get(
+        &mut st,
+        &mut host,
+        M::getIsActiveCall {
+            netuid: NETUID,
+            uid: 0,
+        }
+        .abi_encode(),
+    );
     assert!(M::getIsActiveCall::abi_decode_returns(&out).unwrap());
 
-    let mut paid = Call::new(METAGRAPH, evm(9), M::getUidCountCall { netuid: NETUID }.abi_encode());
+    let mut paid = Call::new(
+        METAGRAPH,
+        evm(9),
+        M::getUidCountCall { netuid: NETUID }.abi_encode(),
+    );
     paid.value = U256::from(1);
-    assert_eq!(revert_reason(paid.run(&mut st, &mut host)), "Function is not payable");
+    assert_eq!(
+        revert_reason(paid.run(&mut st, &mut host)),
+        "Function is not payable"
+    );
 }
 
 #[test]
@@ -435,15 +805,53 @@ fn serve_axon_is_read_back_by_get_axon() {
         .abi_encode()
     };
     let ip = u128::from(u32::from_be_bytes([10, 0, 0, 7]));
-    assert_eq!(Call::new(NEURON, evm(3), serve(5, ip)).run(&mut st, &mut host), failed("InvalidIpType"));
-    assert_eq!(Call::new(NEURON, evm(3), serve(4, u128::from(u32::MAX) + 1)).run(&mut st, &mut host), failed("InvalidIpAddress"));
-    assert_eq!(Call::new(NEURON, evm(8), serve(4, ip)).run(&mut st, &mut host), failed("HotKeyNotRegisteredInNetwork"));
-    assert!(matches!(Call::new(NEURON, evm(3), serve(4, ip)).run(&mut st, &mut host), PrecompileOutcome::Success { .. }));
-    let out = success_output(view(&mut st, &mut host, M::getAxonCall { netuid: NETUID, uid: 2 }.abi_encode()));
+    assert_eq!(
+        Call::new(NEURON, evm(3), serve(5, ip)).run(&mut st, &mut host),
+        failed("InvalidIpType")
+    );
+    assert_eq!(
+        Call::new(NEURON, evm(3), serve(4, u128::from(u32::MAX) + 1)).run(&mut st, &mut host),
+        failed("InvalidIpAddress")
+    );
+    assert_eq!(
+        Call::new(NEURON, evm(8), serve(4, ip)).run(&mut st, &mut host),
+        failed("HotKeyNotRegisteredInNetwork")
+    );
+    assert!(matches!(
+        Call::new(NEURON, evm(3), serve(4, ip)).run(&mut st, &mut host),
+        PrecompileOutcome::Success { .. }
+    ));
+    let out = success_output(view(
+        &mut st,
+        &mut host,
+        M::getAxonCall {
+            netuid: NETUID,
+            uid: 2,
+        }
+        .abi_encode(),
+    ));
     let axon = M::getAxonCall::abi_decode_returns(&out).unwrap();
-    assert_eq!((axon.block, axon.version, axon.ip, axon.port, axon.ip_type, axon.protocol), (1000, 3, ip, 8091, 4, 4));
+    assert_eq!(
+        (
+            axon.block,
+            axon.version,
+            axon.ip,
+            axon.port,
+            axon.ip_type,
+            axon.protocol
+        ),
+        (1000, 3, ip, 8091, 4, 4)
+    );
     // A registered neuron that never served reads as zeros.
-    let out = success_output(view(&mut st, &mut host, M::getAxonCall { netuid: NETUID, uid: 3 }.abi_encode()));
+    let out = success_output(view(
+        &mut st,
+        &mut host,
+        M::getAxonCall {
+            netuid: NETUID,
+            uid: 3,
+        }
+        .abi_encode(),
+    ));
     assert_eq!(out, vec![0u8; 6 * 32]);
 }
 
@@ -459,17 +867,37 @@ fn abi_errors_revert_and_static_calls_to_mutators_revert() {
     let reason = revert_reason(Call::new(NEURON, evm(1), truncated).run(&mut st, &mut host));
     assert!(reason.starts_with("abi decoding failed"), "{reason}");
     // A uint16 argument with high bits set is not a valid encoding.
-    let mut dirty = M::getStakeCall { netuid: NETUID, uid: 0 }.abi_encode();
+    let mut dirty = M::getStakeCall {
+        netuid: NETUID,
+        uid: 0,
+    }
+    .abi_encode();
     dirty[4 + 30 - 1] = 1;
-    assert!(matches!(view(&mut st, &mut host, dirty), PrecompileOutcome::Revert { .. }));
+    assert!(matches!(
+        view(&mut st, &mut host, dirty),
+        PrecompileOutcome::Revert { .. }
+    ));
 
     let mut static_call = Call::new(NEURON, evm(1), set_weights(NETUID, &[1], &[1], 0));
     static_call.is_static = true;
-    assert_eq!(revert_reason(static_call.run(&mut st, &mut host)), "Can't call non-static function in static context");
+    assert_eq!(
+        revert_reason(static_call.run(&mut st, &mut host)),
+        "Can't call non-static function in static context"
+    );
     // Views are fine in a static call.
-    let mut static_view = Call::new(METAGRAPH, evm(1), M::getUidCountCall { netuid: NETUID }.abi_encode());
+    let mut static_view = Call::new(
+        METAGRAPH,
+        evm(1),
+        M::getUidCountCall { netuid: NETUID }.abi_encode(),
+    );
     static_view.is_static = true;
-    assert!(matches!(static_view.run(&mut st, &mut host), PrecompileOutcome::Success { gas_used: gas::VIEW, .. }));
+    assert!(matches!(
+        static_view.run(&mut st, &mut host),
+        PrecompileOutcome::Success {
+            gas_used: gas::VIEW,
+            ..
+        }
+    ));
 }
 
 #[test]
@@ -478,9 +906,16 @@ fn gas_below_the_fixed_cost_halts() {
     let mut call = Call::new(NEURON, evm(1), set_weights(NETUID, &[2, 3], &[1, 1], 0));
     call.gas = gas::SET_WEIGHTS + gas::PER_WEIGHT; // one entry short
     assert_eq!(call.run(&mut st, &mut host), failed("OutOfGas"));
-    assert!(st.subnet(NetUid(NETUID)).unwrap().neurons[0].weights.is_empty());
+    assert!(
+        st.subnet(NetUid(NETUID)).unwrap().neurons[0]
+            .weights
+            .is_empty()
+    );
     call.gas = gas::SET_WEIGHTS + 2 * gas::PER_WEIGHT;
-    assert!(matches!(call.run(&mut st, &mut host), PrecompileOutcome::Success { .. }));
+    assert!(matches!(
+        call.run(&mut st, &mut host),
+        PrecompileOutcome::Success { .. }
+    ));
 }
 
 #[test]
@@ -498,7 +933,10 @@ fn on_block_runs_the_epoch_every_tempo_blocks() {
     // Nobody set weights: the validators share 82 % by stake, the owner (not registered)
     // gets 18 % on its coldkey's native balance.
     assert_eq!(summary.to_miners, 0);
-    assert_eq!(st.native_balance(&AccountId32([99; 32])).0, summary.owner_cut);
+    assert_eq!(
+        st.native_balance(&AccountId32([99; 32])).0,
+        summary.owner_cut
+    );
     st.on_block(150);
     assert_eq!(st.subnet(NetUid(NETUID)).unwrap().epoch_index, 1);
     st.on_block(260); // skipped blocks: one epoch, counted from here
@@ -532,7 +970,12 @@ fn local_default_has_an_owner_validators_and_miners() {
 mod rpc {
     use super::*;
 
-    fn rpc(st: &mut Subtensor, host: &mut MemoryHost, method: &str, params: serde_json::Value) -> Result<serde_json::Value, SubtensorRpcError> {
+    fn rpc(
+        st: &mut Subtensor,
+        host: &mut MemoryHost,
+        method: &str,
+        params: serde_json::Value,
+    ) -> Result<serde_json::Value, SubtensorRpcError> {
         st.handle_rpc(host, method, params, 500)
     }
 
@@ -540,32 +983,67 @@ mod rpc {
     fn register_stake_permit_and_read_back() {
         let (mut st, mut host) = setup();
         let validator_contract = "0xf24FF3a9CF04c71Dbc94D0b566f7A27B94566cac";
-        let neuron = rpc(&mut st, &mut host, "subtensor_registerNeuron", json!([{
-            "hotkey": validator_contract, "stake": "2000.5", "validatorPermit": true
-        }]))
+        let neuron = rpc(
+            &mut st,
+            &mut host,
+            "subtensor_registerNeuron",
+            json!([{
+                "hotkey": validator_contract, "stake": "2000.5", "validatorPermit": true
+            }]),
+        )
         .unwrap();
         assert_eq!(neuron["uid"], 4);
-        assert_eq!(neuron["hotkey"], "5Fghzk1AJt88PeFEzuRfXzbPchiBbsVGTTXcdx599VdZzkTA");
+        assert_eq!(
+            neuron["hotkey"],
+            "5Fghzk1AJt88PeFEzuRfXzbPchiBbsVGTTXcdx599VdZzkTA"
+        );
         assert_eq!(neuron["stake"], 2000 * TAO + TAO / 2);
         assert_eq!(neuron["validatorPermit"], true);
         assert_eq!(neuron["registeredAt"], 500);
 
         let miner = "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY";
-        rpc(&mut st, &mut host, "subtensor_registerNeuron", json!([miner])).unwrap();
+        rpc(
+            &mut st,
+            &mut host,
+            "subtensor_registerNeuron",
+            json!([miner]),
+        )
+        .unwrap();
         let staked = rpc(&mut st, &mut host, "subtensor_setStake", json!([miner, 3])).unwrap();
         assert_eq!(staked["stakeTao"], "3");
         let by_uid = rpc(&mut st, &mut host, "subtensor_getNeuron", json!([5])).unwrap();
         assert_eq!(by_uid["hotkey"], miner);
-        let by_key = rpc(&mut st, &mut host, "subtensor_getNeuron", json!({"hotkey": miner})).unwrap();
+        let by_key = rpc(
+            &mut st,
+            &mut host,
+            "subtensor_getNeuron",
+            json!({"hotkey": miner}),
+        )
+        .unwrap();
         assert_eq!(by_key, by_uid);
-        let revoked = rpc(&mut st, &mut host, "subtensor_setValidatorPermit", json!([validator_contract, false])).unwrap();
+        let revoked = rpc(
+            &mut st,
+            &mut host,
+            "subtensor_setValidatorPermit",
+            json!([validator_contract, false]),
+        )
+        .unwrap();
         assert_eq!(revoked["validatorPermit"], false);
 
         let meta = rpc(&mut st, &mut host, "subtensor_metagraph", json!([])).unwrap();
         assert_eq!(meta["n"], 6);
         assert_eq!(meta["hotkeys"][5], miner);
         assert_eq!(meta["stakes"][5], 3 * TAO);
-        for field in ["incentive", "emission", "dividends", "consensus", "trust", "lastUpdate", "validatorPermit", "weights"] {
+        for field in [
+            "incentive",
+            "emission",
+            "dividends",
+            "consensus",
+            "trust",
+            "lastUpdate",
+            "validatorPermit",
+            "weights",
+        ] {
             assert_eq!(meta[field].as_array().map(Vec::len), Some(6), "{field}");
         }
     }
@@ -573,12 +1051,33 @@ mod rpc {
     #[test]
     fn hyperparameters_commit_reveal_and_epochs() {
         let (mut st, mut host) = setup();
-        let info = rpc(&mut st, &mut host, "subtensor_setHyperparameter", json!(["WeightsSetRateLimit", 0])).unwrap();
+        let info = rpc(
+            &mut st,
+            &mut host,
+            "subtensor_setHyperparameter",
+            json!(["WeightsSetRateLimit", 0]),
+        )
+        .unwrap();
         assert_eq!(info["hyperparameters"]["weights_set_rate_limit"], 0);
-        let info = rpc(&mut st, &mut host, "subtensor_setHyperparameter", json!({"name": "burn", "value": "0.25"})).unwrap();
+        let info = rpc(
+            &mut st,
+            &mut host,
+            "subtensor_setHyperparameter",
+            json!({"name": "burn", "value": "0.25"}),
+        )
+        .unwrap();
         assert_eq!(info["burnTao"], "0.25");
-        let info = rpc(&mut st, &mut host, "subtensor_setCommitReveal", json!([true])).unwrap();
-        assert_eq!(info["hyperparameters"]["commit_reveal_weights_enabled"], true);
+        let info = rpc(
+            &mut st,
+            &mut host,
+            "subtensor_setCommitReveal",
+            json!([true]),
+        )
+        .unwrap();
+        assert_eq!(
+            info["hyperparameters"]["commit_reveal_weights_enabled"],
+            true
+        );
         let epoch = rpc(&mut st, &mut host, "subtensor_runEpoch", json!([])).unwrap();
         assert_eq!(epoch["block"], 500);
         assert_eq!(epoch["total"], 100 * TAO);
@@ -590,9 +1089,24 @@ mod rpc {
     #[test]
     fn balances_and_mirrors() {
         let (mut st, mut host) = setup();
-        let mirror = rpc(&mut st, &mut host, "subtensor_mirrorOf", json!(["0xf24FF3a9CF04c71Dbc94D0b566f7A27B94566cac"])).unwrap();
-        assert_eq!(mirror["ss58"], "5Fghzk1AJt88PeFEzuRfXzbPchiBbsVGTTXcdx599VdZzkTA");
-        let known = rpc(&mut st, &mut host, "subtensor_getBalance", json!([evm(1).to_string()])).unwrap();
+        let mirror = rpc(
+            &mut st,
+            &mut host,
+            "subtensor_mirrorOf",
+            json!(["0xf24FF3a9CF04c71Dbc94D0b566f7A27B94566cac"]),
+        )
+        .unwrap();
+        assert_eq!(
+            mirror["ss58"],
+            "5Fghzk1AJt88PeFEzuRfXzbPchiBbsVGTTXcdx599VdZzkTA"
+        );
+        let known = rpc(
+            &mut st,
+            &mut host,
+            "subtensor_getBalance",
+            json!([evm(1).to_string()]),
+        )
+        .unwrap();
         assert_eq!(known["evm"]["tao"], "10");
         assert_eq!(known["nativeRao"], 0);
     }
@@ -600,23 +1114,79 @@ mod rpc {
     #[test]
     fn errors_are_specific() {
         let (mut st, mut host) = setup();
-        let err = |st: &mut Subtensor, host: &mut MemoryHost, m: &str, p| rpc(st, host, m, p).unwrap_err();
-        let e = err(&mut st, &mut host, "subtensor_metagraph", json!({"netuid": 9}));
+        let err = |st: &mut Subtensor, host: &mut MemoryHost, m: &str, p| {
+            rpc(st, host, m, p).unwrap_err()
+        };
+        let e = err(
+            &mut st,
+            &mut host,
+            "subtensor_metagraph",
+            json!({"netuid": 9}),
+        );
         assert_eq!(e, SubtensorRpcError::UnknownNetuid { netuid: NetUid(9) });
         assert_eq!(e.code(), -32000);
-        let e = err(&mut st, &mut host, "subtensor_registerNeuron", json!(["not-a-key"]));
-        assert!(matches!(e, SubtensorRpcError::InvalidParams(ref m) if m.contains("hotkey")), "{e}");
+        let e = err(
+            &mut st,
+            &mut host,
+            "subtensor_registerNeuron",
+            json!(["not-a-key"]),
+        );
+        assert!(
+            matches!(e, SubtensorRpcError::InvalidParams(ref m) if m.contains("hotkey")),
+            "{e}"
+        );
         assert_eq!(e.code(), -32602);
-        let e = err(&mut st, &mut host, "subtensor_registerNeuron", json!([evm(1).to_string()]));
-        assert_eq!(e, SubtensorRpcError::Registration { pallet_error: PalletError::HotKeyAlreadyRegisteredInSubNet });
-        let e = err(&mut st, &mut host, "subtensor_setStake", json!([evm(7).to_string(), "1"]));
+        let e = err(
+            &mut st,
+            &mut host,
+            "subtensor_registerNeuron",
+            json!([evm(1).to_string()]),
+        );
+        assert_eq!(
+            e,
+            SubtensorRpcError::Registration {
+                pallet_error: PalletError::HotKeyAlreadyRegisteredInSubNet
+            }
+        );
+        let e = err(
+            &mut st,
+            &mut host,
+            "subtensor_setStake",
+            json!([evm(7).to_string(), "1"]),
+        );
         assert!(matches!(e, SubtensorRpcError::NotRegistered { .. }), "{e}");
-        let e = err(&mut st, &mut host, "subtensor_setStake", json!([evm(1).to_string(), "-1"]));
+        let e = err(
+            &mut st,
+            &mut host,
+            "subtensor_setStake",
+            json!([evm(1).to_string(), "-1"]),
+        );
         assert!(matches!(e, SubtensorRpcError::InvalidParams(_)), "{e}");
-        let e = err(&mut st, &mut host, "subtensor_setHyperparameter", json!(["nope", 1]));
-        assert!(matches!(e, SubtensorRpcError::Config(SubtensorError::UnknownHyperparameter { .. })), "{e}");
+        let e = err(
+            &mut st,
+            &mut host,
+            "subtensor_setHyperparameter",
+            json!(["nope", 1]),
+        );
+        assert!(
+            matches!(
+                e,
+                SubtensorRpcError::Config(SubtensorError::UnknownHyperparameter { .. })
+            ),
+            "{e}"
+        );
         let e = err(&mut st, &mut host, "subtensor_getNeuron", json!([42]));
-        assert!(matches!(e, SubtensorRpcError::UnknownUid { uid: 42, count: 4, .. }), "{e}");
+        assert!(
+            matches!(
+                e,
+                SubtensorRpcError::UnknownUid {
+                    uid: 42,
+                    count: 4,
+                    ..
+                }
+            ),
+            "{e}"
+        );
         let e = err(&mut st, &mut host, "subtensor_frobnicate", json!([]));
         assert_eq!(e.code(), -32601);
     }

@@ -98,7 +98,10 @@ pub(crate) fn do_set_weights(
     if !self_weight && uids.len() < min_len {
         return Err(PalletError::WeightVecLengthIsLow);
     }
-    if hp.max_weight_limit != u16::MAX && !self_weight && exceeds_max_weight(values, hp.max_weight_limit) {
+    if hp.max_weight_limit != u16::MAX
+        && !self_weight
+        && exceeds_max_weight(values, hp.max_weight_limit)
+    {
         return Err(PalletError::MaxWeightExceeded);
     }
 
@@ -147,7 +150,8 @@ pub fn commit_hash(
     salt: &[u16],
     version_key: u64,
 ) -> [u8; 32] {
-    let mut encoded = Vec::with_capacity(32 + 2 + 8 + 2 * (uids.len() + values.len() + salt.len()) + 12);
+    let mut encoded =
+        Vec::with_capacity(32 + 2 + 8 + 2 * (uids.len() + values.len() + salt.len()) + 12);
     encoded.extend_from_slice(hotkey.account().as_bytes());
     encoded.extend_from_slice(&netuid.to_le_bytes());
     for vec in [uids, values, salt] {
@@ -303,8 +307,14 @@ mod tests {
         encoded.extend_from_slice(&[4, 0x39, 0x05]); // salt [1337]
         encoded.extend_from_slice(&5u64.to_le_bytes());
         let expected: [u8; 32] = Blake2b::<U32>::digest(&encoded).into();
-        assert_eq!(commit_hash(&hotkey, 2, &[1, 3], &[10, 20], &[1337], 5), expected);
-        assert_ne!(commit_hash(&hotkey, 2, &[1, 3], &[10, 21], &[1337], 5), expected);
+        assert_eq!(
+            commit_hash(&hotkey, 2, &[1, 3], &[10, 20], &[1337], 5),
+            expected
+        );
+        assert_ne!(
+            commit_hash(&hotkey, 2, &[1, 3], &[10, 21], &[1337], 5),
+            expected
+        );
     }
 
     proptest! {

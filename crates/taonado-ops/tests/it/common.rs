@@ -166,7 +166,6 @@ pub async fn send(provider: &DynProvider, tx: TransactionRequest) -> Result<Tran
 pub struct TestMiner {
     pub provider: DynProvider,
     pub address: Address,
-    pub hotkey: B256,
     pub uid: u16,
     pub wrapped: U256,
 }
@@ -191,7 +190,7 @@ pub async fn join_miners(chain: &Chain, record: &DeploymentRecord, amounts: &[u6
         ensure!(receipt.status(), "wrap reverted");
         let receipt = DepositTracker::new(tracker, &provider).associate(hotkey).send().await?.get_receipt().await?;
         ensure!(receipt.status(), "associate reverted");
-        miners.push(TestMiner { provider, address, hotkey, uid, wrapped });
+        miners.push(TestMiner { provider, address, uid, wrapped });
     }
     Ok(miners)
 }
@@ -247,7 +246,7 @@ pub async fn mining_round(chain: &Chain, record: &DeploymentRecord) -> Result<()
         .find_map(|l| EvmValidator::BountyPaid::decode_log_data(l.data()).ok())
         .context("public setWeights emits BountyPaid")?;
     assert_eq!(paid.who, caller.address);
-    assert!(paid.weiRefunded > settings().set_weights_bounty, "refund covers gas plus the bounty: {paid:?}");
+    assert!(paid.weiRefunded > settings().set_weights_bounty, "refund covers gas plus the bounty: {}", paid.weiRefunded);
     let after = caller.provider.get_balance(caller.address).await?;
     let gas_cost = U256::from(receipt.gas_used) * U256::from(receipt.effective_gas_price);
     assert_eq!(after, before - gas_cost + paid.weiRefunded, "the caller got exactly the refund");

@@ -1,5 +1,6 @@
 //! Full deployment on the taonado devnet, its wiring, an idempotent re-run and a mining round.
 
+use alloy::providers::Provider;
 use anyhow::{Context, Result};
 use taonado_contracts::{CodeMatch, Contract};
 use taonado_devnet::DevnetConfig;
@@ -25,7 +26,8 @@ async fn deploys_wires_and_mines_on_the_devnet() -> Result<()> {
     assert_eq!(record.deployer, chain.deployer_address());
     let verifier = record.verifier.as_ref().context("verifier recorded")?;
     assert_eq!((verifier.family.as_str(), verifier.key_setup.as_str()), ("bittensor", "test-circuit"));
-    for (name, contract) in record.contracts.iter().chain(record.pools.iter().map(|p| ("pool", &p.contract))) {
+    let named = record.contracts.iter().map(|(n, c)| (n.as_str(), c));
+    for (name, contract) in named.chain(record.pools.iter().map(|p| ("pool", &p.contract))) {
         assert!(contract.tx_hash.is_some() && contract.block.is_some(), "{name} has its tx and block");
         let artifact: Contract = contract.artifact.parse()?;
         assert_eq!(contract.artifact_sha256, Some(artifact.artifact().sha256), "{name}");

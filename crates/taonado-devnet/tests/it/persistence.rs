@@ -1,0 +1,87 @@
+//! --state-dir: the chain survives a clean restart.
+
+use alloy::{
+    network::TransactionBuilder,
+    primitives::{U256, address},
+    providers::Provider,
+    rpc::types::TransactionRequest,
+};
+use serde_json::json;
+use taonado_devnet::{DevnetConfig, DevnetError};
+
+use crate::{Node, deploy_code, logger_runtime};
+
+#[tokio::test]
+async fn state_dir_keeps_state_blocks_receipts_and_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = DevnetConfig::test();
+    config.state_dir = Some(dir.path().to_path_buf());
+    let to = address!("abababababababababababababababababababab");
+
+    let node = Node::start_with(config.clone()).await;
+    let provider = node.provider(0);
+    let deployed = provider
+        .send_transaction(TransactionRequest::default().with_deploy_code(deploy_code(&logger_runtime())))
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    let logger = deployed.contract_address.unwrap();
+    let logged = provider
+        .send_transaction(
+            TransactionRequest::default()
+                .with_to(logger)
+                .with_input(U256::from(9).to_be_bytes::<32>().to_vec()),
+        )
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    provider
+        .send_transaction(TransactionRequest::default().with_to(to).with_value(U256::from(77)))
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    let metagraph = node.rpc("subtensor_metagraph", json!([])).await;
+    let head = provider.get_block_by_number(3.into()).await.unwrap().unwrap();
+    node.handle.shutdown().await.unwrap();
+
+    let node = Node::start_with(config.clone()).await;
+    let provider = node.provider(0);
+    assert_eq!(provider.get_block_number().await.unwrap(), 3);
+    let reloaded = provider.get_block_by_number(3.into()).await.unwrap().unwrap();
+    assert_eq!(reloaded.header.hash, head.header.hash);
+    assert_eq!(provider.get_balance(to).await.unwrap(), U256::from(77));
+    assert_eq!(provider.get_storage_at(logger, U256::ZERO).await.unwrap(), U256::from(9));
+    assert_eq!(provider.get_code_at(logger).await.unwrap().to_vec(), logger_runtime());
+    let receipt = provider
+        .get_transaction_receipt(logged.transaction_hash)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(receipt.inner.logs().len(), 1);
+    let logs = node
+        .rpc("eth_getLogs", json!([{"fromBlock": "0x0", "address": logger}]))
+        .await;
+    assert_eq!(logs.as_array().unwrap().len(), 1);
+    assert_eq!(node.rpc("subtensor_metagraph", json!([])).await, metagraph);
+    // the chain continues where it stopped
+    let next = provider
+        .send_transaction(TransactionRequest::default().with_to(to).with_value(U256::from(1)))
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    assert_eq!(next.block_number, Some(4));
+    node.handle.shutdown().await.unwrap();
+
+    // another chain id cannot reuse the directory
+    config.chain_id = 945;
+    let error = taonado_devnet::spawn(config).await.unwrap_err();
+    assert!(matches!(error, DevnetError::StateChainMismatch { found: 42, .. }), "{error}");
+}

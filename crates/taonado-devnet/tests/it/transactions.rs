@@ -1,0 +1,144 @@
+//! Signed transactions of every supported type, receipts and lookups.
+
+use alloy::{
+    consensus::TxType,
+    eips::eip2930::{AccessList, AccessListItem},
+    network::TransactionBuilder,
+    primitives::{B256, U256, address},
+    providers::Provider,
+    rpc::types::TransactionRequest,
+};
+use serde_json::json;
+
+use crate::Node;
+
+const GWEI: u128 = 1_000_000_000;
+
+#[tokio::test]
+async fn legacy_2930_and_1559_transfers_are_mined_with_receipts() {
+    let node = Node::start().await;
+    let provider = node.provider(0);
+    let from = node.handle.dev_accounts()[0].address;
+    let to = address!("1111111111111111111111111111111111111111");
+    let requests = [
+        (
+            TxType::Legacy,
+            TransactionRequest::default().with_gas_price(25 * GWEI),
+        ),
+        (
+            TxType::Eip2930,
+            TransactionRequest::default()
+                .with_gas_price(25 * GWEI)
+                .with_access_list(AccessList(vec![AccessListItem {
+                    address: to,
+                    storage_keys: vec![B256::ZERO],
+                }])),
+        ),
+        (
+            TxType::Eip1559,
+            TransactionRequest::default()
+                .with_max_fee_per_gas(40 * GWEI)
+                .with_max_priority_fee_per_gas(GWEI),
+        ),
+    ];
+    for (i, (tx_type, request)) in requests.into_iter().enumerate() {
+        let request = request.with_to(to).with_value(U256::from(1_000 + i));
+        let receipt = provider
+            .send_transaction(request)
+            .await
+            .unwrap()
+            .get_receipt()
+            .await
+            .unwrap();
+        assert!(receipt.status(), "{tx_type:?}");
+        assert_eq!(receipt.block_number, Some(i as u64 + 1), "one block per tx");
+        assert_eq!(receipt.from, from);
+        assert_eq!(receipt.to, Some(to));
+        assert_eq!(receipt.inner.tx_type(), tx_type);
+        assert!(receipt.gas_used >= 21_000);
+        let tx = provider
+            .get_transaction_by_hash(receipt.transaction_hash)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(tx.block_number, Some(i as u64 + 1));
+        assert_eq!(tx.inner.signer(), from);
+        let by_index = node
+            .rpc(
+                "eth_getTransactionByBlockNumberAndIndex",
+                json!([format!("{:#x}", i + 1), "0x0"]),
+            )
+            .await;
+        assert_eq!(by_index["hash"], json!(receipt.transaction_hash));
+        let count = node
+            .rpc("eth_getBlockTransactionCountByNumber", json!([format!("{:#x}", i + 1)]))
+            .await;
+        assert_eq!(count, json!("0x1"));
+        let block_hash = receipt.block_hash.unwrap();
+        let by_hash = node
+            .rpc("eth_getTransactionByBlockHashAndIndex", json!([block_hash, "0x0"]))
+            .await;
+        assert_eq!(by_hash["hash"], json!(receipt.transaction_hash));
+        let count = node.rpc("eth_getBlockTransactionCountByHash", json!([block_hash])).await;
+        assert_eq!(count, json!("0x1"));
+    }
+    assert_eq!(provider.get_balance(to).await.unwrap(), U256::from(1_000 + 1_001 + 1_002));
+    assert_eq!(provider.get_transaction_count(from).await.unwrap(), 3);
+    let block = provider.get_block_by_number(2.into()).full().await.unwrap().unwrap();
+    assert_eq!(block.transactions.len(), 1);
+    assert!(block.transactions.as_transactions().is_some());
+}
+
+#[tokio::test]
+async fn pre_eip155_legacy_transactions_are_accepted() {
+    use alloy::{
+        consensus::{SignableTransaction, TxEnvelope, TxLegacy},
+        eips::eip2718::Encodable2718,
+        primitives::TxKind,
+        signers::SignerSync,
+    };
+    let node = Node::start().await;
+    let signer = node.signer(1);
+    let tx = TxLegacy {
+        chain_id: None,
+        nonce: 0,
+        gas_price: 20 * GWEI,
+        gas_limit: 21_000,
+        to: TxKind::Call(address!("2222222222222222222222222222222222222222")),
+        value: U256::from(5),
+        input: Default::default(),
+    };
+    let signature = signer.sign_hash_sync(&tx.signature_hash()).unwrap();
+    let raw = TxEnvelope::Legacy(tx.into_signed(signature)).encoded_2718();
+    let hash = node
+        .rpc("eth_sendRawTransaction", json!([alloy::primitives::hex::encode_prefixed(raw)]))
+        .await;
+    let receipt = node.rpc("eth_getTransactionReceipt", json!([hash])).await;
+    assert_eq!(receipt["status"], json!("0x1"));
+}
+
+#[tokio::test]
+async fn send_transaction_works_for_unlocked_dev_accounts() {
+    let node = Node::start().await;
+    let from = node.handle.dev_accounts()[2].address;
+    let to = address!("3333333333333333333333333333333333333333");
+    let hash = node
+        .rpc("eth_sendTransaction", json!([{"from": from, "to": to, "value": "0x10"}]))
+        .await;
+    let receipt = node.rpc("eth_getTransactionReceipt", json!([hash])).await;
+    assert_eq!(receipt["status"], json!("0x1"));
+    assert_eq!(receipt["gasUsed"], json!("0x5208"));
+    assert_eq!(node.rpc("eth_getBalance", json!([to, "latest"])).await, json!("0x10"));
+    let tx = node.rpc("eth_getTransactionByHash", json!([hash])).await;
+    assert_eq!(tx["from"], json!(from.to_string().to_lowercase()));
+}
+
+#[tokio::test]
+async fn transfer_estimate_is_21000() {
+    let node = Node::start().await;
+    let from = node.handle.dev_accounts()[0].address;
+    let estimate = node
+        .rpc("eth_estimateGas", json!([{"from": from, "to": from, "value": "0x1"}]))
+        .await;
+    assert_eq!(estimate, json!("0x5208"));
+}
