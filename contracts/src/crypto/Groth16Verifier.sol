@@ -10,13 +10,14 @@ import {IVerifier} from "../interfaces/IVerifier.sol";
 /// Substrate dispatch. Scalar multiplication (0x07) and pairing (0x08) are the same on both.
 ///
 /// Behaviour, in order:
-/// - `proof` must be exactly 256 bytes, else revert "verifier-proof-length".
+/// - `proof` must be exactly 256 bytes, else revert "verifier-proof-length";
 /// - every proof word must be < Q, else revert "verifier-proof-element-gte-prime-q";
 /// - every input must be < R, else revert "verifier-gte-snark-scalar-field"
 ///   (the reason strings of Tornado-classic's verifier);
 /// - a failing precompile call (out of gas, a point off the curve, or an address that is not
-///   the BN254 precompile on this chain) reverts "verifier-bn254-precompile-failed", never
-///   returns false, so eth_estimateGas cannot settle on a gas limit too small for the pairing;
+///   the BN254 precompile on this chain) reverts "verifier-bn254-precompile-failed" at once,
+///   never returns false, so eth_estimateGas cannot settle on a gas limit too small for the
+///   pairing, and a verifier of the wrong family fails loudly on its first addition;
 /// - otherwise it returns the pairing check: false for a well-formed but invalid proof.
 abstract contract Groth16Verifier is IVerifier {
     /// @dev BN254 base field prime.
@@ -135,104 +136,97 @@ abstract contract Groth16Verifier is IVerifier {
         // scratch (x, y, scalar -> product), so (vk_x, product) sit next to each other for ecAdd.
         //
         // vk_x = IC0 + sum(input[i] * IC[i+1]); a zero input adds the identity and is skipped.
-        // Yul evaluates arguments right to left, so every staticcall is its own statement
-        // before returndatasize() is read.
-        uint256 ok = 1;
+        // A failed precompile call reverts at once (with all gas it did not forward), so a
+        // wrong-family verifier fails fast and loud. Yul evaluates arguments right to left, so
+        // every staticcall is its own statement before returndatasize() is read.
         address ecAdd = EC_ADD;
         {
-            (uint256 x, uint256 y) = (IC0_X, IC0_Y);
+            (uint256 x0, uint256 y0, uint256 x1, uint256 y1, uint256 x2, uint256 y2, uint256 x3, uint256 y3) =
+                (IC0_X, IC0_Y, IC1_X, IC1_Y, IC2_X, IC2_Y, IC3_X, IC3_Y);
             assembly {
-                mstore(0x200, x)
-                mstore(0x220, y)
-            }
-        }
-        {
-            (uint256 x, uint256 y) = (IC1_X, IC1_Y);
-            assembly {
-                let s := calldataload(add(input, 0x0))
+                function fail() {
+                    // Error("verifier-bn254-precompile-failed"): the reason is exactly 32 bytes.
+                    mstore(0x00, shl(224, 0x08c379a0))
+                    mstore(0x04, 0x20)
+                    mstore(0x24, 32)
+                    mstore(0x44, "verifier-bn254-precompile-failed")
+                    revert(0x00, 0x64)
+                }
+                mstore(0x200, x0)
+                mstore(0x220, y0)
+                let s := calldataload(input)
                 if s {
-                    mstore(0x240, x)
-                    mstore(0x260, y)
+                    mstore(0x240, x1)
+                    mstore(0x260, y1)
                     mstore(0x280, s)
                     let success := staticcall(gas(), 0x07, 0x240, 0x60, 0x240, 0x40)
-                    ok := and(ok, and(success, eq(returndatasize(), 0x40)))
+                    if iszero(and(success, eq(returndatasize(), 0x40))) { fail() }
                     success := staticcall(gas(), ecAdd, 0x200, 0x80, 0x200, 0x40)
-                    ok := and(ok, and(success, eq(returndatasize(), 0x40)))
+                    if iszero(and(success, eq(returndatasize(), 0x40))) { fail() }
+                }
+                s := calldataload(add(input, 0x20))
+                if s {
+                    mstore(0x240, x2)
+                    mstore(0x260, y2)
+                    mstore(0x280, s)
+                    let success := staticcall(gas(), 0x07, 0x240, 0x60, 0x240, 0x40)
+                    if iszero(and(success, eq(returndatasize(), 0x40))) { fail() }
+                    success := staticcall(gas(), ecAdd, 0x200, 0x80, 0x200, 0x40)
+                    if iszero(and(success, eq(returndatasize(), 0x40))) { fail() }
+                }
+                s := calldataload(add(input, 0x40))
+                if s {
+                    mstore(0x240, x3)
+                    mstore(0x260, y3)
+                    mstore(0x280, s)
+                    let success := staticcall(gas(), 0x07, 0x240, 0x60, 0x240, 0x40)
+                    if iszero(and(success, eq(returndatasize(), 0x40))) { fail() }
+                    success := staticcall(gas(), ecAdd, 0x200, 0x80, 0x200, 0x40)
+                    if iszero(and(success, eq(returndatasize(), 0x40))) { fail() }
                 }
             }
         }
         {
-            (uint256 x, uint256 y) = (IC2_X, IC2_Y);
+            (uint256 x4, uint256 y4, uint256 x5, uint256 y5, uint256 x6, uint256 y6) =
+                (IC4_X, IC4_Y, IC5_X, IC5_Y, IC6_X, IC6_Y);
             assembly {
-                let s := calldataload(add(input, 0x20))
-                if s {
-                    mstore(0x240, x)
-                    mstore(0x260, y)
-                    mstore(0x280, s)
-                    let success := staticcall(gas(), 0x07, 0x240, 0x60, 0x240, 0x40)
-                    ok := and(ok, and(success, eq(returndatasize(), 0x40)))
-                    success := staticcall(gas(), ecAdd, 0x200, 0x80, 0x200, 0x40)
-                    ok := and(ok, and(success, eq(returndatasize(), 0x40)))
+                function fail() {
+                    // Error("verifier-bn254-precompile-failed"): the reason is exactly 32 bytes.
+                    mstore(0x00, shl(224, 0x08c379a0))
+                    mstore(0x04, 0x20)
+                    mstore(0x24, 32)
+                    mstore(0x44, "verifier-bn254-precompile-failed")
+                    revert(0x00, 0x64)
                 }
-            }
-        }
-        {
-            (uint256 x, uint256 y) = (IC3_X, IC3_Y);
-            assembly {
-                let s := calldataload(add(input, 0x40))
-                if s {
-                    mstore(0x240, x)
-                    mstore(0x260, y)
-                    mstore(0x280, s)
-                    let success := staticcall(gas(), 0x07, 0x240, 0x60, 0x240, 0x40)
-                    ok := and(ok, and(success, eq(returndatasize(), 0x40)))
-                    success := staticcall(gas(), ecAdd, 0x200, 0x80, 0x200, 0x40)
-                    ok := and(ok, and(success, eq(returndatasize(), 0x40)))
-                }
-            }
-        }
-        {
-            (uint256 x, uint256 y) = (IC4_X, IC4_Y);
-            assembly {
                 let s := calldataload(add(input, 0x60))
                 if s {
-                    mstore(0x240, x)
-                    mstore(0x260, y)
+                    mstore(0x240, x4)
+                    mstore(0x260, y4)
                     mstore(0x280, s)
                     let success := staticcall(gas(), 0x07, 0x240, 0x60, 0x240, 0x40)
-                    ok := and(ok, and(success, eq(returndatasize(), 0x40)))
+                    if iszero(and(success, eq(returndatasize(), 0x40))) { fail() }
                     success := staticcall(gas(), ecAdd, 0x200, 0x80, 0x200, 0x40)
-                    ok := and(ok, and(success, eq(returndatasize(), 0x40)))
+                    if iszero(and(success, eq(returndatasize(), 0x40))) { fail() }
                 }
-            }
-        }
-        {
-            (uint256 x, uint256 y) = (IC5_X, IC5_Y);
-            assembly {
-                let s := calldataload(add(input, 0x80))
+                s := calldataload(add(input, 0x80))
                 if s {
-                    mstore(0x240, x)
-                    mstore(0x260, y)
+                    mstore(0x240, x5)
+                    mstore(0x260, y5)
                     mstore(0x280, s)
                     let success := staticcall(gas(), 0x07, 0x240, 0x60, 0x240, 0x40)
-                    ok := and(ok, and(success, eq(returndatasize(), 0x40)))
+                    if iszero(and(success, eq(returndatasize(), 0x40))) { fail() }
                     success := staticcall(gas(), ecAdd, 0x200, 0x80, 0x200, 0x40)
-                    ok := and(ok, and(success, eq(returndatasize(), 0x40)))
+                    if iszero(and(success, eq(returndatasize(), 0x40))) { fail() }
                 }
-            }
-        }
-        {
-            (uint256 x, uint256 y) = (IC6_X, IC6_Y);
-            assembly {
-                let s := calldataload(add(input, 0xa0))
+                s := calldataload(add(input, 0xa0))
                 if s {
-                    mstore(0x240, x)
-                    mstore(0x260, y)
+                    mstore(0x240, x6)
+                    mstore(0x260, y6)
                     mstore(0x280, s)
                     let success := staticcall(gas(), 0x07, 0x240, 0x60, 0x240, 0x40)
-                    ok := and(ok, and(success, eq(returndatasize(), 0x40)))
+                    if iszero(and(success, eq(returndatasize(), 0x40))) { fail() }
                     success := staticcall(gas(), ecAdd, 0x200, 0x80, 0x200, 0x40)
-                    ok := and(ok, and(success, eq(returndatasize(), 0x40)))
+                    if iszero(and(success, eq(returndatasize(), 0x40))) { fail() }
                 }
             }
         }
@@ -243,7 +237,8 @@ abstract contract Groth16Verifier is IVerifier {
                 let p := proof.offset
                 // -A = (x, -y); A's y < Q was checked, and mod keeps the point at infinity (0, 0).
                 mstore(0x80, calldataload(p))
-                mstore(0xa0, mod(sub(Q, calldataload(add(p, 0x20))), Q))
+                let q := Q
+                mstore(0xa0, mod(sub(q, calldataload(add(p, 0x20))), q))
                 // B and C are already in the precompile's word order.
                 calldatacopy(0xc0, add(p, 0x40), 0x80)
                 calldatacopy(0x2c0, add(p, 0xc0), 0x40)
@@ -255,10 +250,19 @@ abstract contract Groth16Verifier is IVerifier {
                 mstore(0x1e0, by0)
             }
         }
+        uint256 paired;
         {
             (uint256 gx1, uint256 gx0, uint256 gy1, uint256 gy0) = (GAMMA_X1, GAMMA_X0, GAMMA_Y1, GAMMA_Y0);
             (uint256 dx1, uint256 dx0, uint256 dy1, uint256 dy0) = (DELTA_X1, DELTA_X0, DELTA_Y1, DELTA_Y0);
             assembly {
+                function fail() {
+                    // Error("verifier-bn254-precompile-failed"): the reason is exactly 32 bytes.
+                    mstore(0x00, shl(224, 0x08c379a0))
+                    mstore(0x04, 0x20)
+                    mstore(0x24, 32)
+                    mstore(0x44, "verifier-bn254-precompile-failed")
+                    revert(0x00, 0x64)
+                }
                 mstore(0x240, gx1)
                 mstore(0x260, gx0)
                 mstore(0x280, gy1)
@@ -267,15 +271,11 @@ abstract contract Groth16Verifier is IVerifier {
                 mstore(0x320, dx0)
                 mstore(0x340, dy1)
                 mstore(0x360, dy0)
+                let success := staticcall(gas(), 0x08, 0x80, 0x300, 0x80, 0x20)
+                if iszero(and(success, eq(returndatasize(), 0x20))) { fail() }
+                paired := mload(0x80)
             }
         }
-        uint256 paired;
-        assembly {
-            let success := staticcall(gas(), 0x08, 0x80, 0x300, 0x80, 0x20)
-            ok := and(ok, and(success, eq(returndatasize(), 0x20)))
-            paired := mload(0x80)
-        }
-        require(ok == 1, "verifier-bn254-precompile-failed");
         return paired == 1;
     }
 }

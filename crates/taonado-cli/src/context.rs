@@ -57,13 +57,12 @@ impl Context {
         let name = self.network_name(config);
         let base = config.network(&name)?;
         let mut env = NetworkOverride::default();
-        if remote_env && !base.dev_chain {
-            if let Some(url) = std::env::var("ETH_RPC_URL").ok().filter(|v| !v.is_empty()) {
-                let url = url.parse().map_err(|e| {
-                    CliError::usage(anyhow::anyhow!("ETH_RPC_URL `{url}` is not a URL: {e}"))
-                })?;
-                env.rpc_url = Some(url);
-            }
+        let eth_rpc_url = std::env::var("ETH_RPC_URL").ok().filter(|v| !v.is_empty());
+        if let Some(url) = eth_rpc_url.filter(|_| remote_env && !base.dev_chain) {
+            let url = url.parse().map_err(|e| {
+                CliError::usage(anyhow::anyhow!("ETH_RPC_URL `{url}` is not a URL: {e}"))
+            })?;
+            env.rpc_url = Some(url);
         }
         let flags = NetworkOverride {
             rpc_url: self.global.rpc_url.clone(),

@@ -100,3 +100,44 @@ impl From<std::io::Error> for CliError {
         Self::failed(anyhow::Error::new(error).context("writing output"))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_errors_map_to_exit_codes() {
+        let unreachable = ClientError::Unreachable {
+            network: "local".into(),
+            url: "http://127.0.0.1:9".parse().unwrap(),
+            source: Box::new(alloy::transports::TransportErrorKind::custom_str("refused")),
+        };
+        assert_eq!(CliError::from(unreachable).exit_code(), 1);
+        let mismatch = ClientError::ChainIdMismatch {
+            network: "mainnet".into(),
+            expected: 964,
+            actual: 945,
+            hint: String::new(),
+        };
+        assert_eq!(CliError::from(mismatch).exit_code(), 2);
+        assert_eq!(
+            CliError::from(ClientError::InvalidPrivateKey).exit_code(),
+            2
+        );
+    }
+
+    #[test]
+    fn broken_pipe_is_recognised_through_context() {
+        let io = std::io::Error::new(std::io::ErrorKind::BrokenPipe, "closed");
+        assert!(CliError::from(io).is_broken_pipe());
+        let other = std::io::Error::other("disk full");
+        assert!(!CliError::from(other).is_broken_pipe());
+    }
+
+    #[test]
+    fn message_is_the_whole_chain_on_one_line() {
+        let error = CliError::usage(anyhow::anyhow!("inner").context("outer"));
+        assert_eq!(error.message(), "outer: inner");
+        assert_eq!(error.kind(), "usage");
+    }
+}

@@ -1,26 +1,48 @@
-//! The request to stop a long-running command: Ctrl-C or SIGTERM.
+//! The request to stop a long-running command: Ctrl-C (SIGINT) or SIGTERM.
+//!
+//! Handlers are installed eagerly, before a command announces that it is ready, so a stop
+//! request that arrives right after the announcement is never lost to the default action
+//! (which would kill the process without flushing state).
 
-/// Resolves on Ctrl-C (SIGINT) or, on Unix, SIGTERM.
-pub async fn signal() {
-    let ctrl_c = async {
+use crate::error::CliError;
+
+pub struct StopSignals {
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    /// Install the handlers. Must run inside the tokio runtime.
+    pub fn install() -> Result<Self, CliError> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let install = |kind: SignalKind| {
+                signal(kind).map_err(|e| {
+                    CliError::failed(anyhow::Error::new(e).context("installing signal handlers"))
+                })
+            };
+            Ok(Self {
+                interrupt: install(SignalKind::interrupt())?,
+                terminate: install(SignalKind::terminate())?,
+            })
+        }
+        #[cfg(not(unix))]
+        Ok(Self {})
+    }
+
+    /// Resolves on the next SIGINT or SIGTERM (including one that arrived earlier).
+    pub async fn recv(&mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.interrupt.recv() => tracing::info!("interrupted, stopping"),
+            _ = self.terminate.recv() => tracing::info!("terminated, stopping"),
+        }
+        #[cfg(not(unix))]
         if tokio::signal::ctrl_c().await.is_err() {
-            // Without a handler there is no signal to wait for.
             std::future::pending::<()>().await;
         }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut stream) => {
-                stream.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => tracing::info!("interrupted, stopping"),
-        () = terminate => tracing::info!("terminated, stopping"),
     }
 }

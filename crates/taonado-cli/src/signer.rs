@@ -47,13 +47,11 @@ impl SignerOpts {
         let configured = &network.signer;
         let keystore = self.keystore.clone();
         let account = self.account.clone();
-        if keystore.is_none() && account.is_none() {
-            if let Some(key) = std::env::var("TAONADO_PRIVATE_KEY")
-                .ok()
-                .filter(|k| !k.is_empty())
-            {
-                return Ok(Some(SignerSource::PrivateKey(Secret::new(key))));
-            }
+        let env_key = std::env::var("TAONADO_PRIVATE_KEY")
+            .ok()
+            .filter(|k| !k.is_empty());
+        if let Some(key) = env_key.filter(|_| keystore.is_none() && account.is_none()) {
+            return Ok(Some(SignerSource::PrivateKey(Secret::new(key))));
         }
         let (keystore, account) = match (keystore, account) {
             (None, None) => (configured.keystore.clone(), configured.account.clone()),
@@ -117,4 +115,79 @@ impl SignerOpts {
 /// Load the signer; errors are classified by the client error.
 pub fn load(source: &SignerSource) -> Result<PrivateKeySigner, CliError> {
     Ok(source.load()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+    use taonado_config::{Config, SignerRef};
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Wrapper {
+        #[command(flatten)]
+        signer: SignerOpts,
+    }
+
+    fn opts(args: &[&str]) -> SignerOpts {
+        Wrapper::try_parse_from(std::iter::once("x").chain(args.iter().copied()))
+            .expect("valid flags")
+            .signer
+    }
+
+    fn testnet_with_account() -> NetworkConfig {
+        let mut network = Config::builtin().network("testnet").expect("preset");
+        network.signer = SignerRef {
+            account: Some("deployer".into()),
+            ..SignerRef::default()
+        };
+        network
+    }
+
+    #[test]
+    fn private_key_flag_wins() {
+        let source = opts(&["--private-key", "0x01"])
+            .source(&testnet_with_account(), None)
+            .expect("resolves");
+        assert!(matches!(source, Some(SignerSource::PrivateKey(_))));
+    }
+
+    #[test]
+    fn configured_account_is_the_fallback() {
+        let home = std::path::Path::new("/home/op");
+        let source = opts(&["--password", "pw"])
+            .source(&testnet_with_account(), Some(home))
+            .expect("resolves");
+        match source {
+            Some(SignerSource::Account {
+                name,
+                keystores_dir,
+                ..
+            }) => {
+                assert_eq!(name, "deployer");
+                assert_eq!(keystores_dir, home.join(".foundry/keystores"));
+            }
+            other => panic!("expected the configured account, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn keystore_flag_overrides_the_configured_account() {
+        let source = opts(&["--keystore", "/k.json", "--password-file", "/pw"])
+            .source(&testnet_with_account(), None)
+            .expect("resolves");
+        assert!(
+            matches!(&source, Some(SignerSource::Keystore { path, password: Password::File(_) }) if path == std::path::Path::new("/k.json")),
+            "{source:?}"
+        );
+    }
+
+    #[test]
+    fn conflicting_flags_are_usage_errors() {
+        assert!(
+            Wrapper::try_parse_from(["x", "--private-key", "0x01", "--keystore", "/k"]).is_err()
+        );
+        assert!(Wrapper::try_parse_from(["x", "--keystore", "/k", "--account", "a"]).is_err());
+    }
 }

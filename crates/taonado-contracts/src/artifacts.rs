@@ -95,10 +95,18 @@ impl FromStr for Contract {
     type Err = Error;
 
     fn from_str(name: &str) -> Result<Self> {
-        Contract::ALL.iter().copied().find(|c| c.name() == name).ok_or_else(|| Error::UnknownContract {
-            name: name.to_owned(),
-            known: Contract::ALL.iter().map(|c| c.name()).collect::<Vec<_>>().join(", "),
-        })
+        Contract::ALL
+            .iter()
+            .copied()
+            .find(|c| c.name() == name)
+            .ok_or_else(|| Error::UnknownContract {
+                name: name.to_owned(),
+                known: Contract::ALL
+                    .iter()
+                    .map(|c| c.name())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })
     }
 }
 
@@ -224,7 +232,11 @@ impl Artifact {
         // so a failure here means a broken build, not bad input.
         let raw: RawArtifact = serde_json::from_str(json)
             .unwrap_or_else(|e| panic!("embedded artifact {} is malformed: {e}", contract.name()));
-        assert_eq!(raw.contract_name, contract.name(), "artifact file and contract name differ");
+        assert_eq!(
+            raw.contract_name,
+            contract.name(),
+            "artifact file and contract name differ"
+        );
         Artifact {
             contract,
             source_name: raw.source_name,
@@ -258,7 +270,10 @@ impl Artifact {
 
     /// The storage entry of a top-level state variable.
     pub fn storage(&self, label: &str) -> Option<&StorageEntry> {
-        self.storage_layout.storage.iter().find(|e| e.label == label)
+        self.storage_layout
+            .storage
+            .iter()
+            .find(|e| e.label == label)
     }
 
     /// Compares runtime code read from a chain with this artifact.
@@ -267,7 +282,12 @@ impl Artifact {
         if code == expected {
             return CodeMatch::Exact;
         }
-        let immutables: Vec<ImmutableReference> = self.immutable_references.values().flatten().copied().collect();
+        let immutables: Vec<ImmutableReference> = self
+            .immutable_references
+            .values()
+            .flatten()
+            .copied()
+            .collect();
         if code.len() == expected.len() && equal_outside(code, expected, &immutables) {
             return CodeMatch::ExceptImmutables;
         }
@@ -280,10 +300,12 @@ impl Artifact {
 }
 
 fn equal_outside(a: &[u8], b: &[u8], skip: &[ImmutableReference]) -> bool {
-    a.iter()
-        .zip(b)
-        .enumerate()
-        .all(|(i, (x, y))| x == y || skip.iter().any(|r| (r.start..r.start + r.length).contains(&i)))
+    a.iter().zip(b).enumerate().all(|(i, (x, y))| {
+        x == y
+            || skip
+                .iter()
+                .any(|r| (r.start..r.start + r.length).contains(&i))
+    })
 }
 
 /// Runtime code without solc's trailing CBOR metadata (whose length is in the last two bytes).
@@ -308,8 +330,14 @@ mod tests {
         for &contract in Contract::ALL {
             let artifact = contract.artifact();
             assert_eq!(artifact.name(), contract.name());
-            assert!(!artifact.bytecode.is_empty(), "{contract} has no creation code");
-            assert!(!artifact.deployed_bytecode.is_empty(), "{contract} has no runtime code");
+            assert!(
+                !artifact.bytecode.is_empty(),
+                "{contract} has no creation code"
+            );
+            assert!(
+                !artifact.deployed_bytecode.is_empty(),
+                "{contract} has no runtime code"
+            );
         }
     }
 
@@ -318,7 +346,11 @@ mod tests {
         for &contract in Contract::ALL {
             assert_eq!(contract.name().parse::<Contract>().ok(), Some(contract));
         }
-        let err = "WETH".parse::<Contract>().err().map(|e| e.to_string()).unwrap_or_default();
+        let err = "WETH"
+            .parse::<Contract>()
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(err.contains("WETH") && err.contains("WTAO"), "{err}");
     }
 
@@ -326,8 +358,11 @@ mod tests {
     fn method_identifiers_agree_with_the_abi() {
         for &contract in Contract::ALL {
             let artifact = contract.artifact();
-            let from_abi: BTreeMap<String, Selector> =
-                artifact.abi.functions().map(|f| (f.signature(), f.selector())).collect();
+            let from_abi: BTreeMap<String, Selector> = artifact
+                .abi
+                .functions()
+                .map(|f| (f.signature(), f.selector()))
+                .collect();
             assert_eq!(from_abi, artifact.method_identifiers, "{contract}");
         }
     }
@@ -335,7 +370,10 @@ mod tests {
     #[test]
     fn evm_validator_storage_order_is_the_deployed_one() {
         let layout = &Contract::EvmValidator.artifact().storage_layout.storage;
-        let got: Vec<(&str, u64, u8)> = layout.iter().map(|e| (e.label.as_str(), e.slot.to::<u64>(), e.offset)).collect();
+        let got: Vec<(&str, u64, u8)> = layout
+            .iter()
+            .map(|e| (e.label.as_str(), e.slot.to::<u64>(), e.offset))
+            .collect();
         assert_eq!(
             got,
             [
@@ -359,8 +397,15 @@ mod tests {
         assert_eq!(artifact.compare_code(&code), CodeMatch::Exact);
 
         let mut filled = code.clone();
-        let first = artifact.immutable_references.values().flatten().next().copied();
-        let Some(first) = first else { panic!("ERC20Taonado has immutables (verifier, hasher)") };
+        let first = artifact
+            .immutable_references
+            .values()
+            .flatten()
+            .next()
+            .copied();
+        let Some(first) = first else {
+            panic!("ERC20Taonado has immutables (verifier, hasher)")
+        };
         filled[first.start + first.length - 1] = 0x42;
         assert_eq!(artifact.compare_code(&filled), CodeMatch::ExceptImmutables);
 

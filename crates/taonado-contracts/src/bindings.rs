@@ -197,9 +197,18 @@ mod tests {
 
     #[test]
     fn mocks_answer_the_precompile_selectors() {
-        assert_eq!(MockNeuron::setWeightsCall::SELECTOR, INeuron::setWeightsCall::SELECTOR);
-        assert_eq!(MockMetagraph::getHotkeyCall::SELECTOR, IMetagraph::getHotkeyCall::SELECTOR);
-        assert_eq!(MockMetagraph::getUidCountCall::SELECTOR, IMetagraph::getUidCountCall::SELECTOR);
+        assert_eq!(
+            MockNeuron::setWeightsCall::SELECTOR,
+            INeuron::setWeightsCall::SELECTOR
+        );
+        assert_eq!(
+            MockMetagraph::getHotkeyCall::SELECTOR,
+            IMetagraph::getHotkeyCall::SELECTOR
+        );
+        assert_eq!(
+            MockMetagraph::getUidCountCall::SELECTOR,
+            IMetagraph::getUidCountCall::SELECTOR
+        );
     }
 
     #[test]
@@ -208,7 +217,10 @@ mod tests {
             ERC20Taonado::Deposit::SIGNATURE,
             "Deposit(bytes32,uint32,uint256,address)"
         );
-        assert_eq!(ERC20Taonado::Withdrawal::SIGNATURE, "Withdrawal(address,bytes32,address,uint256)");
+        assert_eq!(
+            ERC20Taonado::Withdrawal::SIGNATURE,
+            "Withdrawal(address,bytes32,address,uint256)"
+        );
         assert_eq!(
             DepositTracker::AddressAssociated::SIGNATURE,
             "AddressAssociated(address,bytes32,uint256)"
@@ -222,6 +234,9 @@ mod tests {
             "withdraw(bytes,bytes32,bytes32,address,address,uint256,uint256)"
         );
         assert_eq!(IHasher::MiMCSpongeCall::SELECTOR, [0xf4, 0x7d, 0x33, 0xb5]);
-        assert_eq!(IVerifier::verifyProofCall::SIGNATURE, "verifyProof(bytes,uint256[6])");
+        assert_eq!(
+            IVerifier::verifyProofCall::SIGNATURE,
+            "verifyProof(bytes,uint256[6])"
+        );
     }
 }

@@ -8,10 +8,12 @@
 
 pub mod artifacts;
 pub mod bindings;
-pub mod verifier;
 mod error;
+pub mod verifier;
 
-pub use artifacts::{Artifact, CodeMatch, Contract, ImmutableReference, StorageEntry, StorageLayout};
+pub use artifacts::{
+    Artifact, CodeMatch, Contract, ImmutableReference, StorageEntry, StorageLayout,
+};
 pub use error::{Error, Result};
 
 /// The EVM version every artifact is compiled for. A chain that runs them (the dev chain

@@ -39,7 +39,11 @@ pub enum ChainFamily {
 impl ChainFamily {
     /// The family of a chain id: the Bittensor EVM for [`BITTENSOR_CHAIN_IDS`], else Ethereum.
     pub fn from_chain_id(chain_id: u64) -> Self {
-        if BITTENSOR_CHAIN_IDS.contains(&chain_id) { Self::Bittensor } else { Self::Ethereum }
+        if BITTENSOR_CHAIN_IDS.contains(&chain_id) {
+            Self::Bittensor
+        } else {
+            Self::Ethereum
+        }
     }
 
     /// The value the verifier's `chainFamily()` returns (1 = Ethereum, 2 = Bittensor).
@@ -165,7 +169,8 @@ pub fn encode_proof(a: [U256; 2], b: [U256; 4], c: [U256; 2]) -> Bytes {
 
 /// Calldata for `verifyProof(proof, input)`.
 pub fn verify_proof_calldata(proof: Bytes, input: [U256; 6]) -> Bytes {
-    alloy_sol_types::SolCall::abi_encode(&Groth16VerifierEthereum::verifyProofCall { proof, input }).into()
+    alloy_sol_types::SolCall::abi_encode(&Groth16VerifierEthereum::verifyProofCall { proof, input })
+        .into()
 }
 
 /// A call that tells which address adds BN254 points on a chain: send `input` to 0x06 and to

@@ -18,7 +18,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     config.state_dir = args.next().map(Into::into);
     let handle = spawn(config).await?;
-    println!("devnet listening on {} (chain id {})", handle.rpc_url(), handle.chain_id());
+    println!(
+        "devnet listening on {} (chain id {})",
+        handle.rpc_url(),
+        handle.chain_id()
+    );
     tokio::signal::ctrl_c().await?;
     handle.shutdown().await?;
     Ok(())

@@ -33,7 +33,9 @@ pub enum DevnetError {
         found: u64,
         expected: u64,
     },
-    #[error("{requested} dev accounts requested but only {available} are known; use --accounts {available} or fewer")]
+    #[error(
+        "{requested} dev accounts requested but only {available} are known; use --accounts {available} or fewer"
+    )]
     TooManyAccounts { requested: usize, available: usize },
 
     #[error("parse error: {0}")]
@@ -53,7 +55,9 @@ pub enum DevnetError {
     NonceTooLow { tx: u64, state: u64 },
     #[error("nonce too high: next nonce {state}, tx nonce {tx}")]
     NonceTooHigh { tx: u64, state: u64 },
-    #[error("insufficient funds for gas * price + value: address {address} have {balance} want {cost}")]
+    #[error(
+        "insufficient funds for gas * price + value: address {address} have {balance} want {cost}"
+    )]
     InsufficientFunds {
         address: Address,
         balance: U256,
@@ -62,12 +66,17 @@ pub enum DevnetError {
     #[error("intrinsic gas too low: gas {gas_limit}, minimum needed {intrinsic}")]
     IntrinsicGasTooLow { gas_limit: u64, intrinsic: u64 },
     #[error("exceeds block gas limit: tx gas {gas_limit}, block gas limit {block_gas_limit}")]
-    GasLimitExceedsBlock { gas_limit: u64, block_gas_limit: u64 },
+    GasLimitExceedsBlock {
+        gas_limit: u64,
+        block_gas_limit: u64,
+    },
     #[error("invalid chain id: transaction is for chain {tx:?}, this chain is {chain}")]
     WrongChainId { tx: Option<u64>, chain: u64 },
     #[error("max fee per gas less than block base fee: maxFeePerGas {max_fee}, baseFee {base_fee}")]
     FeeCapTooLow { max_fee: u128, base_fee: u128 },
-    #[error("transaction type {0} is not supported; send legacy, EIP-2930 or EIP-1559 transactions")]
+    #[error(
+        "transaction type {0} is not supported; send legacy, EIP-2930 or EIP-1559 transactions"
+    )]
     UnsupportedTxType(u8),
     #[error("invalid transaction: {0}")]
     InvalidTransaction(String),
@@ -101,7 +110,7 @@ pub enum DevnetError {
 
 /// `: <reason>` when the revert data is an `Error(string)`.
 fn revert_reason(output: &Bytes) -> String {
-    use alloy_sol_types::{SolError, Revert};
+    use alloy_sol_types::{Revert, SolError};
     match Revert::abi_decode(output) {
         Ok(revert) => format!(": {}", revert.reason),
         Err(_) => String::new(),

@@ -22,16 +22,11 @@ use tokio::{
     task::JoinHandle,
 };
 
+use crate::backend::{Backend, chain::Chain, exec::ChainRules, persist};
 pub use crate::{
     config::{DEV_ACCOUNTS, DevAccount, DevnetConfig},
     error::{DevnetError, Result},
     rpc::error::RpcError,
-};
-use crate::backend::{
-    Backend,
-    chain::Chain,
-    exec::ChainRules,
-    persist,
 };
 
 /// A running devnet. Dropping it stops nothing; call [`DevnetHandle::shutdown`].
@@ -49,7 +44,9 @@ pub struct DevnetHandle {
 
 impl std::fmt::Debug for Backend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Backend").field("chain_id", &self.chain_id).finish_non_exhaustive()
+        f.debug_struct("Backend")
+            .field("chain_id", &self.chain_id)
+            .finish_non_exhaustive()
     }
 }
 
@@ -131,7 +128,11 @@ pub async fn spawn(config: DevnetConfig) -> Result<DevnetHandle> {
     };
     let mut chain = chain;
     chain.automine = config.block_time.is_none();
-    let backend = Arc::new(Backend::new(chain, config.state_dir.clone(), config.block_time));
+    let backend = Arc::new(Backend::new(
+        chain,
+        config.state_dir.clone(),
+        config.block_time,
+    ));
 
     let addr = SocketAddr::new(config.host, config.port);
     let listener = tokio::net::TcpListener::bind(addr)

@@ -49,7 +49,12 @@ pub(crate) fn process(backend: &Backend, body: &[u8]) -> Value {
             Value::Null,
             &DevnetError::InvalidRequest("empty batch".into()),
         ),
-        Value::Array(items) => Value::Array(items.into_iter().map(|item| process_one(backend, item)).collect()),
+        Value::Array(items) => Value::Array(
+            items
+                .into_iter()
+                .map(|item| process_one(backend, item))
+                .collect(),
+        ),
         single => process_one(backend, single),
     }
 }
@@ -71,7 +76,10 @@ fn process_one(backend: &Backend, request: Value) -> Value {
     if let Some(version) = request.get("jsonrpc")
         && version != "2.0"
     {
-        return error_response(id, &DevnetError::InvalidRequest("jsonrpc must be \"2.0\"".into()));
+        return error_response(
+            id,
+            &DevnetError::InvalidRequest("jsonrpc must be \"2.0\"".into()),
+        );
     }
     let method = match request.remove("method") {
         Some(Value::String(method)) => method,
@@ -85,8 +93,13 @@ fn process_one(backend: &Backend, request: Value) -> Value {
     let params = request.remove("params").unwrap_or(Value::Null);
     tracing::trace!(%method, "rpc request");
     // A bug in one method must not take the node down; report it as an internal error.
-    let result = std::panic::catch_unwind(AssertUnwindSafe(|| rpc::dispatch(backend, &method, params)))
-        .unwrap_or_else(|_| Err(DevnetError::Internal(format!("{method} panicked; please report it"))));
+    let result =
+        std::panic::catch_unwind(AssertUnwindSafe(|| rpc::dispatch(backend, &method, params)))
+            .unwrap_or_else(|_| {
+                Err(DevnetError::Internal(format!(
+                    "{method} panicked; please report it"
+                )))
+            });
     match result {
         Ok(result) => {
             let mut response = Map::with_capacity(3);

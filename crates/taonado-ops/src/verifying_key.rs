@@ -33,10 +33,10 @@ pub struct VerifyingKeyFile {
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
 struct RawKey {
     protocol: String,
     curve: String,
+    #[serde(rename = "nPublic")]
     n_public: usize,
     vk_alpha_1: Vec<String>,
     vk_beta_2: Vec<Vec<String>>,

@@ -96,7 +96,7 @@ pub fn load_verifying_key(
             let path = PathBuf::from(LOCAL_VERIFYING_KEY);
             if !path.is_file() {
                 return Err(CliError::usage(anyhow::anyhow!(
-                    "no verifying key at {LOCAL_VERIFYING_KEY}; generate the local dev key (see docs/GUIDE.md) or pass --verifying-key FILE"
+                    "no verifying key at {LOCAL_VERIFYING_KEY} (the local dev key of the withdraw circuit, relative to the working directory); run from the repository root or pass --verifying-key FILE (a snarkjs verification_key.json)"
                 )));
             }
             path
@@ -205,6 +205,8 @@ pub struct DeployReport {
     pub verifier_family: Option<String>,
     pub verifier_key_setup: Option<String>,
     pub contracts: Vec<ContractRow>,
+    /// The full `deployments/<network>.json` record, as written.
+    pub record: DeploymentRecord,
 }
 
 #[derive(Serialize)]
@@ -244,6 +246,7 @@ impl DeployReport {
             verifier_family: record.verifier.as_ref().map(|v| v.family.clone()),
             verifier_key_setup: record.verifier.as_ref().map(|v| v.key_setup.clone()),
             contracts,
+            record: record.clone(),
         }
     }
 

@@ -95,12 +95,13 @@ impl DevnetArgs {
 
     pub async fn run(self, context: &Context) -> Result<(), CliError> {
         let config = self.devnet_config()?;
+        let mut signals = crate::shutdown::StopSignals::install()?;
         let handle = taonado_devnet::spawn(config).await?;
         let report = ReadyReport::new(&handle, self.chain.state_dir.clone());
         tracing::info!(url = %report.rpc_url, chain_id = report.chain_id, "devnet listening");
         context.output.report(&report)?;
         let stopped_by_itself = tokio::select! {
-            () = crate::shutdown::signal() => false,
+            () = signals.recv() => false,
             () = handle.stopped() => true,
         };
         handle.shutdown().await?;

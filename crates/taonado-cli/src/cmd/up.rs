@@ -161,17 +161,30 @@ impl UpArgs {
         hyperparameters.weights_set_rate_limit = hyperparameters
             .weights_set_rate_limit
             .min(self.weights_interval);
+        // A stop requested while deploying takes effect right after the deployment.
+        let mut signals = crate::shutdown::StopSignals::install()?;
         let handle = taonado_devnet::spawn(devnet_config).await?;
-        let result = self
-            .run_on(
-                context,
-                &config,
-                &mut network,
-                &handle,
-                verifying_key,
-                record_path,
-            )
-            .await;
+        let result = async {
+            network.rpc_url = handle.rpc_url().parse().map_err(|e| {
+                CliError::failed(anyhow::anyhow!("devnet url {}: {e}", handle.rpc_url()))
+            })?;
+            network.chain_id = handle.chain_id();
+            let funder = dev_account_signer(0)?;
+            let provider =
+                taonado_client::connect_with_signer(&network, &config, funder.clone()).await?;
+            let kind = node_kind(&provider).await;
+            let protocol = ProtocolArgs {
+                deposit_goal: U256::from(1000u64) * taonado_types::WEI_PER_TAO,
+                verifying_key: None,
+                set_weights_bounty: U256::from(1_000_000_000_000_000u64),
+                set_weights_interval: self.weights_interval,
+                validator_funding: None,
+            };
+            let plan = build_plan(&network, kind, &protocol, verifying_key, record_path)?;
+            self.run_on(context, &handle, &mut signals, &provider, funder, &plan)
+                .await
+        }
+        .await;
         let stopped = handle.shutdown().await;
         let report = result?;
         stopped?;
@@ -181,33 +194,16 @@ impl UpArgs {
     async fn run_on(
         &self,
         context: &Context,
-        config: &taonado_config::Config,
-        network: &mut taonado_config::NetworkConfig,
         handle: &DevnetHandle,
-        verifying_key: taonado_ops::VerifyingKeyFile,
-        record_path: PathBuf,
+        signals: &mut crate::shutdown::StopSignals,
+        provider: &alloy::providers::DynProvider,
+        funder: alloy::signers::local::PrivateKeySigner,
+        plan: &taonado_ops::DeployPlan,
     ) -> Result<UpReport, CliError> {
         let ready = ReadyReport::new(handle, self.chain.state_dir.clone());
-        network.rpc_url = ready
-            .rpc_url
-            .parse()
-            .map_err(|e| CliError::failed(anyhow::anyhow!("devnet url {}: {e}", ready.rpc_url)))?;
-        network.chain_id = handle.chain_id();
-
-        let funder = dev_account_signer(0)?;
         let deployer = funder.address();
-        let provider = taonado_client::connect_with_signer(network, config, funder.clone()).await?;
-        let kind = node_kind(&provider).await;
-        let protocol = ProtocolArgs {
-            deposit_goal: U256::from(1000u64) * taonado_types::WEI_PER_TAO,
-            verifying_key: None,
-            set_weights_bounty: U256::from(1_000_000_000_000_000u64),
-            set_weights_interval: self.weights_interval,
-            validator_funding: None,
-        };
-        let plan = build_plan(network, kind, &protocol, verifying_key, record_path.clone())?;
-        let (record, counts) = run_deploy(context, &provider, deployer, &plan).await?;
-        let deployment = DeployReport::new(&record, record_path, counts);
+        let (record, counts) = run_deploy(context, provider, deployer, plan).await?;
+        let deployment = DeployReport::new(&record, plan.record_path.clone(), counts);
 
         if !context.output.is_json() {
             let mut text = Vec::new();
@@ -220,7 +216,7 @@ impl UpArgs {
 
         let (stop_tx, stop_rx) = watch::channel(false);
         let start_block = handle.block_number();
-        let stopper = self.wait_for_stop(handle, start_block);
+        let stopper = self.wait_for_stop(handle, signals, start_block);
         let log = EventLog {
             output: context.output.clone(),
             events: Mutex::new(Vec::new()),
@@ -243,7 +239,7 @@ impl UpArgs {
                 },
             };
             let simulation =
-                taonado_ops::run_simulation(&provider, funder, &record, sim_config, stop_rx, &log);
+                taonado_ops::run_simulation(provider, funder, &record, sim_config, stop_rx, &log);
             tokio::pin!(simulation);
             // The simulation ends when the stop flag flips; it may also end on its own
             // (an error), in which case the stop condition no longer matters.
@@ -269,7 +265,12 @@ impl UpArgs {
 
     /// Resolves on the first stop condition: a signal, `--exit-after`, `--exit-after-blocks`
     /// or the devnet stopping by itself.
-    async fn wait_for_stop(&self, handle: &DevnetHandle, start_block: u64) {
+    async fn wait_for_stop(
+        &self,
+        handle: &DevnetHandle,
+        signals: &mut crate::shutdown::StopSignals,
+        start_block: u64,
+    ) {
         let deadline = async {
             match self.exit_after {
                 Some(secs) => tokio::time::sleep(Duration::from_secs(secs)).await,
@@ -288,7 +289,7 @@ impl UpArgs {
             tracing::info!(blocks = n, "block limit reached, stopping");
         };
         tokio::select! {
-            () = crate::shutdown::signal() => {}
+            () = signals.recv() => {}
             () = deadline => tracing::info!("time limit reached, stopping"),
             () = blocks => {}
             () = handle.stopped() => tracing::warn!("the devnet stopped by itself"),

@@ -138,3 +138,38 @@ fn broken_pipe_is_not_an_error() {
     let status = child.wait().expect("wait");
     assert_eq!(status.code(), Some(0));
 }
+
+#[test]
+fn eth_rpc_url_only_redirects_remote_networks() {
+    let sandbox = Sandbox::new();
+    let rpc_url = |network: &str| {
+        let (code, stdout, stderr) = run(sandbox
+            .taonado()
+            .env("ETH_RPC_URL", "http://127.0.0.1:4")
+            .args(["--json", "--network", network, "config", "show"]));
+        assert_eq!(code, 0, "{stderr}");
+        envelope(&stdout)["data"]["network"]["rpc_url"]
+            .as_str()
+            .expect("rpc_url")
+            .to_owned()
+    };
+    assert_eq!(rpc_url("testnet"), "http://127.0.0.1:4/");
+    assert_eq!(
+        rpc_url("local"),
+        "http://127.0.0.1:8545/",
+        "a dev chain ignores ETH_RPC_URL"
+    );
+}
+
+#[test]
+fn keystore_without_password_and_without_terminal_asks_for_a_file() {
+    let sandbox = Sandbox::new();
+    let keystore = crate::support::client_fixture("dev1.json");
+    let (code, _, stderr) = run(sandbox
+        .taonado()
+        .args(["deploy", "--rpc-url", "http://127.0.0.1:9", "--keystore"])
+        .arg(&keystore)
+        .stdin(std::process::Stdio::null()));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("--password-file"), "{stderr}");
+}

@@ -87,3 +87,18 @@ fn devnet_keeps_state_across_restarts() {
         "2000000000000000000"
     );
 }
+
+#[test]
+fn devnet_rejects_a_bad_subnet_config() {
+    let sandbox = Sandbox::new();
+    let file = sandbox.path().join("subnet.toml");
+    std::fs::write(&file, "tempo = \"soon\"\n").expect("write subnet config");
+    let (code, _, stderr) = crate::support::run(
+        sandbox
+            .taonado()
+            .args(["devnet", "--port", "0", "--subnet-config"])
+            .arg(&file),
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("subnet.toml"), "{stderr}");
+}

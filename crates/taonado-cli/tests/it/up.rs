@@ -66,3 +66,61 @@ fn up_rejects_zero_miners() {
     assert_eq!(code, 2);
     assert!(stderr.contains("--miners"), "{stderr}");
 }
+
+#[test]
+fn up_stops_cleanly_on_sigterm() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let sandbox = Sandbox::new();
+    let vk = fixture("placeholder.vk.json");
+    let mut child = sandbox
+        .taonado()
+        .args([
+            "-q",
+            "up",
+            "--port",
+            "0",
+            "--fast",
+            "--miners",
+            "1",
+            "--verifying-key",
+        ])
+        .arg(&vk)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn taonado up");
+    // The reader stays alive until the child exits, so its writes never hit a closed pipe.
+    let mut lines = BufReader::new(child.stdout.take().expect("piped stdout")).lines();
+    let mut seen = Vec::new();
+    // Read until the simulation has started (its first event), then ask it to stop.
+    for line in lines.by_ref() {
+        let line = line.expect("read stdout");
+        let joined = line.starts_with("miner joined:");
+        seen.push(line);
+        if joined {
+            break;
+        }
+    }
+    assert!(
+        seen.iter()
+            .any(|l| l.starts_with("Listening on http://127.0.0.1:")),
+        "{seen:?}"
+    );
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success());
+    let status = child.wait().expect("wait for up");
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "a requested stop is a clean exit; output: {seen:?}"
+    );
+    assert!(
+        rest.last().is_some_and(|l| l.starts_with("stopped:")),
+        "{rest:?}"
+    );
+}

@@ -1,6 +1,6 @@
 //! A small revm 43 harness that runs the compiled artifacts.
 //!
-//! ```ignore
+//! ```text
 //! let mut evm = Evm::new();
 //! let alice = evm.funded_account(1, ether(100));
 //! let wtao = evm.deploy(alice, Contract::WTAO, &[]);
@@ -75,12 +75,26 @@ impl Tx {
 
     /// A call with raw calldata.
     pub fn raw(from: Address, to: Address, data: Bytes) -> Self {
-        Tx { from, to: TxKind::Call(to), data, value: U256::ZERO, gas_limit: DEFAULT_GAS_LIMIT, gas_price: 0 }
+        Tx {
+            from,
+            to: TxKind::Call(to),
+            data,
+            value: U256::ZERO,
+            gas_limit: DEFAULT_GAS_LIMIT,
+            gas_price: 0,
+        }
     }
 
     /// A contract creation.
     pub fn create(from: Address, initcode: Bytes) -> Self {
-        Tx { from, to: TxKind::Create, data: initcode, value: U256::ZERO, gas_limit: DEFAULT_GAS_LIMIT, gas_price: 0 }
+        Tx {
+            from,
+            to: TxKind::Create,
+            data: initcode,
+            value: U256::ZERO,
+            gas_limit: DEFAULT_GAS_LIMIT,
+            gas_price: 0,
+        }
     }
 
     pub fn value(mut self, value: U256) -> Self {
@@ -129,7 +143,9 @@ impl Receipt {
 
     /// The `Error(string)` reason of a revert, if it has one.
     pub fn revert_reason(&self) -> Option<String> {
-        (self.outcome == Outcome::Revert).then(|| revert_reason(&self.output)).flatten()
+        (self.outcome == Outcome::Revert)
+            .then(|| revert_reason(&self.output))
+            .flatten()
     }
 
     /// The `Panic(uint256)` code of a revert (0x11 overflow, 0x12 division by zero, 0x32 index).
@@ -137,7 +153,9 @@ impl Receipt {
         if self.outcome != Outcome::Revert {
             return None;
         }
-        Panic::abi_decode(&self.output).ok().map(|p| p.code.to::<u64>())
+        Panic::abi_decode(&self.output)
+            .ok()
+            .map(|p| p.code.to::<u64>())
     }
 
     /// A custom error of the revert, if it is `E`.
@@ -158,26 +176,36 @@ impl Receipt {
     /// Asserts a revert with exactly this `Error(string)` reason.
     #[track_caller]
     pub fn expect_revert(&self, reason: &str) {
-        assert_eq!(self.revert_reason().as_deref(), Some(reason), "expected revert {reason:?}, got {}", self.describe());
+        assert_eq!(
+            self.revert_reason().as_deref(),
+            Some(reason),
+            "expected revert {reason:?}, got {}",
+            self.describe()
+        );
     }
 
     /// Decodes the return data of `C`.
     #[track_caller]
     pub fn decode<C: SolCall>(&self) -> C::Return {
         self.expect_success();
-        C::abi_decode_returns(&self.output).unwrap_or_else(|e| panic!("cannot decode return data: {e}"))
+        C::abi_decode_returns(&self.output)
+            .unwrap_or_else(|e| panic!("cannot decode return data: {e}"))
     }
 
     /// Every log that decodes as event `E`, in order.
     pub fn events<E: SolEvent>(&self) -> Vec<E> {
-        self.logs.iter().filter_map(|log| E::decode_log(log).ok().map(|decoded| decoded.data)).collect()
+        self.logs
+            .iter()
+            .filter_map(|log| E::decode_log(log).ok().map(|decoded| decoded.data))
+            .collect()
     }
 
     /// A one-line account of the outcome, for assertion messages.
     pub fn describe(&self) -> String {
         match &self.outcome {
             Outcome::Success => format!("success, {} gas", self.gas_used),
-            Outcome::Revert => match (revert_reason(&self.output), Panic::abi_decode(&self.output)) {
+            Outcome::Revert => match (revert_reason(&self.output), Panic::abi_decode(&self.output))
+            {
                 (Some(reason), _) => format!("revert {reason:?}"),
                 (None, Ok(panic)) => format!("panic 0x{:x}", panic.code),
                 (None, Err(_)) => format!("revert with data {}", self.output),
@@ -208,7 +236,11 @@ impl Default for Evm {
 impl Evm {
     /// An empty chain at block 1.
     pub fn new() -> Self {
-        Evm { db: CacheDB::new(EmptyDB::default()), block_number: 1, timestamp: 1_700_000_000 }
+        Evm {
+            db: CacheDB::new(EmptyDB::default()),
+            block_number: 1,
+            timestamp: 1_700_000_000,
+        }
     }
 
     /// Moves on `blocks` blocks.
@@ -237,13 +269,18 @@ impl Evm {
 
     /// Puts runtime code at `address` (like `anvil_setCode`): no constructor runs.
     pub fn set_code(&mut self, address: Address, code: Bytes) {
-        let info = self.account_info(address).with_code(Bytecode::new_raw(code));
+        let info = self
+            .account_info(address)
+            .with_code(Bytecode::new_raw(code));
         self.db.insert_account_info(address, info);
     }
 
     /// The runtime code at `address`.
     pub fn code(&self, address: Address) -> Bytes {
-        self.account_info(address).code.map(|c| c.original_bytes()).unwrap_or_default()
+        self.account_info(address)
+            .code
+            .map(|c| c.original_bytes())
+            .unwrap_or_default()
     }
 
     /// A raw storage word.
@@ -253,13 +290,25 @@ impl Evm {
 
     fn account_info(&self, address: Address) -> AccountInfo {
         // EmptyDB below the cache cannot fail; a missing account is an empty one.
-        self.db.basic_ref(address).ok().flatten().unwrap_or_default()
+        self.db
+            .basic_ref(address)
+            .ok()
+            .flatten()
+            .unwrap_or_default()
     }
 
     /// Deploys `contract`'s artifact with ABI-encoded constructor arguments.
     #[track_caller]
-    pub fn deploy(&mut self, from: Address, contract: Contract, constructor_args: &[u8]) -> Address {
-        let receipt = self.exec(Tx::create(from, contract.artifact().deploy_code(constructor_args)));
+    pub fn deploy(
+        &mut self,
+        from: Address,
+        contract: Contract,
+        constructor_args: &[u8],
+    ) -> Address {
+        let receipt = self.exec(Tx::create(
+            from,
+            contract.artifact().deploy_code(constructor_args),
+        ));
         match receipt.created {
             Some(address) => address,
             None => panic!("deploying {contract} failed: {}", receipt.describe()),
@@ -343,14 +392,28 @@ fn receipt(result: ExecutionResult) -> Receipt {
                 Output::Call(data) => (data, None),
                 Output::Create(data, address) => (data, address),
             };
-            Receipt { outcome: Outcome::Success, gas_used, output, logs, created }
+            Receipt {
+                outcome: Outcome::Success,
+                gas_used,
+                output,
+                logs,
+                created,
+            }
         }
-        ExecutionResult::Revert { output, logs, .. } => {
-            Receipt { outcome: Outcome::Revert, gas_used, output, logs, created: None }
-        }
-        ExecutionResult::Halt { reason, logs, .. } => {
-            Receipt { outcome: Outcome::Halt(format!("{reason:?}")), gas_used, output: Bytes::new(), logs, created: None }
-        }
+        ExecutionResult::Revert { output, logs, .. } => Receipt {
+            outcome: Outcome::Revert,
+            gas_used,
+            output,
+            logs,
+            created: None,
+        },
+        ExecutionResult::Halt { reason, logs, .. } => Receipt {
+            outcome: Outcome::Halt(format!("{reason:?}")),
+            gas_used,
+            output: Bytes::new(),
+            logs,
+            created: None,
+        },
     }
 }
 

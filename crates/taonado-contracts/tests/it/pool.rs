@@ -18,7 +18,8 @@ use crate::{
     fixtures::{deploy_hasher, deploy_mock_verifier, deploy_pool, pool_deposit},
 };
 
-const FIELD_SIZE: &str = "21888242871839275222246405745257275088548364400416034343698204186575808495617";
+const FIELD_SIZE: &str =
+    "21888242871839275222246405745257275088548364400416034343698204186575808495617";
 
 fn field_size() -> U256 {
     U256::from_str_radix(FIELD_SIZE, 10).expect("a decimal constant")
@@ -48,8 +49,27 @@ impl Pool {
         let hasher = deploy_hasher(&mut evm, owner);
         let verifier = deploy_mock_verifier(&mut evm, owner, true);
         let denomination = ether(1);
-        let pool = deploy_pool(&mut evm, owner, verifier, hasher, denomination, height, wtao);
-        Pool { evm, owner, user, relayer, recipient, wtao, verifier, hasher, pool, denomination }
+        let pool = deploy_pool(
+            &mut evm,
+            owner,
+            verifier,
+            hasher,
+            denomination,
+            height,
+            wtao,
+        );
+        Pool {
+            evm,
+            owner,
+            user,
+            relayer,
+            recipient,
+            wtao,
+            verifier,
+            hasher,
+            pool,
+            denomination,
+        }
     }
 
     fn deposit(&mut self, commitment: B256) -> Receipt {
@@ -62,7 +82,13 @@ impl Pool {
         self.evm.view(pool, &ERC20Taonado::getLastRootCall {})
     }
 
-    fn withdraw_call(&self, root: B256, nullifier_hash: B256, fee: U256, refund: U256) -> ERC20Taonado::withdrawCall {
+    fn withdraw_call(
+        &self,
+        root: B256,
+        nullifier_hash: B256,
+        fee: U256,
+        refund: U256,
+    ) -> ERC20Taonado::withdrawCall {
         ERC20Taonado::withdrawCall {
             _proof: Bytes::from(vec![0xab; 256]),
             _root: root,
@@ -92,14 +118,28 @@ fn constructor_records_its_parameters() {
     assert_eq!(p.evm.view(pool, &ERC20Taonado::verifierCall {}), p.verifier);
     assert_eq!(p.evm.view(pool, &ERC20Taonado::hasherCall {}), p.hasher);
     assert_eq!(p.evm.view(pool, &ERC20Taonado::tokenCall {}), p.wtao);
-    assert_eq!(p.evm.view(pool, &ERC20Taonado::denominationCall {}), ether(1));
+    assert_eq!(
+        p.evm.view(pool, &ERC20Taonado::denominationCall {}),
+        ether(1)
+    );
     assert_eq!(p.evm.view(pool, &ERC20Taonado::levelsCall {}), 20);
-    assert_eq!(p.evm.view(pool, &ERC20Taonado::ROOT_HISTORY_SIZECall {}), 30);
-    assert_eq!(p.evm.view(pool, &ERC20Taonado::FIELD_SIZECall {}), field_size());
+    assert_eq!(
+        p.evm.view(pool, &ERC20Taonado::ROOT_HISTORY_SIZECall {}),
+        30
+    );
+    assert_eq!(
+        p.evm.view(pool, &ERC20Taonado::FIELD_SIZECall {}),
+        field_size()
+    );
     let zero = p.evm.view(pool, &ERC20Taonado::ZERO_VALUECall {});
-    assert_eq!(B256::from(zero), p.evm.view(pool, &ERC20Taonado::zerosCall { i: U256::ZERO }));
+    assert_eq!(
+        B256::from(zero),
+        p.evm.view(pool, &ERC20Taonado::zerosCall { i: U256::ZERO })
+    );
     // The empty tree's root is zeros(20).
-    let empty = p.evm.view(pool, &ERC20Taonado::zerosCall { i: U256::from(20) });
+    let empty = p
+        .evm
+        .view(pool, &ERC20Taonado::zerosCall { i: U256::from(20) });
     assert_eq!(p.last_root(), empty);
 }
 
@@ -121,21 +161,35 @@ fn deposit_moves_the_denomination_and_emits_deposit_with_the_user() {
         assert!(p.evm.view(pool, &ERC20Taonado::commitmentsCall(commitment)));
     }
     assert_eq!(p.token_balance(pool), ether(2));
-    assert_eq!(p.evm.view(pool, &ERC20Taonado::totalLifetimeDepositsCall(user)), ether(2));
+    assert_eq!(
+        p.evm
+            .view(pool, &ERC20Taonado::totalLifetimeDepositsCall(user)),
+        ether(2)
+    );
     assert_eq!(p.evm.view(pool, &ERC20Taonado::nextIndexCall {}), 2);
     assert_eq!(p.evm.view(pool, &ERC20Taonado::currentRootIndexCall {}), 2);
     let root = p.last_root();
     assert_ne!(root, empty_root);
-    assert!(p.evm.view(pool, &ERC20Taonado::isKnownRootCall { _root: root }));
-    assert!(p.evm.view(pool, &ERC20Taonado::isKnownRootCall { _root: empty_root }));
-    assert!(!p.evm.view(pool, &ERC20Taonado::isKnownRootCall { _root: B256::ZERO }));
+    assert!(
+        p.evm
+            .view(pool, &ERC20Taonado::isKnownRootCall { _root: root })
+    );
+    assert!(
+        p.evm
+            .view(pool, &ERC20Taonado::isKnownRootCall { _root: empty_root })
+    );
+    assert!(
+        !p.evm
+            .view(pool, &ERC20Taonado::isKnownRootCall { _root: B256::ZERO })
+    );
 }
 
 #[test]
 fn a_commitment_is_accepted_once() {
     let mut p = Pool::new(20);
     p.deposit(b32(5)).expect_success();
-    p.deposit(b32(5)).expect_revert("The commitment has been submitted");
+    p.deposit(b32(5))
+        .expect_revert("The commitment has been submitted");
 }
 
 #[test]
@@ -143,12 +197,45 @@ fn deposit_refuses_native_value_and_needs_an_allowance() {
     let mut p = Pool::new(20);
     let (wtao, pool, user) = (p.wtao, p.pool, p.user);
     crate::fixtures::wrap(&mut p.evm, wtao, user, ether(1));
-    p.evm.exec(Tx::call(user, wtao, &WTAO::approveCall { guy: pool, wad: ether(1) })).expect_success();
     p.evm
-        .exec(Tx::call(user, pool, &ERC20Taonado::depositCall { _commitment: b32(1) }).value(U256::from(1)))
+        .exec(Tx::call(
+            user,
+            wtao,
+            &WTAO::approveCall {
+                guy: pool,
+                wad: ether(1),
+            },
+        ))
+        .expect_success();
+    p.evm
+        .exec(
+            Tx::call(
+                user,
+                pool,
+                &ERC20Taonado::depositCall {
+                    _commitment: b32(1),
+                },
+            )
+            .value(U256::from(1)),
+        )
         .expect_revert("ETH value is supposed to be 0 for ERC20 instance");
-    p.evm.exec(Tx::call(user, wtao, &WTAO::approveCall { guy: pool, wad: U256::ZERO })).expect_success();
-    let receipt = p.evm.exec(Tx::call(user, pool, &ERC20Taonado::depositCall { _commitment: b32(1) }));
+    p.evm
+        .exec(Tx::call(
+            user,
+            wtao,
+            &WTAO::approveCall {
+                guy: pool,
+                wad: U256::ZERO,
+            },
+        ))
+        .expect_success();
+    let receipt = p.evm.exec(Tx::call(
+        user,
+        pool,
+        &ERC20Taonado::depositCall {
+            _commitment: b32(1),
+        },
+    ));
     assert_eq!(receipt.outcome, Outcome::Revert);
     assert!(!p.evm.view(pool, &ERC20Taonado::commitmentsCall(b32(1))));
 }
@@ -156,7 +243,8 @@ fn deposit_refuses_native_value_and_needs_an_allowance() {
 #[test]
 fn commitments_outside_the_field_are_rejected() {
     let mut p = Pool::new(20);
-    p.deposit(B256::from(field_size())).expect_revert("_left should be inside the field");
+    p.deposit(B256::from(field_size()))
+        .expect_revert("_left should be inside the field");
 }
 
 #[test]
@@ -174,21 +262,53 @@ fn withdraw_pays_recipient_and_relayer_and_spends_the_nullifier() {
     assert_eq!(p.token_balance(relayer), fee);
     assert_eq!(p.token_balance(pool), U256::ZERO);
     let event = &receipt.events::<ERC20Taonado::Withdrawal>()[0];
-    assert_eq!((event.to, event.nullifierHash, event.relayer, event.fee), (recipient, b32(77), relayer, fee));
-    assert!(p.evm.view(pool, &ERC20Taonado::isSpentCall { _nullifierHash: b32(77) }));
-    assert!(p.evm.view(pool, &ERC20Taonado::nullifierHashesCall(b32(77))));
-    let spent = p.evm.view(pool, &ERC20Taonado::isSpentArrayCall { _nullifierHashes: vec![b32(1), b32(77)] });
+    assert_eq!(
+        (event.to, event.nullifierHash, event.relayer, event.fee),
+        (recipient, b32(77), relayer, fee)
+    );
+    assert!(p.evm.view(
+        pool,
+        &ERC20Taonado::isSpentCall {
+            _nullifierHash: b32(77)
+        }
+    ));
+    assert!(
+        p.evm
+            .view(pool, &ERC20Taonado::nullifierHashesCall(b32(77)))
+    );
+    let spent = p.evm.view(
+        pool,
+        &ERC20Taonado::isSpentArrayCall {
+            _nullifierHashes: vec![b32(1), b32(77)],
+        },
+    );
     assert_eq!(spent, vec![false, true]);
 
     // The verifier saw (root, nullifierHash, recipient, relayer, fee, refund) and the proof.
     let word = |a: Address| U256::from_be_slice(a.as_slice());
-    let expected = [U256::from_be_bytes(root.0), U256::from(77), word(recipient), word(relayer), fee, U256::ZERO];
+    let expected = [
+        U256::from_be_bytes(root.0),
+        U256::from(77),
+        word(recipient),
+        word(relayer),
+        fee,
+        U256::ZERO,
+    ];
     for (i, want) in expected.into_iter().enumerate() {
-        assert_eq!(p.evm.view(verifier, &MockVerifier::lastInputCall(U256::from(i))), want, "input {i}");
+        assert_eq!(
+            p.evm
+                .view(verifier, &MockVerifier::lastInputCall(U256::from(i))),
+            want,
+            "input {i}"
+        );
     }
-    assert_eq!(p.evm.view(verifier, &MockVerifier::lastProofCall {}), call._proof);
+    assert_eq!(
+        p.evm.view(verifier, &MockVerifier::lastProofCall {}),
+        call._proof
+    );
 
-    p.withdraw(&call, U256::ZERO).expect_revert("The note has been already spent");
+    p.withdraw(&call, U256::ZERO)
+        .expect_revert("The note has been already spent");
 }
 
 #[test]
@@ -201,21 +321,42 @@ fn withdraw_checks_run_in_the_specified_order() {
 
     // Everything wrong at once: the fee check comes first.
     let spent_nullifier = b32(9);
-    p.withdraw(&p.withdraw_call(root, spent_nullifier, U256::ZERO, U256::ZERO), U256::ZERO).expect_success();
+    p.withdraw(
+        &p.withdraw_call(root, spent_nullifier, U256::ZERO, U256::ZERO),
+        U256::ZERO,
+    )
+    .expect_success();
     p.deposit(b32(2)).expect_success();
-    p.evm.exec(Tx::call(owner, verifier, &MockVerifier::setResultCall { _result: false })).expect_success();
+    p.evm
+        .exec(Tx::call(
+            owner,
+            verifier,
+            &MockVerifier::setResultCall { _result: false },
+        ))
+        .expect_success();
     let unknown_root = b32(123);
     let all_wrong = p.withdraw_call(unknown_root, spent_nullifier, too_much, U256::from(5));
-    p.withdraw(&all_wrong, U256::ZERO).expect_revert("Fee exceeds transfer value");
+    p.withdraw(&all_wrong, U256::ZERO)
+        .expect_revert("Fee exceeds transfer value");
     // Then the nullifier, then the root, then the proof, then the refund.
     let call = p.withdraw_call(unknown_root, spent_nullifier, U256::ZERO, U256::from(5));
-    p.withdraw(&call, U256::ZERO).expect_revert("The note has been already spent");
+    p.withdraw(&call, U256::ZERO)
+        .expect_revert("The note has been already spent");
     let call = p.withdraw_call(unknown_root, b32(10), U256::ZERO, U256::from(5));
-    p.withdraw(&call, U256::ZERO).expect_revert("Cannot find your merkle root");
+    p.withdraw(&call, U256::ZERO)
+        .expect_revert("Cannot find your merkle root");
     let call = p.withdraw_call(root, b32(10), U256::ZERO, U256::from(5));
-    p.withdraw(&call, U256::ZERO).expect_revert("Invalid withdraw proof");
-    p.evm.exec(Tx::call(owner, verifier, &MockVerifier::setResultCall { _result: true })).expect_success();
-    p.withdraw(&call, U256::ZERO).expect_revert("Incorrect refund amount received by the contract");
+    p.withdraw(&call, U256::ZERO)
+        .expect_revert("Invalid withdraw proof");
+    p.evm
+        .exec(Tx::call(
+            owner,
+            verifier,
+            &MockVerifier::setResultCall { _result: true },
+        ))
+        .expect_success();
+    p.withdraw(&call, U256::ZERO)
+        .expect_revert("Incorrect refund amount received by the contract");
     // The fee may equal the denomination.
     let call = p.withdraw_call(root, b32(10), ether(1), U256::ZERO);
     p.withdraw(&call, U256::ZERO).expect_success();
@@ -239,7 +380,11 @@ fn the_refund_goes_to_the_recipient_or_back_to_the_relayer() {
     call._recipient = p.wtao;
     let receipt = p.withdraw(&call, refund);
     receipt.expect_success();
-    assert_eq!(p.evm.balance(p.relayer), relayer_before, "the refund came back (gas price is 0)");
+    assert_eq!(
+        p.evm.balance(p.relayer),
+        relayer_before,
+        "the refund came back (gas price is 0)"
+    );
     assert_eq!(p.evm.balance(p.pool), U256::ZERO);
 }
 
@@ -254,13 +399,26 @@ fn defect_lifetime_deposits_grow_by_depositing_and_withdrawing_to_oneself() {
         call._recipient = user;
         p.withdraw(&call, U256::ZERO).expect_success();
     }
-    assert_eq!(p.evm.view(pool, &ERC20Taonado::totalLifetimeDepositsCall(user)), ether(3));
+    assert_eq!(
+        p.evm
+            .view(pool, &ERC20Taonado::totalLifetimeDepositsCall(user)),
+        ether(3)
+    );
     assert_eq!(p.token_balance(pool), U256::ZERO);
 }
 
 fn deploy_tree(evm: &mut Evm, from: Address, hasher: Address, levels: u32) -> Receipt {
-    let args = MerkleTreeWithHistoryMock::constructorCall { _treeLevels: levels, _hasher: hasher }.abi_encode();
-    evm.exec(Tx::create(from, Contract::MerkleTreeWithHistoryMock.artifact().deploy_code(&args)))
+    let args = MerkleTreeWithHistoryMock::constructorCall {
+        _treeLevels: levels,
+        _hasher: hasher,
+    }
+    .abi_encode();
+    evm.exec(Tx::create(
+        from,
+        Contract::MerkleTreeWithHistoryMock
+            .artifact()
+            .deploy_code(&args),
+    ))
 }
 
 #[test]
@@ -270,13 +428,38 @@ fn tree_levels_must_be_between_1_and_31() {
     let hasher = deploy_hasher(&mut evm, owner);
     deploy_tree(&mut evm, owner, hasher, 0).expect_revert("_levels should be greater than zero");
     deploy_tree(&mut evm, owner, hasher, 32).expect_revert("_levels should be less than 32");
-    let tree = deploy_tree(&mut evm, owner, hasher, 31).created.expect("31 levels is allowed");
+    let tree = deploy_tree(&mut evm, owner, hasher, 31)
+        .created
+        .expect("31 levels is allowed");
     // The 31-level empty root is zeros(31), which is hashLeftRight(zeros(30), zeros(30)).
-    let z30 = evm.view(tree, &MerkleTreeWithHistory::zerosCall { i: U256::from(30) });
-    let z31 = evm.view(tree, &MerkleTreeWithHistory::zerosCall { i: U256::from(31) });
-    assert_eq!(evm.view(tree, &MerkleTreeWithHistory::hashLeftRightCall { _hasher: hasher, _left: z30, _right: z30 }), z31);
-    assert_eq!(evm.view(tree, &MerkleTreeWithHistory::getLastRootCall {}), z31);
-    let out_of_range = evm.simulate(Tx::call(owner, tree, &MerkleTreeWithHistory::zerosCall { i: U256::from(32) }));
+    let z30 = evm.view(
+        tree,
+        &MerkleTreeWithHistory::zerosCall { i: U256::from(30) },
+    );
+    let z31 = evm.view(
+        tree,
+        &MerkleTreeWithHistory::zerosCall { i: U256::from(31) },
+    );
+    assert_eq!(
+        evm.view(
+            tree,
+            &MerkleTreeWithHistory::hashLeftRightCall {
+                _hasher: hasher,
+                _left: z30,
+                _right: z30
+            }
+        ),
+        z31
+    );
+    assert_eq!(
+        evm.view(tree, &MerkleTreeWithHistory::getLastRootCall {}),
+        z31
+    );
+    let out_of_range = evm.simulate(Tx::call(
+        owner,
+        tree,
+        &MerkleTreeWithHistory::zerosCall { i: U256::from(32) },
+    ));
     out_of_range.expect_revert("Index out of bounds");
 }
 
@@ -285,13 +468,26 @@ fn a_full_tree_rejects_more_leaves() {
     let mut evm = Evm::new();
     let owner = evm.funded_account(1, ether(1));
     let hasher = deploy_hasher(&mut evm, owner);
-    let tree = deploy_tree(&mut evm, owner, hasher, 2).created.expect("deploys");
+    let tree = deploy_tree(&mut evm, owner, hasher, 2)
+        .created
+        .expect("deploys");
     for n in 0..4u64 {
-        let receipt = evm.exec(Tx::call(owner, tree, &MerkleTreeWithHistoryMock::insertCall { _leaf: b32(n + 1) }));
-        assert_eq!(receipt.decode::<MerkleTreeWithHistoryMock::insertCall>(), u32::try_from(n).expect("small"));
+        let receipt = evm.exec(Tx::call(
+            owner,
+            tree,
+            &MerkleTreeWithHistoryMock::insertCall { _leaf: b32(n + 1) },
+        ));
+        assert_eq!(
+            receipt.decode::<MerkleTreeWithHistoryMock::insertCall>(),
+            u32::try_from(n).expect("small")
+        );
     }
-    evm.exec(Tx::call(owner, tree, &MerkleTreeWithHistoryMock::insertCall { _leaf: b32(5) }))
-        .expect_revert("Merkle tree is full. No more leaves can be added");
+    evm.exec(Tx::call(
+        owner,
+        tree,
+        &MerkleTreeWithHistoryMock::insertCall { _leaf: b32(5) },
+    ))
+    .expect_revert("Merkle tree is full. No more leaves can be added");
 }
 
 #[test]
@@ -299,13 +495,22 @@ fn hash_left_right_rejects_inputs_outside_the_field() {
     let mut evm = Evm::new();
     let owner = evm.funded_account(1, ether(1));
     let hasher = deploy_hasher(&mut evm, owner);
-    let tree = deploy_tree(&mut evm, owner, hasher, 2).created.expect("deploys");
+    let tree = deploy_tree(&mut evm, owner, hasher, 2)
+        .created
+        .expect("deploys");
     let p = B256::from(field_size());
     let below = B256::from(field_size() - U256::from(1));
-    let call = |l, r| MerkleTreeWithHistory::hashLeftRightCall { _hasher: hasher, _left: l, _right: r };
-    evm.simulate(Tx::call(owner, tree, &call(p, below))).expect_revert("_left should be inside the field");
-    evm.simulate(Tx::call(owner, tree, &call(below, p))).expect_revert("_right should be inside the field");
-    evm.simulate(Tx::call(owner, tree, &call(below, below))).expect_success();
+    let call = |l, r| MerkleTreeWithHistory::hashLeftRightCall {
+        _hasher: hasher,
+        _left: l,
+        _right: r,
+    };
+    evm.simulate(Tx::call(owner, tree, &call(p, below)))
+        .expect_revert("_left should be inside the field");
+    evm.simulate(Tx::call(owner, tree, &call(below, p)))
+        .expect_revert("_right should be inside the field");
+    evm.simulate(Tx::call(owner, tree, &call(below, below)))
+        .expect_success();
 }
 
 #[test]
@@ -313,18 +518,37 @@ fn only_the_last_30_roots_are_known() {
     let mut evm = Evm::new();
     let owner = evm.funded_account(1, ether(1));
     let hasher = deploy_hasher(&mut evm, owner);
-    let tree = deploy_tree(&mut evm, owner, hasher, 20).created.expect("deploys");
+    let tree = deploy_tree(&mut evm, owner, hasher, 20)
+        .created
+        .expect("deploys");
     let mut roots = vec![evm.view(tree, &MerkleTreeWithHistory::getLastRootCall {})];
     for n in 1..=30u64 {
-        evm.exec(Tx::call(owner, tree, &MerkleTreeWithHistoryMock::insertCall { _leaf: b32(n) })).expect_success();
+        evm.exec(Tx::call(
+            owner,
+            tree,
+            &MerkleTreeWithHistoryMock::insertCall { _leaf: b32(n) },
+        ))
+        .expect_success();
         roots.push(evm.view(tree, &MerkleTreeWithHistory::getLastRootCall {}));
     }
-    let known = |evm: &mut Evm, root: B256| evm.view(tree, &MerkleTreeWithHistory::isKnownRootCall { _root: root });
-    assert!(!known(&mut evm, roots[0]), "the empty root fell out of the 30-root history");
+    let known = |evm: &mut Evm, root: B256| {
+        evm.view(
+            tree,
+            &MerkleTreeWithHistory::isKnownRootCall { _root: root },
+        )
+    };
+    assert!(
+        !known(&mut evm, roots[0]),
+        "the empty root fell out of the 30-root history"
+    );
     for &root in &roots[1..] {
         assert!(known(&mut evm, root));
     }
-    assert_eq!(evm.view(tree, &MerkleTreeWithHistory::currentRootIndexCall {}), 0, "the ring wrapped around");
+    assert_eq!(
+        evm.view(tree, &MerkleTreeWithHistory::currentRootIndexCall {}),
+        0,
+        "the ring wrapped around"
+    );
 }
 
 #[derive(Clone, Debug)]
@@ -368,4 +592,59 @@ proptest! {
             prop_assert_eq!(p.token_balance(pool), expected);
         }
     }
+}
+
+#[test]
+fn withdraw_through_the_real_groth16_verifier_binds_every_public_input() {
+    use taonado_contracts::verifier::{ChainFamily, initcode};
+
+    let mut p = Pool::new(20);
+    p.deposit(b32(1)).expect_success();
+    p.deposit(b32(2)).expect_success();
+    let root = p.last_root();
+    let fee = ether(1) / U256::from(50);
+    let word = |a: Address| U256::from_be_slice(a.as_slice());
+    let inputs = [
+        U256::from_be_bytes(root.0),
+        U256::from(42),
+        word(p.recipient),
+        word(p.relayer),
+        fee,
+        U256::ZERO,
+    ];
+    let (key, proof) = crate::fixtures::trapdoor_key_and_proof(inputs);
+
+    // revm's precompiles are Ethereum's (bn256 add at 0x6), so the Ethereum family is the one
+    // that runs here.
+    let owner = p.owner;
+    let verifier = p
+        .evm
+        .exec(Tx::create(owner, initcode(ChainFamily::Ethereum, &key)))
+        .created
+        .expect("verifier deploys");
+    let pool = deploy_pool(&mut p.evm, owner, verifier, p.hasher, ether(1), 20, p.wtao);
+    p.pool = pool;
+    p.deposit(b32(1)).expect_success();
+    p.deposit(b32(2)).expect_success();
+    assert_eq!(p.last_root(), root, "same leaves, same root");
+
+    let mut call = p.withdraw_call(root, b32(42), fee, U256::ZERO);
+    call._proof = proof;
+    // Changing any public input breaks the proof.
+    let mut wrong_fee = call.clone();
+    wrong_fee._fee = fee + U256::from(1);
+    p.withdraw(&wrong_fee, U256::ZERO)
+        .expect_revert("Invalid withdraw proof");
+    let mut wrong_recipient = call.clone();
+    wrong_recipient._recipient = p.relayer;
+    p.withdraw(&wrong_recipient, U256::ZERO)
+        .expect_revert("Invalid withdraw proof");
+    let mut wrong_nullifier = call.clone();
+    wrong_nullifier._nullifierHash = b32(43);
+    p.withdraw(&wrong_nullifier, U256::ZERO)
+        .expect_revert("Invalid withdraw proof");
+
+    p.withdraw(&call, U256::ZERO).expect_success();
+    let recipient = p.recipient;
+    assert_eq!(p.token_balance(recipient), ether(1) - fee);
 }

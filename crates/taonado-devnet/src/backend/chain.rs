@@ -15,7 +15,9 @@ use std::{
     time::{SystemTime, UNIX_EPOCH},
 };
 
-use alloy_consensus::{EMPTY_OMMER_ROOT_HASH, EMPTY_ROOT_HASH, Header, Transaction as _, TxEnvelope};
+use alloy_consensus::{
+    EMPTY_OMMER_ROOT_HASH, EMPTY_ROOT_HASH, Header, Transaction as _, TxEnvelope,
+};
 use alloy_primitives::{Address, B64, B256, Bloom, Bytes, Log, TxKind, U256, keccak256};
 use revm::{
     DatabaseCommit, DatabaseRef,
@@ -192,7 +194,15 @@ impl Chain {
             undo_mark: 0,
             subtensor_after: Some(Arc::new(subtensor.clone())),
         };
-        Self::from_parts(rules, db, subtensor, vec![block], dev_accounts, TimeState::default(), mirrors)
+        Self::from_parts(
+            rules,
+            db,
+            subtensor,
+            vec![block],
+            dev_accounts,
+            TimeState::default(),
+            mirrors,
+        )
     }
 
     /// Rebuild indexes around restored state (genesis or a state-dir load).
@@ -240,12 +250,17 @@ impl Chain {
         for (index, tx) in block.txs.iter().enumerate() {
             self.tx_locations.insert(tx.hash, (number, index));
         }
-        self.db.cache.block_hashes.insert(U256::from(number), block.hash);
+        self.db
+            .cache
+            .block_hashes
+            .insert(U256::from(number), block.hash);
     }
 
     pub(crate) fn latest(&self) -> &StoredBlock {
         // Invariant: genesis is always present.
-        self.blocks.last().expect("chain always has a genesis block")
+        self.blocks
+            .last()
+            .expect("chain always has a genesis block")
     }
 
     pub(crate) fn latest_number(&self) -> u64 {
@@ -268,7 +283,11 @@ impl Chain {
 
     pub(crate) fn account(&self, address: Address) -> AccountInfo {
         // StateDb's error type is Infallible.
-        self.db.basic_ref(address).ok().flatten().unwrap_or_default()
+        self.db
+            .basic_ref(address)
+            .ok()
+            .flatten()
+            .unwrap_or_default()
     }
 
     pub(crate) fn code(&self, address: Address) -> Bytes {
@@ -299,7 +318,10 @@ impl Chain {
         if let Some(id) = tx.tx_env.chain_id
             && id != chain
         {
-            return Err(DevnetError::WrongChainId { tx: Some(id), chain });
+            return Err(DevnetError::WrongChainId {
+                tx: Some(id),
+                chain,
+            });
         }
         if tx.tx_env.gas_limit > self.rules.gas_limit {
             return Err(DevnetError::GasLimitExceedsBlock {
@@ -359,11 +381,13 @@ impl Chain {
             &self.mirrors,
         )
         .map_err(|error| match error {
-            DevnetError::InsufficientFunds { balance, cost, .. } => DevnetError::InsufficientFunds {
-                address: tx.from,
-                balance,
-                cost,
-            },
+            DevnetError::InsufficientFunds { balance, cost, .. } => {
+                DevnetError::InsufficientFunds {
+                    address: tx.from,
+                    balance,
+                    cost,
+                }
+            }
             DevnetError::WrongChainId { .. } => DevnetError::WrongChainId {
                 tx: tx.tx_env.chain_id,
                 chain: self.rules.chain_id,
@@ -380,7 +404,9 @@ impl Chain {
         if !success {
             slot.restore();
         }
-        let effective_gas_price = tx.envelope.effective_gas_price(Some(self.rules.base_fee as u64));
+        let effective_gas_price = tx
+            .envelope
+            .effective_gas_price(Some(self.rules.base_fee as u64));
         let mut gas_used = result.tx_gas_used();
         let dispatch_error = if success { None } else { dispatch_error };
         if dispatch_error.is_some() && gas_used < gas_limit {
@@ -594,14 +620,20 @@ impl Chain {
     /// Drop every block above `target`.
     fn truncate_to(&mut self, target: u64) {
         while self.latest_number() > target {
-            let Some(block) = self.blocks.pop() else { break };
+            let Some(block) = self.blocks.pop() else {
+                break;
+            };
             self.block_numbers.remove(&block.hash);
-            self.db.cache.block_hashes.remove(&U256::from(block.header.number));
+            self.db
+                .cache
+                .block_hashes
+                .remove(&U256::from(block.header.number));
             for tx in &block.txs {
                 self.tx_locations.remove(&tx.hash);
             }
         }
-        self.snapshots.retain(|_, snapshot| snapshot.block <= target);
+        self.snapshots
+            .retain(|_, snapshot| snapshot.block <= target);
     }
 
     /// `taonado_reorg(depth)`: drop the last `depth` blocks and their state changes.
@@ -703,8 +735,14 @@ impl Chain {
             base: &self.subtensor,
             scratch: None,
         };
-        let (executed, _) =
-            exec::execute(&self.db, self.rules.cfg(true), block_env, tx, slot, &self.mirrors)?;
+        let (executed, _) = exec::execute(
+            &self.db,
+            self.rules.cfg(true),
+            block_env,
+            tx,
+            slot,
+            &self.mirrors,
+        )?;
         Ok(executed)
     }
 
@@ -722,18 +760,25 @@ impl Chain {
             base: &self.subtensor,
             scratch: None,
         };
-        exec::execute(&self.db, self.rules.cfg(false), block_env, tx_env, slot, &self.mirrors)
-            .map(|_| ())
-            .map_err(|error| match error {
-                DevnetError::InsufficientFunds { balance, cost, .. } => {
-                    DevnetError::InsufficientFunds {
-                        address: tx.from,
-                        balance,
-                        cost,
-                    }
+        exec::execute(
+            &self.db,
+            self.rules.cfg(false),
+            block_env,
+            tx_env,
+            slot,
+            &self.mirrors,
+        )
+        .map(|_| ())
+        .map_err(|error| match error {
+            DevnetError::InsufficientFunds { balance, cost, .. } => {
+                DevnetError::InsufficientFunds {
+                    address: tx.from,
+                    balance,
+                    cost,
                 }
-                other => other,
-            })
+            }
+            other => other,
+        })
     }
 
     /// A host for `subtensor_*` dev methods: changes the latest EVM state directly.
@@ -772,7 +817,12 @@ impl DbHost<'_> {
             prior,
             slots: Vec::new(),
         });
-        let mut info = self.db.basic_ref(address).ok().flatten().unwrap_or_default();
+        let mut info = self
+            .db
+            .basic_ref(address)
+            .ok()
+            .flatten()
+            .unwrap_or_default();
         info.balance = balance;
         self.db.insert_account_info(address, info);
     }
@@ -790,7 +840,9 @@ impl EvmHost for DbHost<'_> {
 
     fn transfer(&mut self, from: Address, to: Address, amount: U256) -> Result<(), String> {
         if self.balance(from) < amount {
-            return Err(format!("insufficient balance in {from} to move {amount} wei"));
+            return Err(format!(
+                "insufficient balance in {from} to move {amount} wei"
+            ));
         }
         self.burn(from, amount)?;
         self.mint(to, amount);
@@ -799,7 +851,9 @@ impl EvmHost for DbHost<'_> {
 
     fn burn(&mut self, from: Address, amount: U256) -> Result<(), String> {
         if self.balance(from) < amount {
-            return Err(format!("insufficient balance in {from} to burn {amount} wei"));
+            return Err(format!(
+                "insufficient balance in {from} to burn {amount} wei"
+            ));
         }
         let balance = self.balance(from) - amount;
         self.set_balance(from, balance);

@@ -24,7 +24,14 @@ pub const SPEC: SpecId = SpecId::CANCUN;
 /// The chain's canonical state.
 pub type StateDb = CacheDB<EmptyDB>;
 
-type Ctx<'db> = Context<BlockEnv, TxEnv, CfgEnv, WrapDatabaseRef<&'db StateDb>, Journal<WrapDatabaseRef<&'db StateDb>>, ()>;
+type Ctx<'db> = Context<
+    BlockEnv,
+    TxEnv,
+    CfgEnv,
+    WrapDatabaseRef<&'db StateDb>,
+    Journal<WrapDatabaseRef<&'db StateDb>>,
+    (),
+>;
 
 /// What one execution produced.
 pub(crate) struct Executed {
@@ -116,11 +123,13 @@ fn map_invalid(invalid: InvalidTransaction) -> DevnetError {
     match invalid {
         InvalidTransaction::NonceTooLow { tx, state } => DevnetError::NonceTooLow { tx, state },
         InvalidTransaction::NonceTooHigh { tx, state } => DevnetError::NonceTooHigh { tx, state },
-        InvalidTransaction::LackOfFundForMaxFee { fee, balance } => DevnetError::InsufficientFunds {
-            address: Address::ZERO,
-            balance: *balance,
-            cost: *fee,
-        },
+        InvalidTransaction::LackOfFundForMaxFee { fee, balance } => {
+            DevnetError::InsufficientFunds {
+                address: Address::ZERO,
+                balance: *balance,
+                cost: *fee,
+            }
+        }
         InvalidTransaction::CallGasCostMoreThanGasLimit {
             initial_gas,
             gas_limit,
@@ -136,10 +145,7 @@ fn map_invalid(invalid: InvalidTransaction) -> DevnetError {
             intrinsic: gas_floor,
         },
         InvalidTransaction::InvalidChainId | InvalidTransaction::MissingChainId => {
-            DevnetError::WrongChainId {
-                tx: None,
-                chain: 0,
-            }
+            DevnetError::WrongChainId { tx: None, chain: 0 }
         }
         other => DevnetError::InvalidTransaction(other.to_string()),
     }
@@ -191,7 +197,13 @@ impl CallRequest {
     pub(crate) fn tx_env(&self, gas_limit: u64, nonce: u64, chain_id: u64) -> TxEnv {
         let is_1559 = self.max_fee_per_gas.is_some() || self.max_priority_fee_per_gas.is_some();
         TxEnv {
-            tx_type: if is_1559 { 2 } else if self.access_list.is_empty() { 0 } else { 1 },
+            tx_type: if is_1559 {
+                2
+            } else if self.access_list.is_empty() {
+                0
+            } else {
+                1
+            },
             caller: self.from.unwrap_or_default(),
             gas_limit,
             gas_price: if is_1559 {

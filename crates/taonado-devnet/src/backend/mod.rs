@@ -50,7 +50,11 @@ pub(crate) struct Backend {
 }
 
 impl Backend {
-    pub(crate) fn new(chain: Chain, state_dir: Option<PathBuf>, interval: Option<Duration>) -> Self {
+    pub(crate) fn new(
+        chain: Chain,
+        state_dir: Option<PathBuf>,
+        interval: Option<Duration>,
+    ) -> Self {
         let chain_id = chain.rules.chain_id;
         Self {
             chain: RwLock::new(chain),
@@ -113,7 +117,10 @@ impl Backend {
     /// eth_call against the latest state.
     pub(crate) fn call(&self, request: &CallRequest) -> Result<alloy_primitives::Bytes> {
         let chain = self.chain.read();
-        let gas = request.gas.unwrap_or(chain.rules.gas_limit).min(chain.rules.gas_limit);
+        let gas = request
+            .gas
+            .unwrap_or(chain.rules.gas_limit)
+            .min(chain.rules.gas_limit);
         let executed = chain.call(request, gas)?;
         outcome_to_result(executed).map(|(_, output)| output)
     }
@@ -121,7 +128,10 @@ impl Backend {
     /// eth_estimateGas: the smallest gas limit with which the call succeeds (binary search).
     pub(crate) fn estimate_gas(&self, request: &CallRequest) -> Result<u64> {
         let chain = self.chain.read();
-        let cap = request.gas.unwrap_or(chain.rules.gas_limit).min(chain.rules.gas_limit);
+        let cap = request
+            .gas
+            .unwrap_or(chain.rules.gas_limit)
+            .min(chain.rules.gas_limit);
         let (used, _) = outcome_to_result(chain.call(request, cap)?)?;
         let succeeds = |gas: u64| -> Result<bool> {
             match chain.call(request, gas) {
@@ -176,7 +186,10 @@ impl Backend {
             .max_fee_per_gas
             .or(request.gas_price)
             .unwrap_or(base_fee * 2);
-        let max_priority_fee_per_gas = request.max_priority_fee_per_gas.unwrap_or(0).min(max_fee_per_gas);
+        let max_priority_fee_per_gas = request
+            .max_priority_fee_per_gas
+            .unwrap_or(0)
+            .min(max_fee_per_gas);
         let tx = TxEip1559 {
             chain_id,
             nonce,
@@ -189,7 +202,8 @@ impl Backend {
             input: request.data.clone(),
         };
         let signature = Signature::new(U256::ONE, U256::ONE, false);
-        let unhashed = TxEnvelope::Eip1559(Signed::new_unchecked(tx.clone(), signature, B256::ZERO));
+        let unhashed =
+            TxEnvelope::Eip1559(Signed::new_unchecked(tx.clone(), signature, B256::ZERO));
         let mut preimage = unhashed.encoded_2718();
         preimage.extend_from_slice(from.as_slice());
         let hash = keccak256(&preimage);
@@ -262,8 +276,8 @@ pub(crate) fn recover(envelope: &TxEnvelope) -> Result<Address> {
 /// Decode raw bytes from eth_sendRawTransaction into a pool transaction (no lock held).
 pub(crate) fn decode_raw(raw: &[u8]) -> Result<PoolTx> {
     use alloy_eips::eip2718::Decodable2718;
-    let envelope = TxEnvelope::decode_2718(&mut &raw[..])
-        .map_err(|e| DevnetError::TxDecode(e.to_string()))?;
+    let envelope =
+        TxEnvelope::decode_2718(&mut &raw[..]).map_err(|e| DevnetError::TxDecode(e.to_string()))?;
     if !matches!(
         envelope,
         TxEnvelope::Legacy(_) | TxEnvelope::Eip2930(_) | TxEnvelope::Eip1559(_)

@@ -100,10 +100,11 @@ pub(crate) fn load(
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(source) => return Err(DevnetError::StateIo { path, source }),
     };
-    let saved: Saved = serde_json::from_slice(&bytes).map_err(|source| DevnetError::StateCorrupt {
-        path: path.clone(),
-        source,
-    })?;
+    let saved: Saved =
+        serde_json::from_slice(&bytes).map_err(|source| DevnetError::StateCorrupt {
+            path: path.clone(),
+            source,
+        })?;
     if saved.format != FORMAT || saved.blocks.is_empty() {
         return Err(DevnetError::StateCorrupt {
             path,

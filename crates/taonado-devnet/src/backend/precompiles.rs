@@ -12,9 +12,7 @@ use alloy_primitives::{Address, B256, Bytes, U256};
 use blake2::{Blake2b, Digest, digest::consts::U32};
 use revm::{
     context::Cfg,
-    context_interface::{
-        ContextTr, JournalTr, journaled_state::account::JournaledAccountTr,
-    },
+    context_interface::{ContextTr, JournalTr, journaled_state::account::JournaledAccountTr},
     handler::{PrecompileProvider, precompile_output_to_interpreter_result},
     interpreter::{CallInputs, InterpreterResult},
     precompile::{PrecompileHalt, PrecompileOutput, Precompiles, bn254, u64_to_address},
@@ -85,7 +83,9 @@ pub(crate) enum SubtensorSlot<'a> {
 impl SubtensorSlot<'_> {
     fn get_mut(&mut self) -> &mut Subtensor {
         match self {
-            Self::Shared { base, scratch } => scratch.get_or_insert_with(|| Box::new((*base).clone())),
+            Self::Shared { base, scratch } => {
+                scratch.get_or_insert_with(|| Box::new((*base).clone()))
+            }
             Self::Exclusive { state, backup } => {
                 if backup.is_none() {
                     *backup = Some(Box::new((**state).clone()));
@@ -126,7 +126,8 @@ impl<'a> TaoPrecompiles<'a> {
     }
 
     fn halt(&mut self, message: String, inputs: &CallInputs) -> InterpreterResult {
-        let output = PrecompileOutput::halt(PrecompileHalt::other(message.clone()), inputs.reservoir);
+        let output =
+            PrecompileOutput::halt(PrecompileHalt::other(message.clone()), inputs.reservoir);
         self.dispatch_error = Some(message);
         precompile_output_to_interpreter_result(output, inputs.gas_limit)
     }
@@ -188,7 +189,9 @@ impl<CTX: ContextTr> PrecompileProvider<CTX> for TaoPrecompiles<'_> {
                     ));
                 }
             };
-            return Ok(Some(precompile_output_to_interpreter_result(output, gas_limit)));
+            return Ok(Some(precompile_output_to_interpreter_result(
+                output, gas_limit,
+            )));
         }
 
         let output = match address {
@@ -220,7 +223,9 @@ impl<CTX: ContextTr> PrecompileProvider<CTX> for TaoPrecompiles<'_> {
                 None => return Ok(None),
             },
         };
-        Ok(Some(precompile_output_to_interpreter_result(output, gas_limit)))
+        Ok(Some(precompile_output_to_interpreter_result(
+            output, gas_limit,
+        )))
     }
 
     fn warm_addresses(&self) -> &AddressSet {
@@ -321,7 +326,9 @@ impl<CTX: ContextTr> EvmHost for JournalHost<'_, CTX> {
         if account.data.decr_balance(amount) {
             Ok(())
         } else {
-            Err(format!("insufficient balance in {from} to burn {amount} wei"))
+            Err(format!(
+                "insufficient balance in {from} to burn {amount} wei"
+            ))
         }
     }
 
@@ -392,7 +399,9 @@ mod tests {
         let output = sha3_fips256(b"", 1_000, 0);
         assert_eq!(
             output.bytes.as_ref(),
-            alloy_primitives::hex!("a7ffc6f8bf1ed76651c14756a061d662f580ff4de43b49fa82d80a4b80f8434a")
+            alloy_primitives::hex!(
+                "a7ffc6f8bf1ed76651c14756a061d662f580ff4de43b49fa82d80a4b80f8434a"
+            )
         );
         assert_eq!(output.gas_used, 60);
     }

@@ -1,7 +1,9 @@
 //! Stored chain data → alloy's JSON-RPC types (so the wire format is exactly what alloy,
 //! ethers, viem and web3.py expect).
 
-use alloy_consensus::{Eip658Value, Receipt, ReceiptEnvelope, ReceiptWithBloom, transaction::Recovered};
+use alloy_consensus::{
+    Eip658Value, Receipt, ReceiptEnvelope, ReceiptWithBloom, transaction::Recovered,
+};
 use alloy_primitives::U256;
 use alloy_rpc_types_eth::{Block, BlockTransactions, Header, Log, Transaction, TransactionReceipt};
 

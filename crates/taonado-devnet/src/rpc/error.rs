@@ -108,54 +108,115 @@ mod tests {
     fn every_variant_has_its_code() {
         use DevnetError as E;
         let addr: SocketAddr = "127.0.0.1:1".parse().unwrap();
-        check(E::Bind { addr, source: io() }, INTERNAL_ERROR, "cannot bind");
         check(
-            E::StateIo { path: PathBuf::from("/s"), source: io() },
+            E::Bind { addr, source: io() },
+            INTERNAL_ERROR,
+            "cannot bind",
+        );
+        check(
+            E::StateIo {
+                path: PathBuf::from("/s"),
+                source: io(),
+            },
             INTERNAL_ERROR,
             "/s",
         );
         check(
-            E::StateCorrupt { path: PathBuf::from("/s"), source: json_error() },
+            E::StateCorrupt {
+                path: PathBuf::from("/s"),
+                source: json_error(),
+            },
             INTERNAL_ERROR,
             "corrupt",
         );
         check(
-            E::StateChainMismatch { path: PathBuf::from("/s"), found: 1, expected: 42 },
+            E::StateChainMismatch {
+                path: PathBuf::from("/s"),
+                found: 1,
+                expected: 42,
+            },
             INTERNAL_ERROR,
             "chain id 1",
         );
-        check(E::TooManyAccounts { requested: 11, available: 10 }, INVALID_PARAMS, "11");
+        check(
+            E::TooManyAccounts {
+                requested: 11,
+                available: 10,
+            },
+            INVALID_PARAMS,
+            "11",
+        );
         check(E::Parse("eof".into()), PARSE_ERROR, "parse error");
-        check(E::InvalidRequest("x".into()), INVALID_REQUEST, "invalid request");
+        check(
+            E::InvalidRequest("x".into()),
+            INVALID_REQUEST,
+            "invalid request",
+        );
         check(E::MethodNotFound("foo".into()), METHOD_NOT_FOUND, "foo");
-        check(E::InvalidParams("p".into()), INVALID_PARAMS, "invalid params");
+        check(
+            E::InvalidParams("p".into()),
+            INVALID_PARAMS,
+            "invalid params",
+        );
         check(E::TxDecode("rlp".into()), INVALID_PARAMS, "decode");
         check(E::TxSignature("bad".into()), SERVER_ERROR, "signature");
-        check(E::NonceTooLow { tx: 0, state: 1 }, SERVER_ERROR, "nonce too low");
-        check(E::NonceTooHigh { tx: 5, state: 1 }, SERVER_ERROR, "nonce too high");
         check(
-            E::InsufficientFunds { address: Address::ZERO, balance: U256::ZERO, cost: U256::ONE },
+            E::NonceTooLow { tx: 0, state: 1 },
+            SERVER_ERROR,
+            "nonce too low",
+        );
+        check(
+            E::NonceTooHigh { tx: 5, state: 1 },
+            SERVER_ERROR,
+            "nonce too high",
+        );
+        check(
+            E::InsufficientFunds {
+                address: Address::ZERO,
+                balance: U256::ZERO,
+                cost: U256::ONE,
+            },
             SERVER_ERROR,
             "insufficient funds",
         );
         check(
-            E::IntrinsicGasTooLow { gas_limit: 1, intrinsic: 21_000 },
+            E::IntrinsicGasTooLow {
+                gas_limit: 1,
+                intrinsic: 21_000,
+            },
             SERVER_ERROR,
             "intrinsic gas too low",
         );
         check(
-            E::GasLimitExceedsBlock { gas_limit: 1, block_gas_limit: 0 },
+            E::GasLimitExceedsBlock {
+                gas_limit: 1,
+                block_gas_limit: 0,
+            },
             SERVER_ERROR,
             "exceeds block gas limit",
         );
-        check(E::WrongChainId { tx: Some(1), chain: 42 }, SERVER_ERROR, "invalid chain id");
         check(
-            E::FeeCapTooLow { max_fee: 1, base_fee: 2 },
+            E::WrongChainId {
+                tx: Some(1),
+                chain: 42,
+            },
+            SERVER_ERROR,
+            "invalid chain id",
+        );
+        check(
+            E::FeeCapTooLow {
+                max_fee: 1,
+                base_fee: 2,
+            },
             SERVER_ERROR,
             "max fee per gas less than block base fee",
         );
         check(E::UnsupportedTxType(3), SERVER_ERROR, "type 3");
-        check(E::InvalidTransaction("x".into()), SERVER_ERROR, "invalid transaction");
+        check(
+            E::InvalidTransaction("x".into()),
+            SERVER_ERROR,
+            "invalid transaction",
+        );
         check(E::AlreadyKnown(B256::ZERO), SERVER_ERROR, "already known");
         check(E::UnknownAccount(Address::ZERO), SERVER_ERROR, "no signer");
         check(E::Halted("OutOfGas".into()), SERVER_ERROR, "OutOfGas");
@@ -165,10 +226,25 @@ mod tests {
             "evm error: Other(\"dispatch execution failed: HotKeyNotRegisteredInSubNet\")",
         );
         check(E::BlockNotFound("0x5".into()), SERVER_ERROR, "not found");
-        check(E::HistoricalState { requested: 1, latest: 2 }, SERVER_ERROR, "not kept");
-        check(E::ReorgTooDeep { depth: 9, floor: 3 }, SERVER_ERROR, "cannot drop 9");
+        check(
+            E::HistoricalState {
+                requested: 1,
+                latest: 2,
+            },
+            SERVER_ERROR,
+            "not kept",
+        );
+        check(
+            E::ReorgTooDeep { depth: 9, floor: 3 },
+            SERVER_ERROR,
+            "cannot drop 9",
+        );
         check(E::FilterNotFound(U256::from(7)), SERVER_ERROR, "filter 7");
-        check(E::SubtensorParams("bad netuid".into()), INVALID_PARAMS, "bad netuid");
+        check(
+            E::SubtensorParams("bad netuid".into()),
+            INVALID_PARAMS,
+            "bad netuid",
+        );
         check(E::Subtensor("failed".into()), SERVER_ERROR, "failed");
         check(E::Internal("boom".into()), INTERNAL_ERROR, "boom");
     }
@@ -179,11 +255,15 @@ mod tests {
         let output = Bytes::from(hex!(
             "08c379a0000000000000000000000000000000000000000000000000000000000000002000000000000000000000000000000000000000000000000000000000000000026e6f000000000000000000000000000000000000000000000000000000000000"
         ));
-        let rpc = RpcError::from(&DevnetError::Reverted { output: output.clone() });
+        let rpc = RpcError::from(&DevnetError::Reverted {
+            output: output.clone(),
+        });
         assert_eq!(rpc.code, EXECUTION_REVERTED);
         assert_eq!(rpc.message, "execution reverted: no");
         assert_eq!(rpc.data, Some(Value::String(output.to_string())));
-        let empty = RpcError::from(&DevnetError::Reverted { output: Bytes::new() });
+        let empty = RpcError::from(&DevnetError::Reverted {
+            output: Bytes::new(),
+        });
         assert_eq!(empty.message, "execution reverted");
     }
 }

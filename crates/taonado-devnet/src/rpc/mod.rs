@@ -51,10 +51,14 @@ impl Params {
 
     /// A quantity given as hex string, decimal string or JSON number.
     fn quantity(&self, index: usize) -> Result<Option<U256>> {
-        let bad = |v: &Value| DevnetError::InvalidParams(format!("param {index}: {v} is not a quantity"));
+        let bad =
+            |v: &Value| DevnetError::InvalidParams(format!("param {index}: {v} is not a quantity"));
         match self.0.get(index) {
             None | Some(Value::Null) => Ok(None),
-            Some(Value::Number(n)) => n.as_u64().map(|n| Some(U256::from(n))).ok_or_else(|| bad(&self.0[index])),
+            Some(Value::Number(n)) => n
+                .as_u64()
+                .map(|n| Some(U256::from(n)))
+                .ok_or_else(|| bad(&self.0[index])),
             Some(Value::String(s)) => {
                 let parsed = match s.strip_prefix("0x") {
                     Some(hex) => U256::from_str_radix(hex, 16),
@@ -138,7 +142,7 @@ fn check_state_block(chain: &Chain, block: Option<BlockId>) -> Result<()> {
     Ok(())
 }
 
-fn find_block<'c>(chain: &'c Chain, id: BlockId) -> Option<&'c crate::backend::chain::StoredBlock> {
+fn find_block(chain: &Chain, id: BlockId) -> Option<&crate::backend::chain::StoredBlock> {
     match id {
         BlockId::Hash(hash) => chain.block_by_hash(&hash.block_hash),
         BlockId::Number(tag) => chain.block(tag_number(chain, tag)),
@@ -150,7 +154,9 @@ fn collect_logs(chain: &Chain, filter: &Filter, from: u64, to: u64) -> Vec<Log> 
     let mut out = Vec::new();
     let to = to.min(chain.latest_number());
     for number in from..=to {
-        let Some(block) = chain.block(number) else { break };
+        let Some(block) = chain.block(number) else {
+            break;
+        };
         if !filter.matches_bloom(block.header.logs_bloom) {
             continue;
         }
@@ -226,7 +232,13 @@ pub(crate) fn dispatch(backend: &Backend, method: &str, params: Value) -> Result
         "eth_coinbase" => Ok(to_json(Address::ZERO)?),
         "eth_accounts" => {
             let chain = backend.chain.read();
-            to_json(chain.dev_accounts.iter().map(|a| a.address).collect::<Vec<_>>())
+            to_json(
+                chain
+                    .dev_accounts
+                    .iter()
+                    .map(|a| a.address)
+                    .collect::<Vec<_>>(),
+            )
         }
         "eth_blockNumber" => Ok(hex_u64(backend.chain.read().latest_number())),
         "eth_gasPrice" => Ok(hex_u128(backend.chain.read().rules.base_fee)),
@@ -239,7 +251,9 @@ pub(crate) fn dispatch(backend: &Backend, method: &str, params: Value) -> Result
             let chain = backend.chain.read();
             let newest = tag_number(&chain, newest).min(chain.latest_number());
             let oldest = newest.saturating_sub(count - 1);
-            let blocks = (oldest..=newest).filter_map(|n| chain.block(n)).collect::<Vec<_>>();
+            let blocks = (oldest..=newest)
+                .filter_map(|n| chain.block(n))
+                .collect::<Vec<_>>();
             let base_fee = chain.rules.base_fee;
             let history = FeeHistory {
                 base_fee_per_gas: vec![base_fee; blocks.len() + 1],
@@ -421,9 +435,18 @@ pub(crate) fn dispatch(backend: &Backend, method: &str, params: Value) -> Result
                     to_json(collect_logs(&chain, log_filter, from, to))?
                 }
                 (FilterKind::Logs(log_filter), _) => {
-                    let (from, to) = filter_range(&chain, log_filter).unwrap_or((since, latest));
+                    // Only blocks not reported yet, within the filter's explicit bounds.
+                    let bound = |tag: Option<&BlockNumberOrTag>, default: u64| {
+                        tag.map_or(default, |tag| tag_number(&chain, *tag))
+                    };
+                    let (from, to) = match log_filter.get_block_hash() {
+                        Some(_) => filter_range(&chain, log_filter)?,
+                        None => (
+                            bound(log_filter.block_option.get_from_block(), since),
+                            bound(log_filter.block_option.get_to_block(), latest),
+                        ),
+                    };
                     let from = from.max(since);
-                    let to = if log_filter.block_option.get_to_block().is_some() { to } else { latest };
                     if from > to {
                         json!([])
                     } else {
@@ -469,7 +492,9 @@ pub(crate) fn dispatch(backend: &Backend, method: &str, params: Value) -> Result
         }
         "anvil_setBalance" | "hardhat_setBalance" => {
             let address: Address = p.req(0)?;
-            let balance = p.quantity(1)?.ok_or_else(|| DevnetError::InvalidParams("missing balance".into()))?;
+            let balance = p
+                .quantity(1)?
+                .ok_or_else(|| DevnetError::InvalidParams("missing balance".into()))?;
             backend.chain.write().set_balance(address, balance);
             Ok(Value::Null)
         }
@@ -481,20 +506,29 @@ pub(crate) fn dispatch(backend: &Backend, method: &str, params: Value) -> Result
         }
         "anvil_setNonce" | "hardhat_setNonce" => {
             let address: Address = p.req(0)?;
-            let nonce = p.quantity_u64(1)?.ok_or_else(|| DevnetError::InvalidParams("missing nonce".into()))?;
+            let nonce = p
+                .quantity_u64(1)?
+                .ok_or_else(|| DevnetError::InvalidParams("missing nonce".into()))?;
             backend.chain.write().set_nonce(address, nonce);
             Ok(Value::Null)
         }
         "anvil_setStorageAt" | "hardhat_setStorageAt" => {
             let address: Address = p.req(0)?;
-            let slot = p.quantity(1)?.ok_or_else(|| DevnetError::InvalidParams("missing slot".into()))?;
+            let slot = p
+                .quantity(1)?
+                .ok_or_else(|| DevnetError::InvalidParams("missing slot".into()))?;
             let value: B256 = p.req(2)?;
-            backend.chain.write().set_storage(address, slot, value.into());
+            backend
+                .chain
+                .write()
+                .set_storage(address, slot, value.into());
             Ok(Value::Bool(true))
         }
         "evm_snapshot" | "anvil_snapshot" => Ok(hex_u64(backend.chain.write().snapshot())),
         "evm_revert" | "anvil_revert" => {
-            let id = p.quantity_u64(0)?.ok_or_else(|| DevnetError::InvalidParams("missing snapshot id".into()))?;
+            let id = p
+                .quantity_u64(0)?
+                .ok_or_else(|| DevnetError::InvalidParams("missing snapshot id".into()))?;
             Ok(Value::Bool(backend.chain.write().revert(id)))
         }
         "evm_increaseTime" | "anvil_increaseTime" => {
@@ -504,7 +538,9 @@ pub(crate) fn dispatch(backend: &Backend, method: &str, params: Value) -> Result
             Ok(hex_u64(chain.time.offset_secs.max(0) as u64))
         }
         "evm_setNextBlockTimestamp" | "anvil_setNextBlockTimestamp" => {
-            let timestamp = p.quantity_u64(0)?.ok_or_else(|| DevnetError::InvalidParams("missing timestamp".into()))?;
+            let timestamp = p
+                .quantity_u64(0)?
+                .ok_or_else(|| DevnetError::InvalidParams("missing timestamp".into()))?;
             let mut chain = backend.chain.write();
             let latest = chain.latest().header.timestamp;
             if timestamp < latest {
@@ -530,14 +566,18 @@ pub(crate) fn dispatch(backend: &Backend, method: &str, params: Value) -> Result
             backend.set_automine(enabled);
             Ok(Value::Null)
         }
-        "anvil_getAutomine" | "hardhat_getAutomine" => Ok(Value::Bool(backend.chain.read().automine)),
+        "anvil_getAutomine" | "hardhat_getAutomine" => {
+            Ok(Value::Bool(backend.chain.read().automine))
+        }
         "evm_setIntervalMining" | "anvil_setIntervalMining" => {
             let seconds = p.quantity_u64(0)?.unwrap_or(0);
             backend.set_interval((seconds > 0).then(|| Duration::from_secs(seconds)));
             Ok(Value::Null)
         }
         "taonado_reorg" => {
-            let depth = p.quantity_u64(0)?.ok_or_else(|| DevnetError::InvalidParams("missing depth".into()))?;
+            let depth = p
+                .quantity_u64(0)?
+                .ok_or_else(|| DevnetError::InvalidParams("missing depth".into()))?;
             Ok(hex_u64(backend.chain.write().reorg(depth)?))
         }
         "taonado_dumpState" => {

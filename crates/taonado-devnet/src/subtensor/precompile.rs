@@ -80,14 +80,33 @@ fn revert(call: &PrecompileCall<'_>, message: impl Into<String>) -> PrecompileOu
     }
 }
 
-/// Decode `input` as one of `C`'s calls, or the revert the chain would give.
-fn decode<C: SolInterface>(call: &PrecompileCall<'_>) -> Result<C, PrecompileOutcome> {
+/// How every function of one precompile may be called (frontier's function modifier).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Modifier {
+    /// Static calls allowed, value refused.
+    View,
+    /// Value accepted, static calls refused.
+    Payable,
+}
+
+/// Read the selector, check the function modifier, then decode the arguments — the order
+/// of frontier's precompile-utils — or return the revert the chain would give.
+fn decode<C: SolInterface>(
+    call: &PrecompileCall<'_>,
+    modifier: Modifier,
+) -> Result<C, PrecompileOutcome> {
     let Some(selector) = call.input.get(..4) else {
         return Err(revert(call, "Tried to read selector out of bounds"));
     };
     let selector: [u8; 4] = [selector[0], selector[1], selector[2], selector[3]];
     if !C::valid_selector(selector) {
         return Err(revert(call, "Unknown selector"));
+    }
+    if call.is_static && modifier != Modifier::View {
+        return Err(revert(call, STATIC_CONTEXT));
+    }
+    if modifier != Modifier::Payable && !call.value.is_zero() {
+        return Err(revert(call, NOT_PAYABLE));
     }
     C::abi_decode_validate(call.input)
         .map_err(|e| revert(call, format!("abi decoding failed: {e}")))
@@ -133,13 +152,10 @@ impl Subtensor {
         call: &PrecompileCall<'_>,
     ) -> PrecompileOutcome {
         let IBalanceTransferCalls::transfer(IBalanceTransfer::transferCall { data }) =
-            match decode::<IBalanceTransferCalls>(call) {
+            match decode::<IBalanceTransferCalls>(call, Modifier::Payable) {
                 Ok(c) => c,
                 Err(outcome) => return outcome,
             };
-        if call.is_static {
-            return revert(call, STATIC_CONTEXT);
-        }
         if call.gas_limit < gas::TRANSFER {
             return PrecompileOutcome::DispatchFailed(PalletError::OutOfGas.to_string());
         }
@@ -169,13 +185,10 @@ impl Subtensor {
 
     fn metagraph(&self, call: &PrecompileCall<'_>) -> PrecompileOutcome {
         use IMetagraph as M;
-        let decoded = match decode::<IMetagraphCalls>(call) {
+        let decoded = match decode::<IMetagraphCalls>(call, Modifier::View) {
             Ok(c) => c,
             Err(outcome) => return outcome,
         };
-        if !call.value.is_zero() {
-            return revert(call, NOT_PAYABLE);
-        }
         if call.gas_limit < gas::VIEW {
             return PrecompileOutcome::DispatchFailed(PalletError::OutOfGas.to_string());
         }
@@ -251,13 +264,10 @@ impl Subtensor {
     }
 
     fn neuron(&mut self, host: &mut dyn EvmHost, call: &PrecompileCall<'_>) -> PrecompileOutcome {
-        let decoded = match decode::<INeuronCalls>(call) {
+        let decoded = match decode::<INeuronCalls>(call, Modifier::Payable) {
             Ok(c) => c,
             Err(outcome) => return outcome,
         };
-        if call.is_static {
-            return revert(call, STATIC_CONTEXT);
-        }
         let origin = evm_mirror(call.caller);
         let now = call.block_number;
         match decoded {

@@ -878,7 +878,12 @@ fn abi_errors_revert_and_static_calls_to_mutators_revert() {
         PrecompileOutcome::Revert { .. }
     ));
 
-    let mut static_call = Call::new(NEURON, evm(1), set_weights(NETUID, &[1], &[1], 0));
+    // The modifier is checked before the arguments are decoded.
+    let mut static_call = Call::new(
+        NEURON,
+        evm(1),
+        set_weights(NETUID, &[1], &[1], 0)[..40].to_vec(),
+    );
     static_call.is_static = true;
     assert_eq!(
         revert_reason(static_call.run(&mut st, &mut host)),

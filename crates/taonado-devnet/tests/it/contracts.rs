@@ -27,8 +27,17 @@ async fn deploy(node: &Node, runtime: Vec<u8>) -> Address {
         .await
         .unwrap();
     assert!(receipt.status());
-    let address = receipt.contract_address.expect("create receipt has the address");
-    assert_eq!(node.provider(0).get_code_at(address).await.unwrap().to_vec(), runtime);
+    let address = receipt
+        .contract_address
+        .expect("create receipt has the address");
+    assert_eq!(
+        node.provider(0)
+            .get_code_at(address)
+            .await
+            .unwrap()
+            .to_vec(),
+        runtime
+    );
     address
 }
 
@@ -38,7 +47,11 @@ fn word(n: u64) -> Bytes {
 
 async fn call_logger(node: &Node, index: usize, logger: Address, value: u64) -> B256 {
     node.provider(index)
-        .send_transaction(TransactionRequest::default().with_to(logger).with_input(word(value)))
+        .send_transaction(
+            TransactionRequest::default()
+                .with_to(logger)
+                .with_input(word(value)),
+        )
         .await
         .unwrap()
         .get_receipt()
@@ -52,12 +65,22 @@ async fn calls_estimates_and_storage() {
     let node = Node::start().await;
     let provider = node.provider(0);
     let logger = deploy(&node, logger_runtime()).await;
-    let request = TransactionRequest::default().with_to(logger).with_input(word(42));
+    let request = TransactionRequest::default()
+        .with_to(logger)
+        .with_input(word(42));
     assert_eq!(provider.call(request.clone()).await.unwrap(), word(42));
     let estimate = provider.estimate_gas(request.clone()).await.unwrap();
     let hash = call_logger(&node, 0, logger, 42).await;
-    let receipt = provider.get_transaction_receipt(hash).await.unwrap().unwrap();
-    assert!(estimate >= receipt.gas_used, "{estimate} < {}", receipt.gas_used);
+    let receipt = provider
+        .get_transaction_receipt(hash)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        estimate >= receipt.gas_used,
+        "{estimate} < {}",
+        receipt.gas_used
+    );
     // the estimate is enough (and close): a tx with exactly that gas succeeds
     let exact = provider
         .send_transaction(request.with_gas_limit(estimate).with_input(word(43)))
@@ -79,7 +102,10 @@ async fn logs_filters_and_topic_matching() {
     let provider = node.provider(0);
     let logger = deploy(&node, logger_runtime()).await;
     let log_filter = node
-        .rpc("eth_newFilter", json!([{"address": logger}]))
+        .rpc(
+            "eth_newFilter",
+            json!([{"fromBlock": "0x0", "address": logger}]),
+        )
         .await;
     let block_filter = node.rpc("eth_newBlockFilter", json!([])).await;
     call_logger(&node, 0, logger, 1).await;
@@ -88,31 +114,48 @@ async fn logs_filters_and_topic_matching() {
     assert_eq!(changes.as_array().unwrap().len(), 2);
     assert_eq!(changes[1]["data"], json!(word(2)));
     assert_eq!(changes[0]["topics"][0], json!(B256::from(LOG_TOPIC)));
-    assert_eq!(node.rpc("eth_getFilterChanges", json!([log_filter])).await, json!([]));
+    assert_eq!(
+        node.rpc("eth_getFilterChanges", json!([log_filter])).await,
+        json!([])
+    );
     let all = node.rpc("eth_getFilterLogs", json!([log_filter])).await;
     assert_eq!(all.as_array().unwrap().len(), 2);
-    let blocks = node.rpc("eth_getFilterChanges", json!([block_filter])).await;
+    let blocks = node
+        .rpc("eth_getFilterChanges", json!([block_filter]))
+        .await;
     assert_eq!(blocks.as_array().unwrap().len(), 2);
-    assert_eq!(node.rpc("eth_uninstallFilter", json!([log_filter])).await, json!(true));
-    let (code, _) = node.rpc_err("eth_getFilterChanges", json!([log_filter])).await;
+    assert_eq!(
+        node.rpc("eth_uninstallFilter", json!([log_filter])).await,
+        json!(true)
+    );
+    let (code, _) = node
+        .rpc_err("eth_getFilterChanges", json!([log_filter]))
+        .await;
     assert_eq!(code, -32000);
 
     let sender1 = B256::left_padding_from(node.handle.dev_accounts()[1].address.as_slice());
     let sender0 = B256::left_padding_from(node.handle.dev_accounts()[0].address.as_slice());
-    let by_topic = |topics: serde_json::Value| {
-        json!([{"fromBlock": "0x0", "toBlock": "latest", "address": [logger], "topics": topics}])
-    };
-    let only1 = node.rpc("eth_getLogs", by_topic(json!([null, sender1]))).await;
+    let by_topic = |topics: serde_json::Value| json!([{"fromBlock": "0x0", "toBlock": "latest", "address": [logger], "topics": topics}]);
+    let only1 = node
+        .rpc("eth_getLogs", by_topic(json!([null, sender1])))
+        .await;
     assert_eq!(only1.as_array().unwrap().len(), 1);
     assert_eq!(only1[0]["data"], json!(word(2)));
     let either = node
-        .rpc("eth_getLogs", by_topic(json!([B256::from(LOG_TOPIC), [sender0, sender1]])))
+        .rpc(
+            "eth_getLogs",
+            by_topic(json!([B256::from(LOG_TOPIC), [sender0, sender1]])),
+        )
         .await;
     assert_eq!(either.as_array().unwrap().len(), 2);
     let none = node.rpc("eth_getLogs", by_topic(json!([B256::ZERO]))).await;
     assert_eq!(none, json!([]));
     // block ranges and blockHash via alloy
-    let second_block = provider.get_block_by_number(3.into()).await.unwrap().unwrap();
+    let second_block = provider
+        .get_block_by_number(3.into())
+        .await
+        .unwrap()
+        .unwrap();
     let at_hash = provider
         .get_logs(&Filter::new().at_block_hash(second_block.header.hash))
         .await
@@ -131,18 +174,33 @@ async fn logs_filters_and_topic_matching() {
         .unwrap()
         .unwrap();
     assert_eq!(receipt.inner.logs().len(), 1);
-    assert!(receipt.inner.logs_bloom().contains_raw_log(logger, &[B256::from(LOG_TOPIC)]));
+    assert!(
+        receipt
+            .inner
+            .logs_bloom()
+            .contains_raw_log(logger, &[B256::from(LOG_TOPIC)])
+    );
 }
 
 #[tokio::test]
 async fn reverts_are_code_3_with_data() {
     let node = Node::start().await;
     // runtime: REVERT(0, 0) after storing 0xbeef at memory
-    let reverter = deploy(&node, vec![0x61, 0xbe, 0xef, 0x60, 0x00, 0x52, 0x60, 0x20, 0x60, 0x00, 0xfd]).await;
-    let response = node.raw("eth_call", json!([{"to": reverter}, "latest"])).await;
+    let reverter = deploy(
+        &node,
+        vec![
+            0x61, 0xbe, 0xef, 0x60, 0x00, 0x52, 0x60, 0x20, 0x60, 0x00, 0xfd,
+        ],
+    )
+    .await;
+    let response = node
+        .raw("eth_call", json!([{"to": reverter}, "latest"]))
+        .await;
     assert_eq!(response["error"]["code"], json!(3));
     assert_eq!(response["error"]["data"], json!(word(0xbeef)));
-    let (code, _) = node.rpc_err("eth_estimateGas", json!([{"to": reverter}])).await;
+    let (code, _) = node
+        .rpc_err("eth_estimateGas", json!([{"to": reverter}]))
+        .await;
     assert_eq!(code, 3);
 }
 
@@ -157,22 +215,36 @@ async fn bn256_add_is_at_0x9_and_0x6_is_dispatch() {
     }
     let data = hex::encode_prefixed(&input);
     let doubled = node
-        .rpc("eth_call", json!([{"to": "0x0000000000000000000000000000000000000009", "data": data}, "latest"]))
+        .rpc(
+            "eth_call",
+            json!([{"to": "0x0000000000000000000000000000000000000009", "data": data}, "latest"]),
+        )
         .await;
     assert_eq!(
         doubled,
-        json!("0x030644e72e131a029b85045b68181585d97816a916871ca8d3c208c16d87cfd315ed738c0e0a7c92e7845f96b2ae9c0a68a6a449e3538fc7ff3ebf7a5a18a2c4")
+        json!(
+            "0x030644e72e131a029b85045b68181585d97816a916871ca8d3c208c16d87cfd315ed738c0e0a7c92e7845f96b2ae9c0a68a6a449e3538fc7ff3ebf7a5a18a2c4"
+        )
     );
     let (code, message) = node
-        .rpc_err("eth_call", json!([{"to": "0x0000000000000000000000000000000000000006", "data": data}, "latest"]))
+        .rpc_err(
+            "eth_call",
+            json!([{"to": "0x0000000000000000000000000000000000000006", "data": data}, "latest"]),
+        )
         .await;
     assert_eq!(code, -32603);
     assert_eq!(message, "evm error: Other(\"decode failed\")");
     // sha3-fips256 of "" at 0x400
     let sha3 = node
-        .rpc("eth_call", json!([{"to": "0x0000000000000000000000000000000000000400", "data": "0x"}, "latest"]))
+        .rpc(
+            "eth_call",
+            json!([{"to": "0x0000000000000000000000000000000000000400", "data": "0x"}, "latest"]),
+        )
         .await;
-    assert_eq!(sha3, json!("0xa7ffc6f8bf1ed76651c14756a061d662f580ff4de43b49fa82d80a4b80f8434a"));
+    assert_eq!(
+        sha3,
+        json!("0xa7ffc6f8bf1ed76651c14756a061d662f580ff4de43b49fa82d80a4b80f8434a")
+    );
 }
 
 #[tokio::test]
@@ -198,7 +270,10 @@ async fn failing_neuron_precompile_consumes_all_gas() {
     let (code, message) = node.rpc_err("eth_estimateGas", json!([request[0]])).await;
     assert_eq!(code, -32603, "{message}");
 
-    let before = provider.get_balance(node.handle.dev_accounts()[0].address).await.unwrap();
+    let before = provider
+        .get_balance(node.handle.dev_accounts()[0].address)
+        .await
+        .unwrap();
     let receipt = provider
         .send_transaction(
             TransactionRequest::default()
@@ -214,6 +289,12 @@ async fn failing_neuron_precompile_consumes_all_gas() {
         .unwrap();
     assert!(!receipt.status());
     assert_eq!(receipt.gas_used, 300_000);
-    let after = provider.get_balance(node.handle.dev_accounts()[0].address).await.unwrap();
-    assert_eq!(before - after, U256::from(300_000u64) * U256::from(20_000_000_000u64));
+    let after = provider
+        .get_balance(node.handle.dev_accounts()[0].address)
+        .await
+        .unwrap();
+    assert_eq!(
+        before - after,
+        U256::from(300_000u64) * U256::from(20_000_000_000u64)
+    );
 }

@@ -35,7 +35,8 @@ async fn revert_restores_state_blocks_and_receipts() {
     send(&node, 1).await;
     let snapshot = node.rpc("evm_snapshot", json!([])).await;
     let receipt = send(&node, 2).await;
-    node.rpc("anvil_setBalance", json!([target, "0xffff"])).await;
+    node.rpc("anvil_setBalance", json!([target, "0xffff"]))
+        .await;
     node.rpc("anvil_mine", json!([2])).await;
     assert_eq!(provider.get_block_number().await.unwrap(), 4);
     assert_eq!(node.rpc("evm_revert", json!([snapshot])).await, json!(true));
@@ -49,7 +50,10 @@ async fn revert_restores_state_blocks_and_receipts() {
             .is_none()
     );
     // a snapshot is used once
-    assert_eq!(node.rpc("evm_revert", json!([snapshot])).await, json!(false));
+    assert_eq!(
+        node.rpc("evm_revert", json!([snapshot])).await,
+        json!(false)
+    );
     // the chain goes on from the reverted state
     let again = send(&node, 3).await;
     assert_eq!(again.block_number, Some(2));
@@ -64,19 +68,36 @@ async fn reorg_drops_blocks_and_their_state() {
     for value in [1, 10, 100] {
         send(&node, value).await;
     }
-    let third = provider.get_block_by_number(3.into()).await.unwrap().unwrap();
+    let third = provider
+        .get_block_by_number(3.into())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(node.rpc("taonado_reorg", json!([2])).await, json!("0x1"));
     assert_eq!(provider.get_block_number().await.unwrap(), 1);
     assert_eq!(provider.get_balance(target).await.unwrap(), U256::from(1));
-    assert!(provider.get_block_by_hash(third.header.hash).await.unwrap().is_none());
+    assert!(
+        provider
+            .get_block_by_hash(third.header.hash)
+            .await
+            .unwrap()
+            .is_none()
+    );
     let (code, message) = node.rpc_err("taonado_reorg", json!([5])).await;
     assert_eq!(code, -32000, "{message}");
     // new blocks at the same heights get new hashes
     send(&node, 1000).await;
     send(&node, 1000).await;
-    let new_third = provider.get_block_by_number(3.into()).await.unwrap().unwrap();
+    let new_third = provider
+        .get_block_by_number(3.into())
+        .await
+        .unwrap()
+        .unwrap();
     assert_ne!(new_third.header.hash, third.header.hash);
-    assert_eq!(provider.get_balance(target).await.unwrap(), U256::from(2001));
+    assert_eq!(
+        provider.get_balance(target).await.unwrap(),
+        U256::from(2001)
+    );
 }
 
 #[tokio::test]
@@ -84,7 +105,8 @@ async fn impersonated_accounts_can_send() {
     let node = Node::start().await;
     let whale = address!("7777777777777777777777777777777777777777");
     let to = address!("8888888888888888888888888888888888888888");
-    node.rpc("anvil_setBalance", json!([whale, "0xde0b6b3a7640000"])).await;
+    node.rpc("anvil_setBalance", json!([whale, "0xde0b6b3a7640000"]))
+        .await;
     let params = json!([{"from": whale, "to": to, "value": "0x5"}]);
     let (code, _) = node.rpc_err("eth_sendTransaction", params.clone()).await;
     assert_eq!(code, -32000);
@@ -93,8 +115,12 @@ async fn impersonated_accounts_can_send() {
     let receipt = node.rpc("eth_getTransactionReceipt", json!([hash])).await;
     assert_eq!(receipt["status"], json!("0x1"));
     assert_eq!(receipt["from"], json!(whale.to_string().to_lowercase()));
-    assert_eq!(node.rpc("eth_getBalance", json!([to, "latest"])).await, json!("0x5"));
-    node.rpc("anvil_stopImpersonatingAccount", json!([whale])).await;
+    assert_eq!(
+        node.rpc("eth_getBalance", json!([to, "latest"])).await,
+        json!("0x5")
+    );
+    node.rpc("anvil_stopImpersonatingAccount", json!([whale]))
+        .await;
     let (code, _) = node.rpc_err("eth_sendTransaction", params).await;
     assert_eq!(code, -32000);
 }
@@ -103,13 +129,26 @@ async fn impersonated_accounts_can_send() {
 async fn time_controls_set_block_timestamps() {
     let node = Node::start().await;
     let provider = node.provider(0);
-    node.rpc("evm_setNextBlockTimestamp", json!([4_000_000_000u64])).await;
+    node.rpc("evm_setNextBlockTimestamp", json!([4_000_000_000u64]))
+        .await;
     node.rpc("evm_mine", json!([])).await;
-    let block = provider.get_block_by_number(1.into()).await.unwrap().unwrap();
+    let block = provider
+        .get_block_by_number(1.into())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(block.header.timestamp, 4_000_000_000);
     node.rpc("anvil_mine", json!(["0x3", "0x3c"])).await;
-    let last = provider.get_block_by_number(4.into()).await.unwrap().unwrap();
-    let third = provider.get_block_by_number(3.into()).await.unwrap().unwrap();
+    let last = provider
+        .get_block_by_number(4.into())
+        .await
+        .unwrap()
+        .unwrap();
+    let third = provider
+        .get_block_by_number(3.into())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(last.header.timestamp - third.header.timestamp, 60);
     let (code, _) = node.rpc_err("evm_setNextBlockTimestamp", json!([1])).await;
     assert_eq!(code, -32602);
@@ -119,10 +158,18 @@ async fn time_controls_set_block_timestamps() {
 async fn increase_time_moves_the_next_block() {
     let node = Node::start().await;
     let provider = node.provider(0);
-    let genesis = provider.get_block_by_number(0.into()).await.unwrap().unwrap();
+    let genesis = provider
+        .get_block_by_number(0.into())
+        .await
+        .unwrap()
+        .unwrap();
     node.rpc("evm_increaseTime", json!([86_400])).await;
     node.rpc("evm_mine", json!([])).await;
-    let next = provider.get_block_by_number(1.into()).await.unwrap().unwrap();
+    let next = provider
+        .get_block_by_number(1.into())
+        .await
+        .unwrap()
+        .unwrap();
     assert!(next.header.timestamp >= genesis.header.timestamp + 86_400);
 }
 
@@ -133,23 +180,38 @@ async fn automine_off_pools_until_mined() {
     let from = node.handle.dev_accounts()[0].address;
     let to = address!("9999999999999999999999999999999999999999");
     let first = node
-        .rpc("eth_sendTransaction", json!([{"from": from, "to": to, "value": "0x1", "gas": "0x5208"}]))
+        .rpc(
+            "eth_sendTransaction",
+            json!([{"from": from, "to": to, "value": "0x1", "gas": "0x5208"}]),
+        )
         .await;
     let second = node
-        .rpc("eth_sendTransaction", json!([{"from": from, "to": to, "value": "0x2", "gas": "0x5208"}]))
+        .rpc(
+            "eth_sendTransaction",
+            json!([{"from": from, "to": to, "value": "0x2", "gas": "0x5208"}]),
+        )
         .await;
-    assert_eq!(node.rpc("eth_getTransactionReceipt", json!([first])).await, json!(null));
     assert_eq!(
-        node.rpc("eth_getTransactionCount", json!([from, "pending"])).await,
+        node.rpc("eth_getTransactionReceipt", json!([first])).await,
+        json!(null)
+    );
+    assert_eq!(
+        node.rpc("eth_getTransactionCount", json!([from, "pending"]))
+            .await,
         json!("0x2")
     );
-    assert_eq!(node.rpc("eth_getTransactionByHash", json!([second]))
-        .await["blockNumber"], json!(null));
+    assert_eq!(
+        node.rpc("eth_getTransactionByHash", json!([second])).await["blockNumber"],
+        json!(null)
+    );
     node.rpc("evm_mine", json!([])).await;
     let receipt = node.rpc("eth_getTransactionReceipt", json!([second])).await;
     assert_eq!(receipt["blockNumber"], json!("0x1"));
     assert_eq!(receipt["transactionIndex"], json!("0x1"));
-    assert_eq!(node.rpc("eth_getBalance", json!([to, "latest"])).await, json!("0x3"));
+    assert_eq!(
+        node.rpc("eth_getBalance", json!([to, "latest"])).await,
+        json!("0x3")
+    );
 }
 
 #[tokio::test]

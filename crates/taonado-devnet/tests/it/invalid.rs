@@ -33,17 +33,49 @@ fn transfer(nonce: u64) -> TxLegacy {
 async fn each_invalid_transaction_gets_its_reason() {
     let node = Node::start().await;
     let signer = node.signer(0);
-    node.rpc("eth_sendRawTransaction", json!([raw(&signer, transfer(0))])).await;
+    node.rpc("eth_sendRawTransaction", json!([raw(&signer, transfer(0))]))
+        .await;
 
     let cases: Vec<(&str, TxLegacy, &PrivateKeySigner)> = vec![
-        ("nonce too low", TxLegacy { value: U256::from(2), ..transfer(0) }, &signer),
+        (
+            "nonce too low",
+            TxLegacy {
+                value: U256::from(2),
+                ..transfer(0)
+            },
+            &signer,
+        ),
         ("nonce too high", transfer(5), &signer),
-        ("intrinsic gas too low", TxLegacy { gas_limit: 20_000, ..transfer(1) }, &signer),
-        ("exceeds block gas limit", TxLegacy { gas_limit: 80_000_000, ..transfer(1) }, &signer),
-        ("invalid chain id", TxLegacy { chain_id: Some(1), ..transfer(1) }, &signer),
+        (
+            "intrinsic gas too low",
+            TxLegacy {
+                gas_limit: 20_000,
+                ..transfer(1)
+            },
+            &signer,
+        ),
+        (
+            "exceeds block gas limit",
+            TxLegacy {
+                gas_limit: 80_000_000,
+                ..transfer(1)
+            },
+            &signer,
+        ),
+        (
+            "invalid chain id",
+            TxLegacy {
+                chain_id: Some(1),
+                ..transfer(1)
+            },
+            &signer,
+        ),
         (
             "max fee per gas less than block base fee",
-            TxLegacy { gas_price: GWEI, ..transfer(1) },
+            TxLegacy {
+                gas_price: GWEI,
+                ..transfer(1)
+            },
             &signer,
         ),
     ];
@@ -70,7 +102,10 @@ async fn send_transaction_needs_an_unlocked_account() {
     let node = Node::start().await;
     let stranger = address!("5555555555555555555555555555555555555555");
     let (code, message) = node
-        .rpc_err("eth_sendTransaction", json!([{"from": stranger, "to": stranger}]))
+        .rpc_err(
+            "eth_sendTransaction",
+            json!([{"from": stranger, "to": stranger}]),
+        )
         .await;
     assert_eq!(code, -32000);
     assert!(message.contains("impersonate"), "{message}");

@@ -93,7 +93,9 @@ impl Node {
 pub fn deploy_code(runtime: &[u8]) -> Vec<u8> {
     // PUSH1 len DUP1 PUSH1 offset PUSH1 0 CODECOPY PUSH1 0 RETURN
     let len = u8::try_from(runtime.len()).expect("small runtime");
-    let mut code = vec![0x60, len, 0x80, 0x60, 0x0b, 0x60, 0x00, 0x39, 0x60, 0x00, 0xf3];
+    let mut code = vec![
+        0x60, len, 0x80, 0x60, 0x0b, 0x60, 0x00, 0x39, 0x60, 0x00, 0xf3,
+    ];
     code.extend_from_slice(runtime);
     code
 }

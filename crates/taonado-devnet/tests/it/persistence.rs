@@ -21,7 +21,9 @@ async fn state_dir_keeps_state_blocks_receipts_and_logs() {
     let node = Node::start_with(config.clone()).await;
     let provider = node.provider(0);
     let deployed = provider
-        .send_transaction(TransactionRequest::default().with_deploy_code(deploy_code(&logger_runtime())))
+        .send_transaction(
+            TransactionRequest::default().with_deploy_code(deploy_code(&logger_runtime())),
+        )
         .await
         .unwrap()
         .get_receipt()
@@ -40,24 +42,42 @@ async fn state_dir_keeps_state_blocks_receipts_and_logs() {
         .await
         .unwrap();
     provider
-        .send_transaction(TransactionRequest::default().with_to(to).with_value(U256::from(77)))
+        .send_transaction(
+            TransactionRequest::default()
+                .with_to(to)
+                .with_value(U256::from(77)),
+        )
         .await
         .unwrap()
         .get_receipt()
         .await
         .unwrap();
     let metagraph = node.rpc("subtensor_metagraph", json!([])).await;
-    let head = provider.get_block_by_number(3.into()).await.unwrap().unwrap();
+    let head = provider
+        .get_block_by_number(3.into())
+        .await
+        .unwrap()
+        .unwrap();
     node.handle.shutdown().await.unwrap();
 
     let node = Node::start_with(config.clone()).await;
     let provider = node.provider(0);
     assert_eq!(provider.get_block_number().await.unwrap(), 3);
-    let reloaded = provider.get_block_by_number(3.into()).await.unwrap().unwrap();
+    let reloaded = provider
+        .get_block_by_number(3.into())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(reloaded.header.hash, head.header.hash);
     assert_eq!(provider.get_balance(to).await.unwrap(), U256::from(77));
-    assert_eq!(provider.get_storage_at(logger, U256::ZERO).await.unwrap(), U256::from(9));
-    assert_eq!(provider.get_code_at(logger).await.unwrap().to_vec(), logger_runtime());
+    assert_eq!(
+        provider.get_storage_at(logger, U256::ZERO).await.unwrap(),
+        U256::from(9)
+    );
+    assert_eq!(
+        provider.get_code_at(logger).await.unwrap().to_vec(),
+        logger_runtime()
+    );
     let receipt = provider
         .get_transaction_receipt(logged.transaction_hash)
         .await
@@ -65,13 +85,20 @@ async fn state_dir_keeps_state_blocks_receipts_and_logs() {
         .unwrap();
     assert_eq!(receipt.inner.logs().len(), 1);
     let logs = node
-        .rpc("eth_getLogs", json!([{"fromBlock": "0x0", "address": logger}]))
+        .rpc(
+            "eth_getLogs",
+            json!([{"fromBlock": "0x0", "address": logger}]),
+        )
         .await;
     assert_eq!(logs.as_array().unwrap().len(), 1);
     assert_eq!(node.rpc("subtensor_metagraph", json!([])).await, metagraph);
     // the chain continues where it stopped
     let next = provider
-        .send_transaction(TransactionRequest::default().with_to(to).with_value(U256::from(1)))
+        .send_transaction(
+            TransactionRequest::default()
+                .with_to(to)
+                .with_value(U256::from(1)),
+        )
         .await
         .unwrap()
         .get_receipt()
@@ -83,5 +110,8 @@ async fn state_dir_keeps_state_blocks_receipts_and_logs() {
     // another chain id cannot reuse the directory
     config.chain_id = 945;
     let error = taonado_devnet::spawn(config).await.unwrap_err();
-    assert!(matches!(error, DevnetError::StateChainMismatch { found: 42, .. }), "{error}");
+    assert!(
+        matches!(error, DevnetError::StateChainMismatch { found: 42, .. }),
+        "{error}"
+    );
 }

@@ -26,13 +26,22 @@ async fn answers_chain_identity_and_dev_balances() {
     assert_eq!(provider.get_block_number().await.unwrap(), 0);
     let expected = DevnetConfig::test().balance_wei;
     for account in DEV_ACCOUNTS {
-        assert_eq!(provider.get_balance(account.address).await.unwrap(), expected);
+        assert_eq!(
+            provider.get_balance(account.address).await.unwrap(),
+            expected
+        );
     }
     let accounts = provider.get_accounts().await.unwrap();
     assert_eq!(accounts.len(), 10);
-    assert_eq!(accounts[0], address!("f39Fd6e51aad88F6F4ce6aB8827279cffFb92266"));
+    assert_eq!(
+        accounts[0],
+        address!("f39Fd6e51aad88F6F4ce6aB8827279cffFb92266")
+    );
     assert_eq!(node.rpc("eth_syncing", json!([])).await, json!(false));
-    assert_eq!(node.rpc("eth_gasPrice", json!([])).await, json!("0x4a817c800"));
+    assert_eq!(
+        node.rpc("eth_gasPrice", json!([])).await,
+        json!("0x4a817c800")
+    );
 }
 
 #[tokio::test]
@@ -65,12 +74,31 @@ async fn block_tags_resolve() {
         .await
         .unwrap()
         .unwrap();
-    let by_hash = provider.get_block_by_hash(two.header.hash).await.unwrap().unwrap();
+    let by_hash = provider
+        .get_block_by_hash(two.header.hash)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(by_hash.header.number, 2);
-    assert_eq!(by_hash.header.parent_hash, provider.get_block_by_number(1.into()).await.unwrap().unwrap().header.hash);
+    assert_eq!(
+        by_hash.header.parent_hash,
+        provider
+            .get_block_by_number(1.into())
+            .await
+            .unwrap()
+            .unwrap()
+            .header
+            .hash
+    );
     assert_eq!(by_hash.header.base_fee_per_gas, Some(20_000_000_000));
     assert_eq!(by_hash.header.gas_limit, 75_000_000);
-    assert!(provider.get_block_by_number(9.into()).await.unwrap().is_none());
+    assert!(
+        provider
+            .get_block_by_number(9.into())
+            .await
+            .unwrap()
+            .is_none()
+    );
     let history = provider
         .get_fee_history(2, BlockNumberOrTag::Latest, &[50.0])
         .await
@@ -98,12 +126,35 @@ async fn malformed_requests_get_standard_codes() {
     assert_eq!(code(&node.post("{").await), Some(-32700));
     assert_eq!(code(&node.post("[]").await), Some(-32600));
     assert_eq!(code(&node.post("42").await), Some(-32600));
-    assert_eq!(code(&node.post(r#"{"jsonrpc":"2.0","id":1}"#).await), Some(-32600));
-    assert_eq!(code(&node.post(r#"{"jsonrpc":"1.0","id":1,"method":"eth_chainId"}"#).await), Some(-32600));
+    assert_eq!(
+        code(&node.post(r#"{"jsonrpc":"2.0","id":1}"#).await),
+        Some(-32600)
+    );
+    assert_eq!(
+        code(
+            &node
+                .post(r#"{"jsonrpc":"1.0","id":1,"method":"eth_chainId"}"#)
+                .await
+        ),
+        Some(-32600)
+    );
     assert_eq!(code(&node.raw("eth_nope", json!([])).await), Some(-32601));
-    assert_eq!(code(&node.raw("eth_getBalance", json!(["0x12"])).await), Some(-32602));
-    assert_eq!(code(&node.raw("eth_getBalance", json!({"a": 1})).await), Some(-32602));
-    assert_eq!(code(&node.raw("eth_sendRawTransaction", json!(["0xdeadbeef"])).await), Some(-32602));
+    assert_eq!(
+        code(&node.raw("eth_getBalance", json!(["0x12"])).await),
+        Some(-32602)
+    );
+    assert_eq!(
+        code(&node.raw("eth_getBalance", json!({"a": 1})).await),
+        Some(-32602)
+    );
+    assert_eq!(
+        code(
+            &node
+                .raw("eth_sendRawTransaction", json!(["0xdeadbeef"]))
+                .await
+        ),
+        Some(-32602)
+    );
     // the node is still fine
     assert_eq!(node.rpc("eth_chainId", json!([])).await, json!("0x2a"));
 }
@@ -129,11 +180,21 @@ async fn storage_code_and_nonce_queries() {
     let provider = node.provider(0);
     let who = address!("00000000000000000000000000000000000000aa");
     node.rpc("anvil_setCode", json!([who, "0x6001"])).await;
-    node.rpc("anvil_setStorageAt", json!([who, "0x1", format!("0x{:064x}", 5)])).await;
+    node.rpc(
+        "anvil_setStorageAt",
+        json!([who, "0x1", format!("0x{:064x}", 5)]),
+    )
+    .await;
     node.rpc("anvil_setNonce", json!([who, "0x7"])).await;
     node.rpc("anvil_setBalance", json!([who, "0x64"])).await;
-    assert_eq!(provider.get_code_at(who).await.unwrap().to_vec(), vec![0x60, 0x01]);
-    assert_eq!(provider.get_storage_at(who, U256::from(1)).await.unwrap(), U256::from(5));
+    assert_eq!(
+        provider.get_code_at(who).await.unwrap().to_vec(),
+        vec![0x60, 0x01]
+    );
+    assert_eq!(
+        provider.get_storage_at(who, U256::from(1)).await.unwrap(),
+        U256::from(5)
+    );
     assert_eq!(provider.get_transaction_count(who).await.unwrap(), 7);
     assert_eq!(provider.get_balance(who).await.unwrap(), U256::from(100));
 }

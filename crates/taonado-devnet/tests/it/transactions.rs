@@ -71,20 +71,36 @@ async fn legacy_2930_and_1559_transfers_are_mined_with_receipts() {
             .await;
         assert_eq!(by_index["hash"], json!(receipt.transaction_hash));
         let count = node
-            .rpc("eth_getBlockTransactionCountByNumber", json!([format!("{:#x}", i + 1)]))
+            .rpc(
+                "eth_getBlockTransactionCountByNumber",
+                json!([format!("{:#x}", i + 1)]),
+            )
             .await;
         assert_eq!(count, json!("0x1"));
         let block_hash = receipt.block_hash.unwrap();
         let by_hash = node
-            .rpc("eth_getTransactionByBlockHashAndIndex", json!([block_hash, "0x0"]))
+            .rpc(
+                "eth_getTransactionByBlockHashAndIndex",
+                json!([block_hash, "0x0"]),
+            )
             .await;
         assert_eq!(by_hash["hash"], json!(receipt.transaction_hash));
-        let count = node.rpc("eth_getBlockTransactionCountByHash", json!([block_hash])).await;
+        let count = node
+            .rpc("eth_getBlockTransactionCountByHash", json!([block_hash]))
+            .await;
         assert_eq!(count, json!("0x1"));
     }
-    assert_eq!(provider.get_balance(to).await.unwrap(), U256::from(1_000 + 1_001 + 1_002));
+    assert_eq!(
+        provider.get_balance(to).await.unwrap(),
+        U256::from(1_000 + 1_001 + 1_002)
+    );
     assert_eq!(provider.get_transaction_count(from).await.unwrap(), 3);
-    let block = provider.get_block_by_number(2.into()).full().await.unwrap().unwrap();
+    let block = provider
+        .get_block_by_number(2.into())
+        .full()
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(block.transactions.len(), 1);
     assert!(block.transactions.as_transactions().is_some());
 }
@@ -111,7 +127,10 @@ async fn pre_eip155_legacy_transactions_are_accepted() {
     let signature = signer.sign_hash_sync(&tx.signature_hash()).unwrap();
     let raw = TxEnvelope::Legacy(tx.into_signed(signature)).encoded_2718();
     let hash = node
-        .rpc("eth_sendRawTransaction", json!([alloy::primitives::hex::encode_prefixed(raw)]))
+        .rpc(
+            "eth_sendRawTransaction",
+            json!([alloy::primitives::hex::encode_prefixed(raw)]),
+        )
         .await;
     let receipt = node.rpc("eth_getTransactionReceipt", json!([hash])).await;
     assert_eq!(receipt["status"], json!("0x1"));
@@ -123,12 +142,18 @@ async fn send_transaction_works_for_unlocked_dev_accounts() {
     let from = node.handle.dev_accounts()[2].address;
     let to = address!("3333333333333333333333333333333333333333");
     let hash = node
-        .rpc("eth_sendTransaction", json!([{"from": from, "to": to, "value": "0x10"}]))
+        .rpc(
+            "eth_sendTransaction",
+            json!([{"from": from, "to": to, "value": "0x10"}]),
+        )
         .await;
     let receipt = node.rpc("eth_getTransactionReceipt", json!([hash])).await;
     assert_eq!(receipt["status"], json!("0x1"));
     assert_eq!(receipt["gasUsed"], json!("0x5208"));
-    assert_eq!(node.rpc("eth_getBalance", json!([to, "latest"])).await, json!("0x10"));
+    assert_eq!(
+        node.rpc("eth_getBalance", json!([to, "latest"])).await,
+        json!("0x10")
+    );
     let tx = node.rpc("eth_getTransactionByHash", json!([hash])).await;
     assert_eq!(tx["from"], json!(from.to_string().to_lowercase()));
 }
@@ -138,7 +163,10 @@ async fn transfer_estimate_is_21000() {
     let node = Node::start().await;
     let from = node.handle.dev_accounts()[0].address;
     let estimate = node
-        .rpc("eth_estimateGas", json!([{"from": from, "to": from, "value": "0x1"}]))
+        .rpc(
+            "eth_estimateGas",
+            json!([{"from": from, "to": from, "value": "0x1"}]),
+        )
         .await;
     assert_eq!(estimate, json!("0x5208"));
 }
