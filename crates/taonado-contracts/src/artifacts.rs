@@ -64,6 +64,8 @@ contracts! {
     MerkleTreeWithHistoryMock,
     /// The MiMCSponge hasher (Yul), with `IHasher`'s ABI.
     MiMCSponge,
+    /// Test-only: forwards a call so that a contract without `receive` is the sender.
+    MockForwarder,
     /// Test-only stand-in for the metagraph precompile (0x802).
     MockMetagraph,
     /// Test-only stand-in for the neuron precompile (0x804).

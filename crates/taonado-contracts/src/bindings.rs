@@ -140,6 +140,12 @@ pub mod mocks {
         "artifacts/MockVerifier.json"
     );
 
+    sol!(
+        #[sol(rpc)]
+        MockForwarder,
+        "artifacts/MockForwarder.json"
+    );
+
     // Its ABI names `IMetagraph.AxonInfo`, which generates an `IMetagraph` module: keep it here,
     // apart from the real interface.
     sol!(

@@ -22,9 +22,7 @@ pub enum TypesError {
         expected: usize,
         reason: String,
     },
-    #[error(
-        "`{input}` is neither an SS58 address nor 0x hex of 32 bytes (or 20 for an EVM address)"
-    )]
+    #[error("`{input}` is not an account: write SS58 (5…) or 0x followed by 64 hex digits")]
     AccountFormat { input: String },
     #[error("empty TAO amount; write a decimal such as `1.5`")]
     TaoEmpty,

@@ -12,8 +12,8 @@ use taonado_zk::{
 };
 
 fn peer_root(leaves: usize) -> Option<String> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/bench/results/tree.json");
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/bench/results/tree.json");
     let text = std::fs::read_to_string(path).ok()?;
     let value: serde_json::Value = serde_json::from_str(&text).ok()?;
     value["builds"][format!("fmt_{leaves}")]["root"]
@@ -29,7 +29,10 @@ fn tree_rebuild(c: &mut Criterion) {
         let root = MerkleTree::from_leaves(&leaves).expect("fits").root();
         let root = taonado_zk::fr_to_u256(root).to_string();
         if let Some(expected) = peer_root(count) {
-            assert_eq!(root, expected, "root of {count} leaves differs from circomlibjs");
+            assert_eq!(
+                root, expected,
+                "root of {count} leaves differs from circomlibjs"
+            );
             eprintln!("tree {count}: root {root} matches shared/bench");
         } else {
             eprintln!("tree {count}: root {root} (no shared/bench results to compare)");
@@ -65,22 +68,43 @@ fn withdrawal() -> (WithdrawPublicInputs, WithdrawWitness) {
 fn proving(c: &mut Criterion) {
     let prover = WithdrawProver::setup_from_seed(LOCAL_DEV_SETUP_SEED).expect("setup");
     let shape: &CircuitShape = prover.shape();
-    eprintln!("withdraw circuit: {} constraints, {} witness variables", shape.num_constraints(), shape.num_witness_variables());
+    eprintln!(
+        "withdraw circuit: {} constraints, {} witness variables",
+        shape.num_constraints(),
+        shape.num_witness_variables()
+    );
     let (public, witness) = withdrawal();
     let mut rng = rand::rng();
-    let proof = prover.prove(&public, &witness, &mut rng).expect("valid witness");
+    let proof = prover
+        .prove(&public, &witness, &mut rng)
+        .expect("valid witness");
     assert!(verify(prover.verifying_key(), &public, &proof).expect("verifies"));
 
     let mut group = c.benchmark_group("withdraw");
     group.sample_size(10);
     group.bench_function("prove", |b| {
-        b.iter(|| prover.prove(black_box(&public), black_box(&witness), &mut rng).expect("valid"));
+        b.iter(|| {
+            prover
+                .prove(black_box(&public), black_box(&witness), &mut rng)
+                .expect("valid")
+        });
     });
     group.bench_function("witness", |b| {
-        b.iter(|| shape.assignment(black_box(&public), black_box(&witness)).expect("valid"));
+        b.iter(|| {
+            shape
+                .assignment(black_box(&public), black_box(&witness))
+                .expect("valid")
+        });
     });
     group.bench_function("verify", |b| {
-        b.iter(|| verify(prover.verifying_key(), black_box(&public), black_box(&proof)).expect("ok"));
+        b.iter(|| {
+            verify(
+                prover.verifying_key(),
+                black_box(&public),
+                black_box(&proof),
+            )
+            .expect("ok")
+        });
     });
     group.bench_function("circuit_shape", |b| {
         b.iter(|| CircuitShape::withdraw().expect("synthesises"));

@@ -30,8 +30,7 @@ use crate::{
     mimc::{MIMC_ROUNDS, TREE_LEVELS, mimc_constants},
     note::{NOTE_VALUE_BYTES, Note},
     pedersen::{
-        CIRCOM_A, CIRCOM_D, CircomPoint, SEGMENT_BITS, WINDOW_BITS, WINDOWS_PER_SEGMENT,
-        generators,
+        CIRCOM_A, CIRCOM_D, CircomPoint, SEGMENT_BITS, WINDOW_BITS, WINDOWS_PER_SEGMENT, generators,
     },
 };
 
@@ -386,8 +385,11 @@ impl Builder {
         let segment2 = self.windows(&tables[2], 0, &bits[2 * SEGMENT_BITS..], None)?;
 
         let segment0 = self.to_edwards(&segment0)?;
-        let nullifier_hash =
-            self.edwards_add_x(&segment0, &self.to_edwards(&nullifier_tail)?, Some(nullifier_hash))?;
+        let nullifier_hash = self.edwards_add_x(
+            &segment0,
+            &self.to_edwards(&nullifier_tail)?,
+            Some(nullifier_hash),
+        )?;
         let first_two = self.edwards_add(&segment0, &self.to_edwards(&segment1)?)?;
         let commitment = self.edwards_add_x(&first_two, &self.to_edwards(&segment2)?, None)?;
         Ok((commitment, nullifier_hash))
@@ -405,7 +407,10 @@ impl Builder {
         for (offset, window_bits) in bits.chunks(WINDOW_BITS).enumerate() {
             let zero = Num::zero();
             let bit = |i: usize| window_bits.get(i).unwrap_or(&zero);
-            let point = self.window_lookup(&table[first_window + offset], [bit(0), bit(1), bit(2), bit(3)])?;
+            let point = self.window_lookup(
+                &table[first_window + offset],
+                [bit(0), bit(1), bit(2), bit(3)],
+            )?;
             accumulator = Some(match accumulator {
                 None => point,
                 Some(sum) => self.montgomery_add(&sum, &point)?,
@@ -425,7 +430,11 @@ impl Builder {
         let b01 = self.product(b0, b1)?;
         let select = |coordinate: usize| -> Result<Num, SynthesisError> {
             let t: [Fr; 8] = std::array::from_fn(|i| {
-                if coordinate == 0 { table[i].0 } else { table[i].1 }
+                if coordinate == 0 {
+                    table[i].0
+                } else {
+                    table[i].1
+                }
             });
             let half = |t: &[Fr]| {
                 Num::constant(t[0])

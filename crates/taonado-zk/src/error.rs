@@ -109,7 +109,9 @@ pub enum NoteError {
         found: String,
     },
     /// The note does not have the `taonado-<currency>-<amount>-<chainId>-0x<hex>` parts.
-    #[error("note must look like taonado-<currency>-<amount>-<chainId>-0x<124 hex digits>: {reason}")]
+    #[error(
+        "note must look like taonado-<currency>-<amount>-<chainId>-0x<124 hex digits>: {reason}"
+    )]
     BadShape {
         /// What is missing.
         reason: &'static str,

@@ -72,7 +72,10 @@ mod tests {
             fr_from_u256(modulus),
             Err(ZkError::NotInField { .. })
         ));
-        assert_eq!(fr_from_u256(modulus - U256::from(1)).ok(), Some(-Fr::from(1u64)));
+        assert_eq!(
+            fr_from_u256(modulus - U256::from(1)).ok(),
+            Some(-Fr::from(1u64))
+        );
     }
 
     #[test]

@@ -139,8 +139,13 @@ impl CircuitShape {
         circuit
             .generate_constraints(cs.clone())
             .map_err(|e| synthesis("prove", &e))?;
-        let mut assignment = cs.instance_assignment().map_err(|e| synthesis("prove", &e))?;
-        assignment.extend(cs.witness_assignment().map_err(|e| synthesis("prove", &e))?);
+        let mut assignment = cs
+            .instance_assignment()
+            .map_err(|e| synthesis("prove", &e))?;
+        assignment.extend(
+            cs.witness_assignment()
+                .map_err(|e| synthesis("prove", &e))?,
+        );
         if assignment.len() != self.num_instance_variables + self.num_witness_variables {
             return Err(ZkError::Synthesis {
                 stage: "prove",
@@ -167,8 +172,7 @@ impl CircuitShape {
         if assignment.len() != self.num_instance_variables + self.num_witness_variables {
             return Some(0);
         }
-        (0..self.num_constraints)
-            .find(|&i| evaluate(&a[i]) * evaluate(&b[i]) != evaluate(&c[i]))
+        (0..self.num_constraints).find(|&i| evaluate(&a[i]) * evaluate(&b[i]) != evaluate(&c[i]))
     }
 }
 
@@ -333,7 +337,9 @@ pub fn proof_from_bytes(bytes: &[u8]) -> Result<Proof, ZkError> {
     for (word, chunk) in words.iter_mut().zip(bytes.chunks_exact(32)) {
         *word = U256::from_be_slice(chunk);
     }
-    let names = ["a.x", "a.y", "b.x[1]", "b.x[0]", "b.y[1]", "b.y[0]", "c.x", "c.y"];
+    let names = [
+        "a.x", "a.y", "b.x[1]", "b.x[0]", "b.y[1]", "b.y[0]", "c.x", "c.y",
+    ];
     let mut fq = [Fq::zero(); 8];
     for ((out, word), name) in fq.iter_mut().zip(words).zip(names) {
         *out = u256_to_fq(word, name)?;

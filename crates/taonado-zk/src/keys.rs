@@ -18,8 +18,7 @@ use crate::{
     ZkError,
     circuit::PUBLIC_INPUTS,
     groth16::{
-        CIRCUIT_NAME, CircuitShape, LOCAL_DEV_SETUP_SEED, ProvingKey, VerifyingKey,
-        WithdrawProver,
+        CIRCUIT_NAME, CircuitShape, LOCAL_DEV_SETUP_SEED, ProvingKey, VerifyingKey, WithdrawProver,
     },
 };
 
@@ -196,7 +195,10 @@ fn g1_from_json(path: &Path, value: &Value, what: &str) -> Result<G1Affine, ZkEr
     }
     let point = G1Affine::new_unchecked(x, y);
     if !point.is_on_curve() {
-        return Err(bad_file(path, format!("{what} is not on the bn254 G1 curve")));
+        return Err(bad_file(
+            path,
+            format!("{what} is not on the bn254 G1 curve"),
+        ));
     }
     Ok(point)
 }
@@ -257,8 +259,8 @@ pub fn verifying_key_from_json(
 /// Reads a verifying key JSON made for `expected_hash`.
 pub fn read_verifying_key(path: &Path, expected_hash: B256) -> Result<VerifyingKey, ZkError> {
     let text = fs::read_to_string(path).map_err(io_error("read", path))?;
-    let value: Value = serde_json::from_str(&text)
-        .map_err(|e| bad_file(path, format!("invalid JSON: {e}")))?;
+    let value: Value =
+        serde_json::from_str(&text).map_err(|e| bad_file(path, format!("invalid JSON: {e}")))?;
     verifying_key_from_json(path, &value, expected_hash)
 }
 

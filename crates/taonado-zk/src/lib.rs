@@ -21,7 +21,7 @@ pub mod groth16;
 
 pub use circuit::{WithdrawCircuit, WithdrawPublicInputs, WithdrawWitness, address_to_fr};
 pub use groth16::{
-    CircuitShape, Proof, ProvingKey, VerifyingKey, WithdrawProver, check_witness,
-    proof_from_bytes, proof_to_bytes, proof_to_words, verify,
+    CircuitShape, Proof, ProvingKey, VerifyingKey, WithdrawProver, check_witness, proof_from_bytes,
+    proof_to_bytes, proof_to_words, verify,
 };
 pub mod keys;

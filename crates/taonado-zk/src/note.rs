@@ -102,9 +102,8 @@ impl Note {
         }
         let mut bytes = [0u8; 2 * NOTE_VALUE_BYTES];
         // Length and digits were checked above, so decoding cannot fail.
-        hex::decode_to_slice(digits, &mut bytes).map_err(|_| NoteError::WrongHexLength {
-            len: digits.len(),
-        })?;
+        hex::decode_to_slice(digits, &mut bytes)
+            .map_err(|_| NoteError::WrongHexLength { len: digits.len() })?;
         let mut nullifier = [0u8; NOTE_VALUE_BYTES];
         let mut secret = [0u8; NOTE_VALUE_BYTES];
         nullifier.copy_from_slice(&bytes[..NOTE_VALUE_BYTES]);
@@ -340,7 +339,13 @@ mod tests {
                 matches!(e, NoteError::WrongHexLength { len: 122 })
             }),
             (format!("taonado-wtao-1-945-0xg{}", &HEX[1..]), |e| {
-                matches!(e, NoteError::NonHex { character: 'g', position: 0 })
+                matches!(
+                    e,
+                    NoteError::NonHex {
+                        character: 'g',
+                        position: 0
+                    }
+                )
             }),
             ("taonado-wtao-1-945".to_owned(), |e| {
                 matches!(e, NoteError::BadShape { .. })
@@ -376,7 +381,9 @@ mod tests {
             })
         );
         let err = Note::parse_for_network(&note("taonado-wtao-100-945-"), 945, &pools);
-        assert!(matches!(err, Err(NoteError::NoSuchPool { ref available, .. }) if available == "1, 10"));
+        assert!(
+            matches!(err, Err(NoteError::NoSuchPool { ref available, .. }) if available == "1, 10")
+        );
         assert!(Note::parse_for_network(&note("taonado-wtao-10-945-"), 945, &pools).is_ok());
     }
 

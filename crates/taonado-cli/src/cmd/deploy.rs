@@ -24,13 +24,14 @@ pub const LOCAL_VERIFYING_KEY: &str = "keys/local/withdraw.vk.json";
 
 #[derive(Args)]
 pub struct DeployArgs {
+    /// Directory of deployment records (`<network>.json`).
+    #[arg(long, value_name = "DIR", default_value = "deployments")]
+    pub deployments_dir: PathBuf,
+    // Flattened groups come last: their help headings apply to the arguments after them.
     #[command(flatten)]
     pub signer: SignerOpts,
     #[command(flatten)]
     pub protocol: ProtocolArgs,
-    /// Directory of deployment records (`<network>.json`).
-    #[arg(long, value_name = "DIR", default_value = "deployments")]
-    pub deployments_dir: PathBuf,
 }
 
 /// What the protocol is deployed with.

@@ -34,8 +34,6 @@ pub struct ChainArgs {
 
 #[derive(Args, Debug)]
 pub struct DevnetArgs {
-    #[command(flatten)]
-    pub chain: ChainArgs,
     /// EIP-155 chain id (945/964 to rehearse testnet/mainnet).
     #[arg(long, default_value_t = taonado_devnet::config::DEFAULT_CHAIN_ID)]
     pub chain_id: u64,
@@ -48,6 +46,9 @@ pub struct DevnetArgs {
     /// Number of prefunded dev accounts (at most 10).
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub accounts: usize,
+    // Flattened last: its help heading applies to the arguments after it.
+    #[command(flatten)]
+    pub chain: ChainArgs,
 }
 
 fn parse_block_time(s: &str) -> Result<Duration, String> {
@@ -94,6 +95,11 @@ impl DevnetArgs {
     }
 
     pub async fn run(self, context: &Context) -> Result<(), CliError> {
+        if context.global.rpc_url.is_some() {
+            return Err(CliError::usage(anyhow::anyhow!(
+                "`taonado devnet` serves a chain; --rpc-url does not apply (use --host and --port)"
+            )));
+        }
         let config = self.devnet_config()?;
         let mut signals = crate::shutdown::StopSignals::install()?;
         let handle = taonado_devnet::spawn(config).await?;

@@ -25,8 +25,6 @@ use crate::output::{Output, Report};
 
 #[derive(Args, Debug)]
 pub struct UpArgs {
-    #[command(flatten)]
-    pub chain: ChainArgs,
     /// Simulated miners.
     #[arg(long, value_name = "N", default_value_t = 3)]
     pub miners: usize,
@@ -49,6 +47,9 @@ pub struct UpArgs {
     /// Stop cleanly after SECS seconds of simulation.
     #[arg(long, value_name = "SECS")]
     pub exit_after: Option<u64>,
+    // Flattened last: its help heading applies to the arguments after it.
+    #[command(flatten)]
+    pub chain: ChainArgs,
 }
 
 /// What `taonado up` reports (the JSON envelope comes once, after the stop).
@@ -145,6 +146,14 @@ impl UpArgs {
             return Err(CliError::usage(anyhow::anyhow!(
                 "--miners must be at least 1 (or pass --no-sim)"
             )));
+        }
+        if context.global.rpc_url.is_some() {
+            return Err(CliError::usage(anyhow::anyhow!(
+                "`taonado up` runs its own local chain; --rpc-url does not apply (use --host and --port)"
+            )));
+        }
+        if let Some(name) = context.global.network.as_deref().filter(|n| *n != "local") {
+            tracing::warn!("`taonado up` always runs the local network; ignoring network {name}");
         }
         let config = context.config()?;
         let mut network = config.network("local")?;

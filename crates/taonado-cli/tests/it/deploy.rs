@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 use crate::support::{
-    DEV0, DEV0_KEY, DEV1, Devnet, Sandbox, cast, client_fixture, envelope, fixture, run,
+    Anvil, DEV0, DEV0_KEY, DEV1, Devnet, Sandbox, cast, client_fixture, envelope, fixture, run,
 };
 
 fn deploy(sandbox: &Sandbox, url: &str, extra: &[&str]) -> (i32, String, String) {
@@ -164,4 +164,20 @@ fn private_keys_are_never_echoed() {
         "{stderr}"
     );
     assert!(stderr.contains("invalid private key"), "{stderr}");
+}
+
+#[test]
+fn deploy_to_anvil_installs_mocks_and_the_ethereum_verifier() {
+    let sandbox = Sandbox::new();
+    let anvil = Anvil::start(42);
+    let (code, stdout, stderr) = deploy(&sandbox, &anvil.url, &[]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let data = &envelope(&stdout)["data"];
+    // anvil has BN254 addition at 0x6 (Ethereum numbering) even with chain id 42.
+    assert_eq!(data["verifier_family"], "ethereum", "{data}");
+    let code_at_metagraph = cast(
+        &anvil.url,
+        &["code", "0x0000000000000000000000000000000000000802"],
+    );
+    assert_ne!(code_at_metagraph, "0x", "MockMetagraph installed at 0x802");
 }

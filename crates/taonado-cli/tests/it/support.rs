@@ -147,21 +147,68 @@ fn terminate(child: &Child) {
     assert!(status.success(), "kill -TERM failed");
 }
 
-/// Foundry's `cast`: `$TAONADO_CAST`, else the npm package in the repository.
-pub fn cast_path() -> PathBuf {
-    let path = std::env::var_os("TAONADO_CAST").map_or_else(
+/// A Foundry tool: `$<env_var>`, else the npm package in the repository. Missing tools
+/// fail the test: they come with `npm ci`.
+fn foundry_tool(tool: &str, env_var: &str) -> PathBuf {
+    let path = std::env::var_os(env_var).map_or_else(
         || {
-            Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("../../node_modules/@foundry-rs/cast-linux-amd64/bin/cast")
+            Path::new(env!("CARGO_MANIFEST_DIR")).join(format!(
+                "../../node_modules/@foundry-rs/{tool}-linux-amd64/bin/{tool}"
+            ))
         },
         PathBuf::from,
     );
     assert!(
         path.is_file(),
-        "Foundry's cast is missing at {}: run `npm ci` in the repository root (or set TAONADO_CAST)",
+        "Foundry's {tool} is missing at {}: run `npm ci` in the repository root (or set {env_var})",
         path.display()
     );
     path
+}
+
+pub fn cast_path() -> PathBuf {
+    foundry_tool("cast", "TAONADO_CAST")
+}
+
+/// An `anvil --port 0` child; killed on drop.
+pub struct Anvil {
+    child: Child,
+    _stdout: BufReader<ChildStdout>,
+    pub url: String,
+}
+
+impl Anvil {
+    pub fn start(chain_id: u64) -> Self {
+        let mut child = Command::new(foundry_tool("anvil", "TAONADO_ANVIL"))
+            .args(["--port", "0", "--chain-id", &chain_id.to_string()])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn anvil");
+        let mut stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
+        // anvil prints its banner, then "Listening on 127.0.0.1:PORT" once bound.
+        let mut line = String::new();
+        let url = loop {
+            line.clear();
+            let read = stdout.read_line(&mut line).expect("read anvil stdout");
+            assert!(read > 0, "anvil exited before listening");
+            if let Some(addr) = line.trim().strip_prefix("Listening on ") {
+                break format!("http://{addr}");
+            }
+        };
+        Self {
+            child,
+            _stdout: stdout,
+            url,
+        }
+    }
+}
+
+impl Drop for Anvil {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 /// Runs `cast <args> --rpc-url <url>` and returns its trimmed stdout; panics on failure.

@@ -1,5 +1,6 @@
 //! Contract behaviour, executed as compiled bytecode in revm.
 
+mod artifacts;
 mod crypto;
 mod evm;
 mod fixtures;

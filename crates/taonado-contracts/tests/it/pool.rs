@@ -648,3 +648,20 @@ fn withdraw_through_the_real_groth16_verifier_binds_every_public_input() {
     let recipient = p.recipient;
     assert_eq!(p.token_balance(recipient), ether(1) - fee);
 }
+
+#[test]
+fn a_pool_needs_a_positive_denomination() {
+    let mut evm = Evm::new();
+    let owner = evm.funded_account(1, ether(1));
+    let args = ERC20Taonado::constructorCall {
+        _verifier: owner,
+        _hasher: owner,
+        _denomination: U256::ZERO,
+        _merkleTreeHeight: 20,
+        _token: owner,
+    }
+    .abi_encode();
+    let initcode = Contract::ERC20Taonado.artifact().deploy_code(&args);
+    evm.exec(Tx::create(owner, initcode))
+        .expect_revert("denomination should be greater than 0");
+}

@@ -5,7 +5,10 @@ use alloy_primitives::{Address, B256, U256, b256};
 use alloy_sol_types::{SolCall, SolConstructor};
 use taonado_contracts::{
     Contract, METAGRAPH_PRECOMPILE, NEURON_PRECOMPILE,
-    bindings::{ERC1967Proxy, EvmValidator, WeightsV3, mocks::MockNeuron},
+    bindings::{
+        ERC1967Proxy, EvmValidator, WeightsV3,
+        mocks::{MockForwarder, MockNeuron},
+    },
 };
 
 use crate::{
@@ -617,4 +620,22 @@ fn upgrading_to_a_non_uups_contract_is_rejected() {
         "{}",
         receipt.describe()
     );
+}
+
+#[test]
+fn a_caller_that_refuses_payment_gets_refund_failed() {
+    let mut v = Validator::new();
+    let caller = v.caller;
+    let forwarder = v.m.evm.deploy(caller, Contract::MockForwarder, &[]);
+    let data = EvmValidator::setWeightsCall { hotkey: B256::ZERO }.abi_encode();
+    let receipt = v.m.evm.exec(Tx::call(
+        caller,
+        forwarder,
+        &MockForwarder::forwardCall {
+            target: v.proxy,
+            data: data.into(),
+        },
+    ));
+    receipt.expect_revert("refund failed");
+    assert_eq!(v.neuron_calls(), U256::ZERO);
 }

@@ -20,9 +20,18 @@ pub fn vector_withdrawal() -> (WithdrawPublicInputs, WithdrawWitness) {
     let note_case = &vectors()["notes"][2];
     let note = Note::parse(note_case["note"].as_str().expect("note")).expect("valid note");
     assert_eq!(note.commitment(), fr(&proof["leaf"]));
-    let elements: Vec<Fr> = proof["pathElements"].as_array().expect("list").iter().map(fr).collect();
-    let indices: Vec<bool> =
-        proof["pathIndices"].as_array().expect("list").iter().map(|v| v.as_u64() == Some(1)).collect();
+    let elements: Vec<Fr> = proof["pathElements"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(fr)
+        .collect();
+    let indices: Vec<bool> = proof["pathIndices"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|v| v.as_u64() == Some(1))
+        .collect();
     let path = MerklePath {
         elements: elements.try_into().expect("20 elements"),
         indices: indices.try_into().expect("20 indices"),
@@ -42,7 +51,11 @@ pub fn vector_withdrawal() -> (WithdrawPublicInputs, WithdrawWitness) {
 fn constraint_count_is_below_tornados_circom_circuit() {
     let shape = shape();
     // circom --O2 needs 28,275 constraints for the same statement.
-    assert!(shape.num_constraints() < 28_275, "{} constraints", shape.num_constraints());
+    assert!(
+        shape.num_constraints() < 28_275,
+        "{} constraints",
+        shape.num_constraints()
+    );
     assert_eq!(shape.num_public_inputs(), 6);
 }
 
@@ -72,7 +85,10 @@ fn changing_any_public_input_breaks_the_assignment() {
 fn wrong_witnesses_are_rejected() {
     let (public, witness) = vector_withdrawal();
     let unsatisfied = |public: &WithdrawPublicInputs, witness: &WithdrawWitness| {
-        matches!(check_witness(shape(), public, witness), Err(ZkError::Unsatisfied { .. }))
+        matches!(
+            check_witness(shape(), public, witness),
+            Err(ZkError::Unsatisfied { .. })
+        )
     };
     let mut wrong_root = public;
     wrong_root.root += Fr::from(1u64);

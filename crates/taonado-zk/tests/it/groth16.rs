@@ -5,8 +5,8 @@
 use std::path::PathBuf;
 
 use taonado_zk::{
-    CircuitShape, Fr, WithdrawProver, ZkError, groth16::LOCAL_DEV_SETUP_SEED, keys, proof_from_bytes,
-    proof_to_bytes, verify,
+    CircuitShape, Fr, WithdrawProver, ZkError, groth16::LOCAL_DEV_SETUP_SEED, keys,
+    proof_from_bytes, proof_to_bytes, verify,
 };
 
 use crate::{circuit::vector_withdrawal, slow_tests_enabled};
@@ -38,7 +38,9 @@ fn prove_verify_tamper_and_key_files() {
     let prover = WithdrawProver::setup_from_seed(LOCAL_DEV_SETUP_SEED).expect("setup");
     let (public, witness) = vector_withdrawal();
     let mut rng = rand::rng();
-    let proof = prover.prove(&public, &witness, &mut rng).expect("valid witness");
+    let proof = prover
+        .prove(&public, &witness, &mut rng)
+        .expect("valid witness");
     assert!(verify(prover.verifying_key(), &public, &proof).expect("well-formed"));
 
     for input in 0..6 {
@@ -74,13 +76,20 @@ fn prove_verify_tamper_and_key_files() {
     let dir = tempfile::tempdir().expect("temp dir");
     let paths = keys::KeyPaths::in_dir(dir.path());
     keys::write_proving_key(&paths.proving_key, &prover).expect("writes");
-    keys::write_verifying_key(&paths.verifying_key, prover.verifying_key(), prover.shape().hash(), keys::LOCAL_DEV_SETUP)
-        .expect("writes");
+    keys::write_verifying_key(
+        &paths.verifying_key,
+        prover.verifying_key(),
+        prover.shape().hash(),
+        keys::LOCAL_DEV_SETUP,
+    )
+    .expect("writes");
     let loaded = keys::read_proving_key(&paths.proving_key, prover.shape().clone()).expect("reads");
     assert_eq!(loaded.verifying_key(), prover.verifying_key());
     let vk = keys::read_verifying_key(&paths.verifying_key, prover.shape().hash()).expect("reads");
     assert_eq!(&vk, prover.verifying_key());
-    let proof2 = loaded.prove(&public, &witness, &mut rng).expect("valid witness");
+    let proof2 = loaded
+        .prove(&public, &witness, &mut rng)
+        .expect("valid witness");
     assert!(verify(&vk, &public, &proof2).expect("well-formed"));
 
     // The committed local keys are exactly what the deterministic local setup makes.

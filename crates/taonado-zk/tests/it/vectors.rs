@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use ark_ff::Zero;
 use taonado_zk::{
     CircomPoint, Fr, MerkleTree, Note, fr_to_b256, hash_left_right, mimc::mimc_constants,
-    mimc_feistel, pedersen::generators, pedersen::SQRT_168700, zeros,
+    mimc_feistel, pedersen::SQRT_168700, pedersen::generators, zeros,
 };
 
 use crate::{fr, vectors};
@@ -30,8 +30,17 @@ fn committed_copy_equals_the_shared_file_when_present() {
 fn mimc_constants_and_feistel() {
     let constants = &vectors()["constants"];
     let c = mimc_constants();
-    assert_eq!(c.len().to_string(), constants["mimcsponge_nrounds"].to_string());
-    for (index, key) in [(0, "mimcsponge_c0"), (1, "mimcsponge_c1"), (2, "mimcsponge_c2"), (218, "mimcsponge_c218"), (219, "mimcsponge_c219")] {
+    assert_eq!(
+        c.len().to_string(),
+        constants["mimcsponge_nrounds"].to_string()
+    );
+    for (index, key) in [
+        (0, "mimcsponge_c0"),
+        (1, "mimcsponge_c1"),
+        (2, "mimcsponge_c2"),
+        (218, "mimcsponge_c218"),
+        (219, "mimcsponge_c219"),
+    ] {
         assert_eq!(c[index], fr(&constants[key]), "{key}");
     }
     for case in vectors()["mimcsponge_k0"].as_array().expect("list") {
@@ -75,13 +84,19 @@ fn baby_jubjub_and_coordinate_map() {
         fr(&ark["d_ark"]),
         "ark-ed-on-bn254's d differs from the vectors"
     );
-    let base8 = CircomPoint { x: fr(&babyjub["base8"][0]), y: fr(&babyjub["base8"][1]) };
+    let base8 = CircomPoint {
+        x: fr(&babyjub["base8"][0]),
+        y: fr(&babyjub["base8"][1]),
+    };
     assert!(base8.is_on_curve());
     let base8_ark = base8.to_ark();
     assert_eq!(base8_ark.x, fr(&ark["base8_ark"]["x"]));
     assert_eq!(base8_ark.y, fr(&ark["base8_ark"]["y"]));
     assert_eq!(CircomPoint::from_ark(base8_ark), base8);
-    let generator = CircomPoint { x: fr(&babyjub["generator"][0]), y: fr(&babyjub["generator"][1]) };
+    let generator = CircomPoint {
+        x: fr(&babyjub["generator"][0]),
+        y: fr(&babyjub["generator"][1]),
+    };
     assert!(generator.is_on_curve());
 }
 
@@ -92,8 +107,12 @@ fn ark_ed_on_bn254_d() -> Fr {
 
 #[test]
 fn pedersen_generators() {
-    let circom = vectors()["constants"]["pedersen_base_points"].as_array().expect("list");
-    let ark = vectors()["arkworks_ed_on_bn254"]["pedersen_base_points_ark"].as_array().expect("list");
+    let circom = vectors()["constants"]["pedersen_base_points"]
+        .as_array()
+        .expect("list");
+    let ark = vectors()["arkworks_ed_on_bn254"]["pedersen_base_points_ark"]
+        .as_array()
+        .expect("list");
     assert_eq!(circom.len(), 3);
     for (segment, (c, a)) in circom.iter().zip(ark).enumerate() {
         let derived = generators()[segment];
@@ -115,26 +134,49 @@ fn notes_commitments_and_nullifier_hashes() {
         assert_eq!(note.to_string(), text);
         assert_eq!(note.nullifier(), fr(&case["nullifier"]));
         assert_eq!(note.secret(), fr(&case["secret"]));
-        assert_eq!(hex::encode(note.nullifier_bytes()), case["nullifier_le31_hex"].as_str().expect("hex"));
-        assert_eq!(hex::encode(note.secret_bytes()), case["secret_le31_hex"].as_str().expect("hex"));
-        assert_eq!(hex::encode(note.preimage()), case["preimage_hex"].as_str().expect("hex"));
+        assert_eq!(
+            hex::encode(note.nullifier_bytes()),
+            case["nullifier_le31_hex"].as_str().expect("hex")
+        );
+        assert_eq!(
+            hex::encode(note.secret_bytes()),
+            case["secret_le31_hex"].as_str().expect("hex")
+        );
+        assert_eq!(
+            hex::encode(note.preimage()),
+            case["preimage_hex"].as_str().expect("hex")
+        );
 
         let commitment = taonado_zk::pedersen_hash(&note.preimage()).expect("62 bytes");
         assert_eq!(commitment.x, fr(&case["commitment"]));
         assert_eq!(commitment.y, fr(&case["commitment_point_y"]));
-        assert_eq!(hex::encode(commitment.pack()), case["commitment_packed_hex"].as_str().expect("hex"));
+        assert_eq!(
+            hex::encode(commitment.pack()),
+            case["commitment_packed_hex"].as_str().expect("hex")
+        );
         assert_eq!(note.commitment(), fr(&case["commitment"]));
-        assert_eq!(fr_to_b256(note.commitment()).to_string(), case["commitment_hex"].as_str().expect("hex"));
+        assert_eq!(
+            fr_to_b256(note.commitment()).to_string(),
+            case["commitment_hex"].as_str().expect("hex")
+        );
 
         let nullifier_hash = taonado_zk::pedersen_hash(note.nullifier_bytes()).expect("31 bytes");
         assert_eq!(nullifier_hash.y, fr(&case["nullifierHash_point_y"]));
-        assert_eq!(hex::encode(nullifier_hash.pack()), case["nullifierHash_packed_hex"].as_str().expect("hex"));
+        assert_eq!(
+            hex::encode(nullifier_hash.pack()),
+            case["nullifierHash_packed_hex"].as_str().expect("hex")
+        );
         assert_eq!(note.nullifier_hash(), fr(&case["nullifierHash"]));
-        assert_eq!(fr_to_b256(note.nullifier_hash()).to_string(), case["nullifierHash_hex"].as_str().expect("hex"));
+        assert_eq!(
+            fr_to_b256(note.nullifier_hash()).to_string(),
+            case["nullifierHash_hex"].as_str().expect("hex")
+        );
     }
     let first = &vectors()["arkworks_ed_on_bn254"]["note0_commitment_point_ark"];
     let note0 = Note::parse(notes[0]["note"].as_str().expect("note")).expect("valid");
-    let point = taonado_zk::pedersen_hash(&note0.preimage()).expect("62 bytes").to_ark();
+    let point = taonado_zk::pedersen_hash(&note0.preimage())
+        .expect("62 bytes")
+        .to_ark();
     assert_eq!(point.x, fr(&first["x"]));
     assert_eq!(point.y, fr(&first["y"]));
 }
@@ -144,9 +186,17 @@ fn merkle_roots_and_paths() {
     let merkle = &vectors()["merkle"];
     assert_eq!(merkle["levels"].as_u64(), Some(20));
     assert_eq!(fr(&merkle["zero_element"]), zeros()[0]);
-    let leaves: Vec<Fr> = merkle["leaves_0_to_9"].as_array().expect("list").iter().map(fr).collect();
+    let leaves: Vec<Fr> = merkle["leaves_0_to_9"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(fr)
+        .collect();
     // The leaves are the vector notes' commitments, in order.
-    for (leaf, case) in leaves.iter().zip(vectors()["notes"].as_array().expect("list")) {
+    for (leaf, case) in leaves
+        .iter()
+        .zip(vectors()["notes"].as_array().expect("list"))
+    {
         assert_eq!(*leaf, fr(&case["commitment"]));
     }
     let mut incremental = MerkleTree::new();
@@ -156,7 +206,11 @@ fn merkle_roots_and_paths() {
             incremental.insert(leaves[incremental.len()]).expect("room");
         }
         let bulk = MerkleTree::from_leaves(&leaves[..n]).expect("room");
-        assert_eq!(incremental.root(), fr(&case["root"]), "{n} leaves, incremental");
+        assert_eq!(
+            incremental.root(),
+            fr(&case["root"]),
+            "{n} leaves, incremental"
+        );
         assert_eq!(bulk.root(), fr(&case["root_hex"]), "{n} leaves, bulk");
     }
 
@@ -166,8 +220,18 @@ fn merkle_roots_and_paths() {
     let index = usize::try_from(proof["leaf_index"].as_u64().expect("index")).expect("small");
     assert_eq!(leaves[index], fr(&proof["leaf"]));
     let path = tree.path(index).expect("in range");
-    let elements: Vec<Fr> = proof["pathElements"].as_array().expect("list").iter().map(fr).collect();
-    let indices: Vec<bool> = proof["pathIndices"].as_array().expect("list").iter().map(|v| v.as_u64() == Some(1)).collect();
+    let elements: Vec<Fr> = proof["pathElements"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(fr)
+        .collect();
+    let indices: Vec<bool> = proof["pathIndices"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|v| v.as_u64() == Some(1))
+        .collect();
     assert_eq!(path.elements.to_vec(), elements);
     assert_eq!(path.indices.to_vec(), indices);
     assert_eq!(path.root_from(leaves[index]), tree.root());
