@@ -50,6 +50,8 @@ pub enum Command {
     Deploy(cmd::deploy::DeployArgs),
     /// Dev chain + deployment + live mining simulation, in one process.
     Up(cmd::up::UpArgs),
+    /// Gas used per contract function, from the receipts of a block range.
+    GasReport(cmd::gas::GasReportArgs),
     /// List the configured networks.
     Networks(cmd::networks::NetworksArgs),
     /// Inspect the resolved configuration.

@@ -114,3 +114,72 @@ fn process_one(backend: &Backend, request: Value) -> Value {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::{
+        backend::{Backend, chain::Chain, exec::ChainRules},
+        config::{DEV_ACCOUNTS, DevnetConfig},
+        subtensor::Subtensor,
+    };
+
+    fn backend() -> Backend {
+        let config = DevnetConfig::test();
+        let rules = ChainRules {
+            chain_id: config.chain_id,
+            gas_limit: config.gas_limit,
+            base_fee: config.base_fee,
+        };
+        let chain = Chain::genesis(
+            rules,
+            Subtensor::new(config.subtensor, 0),
+            DEV_ACCOUNTS.to_vec(),
+            config.balance_wei,
+        );
+        Backend::new(chain, None, None)
+    }
+
+    fn is_well_formed(answer: &Value) -> bool {
+        let one = |v: &Value| {
+            v["jsonrpc"] == "2.0" && (v.get("result").is_some() != v.get("error").is_some())
+        };
+        match answer {
+            Value::Array(items) => items.iter().all(one),
+            single => one(single),
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_bodies_get_a_json_rpc_answer(body in proptest::collection::vec(any::<u8>(), 0..256)) {
+            let backend = backend();
+            prop_assert!(is_well_formed(&process(&backend, &body)));
+        }
+
+        #[test]
+        fn arbitrary_params_never_break_a_method(
+            method in prop::sample::select(vec![
+                "eth_getBalance", "eth_call", "eth_getLogs", "eth_getBlockByNumber",
+                "eth_sendRawTransaction", "anvil_mine", "evm_revert", "eth_feeHistory",
+                "taonado_reorg", "subtensor_metagraph", "eth_getFilterChanges",
+            ]),
+            params in prop::collection::vec(
+                prop_oneof![
+                    Just(Value::Null),
+                    any::<u64>().prop_map(|n| Value::from(n)),
+                    "[a-z0-9x]{0,70}".prop_map(Value::from),
+                    Just(serde_json::json!({"to": "0x0000000000000000000000000000000000000009"})),
+                ],
+                0..4,
+            ),
+        ) {
+            let backend = backend();
+            let request = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+            let answer = process(&backend, request.to_string().as_bytes());
+            prop_assert!(is_well_formed(&answer));
+        }
+    }
+}

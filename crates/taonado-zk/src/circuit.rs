@@ -556,7 +556,7 @@ type SegmentTable = [[(Fr, Fr); 8]; WINDOWS_PER_SEGMENT];
 
 fn window_tables() -> &'static [SegmentTable; CIRCUIT_SEGMENTS] {
     static TABLES: OnceLock<[SegmentTable; CIRCUIT_SEGMENTS]> = OnceLock::new();
-    TABLES.get_or_init(|| std::array::from_fn(|segment| segment_table(segment)))
+    TABLES.get_or_init(|| std::array::from_fn(segment_table))
 }
 
 fn segment_table(segment: usize) -> SegmentTable {

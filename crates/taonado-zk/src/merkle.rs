@@ -120,14 +120,13 @@ impl MerkleTree {
                 capacity: TREE_CAPACITY,
             });
         }
-        let zeros = zeros();
         self.layers[0].push(leaf);
         let mut position = index;
-        for level in 0..TREE_LEVELS {
+        for (level, zero) in zeros().iter().enumerate().take(TREE_LEVELS) {
             let left_index = position & !1;
             let layer = &self.layers[level];
             let left = layer[left_index];
-            let right = layer.get(left_index + 1).copied().unwrap_or(zeros[level]);
+            let right = layer.get(left_index + 1).copied().unwrap_or(*zero);
             let parent = hash_left_right(left, right);
             position >>= 1;
             let above = &mut self.layers[level + 1];
@@ -174,7 +173,7 @@ impl MerkleTree {
 }
 
 /// Seed of shared/bench's deterministic leaf generator (`lib/tornado.mjs`).
-pub const BENCH_LEAF_SEED: u64 = 0x7461_6f6e_6164_6f;
+pub const BENCH_LEAF_SEED: u64 = 0x0074_616f_6e61_646f;
 
 /// Deterministic pseudo-random leaves from shared/bench's splitmix64 generator: each leaf
 /// is four outputs, most significant first, reduced modulo p. Lets benchmarks here

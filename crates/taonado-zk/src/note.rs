@@ -331,7 +331,8 @@ mod tests {
 
     #[test]
     fn rejections_are_typed() {
-        let cases: [(String, fn(&NoteError) -> bool); 8] = [
+        type IsExpected = fn(&NoteError) -> bool;
+        let cases: [(String, IsExpected); 8] = [
             (note("tornado-wtao-1-964-"), |e| {
                 matches!(e, NoteError::WrongPrefix { .. })
             }),

@@ -4,6 +4,7 @@
 pub mod config;
 pub mod deploy;
 pub mod devnet;
+pub mod gas;
 pub mod networks;
 pub mod up;
 
@@ -16,6 +17,7 @@ pub async fn run(command: Command, context: &Context) -> Result<(), CliError> {
         Command::Devnet(args) => args.run(context).await,
         Command::Deploy(args) => args.run(context).await,
         Command::Up(args) => args.run(context).await,
+        Command::GasReport(args) => args.run(context).await,
         Command::Networks(args) => args.run(context),
         Command::Config(command) => command.run(context),
     }

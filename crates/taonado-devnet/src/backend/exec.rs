@@ -5,7 +5,7 @@ use alloy_consensus::{Transaction as _, TxEnvelope};
 use alloy_primitives::{Address, B256, TxKind, U256};
 use revm::{
     Context, ExecuteEvm, Journal, MainContext,
-    context::{BlockEnv, CfgEnv, Evm, TxEnv, result::EVMError},
+    context::{BlockEnv, CfgEnv, Evm, FrameStack, TxEnv, result::EVMError},
     context_interface::result::{ExecutionResult, InvalidTransaction},
     database::{CacheDB, EmptyDB},
     database_interface::WrapDatabaseRef,
@@ -87,11 +87,16 @@ pub(crate) fn execute<'a>(
         .with_cfg(cfg)
         .with_block(block)
         .with_db(WrapDatabaseRef(db));
-    let mut evm = Evm::new(
+    // Built by hand instead of `Evm::new` so the frame stack starts empty: most calls use
+    // one or two frames, and preallocating eight interpreters per execution is measurable
+    // on the eth_call hot path.
+    let mut evm = Evm {
         ctx,
-        EthInstructions::<EthInterpreter, Ctx<'_>>::new_mainnet_with_spec(SPEC),
-        TaoPrecompiles::new(subtensor, mirrors),
-    );
+        inspector: (),
+        instruction: EthInstructions::<EthInterpreter, Ctx<'_>>::new_mainnet_with_spec(SPEC),
+        precompiles: TaoPrecompiles::new(subtensor, mirrors),
+        frame_stack: FrameStack::new(),
+    };
     let outcome = evm.transact(tx);
     let Evm { precompiles, .. } = evm;
     let TaoPrecompiles {

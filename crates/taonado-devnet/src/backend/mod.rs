@@ -121,7 +121,14 @@ impl Backend {
             .gas
             .unwrap_or(chain.rules.gas_limit)
             .min(chain.rules.gas_limit);
-        let executed = chain.call(request, gas)?;
+        let executed = chain.call(request, gas).map_err(|error| match error {
+            DevnetError::InsufficientFunds { balance, cost, .. } => DevnetError::InsufficientFunds {
+                address: request.from.unwrap_or_default(),
+                balance,
+                cost,
+            },
+            other => other,
+        })?;
         outcome_to_result(executed).map(|(_, output)| output)
     }
 

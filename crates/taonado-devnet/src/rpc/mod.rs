@@ -534,7 +534,10 @@ pub(crate) fn dispatch(backend: &Backend, method: &str, params: Value) -> Result
         "evm_increaseTime" | "anvil_increaseTime" => {
             let seconds = p.quantity_u64(0)?.unwrap_or(0);
             let mut chain = backend.chain.write();
-            chain.time.offset_secs = chain.time.offset_secs.saturating_add(seconds as i64);
+            chain.time.offset_secs = chain
+                .time
+                .offset_secs
+                .saturating_add(i64::try_from(seconds).unwrap_or(i64::MAX));
             Ok(hex_u64(chain.time.offset_secs.max(0) as u64))
         }
         "evm_setNextBlockTimestamp" | "anvil_setNextBlockTimestamp" => {

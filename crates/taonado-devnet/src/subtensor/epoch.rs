@@ -6,7 +6,8 @@
 //!   next epoch are re-assigned at the end (top MaxAllowedValidators by stake, non-zero).
 //! - When no miner earns incentive (no usable weights), the miner and validator shares both
 //!   go to validators in proportion to active stake (to all stake if none is active).
-//! - Emission accrues to the receiving neuron's own stake. The owner cut (18 % plus the
+//! - Emission accrues to the receiving neuron's own stake (alpha is counted 1:1 with
+//!   TAO-denominated stake, in rao; there is no separate alpha pool or price). The owner cut (18 % plus the
 //!   rounding dust of the other shares) accrues to the owner hotkey's stake when that hotkey
 //!   is registered on the subnet, otherwise to the owner coldkey's native balance.
 

@@ -4,7 +4,7 @@ use alloy::providers::Provider;
 use anyhow::{Context, Result};
 use taonado_contracts::{CodeMatch, Contract};
 use taonado_devnet::DevnetConfig;
-use taonado_ops::deploy::{FamilyPolicy, NoProgress, deploy};
+use taonado_ops::deploy::{FamilyPolicy, deploy};
 use taonado_ops::record::{DeploymentRecord, names};
 use taonado_ops::subnet::{SubnetKind, dev_rpc};
 use taonado_types::evm_mirror;
@@ -59,9 +59,12 @@ async fn deploys_wires_and_mines_on_the_devnet() -> Result<()> {
     assert_eq!(addresses(&second), addresses(&record));
 
     mining_round(&chain, &record).await?;
-    // Deploying again after mining (new uids, new balances) still sends nothing.
+    // Deploying again after mining (new uids, bounties paid) only tops the bounty balance up.
     let nonce = chain.nonce().await?;
-    deploy(&chain.provider, chain.deployer_address(), &plan, &NoProgress).await?;
-    assert_eq!(chain.nonce().await?, nonce);
+    let after_mining = Steps::default();
+    deploy(&chain.provider, chain.deployer_address(), &plan, &after_mining).await?;
+    assert_eq!(after_mining.done(), vec!["EvmValidator.fund".to_owned()]);
+    assert_eq!(chain.nonce().await?, nonce + 1);
+    assert_eq!(chain.provider.get_balance(validator).await?, plan.evm_validator.funding);
     Ok(())
 }
