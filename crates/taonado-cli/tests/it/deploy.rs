@@ -181,3 +181,49 @@ fn deploy_to_anvil_installs_mocks_and_the_ethereum_verifier() {
     );
     assert_ne!(code_at_metagraph, "0x", "MockMetagraph installed at 0x802");
 }
+
+#[test]
+fn gas_report_names_contracts_and_functions() {
+    let sandbox = Sandbox::new();
+    let devnet = Devnet::start(&sandbox, &[]);
+    let (code, stdout, stderr) = deploy(&sandbox, &devnet.url, &[]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let wtao = contract(&envelope(&stdout)["data"], "WTAO");
+    for _ in 0..2 {
+        cast(
+            &devnet.url,
+            &[
+                "send",
+                "--private-key",
+                DEV0_KEY,
+                &wtao,
+                "deposit()",
+                "--value",
+                "1ether",
+            ],
+        );
+    }
+
+    let (code, stdout, stderr) =
+        run(sandbox
+            .taonado()
+            .args(["--json", "gas-report", "--rpc-url", &devnet.url]));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let data = &envelope(&stdout)["data"];
+    let rows = data["rows"].as_array().expect("rows");
+    let row = |contract: &str, function: &str| {
+        rows.iter()
+            .find(|r| r["contract"] == contract && r["function"] == function)
+            .unwrap_or_else(|| panic!("no {contract}.{function} in {rows:?}"))
+    };
+    let deposit = row("WTAO", "deposit()");
+    assert_eq!(deposit["calls"], 2);
+    assert_eq!(deposit["reverted"], 0);
+    let min = deposit["min_gas"].as_u64().expect("min");
+    let max = deposit["max_gas"].as_u64().expect("max");
+    assert!(min > 21_000 && min <= max, "{deposit}");
+    assert_eq!(row("WTAO", "(deploy)")["calls"], 1);
+    assert_eq!(row("EvmValidator", "(deploy)")["calls"], 1);
+    let total: u64 = rows.iter().filter_map(|r| r["calls"].as_u64()).sum();
+    assert_eq!(data["transactions"].as_u64(), Some(total));
+}
