@@ -1,17 +1,38 @@
 //! Providers for a configured network, with the chain id checked before use.
 
+use std::time::Duration;
+
 use alloy::network::EthereumWallet;
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use alloy::rpc::client::RpcClient;
 use alloy::signers::local::PrivateKeySigner;
+use alloy::transports::http::reqwest;
 use taonado_config::{Config, NetworkConfig};
 
 use crate::error::{ClientError, Result};
+
+/// Upper bound for one JSON-RPC request, so that a hung endpoint fails the command
+/// instead of stalling it forever. Waiting for a receipt is many requests, each bounded.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+fn rpc_client(network: &NetworkConfig) -> Result<RpcClient> {
+    let http = reqwest::Client::builder()
+        .timeout(REQUEST_TIMEOUT)
+        .build()
+        .map_err(|e| ClientError::HttpClient {
+            message: e.to_string(),
+        })?;
+    Ok(RpcClient::new_http_with_client(
+        http,
+        network.rpc_url.clone(),
+    ))
+}
 
 /// A read-only provider for `network`, after checking that the endpoint serves the
 /// network's chain id. `config` is only used to suggest the right network on a mismatch.
 pub async fn connect(network: &NetworkConfig, config: &Config) -> Result<DynProvider> {
     let provider = ProviderBuilder::new()
-        .connect_http(network.rpc_url.clone())
+        .connect_client(rpc_client(network)?)
         .erased();
     check_chain_id(&provider, network, config).await?;
     Ok(provider)
@@ -26,7 +47,7 @@ pub async fn connect_with_signer(
 ) -> Result<DynProvider> {
     let provider = ProviderBuilder::new()
         .wallet(EthereumWallet::from(signer))
-        .connect_http(network.rpc_url.clone())
+        .connect_client(rpc_client(network)?)
         .erased();
     check_chain_id(&provider, network, config).await?;
     Ok(provider)

@@ -23,6 +23,12 @@ pub enum ClientError {
         /// The transport error (boxed: it is large and this path is cold).
         source: Box<TransportError>,
     },
+    /// The HTTP client could not be set up (TLS roots, system configuration).
+    #[error("cannot set up the HTTP client: {message}; check the system's TLS configuration")]
+    HttpClient {
+        /// What reqwest said.
+        message: String,
+    },
     /// The endpoint serves another chain than the network expects.
     #[error("chain id {actual} does not match network {network} ({expected}); {hint}")]
     ChainIdMismatch {

@@ -11,7 +11,7 @@ mod error;
 mod fs;
 mod signer;
 
-pub use connect::{check_chain_id, connect, connect_with_signer};
+pub use connect::{REQUEST_TIMEOUT, check_chain_id, connect, connect_with_signer};
 pub use deployments::{deployments_path, load_recorded_addresses, protocol_addresses};
 pub use error::{ClientError, Result};
 pub use signer::{Password, Secret, SignerSource, foundry_keystores_dir, parse_private_key};
