@@ -169,7 +169,7 @@ mod tests {
             params in prop::collection::vec(
                 prop_oneof![
                     Just(Value::Null),
-                    any::<u64>().prop_map(|n| Value::from(n)),
+                    any::<u64>().prop_map(Value::from),
                     "[a-z0-9x]{0,70}".prop_map(Value::from),
                     Just(serde_json::json!({"to": "0x0000000000000000000000000000000000000009"})),
                 ],

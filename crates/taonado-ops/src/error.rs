@@ -39,13 +39,21 @@ pub enum OpsError {
         "the node reports chain id {actual} but network {network} expects {expected}; \
          point the rpc url at the right chain"
     )]
-    ChainIdMismatch { network: String, expected: u64, actual: u64 },
+    ChainIdMismatch {
+        network: String,
+        expected: u64,
+        actual: u64,
+    },
 
     #[error(
         "the deployment record at {path} belongs to chain {record_chain_id} but the node is chain \
          {chain_id}; move the record aside or use the right network"
     )]
-    RecordChainMismatch { path: PathBuf, record_chain_id: u64, chain_id: u64 },
+    RecordChainMismatch {
+        path: PathBuf,
+        record_chain_id: u64,
+        chain_id: u64,
+    },
 
     #[error(
         "chain id {chain_id} implies the {by_chain_id} verifier but the chain's precompiles behave \
@@ -70,10 +78,11 @@ pub enum OpsError {
         "{step} at {address} (from {record}) has code that does not match the current artifact; \
          move the record aside to redeploy, or rebuild the artifacts that were deployed"
     )]
-    CodeMismatch { step: String, address: Address, record: PathBuf },
-
-    #[error("the contract artifact {name} is unusable: {reason}; rebuild the contract artifacts")]
-    Artifact { name: String, reason: String },
+    CodeMismatch {
+        step: String,
+        address: Address,
+        record: PathBuf,
+    },
 
     #[error("cannot {action} {path}: {source}")]
     Io {
@@ -96,7 +105,9 @@ pub enum OpsError {
     #[error("the {name} contract is not in the deployment record; run `taonado deploy` first")]
     MissingContract { name: String },
 
-    #[error("dev rpc method {method} failed: {source}; is this the taonado devnet (or anvil for anvil_*)?")]
+    #[error(
+        "dev rpc method {method} failed: {source}; is this the taonado devnet (or anvil for anvil_*)?"
+    )]
     DevRpc {
         method: String,
         #[source]
@@ -106,34 +117,37 @@ pub enum OpsError {
     #[error("dev rpc method {method} returned an unexpected result: {reason}")]
     DevRpcResult { method: String, reason: String },
 
-    #[error("the deployer {deployer} cannot pay for {action}: {source}")]
-    Signing {
-        deployer: Address,
-        action: String,
-        #[source]
-        source: TransportError,
-    },
-
     #[error("{action} failed: {source}")]
     Contract {
         action: String,
+        /// Boxed: alloy's contract error is large and this enum travels in every `Result`.
         #[source]
-        source: alloy::contract::Error,
+        source: Box<alloy::contract::Error>,
     },
 
     #[error(
         "the deployment record {path} was made by {recorded}, not by {deployer}; deploy with the \
          recorded key or move the record aside"
     )]
-    RecordDeployerMismatch { path: PathBuf, recorded: Address, deployer: Address },
+    RecordDeployerMismatch {
+        path: PathBuf,
+        recorded: Address,
+        deployer: Address,
+    },
 
-    #[error("the plan has no pool denominations; WeightsV3 needs a pool to count lifetime deposits")]
+    #[error(
+        "the plan has no pool denominations; WeightsV3 needs a pool to count lifetime deposits"
+    )]
     NoPools,
 
-    #[error("{name} at {address} has no code on this chain; check the address in the network config")]
+    #[error(
+        "{name} at {address} has no code on this chain; check the address in the network config"
+    )]
     NoCode { name: String, address: Address },
 
-    #[error("the {network} deployment has no local subnet (devnet or anvil mocks) to simulate on; deploy with a local subnet")]
+    #[error(
+        "the {network} deployment has no local subnet (devnet or anvil mocks) to simulate on; deploy with a local subnet"
+    )]
     NoLocalSubnet { network: String },
 
     #[error("the simulation needs at least one miner and a non-zero tick")]
@@ -146,13 +160,25 @@ impl OpsError {
         move |source| Self::Rpc { action, source }
     }
 
-    pub(crate) fn contract(action: impl Into<String>) -> impl FnOnce(alloy::contract::Error) -> Self {
+    pub(crate) fn contract(
+        action: impl Into<String>,
+    ) -> impl FnOnce(alloy::contract::Error) -> Self {
         let action = action.into();
-        move |source| Self::Contract { action, source }
+        move |source| Self::Contract {
+            action,
+            source: Box::new(source),
+        }
     }
 
-    pub(crate) fn io(action: &'static str, path: &std::path::Path) -> impl FnOnce(std::io::Error) -> Self {
+    pub(crate) fn io(
+        action: &'static str,
+        path: &std::path::Path,
+    ) -> impl FnOnce(std::io::Error) -> Self {
         let path = path.to_path_buf();
-        move |source| Self::Io { action, path, source }
+        move |source| Self::Io {
+            action,
+            path,
+            source,
+        }
     }
 }

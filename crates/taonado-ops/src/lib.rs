@@ -12,11 +12,13 @@ pub mod subnet;
 pub mod verifying_key;
 
 pub use deploy::{
-    ChainFamily, DeployPlan, DeployProgress, EvmValidatorSettings, FamilyPolicy, NoProgress, StepState, WtaoSource,
-    deploy,
+    ChainFamily, DeployPlan, DeployProgress, EvmValidatorSettings, FamilyPolicy, NoProgress,
+    StepState, WtaoSource, deploy,
 };
 pub use error::{OpsError, Result};
 pub use record::{ContractRecord, DeploymentRecord, PoolRecord, VerifierRecord};
-pub use simulation::{SimulationConfig, SimulationEvent, SimulationObserver, SimulationReport, run_simulation};
+pub use simulation::{
+    SimulationConfig, SimulationEvent, SimulationObserver, SimulationReport, run_simulation,
+};
 pub use subnet::{LocalSubnet, SubnetKind};
 pub use verifying_key::VerifyingKeyFile;

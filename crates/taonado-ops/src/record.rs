@@ -57,6 +57,9 @@ pub struct ContractRecord {
     /// `None` for contracts the protocol uses but did not deploy (mainnet WTAO).
     pub tx_hash: Option<B256>,
     pub block: Option<u64>,
+    /// Gas the deployment used, when its receipt was seen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gas_used: Option<u64>,
     /// The artifact the contract was built from (`WTAO`, `ERC20Taonado`, `Verifier` ...).
     pub artifact: String,
     /// sha256 of the init code that was sent (without constructor arguments).
@@ -126,13 +129,19 @@ impl DeploymentRecord {
         };
         serde_json::from_str(&text)
             .map(Some)
-            .map_err(|source| OpsError::RecordFormat { path: path.to_path_buf(), source })
+            .map_err(|source| OpsError::RecordFormat {
+                path: path.to_path_buf(),
+                source,
+            })
     }
 
     /// Writes the record atomically (temporary file + rename).
     pub fn save(&self, path: &Path) -> Result<()> {
-        let mut json = serde_json::to_vec_pretty(self)
-            .map_err(|source| OpsError::RecordFormat { path: path.to_path_buf(), source })?;
+        let mut json =
+            serde_json::to_vec_pretty(self).map_err(|source| OpsError::RecordFormat {
+                path: path.to_path_buf(),
+                source,
+            })?;
         json.push(b'\n');
         fs::write_atomic(path, &json)
     }
@@ -142,7 +151,9 @@ impl DeploymentRecord {
         self.contracts
             .get(name)
             .map(|c| c.address)
-            .ok_or_else(|| OpsError::MissingContract { name: name.to_owned() })
+            .ok_or_else(|| OpsError::MissingContract {
+                name: name.to_owned(),
+            })
     }
 
     /// The pool for a denomination, if deployed.
@@ -152,7 +163,10 @@ impl DeploymentRecord {
 
     pub(crate) fn set_pool(&mut self, denomination: U256, contract: ContractRecord) {
         self.pools.retain(|p| p.denomination != denomination);
-        self.pools.push(PoolRecord { denomination, contract });
+        self.pools.push(PoolRecord {
+            denomination,
+            contract,
+        });
         self.pools.sort_by_key(|p| p.denomination);
     }
 
@@ -178,14 +192,23 @@ mod tests {
             address: Address::repeat_byte(byte),
             tx_hash: Some(B256::repeat_byte(byte)),
             block: Some(u64::from(byte)),
+            gas_used: Some(1_000_000),
             artifact: artifact.to_owned(),
             artifact_sha256: Some(B256::repeat_byte(byte ^ 0xff)),
             constructor_args: Bytes::from(vec![byte; 3]),
             deployed_at: 1_700_000_000,
         };
-        record.contracts.insert(names::WTAO.into(), contract(1, "WTAO"));
-        record.set_pool(U256::from(10u64).pow(U256::from(18)), contract(3, "ERC20Taonado"));
-        record.set_pool(U256::from(10u64).pow(U256::from(17)), contract(2, "ERC20Taonado"));
+        record
+            .contracts
+            .insert(names::WTAO.into(), contract(1, "WTAO"));
+        record.set_pool(
+            U256::from(10u64).pow(U256::from(18)),
+            contract(3, "ERC20Taonado"),
+        );
+        record.set_pool(
+            U256::from(10u64).pow(U256::from(17)),
+            contract(2, "ERC20Taonado"),
+        );
         record.verifier = Some(VerifierRecord {
             family: "bittensor".into(),
             key_setup: "local-dev-insecure".into(),

@@ -15,15 +15,15 @@ use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy::rpc::client::RpcClient;
 use alloy::rpc::types::TransactionRequest;
 use alloy::signers::local::PrivateKeySigner;
-use alloy::sol_types::{SolCall, SolEvent};
+use alloy::sol_types::SolEvent;
 use serde::Serialize;
 use taonado_types::evm_mirror;
 
-use taonado_contracts::bindings::{DepositTracker, EvmValidator, WTAO, WeightsV3};
 use crate::deploy::confirm;
 use crate::error::{OpsError, Result};
 use crate::record::{DeploymentRecord, names};
 use crate::subnet::{LocalSubnet, gas_allowance};
+use taonado_contracts::bindings::{DepositTracker, EvmValidator, WTAO, WeightsV3};
 
 /// How the simulation runs.
 #[derive(Clone, Debug)]
@@ -49,11 +49,25 @@ pub enum WeightsPath {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case", tag = "event")]
 pub enum SimulationEvent {
-    MinerJoined { address: Address, hotkey: B256, uid: u16, wrapped_wei: U256 },
-    WeightsSet { tx: B256, block: u64, path: WeightsPath, weights: Vec<u16> },
+    MinerJoined {
+        address: Address,
+        hotkey: B256,
+        uid: u16,
+        wrapped_wei: U256,
+    },
+    WeightsSet {
+        tx: B256,
+        block: u64,
+        path: WeightsPath,
+        weights: Vec<u16>,
+    },
     /// Setting weights failed (e.g. the subnet's rate limit); the loop goes on.
     WeightsFailed { block: u64, reason: String },
-    Epoch { block: u64, incentives: Vec<u16>, emissions: Vec<u64> },
+    Epoch {
+        block: u64,
+        incentives: Vec<u16>,
+        emissions: Vec<u64>,
+    },
 }
 
 /// Receives [`SimulationEvent`]s (the CLI prints them).
@@ -103,7 +117,9 @@ pub async fn run_simulation(
     if config.miners == 0 || config.tick.is_zero() {
         return Err(OpsError::SimulationConfig);
     }
-    let kind = record.subnet.ok_or(OpsError::NoLocalSubnet { network: record.network.clone() })?;
+    let kind = record.subnet.ok_or(OpsError::NoLocalSubnet {
+        network: record.network.clone(),
+    })?;
     let funder_address = funder.address();
     let funder_provider = with_wallet(provider, funder);
     let subnet = LocalSubnet::new(funder_provider.clone(), kind, record.netuid, funder_address);
@@ -120,7 +136,15 @@ pub async fn run_simulation(
         }
         // Different amounts, so the weights (and later the incentives) differ: 1, 2, 3 ... TAO.
         let wrapped = U256::from(index as u64 + 1) * U256::from(10u64).pow(U256::from(18));
-        let miner = join_miner(&funder_provider, funder_address, &subnet, wtao, tracker, wrapped).await?;
+        let miner = join_miner(
+            &funder_provider,
+            funder_address,
+            &subnet,
+            wtao,
+            tracker,
+            wrapped,
+        )
+        .await?;
         observer.event(&SimulationEvent::MinerJoined {
             address: miner.address,
             hotkey: miner.hotkey,
@@ -167,11 +191,16 @@ pub async fn run_simulation(
         }
         last_block = block;
 
-        let due = last_weights_block.is_none_or(|last| block >= last + config.weights_interval_blocks);
+        let due =
+            last_weights_block.is_none_or(|last| block >= last + config.weights_interval_blocks);
         if due {
             // Alternate the owner's path and the public path a miner is paid for.
             let public = owner != funder_address || report.weight_sets % 2 == 1;
-            let caller = if public { &miners[report.weight_sets % miners.len()].provider } else { &funder_provider };
+            let caller = if public {
+                &miners[report.weight_sets % miners.len()].provider
+            } else {
+                &funder_provider
+            };
             match set_weights(caller, validator, weights, public).await {
                 Ok((tx, set_block, path, values)) => {
                     if let WeightsPath::Public { refunded_wei, .. } = path {
@@ -179,13 +208,21 @@ pub async fn run_simulation(
                     }
                     report.weight_sets += 1;
                     last_weights_block = Some(set_block);
-                    observer.event(&SimulationEvent::WeightsSet { tx, block: set_block, path, weights: values });
+                    observer.event(&SimulationEvent::WeightsSet {
+                        tx,
+                        block: set_block,
+                        path,
+                        weights: values,
+                    });
                 }
                 Err(err) => {
                     report.weight_failures += 1;
                     // Try again next interval rather than every tick.
                     last_weights_block = Some(block);
-                    observer.event(&SimulationEvent::WeightsFailed { block, reason: err.to_string() });
+                    observer.event(&SimulationEvent::WeightsFailed {
+                        block,
+                        reason: err.to_string(),
+                    });
                 }
             }
         }
@@ -196,7 +233,11 @@ pub async fn run_simulation(
             report.epochs += 1;
             let incentives = subnet.incentives().await?;
             let emissions = subnet.emissions().await?;
-            observer.event(&SimulationEvent::Epoch { block, incentives, emissions });
+            observer.event(&SimulationEvent::Epoch {
+                block,
+                incentives,
+                emissions,
+            });
         }
     }
 
@@ -219,11 +260,17 @@ pub async fn run_simulation(
 pub fn with_wallet(provider: &DynProvider, signer: PrivateKeySigner) -> DynProvider {
     let client = provider.client();
     let rpc = RpcClient::new(client.transport().clone(), client.is_local());
-    ProviderBuilder::new().wallet(EthereumWallet::from(signer)).connect_client(rpc).erased()
+    ProviderBuilder::new()
+        .wallet(EthereumWallet::from(signer))
+        .connect_client(rpc)
+        .erased()
 }
 
 async fn block_number(provider: &DynProvider) -> Result<u64> {
-    provider.get_block_number().await.map_err(OpsError::rpc("reading the block number"))
+    provider
+        .get_block_number()
+        .await
+        .map_err(OpsError::rpc("reading the block number"))
 }
 
 async fn join_miner(
@@ -238,24 +285,44 @@ async fn join_miner(
     let address = key.address();
     // A stand-in sr25519 public key: the simulation never signs with the hotkey.
     let hotkey = keccak256([b"taonado-simulated-hotkey".as_slice(), address.as_slice()].concat());
-    let fund = TransactionRequest::default().from(funder_address).to(address).value(wrapped + gas_allowance());
-    let pending = funder.send_transaction(fund).await.map_err(OpsError::rpc(format!("funding miner {address}")))?;
+    let fund = TransactionRequest::default()
+        .from(funder_address)
+        .to(address)
+        .value(wrapped + gas_allowance());
+    let pending = funder
+        .send_transaction(fund)
+        .await
+        .map_err(OpsError::rpc(format!("funding miner {address}")))?;
     confirm(pending, "funding a miner").await?;
 
-    let uid = subnet.register(hotkey, evm_mirror(address).to_b256()).await?;
+    let uid = subnet
+        .register(hotkey, evm_mirror(address).to_b256())
+        .await?;
     let provider = with_wallet(funder, key);
     let wtao = WTAO::new(wtao, &provider);
     let pending = wtao
         .deposit()
         .value(wrapped)
-        .send().await.map_err(OpsError::contract(format!("wrapping TAO for miner {address}")))?;
+        .send()
+        .await
+        .map_err(OpsError::contract(format!(
+            "wrapping TAO for miner {address}"
+        )))?;
     confirm(pending, "wrapping TAO").await?;
     let tracker = DepositTracker::new(tracker, &provider);
     let pending = tracker
         .associate(hotkey)
-        .send().await.map_err(OpsError::contract(format!("associating miner {address}")))?;
+        .send()
+        .await
+        .map_err(OpsError::contract(format!("associating miner {address}")))?;
     confirm(pending, "associating a hotkey").await?;
-    Ok(Miner { provider, address, hotkey, uid, wrapped })
+    Ok(Miner {
+        provider,
+        address,
+        hotkey,
+        uid,
+        wrapped,
+    })
 }
 
 /// Sets weights through the EvmValidator and returns (tx, block, path, the weights pushed).
@@ -288,11 +355,12 @@ async fn set_weights(
             .filter(|log| log.address() == validator)
             .find_map(|log| EvmValidator::BountyPaid::decode_log_data(log.data()).ok());
         let caller_address = receipt.from;
-        WeightsPath::Public { caller: caller_address, refunded_wei: paid.map(|p| p.weiRefunded).unwrap_or_default() }
+        WeightsPath::Public {
+            caller: caller_address,
+            refunded_wei: paid.map(|p| p.weiRefunded).unwrap_or_default(),
+        }
     } else {
         WeightsPath::Operator
     };
-    // Keep the selectors in sight for readers grepping for the calls this sends.
-    debug_assert_eq!(EvmValidator::operatorSetWeightsCall::SELECTOR.len(), 4);
     Ok((receipt.transaction_hash, block, path, values))
 }

@@ -14,10 +14,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use taonado_types::evm_mirror;
 
-use taonado_contracts::bindings::IMetagraph;
-use taonado_contracts::bindings::mocks::MockMetagraph;
 use crate::deploy::{METAGRAPH_PRECOMPILE, StepState, confirm};
 use crate::error::{OpsError, Result};
+use taonado_contracts::bindings::IMetagraph;
+use taonado_contracts::bindings::mocks::MockMetagraph;
 
 /// Stake given to the EvmValidator's mirror on a local subnet: 1000 TAO, in rao.
 pub const VALIDATOR_STAKE_RAO: u64 = 1_000_000_000_000;
@@ -37,17 +37,24 @@ pub async fn dev_rpc(provider: &DynProvider, method: &str, params: Value) -> Res
     provider
         .raw_request::<Value, Value>(Cow::Owned(method.to_owned()), params)
         .await
-        .map_err(|source| OpsError::DevRpc { method: method.to_owned(), source })
+        .map_err(|source| OpsError::DevRpc {
+            method: method.to_owned(),
+            source,
+        })
 }
 
 /// `anvil_setCode`: puts runtime code at an address (anvil and the devnet both answer it).
 pub async fn anvil_set_code(provider: &DynProvider, address: Address, code: &Bytes) -> Result<()> {
-    dev_rpc(provider, "anvil_setCode", json!([address, code])).await.map(drop)
+    dev_rpc(provider, "anvil_setCode", json!([address, code]))
+        .await
+        .map(drop)
 }
 
 /// `anvil_mine`: mines `blocks` empty blocks at once.
 pub async fn mine(provider: &DynProvider, blocks: u64) -> Result<()> {
-    dev_rpc(provider, "anvil_mine", json!([format!("{blocks:#x}")])).await.map(drop)
+    dev_rpc(provider, "anvil_mine", json!([format!("{blocks:#x}")]))
+        .await
+        .map(drop)
 }
 
 /// A local subnet handle.
@@ -62,7 +69,12 @@ pub struct LocalSubnet {
 
 impl LocalSubnet {
     pub fn new(provider: DynProvider, kind: SubnetKind, netuid: u16, operator: Address) -> Self {
-        Self { provider, kind, netuid, operator }
+        Self {
+            provider,
+            kind,
+            netuid,
+            operator,
+        }
     }
 
     pub fn kind(&self) -> SubnetKind {
@@ -83,12 +95,33 @@ impl LocalSubnet {
             }
             SubnetKind::AnvilMocks => {
                 let uid = self.uid_count().await?;
-                self.mock_call(MockMetagraph::setHotkeyCall { netuid: self.netuid, uid, hotkey }.abi_encode())
-                    .await?;
-                self.mock_call(MockMetagraph::setColdkeyCall { netuid: self.netuid, uid, coldkey }.abi_encode())
-                    .await?;
+                self.mock_call(
+                    MockMetagraph::setHotkeyCall {
+                        netuid: self.netuid,
+                        uid,
+                        hotkey,
+                    }
+                    .abi_encode(),
+                )
+                .await?;
+                self.mock_call(
+                    MockMetagraph::setColdkeyCall {
+                        netuid: self.netuid,
+                        uid,
+                        coldkey,
+                    }
+                    .abi_encode(),
+                )
+                .await?;
                 let count = uid + 1;
-                self.mock_call(MockMetagraph::setUidCountCall { netuid: self.netuid, count }.abi_encode()).await?;
+                self.mock_call(
+                    MockMetagraph::setUidCountCall {
+                        netuid: self.netuid,
+                        count,
+                    }
+                    .abi_encode(),
+                )
+                .await?;
                 Ok(uid)
             }
         }
@@ -113,7 +146,9 @@ impl LocalSubnet {
                     .getIncentive(self.netuid, uid)
                     .call()
                     .await
-                    .map_err(OpsError::contract("reading getIncentive from the metagraph"))?,
+                    .map_err(OpsError::contract(
+                        "reading getIncentive from the metagraph",
+                    ))?,
             );
         }
         Ok(out)
@@ -158,7 +193,12 @@ impl LocalSubnet {
     }
 
     async fn devnet_info(&self) -> Result<Value> {
-        dev_rpc(&self.provider, "subtensor_subnetInfo", json!([{ "netuid": self.netuid }])).await
+        dev_rpc(
+            &self.provider,
+            "subtensor_subnetInfo",
+            json!([{ "netuid": self.netuid }]),
+        )
+        .await
     }
 
     /// Sets a subnet hyperparameter (devnet only; anvil has none).
@@ -180,26 +220,37 @@ impl LocalSubnet {
     }
 
     async fn mock_call(&self, calldata: Vec<u8>) -> Result<B256> {
-        let tx = TransactionRequest::default().from(self.operator).to(METAGRAPH_PRECOMPILE).input(calldata.into());
+        let tx = TransactionRequest::default()
+            .from(self.operator)
+            .to(METAGRAPH_PRECOMPILE)
+            .input(calldata.into());
         let pending = self
             .provider
             .send_transaction(tx)
             .await
             .map_err(OpsError::rpc("configuring the MockMetagraph"))?;
-        Ok(confirm(pending, "configuring the MockMetagraph").await?.transaction_hash)
+        Ok(confirm(pending, "configuring the MockMetagraph")
+            .await?
+            .transaction_hash)
     }
 }
 
 fn uid_from(value: &Value, method: &str) -> Result<u16> {
     let uid = field_u64(value, "/uid", method)?;
-    u16::try_from(uid).map_err(|_| OpsError::DevRpcResult { method: method.to_owned(), reason: format!("uid {uid}") })
+    u16::try_from(uid).map_err(|_| OpsError::DevRpcResult {
+        method: method.to_owned(),
+        reason: format!("uid {uid}"),
+    })
 }
 
 fn field_u64(value: &Value, pointer: &str, method: &str) -> Result<u64> {
-    value.pointer(pointer).and_then(Value::as_u64).ok_or_else(|| OpsError::DevRpcResult {
-        method: method.to_owned(),
-        reason: format!("no integer at {pointer} in {value}"),
-    })
+    value
+        .pointer(pointer)
+        .and_then(Value::as_u64)
+        .ok_or_else(|| OpsError::DevRpcResult {
+            method: method.to_owned(),
+            reason: format!("no integer at {pointer} in {value}"),
+        })
 }
 
 /// Devnet: registers the EvmValidator's mirror as a neuron (the deployer's mirror as its
@@ -214,10 +265,21 @@ pub(crate) async fn wire_devnet_validator(
     let hotkey = evm_mirror(validator);
     let coldkey = evm_mirror(deployer);
     let stake_tao = (VALIDATOR_STAKE_RAO / taonado_types::RAO_PER_TAO).to_string();
-    let metagraph = dev_rpc(provider, "subtensor_metagraph", json!([{ "netuid": netuid }])).await?;
-    let hotkeys = metagraph.get("hotkeys").and_then(Value::as_array).cloned().unwrap_or_default();
+    let metagraph = dev_rpc(
+        provider,
+        "subtensor_metagraph",
+        json!([{ "netuid": netuid }]),
+    )
+    .await?;
+    let hotkeys = metagraph
+        .get("hotkeys")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     let ss58 = hotkey.to_ss58();
-    let uid = hotkeys.iter().position(|h| h.as_str() == Some(ss58.as_str()));
+    let uid = hotkeys
+        .iter()
+        .position(|h| h.as_str() == Some(ss58.as_str()));
     let mut changed = false;
     match uid {
         None => {
@@ -236,7 +298,12 @@ pub(crate) async fn wire_devnet_validator(
             .await?;
         }
         Some(uid) => {
-            let column = |name: &str| metagraph.pointer(&format!("/{name}/{uid}")).cloned().unwrap_or(Value::Null);
+            let column = |name: &str| {
+                metagraph
+                    .pointer(&format!("/{name}/{uid}"))
+                    .cloned()
+                    .unwrap_or(Value::Null)
+            };
             if column("stakes").as_u64().unwrap_or(0) < VALIDATOR_STAKE_RAO {
                 changed = true;
                 dev_rpc(
@@ -257,12 +324,29 @@ pub(crate) async fn wire_devnet_validator(
             }
         }
     }
-    let info = dev_rpc(provider, "subtensor_subnetInfo", json!([{ "netuid": netuid }])).await?;
+    let info = dev_rpc(
+        provider,
+        "subtensor_subnetInfo",
+        json!([{ "netuid": netuid }]),
+    )
+    .await?;
     if info.pointer("/hyperparameters/commit_reveal_weights_enabled") != Some(&Value::Bool(false)) {
         changed = true;
-        dev_rpc(provider, "subtensor_setCommitReveal", json!([{ "netuid": netuid, "enabled": false }])).await?;
+        dev_rpc(
+            provider,
+            "subtensor_setCommitReveal",
+            json!([{ "netuid": netuid, "enabled": false }]),
+        )
+        .await?;
     }
-    Ok(if changed { StepState::Done { address: validator, tx: None } } else { StepState::Skipped { address: validator } })
+    Ok(if changed {
+        StepState::Done {
+            address: validator,
+            tx: None,
+        }
+    } else {
+        StepState::Skipped { address: validator }
+    })
 }
 
 /// anvil: makes uid 0 of the MockMetagraph the EvmValidator's mirror, staked and permitted.
@@ -279,25 +363,65 @@ pub(crate) async fn wire_mock_validator(
             .getHotkey(netuid, 0)
             .call()
             .await
-            .map_err(OpsError::contract("reading getHotkey from the MockMetagraph"))?;
+            .map_err(OpsError::contract(
+                "reading getHotkey from the MockMetagraph",
+            ))?;
         if current == hotkey {
             return Ok(StepState::Skipped { address: validator });
         }
     }
     let uid = 0;
-    subnet.mock_call(MockMetagraph::setHotkeyCall { netuid, uid, hotkey }.abi_encode()).await?;
-    let coldkey = evm_mirror(deployer).to_b256();
-    subnet.mock_call(MockMetagraph::setColdkeyCall { netuid, uid, coldkey }.abi_encode()).await?;
-    subnet.mock_call(MockMetagraph::setStakeCall { netuid, uid, stake: VALIDATOR_STAKE_RAO }.abi_encode()).await?;
     subnet
         .mock_call(
-            MockMetagraph::setStatusCall { netuid, uid, validatorStatus: true, isActive: true, lastUpdate: 0 }
-                .abi_encode(),
+            MockMetagraph::setHotkeyCall {
+                netuid,
+                uid,
+                hotkey,
+            }
+            .abi_encode(),
+        )
+        .await?;
+    let coldkey = evm_mirror(deployer).to_b256();
+    subnet
+        .mock_call(
+            MockMetagraph::setColdkeyCall {
+                netuid,
+                uid,
+                coldkey,
+            }
+            .abi_encode(),
+        )
+        .await?;
+    subnet
+        .mock_call(
+            MockMetagraph::setStakeCall {
+                netuid,
+                uid,
+                stake: VALIDATOR_STAKE_RAO,
+            }
+            .abi_encode(),
+        )
+        .await?;
+    subnet
+        .mock_call(
+            MockMetagraph::setStatusCall {
+                netuid,
+                uid,
+                validatorStatus: true,
+                isActive: true,
+                lastUpdate: 0,
+            }
+            .abi_encode(),
         )
         .await?;
     let count = subnet.uid_count().await?.max(1);
-    let tx = subnet.mock_call(MockMetagraph::setUidCountCall { netuid, count }.abi_encode()).await?;
-    Ok(StepState::Done { address: validator, tx: Some(tx) })
+    let tx = subnet
+        .mock_call(MockMetagraph::setUidCountCall { netuid, count }.abi_encode())
+        .await?;
+    Ok(StepState::Done {
+        address: validator,
+        tx: Some(tx),
+    })
 }
 
 /// Value in wei a miner needs to cover its gas in the simulation and tests.

@@ -67,19 +67,35 @@ impl VerifyingKeyFile {
         let raw: RawKey = serde_json::from_str(json)
             .map_err(|e| invalid("verification_key.json", e.to_string()))?;
         if raw.protocol != "groth16" {
-            return Err(invalid("protocol", format!("expected groth16, found {}", raw.protocol)));
+            return Err(invalid(
+                "protocol",
+                format!("expected groth16, found {}", raw.protocol),
+            ));
         }
         if raw.curve != "bn128" && raw.curve != "bn254" {
-            return Err(invalid("curve", format!("expected bn128, found {}", raw.curve)));
+            return Err(invalid(
+                "curve",
+                format!("expected bn128, found {}", raw.curve),
+            ));
         }
         if raw.n_public != WITHDRAW_PUBLIC_INPUTS {
             return Err(invalid(
                 "nPublic",
-                format!("the withdraw circuit has {WITHDRAW_PUBLIC_INPUTS} public inputs, found {}", raw.n_public),
+                format!(
+                    "the withdraw circuit has {WITHDRAW_PUBLIC_INPUTS} public inputs, found {}",
+                    raw.n_public
+                ),
             ));
         }
         if raw.ic.len() != raw.n_public + 1 {
-            return Err(invalid("IC", format!("expected {} points, found {}", raw.n_public + 1, raw.ic.len())));
+            return Err(invalid(
+                "IC",
+                format!(
+                    "expected {} points, found {}",
+                    raw.n_public + 1,
+                    raw.ic.len()
+                ),
+            ));
         }
         let ic = raw
             .ic
@@ -94,7 +110,9 @@ impl VerifyingKeyFile {
             gamma2: g2("vk_gamma_2", &raw.vk_gamma_2)?,
             delta2: g2("vk_delta_2", &raw.vk_delta_2)?,
             ic,
-            setup: provenance.as_ref().map_or_else(|| UNKNOWN_SETUP.to_owned(), |p| p.setup.clone()),
+            setup: provenance
+                .as_ref()
+                .map_or_else(|| UNKNOWN_SETUP.to_owned(), |p| p.setup.clone()),
             circuit: provenance.as_ref().and_then(|p| p.circuit.clone()),
             circuit_hash: provenance.and_then(|p| p.circuit_hash),
         })
@@ -116,11 +134,13 @@ impl VerifyingKeyFile {
     /// The key in the verifier constructor's word order (G2 already imaginary part first).
     pub fn to_words(&self) -> Result<VerifyingKeyWords> {
         let flat = |p: &G2Words| [p[0][0], p[0][1], p[1][0], p[1][1]];
-        let ic: [G1Words; WITHDRAW_PUBLIC_INPUTS + 1] = self
-            .ic
-            .clone()
-            .try_into()
-            .map_err(|_| invalid("IC", format!("expected {} points", WITHDRAW_PUBLIC_INPUTS + 1)))?;
+        let ic: [G1Words; WITHDRAW_PUBLIC_INPUTS + 1] =
+            self.ic.clone().try_into().map_err(|_| {
+                invalid(
+                    "IC",
+                    format!("expected {} points", WITHDRAW_PUBLIC_INPUTS + 1),
+                )
+            })?;
         Ok(VerifyingKeyWords {
             alpha: self.alpha1,
             beta: flat(&self.beta2),
@@ -149,15 +169,22 @@ impl VerifyingKeyFile {
 }
 
 fn invalid(field: &str, reason: impl Into<String>) -> OpsError {
-    OpsError::VerifyingKey { field: field.to_owned(), reason: reason.into() }
+    OpsError::VerifyingKey {
+        field: field.to_owned(),
+        reason: reason.into(),
+    }
 }
 
 fn field_element(field: &str, decimal: &str) -> Result<Fq> {
     let value: U256 = decimal
         .parse()
         .map_err(|_| invalid(field, format!("{decimal:?} is not a decimal number")))?;
-    Fq::from_bigint(BigInt::new(*value.as_limbs()))
-        .ok_or_else(|| invalid(field, "coordinate is not below the BN254 base field modulus"))
+    Fq::from_bigint(BigInt::new(*value.as_limbs())).ok_or_else(|| {
+        invalid(
+            field,
+            "coordinate is not below the BN254 base field modulus",
+        )
+    })
 }
 
 fn words(f: &Fq) -> U256 {
@@ -169,13 +196,19 @@ fn g1_words(p: &G1Affine) -> G1Words {
 }
 
 fn g2_words(p: &G2Affine) -> G2Words {
-    [[words(&p.x.c1), words(&p.x.c0)], [words(&p.y.c1), words(&p.y.c0)]]
+    [
+        [words(&p.x.c1), words(&p.x.c0)],
+        [words(&p.y.c1), words(&p.y.c0)],
+    ]
 }
 
 /// snarkjs G1: `[x, y, "1"]` (projective with z = 1).
 fn g1(field: &str, coords: &[String]) -> Result<G1Words> {
     let [x, y, z] = coords else {
-        return Err(invalid(field, format!("expected [x, y, z], found {} coordinates", coords.len())));
+        return Err(invalid(
+            field,
+            format!("expected [x, y, z], found {} coordinates", coords.len()),
+        ));
     };
     if z != "1" {
         return Err(invalid(field, "expected an affine point (z = 1)"));
@@ -190,13 +223,19 @@ fn g1(field: &str, coords: &[String]) -> Result<G1Words> {
 /// snarkjs G2: `[[x.c0, x.c1], [y.c0, y.c1], ["1", "0"]]` (real part first).
 fn g2(field: &str, coords: &[Vec<String>]) -> Result<G2Words> {
     let [x, y, z] = coords else {
-        return Err(invalid(field, format!("expected [x, y, z], found {} coordinates", coords.len())));
+        return Err(invalid(
+            field,
+            format!("expected [x, y, z], found {} coordinates", coords.len()),
+        ));
     };
     let fq2 = |pair: &Vec<String>| -> Result<Fq2> {
         let [c0, c1] = pair.as_slice() else {
             return Err(invalid(field, "expected a pair [c0, c1]"));
         };
-        Ok(Fq2::new(field_element(field, c0)?, field_element(field, c1)?))
+        Ok(Fq2::new(
+            field_element(field, c0)?,
+            field_element(field, c1)?,
+        ))
     };
     if z.as_slice() != ["1", "0"] {
         return Err(invalid(field, "expected an affine point (z = [1, 0])"));
@@ -226,7 +265,11 @@ mod tests {
     }
 
     fn snarkjs_g2(p: &G2Affine) -> serde_json::Value {
-        serde_json::json!([[dec(&p.x.c0), dec(&p.x.c1)], [dec(&p.y.c0), dec(&p.y.c1)], ["1", "0"]])
+        serde_json::json!([
+            [dec(&p.x.c0), dec(&p.x.c1)],
+            [dec(&p.y.c0), dec(&p.y.c1)],
+            ["1", "0"]
+        ])
     }
 
     fn key_json(k: u64) -> serde_json::Value {
@@ -251,7 +294,13 @@ mod tests {
         let json = key_json(1);
         let key = VerifyingKeyFile::parse(&json.to_string()).unwrap();
         let g = G2Affine::generator();
-        assert_eq!(key.gamma2, [[words(&g.x.c1), words(&g.x.c0)], [words(&g.y.c1), words(&g.y.c0)]]);
+        assert_eq!(
+            key.gamma2,
+            [
+                [words(&g.x.c1), words(&g.x.c0)],
+                [words(&g.y.c1), words(&g.y.c0)]
+            ]
+        );
         assert_ne!(key.gamma2[0][0], key.gamma2[0][1]);
         assert_eq!(key.setup_label(), "test-circuit");
         assert_eq!(key.circuit(), Some("withdraw-h20"));
@@ -261,7 +310,12 @@ mod tests {
     fn missing_provenance_is_labelled_unknown() {
         let mut json = key_json(2);
         json.as_object_mut().unwrap().remove("taonado");
-        assert_eq!(VerifyingKeyFile::parse(&json.to_string()).unwrap().setup_label(), UNKNOWN_SETUP);
+        assert_eq!(
+            VerifyingKeyFile::parse(&json.to_string())
+                .unwrap()
+                .setup_label(),
+            UNKNOWN_SETUP
+        );
     }
 
     #[test]
@@ -274,22 +328,21 @@ mod tests {
 
     #[test]
     fn rejects_malformed_keys() {
-        let cases: Vec<(&str, Box<dyn Fn(&mut serde_json::Value)>)> = vec![
-            ("protocol", Box::new(|j| j["protocol"] = "plonk".into())),
-            ("nPublic", Box::new(|j| j["nPublic"] = 5.into())),
-            ("IC", Box::new(|j| j["IC"].as_array_mut().unwrap().truncate(6))),
-            ("vk_alpha_1", Box::new(|j| j["vk_alpha_1"][1] = "5".into())),
-            ("vk_alpha_1", Box::new(|j| j["vk_alpha_1"][0] = "0x12".into())),
-            ("vk_beta_2", Box::new(|j| j["vk_beta_2"][0][0] = "7".into())),
-            ("vk_delta_2", Box::new(|j| j["vk_delta_2"][2][1] = "1".into())),
-            (
-                "vk_gamma_2",
-                Box::new(|j| {
-                    // The base field modulus itself is out of range.
-                    j["vk_gamma_2"][0][1] =
-                        "21888242871839275222246405745257275088696311157297823662689037894645226208583".into()
-                }),
-            ),
+        type Mutation = fn(&mut serde_json::Value);
+        let cases: Vec<(&str, Mutation)> = vec![
+            ("protocol", |j| j["protocol"] = "plonk".into()),
+            ("nPublic", |j| j["nPublic"] = 5.into()),
+            ("IC", |j| j["IC"].as_array_mut().unwrap().truncate(6)),
+            ("vk_alpha_1", |j| j["vk_alpha_1"][1] = "5".into()),
+            ("vk_alpha_1", |j| j["vk_alpha_1"][0] = "0x12".into()),
+            ("vk_beta_2", |j| j["vk_beta_2"][0][0] = "7".into()),
+            ("vk_delta_2", |j| j["vk_delta_2"][2][1] = "1".into()),
+            ("vk_gamma_2", |j| {
+                // The base field modulus itself is out of range.
+                j["vk_gamma_2"][0][1] =
+                    "21888242871839275222246405745257275088696311157297823662689037894645226208583"
+                        .into()
+            }),
         ];
         for (field, mutate) in cases {
             let mut json = key_json(3);

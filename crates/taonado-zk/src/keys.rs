@@ -7,7 +7,7 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use alloy_primitives::{B256, U256};
+use alloy_primitives::{B256, U256, keccak256};
 use ark_bn254::{Fq, Fq2, G1Affine, G2Affine};
 use ark_ec::AffineRepr;
 use ark_ff::{PrimeField, Zero};
@@ -29,8 +29,9 @@ pub const VERIFYING_KEY_FILE: &str = "withdraw.vk.json";
 /// The setup label of keys made from [`LOCAL_DEV_SETUP_SEED`].
 pub const LOCAL_DEV_SETUP: &str = "local-dev-insecure";
 
-/// First bytes of a proving key file; the circuit hash follows, then the key.
-const PROVING_KEY_MAGIC: &[u8; 16] = b"taonado-pk-v1\0\0\0";
+/// First bytes of a proving key file; the circuit hash, the Keccak-256 of the key bytes
+/// and the compressed key follow.
+const PROVING_KEY_MAGIC: &[u8; 16] = b"taonado-pk-v2\0\0\0";
 
 /// Where a key directory's files live.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,14 +83,17 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ZkError> {
 /// The proving key file's bytes: magic, circuit hash, compressed arkworks key.
 pub fn proving_key_bytes(prover: &WithdrawProver) -> Result<Vec<u8>, ZkError> {
     let key = prover.proving_key();
-    let mut bytes = Vec::with_capacity(48 + key.compressed_size());
-    bytes.extend_from_slice(PROVING_KEY_MAGIC);
-    bytes.extend_from_slice(prover.shape().hash().as_slice());
-    key.serialize_compressed(&mut bytes)
+    let mut payload = Vec::with_capacity(key.compressed_size());
+    key.serialize_compressed(&mut payload)
         .map_err(|e| ZkError::Synthesis {
             stage: "serialize",
             message: e.to_string(),
         })?;
+    let mut bytes = Vec::with_capacity(PROVING_KEY_MAGIC.len() + 64 + payload.len());
+    bytes.extend_from_slice(PROVING_KEY_MAGIC);
+    bytes.extend_from_slice(prover.shape().hash().as_slice());
+    bytes.extend_from_slice(keccak256(&payload).as_slice());
+    bytes.extend_from_slice(&payload);
     Ok(bytes)
 }
 
@@ -101,11 +105,12 @@ pub fn write_proving_key(path: &Path, prover: &WithdrawProver) -> Result<(), ZkE
 /// Reads a proving key file made for `shape`'s circuit.
 pub fn read_proving_key(path: &Path, shape: CircuitShape) -> Result<WithdrawProver, ZkError> {
     let bytes = fs::read(path).map_err(io_error("read", path))?;
-    let header = PROVING_KEY_MAGIC.len() + 32;
+    let hash_end = PROVING_KEY_MAGIC.len() + 32;
+    let header = hash_end + 32;
     if bytes.len() < header || &bytes[..PROVING_KEY_MAGIC.len()] != PROVING_KEY_MAGIC {
         return Err(bad_file(path, "not a taonado proving key (bad magic)"));
     }
-    let found = B256::from_slice(&bytes[PROVING_KEY_MAGIC.len()..header]);
+    let found = B256::from_slice(&bytes[PROVING_KEY_MAGIC.len()..hash_end]);
     if found != shape.hash() {
         return Err(ZkError::CircuitMismatch {
             path: path.to_path_buf(),
@@ -113,7 +118,17 @@ pub fn read_proving_key(path: &Path, shape: CircuitShape) -> Result<WithdrawProv
             expected: shape.hash().to_string(),
         });
     }
-    let key = ProvingKey::deserialize_compressed(&bytes[header..])
+    let payload = &bytes[header..];
+    if keccak256(payload).as_slice() != &bytes[hash_end..header] {
+        return Err(bad_file(
+            path,
+            "the key bytes do not match their digest (corrupt file)",
+        ));
+    }
+    // The digest rules out corruption, and a wrong key only yields proofs that the
+    // verifying key rejects, so the per-point subgroup checks (seconds for ~150k points)
+    // are skipped.
+    let key = ProvingKey::deserialize_compressed_unchecked(payload)
         .map_err(|e| bad_file(path, format!("cannot decode the proving key: {e}")))?;
     if key.vk.gamma_abc_g1.len() != PUBLIC_INPUTS + 1 {
         return Err(bad_file(path, "the proving key is not for 6 public inputs"));

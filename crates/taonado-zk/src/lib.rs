@@ -3,25 +3,24 @@
 //!
 //! Everything here is pure and synchronous; only [`keys`] touches files.
 
+pub mod circuit;
 mod error;
 pub mod field;
+pub mod groth16;
+pub mod keys;
 pub mod merkle;
 pub mod mimc;
 pub mod note;
 pub mod pedersen;
 
+pub use circuit::{WithdrawCircuit, WithdrawPublicInputs, WithdrawWitness, address_to_fr};
 pub use error::{NoteError, ZkError};
 pub use field::{Fr, fr_from_b256, fr_from_u256, fr_to_b256, fr_to_u256, parse_fr};
-pub use merkle::{BENCH_LEAF_SEED, MerklePath, MerkleTree, TREE_CAPACITY, splitmix_leaves};
-pub use mimc::{TREE_LEVELS, hash_left_right, mimc_feistel, mimc_sponge, zero_value, zeros};
-pub use note::{LEGACY_NOTE_PREFIX, Note};
-pub use pedersen::{CircomPoint, pedersen_hash};
-pub mod circuit;
-pub mod groth16;
-
-pub use circuit::{WithdrawCircuit, WithdrawPublicInputs, WithdrawWitness, address_to_fr};
 pub use groth16::{
     CircuitShape, Proof, ProvingKey, VerifyingKey, WithdrawProver, check_witness, proof_from_bytes,
     proof_to_bytes, proof_to_words, verify,
 };
-pub mod keys;
+pub use merkle::{BENCH_LEAF_SEED, MerklePath, MerkleTree, TREE_CAPACITY, splitmix_leaves};
+pub use mimc::{TREE_LEVELS, hash_left_right, mimc_feistel, mimc_sponge, zero_value, zeros};
+pub use note::{LEGACY_NOTE_PREFIX, Note};
+pub use pedersen::{CircomPoint, pedersen_hash};

@@ -106,7 +106,7 @@ impl Backend {
                     chain.time.next_timestamp = Some(ts);
                 }
             } else if let Some(step) = interval {
-                let ts = chain.latest().header.timestamp + step;
+                let ts = chain.latest().header.timestamp.saturating_add(step);
                 chain.time.next_timestamp = Some(ts);
             }
             last = chain.mine_pool_block();
@@ -122,11 +122,13 @@ impl Backend {
             .unwrap_or(chain.rules.gas_limit)
             .min(chain.rules.gas_limit);
         let executed = chain.call(request, gas).map_err(|error| match error {
-            DevnetError::InsufficientFunds { balance, cost, .. } => DevnetError::InsufficientFunds {
-                address: request.from.unwrap_or_default(),
-                balance,
-                cost,
-            },
+            DevnetError::InsufficientFunds { balance, cost, .. } => {
+                DevnetError::InsufficientFunds {
+                    address: request.from.unwrap_or_default(),
+                    balance,
+                    cost,
+                }
+            }
             other => other,
         })?;
         outcome_to_result(executed).map(|(_, output)| output)

@@ -18,6 +18,8 @@ use crate::{
 
 /// Name reported by web3_clientVersion.
 const CLIENT_VERSION: &str = concat!("taonado-devnet/v", env!("CARGO_PKG_VERSION"));
+/// Upper bound of anvil_mine's block count, so one request cannot stall the chain for hours.
+const MAX_MINE_BLOCKS: u64 = 100_000;
 /// Suggested priority fee (1 gwei); the base fee is constant.
 const PRIORITY_FEE: u128 = 1_000_000_000;
 
@@ -474,6 +476,11 @@ pub(crate) fn dispatch(backend: &Backend, method: &str, params: Value) -> Result
         // ---- dev methods (anvil names, evm_/hardhat_ aliases) ----
         "anvil_mine" | "hardhat_mine" => {
             let blocks = p.quantity_u64(0)?.unwrap_or(1).max(1);
+            if blocks > MAX_MINE_BLOCKS {
+                return Err(DevnetError::InvalidParams(format!(
+                    "cannot mine {blocks} blocks in one call; at most {MAX_MINE_BLOCKS}"
+                )));
+            }
             let interval = p.quantity_u64(1)?;
             backend.mine(blocks, interval, None);
             Ok(Value::Null)

@@ -54,12 +54,17 @@ pub async fn probe(provider: &DynProvider) -> Result<ProbeResult> {
 
 async fn adds_at(provider: &DynProvider, address: Address) -> Result<bool> {
     let probe = bn254_add_probe();
-    let call = TransactionRequest::default().to(address).input(probe.input.into());
+    let call = TransactionRequest::default()
+        .to(address)
+        .input(probe.input.into());
     match provider.call(call).await {
         Ok(output) => Ok(output == probe.expected),
         // The node answered: the call itself failed, so this is not BN254 addition.
         Err(RpcError::ErrorResp(_)) => Ok(false),
-        Err(source) => Err(OpsError::Rpc { action: format!("probing the precompile at {address}"), source }),
+        Err(source) => Err(OpsError::Rpc {
+            action: format!("probing the precompile at {address}"),
+            source,
+        }),
     }
 }
 
@@ -93,10 +98,22 @@ pub fn decide(policy: FamilyPolicy, chain_id: u64, probe: ProbeResult) -> Result
 mod tests {
     use super::*;
 
-    const ETH: ProbeResult = ProbeResult { add_at_0x6: true, add_at_0x9: false };
-    const TAO: ProbeResult = ProbeResult { add_at_0x6: false, add_at_0x9: true };
-    const NONE: ProbeResult = ProbeResult { add_at_0x6: false, add_at_0x9: false };
-    const BOTH: ProbeResult = ProbeResult { add_at_0x6: true, add_at_0x9: true };
+    const ETH: ProbeResult = ProbeResult {
+        add_at_0x6: true,
+        add_at_0x9: false,
+    };
+    const TAO: ProbeResult = ProbeResult {
+        add_at_0x6: false,
+        add_at_0x9: true,
+    };
+    const NONE: ProbeResult = ProbeResult {
+        add_at_0x6: false,
+        add_at_0x9: false,
+    };
+    const BOTH: ProbeResult = ProbeResult {
+        add_at_0x6: true,
+        add_at_0x9: true,
+    };
 
     #[test]
     fn decision_table() {
@@ -108,13 +125,27 @@ mod tests {
         assert_eq!(decide(Detect, 945, TAO).unwrap(), Bittensor);
         assert!(matches!(
             decide(ChainId, 945, ETH),
-            Err(OpsError::VerifierFamilyMismatch { by_chain_id: Bittensor, by_probe: Ethereum, .. })
+            Err(OpsError::VerifierFamilyMismatch {
+                by_chain_id: Bittensor,
+                by_probe: Ethereum,
+                ..
+            })
         ));
         assert!(matches!(
             decide(ChainId, 1, TAO),
-            Err(OpsError::VerifierFamilyMismatch { by_chain_id: Ethereum, by_probe: Bittensor, .. })
+            Err(OpsError::VerifierFamilyMismatch {
+                by_chain_id: Ethereum,
+                by_probe: Bittensor,
+                ..
+            })
         ));
-        assert!(matches!(decide(Detect, 42, NONE), Err(OpsError::VerifierProbeInconclusive { .. })));
-        assert!(matches!(decide(ChainId, 42, BOTH), Err(OpsError::VerifierProbeInconclusive { .. })));
+        assert!(matches!(
+            decide(Detect, 42, NONE),
+            Err(OpsError::VerifierProbeInconclusive { .. })
+        ));
+        assert!(matches!(
+            decide(ChainId, 42, BOTH),
+            Err(OpsError::VerifierProbeInconclusive { .. })
+        ));
     }
 }

@@ -16,11 +16,13 @@ use alloy::providers::{DynProvider, PendingTransactionBuilder, Provider};
 use alloy::rpc::types::{TransactionReceipt, TransactionRequest};
 use alloy::sol_types::{SolCall, SolValue};
 
-use taonado_contracts::bindings::{EvmValidator, WeightsV3};
 use crate::error::{OpsError, Result};
-use crate::record::{ContractRecord, DeploymentRecord, PendingDeployment, VerifierRecord, names, unix_now};
+use crate::record::{
+    ContractRecord, DeploymentRecord, PendingDeployment, VerifierRecord, names, unix_now,
+};
 use crate::subnet::{self, SubnetKind};
 use crate::verifying_key::VerifyingKeyFile;
+use taonado_contracts::bindings::{EvmValidator, WeightsV3};
 use taonado_contracts::{Artifact, CodeMatch, Contract};
 
 pub use family::{ChainFamily, FamilyPolicy, ProbeResult};
@@ -33,6 +35,8 @@ pub const METAGRAPH_PRECOMPILE: Address = Address::new([
 pub const NEURON_PRECOMPILE: Address = Address::new([
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x08, 0x04,
 ]);
+/// How far back a resumed deploy looks for a creation transaction whose hash was never saved.
+pub const CREATION_SEARCH_BLOCKS: u64 = 1024;
 /// Merkle tree height of every pool (Tornado classic's 20 levels).
 pub const MERKLE_TREE_HEIGHT: u32 = 20;
 
@@ -90,7 +94,9 @@ impl DeployPlan {
     /// 0.1, 1, 10, 100 and 1000 WTAO.
     pub fn default_denominations() -> Vec<U256> {
         let tenth = U256::from(100_000_000_000_000_000u64);
-        (0..5u32).map(|i| tenth * U256::from(10u64).pow(U256::from(i))).collect()
+        (0..5u32)
+            .map(|i| tenth * U256::from(10u64).pow(U256::from(i)))
+            .collect()
     }
 }
 
@@ -99,9 +105,14 @@ impl DeployPlan {
 pub enum StepState {
     Started,
     /// Something was sent. `tx` is `None` for dev RPC steps.
-    Done { address: Address, tx: Option<B256> },
+    Done {
+        address: Address,
+        tx: Option<B256>,
+    },
     /// Already in place: nothing was sent.
-    Skipped { address: Address },
+    Skipped {
+        address: Address,
+    },
 }
 
 /// Receives step-by-step progress (the CLI draws it).
@@ -122,7 +133,11 @@ impl DeployProgress for NoProgress {
 /// smallest pool.
 pub fn weights_pool_denomination(denominations: &[U256]) -> Option<U256> {
     let one = U256::from(1_000_000_000_000_000_000u64);
-    if denominations.contains(&one) { Some(one) } else { denominations.iter().min().copied() }
+    if denominations.contains(&one) {
+        Some(one)
+    } else {
+        denominations.iter().min().copied()
+    }
 }
 
 /// Deploys and wires the protocol, resuming from `plan.record_path`.
@@ -132,7 +147,10 @@ pub async fn deploy(
     plan: &DeployPlan,
     progress: &dyn DeployProgress,
 ) -> Result<DeploymentRecord> {
-    let chain_id = provider.get_chain_id().await.map_err(OpsError::rpc("reading the chain id"))?;
+    let chain_id = provider
+        .get_chain_id()
+        .await
+        .map_err(OpsError::rpc("reading the chain id"))?;
     if chain_id != plan.chain_id {
         return Err(OpsError::ChainIdMismatch {
             network: plan.network.clone(),
@@ -170,7 +188,13 @@ pub async fn deploy(
     let probe = family::probe(provider).await?;
     let family = family::decide(plan.verifier_family, chain_id, probe)?;
 
-    let mut run = Run { provider, deployer, plan, record, progress };
+    let mut run = Run {
+        provider,
+        deployer,
+        plan,
+        record,
+        progress,
+    };
     run.record.netuid = plan.netuid;
     run.record.subnet = if plan.local_subnet {
         Some(SubnetKind::Devnet)
@@ -182,17 +206,37 @@ pub async fn deploy(
     run.save()?;
 
     if plan.anvil_mocks {
-        run.install_mock(Contract::MockMetagraph, METAGRAPH_PRECOMPILE).await?;
-        run.install_mock(Contract::MockNeuron, NEURON_PRECOMPILE).await?;
+        run.install_mock(Contract::MockMetagraph, METAGRAPH_PRECOMPILE)
+            .await?;
+        run.install_mock(Contract::MockNeuron, NEURON_PRECOMPILE)
+            .await?;
     }
 
     let wtao = match plan.wtao {
-        WtaoSource::Deploy => run.contract(Slot::Named(names::WTAO), Contract::WTAO.artifact(), Bytes::new()).await?,
+        WtaoSource::Deploy => {
+            run.contract(
+                Slot::Named(names::WTAO),
+                Contract::WTAO.artifact(),
+                Bytes::new(),
+            )
+            .await?
+        }
         WtaoSource::Existing(address) => run.existing(names::WTAO, "WTAO", address).await?,
     };
-    let tracker =
-        run.contract(Slot::Named(names::DEPOSIT_TRACKER), Contract::DepositTracker.artifact(), Bytes::new()).await?;
-    let hasher = run.contract(Slot::Named(names::HASHER), Contract::MiMCSponge.artifact(), Bytes::new()).await?;
+    let tracker = run
+        .contract(
+            Slot::Named(names::DEPOSIT_TRACKER),
+            Contract::DepositTracker.artifact(),
+            Bytes::new(),
+        )
+        .await?;
+    let hasher = run
+        .contract(
+            Slot::Named(names::HASHER),
+            Contract::MiMCSponge.artifact(),
+            Bytes::new(),
+        )
+        .await?;
 
     let key = &plan.verifying_key;
     run.record.verifier = Some(VerifierRecord {
@@ -203,48 +247,90 @@ pub async fn deploy(
     });
     let verifier_args = key.to_words()?.constructor_args();
     let verifier = run
-        .contract(Slot::Named(names::VERIFIER), verifier_contract(family).artifact(), verifier_args.into())
+        .contract(
+            Slot::Named(names::VERIFIER),
+            verifier_contract(family).artifact(),
+            verifier_args.into(),
+        )
         .await?;
 
     let pool_artifact = Contract::ERC20Taonado.artifact();
     let mut pool_for_weights = Address::ZERO;
     for denomination in &denominations {
         let args = (verifier, hasher, *denomination, MERKLE_TREE_HEIGHT, wtao).abi_encode_params();
-        let pool = run.contract(Slot::Pool(*denomination), pool_artifact, args.into()).await?;
+        let pool = run
+            .contract(Slot::Pool(*denomination), pool_artifact, args.into())
+            .await?;
         if *denomination == weights_pool {
             pool_for_weights = pool;
         }
     }
 
-    let weights_args =
-        (plan.netuid, tracker, METAGRAPH_PRECOMPILE, wtao, pool_for_weights).abi_encode_params();
-    let weights =
-        run.contract(Slot::Named(names::WEIGHTS), Contract::WeightsV3.artifact(), weights_args.into()).await?;
+    let weights_args = (
+        plan.netuid,
+        tracker,
+        METAGRAPH_PRECOMPILE,
+        wtao,
+        pool_for_weights,
+    )
+        .abi_encode_params();
+    let weights = run
+        .contract(
+            Slot::Named(names::WEIGHTS),
+            Contract::WeightsV3.artifact(),
+            weights_args.into(),
+        )
+        .await?;
     let goal = WeightsV3::new(weights, provider)
         .depositGoal()
         .call()
         .await
         .map_err(OpsError::contract("reading WeightsV3.depositGoal"))?;
-    run.ensure("WeightsV3.setDepositGoal", weights, goal == plan.deposit_goal, || {
-        WeightsV3::setDepositGoalCall { _depositGoal: plan.deposit_goal }.abi_encode()
-    })
+    run.ensure(
+        "WeightsV3.setDepositGoal",
+        weights,
+        goal == plan.deposit_goal,
+        || {
+            WeightsV3::setDepositGoalCall {
+                _depositGoal: plan.deposit_goal,
+            }
+            .abi_encode()
+        },
+    )
     .await?;
 
     let implementation = run
-        .contract(Slot::Named(names::EVM_VALIDATOR_IMPLEMENTATION), Contract::EvmValidator.artifact(), Bytes::new())
+        .contract(
+            Slot::Named(names::EVM_VALIDATOR_IMPLEMENTATION),
+            Contract::EvmValidator.artifact(),
+            Bytes::new(),
+        )
         .await?;
-    let init = EvmValidator::initializeCall { _netuid: plan.netuid, _weights: weights }.abi_encode();
+    let init = EvmValidator::initializeCall {
+        _netuid: plan.netuid,
+        _weights: weights,
+    }
+    .abi_encode();
     let proxy_args = (implementation, Bytes::from(init)).abi_encode_params();
-    let validator =
-        run.contract(Slot::Named(names::EVM_VALIDATOR), Contract::ERC1967Proxy.artifact(), proxy_args.into()).await?;
+    let validator = run
+        .contract(
+            Slot::Named(names::EVM_VALIDATOR),
+            Contract::ERC1967Proxy.artifact(),
+            proxy_args.into(),
+        )
+        .await?;
     run.configure_validator(validator, weights).await?;
 
     if let Some(kind) = run.record.subnet {
         let step = "LocalSubnet.validator";
         run.progress.step(step, StepState::Started);
         let state = match kind {
-            SubnetKind::Devnet => subnet::wire_devnet_validator(provider, plan.netuid, validator, deployer).await?,
-            SubnetKind::AnvilMocks => subnet::wire_mock_validator(provider, plan.netuid, validator, deployer).await?,
+            SubnetKind::Devnet => {
+                subnet::wire_devnet_validator(provider, plan.netuid, validator, deployer).await?
+            }
+            SubnetKind::AnvilMocks => {
+                subnet::wire_mock_validator(provider, plan.netuid, validator, deployer).await?
+            }
         };
         run.progress.step(step, state);
     }
@@ -263,7 +349,9 @@ impl Slot<'_> {
     fn step_name(&self) -> String {
         match self {
             Self::Named(name) => (*name).to_owned(),
-            Self::Pool(denomination) => format!("Pool {} WTAO", taonado_types::format_tao(*denomination)),
+            Self::Pool(denomination) => {
+                format!("Pool {} WTAO", taonado_types::format_tao(*denomination))
+            }
         }
     }
 }
@@ -299,11 +387,19 @@ impl Run<'_> {
     }
 
     async fn code_at(&self, address: Address) -> Result<Bytes> {
-        self.provider.get_code_at(address).await.map_err(OpsError::rpc(format!("reading the code at {address}")))
+        self.provider
+            .get_code_at(address)
+            .await
+            .map_err(OpsError::rpc(format!("reading the code at {address}")))
     }
 
     /// Deploys `artifact` with `args` into `slot` unless the record already has it on chain.
-    async fn contract(&mut self, slot: Slot<'_>, artifact: &Artifact, args: Bytes) -> Result<Address> {
+    async fn contract(
+        &mut self,
+        slot: Slot<'_>,
+        artifact: &Artifact,
+        args: Bytes,
+    ) -> Result<Address> {
         let step = slot.step_name();
         self.progress.step(&step, StepState::Started);
         if let Some(existing) = self.recorded(slot).cloned()
@@ -312,7 +408,12 @@ impl Run<'_> {
         {
             let code = self.code_at(existing.address).await?;
             if matches(artifact, &code) {
-                self.progress.step(&step, StepState::Skipped { address: existing.address });
+                self.progress.step(
+                    &step,
+                    StepState::Skipped {
+                        address: existing.address,
+                    },
+                );
                 return Ok(existing.address);
             }
             if !code.is_empty() {
@@ -336,7 +437,12 @@ impl Run<'_> {
             .await
             .map_err(OpsError::rpc("reading the deployer nonce"))?;
         let address = self.deployer.create(nonce);
-        self.record.pending = Some(PendingDeployment { step: step.clone(), nonce, address, tx_hash: None });
+        self.record.pending = Some(PendingDeployment {
+            step: step.clone(),
+            nonce,
+            address,
+            tx_hash: None,
+        });
         self.save()?;
 
         let tx = TransactionRequest::default()
@@ -344,20 +450,30 @@ impl Run<'_> {
             .nonce(nonce)
             .input(artifact.deploy_code(&args).into());
         let tx = alloy::network::TransactionBuilder::into_create(tx);
-        let pending = self.provider.send_transaction(tx).await.map_err(OpsError::rpc(format!("sending {step}")))?;
+        let pending = self
+            .provider
+            .send_transaction(tx)
+            .await
+            .map_err(OpsError::rpc(format!("sending {step}")))?;
         let tx_hash = *pending.tx_hash();
         if let Some(p) = self.record.pending.as_mut() {
             p.tx_hash = Some(tx_hash);
         }
         self.save()?;
         let receipt = confirm(pending, &step).await?;
-        let created = receipt.contract_address.ok_or(OpsError::NoContractCreated { step: step.clone(), tx: tx_hash })?;
+        let created = receipt
+            .contract_address
+            .ok_or(OpsError::NoContractCreated {
+                step: step.clone(),
+                tx: tx_hash,
+            })?;
         self.put(
             slot,
             ContractRecord {
                 address: created,
                 tx_hash: Some(tx_hash),
                 block: receipt.block_number,
+                gas_used: Some(receipt.gas_used),
                 artifact: artifact.name().to_owned(),
                 artifact_sha256: Some(artifact.sha256),
                 constructor_args: args,
@@ -366,7 +482,14 @@ impl Run<'_> {
         );
         self.record.pending = None;
         self.save()?;
-        self.progress.step(&step, StepState::Done { address: created, tx: Some(tx_hash) });
+        tracing::info!(%step, address = %created, tx = %tx_hash, gas = receipt.gas_used, "deployed");
+        self.progress.step(
+            &step,
+            StepState::Done {
+                address: created,
+                tx: Some(tx_hash),
+            },
+        );
         Ok(created)
     }
 
@@ -390,11 +513,13 @@ impl Run<'_> {
                 .await
                 .map_err(OpsError::rpc(format!("reading the receipt of {step}")))?;
             if receipt.is_none() {
-                let in_flight = self
-                    .provider
-                    .get_transaction_by_hash(hash)
-                    .await
-                    .map_err(OpsError::rpc(format!("looking up the transaction of {step}")))?;
+                let in_flight =
+                    self.provider
+                        .get_transaction_by_hash(hash)
+                        .await
+                        .map_err(OpsError::rpc(format!(
+                            "looking up the transaction of {step}"
+                        )))?;
                 if in_flight.is_some() {
                     let watch = PendingTransactionBuilder::new(self.provider.root().clone(), hash);
                     receipt = Some(confirm(watch, step).await?);
@@ -403,12 +528,20 @@ impl Run<'_> {
         }
         let code = self.code_at(pending.address).await?;
         let adopted = if matches(artifact, &code) {
+            if receipt.is_none() {
+                // Sent, but the run died before saving the hash: find it by its nonce.
+                receipt = self.find_creation(pending.nonce, pending.address).await?;
+            }
             self.put(
                 slot,
                 ContractRecord {
                     address: pending.address,
-                    tx_hash: pending.tx_hash,
-                    block: receipt.and_then(|r| r.block_number),
+                    tx_hash: receipt
+                        .as_ref()
+                        .map(|r| r.transaction_hash)
+                        .or(pending.tx_hash),
+                    block: receipt.as_ref().and_then(|r| r.block_number),
+                    gas_used: receipt.as_ref().map(|r| r.gas_used),
                     artifact: artifact.name().to_owned(),
                     artifact_sha256: Some(artifact.sha256),
                     constructor_args: args.clone(),
@@ -424,11 +557,52 @@ impl Run<'_> {
         Ok(adopted)
     }
 
+    /// The receipt of the deployer's transaction with `nonce` that created `address`, searched
+    /// backwards from the head over at most [`CREATION_SEARCH_BLOCKS`] blocks.
+    async fn find_creation(
+        &self,
+        nonce: u64,
+        address: Address,
+    ) -> Result<Option<TransactionReceipt>> {
+        let head = self
+            .provider
+            .get_block_number()
+            .await
+            .map_err(OpsError::rpc("reading the block number"))?;
+        let floor = head.saturating_sub(CREATION_SEARCH_BLOCKS);
+        for number in (floor..=head).rev() {
+            let block = self
+                .provider
+                .get_block_by_number(number.into())
+                .full()
+                .await
+                .map_err(OpsError::rpc(format!("reading block {number}")))?;
+            let Some(block) = block else { continue };
+            let found = block.transactions.txns().find_map(|tx| {
+                let sent = tx.inner.signer() == self.deployer
+                    && alloy::consensus::Transaction::nonce(tx.inner.inner()) == nonce;
+                sent.then(|| *tx.inner.tx_hash())
+            });
+            if let Some(hash) = found {
+                let receipt = self
+                    .provider
+                    .get_transaction_receipt(hash)
+                    .await
+                    .map_err(OpsError::rpc(format!("reading the receipt of {hash}")))?;
+                return Ok(receipt.filter(|r| r.contract_address == Some(address)));
+            }
+        }
+        Ok(None)
+    }
+
     /// A contract the protocol uses but does not deploy: recorded after checking it has code.
     async fn existing(&mut self, name: &str, artifact: &str, address: Address) -> Result<Address> {
         self.progress.step(name, StepState::Started);
         if self.code_at(address).await?.is_empty() {
-            return Err(OpsError::NoCode { name: name.to_owned(), address });
+            return Err(OpsError::NoCode {
+                name: name.to_owned(),
+                address,
+            });
         }
         self.record.contracts.insert(
             name.to_owned(),
@@ -436,6 +610,7 @@ impl Run<'_> {
                 address,
                 tx_hash: None,
                 block: None,
+                gas_used: None,
                 artifact: artifact.to_owned(),
                 artifact_sha256: None,
                 constructor_args: Bytes::new(),
@@ -455,7 +630,8 @@ impl Run<'_> {
         in_place: bool,
         calldata: impl FnOnce() -> Vec<u8>,
     ) -> Result<()> {
-        self.ensure_with_value(step, target, in_place, U256::ZERO, calldata).await
+        self.ensure_with_value(step, target, in_place, U256::ZERO, calldata)
+            .await
     }
 
     async fn ensure_with_value(
@@ -468,15 +644,33 @@ impl Run<'_> {
     ) -> Result<()> {
         self.progress.step(step, StepState::Started);
         if in_place {
-            self.progress.step(step, StepState::Skipped { address: target });
+            self.progress
+                .step(step, StepState::Skipped { address: target });
             return Ok(());
         }
-        let tx = TransactionRequest::default().from(self.deployer).to(target).value(value).input(calldata().into());
-        let pending = self.provider.send_transaction(tx).await.map_err(OpsError::rpc(format!("sending {step}")))?;
+        let tx = TransactionRequest::default()
+            .from(self.deployer)
+            .to(target)
+            .value(value)
+            .input(calldata().into());
+        let pending = self
+            .provider
+            .send_transaction(tx)
+            .await
+            .map_err(OpsError::rpc(format!("sending {step}")))?;
         let receipt = confirm(pending, step).await?;
-        self.record.wiring.insert(step.to_owned(), receipt.transaction_hash);
+        self.record
+            .wiring
+            .insert(step.to_owned(), receipt.transaction_hash);
         self.save()?;
-        self.progress.step(step, StepState::Done { address: target, tx: Some(receipt.transaction_hash) });
+        tracing::info!(%step, %target, tx = %receipt.transaction_hash, "configured");
+        self.progress.step(
+            step,
+            StepState::Done {
+                address: target,
+                tx: Some(receipt.transaction_hash),
+            },
+        );
         Ok(())
     }
 
@@ -485,35 +679,98 @@ impl Run<'_> {
         let contract = EvmValidator::new(validator, self.provider);
         let read = |what: &'static str| OpsError::contract(format!("reading EvmValidator.{what}"));
         let current_weights = contract.weights().call().await.map_err(read("weights"))?;
-        self.ensure("EvmValidator.setWeightsContract", validator, current_weights == weights, || {
-            EvmValidator::setWeightsContractCall { value: weights }.abi_encode()
-        })
+        self.ensure(
+            "EvmValidator.setWeightsContract",
+            validator,
+            current_weights == weights,
+            || EvmValidator::setWeightsContractCall { value: weights }.abi_encode(),
+        )
         .await?;
-        let bounty = contract.setWeightsBounty().call().await.map_err(read("setWeightsBounty"))?;
-        self.ensure("EvmValidator.setSetWeightsBounty", validator, bounty == settings.set_weights_bounty, || {
-            EvmValidator::setSetWeightsBountyCall { value: settings.set_weights_bounty }.abi_encode()
-        })
+        let bounty = contract
+            .setWeightsBounty()
+            .call()
+            .await
+            .map_err(read("setWeightsBounty"))?;
+        self.ensure(
+            "EvmValidator.setSetWeightsBounty",
+            validator,
+            bounty == settings.set_weights_bounty,
+            || {
+                EvmValidator::setSetWeightsBountyCall {
+                    value: settings.set_weights_bounty,
+                }
+                .abi_encode()
+            },
+        )
         .await?;
-        let interval = contract.setWeightsBlockInterval().call().await.map_err(read("setWeightsBlockInterval"))?;
+        let interval = contract
+            .setWeightsBlockInterval()
+            .call()
+            .await
+            .map_err(read("setWeightsBlockInterval"))?;
         let wanted_interval = U256::from(settings.set_weights_block_interval);
-        self.ensure("EvmValidator.setSetWeightsBlockInterval", validator, interval == wanted_interval, || {
-            EvmValidator::setSetWeightsBlockIntervalCall { value: wanted_interval }.abi_encode()
-        })
+        self.ensure(
+            "EvmValidator.setSetWeightsBlockInterval",
+            validator,
+            interval == wanted_interval,
+            || {
+                EvmValidator::setSetWeightsBlockIntervalCall {
+                    value: wanted_interval,
+                }
+                .abi_encode()
+            },
+        )
         .await?;
-        let overhead = contract.refundOverhead().call().await.map_err(read("refundOverhead"))?;
-        self.ensure("EvmValidator.setRefundOverhead", validator, overhead == settings.refund_overhead, || {
-            EvmValidator::setRefundOverheadCall { value: settings.refund_overhead }.abi_encode()
-        })
+        let overhead = contract
+            .refundOverhead()
+            .call()
+            .await
+            .map_err(read("refundOverhead"))?;
+        self.ensure(
+            "EvmValidator.setRefundOverhead",
+            validator,
+            overhead == settings.refund_overhead,
+            || {
+                EvmValidator::setRefundOverheadCall {
+                    value: settings.refund_overhead,
+                }
+                .abi_encode()
+            },
+        )
         .await?;
-        let boost = contract.metagraph_boost_value().call().await.map_err(read("metagraph_boost_value"))?;
-        self.ensure("EvmValidator.setMetagraphBoostValue", validator, boost == settings.metagraph_boost, || {
-            EvmValidator::setMetagraphBoostValueCall { value: settings.metagraph_boost }.abi_encode()
-        })
+        let boost = contract
+            .metagraph_boost_value()
+            .call()
+            .await
+            .map_err(read("metagraph_boost_value"))?;
+        self.ensure(
+            "EvmValidator.setMetagraphBoostValue",
+            validator,
+            boost == settings.metagraph_boost,
+            || {
+                EvmValidator::setMetagraphBoostValueCall {
+                    value: settings.metagraph_boost,
+                }
+                .abi_encode()
+            },
+        )
         .await?;
-        let version = contract.versionKey().call().await.map_err(read("versionKey"))?;
-        self.ensure("EvmValidator.setVersionKey", validator, version == settings.version_key, || {
-            EvmValidator::setVersionKeyCall { value: settings.version_key }.abi_encode()
-        })
+        let version = contract
+            .versionKey()
+            .call()
+            .await
+            .map_err(read("versionKey"))?;
+        self.ensure(
+            "EvmValidator.setVersionKey",
+            validator,
+            version == settings.version_key,
+            || {
+                EvmValidator::setVersionKeyCall {
+                    value: settings.version_key,
+                }
+                .abi_encode()
+            },
+        )
         .await?;
         let balance = self
             .provider
@@ -521,7 +778,14 @@ impl Run<'_> {
             .await
             .map_err(OpsError::rpc("reading the EvmValidator balance"))?;
         let top_up = settings.funding.saturating_sub(balance);
-        self.ensure_with_value("EvmValidator.fund", validator, top_up.is_zero(), top_up, Vec::new).await
+        self.ensure_with_value(
+            "EvmValidator.fund",
+            validator,
+            top_up.is_zero(),
+            top_up,
+            Vec::new,
+        )
+        .await
     }
 
     /// Puts a mock's runtime code at a precompile address (anvil only).
@@ -534,7 +798,8 @@ impl Run<'_> {
             return Ok(());
         }
         subnet::anvil_set_code(self.provider, address, &artifact.deployed_bytecode).await?;
-        self.progress.step(step, StepState::Done { address, tx: None });
+        self.progress
+            .step(step, StepState::Done { address, tx: None });
         Ok(())
     }
 }
@@ -563,9 +828,43 @@ pub(crate) async fn confirm(
     let receipt = pending
         .get_receipt()
         .await
-        .map_err(|source| OpsError::Confirmation { action: action.to_owned(), source })?;
+        .map_err(|source| OpsError::Confirmation {
+            action: action.to_owned(),
+            source,
+        })?;
     if !receipt.status() {
-        return Err(OpsError::Reverted { action: action.to_owned(), tx });
+        return Err(OpsError::Reverted {
+            action: action.to_owned(),
+            tx,
+        });
     }
     Ok(receipt)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const WTAO: u128 = 1_000_000_000_000_000_000;
+
+    #[test]
+    fn default_pools_are_the_five_denominations() {
+        let expected: Vec<U256> = [WTAO / 10, WTAO, 10 * WTAO, 100 * WTAO, 1000 * WTAO]
+            .into_iter()
+            .map(U256::from)
+            .collect();
+        assert_eq!(DeployPlan::default_denominations(), expected);
+    }
+
+    #[test]
+    fn weights_count_the_one_wtao_pool_else_the_smallest() {
+        let d = DeployPlan::default_denominations();
+        assert_eq!(weights_pool_denomination(&d), Some(U256::from(WTAO)));
+        let without_one = [U256::from(10 * WTAO), U256::from(WTAO / 10)];
+        assert_eq!(
+            weights_pool_denomination(&without_one),
+            Some(U256::from(WTAO / 10))
+        );
+        assert_eq!(weights_pool_denomination(&[]), None);
+    }
 }

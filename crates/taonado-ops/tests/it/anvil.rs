@@ -13,15 +13,29 @@ use crate::common::*;
 async fn deploys_and_mines_on_anvil_with_mocked_precompiles() -> Result<()> {
     let chain = anvil(945).await?;
     let dir = tempfile::tempdir()?;
-    let plan = plan(&chain, &dir.path().join("deployments/anvil.json"), SubnetKind::AnvilMocks, FamilyPolicy::Detect);
+    let plan = plan(
+        &chain,
+        &dir.path().join("deployments/anvil.json"),
+        SubnetKind::AnvilMocks,
+        FamilyPolicy::Detect,
+    );
     let steps = Steps::default();
     let record = deploy(&chain.provider, chain.deployer_address(), &plan, &steps).await?;
 
     let verifier = record.verifier.as_ref().context("verifier recorded")?;
-    assert_eq!(verifier.family, "ethereum", "anvil adds at 0x6 whatever its chain id");
-    assert_eq!(record.contracts[names::VERIFIER].artifact, Contract::Groth16VerifierEthereum.name());
+    assert_eq!(
+        verifier.family, "ethereum",
+        "anvil adds at 0x6 whatever its chain id"
+    );
+    assert_eq!(
+        record.contracts[names::VERIFIER].artifact,
+        Contract::Groth16VerifierEthereum.name()
+    );
     let done = steps.done();
-    assert!(done.contains(&"MockMetagraph".to_owned()) && done.contains(&"MockNeuron".to_owned()), "{done:?}");
+    assert!(
+        done.contains(&"MockMetagraph".to_owned()) && done.contains(&"MockNeuron".to_owned()),
+        "{done:?}"
+    );
     assert_wiring(&chain, &record, &plan).await?;
 
     let nonce = chain.nonce().await?;

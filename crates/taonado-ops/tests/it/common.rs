@@ -14,7 +14,9 @@ use anyhow::{Context, Result, bail, ensure};
 use taonado_contracts::bindings::mocks::MockNeuron;
 use taonado_contracts::bindings::{DepositTracker, EvmValidator, WTAO, WeightsV3};
 use taonado_devnet::{DevnetConfig, DevnetHandle};
-use taonado_ops::deploy::{DeployPlan, DeployProgress, EvmValidatorSettings, FamilyPolicy, StepState, WtaoSource};
+use taonado_ops::deploy::{
+    DeployPlan, DeployProgress, EvmValidatorSettings, FamilyPolicy, StepState, WtaoSource,
+};
 use taonado_ops::record::{DeploymentRecord, names};
 use taonado_ops::subnet::{LocalSubnet, SubnetKind, dev_rpc, mine};
 use taonado_ops::verifying_key::VerifyingKeyFile;
@@ -28,7 +30,10 @@ pub fn tao(amount: u64) -> U256 {
 }
 
 pub fn provider(url: &str, key: PrivateKeySigner) -> Result<DynProvider> {
-    Ok(ProviderBuilder::new().wallet(EthereumWallet::from(key)).connect_http(url.parse()?).erased())
+    Ok(ProviderBuilder::new()
+        .wallet(EthereumWallet::from(key))
+        .connect_http(url.parse()?)
+        .erased())
 }
 
 /// A chain under test with its deployer.
@@ -47,7 +52,10 @@ impl Chain {
     }
 
     pub async fn nonce(&self) -> Result<u64> {
-        Ok(self.provider.get_transaction_count(self.deployer_address()).await?)
+        Ok(self
+            .provider
+            .get_transaction_count(self.deployer_address())
+            .await?)
     }
 }
 
@@ -75,10 +83,16 @@ const ANVIL_KEY: &str = "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7
 
 pub async fn anvil(chain_id: u64) -> Result<Chain> {
     let binary = std::env::var("TAONADO_ANVIL").unwrap_or_else(|_| {
-        concat!(env!("CARGO_MANIFEST_DIR"), "/../../node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil").to_owned()
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"
+        )
+        .to_owned()
     });
     if !Path::new(&binary).exists() {
-        bail!("anvil not found at {binary}: run `npm ci` in the workspace root (or set TAONADO_ANVIL)");
+        bail!(
+            "anvil not found at {binary}: run `npm ci` in the workspace root (or set TAONADO_ANVIL)"
+        );
     }
     let mut child = tokio::process::Command::new(&binary)
         .args(["--port", "0", "--chain-id", &chain_id.to_string()])
@@ -100,7 +114,14 @@ pub async fn anvil(chain_id: u64) -> Result<Chain> {
     // anvil logs every request to stdout: keep draining it so it never blocks on a full pipe.
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
     let key: PrivateKeySigner = ANVIL_KEY.parse()?;
-    Ok(Chain { provider: provider(&url, key.clone())?, deployer: key, chain_id, url, _devnet: None, _anvil: Some(Anvil { _child: child }) })
+    Ok(Chain {
+        provider: provider(&url, key.clone())?,
+        deployer: key,
+        chain_id,
+        url,
+        _devnet: None,
+        _anvil: Some(Anvil { _child: child }),
+    })
 }
 
 pub fn settings() -> EvmValidatorSettings {
@@ -114,7 +135,12 @@ pub fn settings() -> EvmValidatorSettings {
     }
 }
 
-pub fn plan(chain: &Chain, record_path: &Path, subnet: SubnetKind, policy: FamilyPolicy) -> DeployPlan {
+pub fn plan(
+    chain: &Chain,
+    record_path: &Path,
+    subnet: SubnetKind,
+    policy: FamilyPolicy,
+) -> DeployPlan {
     DeployPlan {
         network: "local".into(),
         chain_id: chain.chain_id,
@@ -146,20 +172,37 @@ impl DeployProgress for Steps {
 impl Steps {
     pub fn done(&self) -> Vec<String> {
         let steps = self.0.lock().unwrap();
-        steps.iter().filter(|(_, s)| matches!(s, StepState::Done { .. })).map(|(n, _)| n.clone()).collect()
+        steps
+            .iter()
+            .filter(|(_, s)| matches!(s, StepState::Done { .. }))
+            .map(|(n, _)| n.clone())
+            .collect()
     }
 }
 
 /// Every recorded contract address, by name (pools as `pool-<wei>`).
 pub fn addresses(record: &DeploymentRecord) -> Vec<(String, Address)> {
-    let mut out: Vec<(String, Address)> = record.contracts.iter().map(|(n, c)| (n.clone(), c.address)).collect();
-    out.extend(record.pools.iter().map(|p| (format!("pool-{}", p.denomination), p.contract.address)));
+    let mut out: Vec<(String, Address)> = record
+        .contracts
+        .iter()
+        .map(|(n, c)| (n.clone(), c.address))
+        .collect();
+    out.extend(
+        record
+            .pools
+            .iter()
+            .map(|p| (format!("pool-{}", p.denomination), p.contract.address)),
+    );
     out
 }
 
 pub async fn send(provider: &DynProvider, tx: TransactionRequest) -> Result<TransactionReceipt> {
     let receipt = provider.send_transaction(tx).await?.get_receipt().await?;
-    ensure!(receipt.status(), "transaction {} reverted", receipt.transaction_hash);
+    ensure!(
+        receipt.status(),
+        "transaction {} reverted",
+        receipt.transaction_hash
+    );
     Ok(receipt)
 }
 
@@ -171,9 +214,18 @@ pub struct TestMiner {
 }
 
 /// Funds, registers, wraps and associates one miner per amount.
-pub async fn join_miners(chain: &Chain, record: &DeploymentRecord, amounts: &[u64]) -> Result<Vec<TestMiner>> {
+pub async fn join_miners(
+    chain: &Chain,
+    record: &DeploymentRecord,
+    amounts: &[u64],
+) -> Result<Vec<TestMiner>> {
     let kind = record.subnet.context("the deployment has a local subnet")?;
-    let subnet = LocalSubnet::new(chain.provider.clone(), kind, record.netuid, chain.deployer_address());
+    let subnet = LocalSubnet::new(
+        chain.provider.clone(),
+        kind,
+        record.netuid,
+        chain.deployer_address(),
+    );
     let wtao = record.address(names::WTAO)?;
     let tracker = record.address(names::DEPOSIT_TRACKER)?;
     let mut miners = Vec::new();
@@ -181,16 +233,36 @@ pub async fn join_miners(chain: &Chain, record: &DeploymentRecord, amounts: &[u6
         let key = PrivateKeySigner::random();
         let address = key.address();
         let wrapped = tao(*amount);
-        let fund = TransactionRequest::default().to(address).value(wrapped + tao(1));
+        let fund = TransactionRequest::default()
+            .to(address)
+            .value(wrapped + tao(1));
         send(&chain.provider, fund).await?;
         let hotkey = keccak256(format!("test-miner-{i}-{address}"));
-        let uid = subnet.register(hotkey, evm_mirror(address).to_b256()).await?;
+        let uid = subnet
+            .register(hotkey, evm_mirror(address).to_b256())
+            .await?;
         let provider = provider(&chain.url, key)?;
-        let receipt = WTAO::new(wtao, &provider).deposit().value(wrapped).send().await?.get_receipt().await?;
+        let receipt = WTAO::new(wtao, &provider)
+            .deposit()
+            .value(wrapped)
+            .send()
+            .await?
+            .get_receipt()
+            .await?;
         ensure!(receipt.status(), "wrap reverted");
-        let receipt = DepositTracker::new(tracker, &provider).associate(hotkey).send().await?.get_receipt().await?;
+        let receipt = DepositTracker::new(tracker, &provider)
+            .associate(hotkey)
+            .send()
+            .await?
+            .get_receipt()
+            .await?;
         ensure!(receipt.status(), "associate reverted");
-        miners.push(TestMiner { provider, address, uid, wrapped });
+        miners.push(TestMiner {
+            provider,
+            address,
+            uid,
+            wrapped,
+        });
     }
     Ok(miners)
 }
@@ -199,15 +271,31 @@ pub async fn join_miners(chain: &Chain, record: &DeploymentRecord, amounts: &[u6
 pub fn assert_ordered_like_deposits(what: &str, values: &[u64], miners: &[TestMiner]) {
     let mut by_deposit: Vec<&TestMiner> = miners.iter().collect();
     by_deposit.sort_by_key(|m| m.wrapped);
-    let ordered: Vec<u64> = by_deposit.iter().map(|m| values[usize::from(m.uid)]).collect();
-    assert!(ordered[0] > 0, "{what}: the smallest miner has nothing: {values:?}");
-    assert!(ordered.windows(2).all(|w| w[0] < w[1]), "{what} not ordered like deposits: {ordered:?} (all {values:?})");
+    let ordered: Vec<u64> = by_deposit
+        .iter()
+        .map(|m| values[usize::from(m.uid)])
+        .collect();
+    assert!(
+        ordered[0] > 0,
+        "{what}: the smallest miner has nothing: {values:?}"
+    );
+    assert!(
+        ordered.windows(2).all(|w| w[0] < w[1]),
+        "{what} not ordered like deposits: {ordered:?} (all {values:?})"
+    );
 }
 
 /// Blocks to wait between two weight settings of one hotkey on the devnet subnet.
 pub async fn rate_limit(chain: &Chain, netuid: u16) -> Result<u64> {
-    let info = dev_rpc(&chain.provider, "subtensor_subnetInfo", serde_json::json!([{ "netuid": netuid }])).await?;
-    info.pointer("/hyperparameters/weights_set_rate_limit").and_then(|v| v.as_u64()).context("rate limit in subnetInfo")
+    let info = dev_rpc(
+        &chain.provider,
+        "subtensor_subnetInfo",
+        serde_json::json!([{ "netuid": netuid }]),
+    )
+    .await?;
+    info.pointer("/hyperparameters/weights_set_rate_limit")
+        .and_then(|v| v.as_u64())
+        .context("rate limit in subnetInfo")
 }
 
 /// The mining round: miners wrap and associate different amounts, the EvmValidator sets
@@ -219,17 +307,37 @@ pub async fn mining_round(chain: &Chain, record: &DeploymentRecord) -> Result<()
     let validator = record.address(names::EVM_VALIDATOR)?;
     let miners = join_miners(chain, record, &[3, 1, 2]).await?;
 
-    let normalized = WeightsV3::new(record.address(names::WEIGHTS)?, &chain.provider).getNormalizedWeights().call().await?;
-    let weights: Vec<u64> = normalized.normalized.iter().map(|w| u64::from(*w)).collect();
+    let normalized = WeightsV3::new(record.address(names::WEIGHTS)?, &chain.provider)
+        .getNormalizedWeights()
+        .call()
+        .await?;
+    let weights: Vec<u64> = normalized
+        .normalized
+        .iter()
+        .map(|w| u64::from(*w))
+        .collect();
     assert_ordered_like_deposits("normalized weights", &weights, &miners);
 
-    let wait = if kind == SubnetKind::Devnet { rate_limit(chain, netuid).await? } else { 0 };
+    let wait = if kind == SubnetKind::Devnet {
+        rate_limit(chain, netuid).await?
+    } else {
+        0
+    };
     mine(&chain.provider, wait).await?;
     let contract = EvmValidator::new(validator, &chain.provider);
-    let receipt = contract.operatorSetWeights().send().await?.get_receipt().await?;
+    let receipt = contract
+        .operatorSetWeights()
+        .send()
+        .await?
+        .get_receipt()
+        .await?;
     ensure!(receipt.status(), "operatorSetWeights reverted");
     ensure!(
-        !receipt.inner.logs().iter().any(|l| l.topic0() == Some(&EvmValidator::BountyPaid::SIGNATURE_HASH)),
+        !receipt
+            .inner
+            .logs()
+            .iter()
+            .any(|l| l.topic0() == Some(&EvmValidator::BountyPaid::SIGNATURE_HASH)),
         "the owner's path pays no bounty"
     );
 
@@ -237,7 +345,12 @@ pub async fn mining_round(chain: &Chain, record: &DeploymentRecord) -> Result<()
     let caller = &miners[0];
     let before = caller.provider.get_balance(caller.address).await?;
     let public = EvmValidator::new(validator, &caller.provider);
-    let receipt = public.setWeights(B256::ZERO).send().await?.get_receipt().await?;
+    let receipt = public
+        .setWeights(B256::ZERO)
+        .send()
+        .await?
+        .get_receipt()
+        .await?;
     ensure!(receipt.status(), "public setWeights reverted");
     let paid = receipt
         .inner
@@ -246,26 +359,50 @@ pub async fn mining_round(chain: &Chain, record: &DeploymentRecord) -> Result<()
         .find_map(|l| EvmValidator::BountyPaid::decode_log_data(l.data()).ok())
         .context("public setWeights emits BountyPaid")?;
     assert_eq!(paid.who, caller.address);
-    assert!(paid.weiRefunded > settings().set_weights_bounty, "refund covers gas plus the bounty: {}", paid.weiRefunded);
+    assert!(
+        paid.weiRefunded > settings().set_weights_bounty,
+        "refund covers gas plus the bounty: {}",
+        paid.weiRefunded
+    );
     let after = caller.provider.get_balance(caller.address).await?;
     let gas_cost = U256::from(receipt.gas_used) * U256::from(receipt.effective_gas_price);
-    assert_eq!(after, before - gas_cost + paid.weiRefunded, "the caller got exactly the refund");
+    assert_eq!(
+        after,
+        before - gas_cost + paid.weiRefunded,
+        "the caller got exactly the refund"
+    );
 
     match kind {
         SubnetKind::Devnet => {
-            let subnet = LocalSubnet::new(chain.provider.clone(), kind, netuid, chain.deployer_address());
+            let subnet = LocalSubnet::new(
+                chain.provider.clone(),
+                kind,
+                netuid,
+                chain.deployer_address(),
+            );
             let tempo = subnet.tempo().await?.context("devnet tempo")?;
             let epochs_before = subnet.epoch_index().await?;
             mine(&chain.provider, tempo).await?;
             assert_ne!(subnet.epoch_index().await?, epochs_before, "an epoch ran");
-            let incentives: Vec<u64> = subnet.incentives().await?.into_iter().map(u64::from).collect();
+            let incentives: Vec<u64> = subnet
+                .incentives()
+                .await?
+                .into_iter()
+                .map(u64::from)
+                .collect();
             assert_ordered_like_deposits("incentives", &incentives, &miners);
             let emissions = subnet.emissions().await?;
-            assert!(miners.iter().all(|m| emissions[usize::from(m.uid)] > 0), "miners earned emission: {emissions:?}");
+            assert!(
+                miners.iter().all(|m| emissions[usize::from(m.uid)] > 0),
+                "miners earned emission: {emissions:?}"
+            );
         }
         SubnetKind::AnvilMocks => {
             let neuron = MockNeuron::new(taonado_contracts::NEURON_PRECOMPILE, &chain.provider);
-            assert_eq!(neuron.setWeightsCalls(validator).call().await?, U256::from(2));
+            assert_eq!(
+                neuron.setWeightsCalls(validator).call().await?,
+                U256::from(2)
+            );
             let last = neuron.lastWeights(validator).call().await?;
             assert_eq!(last.netuid, netuid);
             let pushed: Vec<u64> = last.weights.iter().map(|w| u64::from(*w)).collect();
@@ -276,7 +413,11 @@ pub async fn mining_round(chain: &Chain, record: &DeploymentRecord) -> Result<()
 }
 
 /// Wiring checks through the contract bindings.
-pub async fn assert_wiring(chain: &Chain, record: &DeploymentRecord, plan: &DeployPlan) -> Result<()> {
+pub async fn assert_wiring(
+    chain: &Chain,
+    record: &DeploymentRecord,
+    plan: &DeployPlan,
+) -> Result<()> {
     use taonado_contracts::bindings::{ERC20Taonado, EvmValidator, WeightsV3};
     let p = &chain.provider;
     let wtao = record.address(names::WTAO)?;
@@ -292,8 +433,15 @@ pub async fn assert_wiring(chain: &Chain, record: &DeploymentRecord, plan: &Depl
     assert_eq!(w.netuid().call().await?, plan.netuid);
     assert_eq!(w.depositTracker().call().await?, tracker);
     assert_eq!(w.wtao().call().await?, wtao);
-    assert_eq!(w.metagraph().call().await?, taonado_contracts::METAGRAPH_PRECOMPILE);
-    assert_eq!(w.taonado().call().await?, one_wtao_pool, "lifetime deposits come from the 1 WTAO pool");
+    assert_eq!(
+        w.metagraph().call().await?,
+        taonado_contracts::METAGRAPH_PRECOMPILE
+    );
+    assert_eq!(
+        w.taonado().call().await?,
+        one_wtao_pool,
+        "lifetime deposits come from the 1 WTAO pool"
+    );
     assert_eq!(w.depositGoal().call().await?, plan.deposit_goal);
     assert_eq!(w.owner().call().await?, chain.deployer_address());
 
@@ -301,10 +449,22 @@ pub async fn assert_wiring(chain: &Chain, record: &DeploymentRecord, plan: &Depl
     assert_eq!(v.owner().call().await?, chain.deployer_address());
     assert_eq!(v.weights().call().await?, weights);
     assert_eq!(v.netuid().call().await?, plan.netuid);
-    assert_eq!(v.metagraph().call().await?, taonado_contracts::METAGRAPH_PRECOMPILE);
-    assert_eq!(v.setWeightsBounty().call().await?, plan.evm_validator.set_weights_bounty);
-    assert_eq!(v.setWeightsBlockInterval().call().await?, U256::from(plan.evm_validator.set_weights_block_interval));
-    assert_eq!(v.refundOverhead().call().await?, plan.evm_validator.refund_overhead);
+    assert_eq!(
+        v.metagraph().call().await?,
+        taonado_contracts::METAGRAPH_PRECOMPILE
+    );
+    assert_eq!(
+        v.setWeightsBounty().call().await?,
+        plan.evm_validator.set_weights_bounty
+    );
+    assert_eq!(
+        v.setWeightsBlockInterval().call().await?,
+        U256::from(plan.evm_validator.set_weights_block_interval)
+    );
+    assert_eq!(
+        v.refundOverhead().call().await?,
+        plan.evm_validator.refund_overhead
+    );
     assert_eq!(v.versionKey().call().await?, plan.evm_validator.version_key);
     assert!(p.get_balance(validator).await? >= plan.evm_validator.funding);
     // ERC-1967 implementation slot: keccak256("eip1967.proxy.implementation") - 1.

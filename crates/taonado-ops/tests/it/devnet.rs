@@ -15,26 +15,51 @@ use crate::common::*;
 async fn deploys_wires_and_mines_on_the_devnet() -> Result<()> {
     let chain = devnet(DevnetConfig::test()).await?;
     let dir = tempfile::tempdir()?;
-    let plan = plan(&chain, &dir.path().join("deployments/local.json"), SubnetKind::Devnet, FamilyPolicy::ChainId);
+    let plan = plan(
+        &chain,
+        &dir.path().join("deployments/local.json"),
+        SubnetKind::Devnet,
+        FamilyPolicy::ChainId,
+    );
     let steps = Steps::default();
     let record = deploy(&chain.provider, chain.deployer_address(), &plan, &steps).await?;
 
     // The record on disk is the one returned, complete and with nothing pending.
-    assert_eq!(DeploymentRecord::load(&plan.record_path)?.as_ref(), Some(&record));
+    assert_eq!(
+        DeploymentRecord::load(&plan.record_path)?.as_ref(),
+        Some(&record)
+    );
     assert_eq!(record.pending, None);
     assert_eq!(record.chain_id, chain.chain_id);
     assert_eq!(record.deployer, chain.deployer_address());
     let verifier = record.verifier.as_ref().context("verifier recorded")?;
-    assert_eq!((verifier.family.as_str(), verifier.key_setup.as_str()), ("bittensor", "test-circuit"));
+    assert_eq!(
+        (verifier.family.as_str(), verifier.key_setup.as_str()),
+        ("bittensor", "test-circuit")
+    );
     let named = record.contracts.iter().map(|(n, c)| (n.as_str(), c));
     for (name, contract) in named.chain(record.pools.iter().map(|p| ("pool", &p.contract))) {
-        assert!(contract.tx_hash.is_some() && contract.block.is_some(), "{name} has its tx and block");
+        assert!(
+            contract.tx_hash.is_some() && contract.block.is_some(),
+            "{name} has its tx and block"
+        );
         let artifact: Contract = contract.artifact.parse()?;
-        assert_eq!(contract.artifact_sha256, Some(artifact.artifact().sha256), "{name}");
+        assert_eq!(
+            contract.artifact_sha256,
+            Some(artifact.artifact().sha256),
+            "{name}"
+        );
         let code = chain.provider.get_code_at(contract.address).await?;
-        assert_ne!(artifact.artifact().compare_code(&code), CodeMatch::Mismatch, "{name} code");
+        assert_ne!(
+            artifact.artifact().compare_code(&code),
+            CodeMatch::Mismatch,
+            "{name} code"
+        );
     }
-    assert_eq!(record.contracts[names::VERIFIER].artifact, "Groth16VerifierBittensor");
+    assert_eq!(
+        record.contracts[names::VERIFIER].artifact,
+        "Groth16VerifierBittensor"
+    );
     assert_wiring(&chain, &record, &plan).await?;
 
     // The EvmValidator's mirror is a staked, permitted neuron and commit-reveal is off.
@@ -46,9 +71,20 @@ async fn deploys_wires_and_mines_on_the_devnet() -> Result<()> {
     )
     .await?;
     assert_eq!(neuron["validatorPermit"], true, "{neuron}");
-    assert!(neuron["stake"].as_u64().unwrap_or(0) >= taonado_ops::subnet::VALIDATOR_STAKE_RAO, "{neuron}");
-    let info = dev_rpc(&chain.provider, "subtensor_subnetInfo", serde_json::json!([{ "netuid": plan.netuid }])).await?;
-    assert_eq!(info["hyperparameters"]["commit_reveal_weights_enabled"], false);
+    assert!(
+        neuron["stake"].as_u64().unwrap_or(0) >= taonado_ops::subnet::VALIDATOR_STAKE_RAO,
+        "{neuron}"
+    );
+    let info = dev_rpc(
+        &chain.provider,
+        "subtensor_subnetInfo",
+        serde_json::json!([{ "netuid": plan.netuid }]),
+    )
+    .await?;
+    assert_eq!(
+        info["hyperparameters"]["commit_reveal_weights_enabled"],
+        false
+    );
 
     // A second run sends nothing and changes nothing.
     let nonce = chain.nonce().await?;
@@ -62,9 +98,18 @@ async fn deploys_wires_and_mines_on_the_devnet() -> Result<()> {
     // Deploying again after mining (new uids, bounties paid) only tops the bounty balance up.
     let nonce = chain.nonce().await?;
     let after_mining = Steps::default();
-    deploy(&chain.provider, chain.deployer_address(), &plan, &after_mining).await?;
+    deploy(
+        &chain.provider,
+        chain.deployer_address(),
+        &plan,
+        &after_mining,
+    )
+    .await?;
     assert_eq!(after_mining.done(), vec!["EvmValidator.fund".to_owned()]);
     assert_eq!(chain.nonce().await?, nonce + 1);
-    assert_eq!(chain.provider.get_balance(validator).await?, plan.evm_validator.funding);
+    assert_eq!(
+        chain.provider.get_balance(validator).await?,
+        plan.evm_validator.funding
+    );
     Ok(())
 }
