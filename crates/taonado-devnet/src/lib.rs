@@ -117,6 +117,7 @@ pub async fn spawn(config: DevnetConfig) -> Result<DevnetHandle> {
         Some(dir) => persist::load(dir, rules, dev_accounts.clone())?,
         None => None,
     };
+    let fresh = loaded.is_none();
     let chain = match loaded {
         Some(chain) => chain,
         None => Chain::genesis(
@@ -128,6 +129,13 @@ pub async fn spawn(config: DevnetConfig) -> Result<DevnetHandle> {
     };
     let mut chain = chain;
     chain.automine = config.block_time.is_none();
+    if let Some(dir) = &config.state_dir {
+        if fresh {
+            // A base snapshot always exists, so the write-ahead log has something to extend.
+            persist::save(&mut chain, dir)?;
+        }
+        chain.wal = Some(persist::Wal::open(dir, &chain.subtensor)?);
+    }
     let backend = Arc::new(Backend::new(
         chain,
         config.state_dir.clone(),

@@ -122,6 +122,17 @@ pub(crate) struct BlockBuilder {
     cumulative_gas: u64,
     log_index: u64,
     undo_mark: usize,
+    /// Account changes of this block, kept only when a write-ahead log is open.
+    diffs: Vec<AccountDiff>,
+}
+
+/// The new value of an account a block changed (write-ahead log record).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct AccountDiff {
+    pub address: Address,
+    pub info: AccountInfo,
+    pub account_state: AccountState,
+    pub slots: Vec<(U256, U256)>,
 }
 
 pub(crate) struct Chain {
@@ -142,6 +153,11 @@ pub(crate) struct Chain {
     reorg_floor: u64,
     snapshots: BTreeMap<u64, Snapshot>,
     next_snapshot: u64,
+    /// Per-block append log next to the state snapshot (with `--state-dir`).
+    pub wal: Option<super::persist::Wal>,
+    /// A change the log cannot express happened (dev method, reorg, revert): the
+    /// snapshot must be rewritten.
+    pub snapshot_needed: bool,
 }
 
 pub(crate) fn now_secs() -> u64 {
@@ -232,6 +248,8 @@ impl Chain {
             reorg_floor: 0,
             snapshots: BTreeMap::new(),
             next_snapshot: 0,
+            wal: None,
+            snapshot_needed: false,
         };
         for block in blocks {
             chain.index_block(&block);
@@ -359,6 +377,7 @@ impl Chain {
             cumulative_gas: 0,
             log_index: 0,
             undo_mark: self.undo.len(),
+            diffs: Vec::new(),
         }
     }
 
@@ -420,7 +439,34 @@ impl Chain {
         }
         let logs = result.logs().to_vec();
         self.record_undo(&state);
+        let touched: Vec<(Address, Vec<(U256, U256)>)> = if self.wal.is_some() {
+            state
+                .iter()
+                .filter(|(_, account)| account.is_touched())
+                .map(|(address, account)| {
+                    let slots = account
+                        .storage
+                        .iter()
+                        .filter(|(_, slot)| slot.is_changed())
+                        .map(|(key, slot)| (*key, slot.present_value()))
+                        .collect();
+                    (*address, slots)
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
         self.db.commit(state);
+        for (address, slots) in touched {
+            if let Some(account) = self.db.cache.accounts.get(&address) {
+                block.diffs.push(AccountDiff {
+                    address,
+                    info: account.info.clone(),
+                    account_state: account.account_state.clone(),
+                    slots,
+                });
+            }
+        }
         for (mirror, address) in new_mirrors {
             self.mirrors.insert(mirror, address);
         }
@@ -510,6 +556,7 @@ impl Chain {
         let number = block.number;
         self.time.next_timestamp = None;
         self.subtensor.on_block(number);
+        let diffs = block.diffs;
         let stored = StoredBlock {
             header,
             hash,
@@ -518,6 +565,13 @@ impl Chain {
             subtensor_after: Some(Arc::new(self.subtensor.clone())),
         };
         self.index_block(&stored);
+        if let Some(wal) = &mut self.wal
+            && let Err(error) = wal.append(&stored, &diffs, &self.subtensor)
+        {
+            // The snapshot written at shutdown still has everything; only crash safety
+            // is lost, so say so instead of failing the block.
+            tracing::warn!(%error, "cannot append to the write-ahead log");
+        }
         self.blocks.push(stored);
         if let Some(old) = number
             .checked_sub(SUBTENSOR_HISTORY)
@@ -573,6 +627,7 @@ impl Chain {
     }
 
     fn record_account_undo(&mut self, address: Address, slots: Vec<(U256, U256)>) {
+        self.snapshot_needed = true;
         let prior = self
             .db
             .cache
@@ -654,6 +709,7 @@ impl Chain {
             .and_then(|b| b.subtensor_after.clone())
             .ok_or(DevnetError::ReorgTooDeep { depth, floor })?;
         let mark = self.blocks[target as usize + 1].undo_mark;
+        self.snapshot_needed = true;
         self.rollback_to(mark);
         self.truncate_to(target);
         self.subtensor = (*subtensor).clone();
@@ -681,6 +737,7 @@ impl Chain {
             return false;
         };
         self.snapshots.retain(|other, _| *other < id);
+        self.snapshot_needed = true;
         self.rollback_to(snapshot.undo_mark);
         self.truncate_to(snapshot.block);
         self.subtensor = snapshot.subtensor;
@@ -784,6 +841,7 @@ impl Chain {
     /// A host for `subtensor_*` dev methods: changes the latest EVM state directly.
     pub(crate) fn rpc_host_and_subtensor(&mut self) -> (DbHost<'_>, &mut Subtensor, u64) {
         let number = self.latest_number();
+        self.snapshot_needed = true;
         (
             DbHost {
                 db: &mut self.db,

@@ -58,6 +58,7 @@ impl ChainRules {
             // eth_call / estimateGas: any nonce is fine (the block env of a call also has a
             // zero base fee, so a zero gas price is fine too, as in geth).
             cfg.disable_nonce_check = true;
+            cfg.disable_eip3607 = true;
         }
         cfg
     }

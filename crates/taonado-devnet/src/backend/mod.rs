@@ -233,8 +233,19 @@ impl Backend {
     /// Write the chain to `state_dir` (no-op without one).
     pub(crate) fn flush(&self) -> Result<()> {
         if let Some(dir) = &self.state_dir {
-            let chain = self.chain.read();
-            persist::save(&chain, dir)?;
+            let mut chain = self.chain.write();
+            persist::save(&mut chain, dir)?;
+        }
+        Ok(())
+    }
+
+    /// Rewrite the snapshot when a request changed what the write-ahead log cannot replay.
+    pub(crate) fn persist_if_needed(&self) -> Result<()> {
+        if let Some(dir) = &self.state_dir {
+            let mut chain = self.chain.write();
+            if chain.snapshot_needed {
+                persist::save(&mut chain, dir)?;
+            }
         }
         Ok(())
     }

@@ -1,10 +1,13 @@
-//! `--state-dir` persistence: one JSON snapshot (`chain.json`) of EVM state, blocks with
-//! receipts and logs, subtensor state and time controls.
+//! `--state-dir` persistence: a JSON snapshot (`chain.json`) of EVM state, blocks with
+//! receipts and logs, subtensor state and time controls, plus a write-ahead log
+//! (`chain.wal`, one JSON line per sealed block: the block, the accounts it changed and the
+//! subtensor state when it changed).
 //!
-//! Written on clean shutdown (and by `taonado_dumpState`), atomically: a temp file is
-//! fsynced then renamed over the old one, so a crash during the write keeps the previous
-//! snapshot. Blocks mined after the last write are lost on a crash (kill -9 / power loss);
-//! nothing acknowledged is lost after a clean stop.
+//! The snapshot is written at start (if missing), on clean shutdown, by
+//! `taonado_dumpState`, and after changes the log cannot express (dev methods, reorgs,
+//! snapshot reverts); atomically (temp file, fsync, rename), and then the log is emptied.
+//! Loading reads the snapshot and replays the log. Log lines are not fsynced per block: a
+//! killed process loses nothing, a power loss can lose the last blocks.
 
 use std::{
     fs,
@@ -16,7 +19,7 @@ use alloy_primitives::Address;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    chain::{Chain, StoredBlock, TimeState},
+    chain::{AccountDiff, Chain, StoredBlock, TimeState},
     exec::{ChainRules, StateDb},
     precompiles::MirrorMap,
 };
@@ -27,6 +30,7 @@ use crate::{
 };
 
 const FILE: &str = "chain.json";
+const WAL_FILE: &str = "chain.wal";
 const FORMAT: u32 = 1;
 
 #[derive(Serialize)]
@@ -51,6 +55,71 @@ struct Saved {
     blocks: Vec<StoredBlock>,
 }
 
+/// One line of the write-ahead log (owned, for replay).
+#[derive(Deserialize)]
+struct WalRecord {
+    block: StoredBlock,
+    diffs: Vec<AccountDiff>,
+    subtensor: Option<Subtensor>,
+}
+
+/// Append-only log of sealed blocks since the last snapshot.
+#[derive(Debug)]
+pub(crate) struct Wal {
+    path: PathBuf,
+    file: fs::File,
+    /// Subtensor JSON of the last record that carried it (unchanged state is not repeated).
+    last_subtensor: String,
+}
+
+impl Wal {
+    pub(crate) fn open(dir: &Path, subtensor: &Subtensor) -> Result<Self> {
+        let path = dir.join(WAL_FILE);
+        let file = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(io_error(&path))?;
+        Ok(Self {
+            last_subtensor: serde_json::to_string(subtensor).unwrap_or_default(),
+            path,
+            file,
+        })
+    }
+
+    pub(crate) fn append(
+        &mut self,
+        block: &StoredBlock,
+        diffs: &[AccountDiff],
+        subtensor: &Subtensor,
+    ) -> Result<()> {
+        let corrupt = |source| DevnetError::StateCorrupt {
+            path: self.path.clone(),
+            source,
+        };
+        let subtensor_json = serde_json::to_string(subtensor).map_err(corrupt)?;
+        let mut line = String::with_capacity(1024);
+        line.push_str("{\"block\":");
+        line.push_str(&serde_json::to_string(block).map_err(corrupt)?);
+        line.push_str(",\"diffs\":");
+        line.push_str(&serde_json::to_string(diffs).map_err(corrupt)?);
+        line.push_str(",\"subtensor\":");
+        if subtensor_json == self.last_subtensor {
+            line.push_str("null");
+        } else {
+            line.push_str(&subtensor_json);
+            self.last_subtensor = subtensor_json;
+        }
+        line.push_str("}\n");
+        self.file.write_all(line.as_bytes()).map_err(io_error(&self.path))
+    }
+
+    /// Empty the log (its blocks are in a fresh snapshot now).
+    fn clear(&mut self) -> Result<()> {
+        self.file.set_len(0).map_err(io_error(&self.path))
+    }
+}
+
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> DevnetError + '_ {
     move |source| DevnetError::StateIo {
         path: path.to_path_buf(),
@@ -63,7 +132,7 @@ pub(crate) fn state_file(dir: &Path) -> PathBuf {
     dir.join(FILE)
 }
 
-pub(crate) fn save(chain: &Chain, dir: &Path) -> Result<()> {
+pub(crate) fn save(chain: &mut Chain, dir: &Path) -> Result<()> {
     fs::create_dir_all(dir).map_err(io_error(dir))?;
     let path = state_file(dir);
     let tmp = dir.join(format!("{FILE}.tmp"));
@@ -84,6 +153,10 @@ pub(crate) fn save(chain: &Chain, dir: &Path) -> Result<()> {
     file.write_all(&bytes).map_err(io_error(&tmp))?;
     file.sync_all().map_err(io_error(&tmp))?;
     fs::rename(&tmp, &path).map_err(io_error(&path))?;
+    if let Some(wal) = &mut chain.wal {
+        wal.clear()?;
+    }
+    chain.snapshot_needed = false;
     tracing::info!(path = %path.display(), blocks = chain.blocks.len(), "chain state saved");
     Ok(())
 }
@@ -121,6 +194,8 @@ pub(crate) fn load(
             expected: rules.chain_id,
         });
     }
+    let mut saved = saved;
+    replay_wal(dir, &mut saved)?;
     let mirrors: MirrorMap = saved.mirrors.into_iter().collect();
     tracing::info!(path = %path.display(), blocks = saved.blocks.len(), "chain state loaded");
     Ok(Some(Chain::from_parts(
@@ -132,4 +207,46 @@ pub(crate) fn load(
         saved.time,
         mirrors,
     )))
+}
+
+/// Apply the log's blocks that follow the snapshot. A torn last line (crash mid-write) ends
+/// the replay.
+fn replay_wal(dir: &Path, saved: &mut Saved) -> Result<()> {
+    let path = dir.join(WAL_FILE);
+    let text = match fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(source) => return Err(DevnetError::StateIo { path, source }),
+    };
+    let mut replayed = 0usize;
+    for line in text.lines() {
+        let Ok(record) = serde_json::from_str::<WalRecord>(line) else {
+            tracing::warn!(path = %path.display(), "ignoring a torn write-ahead log line");
+            break;
+        };
+        let next = saved.blocks.len() as u64;
+        let number = record.block.header.number;
+        if number < next {
+            continue;
+        }
+        if number > next {
+            break;
+        }
+        for diff in record.diffs {
+            saved.db.insert_account_info(diff.address, diff.info);
+            if let Some(account) = saved.db.cache.accounts.get_mut(&diff.address) {
+                account.account_state = diff.account_state;
+                account.storage.extend(diff.slots);
+            }
+        }
+        if let Some(subtensor) = record.subtensor {
+            saved.subtensor = subtensor;
+        }
+        saved.blocks.push(record.block);
+        replayed += 1;
+    }
+    if replayed > 0 {
+        tracing::info!(path = %path.display(), blocks = replayed, "write-ahead log replayed");
+    }
+    Ok(())
 }

@@ -210,6 +210,16 @@ fn subtensor_error(method: &str, error: crate::subtensor::SubtensorRpcError) -> 
 
 /// Execute one JSON-RPC method.
 pub(crate) fn dispatch(backend: &Backend, method: &str, params: Value) -> Result<Value> {
+    let result = dispatch_method(backend, method, params);
+    // Only dev methods change state outside blocks; keep the standard ones lock-light.
+    let standard = ["eth_", "net_", "web3_"].iter().any(|p| method.starts_with(p));
+    if !standard && let Err(error) = backend.persist_if_needed() {
+        tracing::warn!(%error, "cannot write the state snapshot");
+    }
+    result
+}
+
+fn dispatch_method(backend: &Backend, method: &str, params: Value) -> Result<Value> {
     if method.starts_with("subtensor_") {
         let mut chain = backend.chain.write();
         let (mut host, subtensor, number) = chain.rpc_host_and_subtensor();

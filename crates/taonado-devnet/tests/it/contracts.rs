@@ -70,6 +70,14 @@ async fn calls_estimates_and_storage() {
         .with_input(word(42));
     assert_eq!(provider.call(request.clone()).await.unwrap(), word(42));
     let estimate = provider.estimate_gas(request.clone()).await.unwrap();
+    // calls may come from a contract address (EIP-3607 applies to transactions only)
+    let from_contract = node
+        .rpc(
+            "eth_call",
+            json!([{"from": logger, "to": logger, "data": word(5)}, "latest"]),
+        )
+        .await;
+    assert_eq!(from_contract, json!(word(5)));
     let hash = call_logger(&node, 0, logger, 42).await;
     let receipt = provider
         .get_transaction_receipt(hash)
