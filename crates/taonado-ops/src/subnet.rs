@@ -19,7 +19,8 @@ use crate::error::{OpsError, Result};
 use taonado_contracts::bindings::IMetagraph;
 use taonado_contracts::bindings::mocks::MockMetagraph;
 
-/// Stake given to the EvmValidator's mirror on a local subnet: 1000 TAO, in rao.
+/// Least stake given to the EvmValidator's mirror on a local subnet: 1000 TAO, in rao
+/// (more when the other neurons together hold more; see `wire_devnet_validator`).
 pub const VALIDATOR_STAKE_RAO: u64 = 1_000_000_000_000;
 
 /// Which kind of local subnet a deployment runs against.
@@ -264,7 +265,6 @@ pub(crate) async fn wire_devnet_validator(
 ) -> Result<StepState> {
     let hotkey = evm_mirror(validator);
     let coldkey = evm_mirror(deployer);
-    let stake_tao = (VALIDATOR_STAKE_RAO / taonado_types::RAO_PER_TAO).to_string();
     let metagraph = dev_rpc(
         provider,
         "subtensor_metagraph",
@@ -280,6 +280,26 @@ pub(crate) async fn wire_devnet_validator(
     let uid = hotkeys
         .iter()
         .position(|h| h.as_str() == Some(ss58.as_str()));
+    // Emission accrues to stake, so the dev validators' stake grows every epoch. The
+    // EvmValidator is the subnet operator's validator: give it more stake than all other
+    // neurons together, so its weights decide consensus however long the chain ran first.
+    let others_rao: u64 = metagraph
+        .get("stakes")
+        .and_then(Value::as_array)
+        .map(|stakes| {
+            stakes
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| Some(*i) != uid)
+                .filter_map(|(_, s)| s.as_u64())
+                .fold(0u64, u64::saturating_add)
+        })
+        .unwrap_or(0);
+    let required_tao = VALIDATOR_STAKE_RAO
+        .max(others_rao.saturating_add(taonado_types::RAO_PER_TAO))
+        .div_ceil(taonado_types::RAO_PER_TAO);
+    let required_rao = required_tao.saturating_mul(taonado_types::RAO_PER_TAO);
+    let stake_tao = required_tao.to_string();
     let mut changed = false;
     match uid {
         None => {
@@ -304,7 +324,7 @@ pub(crate) async fn wire_devnet_validator(
                     .cloned()
                     .unwrap_or(Value::Null)
             };
-            if column("stakes").as_u64().unwrap_or(0) < VALIDATOR_STAKE_RAO {
+            if column("stakes").as_u64().unwrap_or(0) < required_rao {
                 changed = true;
                 dev_rpc(
                     provider,

@@ -126,6 +126,9 @@ pub(crate) struct BlockBuilder {
     diffs: Vec<AccountDiff>,
 }
 
+/// (address, created in this tx, changed slots with their new values).
+type TouchedAccount = (Address, bool, Vec<(U256, U256)>);
+
 /// The new value of an account a block changed (write-ahead log record).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct AccountDiff {
@@ -439,7 +442,7 @@ impl Chain {
         }
         let logs = result.logs().to_vec();
         self.record_undo(&state);
-        let touched: Vec<(Address, Vec<(U256, U256)>)> = if self.wal.is_some() {
+        let touched: Vec<TouchedAccount> = if self.wal.is_some() {
             state
                 .iter()
                 .filter(|(_, account)| account.is_touched())
@@ -450,18 +453,23 @@ impl Chain {
                         .filter(|(_, slot)| slot.is_changed())
                         .map(|(key, slot)| (*key, slot.present_value()))
                         .collect();
-                    (*address, slots)
+                    (*address, account.is_created(), slots)
                 })
                 .collect()
         } else {
             Vec::new()
         };
         self.db.commit(state);
-        for (address, slots) in touched {
+        for (address, created, slots) in touched {
             if let Some(account) = self.db.cache.accounts.get(&address) {
+                let mut info = account.info.clone();
+                if !created {
+                    // Code only changes at creation; the log carries it once, by hash after.
+                    info.code = None;
+                }
                 block.diffs.push(AccountDiff {
                     address,
-                    info: account.info.clone(),
+                    info,
                     account_state: account.account_state.clone(),
                     slots,
                 });
@@ -566,7 +574,7 @@ impl Chain {
         };
         self.index_block(&stored);
         if let Some(wal) = &mut self.wal
-            && let Err(error) = wal.append(&stored, &diffs, &self.subtensor)
+            && let Err(error) = wal.append(Some(&stored), &diffs, &self.subtensor)
         {
             // The snapshot written at shutdown still has everything; only crash safety
             // is lost, so say so instead of failing the block.
@@ -838,10 +846,37 @@ impl Chain {
         })
     }
 
+    pub(crate) fn undo_len(&self) -> usize {
+        self.undo.len()
+    }
+
+    /// Log what a `subtensor_*` dev method changed (EVM balances since undo entry `mark`,
+    /// and the subtensor state) to the write-ahead log.
+    pub(crate) fn log_dev_change(&mut self, mark: usize) {
+        let Some(wal) = &mut self.wal else { return };
+        let mut diffs: Vec<AccountDiff> = Vec::new();
+        for entry in &self.undo[mark.min(self.undo.len())..] {
+            let UndoEntry::Account { address, .. } = entry;
+            if diffs.iter().any(|d| d.address == *address) {
+                continue;
+            }
+            if let Some(account) = self.db.cache.accounts.get(address) {
+                diffs.push(AccountDiff {
+                    address: *address,
+                    info: account.info.clone(),
+                    account_state: account.account_state.clone(),
+                    slots: Vec::new(),
+                });
+            }
+        }
+        if let Err(error) = wal.append(None, &diffs, &self.subtensor) {
+            tracing::warn!(%error, "cannot append to the write-ahead log");
+        }
+    }
+
     /// A host for `subtensor_*` dev methods: changes the latest EVM state directly.
     pub(crate) fn rpc_host_and_subtensor(&mut self) -> (DbHost<'_>, &mut Subtensor, u64) {
         let number = self.latest_number();
-        self.snapshot_needed = true;
         (
             DbHost {
                 db: &mut self.db,

@@ -58,7 +58,8 @@ struct Saved {
 /// One line of the write-ahead log (owned, for replay).
 #[derive(Deserialize)]
 struct WalRecord {
-    block: StoredBlock,
+    /// None for a change outside blocks (`subtensor_*` dev methods).
+    block: Option<StoredBlock>,
     diffs: Vec<AccountDiff>,
     subtensor: Option<Subtensor>,
 }
@@ -87,9 +88,11 @@ impl Wal {
         })
     }
 
+    /// Log a sealed block, or (`block` = None) a change made outside blocks; a change that
+    /// changed nothing is not written.
     pub(crate) fn append(
         &mut self,
-        block: &StoredBlock,
+        block: Option<&StoredBlock>,
         diffs: &[AccountDiff],
         subtensor: &Subtensor,
     ) -> Result<()> {
@@ -98,9 +101,12 @@ impl Wal {
             source,
         };
         let subtensor_json = serde_json::to_string(subtensor).map_err(corrupt)?;
+        if block.is_none() && diffs.is_empty() && subtensor_json == self.last_subtensor {
+            return Ok(());
+        }
         let mut line = String::with_capacity(1024);
         line.push_str("{\"block\":");
-        line.push_str(&serde_json::to_string(block).map_err(corrupt)?);
+        line.push_str(&serde_json::to_string(&block).map_err(corrupt)?);
         line.push_str(",\"diffs\":");
         line.push_str(&serde_json::to_string(diffs).map_err(corrupt)?);
         line.push_str(",\"subtensor\":");
@@ -111,7 +117,9 @@ impl Wal {
             self.last_subtensor = subtensor_json;
         }
         line.push_str("}\n");
-        self.file.write_all(line.as_bytes()).map_err(io_error(&self.path))
+        self.file
+            .write_all(line.as_bytes())
+            .map_err(io_error(&self.path))
     }
 
     /// Empty the log (its blocks are in a fresh snapshot now).
@@ -225,12 +233,14 @@ fn replay_wal(dir: &Path, saved: &mut Saved) -> Result<()> {
             break;
         };
         let next = saved.blocks.len() as u64;
-        let number = record.block.header.number;
-        if number < next {
-            continue;
-        }
-        if number > next {
-            break;
+        if let Some(block) = &record.block {
+            let number = block.header.number;
+            if number < next {
+                continue;
+            }
+            if number > next {
+                break;
+            }
         }
         for diff in record.diffs {
             saved.db.insert_account_info(diff.address, diff.info);
@@ -242,11 +252,13 @@ fn replay_wal(dir: &Path, saved: &mut Saved) -> Result<()> {
         if let Some(subtensor) = record.subtensor {
             saved.subtensor = subtensor;
         }
-        saved.blocks.push(record.block);
+        if let Some(block) = record.block {
+            saved.blocks.push(block);
+        }
         replayed += 1;
     }
     if replayed > 0 {
-        tracing::info!(path = %path.display(), blocks = replayed, "write-ahead log replayed");
+        tracing::info!(path = %path.display(), records = replayed, "write-ahead log replayed");
     }
     Ok(())
 }

@@ -212,7 +212,9 @@ fn subtensor_error(method: &str, error: crate::subtensor::SubtensorRpcError) -> 
 pub(crate) fn dispatch(backend: &Backend, method: &str, params: Value) -> Result<Value> {
     let result = dispatch_method(backend, method, params);
     // Only dev methods change state outside blocks; keep the standard ones lock-light.
-    let standard = ["eth_", "net_", "web3_"].iter().any(|p| method.starts_with(p));
+    let standard = ["eth_", "net_", "web3_"]
+        .iter()
+        .any(|p| method.starts_with(p));
     if !standard && let Err(error) = backend.persist_if_needed() {
         tracing::warn!(%error, "cannot write the state snapshot");
     }
@@ -222,10 +224,13 @@ pub(crate) fn dispatch(backend: &Backend, method: &str, params: Value) -> Result
 fn dispatch_method(backend: &Backend, method: &str, params: Value) -> Result<Value> {
     if method.starts_with("subtensor_") {
         let mut chain = backend.chain.write();
+        let mark = chain.undo_len();
         let (mut host, subtensor, number) = chain.rpc_host_and_subtensor();
-        return subtensor
+        let result = subtensor
             .handle_rpc(&mut host, method, params, number)
             .map_err(|e| subtensor_error(method, e));
+        chain.log_dev_change(mark);
+        return result;
     }
     let p = Params::new(params)?;
     match method {

@@ -115,3 +115,83 @@ async fn state_dir_keeps_state_blocks_receipts_and_logs() {
         "{error}"
     );
 }
+
+#[tokio::test]
+async fn write_ahead_log_survives_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = DevnetConfig::test();
+    config.state_dir = Some(dir.path().to_path_buf());
+    let to = address!("cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd");
+
+    let node = Node::start_with(config.clone()).await;
+    let provider = node.provider(0);
+    // rewrites the snapshot; everything after it is only in the write-ahead log
+    node.rpc("anvil_setBalance", json!([to, "0x64"])).await;
+    let mut last = None;
+    for value in [5u64, 6] {
+        last = Some(
+            provider
+                .send_transaction(
+                    TransactionRequest::default()
+                        .with_to(to)
+                        .with_value(U256::from(value)),
+                )
+                .await
+                .unwrap()
+                .get_receipt()
+                .await
+                .unwrap(),
+        );
+    }
+    let logger = provider
+        .send_transaction(
+            TransactionRequest::default().with_deploy_code(deploy_code(&logger_runtime())),
+        )
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap()
+        .contract_address
+        .unwrap();
+    let store = TransactionRequest::default()
+        .with_to(logger)
+        .with_input(U256::from(3).to_be_bytes::<32>().to_vec());
+    provider
+        .send_transaction(store)
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    node.rpc("subtensor_setHyperparameter", json!(["tempo", 20]))
+        .await;
+    node.rpc("anvil_mine", json!([1])).await;
+    // no shutdown: the first node "crashes" (keeps running, never flushes); a second one
+    // started on the same directory sees everything that was acknowledged
+    let recovered = Node::start_with(config).await;
+    let provider = recovered.provider(0);
+    assert_eq!(provider.get_block_number().await.unwrap(), 5);
+    assert_eq!(provider.get_balance(to).await.unwrap(), U256::from(111));
+    assert_eq!(
+        provider.get_code_at(logger).await.unwrap().to_vec(),
+        logger_runtime()
+    );
+    assert_eq!(
+        provider.get_storage_at(logger, U256::ZERO).await.unwrap(),
+        U256::from(3)
+    );
+    let echo = TransactionRequest::default()
+        .with_to(logger)
+        .with_input(U256::from(8).to_be_bytes::<32>().to_vec());
+    let echoed = provider.call(echo).await.unwrap();
+    assert_eq!(U256::from_be_slice(&echoed), U256::from(8));
+    let receipt = provider
+        .get_transaction_receipt(last.unwrap().transaction_hash)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(receipt.block_number, Some(2));
+    let info = recovered.rpc("subtensor_subnetInfo", json!([])).await;
+    assert_eq!(info["hyperparameters"]["tempo"], json!(20));
+}
