@@ -45,7 +45,14 @@ pub async fn connect_with_signer(
     config: &Config,
     signer: PrivateKeySigner,
 ) -> Result<DynProvider> {
+    // The cached nonce manager hands out a nonce before gas estimation can fail; a failed
+    // estimate then leaves a gap that blocks every later transaction of this sender. Asking
+    // the node for the pending nonce each time costs a round trip and cannot drift.
     let provider = ProviderBuilder::new()
+        .disable_recommended_fillers()
+        .with_gas_estimation()
+        .with_simple_nonce_management()
+        .fetch_chain_id()
         .wallet(EthereumWallet::from(signer))
         .connect_client(rpc_client(network)?)
         .erased();

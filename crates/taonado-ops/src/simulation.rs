@@ -260,7 +260,13 @@ pub async fn run_simulation(
 pub fn with_wallet(provider: &DynProvider, signer: PrivateKeySigner) -> DynProvider {
     let client = provider.client();
     let rpc = RpcClient::new(client.transport().clone(), client.is_local());
+    // Not the cached nonce manager: it consumes a nonce even when gas estimation then fails
+    // (e.g. SettingWeightsTooFast), leaving a gap that blocks every later transaction.
     ProviderBuilder::new()
+        .disable_recommended_fillers()
+        .with_gas_estimation()
+        .with_simple_nonce_management()
+        .fetch_chain_id()
         .wallet(EthereumWallet::from(signer))
         .connect_client(rpc)
         .erased()
