@@ -52,6 +52,9 @@ pub enum Command {
     Up(cmd::up::UpArgs),
     /// Gas used per contract function, from the receipts of a block range.
     GasReport(cmd::gas::GasReportArgs),
+    /// The privacy mixer: inspect notes.
+    #[command(subcommand)]
+    Mixer(cmd::mixer::MixerCommand),
     /// List the configured networks.
     Networks(cmd::networks::NetworksArgs),
     /// Inspect the resolved configuration.

@@ -5,6 +5,7 @@ pub mod config;
 pub mod deploy;
 pub mod devnet;
 pub mod gas;
+pub mod mixer;
 pub mod networks;
 pub mod up;
 
@@ -18,6 +19,7 @@ pub async fn run(command: Command, context: &Context) -> Result<(), CliError> {
         Command::Deploy(args) => args.run(context).await,
         Command::Up(args) => args.run(context).await,
         Command::GasReport(args) => args.run(context).await,
+        Command::Mixer(command) => command.run(context),
         Command::Networks(args) => args.run(context),
         Command::Config(command) => command.run(context),
     }

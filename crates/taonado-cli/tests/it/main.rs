@@ -5,5 +5,6 @@
 mod cli;
 mod deploy;
 mod devnet;
+mod mixer;
 mod support;
 mod up;
