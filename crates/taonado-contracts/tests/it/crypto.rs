@@ -1,6 +1,6 @@
 //! The Tornado hasher (MiMCSponge.yul) and the Groth16 verifiers, executed in revm.
 //!
-//! Expected hashes come from `tornado-crypto.json` (a copy of shared/vectors, computed with
+//! Expected hashes come from taonado-zk's copy of shared/vectors/tornado-crypto.json (computed with
 //! circomlibjs). Proofs come from a tiny arkworks circuit with 6 public inputs, proved with a
 //! seeded RNG. The Bittensor EVM is modelled by a precompile provider that moves BN254 add to
 //! 0x09 and puts a Substrate-dispatch stand-in at 0x06.
@@ -259,8 +259,10 @@ impl<CTX: ContextTr> PrecompileProvider<CTX> for FixedPrecompiles {
 fn vectors() -> &'static Value {
     static VECTORS: OnceLock<Value> = OnceLock::new();
     VECTORS.get_or_init(|| {
-        serde_json::from_str(include_str!("tornado-crypto.json"))
-            .expect("the vectors file is valid JSON")
+        serde_json::from_str(include_str!(
+            "../../../taonado-zk/tests/vectors/tornado-crypto.json"
+        ))
+        .expect("the vectors file is valid JSON")
     })
 }
 
