@@ -23,10 +23,7 @@ use ark_std::rand::{SeedableRng, rngs::StdRng};
 use proptest::prelude::*;
 use revm::{
     Context, DatabaseRef, ExecuteCommitEvm, MainBuilder, MainContext,
-    context::{
-        ContextTr, TxEnv,
-        result::{ExecutionResult, Output},
-    },
+    context::{ContextTr, TxEnv},
     database::{CacheDB, EmptyDB},
     handler::{PrecompileProvider, precompile_output_to_interpreter_result},
     interpreter::{CallInputs, InterpreterResult},
@@ -139,36 +136,7 @@ impl BittensorEvm {
             .build_mainnet()
             .with_precompiles(FixedPrecompiles::bittensor());
         let result = vm.transact_commit(env).expect("the transaction is valid");
-        let gas_used = result.tx_gas_used();
-        match result {
-            ExecutionResult::Success { output, logs, .. } => {
-                let (output, created) = match output {
-                    Output::Call(data) => (data, None),
-                    Output::Create(data, address) => (data, address),
-                };
-                Receipt {
-                    outcome: Outcome::Success,
-                    gas_used,
-                    output,
-                    logs,
-                    created,
-                }
-            }
-            ExecutionResult::Revert { output, logs, .. } => Receipt {
-                outcome: Outcome::Revert,
-                gas_used,
-                output,
-                logs,
-                created: None,
-            },
-            ExecutionResult::Halt { reason, logs, .. } => Receipt {
-                outcome: Outcome::Halt(format!("{reason:?}")),
-                gas_used,
-                output: Bytes::new(),
-                logs,
-                created: None,
-            },
-        }
+        harness::receipt(result)
     }
 }
 

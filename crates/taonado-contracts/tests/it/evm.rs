@@ -384,7 +384,8 @@ impl Evm {
     }
 }
 
-fn receipt(result: ExecutionResult) -> Receipt {
+/// Turns revm's execution result into the harness's [`Receipt`].
+pub fn receipt(result: ExecutionResult) -> Receipt {
     let gas_used = result.tx_gas_used();
     match result {
         ExecutionResult::Success { logs, output, .. } => {
