@@ -37,6 +37,8 @@ const SETTINGS = {
   metadata: { bytecodeHash: "ipfs" },
   outputSelection: {
     "*": {
+      // The AST is read only for the ERC-7201 namespaces (see storageNamespaces below).
+      "": ["ast"],
       "*": [
         "abi",
         "evm.bytecode.object",
@@ -113,6 +115,46 @@ function canonical(value) {
 }
 const render = (value) => `${JSON.stringify(canonical(value), null, 2)}\n`;
 
+// OpenZeppelin 5's upgradeable bases keep their state in ERC-7201 namespaced structs
+// (`@custom:storage-location erc7201:<id>`), which solc's storageLayout does not list. An upgrade
+// check needs them, so every contract gets the namespaced structs of its whole inheritance chain,
+// base first: the namespace id, the declaring contract, and the members with their types.
+const STORAGE_LOCATION = /@custom:storage-location\s+erc7201:(\S+)/;
+
+function contractNodes(output) {
+  const byId = new Map();
+  const byName = new Map();
+  for (const [sourceName, source] of Object.entries(output.sources ?? {})) {
+    for (const node of source.ast?.nodes ?? []) {
+      if (node.nodeType !== "ContractDefinition") continue;
+      byId.set(node.id, node);
+      byName.set(`${sourceName}:${node.name}`, node);
+    }
+  }
+  return { byId, byName };
+}
+
+function storageNamespaces(nodes, sourceName, contractName) {
+  const contract = nodes.byName.get(`${sourceName}:${contractName}`);
+  if (!contract) return [];
+  const out = [];
+  for (const id of [...contract.linearizedBaseContracts].reverse()) {
+    const base = nodes.byId.get(id);
+    for (const node of base?.nodes ?? []) {
+      if (node.nodeType !== "StructDefinition") continue;
+      const match = STORAGE_LOCATION.exec(node.documentation?.text ?? "");
+      if (!match) continue;
+      out.push({
+        id: match[1],
+        contract: base.name,
+        struct: node.name,
+        members: node.members.map((m) => ({ label: m.name, type: m.typeDescriptions.typeString })),
+      });
+    }
+  }
+  return out;
+}
+
 function buildArtifacts() {
   const files = walk(SRC_DIR).sort();
   const solFiles = files.filter((f) => f.endsWith(".sol"));
@@ -123,6 +165,7 @@ function buildArtifacts() {
 
   const artifacts = new Map();
   const abis = new Map();
+  const nodes = contractNodes(output);
   for (const sourceName of Object.keys(output.contracts).sort()) {
     for (const [contractName, c] of Object.entries(output.contracts[sourceName])) {
       abis.set(contractName, c.abi);
@@ -143,6 +186,9 @@ function buildArtifacts() {
         methodIdentifiers: c.evm.methodIdentifiers ?? {},
         storageLayout: c.storageLayout ?? { storage: [], types: null },
       });
+      const namespaces = storageNamespaces(nodes, sourceName, contractName);
+      // Only contracts that have namespaced storage carry the key, so the others' artifacts stay as they were.
+      if (namespaces.length > 0) artifacts.get(contractName).storageNamespaces = namespaces;
     }
   }
 

@@ -57,9 +57,52 @@ pub enum Command {
     Mixer(cmd::mixer::MixerCommand),
     /// List the configured networks.
     Networks(cmd::networks::NetworksArgs),
+    /// EvmValidator UUPS upgrade: layout check, dry run, rehearsal on a fork, execute, verify.
+    #[command(subcommand)]
+    Upgrade(cmd::upgrade::UpgradeCommand),
+    /// Migrate the EvmValidator to a new weights contract, and verify the migration.
+    #[command(subcommand)]
+    Migrate(cmd::migrate::MigrateCommand),
     /// Inspect the resolved configuration.
     #[command(subcommand)]
     Config(cmd::config::ConfigCommand),
+    /// Convert an account between SS58, public key hex and EVM address (mirror).
+    Address(cmd::address::AddressArgs),
+    /// EVM keys in Foundry-compatible encrypted keystores.
+    #[command(subcommand)]
+    Wallet(cmd::wallet::WalletCommand),
+    /// Wrap, unwrap, check and transfer WTAO; send native TAO to SS58 accounts.
+    #[command(subcommand)]
+    Wtao(cmd::wtao::WtaoCommand),
+    /// Mining: wrap TAO and associate a hotkey, or show a miner's status.
+    #[command(subcommand)]
+    Miner(cmd::miner::MinerCommand),
+    /// Set the subnet's weights through the EvmValidator (once or in a loop).
+    #[command(subcommand)]
+    Validator(cmd::validator::ValidatorCommand),
+    /// WeightsV3: on-chain weights next to an off-chain recomputation.
+    #[command(subcommand)]
+    Weights(cmd::weights::WeightsCommand),
+    /// Withdraw-circuit keys: phase-2 ceremony, key provenance.
+    #[command(subcommand)]
+    Zk(cmd::zk::ZkCommand),
+    /// Submit the deployed contracts' sources to the explorer (Etherscan/Blockscout API); `verify report` renders the result.
+    Verify(cmd::verify::VerifyArgs),
+    /// Network connectivity: `net check`.
+    #[command(subcommand)]
+    Net(cmd::net::NetCommand),
+    /// Follow the chain into the local database (blocks, transactions, events, snapshots).
+    Index(cmd::index::IndexArgs),
+    /// Index the chain, evaluate alert rules, deliver notifications, serve the dashboard and /metrics.
+    Monitor(cmd::monitor::MonitorArgs),
+    /// Alerts: `alerts test` through the configured channels, `alerts list` firing and recent.
+    #[command(subcommand)]
+    Alerts(cmd::alerts::AlertsCommand),
+    /// One-shot health check for cron: network, contracts, gas, patterns (exit 0 healthy, 1 not).
+    Health(cmd::health::HealthArgs),
+    /// The Grafana dashboard for the monitor's metrics: `dashboard export`.
+    #[command(subcommand)]
+    Dashboard(cmd::dashboard::DashboardCommand),
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ mod cli;
 mod cmd;
 mod context;
 mod error;
+mod hotkey;
 mod output;
 mod progress;
 mod shutdown;

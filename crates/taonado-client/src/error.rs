@@ -115,4 +115,10 @@ pub enum ClientError {
         /// The chain id written in the record.
         record_chain_id: u64,
     },
+    /// A hotkey (btcli wallet file or secret URI) could not be loaded.
+    #[error(transparent)]
+    Hotkey(#[from] crate::hotkey::HotkeyError),
+    /// A keystore could not be created or listed.
+    #[error(transparent)]
+    KeystoreFile(#[from] crate::keystore::KeystoreError),
 }

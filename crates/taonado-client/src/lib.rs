@@ -9,9 +9,16 @@ mod connect;
 mod deployments;
 mod error;
 mod fs;
+mod hotkey;
+mod keystore;
 mod signer;
 
 pub use connect::{REQUEST_TIMEOUT, check_chain_id, connect, connect_with_signer};
 pub use deployments::{deployments_path, load_recorded_addresses, protocol_addresses};
 pub use error::{ClientError, Result};
+pub use hotkey::{
+    HotkeyError, HotkeyPair, HotkeySource, bittensor_wallets_dir, hotkey_file, hotkey_pub_file,
+    keypair_from_suri,
+};
+pub use keystore::{KeystoreEntry, KeystoreError, list_keystores, write_keystore};
 pub use signer::{Password, Secret, SignerSource, foundry_keystores_dir, parse_private_key};

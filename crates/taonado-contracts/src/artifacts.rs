@@ -54,6 +54,8 @@ contracts! {
     ERC20Taonado,
     /// The validator that sets weights through the neuron precompile (UUPS implementation).
     EvmValidator,
+    /// The EvmValidator upgrade: V1's storage and ABI with V1's defects fixed.
+    EvmValidatorV2,
     /// Groth16 verifier for the Bittensor EVM (bn256 add at 0x9).
     Groth16VerifierBittensor,
     /// Groth16 verifier for Ethereum precompile addresses (bn256 add at 0x6).
@@ -64,6 +66,8 @@ contracts! {
     MerkleTreeWithHistoryMock,
     /// The MiMCSponge hasher (Yul), with `IHasher`'s ABI.
     MiMCSponge,
+    /// Test-only: an EvmValidator implementation with an incompatible storage layout.
+    MockEvmValidatorReordered,
     /// Test-only: forwards a call so that a contract without `receive` is the sender.
     MockForwarder,
     /// Test-only stand-in for the metagraph precompile (0x802).
@@ -78,6 +82,8 @@ contracts! {
     WeightsV2,
     /// The live weights contract (WTAO balances plus lifetime pool deposits).
     WeightsV3,
+    /// WeightsV3's weights with V3's defects fixed (the migration target).
+    WeightsV4,
 }
 
 impl Contract {
@@ -131,6 +137,9 @@ pub struct Artifact {
     pub method_identifiers: BTreeMap<String, Selector>,
     /// Where the state variables live.
     pub storage_layout: StorageLayout,
+    /// The ERC-7201 namespaced structs of the contract and its bases (OpenZeppelin 5's
+    /// upgradeable state), which `storage_layout` does not list; base contracts first.
+    pub storage_namespaces: Vec<StorageNamespace>,
     /// SHA-256 of the committed artifact file (as listed in `build-info.json`).
     pub sha256: B256,
 }
@@ -169,6 +178,30 @@ pub struct StorageEntry {
     /// Its type id, a key of [`StorageLayout::types`].
     #[serde(rename = "type")]
     pub type_id: String,
+}
+
+/// One ERC-7201 namespaced struct (`@custom:storage-location erc7201:<id>`).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct StorageNamespace {
+    /// The namespace id, e.g. `openzeppelin.storage.Ownable`.
+    pub id: String,
+    /// The contract that declares the struct.
+    pub contract: String,
+    /// The struct's name.
+    #[serde(rename = "struct")]
+    pub struct_name: String,
+    /// The struct's members in declaration order.
+    pub members: Vec<NamespaceMember>,
+}
+
+/// A member of a namespaced struct.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct NamespaceMember {
+    /// The member's name.
+    pub label: String,
+    /// Its Solidity type, as solc prints it (`uint64`, `address`, `mapping(address => bool)`).
+    #[serde(rename = "type")]
+    pub type_name: String,
 }
 
 /// A type description of the storage layout.
@@ -211,6 +244,8 @@ struct RawArtifact {
     immutable_references: BTreeMap<String, Vec<ImmutableReference>>,
     method_identifiers: BTreeMap<String, Selector>,
     storage_layout: StorageLayout,
+    #[serde(default)]
+    storage_namespaces: Vec<StorageNamespace>,
 }
 
 /// How some on-chain runtime code compares with an artifact.
@@ -248,6 +283,7 @@ impl Artifact {
             immutable_references: raw.immutable_references,
             method_identifiers: raw.method_identifiers,
             storage_layout: raw.storage_layout,
+            storage_namespaces: raw.storage_namespaces,
             sha256: B256::from_slice(&Sha256::digest(json.as_bytes())),
         }
     }

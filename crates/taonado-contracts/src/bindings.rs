@@ -39,6 +39,18 @@ sol!(
 
 sol!(
     #[sol(rpc)]
+    EvmValidatorV2,
+    "artifacts/EvmValidatorV2.json"
+);
+
+sol!(
+    #[sol(rpc)]
+    WeightsV4,
+    "artifacts/WeightsV4.json"
+);
+
+sol!(
+    #[sol(rpc)]
     ERC1967Proxy,
     "artifacts/ERC1967Proxy.json"
 );

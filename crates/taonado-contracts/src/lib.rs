@@ -9,10 +9,12 @@
 pub mod artifacts;
 pub mod bindings;
 mod error;
+pub mod storage_layout;
 pub mod verifier;
 
 pub use artifacts::{
-    Artifact, CodeMatch, Contract, ImmutableReference, StorageEntry, StorageLayout,
+    Artifact, CodeMatch, Contract, ImmutableReference, NamespaceMember, StorageEntry,
+    StorageLayout, StorageNamespace, StorageType,
 };
 pub use error::{Error, Result};
 

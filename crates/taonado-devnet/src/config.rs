@@ -44,6 +44,11 @@ pub struct DevnetConfig {
     pub gas_limit: u64,
     /// Base fee per gas in wei (constant, as subtensor keeps it).
     pub base_fee: u128,
+    /// Fork mode: state not written locally is fetched from this JSON-RPC node, lazily, at
+    /// [`DevnetConfig::fork_block`]; the chain id becomes the remote's.
+    pub fork_url: Option<String>,
+    /// The remote block to fork at (`None`: its latest when the devnet starts).
+    pub fork_block: Option<u64>,
 }
 
 impl DevnetConfig {
@@ -62,6 +67,8 @@ impl DevnetConfig {
             balance_wei: U256::from(10_000u64) * U256::from(10u64).pow(U256::from(18u64)),
             gas_limit: DEFAULT_GAS_LIMIT,
             base_fee: DEFAULT_BASE_FEE,
+            fork_url: None,
+            fork_block: None,
         }
     }
 

@@ -106,6 +106,18 @@ pub enum DevnetError {
     Subtensor(String),
     #[error("internal error: {0}")]
     Internal(String),
+    #[error(
+        "fork: cannot {what} at {url}: {reason}; check that the fork url serves JSON-RPC (and, for a pinned --fork-block, keeps that block's state)"
+    )]
+    Fork {
+        what: String,
+        url: String,
+        reason: String,
+    },
+    #[error(
+        "a forked devnet cannot keep a --state-dir (the fork is fetched lazily and never persisted); drop one of the two"
+    )]
+    ForkWithStateDir,
 }
 
 /// `: <reason>` when the revert data is an `Error(string)`.

@@ -61,6 +61,12 @@ impl DevnetHandle {
         self.local_addr
     }
 
+    /// In fork mode, what has been fetched from the remote so far (each item once).
+    pub fn fork_stats(&self) -> Option<backend::fork::ForkStats> {
+        let chain = self.backend.chain.read();
+        chain.db.db.fork().map(|_| chain.db.db.stats())
+    }
+
     pub fn chain_id(&self) -> u64 {
         self.chain_id
     }
@@ -108,6 +114,17 @@ pub async fn spawn(config: DevnetConfig) -> Result<DevnetHandle> {
         });
     }
     let dev_accounts = DEV_ACCOUNTS[..config.accounts].to_vec();
+    let mut config = config;
+    let fork = match &config.fork_url {
+        Some(_) if config.state_dir.is_some() => return Err(DevnetError::ForkWithStateDir),
+        Some(url) => {
+            let (db, chain_id, block) = backend::fork::ForkDb::connect(url, config.fork_block)?;
+            tracing::info!(%url, block, chain_id, "forking");
+            config.chain_id = chain_id;
+            Some(db)
+        }
+        None => None,
+    };
     let rules = ChainRules {
         chain_id: config.chain_id,
         gas_limit: config.gas_limit,
@@ -120,11 +137,12 @@ pub async fn spawn(config: DevnetConfig) -> Result<DevnetHandle> {
     let fresh = loaded.is_none();
     let chain = match loaded {
         Some(chain) => chain,
-        None => Chain::genesis(
+        None => Chain::genesis_on(
             rules,
             subtensor::Subtensor::new(config.subtensor.clone(), 0),
             dev_accounts.clone(),
             config.balance_wei,
+            fork.unwrap_or_default(),
         ),
     };
     let mut chain = chain;

@@ -152,6 +152,37 @@ pub enum OpsError {
 
     #[error("the simulation needs at least one miner and a non-zero tick")]
     SimulationConfig,
+
+    #[error(transparent)]
+    Mixer(#[from] Box<crate::mixer::MixerError>),
+
+    #[error(
+        "refusing to deploy the local-dev-insecure verifying key to {network}: anyone can forge \
+         withdrawal proofs with it; pass the ceremony key with --verifying-key (a rehearsal may \
+         pass --allow-insecure-dev-key)"
+    )]
+    InsecureVerifyingKey { network: String },
+
+    #[error(transparent)]
+    Explorer(#[from] crate::explorer::ExplorerError),
+
+    #[error(transparent)]
+    Miner(#[from] crate::miner::MinerError),
+
+    #[error(transparent)]
+    Validator(#[from] crate::validator::ValidatorError),
+
+    #[error(transparent)]
+    Weights(#[from] crate::weights::WeightsError),
+
+    #[error(transparent)]
+    Wtao(#[from] crate::wtao::WtaoError),
+
+    #[error(transparent)]
+    Upgrade(#[from] crate::upgrade::UpgradeError),
+
+    #[error(transparent)]
+    Migrate(#[from] crate::migrate::MigrateError),
 }
 
 impl OpsError {

@@ -1,19 +1,29 @@
 //! Taonado's operational procedures as a library: deploying and wiring the protocol
 //! ([`deploy`]), the local subnet it runs against ([`subnet`]), and the live demo behind
-//! `taonado up` ([`simulation`]). Every procedure returns a typed report and never prints;
+//! `taonado up` ([`simulation`]), mining ([`miner`]), weight setting ([`validator`]) and the
+//! off-chain weights ([`weights`]). Every procedure returns a typed report and never prints;
 //! the CLI renders.
 
 pub mod deploy;
 pub mod error;
+pub mod explorer;
 mod fs;
+pub mod migrate;
+pub mod miner;
+pub mod mixer;
+pub mod netcheck;
 pub mod record;
 pub mod simulation;
 pub mod subnet;
+pub mod upgrade;
+pub mod validator;
 pub mod verifying_key;
+pub mod weights;
+pub mod wtao;
 
 pub use deploy::{
-    ChainFamily, DeployPlan, DeployProgress, EvmValidatorSettings, FamilyPolicy, NoProgress,
-    StepState, WtaoSource, deploy,
+    ChainFamily, DeployPlan, DeployProgress, EvmValidatorSettings, FamilyPolicy, InsecureKeyPolicy,
+    NoProgress, StepState, WtaoSource, deploy,
 };
 pub use error::{OpsError, Result};
 pub use record::{ContractRecord, DeploymentRecord, PoolRecord, VerifierRecord};

@@ -15,15 +15,15 @@ use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy::rpc::client::RpcClient;
 use alloy::rpc::types::TransactionRequest;
 use alloy::signers::local::PrivateKeySigner;
-use alloy::sol_types::SolEvent;
 use serde::Serialize;
-use taonado_types::evm_mirror;
+use taonado_types::{AccountId32, Hotkey, evm_mirror};
 
 use crate::deploy::confirm;
 use crate::error::{OpsError, Result};
 use crate::record::{DeploymentRecord, names};
 use crate::subnet::{LocalSubnet, gas_allowance};
-use taonado_contracts::bindings::{DepositTracker, EvmValidator, WTAO, WeightsV3};
+use crate::validator::ValidatorMode;
+use taonado_contracts::bindings::EvmValidator;
 
 /// How the simulation runs.
 #[derive(Clone, Debug)]
@@ -123,8 +123,6 @@ pub async fn run_simulation(
     let funder_address = funder.address();
     let funder_provider = with_wallet(provider, funder);
     let subnet = LocalSubnet::new(funder_provider.clone(), kind, record.netuid, funder_address);
-    let wtao = record.address(names::WTAO)?;
-    let tracker = record.address(names::DEPOSIT_TRACKER)?;
     let validator = record.address(names::EVM_VALIDATOR)?;
     let weights = record.address(names::WEIGHTS)?;
 
@@ -136,15 +134,7 @@ pub async fn run_simulation(
         }
         // Different amounts, so the weights (and later the incentives) differ: 1, 2, 3 ... TAO.
         let wrapped = U256::from(index as u64 + 1) * U256::from(10u64).pow(U256::from(18));
-        let miner = join_miner(
-            &funder_provider,
-            funder_address,
-            &subnet,
-            wtao,
-            tracker,
-            wrapped,
-        )
-        .await?;
+        let miner = join_miner(&funder_provider, funder_address, &subnet, weights, wrapped).await?;
         observer.event(&SimulationEvent::MinerJoined {
             address: miner.address,
             hotkey: miner.hotkey,
@@ -196,12 +186,13 @@ pub async fn run_simulation(
         if due {
             // Alternate the owner's path and the public path a miner is paid for.
             let public = owner != funder_address || report.weight_sets % 2 == 1;
-            let caller = if public {
-                &miners[report.weight_sets % miners.len()].provider
+            let (caller, caller_address) = if public {
+                let miner = &miners[report.weight_sets % miners.len()];
+                (&miner.provider, miner.address)
             } else {
-                &funder_provider
+                (&funder_provider, funder_address)
             };
-            match set_weights(caller, validator, weights, public).await {
+            match set_weights(caller, caller_address, validator, public).await {
                 Ok((tx, set_block, path, values)) => {
                     if let WeightsPath::Public { refunded_wei, .. } = path {
                         report.bounty_paid_wei += refunded_wei;
@@ -283,8 +274,7 @@ async fn join_miner(
     funder: &DynProvider,
     funder_address: Address,
     subnet: &LocalSubnet,
-    wtao: Address,
-    tracker: Address,
+    weights: Address,
     wrapped: U256,
 ) -> Result<Miner> {
     let key = PrivateKeySigner::random();
@@ -305,23 +295,16 @@ async fn join_miner(
         .register(hotkey, evm_mirror(address).to_b256())
         .await?;
     let provider = with_wallet(funder, key);
-    let wtao = WTAO::new(wtao, &provider);
-    let pending = wtao
-        .deposit()
-        .value(wrapped)
-        .send()
-        .await
-        .map_err(OpsError::contract(format!(
-            "wrapping TAO for miner {address}"
-        )))?;
-    confirm(pending, "wrapping TAO").await?;
-    let tracker = DepositTracker::new(tracker, &provider);
-    let pending = tracker
-        .associate(hotkey)
-        .send()
-        .await
-        .map_err(OpsError::contract(format!("associating miner {address}")))?;
-    confirm(pending, "associating a hotkey").await?;
+    // The same checked path as `taonado miner register`: associate, then wrap.
+    crate::miner::register(
+        &provider,
+        address,
+        weights,
+        Hotkey(AccountId32(hotkey.0)),
+        wrapped,
+        false,
+    )
+    .await?;
     Ok(Miner {
         provider,
         address,
@@ -331,42 +314,27 @@ async fn join_miner(
     })
 }
 
-/// Sets weights through the EvmValidator and returns (tx, block, path, the weights pushed).
+/// Sets weights through the EvmValidator (the checked path of `taonado validator
+/// set-weights`) and returns (tx, block, path, the weights pushed).
 async fn set_weights(
     caller: &DynProvider,
+    caller_address: Address,
     validator: Address,
-    weights: Address,
     public: bool,
 ) -> Result<(B256, u64, WeightsPath, Vec<u16>)> {
-    let values = WeightsV3::new(weights, caller)
-        .getNormalizedWeights()
-        .call()
-        .await
-        .map_err(OpsError::contract("reading the normalized weights"))?
-        .normalized;
-    let contract = EvmValidator::new(validator, caller);
-    let pending = if public {
-        contract.setWeights(B256::ZERO).send().await
+    let mode = if public {
+        ValidatorMode::Public { boost_hotkey: None }
     } else {
-        contract.operatorSetWeights().send().await
-    }
-    .map_err(OpsError::contract("setting weights"))?;
-    let receipt = confirm(pending, "setting weights").await?;
-    let block = receipt.block_number.unwrap_or_default();
+        ValidatorMode::Operator
+    };
+    let round = crate::validator::set_weights(caller, caller_address, validator, mode).await?;
     let path = if public {
-        let paid = receipt
-            .inner
-            .logs()
-            .iter()
-            .filter(|log| log.address() == validator)
-            .find_map(|log| EvmValidator::BountyPaid::decode_log_data(log.data()).ok());
-        let caller_address = receipt.from;
         WeightsPath::Public {
             caller: caller_address,
-            refunded_wei: paid.map(|p| p.weiRefunded).unwrap_or_default(),
+            refunded_wei: round.refunded_wei,
         }
     } else {
         WeightsPath::Operator
     };
-    Ok((receipt.transaction_hash, block, path, values))
+    Ok((round.tx, round.block, path, round.weights))
 }

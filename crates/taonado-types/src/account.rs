@@ -387,6 +387,27 @@ mod tests {
         }
 
         #[test]
+        fn ss58_with_a_corrupted_checksum_is_rejected(
+            bytes in any::<[u8; 32]>(),
+            bittensor in any::<bool>(),
+            which in 0usize..CHECKSUM_LEN,
+            flip in 1u8..=255,
+        ) {
+            let prefix = if bittensor { BITTENSOR_SS58_PREFIX } else { SS58_PREFIX };
+            let mut data = bs58::decode(AccountId32(bytes).to_ss58_with_prefix(prefix))
+                .into_vec()
+                .unwrap();
+            let at = data.len() - CHECKSUM_LEN + which;
+            data[at] ^= flip;
+            let corrupted = bs58::encode(data).into_string();
+            let is_checksum_error = matches!(
+                AccountId32::from_ss58(&corrupted),
+                Err(TypesError::Ss58Checksum { .. })
+            );
+            prop_assert!(is_checksum_error);
+        }
+
+        #[test]
         fn ss58_parser_never_panics(s in "\\PC{0,60}") {
             let _ = s.parse::<AccountId32>();
         }

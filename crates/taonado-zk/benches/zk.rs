@@ -65,6 +65,26 @@ fn withdrawal() -> (WithdrawPublicInputs, WithdrawWitness) {
     (public, WithdrawWitness::new(&note, path))
 }
 
+fn ark_prove(prover: &WithdrawProver, assignment: &[Fr]) -> taonado_zk::Proof {
+    let shape = prover.shape();
+    use ark_std::rand::SeedableRng;
+    let mut seed = [0u8; 32];
+    rand::Rng::fill(&mut rand::rng(), &mut seed);
+    let mut rng = ark_std::rand::rngs::StdRng::from_seed(seed);
+    let r = <Fr as ark_std::UniformRand>::rand(&mut rng);
+    let s = <Fr as ark_std::UniformRand>::rand(&mut rng);
+    ark_groth16::Groth16::<ark_bn254::Bn254>::create_proof_with_reduction_and_matrices(
+        prover.proving_key(),
+        r,
+        s,
+        shape.matrices(),
+        shape.num_instance_variables(),
+        shape.num_constraints(),
+        assignment,
+    )
+    .expect("satisfied")
+}
+
 fn proving(c: &mut Criterion) {
     let prover = WithdrawProver::setup_from_seed(LOCAL_DEV_SETUP_SEED).expect("setup");
     let shape: &CircuitShape = prover.shape();
@@ -88,6 +108,13 @@ fn proving(c: &mut Criterion) {
                 .prove(black_box(&public), black_box(&witness), &mut rng)
                 .expect("valid")
         });
+    });
+    // The same proof through ark-groth16's own prover, for comparison with ours.
+    let assignment = shape.assignment(&public, &witness).expect("valid");
+    let ark_proof = ark_prove(&prover, &assignment);
+    assert!(verify(prover.verifying_key(), &public, &ark_proof).expect("verifies"));
+    group.bench_function("prove_arkworks", |b| {
+        b.iter(|| ark_prove(&prover, black_box(&assignment)));
     });
     group.bench_function("witness", |b| {
         b.iter(|| {

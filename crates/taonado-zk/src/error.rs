@@ -78,6 +78,17 @@ pub enum ZkError {
         /// Hash of the compiled circuit.
         expected: String,
     },
+    /// A phase-2 ceremony transcript failed verification.
+    #[error(
+        "ceremony rejected{}: {reason}; do not use its keys, restart from the last verified file",
+        .contribution.map(|i| format!(" at contribution #{}", i + 1)).unwrap_or_default()
+    )]
+    CeremonyRejected {
+        /// Index of the offending contribution, when one is to blame.
+        contribution: Option<usize>,
+        /// What failed.
+        reason: String,
+    },
     /// A key file is not in the expected format.
     #[error("key file {path} is malformed: {reason}")]
     BadKeyFile {

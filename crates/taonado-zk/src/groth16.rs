@@ -7,19 +7,26 @@ use alloy_primitives::{B256, Keccak256, U256};
 pub type CircuitHash = B256;
 use ark_bn254::{Bn254, Fq, Fq2, G1Affine, G2Affine};
 use ark_ec::AffineRepr;
+use ark_ec::CurveGroup;
 use ark_ff::{BigInteger, PrimeField, Zero};
-use ark_groth16::{Groth16, prepare_verifying_key};
+use ark_groth16::{
+    Groth16, prepare_verifying_key,
+    r1cs_to_qap::{LibsnarkReduction, R1CSToQAP},
+};
+use ark_poly::GeneralEvaluationDomain;
 use ark_relations::gr1cs::{
     ConstraintSynthesizer, ConstraintSystem, OptimizationGoal, R1CS_PREDICATE_LABEL,
     SynthesisError, SynthesisMode,
 };
 use ark_relations::utils::matrix::Matrix;
 use ark_std::rand::{SeedableRng, rngs::StdRng};
+use rayon::prelude::*;
 
 use crate::{
     ZkError,
     circuit::{PUBLIC_INPUTS, WithdrawCircuit, WithdrawPublicInputs, WithdrawWitness},
     field::Fr,
+    msm,
 };
 
 /// A Groth16 proof on BN254.
@@ -102,6 +109,16 @@ impl CircuitShape {
         hasher.finalize()
     }
 
+    /// The R1CS matrices A, B and C (rows are constraints, columns `1, inputs…, witness…`).
+    pub fn matrices(&self) -> &[Matrix<Fr>] {
+        &self.matrices
+    }
+
+    /// Instance variables, counting the constant 1.
+    pub fn num_instance_variables(&self) -> usize {
+        self.num_instance_variables
+    }
+
     /// The circuit hash keys are bound to.
     pub fn hash(&self) -> B256 {
         self.hash
@@ -172,7 +189,9 @@ impl CircuitShape {
         if assignment.len() != self.num_instance_variables + self.num_witness_variables {
             return Some(0);
         }
-        (0..self.num_constraints).find(|&i| evaluate(&a[i]) * evaluate(&b[i]) != evaluate(&c[i]))
+        (0..self.num_constraints)
+            .into_par_iter()
+            .find_first(|&i| evaluate(&a[i]) * evaluate(&b[i]) != evaluate(&c[i]))
     }
 }
 
@@ -260,16 +279,59 @@ impl WithdrawProver {
         let mut ark_rng = StdRng::from_seed(seed);
         let r = <Fr as ark_std::UniformRand>::rand(&mut ark_rng);
         let s = <Fr as ark_std::UniformRand>::rand(&mut ark_rng);
-        Groth16::<Bn254>::create_proof_with_reduction_and_matrices(
-            &self.proving_key,
-            r,
-            s,
-            &self.shape.matrices,
-            self.shape.num_instance_variables,
-            self.shape.num_constraints,
-            &assignment,
+        self.prove_assignment(&assignment, r, s)
+    }
+
+    /// Groth16's prover (as ark-groth16's `create_proof_with_assignment`, with the same
+    /// libsnark R1CS-to-QAP reduction and random `r`, `s`, so proofs stay zero-knowledge),
+    /// with the multi-scalar multiplications done by [`crate::msm`]: affine bucket sums
+    /// with batched inversions, about 1.6x fewer field multiplications than arkworks'.
+    fn prove_assignment(&self, assignment: &[Fr], r: Fr, s: Fr) -> Result<Proof, ZkError> {
+        let pk = &self.proving_key;
+        let shape = &self.shape;
+        let variables = shape.num_instance_variables + shape.num_witness_variables;
+        if pk.a_query.len() != variables
+            || pk.b_g1_query.len() != variables
+            || pk.b_g2_query.len() != variables
+            || pk.l_query.len() != shape.num_witness_variables
+            || assignment.len() != variables
+        {
+            return Err(ZkError::Synthesis {
+                stage: "prove",
+                message: format!(
+                    "the proving key's queries do not fit the circuit's {variables} variables; regenerate the key"
+                ),
+            });
+        }
+        let h = LibsnarkReduction::witness_map_from_matrices::<Fr, GeneralEvaluationDomain<Fr>>(
+            &shape.matrices,
+            shape.num_instance_variables,
+            shape.num_constraints,
+            assignment,
         )
-        .map_err(|e| synthesis("prove", &e))
+        .map_err(|e| synthesis("prove", &e))?;
+        let scalars: Vec<_> = assignment[1..]
+            .par_iter()
+            .map(|x| x.into_bigint())
+            .collect();
+        let witness = &scalars[shape.num_instance_variables - 1..];
+        let h: Vec<_> = h.par_iter().map(|x| x.into_bigint()).collect();
+
+        let h_acc = msm::msm(&pk.h_query, &h);
+        let l_acc = msm::msm(&pk.l_query, witness);
+        let a_acc = msm::msm(&pk.a_query[1..], &scalars);
+        let b_g1_acc = msm::msm(&pk.b_g1_query[1..], &scalars);
+        let b_g2_acc = msm::msm(&pk.b_g2_query[1..], &scalars);
+
+        let g_a = pk.delta_g1 * r + pk.a_query[0] + a_acc + pk.vk.alpha_g1;
+        let g1_b = pk.delta_g1 * s + pk.b_g1_query[0] + b_g1_acc + pk.beta_g1;
+        let g2_b = pk.vk.delta_g2 * s + pk.b_g2_query[0] + b_g2_acc + pk.vk.beta_g2;
+        let g_c = g_a * s + g1_b * r - pk.delta_g1 * (r * s) + l_acc + h_acc;
+        Ok(Proof {
+            a: g_a.into_affine(),
+            b: g2_b.into_affine(),
+            c: g_c.into_affine(),
+        })
     }
 }
 

@@ -69,7 +69,7 @@ fn bad_file(path: &Path, reason: impl Into<String>) -> ZkError {
 }
 
 /// Writes `bytes` to `path` through a temporary file, so a crash never leaves half a key.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ZkError> {
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ZkError> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         fs::create_dir_all(parent).map_err(io_error("create", parent))?;
     }
@@ -176,6 +176,58 @@ pub fn verifying_key_json(vk: &VerifyingKey, circuit_hash: B256, setup: &str) ->
             "circuit_hash": circuit_hash.to_string(),
         },
     })
+}
+
+/// Whether `vk` is the local development key (whose toxic waste is public), whatever its
+/// label says: its `alpha_g1` is recomputed from [`LOCAL_DEV_SETUP_SEED`], which costs
+/// microseconds instead of a whole setup.
+pub fn is_local_dev_verifying_key(vk: &VerifyingKey) -> bool {
+    use ark_ec::CurveGroup;
+    use ark_std::{
+        UniformRand,
+        rand::{SeedableRng, rngs::StdRng},
+    };
+    // The order in which ark-groth16's `generate_random_parameters_with_reduction` draws:
+    // alpha, beta, gamma, delta, then the G1 generator.
+    let mut rng = StdRng::from_seed(LOCAL_DEV_SETUP_SEED);
+    let alpha = crate::Fr::rand(&mut rng);
+    for _ in 0..3 {
+        let _ = crate::Fr::rand(&mut rng);
+    }
+    let generator = ark_bn254::G1Projective::rand(&mut rng);
+    (generator * alpha).into_affine() == vk.alpha_g1
+}
+
+/// Where a verifying key file says it comes from (its `taonado` object).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct KeyProvenance {
+    /// `local-dev-insecure`, `ceremony:<name>`, or `unknown` when the file does not say.
+    pub setup: String,
+    /// The circuit name recorded, if any.
+    pub circuit: Option<String>,
+    /// The circuit hash recorded, if any.
+    pub circuit_hash: Option<String>,
+    /// For ceremony keys: the phase-1 source (`local-insecure`).
+    pub phase1: Option<String>,
+    /// For ceremony keys: the number of phase-2 contributions.
+    pub contributions: Option<u64>,
+    /// For ceremony keys: the final transcript hash.
+    pub transcript_hash: Option<String>,
+}
+
+impl KeyProvenance {
+    /// Reads the `taonado` object of a verifying key JSON.
+    pub fn from_json(value: &Value) -> Self {
+        let text = |key: &str| value["taonado"][key].as_str().map(str::to_owned);
+        Self {
+            setup: text("setup").unwrap_or_else(|| "unknown".to_owned()),
+            circuit: text("circuit"),
+            circuit_hash: text("circuit_hash"),
+            phase1: text("phase1"),
+            contributions: value["taonado"]["contributions"].as_u64(),
+            transcript_hash: text("transcript_hash"),
+        }
+    }
 }
 
 /// Writes the verifying key JSON.

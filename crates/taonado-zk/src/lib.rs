@@ -3,6 +3,7 @@
 //!
 //! Everything here is pure and synchronous; only [`keys`] touches files.
 
+pub mod ceremony;
 pub mod circuit;
 mod error;
 pub mod field;
@@ -10,6 +11,7 @@ pub mod groth16;
 pub mod keys;
 pub mod merkle;
 pub mod mimc;
+pub mod msm;
 pub mod note;
 pub mod pedersen;
 

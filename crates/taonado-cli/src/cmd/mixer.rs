@@ -1,29 +1,220 @@
-//! `taonado mixer …`: the privacy mixer. `inspect` checks a note offline, without spending
-//! it; the deposit/withdraw flows come with the mixer issue.
+//! `taonado mixer …`: the privacy mixer. `inspect` checks a note offline; `deposit`,
+//! `withdraw`, `sync`, `stats` and `compliance` talk to the deployed pools through
+//! taonado-ops' [`Mixer`]. Notes are printed exactly once (by `deposit`) and never logged.
 
 use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
+use alloy::primitives::{Address, U256};
 use clap::{Args, Subcommand};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
+use taonado_ops::mixer::{
+    ComplianceReport, DepositReport, DepositRequest, Mixer, MixerError, MixerProgress, MixerStage,
+    StatsReport, SyncReport, WithdrawReport, WithdrawRequest,
+};
+use taonado_ops::{DeploymentRecord, OpsError};
 use taonado_zk::{Note, fr_to_b256};
 
 use crate::context::Context;
 use crate::error::CliError;
 use crate::output::Report;
+use crate::signer::SignerOpts;
 
 #[derive(Subcommand)]
 pub enum MixerCommand {
     /// Show a note's pool, chain, commitment and nullifier hash (no network, nothing spent).
     Inspect(InspectArgs),
+    /// Deposit into a pool: approve WTAO, back the note up, deposit, print the note once.
+    Deposit(DepositArgs),
+    /// Withdraw a note to a recipient: sync the event cache, prove, submit.
+    Withdraw(WithdrawArgs),
+    /// Per pool: deposits, withdrawals, anonymity set and balance.
+    Stats(StatsArgs),
+    /// Bring the local Deposit-event caches up to the chain head.
+    Sync(SyncArgs),
+    /// Disclose a note's deposit and withdrawal (block, time, addresses, transactions, fee).
+    Compliance(ComplianceArgs),
 }
 
 impl MixerCommand {
-    pub fn run(self, context: &Context) -> Result<(), CliError> {
+    pub async fn run(self, context: &Context) -> Result<(), CliError> {
         match self {
             Self::Inspect(args) => args.run(context),
+            Self::Deposit(args) => args.run(context).await,
+            Self::Withdraw(args) => args.run(context).await,
+            Self::Stats(args) => args.run(context).await,
+            Self::Sync(args) => args.run(context).await,
+            Self::Compliance(args) => args.run(context).await,
         }
     }
 }
+
+/// Where the deployment record and the event caches live.
+#[derive(Args, Clone)]
+pub struct MixerPaths {
+    /// Directory of deployment records (`<network>.json`).
+    #[arg(long, value_name = "DIR", default_value = "deployments")]
+    pub deployments_dir: PathBuf,
+    /// Deposit-event cache directory [default: ~/.taonado/cache/<network>].
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+}
+
+/// A mixer error as a CLI error: bad notes, flags, caches and keys are usage errors (exit
+/// 2), chain and node failures are failures (exit 1).
+fn classify(error: OpsError) -> CliError {
+    match &error {
+        OpsError::Mixer(inner) if inner.is_input_error() => CliError::usage(error),
+        OpsError::Mixer(_) => CliError::failed(error),
+        _ => CliError::from(error),
+    }
+}
+
+fn home_subdir(home: Option<&Path>, parts: &[&str]) -> Result<PathBuf, CliError> {
+    let home = home.ok_or_else(|| {
+        CliError::usage(anyhow::anyhow!(
+            "cannot find the home directory for ~/.taonado; pass the path explicitly"
+        ))
+    })?;
+    Ok(parts
+        .iter()
+        .fold(home.join(".taonado"), |path, part| path.join(part)))
+}
+
+/// Connects (with a signer when `signer` is given), loads the record and opens the mixer.
+async fn open(
+    context: &Context,
+    paths: &MixerPaths,
+    signer: Option<&SignerOpts>,
+) -> Result<(Mixer, Option<Address>), CliError> {
+    let config = context.config()?;
+    let network = context.network(&config, true)?;
+    let record_path = taonado_client::deployments_path(&paths.deployments_dir, &network.name);
+    let record = DeploymentRecord::load(&record_path)?.ok_or_else(|| {
+        CliError::usage(anyhow::anyhow!(
+            "no deployment record at {}; run `taonado deploy` first or pass --deployments-dir",
+            record_path.display()
+        ))
+    })?;
+    let cache_dir = match &paths.cache_dir {
+        Some(dir) => dir.clone(),
+        None => home_subdir(context.home.as_deref(), &["cache", &network.name])?,
+    };
+    let (provider, sender) = match signer {
+        Some(opts) => {
+            let signer = match opts.source(&network, context.home.as_deref())? {
+                Some(source) => crate::signer::load(&source)?,
+                None if network.dev_chain => super::deploy::dev_account_signer(0)?,
+                None => {
+                    return Err(taonado_client::ClientError::NoSigner {
+                        network: network.name.clone(),
+                    }
+                    .into());
+                }
+            };
+            let sender = signer.address();
+            let provider = taonado_client::connect_with_signer(&network, &config, signer).await?;
+            (provider, Some(sender))
+        }
+        None => (taonado_client::connect(&network, &config).await?, None),
+    };
+    let mixer = Mixer::new(provider, record, &cache_dir)
+        .await
+        .map_err(classify)?;
+    Ok((mixer, sender))
+}
+
+/// The note from `--note`, or from stdin for `-`.
+fn read_note_text(arg: &str) -> Result<String, CliError> {
+    if arg != "-" {
+        return Ok(arg.to_owned());
+    }
+    let mut text = String::new();
+    std::io::stdin()
+        .read_to_string(&mut text)
+        .map_err(|e| CliError::usage(anyhow::anyhow!("reading the note from stdin: {e}")))?;
+    Ok(text)
+}
+
+fn parse_note(arg: &str) -> Result<Note, CliError> {
+    // The parse error names what is wrong and never echoes the secret part.
+    Note::parse(&read_note_text(arg)?)
+        .map_err(|e| CliError::usage(anyhow::anyhow!("note rejected: {e}")))
+}
+
+/// Parsed here rather than by clap, so a bad address is one line like every other error.
+fn parse_address(flag: &str, text: &str) -> Result<Address, CliError> {
+    text.trim().parse().map_err(|_| {
+        CliError::usage(anyhow::anyhow!(
+            "{flag} {text:?} is not an address; pass 0x followed by 40 hex digits"
+        ))
+    })
+}
+
+fn parse_amount(flag: &str, text: &str) -> Result<U256, CliError> {
+    taonado_types::parse_tao(text)
+        .map_err(|e| CliError::usage(anyhow::anyhow!("{flag} {text:?}: {e}")))
+}
+
+/// A spinner on stderr for sync, proving and sending; hidden under --json and -q.
+struct MixerBar {
+    bar: ProgressBar,
+}
+
+impl MixerBar {
+    fn new(context: &Context) -> Self {
+        let visible = !context.output.is_json() && !context.global.quiet;
+        let target = if visible {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
+        };
+        let bar = ProgressBar::with_draw_target(None, target);
+        // The template is a literal; checked by `template_is_valid` below.
+        if let Ok(style) = ProgressStyle::with_template(SPINNER_TEMPLATE) {
+            bar.set_style(style);
+        }
+        bar.enable_steady_tick(Duration::from_millis(120));
+        Self { bar }
+    }
+}
+
+const SPINNER_TEMPLATE: &str = "{spinner} {elapsed:>4} {msg}";
+
+impl Drop for MixerBar {
+    fn drop(&mut self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+impl MixerProgress for MixerBar {
+    fn stage(&self, stage: MixerStage) {
+        let message = match stage {
+            MixerStage::Syncing {
+                amount,
+                block,
+                head,
+                leaves,
+            } => format!("syncing the {amount} WTAO pool: block {block}/{head}, {leaves} deposits"),
+            MixerStage::Resyncing { amount, reason } => {
+                // A plain message, also when stderr is not a terminal.
+                self.bar.suspend(|| {
+                    tracing::warn!("the {amount} WTAO pool's event cache is rebuilt: {reason}");
+                });
+                format!("rebuilding the {amount} WTAO pool's event cache")
+            }
+            MixerStage::LoadingKey => "loading the proving key".to_owned(),
+            MixerStage::Proving => "proving the withdrawal".to_owned(),
+            MixerStage::Sending { action } => format!("sending {action}"),
+        };
+        self.bar.set_message(message);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// inspect
 
 #[derive(Args)]
 pub struct InspectArgs {
@@ -86,17 +277,389 @@ impl Report for InspectReport {
 
 impl InspectArgs {
     pub fn run(self, context: &Context) -> Result<(), CliError> {
-        let text = if self.note == "-" {
-            let mut text = String::new();
-            std::io::stdin().read_to_string(&mut text).map_err(|e| {
-                CliError::usage(anyhow::anyhow!("reading the note from stdin: {e}"))
-            })?;
-            text
-        } else {
-            self.note
-        };
-        // The parse error names what is wrong and never echoes the secret part.
-        let note = Note::parse(&text).map_err(|e| CliError::usage(anyhow::anyhow!("{e}")))?;
+        let note = parse_note(&self.note)?;
         context.output.report(&InspectReport::new(&note))
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// deposit
+
+#[derive(Args)]
+pub struct DepositArgs {
+    /// Pool amount in WTAO: 0.1, 1, 10, 100 or 1000.
+    #[arg(long, value_name = "AMOUNT")]
+    pub pool: String,
+    /// Wrap the missing TAO into WTAO first (otherwise a short balance is an error).
+    #[arg(long)]
+    pub wrap: bool,
+    /// File the note is appended to (mode 0600) before the deposit is sent
+    /// [default: ~/.taonado/notes/<network>.txt].
+    #[arg(long, value_name = "FILE")]
+    pub backup: Option<PathBuf>,
+    #[command(flatten)]
+    pub paths: MixerPaths,
+    #[command(flatten)]
+    pub signer: SignerOpts,
+}
+
+/// The deposit, plus the note: printed once, here, and nowhere else.
+#[derive(Serialize)]
+pub struct DepositOutput {
+    pub note: String,
+    #[serde(flatten)]
+    pub deposit: DepositReport,
+}
+
+impl Report for DepositOutput {
+    fn render(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        let d = &self.deposit;
+        writeln!(
+            out,
+            "deposited {} WTAO into pool {} (leaf {}, tx {}, block {})",
+            d.pool.amount, d.pool.address, d.leaf_index, d.tx_hash, d.block
+        )?;
+        writeln!(out, "commitment {}", d.commitment)?;
+        writeln!(out, "note backed up to {}", d.backup_path.display())?;
+        writeln!(
+            out,
+            "your note (keep it secret, it is the only way to withdraw):"
+        )?;
+        writeln!(out, "{}", self.note)
+    }
+}
+
+impl DepositArgs {
+    pub async fn run(self, context: &Context) -> Result<(), CliError> {
+        let (mixer, sender) = open(context, &self.paths, Some(&self.signer)).await?;
+        let sender =
+            sender.ok_or_else(|| CliError::failed(anyhow::anyhow!("no sender was resolved")))?;
+        let backup = match self.backup {
+            Some(path) => path,
+            None => home_subdir(
+                context.home.as_deref(),
+                &["notes", &format!("{}.txt", mixer.record().network)],
+            )?,
+        };
+        let request = DepositRequest {
+            amount: self.pool,
+            sender,
+            backup,
+            wrap: self.wrap,
+        };
+        let bar = MixerBar::new(context);
+        let report = mixer.deposit(&request, &bar).await.map_err(classify)?;
+        drop(bar);
+        context.output.report(&DepositOutput {
+            note: report.note.to_string(),
+            deposit: report,
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// withdraw
+
+#[derive(Args)]
+pub struct WithdrawArgs {
+    /// The note, or `-` to read it from stdin (keeps it out of shell history).
+    #[arg(long, value_name = "NOTE")]
+    pub note: String,
+    /// Who receives the WTAO.
+    #[arg(long, value_name = "ADDR")]
+    pub recipient: String,
+    /// Who receives the fee.
+    #[arg(long, value_name = "ADDR")]
+    pub relayer: Option<String>,
+    /// Relayer fee, in WTAO, taken from the pool amount.
+    #[arg(long, value_name = "WTAO", default_value = "0")]
+    pub fee: String,
+    /// TAO sent along to the recipient (paid by the sender).
+    #[arg(long, value_name = "TAO", default_value = "0")]
+    pub refund: String,
+    /// Directory of the local proving key (created with the local dev setup if missing).
+    #[arg(long, value_name = "DIR", default_value = "keys/local")]
+    pub keys_dir: PathBuf,
+    #[command(flatten)]
+    pub paths: MixerPaths,
+    #[command(flatten)]
+    pub signer: SignerOpts,
+}
+
+impl Report for WithdrawReport {
+    fn render(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        if let Some(reason) = &self.cache_resynced {
+            writeln!(out, "event cache rebuilt: {reason}")?;
+        }
+        writeln!(
+            out,
+            "withdrew {} WTAO from the {} WTAO pool to {} (tx {}, block {})",
+            taonado_types::format_tao(self.amount),
+            self.pool.amount,
+            self.recipient,
+            self.tx_hash,
+            self.block
+        )?;
+        if !self.fee.is_zero() {
+            writeln!(
+                out,
+                "fee {} WTAO to relayer {}",
+                taonado_types::format_tao(self.fee),
+                self.relayer
+            )?;
+        }
+        writeln!(
+            out,
+            "proof over {} deposits (leaf {}), proved in {} ms, gas {} of limit {}",
+            self.tree_size, self.leaf_index, self.prove_ms, self.gas_used, self.gas_limit
+        )
+    }
+}
+
+impl WithdrawArgs {
+    pub async fn run(self, context: &Context) -> Result<(), CliError> {
+        // Everything local is checked before the network is touched.
+        let recipient = parse_address("--recipient", &self.recipient)?;
+        let relayer = match &self.relayer {
+            Some(text) => parse_address("--relayer", text)?,
+            None => Address::ZERO,
+        };
+        let fee = parse_amount("--fee", &self.fee)?;
+        let refund = parse_amount("--refund", &self.refund)?;
+        let note = parse_note(&self.note)?;
+        let (mixer, _) = open(context, &self.paths, Some(&self.signer)).await?;
+        let request = WithdrawRequest {
+            note,
+            recipient,
+            relayer,
+            fee,
+            refund,
+        };
+        let bar = MixerBar::new(context);
+        let report = mixer
+            .withdraw(&request, &self.keys_dir, &bar)
+            .await
+            .map_err(classify)?;
+        drop(bar);
+        context.output.report(&report)
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// stats
+
+#[derive(Args)]
+pub struct StatsArgs {
+    #[command(flatten)]
+    pub paths: MixerPaths,
+}
+
+impl Report for StatsReport {
+    fn render(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        let mut table = super::table(&[
+            "pool",
+            "address",
+            "deposits",
+            "withdrawals",
+            "anonymity set",
+            "balance (WTAO)",
+        ]);
+        for p in &self.pools {
+            table.add_row(vec![
+                format!("{} WTAO", p.pool.amount),
+                p.pool.address.to_string(),
+                p.deposits.to_string(),
+                p.withdrawals.to_string(),
+                p.anonymity_set.to_string(),
+                taonado_types::format_tao(p.balance),
+            ]);
+        }
+        writeln!(out, "{table}")?;
+        writeln!(out, "chain {} at block {}", self.chain_id, self.head)
+    }
+}
+
+impl StatsArgs {
+    pub async fn run(self, context: &Context) -> Result<(), CliError> {
+        let (mixer, _) = open(context, &self.paths, None).await?;
+        let report = mixer.stats().await.map_err(classify)?;
+        context.output.report(&report)
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// sync
+
+#[derive(Args)]
+pub struct SyncArgs {
+    /// Only this pool (amount in WTAO) [default: every pool].
+    #[arg(long, value_name = "AMOUNT")]
+    pub pool: Option<String>,
+    /// Drop the caches and fetch every event again.
+    #[arg(long)]
+    pub rebuild: bool,
+    #[command(flatten)]
+    pub paths: MixerPaths,
+}
+
+impl Report for SyncReport {
+    fn render(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        let mut table = super::table(&["pool", "deposits", "new", "root known", "cache"]);
+        for p in &self.pools {
+            table.add_row(vec![
+                format!("{} WTAO", p.pool.amount),
+                p.leaves.to_string(),
+                p.new_leaves.to_string(),
+                if p.root_known { "yes" } else { "NO" }.to_owned(),
+                p.cache_path.display().to_string(),
+            ]);
+        }
+        writeln!(out, "{table}")?;
+        for p in &self.pools {
+            if let Some(reason) = &p.resynced {
+                writeln!(out, "{} WTAO pool: cache rebuilt: {reason}", p.pool.amount)?;
+            }
+        }
+        writeln!(
+            out,
+            "synced to block {} of chain {}",
+            self.head, self.chain_id
+        )
+    }
+}
+
+impl SyncArgs {
+    pub async fn run(self, context: &Context) -> Result<(), CliError> {
+        let (mixer, _) = open(context, &self.paths, None).await?;
+        let pools = match &self.pool {
+            Some(amount) => vec![mixer.pool(amount).map_err(classify)?],
+            None => Vec::new(),
+        };
+        let bar = MixerBar::new(context);
+        let report = mixer
+            .sync(&pools, self.rebuild, &bar)
+            .await
+            .map_err(classify)?;
+        drop(bar);
+        if let Some(stale) = report.pools.iter().find(|p| !p.root_known) {
+            return Err(classify(
+                MixerError::CacheStale {
+                    path: stale.cache_path.clone(),
+                    reason: format!(
+                        "its rebuilt root {} is not a known root of the pool",
+                        stale.root
+                    ),
+                }
+                .into(),
+            ));
+        }
+        context.output.report(&report)
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// compliance
+
+#[derive(Args)]
+pub struct ComplianceArgs {
+    /// The note, or `-` to read it from stdin.
+    #[arg(long, value_name = "NOTE")]
+    pub note: String,
+    #[command(flatten)]
+    pub paths: MixerPaths,
+}
+
+impl Report for ComplianceReport {
+    fn render(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        let d = &self.deposit;
+        let or_unknown =
+            |a: Option<Address>| a.map_or_else(|| "unknown".to_owned(), |a| a.to_string());
+        writeln!(
+            out,
+            "{} WTAO pool {} on chain {}",
+            self.pool.amount, self.pool.address, self.chain_id
+        )?;
+        writeln!(
+            out,
+            "deposit: block {}, time {} (unix), by {}, sender {}, tx {}, leaf {}, commitment {}",
+            d.block,
+            d.timestamp,
+            or_unknown(d.user),
+            or_unknown(d.sender),
+            d.tx_hash
+                .map_or_else(|| "unknown".to_owned(), |t| t.to_string()),
+            d.leaf_index,
+            d.commitment
+        )?;
+        match &self.withdrawal {
+            Some(w) => writeln!(
+                out,
+                "withdrawal: block {}, time {} (unix), to {}, relayer {}, fee {} WTAO, sender {}, tx {}",
+                w.block,
+                w.timestamp
+                    .map_or_else(|| "unknown".to_owned(), |t| t.to_string()),
+                w.recipient,
+                w.relayer,
+                taonado_types::format_tao(w.fee),
+                or_unknown(w.sender),
+                w.tx_hash
+                    .map_or_else(|| "unknown".to_owned(), |t| t.to_string()),
+            ),
+            None if self.spent => writeln!(out, "withdrawal: spent, but its event was not found"),
+            None => writeln!(out, "withdrawal: none, the note is unspent"),
+        }
+    }
+}
+
+impl ComplianceArgs {
+    pub async fn run(self, context: &Context) -> Result<(), CliError> {
+        let note = parse_note(&self.note)?;
+        let (mixer, _) = open(context, &self.paths, None).await?;
+        let report = mixer.compliance(&note).await.map_err(classify)?;
+        context.output.report(&report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn template_is_valid() {
+        assert!(ProgressStyle::with_template(SPINNER_TEMPLATE).is_ok());
+    }
+
+    #[test]
+    fn bad_addresses_and_amounts_are_one_line_usage_errors() {
+        let error = parse_address("--recipient", "0x1234").unwrap_err();
+        assert_eq!(error.exit_code(), 2);
+        assert_eq!(error.message().lines().count(), 1);
+        assert!(parse_address("--recipient", "0x70997970C51812dc3A010C7d01b50e0d17dc79C8").is_ok());
+        assert_eq!(parse_amount("--fee", "-1").unwrap_err().exit_code(), 2);
+        assert_eq!(
+            parse_amount("--fee", "0.5").unwrap(),
+            U256::from(5u64) * U256::from(10u64).pow(U256::from(17u64))
+        );
+    }
+
+    #[test]
+    fn mixer_input_errors_are_usage_and_chain_failures_are_failed() {
+        let spent = OpsError::from(MixerError::SpentNote {
+            nullifier_hash: Default::default(),
+        });
+        assert_eq!(classify(spent).exit_code(), 2);
+        assert_eq!(
+            classify(OpsError::from(MixerError::ProofRejectedLocally)).exit_code(),
+            1
+        );
+    }
+
+    #[test]
+    fn home_paths_are_under_dot_taonado() {
+        assert_eq!(
+            home_subdir(Some(Path::new("/home/op")), &["cache", "local"]).unwrap(),
+            Path::new("/home/op/.taonado/cache/local")
+        );
+        assert_eq!(home_subdir(None, &["notes"]).unwrap_err().exit_code(), 2);
     }
 }

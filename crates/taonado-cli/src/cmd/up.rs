@@ -47,6 +47,12 @@ pub struct UpArgs {
     /// Stop cleanly after SECS seconds of simulation.
     #[arg(long, value_name = "SECS")]
     pub exit_after: Option<u64>,
+    /// Address of the monitor's dashboard and /metrics [default: a free port, printed].
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
+    pub monitor_listen: std::net::SocketAddr,
+    /// Do not run the monitor (indexer, alerts, dashboard).
+    #[arg(long)]
+    pub no_monitor: bool,
     // Flattened last: its help heading applies to the arguments after it.
     #[command(flatten)]
     pub chain: ChainArgs,
@@ -59,6 +65,7 @@ pub struct UpReport {
     pub deployment: DeployReport,
     pub events: Vec<SimulationEvent>,
     pub simulation: Option<SimulationReport>,
+    pub monitor: Option<super::monitor::MonitorReport>,
 }
 
 impl Report for UpReport {
@@ -190,8 +197,17 @@ impl UpArgs {
                 validator_funding: None,
             };
             let plan = build_plan(&network, kind, &protocol, verifying_key, record_path)?;
-            self.run_on(context, &handle, &mut signals, &provider, funder, &plan)
-                .await
+            let chain = (&config, &network);
+            self.run_on(
+                context,
+                chain,
+                &handle,
+                &mut signals,
+                &provider,
+                funder,
+                &plan,
+            )
+            .await
         }
         .await;
         let stopped = handle.shutdown().await;
@@ -200,9 +216,11 @@ impl UpArgs {
         context.output.report(&report)
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn run_on(
         &self,
         context: &Context,
+        (config, network): (&taonado_config::Config, &taonado_config::NetworkConfig),
         handle: &DevnetHandle,
         signals: &mut crate::shutdown::StopSignals,
         provider: &alloy::providers::DynProvider,
@@ -223,6 +241,49 @@ impl UpArgs {
             context.output.line(&String::from_utf8_lossy(&text))?;
         }
 
+        // The monitor follows the chain from the deployment on; its database lives with the
+        // chain's state, or for a throwaway chain in a file removed at the stop.
+        let monitor_db = match &self.chain.state_dir {
+            Some(dir) => dir.join("monitor.db"),
+            None => std::env::temp_dir().join(format!("taonado-up-{}.db", std::process::id())),
+        };
+        let monitor = if self.no_monitor {
+            None
+        } else {
+            let files = super::monitor::MonitorFiles {
+                db: Some(monitor_db.clone()),
+                alerts_config: None,
+                deployments_dir: self.deployments_dir.clone(),
+            };
+            let service = super::monitor::MonitorService::start(
+                context,
+                config,
+                network,
+                &files,
+                self.monitor_listen,
+            )
+            .await?;
+            context
+                .output
+                .line(&format!("Dashboard: {}", service.dashboard_url))?;
+            Some(service)
+        };
+        let (monitor_stop_tx, mut monitor_stop_rx) = watch::channel(false);
+        let monitoring = async move {
+            match monitor {
+                Some(service) => service
+                    .run(
+                        async move {
+                            let _ = monitor_stop_rx.wait_for(|s| *s).await;
+                        },
+                        None,
+                    )
+                    .await
+                    .map(Some),
+                None => Ok(None),
+            }
+        };
+
         let (stop_tx, stop_rx) = watch::channel(false);
         let start_block = handle.block_number();
         let stopper = self.wait_for_stop(handle, signals, start_block);
@@ -230,37 +291,56 @@ impl UpArgs {
             output: context.output.clone(),
             events: Mutex::new(Vec::new()),
         };
-        let simulation = if self.no_sim {
-            stopper.await;
-            None
-        } else {
-            context.output.line(&format!(
-                "simulation: {} miners, weights every {} blocks; Ctrl-C stops",
-                self.miners, self.weights_interval
-            ))?;
-            let sim_config = SimulationConfig {
-                miners: self.miners,
-                weights_interval_blocks: self.weights_interval,
-                tick: if self.chain.fast {
-                    Duration::from_millis(250)
-                } else {
-                    Duration::from_secs(1)
-                },
+        let simulating = async {
+            let simulation = if self.no_sim {
+                stopper.await;
+                None
+            } else {
+                context.output.line(&format!(
+                    "simulation: {} miners, weights every {} blocks; Ctrl-C stops",
+                    self.miners, self.weights_interval
+                ))?;
+                let sim_config = SimulationConfig {
+                    miners: self.miners,
+                    weights_interval_blocks: self.weights_interval,
+                    tick: if self.chain.fast {
+                        Duration::from_millis(250)
+                    } else {
+                        Duration::from_secs(1)
+                    },
+                };
+                let simulation = taonado_ops::run_simulation(
+                    provider, funder, &record, sim_config, stop_rx, &log,
+                );
+                tokio::pin!(simulation);
+                // The simulation ends when the stop flag flips; it may also end on its own
+                // (an error), in which case the stop condition no longer matters.
+                let report = tokio::select! {
+                    report = &mut simulation => report,
+                    () = stopper => {
+                        let _ = stop_tx.send(true);
+                        simulation.await
+                    }
+                };
+                Some(report?)
             };
-            let simulation =
-                taonado_ops::run_simulation(provider, funder, &record, sim_config, stop_rx, &log);
-            tokio::pin!(simulation);
-            // The simulation ends when the stop flag flips; it may also end on its own
-            // (an error), in which case the stop condition no longer matters.
-            let report = tokio::select! {
-                report = &mut simulation => report,
-                () = stopper => {
-                    let _ = stop_tx.send(true);
-                    simulation.await
-                }
-            };
-            Some(report?)
+            Ok::<_, CliError>(simulation)
         };
+        let simulating = async {
+            let result = simulating.await;
+            let _ = monitor_stop_tx.send(true);
+            result
+        };
+        let (simulation, monitor) = tokio::join!(simulating, monitoring);
+        if self.chain.state_dir.is_none() {
+            for suffix in ["", "-wal", "-shm"] {
+                let mut path = monitor_db.clone().into_os_string();
+                path.push(suffix);
+                let _ = std::fs::remove_file(path);
+            }
+        }
+        let simulation = simulation?;
+        let monitor = monitor?;
         Ok(UpReport {
             devnet: ready,
             deployment,
@@ -269,6 +349,7 @@ impl UpArgs {
                 .into_inner()
                 .unwrap_or_else(|poisoned| poisoned.into_inner()),
             simulation,
+            monitor,
         })
     }
 

@@ -227,3 +227,357 @@ fn gas_report_names_contracts_and_functions() {
     let total: u64 = rows.iter().filter_map(|r| r["calls"].as_u64()).sum();
     assert_eq!(data["transactions"].as_u64(), Some(total));
 }
+
+fn repo(path: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(path)
+}
+
+/// `deploy verify --json` on a devnet: (exit code, the envelope).
+fn verify(sandbox: &Sandbox, url: &str) -> (i32, Value) {
+    let (code, stdout, stderr) =
+        run(sandbox
+            .taonado()
+            .args(["--json", "deploy", "verify", "--rpc-url", url]));
+    assert!(!stdout.is_empty(), "no envelope; stderr:\n{stderr}");
+    (code, envelope(&stdout))
+}
+
+#[test]
+fn a_clean_deployment_verifies_and_tampering_names_the_failing_lines() {
+    let sandbox = Sandbox::new();
+    let devnet = Devnet::start(&sandbox, &[]);
+    let (code, stdout, stderr) = deploy(&sandbox, &devnet.url, &[]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let deployed = envelope(&stdout)["data"].clone();
+
+    let (code, value) = verify(&sandbox, &devnet.url);
+    assert_eq!(code, 0, "{value}");
+    let data = &value["data"];
+    assert_eq!(data["failed"], 0, "{data}");
+    assert_eq!(data["addresses"]["kind"], "record");
+    let checks = data["checks"].as_array().expect("checks");
+    let line = |subject: &str, check: &str| {
+        checks
+            .iter()
+            .find(|c| c["subject"] == subject && c["check"] == check)
+            .unwrap_or_else(|| panic!("no {subject} {check} in {data}"))
+            .clone()
+    };
+    // Every deployed contract's code, the proxy slot, the wiring and the owners were looked at.
+    for subject in [
+        "WTAO",
+        "DepositTracker",
+        "Hasher",
+        "Verifier",
+        "WeightsV3",
+        "EvmValidator",
+        "Pool 0.1 WTAO",
+        "Pool 1000 WTAO",
+    ] {
+        assert_eq!(line(subject, "code")["status"], "pass", "{subject}");
+    }
+    assert_eq!(
+        line("EvmValidator", "implementation slot")["status"],
+        "pass"
+    );
+    assert_eq!(
+        line("EvmValidator", "implementation code")["status"],
+        "pass"
+    );
+    assert_eq!(line("WeightsV3", "taonado (pool)")["status"], "pass");
+    assert_eq!(line("Pool 10 WTAO", "hasher")["status"], "pass");
+    assert_eq!(line("EvmValidator", "owner")["status"], "pass");
+
+    // Without a record, the network config's addresses (as the mainnet/testnet presets give
+    // them) are verified; with no expected owner the owners are reported, not checked.
+    let address_of = |name: &str| contract(&deployed, name);
+    std::fs::write(
+        sandbox.path().join("taonado.toml"),
+        format!(
+            "[networks.rehearsal]\nchain_id = 42\nrpc_url = \"{url}\"\nnetuid = 2\ndev_chain = true\n\
+             [networks.rehearsal.addresses]\nwtao = \"{}\"\ndeposit_tracker = \"{}\"\nweights_v3 = \"{}\"\n\
+             evm_validator = \"{}\"\nhasher = \"{}\"\nverifier = \"{}\"\npools = {{ \"1\" = \"{}\" }}\n",
+            address_of("WTAO"),
+            address_of("DepositTracker"),
+            address_of("WeightsV3"),
+            address_of("EvmValidator"),
+            address_of("Hasher"),
+            address_of("Verifier"),
+            address_of("Pool 1 WTAO"),
+            url = devnet.url
+        ),
+    )
+    .expect("write config");
+    let (code, stdout, stderr) =
+        run(sandbox
+            .taonado()
+            .args(["--json", "deploy", "verify", "--network", "rehearsal"]));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let data = &envelope(&stdout)["data"];
+    assert_eq!(data["addresses"]["kind"], "config", "{data}");
+    assert_eq!(data["failed"], 0, "{data}");
+    let owner_warnings = data["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .filter(|c| c["check"] == "owner" && c["status"] == "warn")
+        .count();
+    assert_eq!(owner_warnings, 2, "{data}");
+
+    // Tamper three ways: rewire the validator, hand WeightsV3 to someone else, and replace
+    // a pool's code.
+    let validator = contract(&deployed, "EvmValidator");
+    let weights = contract(&deployed, "WeightsV3");
+    let wtao = contract(&deployed, "WTAO");
+    let pool = contract(&deployed, "Pool 0.1 WTAO");
+    let send = |to: &str, sig: &str, arg: &str| {
+        cast(
+            &devnet.url,
+            &["send", "--private-key", DEV0_KEY, to, sig, arg],
+        );
+    };
+    send(&validator, "setWeightsContract(address)", &wtao);
+    send(&weights, "transferOwnership(address)", DEV1);
+    let wtao_code = cast(&devnet.url, &["code", &wtao]);
+    cast(&devnet.url, &["rpc", "anvil_setCode", &pool, &wtao_code]);
+
+    let (code, value) = verify(&sandbox, &devnet.url);
+    assert_eq!(code, 1, "{value}");
+    assert_eq!(value["errors"][0]["kind"], "failed");
+    let message = value["errors"][0]["message"]
+        .as_str()
+        .expect("message")
+        .to_owned();
+    let lower = |s: &str| s.to_lowercase();
+    let message_lc = lower(&message);
+    for expected in [
+        format!("EvmValidator weights: {wtao}, expected WeightsV3 {weights}"),
+        format!("WeightsV3 owner: {DEV1}, expected {DEV0}"),
+        format!(
+            "Pool 0.1 WTAO code: {pool}: code differs from artifact ERC20Taonado (not built from these sources"
+        ),
+    ] {
+        assert!(
+            message_lc.contains(&lower(&expected)),
+            "missing `{expected}` in {message}"
+        );
+    }
+    // The untouched contracts still pass: only the tampered lines fail.
+    assert!(!message.contains("DepositTracker"), "{message}");
+
+    // People get the same lines in the table.
+    let (code, stdout, _) =
+        run(sandbox
+            .taonado()
+            .args(["deploy", "verify", "--rpc-url", &devnet.url]));
+    assert_eq!(code, 1);
+    let fail_rows: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.trim_start().starts_with("FAIL"))
+        .collect();
+    assert!(
+        fail_rows
+            .iter()
+            .any(|l| l.contains("EvmValidator") && l.contains("weights")),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn deploy_check_passes_on_a_dev_chain_and_fails_raw_keys_and_dev_keys_on_testnet() {
+    let sandbox = Sandbox::new();
+    let devnet = Devnet::start(&sandbox, &[]);
+    let artifacts = repo("crates/taonado-contracts/artifacts");
+    let contracts = repo("contracts");
+    let vk = fixture("placeholder.vk.json");
+    let (code, stdout, stderr) = run(sandbox
+        .taonado()
+        .args([
+            "--json",
+            "deploy",
+            "check",
+            "--rpc-url",
+            &devnet.url,
+            "--verifying-key",
+        ])
+        .arg(&vk)
+        .arg("--artifacts-dir")
+        .arg(&artifacts)
+        .arg("--contracts-dir")
+        .arg(&contracts));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let data = &envelope(&stdout)["data"];
+    let checks = data["checks"].as_array().expect("checks");
+    let status = |subject: &str, check: &str| {
+        checks
+            .iter()
+            .find(|c| c["subject"] == subject && c["check"] == check)
+            .map(|c| c["status"].as_str().unwrap_or_default().to_owned())
+            .unwrap_or_else(|| panic!("no {subject} {check} in {data}"))
+    };
+    assert_eq!(status("rpc", "chain id"), "pass");
+    assert_eq!(status("deployer", "funded"), "pass");
+    assert_eq!(status("gas price", "within bound"), "pass");
+    assert_eq!(status("verifier", "variant"), "pass");
+    assert_eq!(status("artifacts", "match build-info.json"), "pass");
+    // The dry run measured real gas: a full deployment costs millions.
+    let funded = checks
+        .iter()
+        .find(|c| c["check"] == "funded")
+        .and_then(|c| c["detail"].as_str())
+        .unwrap_or_default();
+    let gas: u64 = funded
+        .split('~')
+        .nth(1)
+        .and_then(|s| s.split(' ').next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no gas figure in {funded}"));
+    assert!(gas > 5_000_000, "{funded}");
+
+    // A live network (testnet preset on a chain-945 devnet) with a raw key, the insecure
+    // key and a gas bound below the node's price: each one is a failing line.
+    let testnet = Devnet::start(&sandbox, &["--chain-id", "945"]);
+    let dev_key = repo("keys/local/withdraw.vk.json");
+    let (code, stdout, _) = run(sandbox
+        .taonado()
+        .args([
+            "--json",
+            "deploy",
+            "check",
+            "--network",
+            "testnet",
+            "--rpc-url",
+            &testnet.url,
+        ])
+        .args([
+            "--private-key",
+            DEV0_KEY,
+            "--max-gas-price",
+            "0.000001",
+            "--verifying-key",
+        ])
+        .arg(&dev_key));
+    assert_eq!(code, 1, "{stdout}");
+    let message = envelope(&stdout)["errors"][0]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        message.contains("deployer key encrypted: a raw private key"),
+        "{message}"
+    );
+    assert!(
+        message.contains("verifying key setup: local-dev-insecure"),
+        "{message}"
+    );
+    assert!(message.contains("gas price within bound"), "{message}");
+    assert!(!message.contains("verifier variant"), "{message}");
+}
+
+#[test]
+fn deploy_refuses_the_insecure_dev_key_on_a_live_network() {
+    let sandbox = Sandbox::new();
+    let testnet = Devnet::start(&sandbox, &["--chain-id", "945"]);
+    let dev_key = repo("keys/local/withdraw.vk.json");
+    let (code, stdout, _) = run(sandbox
+        .taonado()
+        .args([
+            "--json",
+            "deploy",
+            "--network",
+            "testnet",
+            "--rpc-url",
+            &testnet.url,
+        ])
+        .args(["--private-key", DEV0_KEY, "--verifying-key"])
+        .arg(&dev_key));
+    assert_eq!(code, 1, "{stdout}");
+    let message = envelope(&stdout)["errors"][0]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        message.contains("refusing to deploy the local-dev-insecure verifying key to testnet"),
+        "{message}"
+    );
+    assert!(message.contains("--allow-insecure-dev-key"), "{message}");
+    assert!(!sandbox.path().join("deployments/testnet.json").exists());
+    assert_eq!(
+        cast(&testnet.url, &["nonce", DEV0]),
+        "0",
+        "nothing was sent"
+    );
+}
+
+#[test]
+fn deploy_docs_writes_a_page_of_every_record() {
+    let sandbox = Sandbox::new();
+    let devnet = Devnet::start(&sandbox, &[]);
+    let (code, stdout, stderr) = deploy(&sandbox, &devnet.url, &[]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let wtao = contract(&envelope(&stdout)["data"], "WTAO");
+    let (code, stdout, stderr) = run(sandbox.taonado().args(["--json", "deploy", "docs"]));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert_eq!(
+        envelope(&stdout)["data"]["networks"],
+        serde_json::json!(["local"])
+    );
+    let page = std::fs::read_to_string(sandbox.path().join("docs/deployments.md")).expect("page");
+    assert!(page.contains("## local (chain 42, netuid 2)"), "{page}");
+    assert!(
+        page.to_lowercase()
+            .contains(&format!("| wtao | `{}` | wtao |", wtao.to_lowercase())),
+        "{page}"
+    );
+
+    let empty = Sandbox::new();
+    let (code, _, stderr) = run(empty.taonado().args(["deploy", "docs"]));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("no deployment records"), "{stderr}");
+}
+
+#[test]
+fn net_check_reports_each_network_and_fails_on_expected_ones() {
+    let sandbox = Sandbox::new();
+    let devnet = Devnet::start(&sandbox, &[]);
+    // testnet refuses connections; "mainnet" answers with the dev chain's id 42.
+    std::fs::write(
+        sandbox.path().join("taonado.toml"),
+        format!(
+            "[networks.local]\nrpc_url = \"{url}\"\n[networks.testnet]\nrpc_url = \"http://127.0.0.1:9\"\n[networks.mainnet]\nrpc_url = \"{url}\"\n",
+            url = devnet.url
+        ),
+    )
+    .expect("write config");
+    let (code, stdout, _) = run(sandbox.taonado().args(["--json", "net", "check"]));
+    assert_eq!(code, 1, "{stdout}");
+    let message = envelope(&stdout)["errors"][0]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(message.starts_with("2 network(s) down"), "{message}");
+    assert!(message.contains("testnet: unreachable"), "{message}");
+    assert!(
+        message.contains("mainnet: chain id 42, expected 964"),
+        "{message}"
+    );
+    assert!(!message.contains("local:"), "{message}");
+
+    let (code, stdout, stderr) =
+        run(sandbox
+            .taonado()
+            .args(["--json", "net", "check", "--network", "local"]));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let data = &envelope(&stdout)["data"];
+    let row = &data["networks"][0];
+    assert_eq!(row["network"], "local");
+    assert_eq!(row["state"], "up");
+    assert_eq!(row["chain_id"], 42);
+    assert!(
+        row["head_block"].is_u64() && row["latency_ms"].is_u64(),
+        "{row}"
+    );
+    assert_eq!(data["networks"].as_array().map(Vec::len), Some(1));
+}

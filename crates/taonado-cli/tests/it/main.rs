@@ -5,6 +5,14 @@
 mod cli;
 mod deploy;
 mod devnet;
+mod index;
+mod keys;
+mod mining;
 mod mixer;
+mod monitor;
 mod support;
 mod up;
+mod upgrade;
+mod verify;
+mod wtao;
+mod zk;

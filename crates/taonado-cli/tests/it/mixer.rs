@@ -1,5 +1,6 @@
-//! `taonado mixer inspect`: every vector note gives the vectors' commitment and nullifier
-//! hash, and a bad note is a one-line usage error that never echoes the secret.
+//! `taonado mixer`: `inspect` gives the vectors' commitment and nullifier hash; against a
+//! devnet child, deposit → withdraw to a fresh address, every bad input a one-line usage
+//! error that moves nothing and never echoes the secret, sync, stats and compliance.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -7,7 +8,7 @@ use std::process::Stdio;
 
 use serde_json::Value;
 
-use crate::support::{Sandbox, envelope, run};
+use crate::support::{DEV0, Devnet, Sandbox, cast, envelope, run};
 
 fn vector_notes() -> Vec<Value> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -81,4 +82,338 @@ fn malformed_note_is_one_line_usage_error_without_the_secret() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     let secret = vector["secret_le31_hex"].as_str().expect("secret hex");
     assert!(!stderr.contains(&secret[..16]), "{stderr}");
+}
+
+// ---------------------------------------------------------------------------------------
+// deposit, withdraw, sync, stats and compliance against a devnet child
+
+/// Dev account 1's key (a public test key): it holds TAO but no WTAO.
+const DEV1_KEY: &str = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
+
+/// The repository's local dev keys: the verifier is deployed from their verifying key.
+fn local_keys_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../keys/local")
+}
+
+fn slow_tests() -> bool {
+    std::env::var("TAONADO_SLOW_TESTS").is_ok_and(|v| v == "1")
+}
+
+/// A devnet child with the protocol deployed from the local dev key.
+struct MixerChain {
+    sandbox: Sandbox,
+    devnet: Devnet,
+    wtao: String,
+    chain_id: u64,
+}
+
+impl MixerChain {
+    fn start() -> Self {
+        let sandbox = Sandbox::new();
+        let devnet = Devnet::start(&sandbox, &[]);
+        let (code, stdout, stderr) = run(sandbox
+            .taonado()
+            .args([
+                "--json",
+                "deploy",
+                "--rpc-url",
+                &devnet.url,
+                "--verifying-key",
+            ])
+            .arg(local_keys_dir().join("withdraw.vk.json")));
+        assert_eq!(code, 0, "{stdout}\n{stderr}");
+        let data = envelope(&stdout)["data"].clone();
+        let wtao = data["contracts"]
+            .as_array()
+            .expect("contracts")
+            .iter()
+            .find(|c| c["name"] == "WTAO")
+            .and_then(|c| c["address"].as_str())
+            .expect("WTAO deployed")
+            .to_owned();
+        let chain_id = data["chain_id"].as_u64().expect("chain id");
+        Self {
+            sandbox,
+            devnet,
+            wtao,
+            chain_id,
+        }
+    }
+
+    /// `taonado --json mixer <args>` against the devnet, with the repository's keys.
+    fn mixer(&self, args: &[&str]) -> (i32, String, String) {
+        self.mixer_with_stdin(args, None)
+    }
+
+    fn mixer_with_stdin(&self, args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
+        let mut cmd = self.sandbox.taonado();
+        cmd.args(["--json", "--rpc-url", &self.devnet.url, "mixer"])
+            .args(args);
+        if args.first() == Some(&"withdraw") {
+            cmd.arg("--keys-dir").arg(local_keys_dir());
+        }
+        let Some(input) = stdin else {
+            return run(&mut cmd);
+        };
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn taonado");
+        child
+            .stdin
+            .take()
+            .expect("piped stdin")
+            .write_all(input.as_bytes())
+            .expect("write stdin");
+        let out = child.wait_with_output().expect("taonado runs");
+        (
+            out.status.code().expect("exited normally"),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    fn deposit(&self, pool: &str) -> Value {
+        let (code, stdout, stderr) = self.mixer(&["deposit", "--pool", pool, "--wrap"]);
+        assert_eq!(code, 0, "{stdout}\n{stderr}");
+        let data = envelope(&stdout)["data"].clone();
+        let note = data["note"].as_str().expect("note in data");
+        assert!(!stderr.contains(note), "the note must not reach stderr");
+        data
+    }
+
+    fn withdraw(&self, note: &str, recipient: &str) -> Value {
+        let (code, stdout, stderr) = self.mixer_with_stdin(
+            &["withdraw", "--note", "-", "--recipient", recipient],
+            Some(note),
+        );
+        assert_eq!(code, 0, "{stdout}\n{stderr}");
+        assert!(!stderr.contains(&note[note.len() - 40..]), "{stderr}");
+        envelope(&stdout)["data"].clone()
+    }
+
+    fn wtao_balance(&self, account: &str) -> String {
+        let balance = cast(
+            &self.devnet.url,
+            &["call", &self.wtao, "balanceOf(address)(uint256)", account],
+        );
+        balance
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// A rejected command: usage exit, one stderr line, the note's secret part nowhere.
+    fn assert_rejected(&self, args: &[&str], note: &str, expect: &str) {
+        let mut cmd = self.sandbox.taonado();
+        cmd.args(["--rpc-url", &self.devnet.url, "mixer"])
+            .args(args);
+        if args.first() == Some(&"withdraw") {
+            cmd.arg("--keys-dir").arg(local_keys_dir());
+        }
+        let (code, stdout, stderr) = run(&mut cmd);
+        assert_eq!(code, 2, "{args:?}: {stdout}\n{stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(expect),
+            "{args:?}: expected {expect:?} in {stderr}"
+        );
+        let secret = &note[note.len() - 60..];
+        assert!(
+            !stderr.contains(secret) && !stdout.contains(secret),
+            "{stderr}"
+        );
+    }
+}
+
+/// A fresh, never-used address.
+fn fresh_address(seed: u8) -> String {
+    format!("0x{}", format!("{seed:02x}").repeat(20))
+}
+
+#[test]
+fn deposit_then_withdraw_to_a_fresh_address_and_reject_bad_input() {
+    let chain = MixerChain::start();
+    let deposit = chain.deposit("1");
+    let note = deposit["note"].as_str().expect("note").to_owned();
+    assert_eq!(deposit["leaf_index"], 0);
+    assert!(
+        note.starts_with(&format!("taonado-wtao-1-{}-0x", chain.chain_id)),
+        "{note}"
+    );
+
+    // The backup holds the note, readable by its owner only.
+    let backup = PathBuf::from(deposit["backup_path"].as_str().expect("backup path"));
+    assert_eq!(
+        backup,
+        chain.sandbox.path().join(".taonado/notes/local.txt")
+    );
+    assert!(
+        std::fs::read_to_string(&backup)
+            .expect("backup")
+            .contains(&note)
+    );
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&backup)
+            .expect("backup")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    // Every bad input is one line, exit 2, and moves nothing.
+    let recipient = fresh_address(0xa7);
+    let hex_start = note.rfind("0x").expect("hex part");
+    let other_chain = note.replace(&format!("-{}-0x", chain.chain_id), "-945-0x");
+    let other_pool = note.replacen("taonado-wtao-1-", "taonado-wtao-5-", 1);
+    let mut never_deposited = note.clone();
+    let last = if note.ends_with('0') { "1" } else { "0" };
+    never_deposited.replace_range(note.len() - 1.., last);
+    let truncated = &note[..note.len() - 1];
+    let withdraw = |n: &str| {
+        vec![
+            "withdraw".to_owned(),
+            "--note".to_owned(),
+            n.to_owned(),
+            "--recipient".to_owned(),
+            recipient.clone(),
+        ]
+    };
+    for (args, expect) in [
+        (withdraw(truncated), "124 hex digits"),
+        (withdraw(&other_chain), "chain 945"),
+        (withdraw(&other_pool), "no wtao pool of amount 5"),
+        (withdraw(&never_deposited), "never deposited"),
+    ] {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        chain.assert_rejected(&args, &note, expect);
+    }
+    chain.assert_rejected(
+        &["withdraw", "--note", &note, "--recipient", "0x1234"],
+        &note,
+        "is not an address",
+    );
+    chain.assert_rejected(
+        &["deposit", "--pool", "1", "--private-key", DEV1_KEY],
+        &note,
+        "holds 0 WTAO",
+    );
+    assert!(hex_start > 0);
+
+    // A corrupt cache is reported plainly; `sync --rebuild` repairs it.
+    let (code, stdout, stderr) = chain.mixer(&["sync"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let synced = envelope(&stdout)["data"].clone();
+    let one = synced["pools"]
+        .as_array()
+        .expect("pools")
+        .iter()
+        .find(|p| p["pool"]["amount"] == "1")
+        .expect("1 WTAO pool")
+        .clone();
+    assert_eq!(one["leaves"], 1);
+    assert_eq!(one["root_known"], true);
+    let cache = PathBuf::from(one["cache_path"].as_str().expect("cache path"));
+    assert!(cache.starts_with(chain.sandbox.path().join(".taonado/cache/local")));
+    std::fs::write(&cache, "{\"version\":1,").expect("damage the cache");
+    chain.assert_rejected(
+        &withdraw(&note)
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+        &note,
+        "is corrupt",
+    );
+    assert_eq!(chain.wtao_balance(&recipient), "0");
+    let (code, stdout, stderr) = chain.mixer(&["sync", "--pool", "1", "--rebuild"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+
+    // The real withdrawal, the note read from stdin.
+    let withdrawn = chain.withdraw(&note, &recipient);
+    assert_eq!(chain.wtao_balance(&recipient), "1000000000000000000");
+    assert_eq!(
+        withdrawn["recipient"].as_str().map(str::to_lowercase),
+        Some(recipient.clone())
+    );
+
+    // A double spend is refused before anything is sent.
+    chain.assert_rejected(
+        &withdraw(&note)
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+        &note,
+        "already withdrawn",
+    );
+
+    let (code, stdout, stderr) = chain.mixer(&["stats"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let stats = envelope(&stdout)["data"].clone();
+    let one = stats["pools"]
+        .as_array()
+        .expect("pools")
+        .iter()
+        .find(|p| p["pool"]["amount"] == "1")
+        .expect("1 WTAO pool")
+        .clone();
+    assert_eq!(
+        (&one["deposits"], &one["withdrawals"], &one["anonymity_set"]),
+        (&1.into(), &1.into(), &0.into())
+    );
+    assert_eq!(one["balance"], "0x0");
+
+    let (code, stdout, stderr) =
+        chain.mixer_with_stdin(&["compliance", "--note", "-"], Some(&note));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let disclosed = envelope(&stdout)["data"].clone();
+    assert_eq!(disclosed["spent"], true);
+    assert_eq!(disclosed["deposit"]["tx_hash"], deposit["tx_hash"]);
+    assert_eq!(
+        disclosed["deposit"]["user"].as_str().map(str::to_lowercase),
+        Some(DEV0.to_lowercase())
+    );
+    assert_eq!(disclosed["withdrawal"]["tx_hash"], withdrawn["tx_hash"]);
+    assert_eq!(
+        disclosed["withdrawal"]["recipient"]
+            .as_str()
+            .map(str::to_lowercase),
+        Some(recipient)
+    );
+    assert!(
+        !stdout.contains(&note[hex_start..]),
+        "compliance never prints the note"
+    );
+}
+
+/// Every pool, each withdrawn to its own fresh address: five proofs, so only with
+/// `TAONADO_SLOW_TESTS=1` (CI sets it).
+#[test]
+fn deposits_into_every_pool_and_withdraws_each_to_a_fresh_address() {
+    if !slow_tests() {
+        return;
+    }
+    let chain = MixerChain::start();
+    let pools = ["0.1", "1", "10", "100", "1000"];
+    let notes: Vec<String> = pools
+        .iter()
+        .map(|pool| {
+            let data = chain.deposit(pool);
+            assert_eq!(data["pool"]["amount"], *pool);
+            data["note"].as_str().expect("note").to_owned()
+        })
+        .collect();
+    for (i, (pool, note)) in pools.iter().zip(&notes).enumerate() {
+        let recipient = fresh_address(0x10 + u8::try_from(i).expect("five pools"));
+        chain.withdraw(note, &recipient);
+        let expected = taonado_types::parse_tao(pool).expect("pool amount");
+        assert_eq!(
+            chain.wtao_balance(&recipient),
+            expected.to_string(),
+            "{pool}"
+        );
+    }
 }

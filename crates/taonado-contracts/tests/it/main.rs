@@ -8,5 +8,7 @@ mod gas;
 mod pool;
 mod tracker;
 mod validator;
+mod validator_v2;
 mod weights;
+mod weights_v4;
 mod wtao;

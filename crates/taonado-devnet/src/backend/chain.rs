@@ -171,13 +171,27 @@ pub(crate) fn now_secs() -> u64 {
 }
 
 impl Chain {
+    /// A fresh chain (tests; `spawn` goes through [`Chain::genesis_on`]).
+    #[cfg(test)]
     pub(crate) fn genesis(
         rules: ChainRules,
         subtensor: Subtensor,
         dev_accounts: Vec<DevAccount>,
         balance: U256,
     ) -> Self {
-        let mut db = StateDb::default();
+        Self::genesis_on(rules, subtensor, dev_accounts, balance, Default::default())
+    }
+
+    /// Genesis over `base`: empty for a fresh chain, a remote chain in fork mode (the dev
+    /// accounts' balances are set on top of whatever the remote has for them).
+    pub(crate) fn genesis_on(
+        rules: ChainRules,
+        subtensor: Subtensor,
+        dev_accounts: Vec<DevAccount>,
+        balance: U256,
+        base: super::fork::ForkDb,
+    ) -> Self {
+        let mut db = StateDb::new(base);
         let mut mirrors = MirrorMap::new();
         for account in &dev_accounts {
             db.insert_account_info(
@@ -303,7 +317,8 @@ impl Chain {
     }
 
     pub(crate) fn account(&self, address: Address) -> AccountInfo {
-        // StateDb's error type is Infallible.
+        // Only a fork fetch can fail; the failure reads as an empty account here and is
+        // reported by the execution that needs the account.
         self.db
             .basic_ref(address)
             .ok()

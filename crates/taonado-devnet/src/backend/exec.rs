@@ -7,7 +7,7 @@ use revm::{
     Context, ExecuteEvm, Journal, MainContext,
     context::{BlockEnv, CfgEnv, Evm, FrameStack, TxEnv, result::EVMError},
     context_interface::result::{ExecutionResult, InvalidTransaction},
-    database::{CacheDB, EmptyDB},
+    database::CacheDB,
     database_interface::WrapDatabaseRef,
     handler::instructions::EthInstructions,
     interpreter::interpreter::EthInterpreter,
@@ -22,7 +22,7 @@ use crate::error::DevnetError;
 pub const SPEC: SpecId = SpecId::CANCUN;
 
 /// The chain's canonical state.
-pub type StateDb = CacheDB<EmptyDB>;
+pub type StateDb = CacheDB<super::fork::ForkDb>;
 
 type Ctx<'db> = Context<
     BlockEnv,
@@ -118,9 +118,11 @@ pub(crate) fn execute<'a>(
     ))
 }
 
-fn map_evm_error(error: EVMError<std::convert::Infallible, InvalidTransaction>) -> DevnetError {
+fn map_evm_error(error: EVMError<DevnetError, InvalidTransaction>) -> DevnetError {
     match error {
         EVMError::Transaction(invalid) => map_invalid(invalid),
+        // A fork fetch that failed: say which and why, not "internal error".
+        EVMError::Database(error) => error,
         other => DevnetError::Internal(other.to_string()),
     }
 }

@@ -7,6 +7,7 @@
 
 pub(crate) mod chain;
 pub(crate) mod exec;
+pub mod fork;
 pub(crate) mod persist;
 pub mod precompiles;
 

@@ -41,7 +41,9 @@ impl From<&DevnetError> for RpcError {
             E::MethodNotFound(_) => METHOD_NOT_FOUND,
             E::InvalidParams(_) | E::TxDecode(_) | E::SubtensorParams(_) => INVALID_PARAMS,
             E::Reverted { .. } => EXECUTION_REVERTED,
-            E::DispatchFailed(_) | E::Internal(_) => INTERNAL_ERROR,
+            E::DispatchFailed(_) | E::Internal(_) | E::Fork { .. } | E::ForkWithStateDir => {
+                INTERNAL_ERROR
+            }
             E::Bind { .. }
             | E::StateIo { .. }
             | E::StateCorrupt { .. }

@@ -2,6 +2,7 @@
 
 mod contracts;
 mod dev_methods;
+mod fork;
 mod invalid;
 mod persistence;
 mod rpc;

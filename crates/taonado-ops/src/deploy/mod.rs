@@ -7,7 +7,10 @@
 //! `pending` (with its nonce and predicted address) before its transaction is sent, so a run
 //! that is interrupted anywhere resumes without deploying anything twice.
 
+pub mod docs;
 pub mod family;
+pub mod preflight;
+pub mod verify;
 
 use std::path::PathBuf;
 
@@ -26,6 +29,7 @@ use taonado_contracts::bindings::{EvmValidator, WeightsV3};
 use taonado_contracts::{Artifact, CodeMatch, Contract};
 
 pub use family::{ChainFamily, FamilyPolicy, ProbeResult};
+pub use preflight::InsecureKeyPolicy;
 
 /// The metagraph precompile WeightsV3 reads uids and hotkeys from.
 pub const METAGRAPH_PRECOMPILE: Address = Address::new([
@@ -88,6 +92,9 @@ pub struct DeployPlan {
     /// anvil: install MockMetagraph/MockNeuron at 0x802/0x804 with `anvil_setCode`.
     pub anvil_mocks: bool,
     pub evm_validator: EvmValidatorSettings,
+    /// Whether the `local-dev-insecure` verifying key may be deployed (refused on live networks
+    /// unless the operator overrides it explicitly).
+    pub insecure_key: InsecureKeyPolicy,
 }
 
 impl DeployPlan {
@@ -158,6 +165,11 @@ pub async fn deploy(
             actual: chain_id,
         });
     }
+    preflight::check_key_policy(
+        plan.insecure_key,
+        plan.verifying_key.setup_label(),
+        &plan.network,
+    )?;
     let record = match DeploymentRecord::load(&plan.record_path)? {
         Some(record) if record.chain_id != chain_id => {
             return Err(OpsError::RecordChainMismatch {

@@ -154,6 +154,7 @@ pub fn plan(
         local_subnet: subnet == SubnetKind::Devnet,
         anvil_mocks: subnet == SubnetKind::AnvilMocks,
         evm_validator: settings(),
+        insecure_key: taonado_ops::InsecureKeyPolicy::Allow,
     }
 }
 

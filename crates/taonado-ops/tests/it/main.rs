@@ -4,6 +4,9 @@
 mod anvil;
 mod common;
 mod devnet;
+mod mining;
+mod mixer;
 mod probe;
 mod resume;
 mod simulation;
+mod upgrade;

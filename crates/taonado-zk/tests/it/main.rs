@@ -1,5 +1,6 @@
 //! Integration tests of taonado-zk: shared vectors, notes, tree, circuit and Groth16.
 
+mod ceremony;
 mod circuit;
 mod groth16;
 mod notes;

@@ -1,0 +1,86 @@
+//! `taonado health`: one-shot check for cron; exit 0 healthy, 1 not.
+
+use std::io::Write;
+
+use alloy::providers::Provider as _;
+use clap::Args;
+use taonado_monitor::{HealthConfig, HealthReport, check_health};
+
+use super::monitor::{MonitorFiles, protocol_contracts};
+use crate::context::Context;
+use crate::error::CliError;
+use crate::output::Report;
+
+#[derive(Args)]
+pub struct HealthArgs {
+    #[command(flatten)]
+    pub files: MonitorFiles,
+}
+
+/// The library's report, rendered as a table.
+#[derive(serde::Serialize)]
+#[serde(transparent)]
+pub struct HealthOutput(HealthReport);
+
+impl Report for HealthOutput {
+    fn render(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        let r = &self.0;
+        writeln!(
+            out,
+            "{} {}",
+            if r.healthy {
+                "✅ healthy:"
+            } else {
+                "❌ unhealthy:"
+            },
+            r.network
+        )?;
+        let mut t = super::table(&["", "check", "detail"]);
+        for c in &r.checks {
+            t.add_row(vec![
+                if c.ok { "✅" } else { "❌" }.to_owned(),
+                c.name.clone(),
+                c.detail.clone(),
+            ]);
+        }
+        writeln!(out, "{t}")
+    }
+}
+
+impl HealthArgs {
+    pub async fn run(self, context: &Context) -> Result<(), CliError> {
+        let config = context.config()?;
+        let network = context.network(&config, true)?;
+        let file = self.files.load_config()?;
+        let contracts = protocol_contracts(&network, &self.files.deployments_dir)?;
+        let store = self.files.existing_store(&network.name)?;
+        // No chain-id check at connect time: a wrong chain is a red line, not a usage error.
+        let provider = alloy::providers::ProviderBuilder::new()
+            .connect_http(network.rpc_url.clone())
+            .erased();
+        let health = HealthConfig {
+            network: network.name.clone(),
+            expected_chain_id: network.chain_id,
+            contracts,
+            rules: file.rules,
+        };
+        let report = HealthOutput(check_health(&provider, store.as_ref(), &health).await);
+        if report.0.healthy {
+            return context.output.report(&report);
+        }
+        if !context.output.is_json() {
+            context.output.report(&report)?;
+        }
+        let failing: Vec<String> = report
+            .0
+            .checks
+            .iter()
+            .filter(|c| !c.ok)
+            .map(|c| format!("{}: {}", c.name, c.detail))
+            .collect();
+        Err(CliError::failed(anyhow::anyhow!(
+            "unhealthy: {}",
+            failing.join("; ")
+        )))
+    }
+}

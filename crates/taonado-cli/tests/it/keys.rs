@@ -1,0 +1,219 @@
+//! `taonado address` and `taonado wallet`: account notations and Foundry keystores, through
+//! the real binary. Offline: no devnet needed.
+
+use std::path::Path;
+
+use crate::support::{DEV1, Sandbox, envelope, run};
+
+const ALICE_SS58: &str = "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY";
+const ALICE_HEX: &str = "0xd43593c715fdd31c61141abd04a99fd6822c8558854ccde39a5684e7a56da27d";
+/// Anvil's second dev key (a public test key); its address is `DEV1`.
+const DEV1_KEY: &str = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
+
+fn address(sandbox: &Sandbox, input: &str) -> (i32, String, String) {
+    run(sandbox.taonado().args(["--json", "address", input]))
+}
+
+#[test]
+fn address_converts_every_notation() {
+    let sandbox = Sandbox::new();
+    // spec/subtensor.md's mirror check vector.
+    let (code, stdout, stderr) = address(&sandbox, "0xf24FF3a9CF04c71Dbc94D0b566f7A27B94566cac");
+    assert_eq!(code, 0, "{stderr}");
+    let data = &envelope(&stdout)["data"];
+    assert_eq!(data["kind"], "evm");
+    assert_eq!(
+        data["ss58"],
+        "5Fghzk1AJt88PeFEzuRfXzbPchiBbsVGTTXcdx599VdZzkTA"
+    );
+
+    let (code, stdout, stderr) = address(&sandbox, ALICE_SS58);
+    assert_eq!(code, 0, "{stderr}");
+    let data = &envelope(&stdout)["data"];
+    assert_eq!(data["account_id"], ALICE_HEX);
+    let bittensor = data["ss58_bittensor"]
+        .as_str()
+        .expect("bittensor form")
+        .to_owned();
+
+    for input in [ALICE_HEX, bittensor.as_str()] {
+        let (code, stdout, stderr) = address(&sandbox, input);
+        assert_eq!(code, 0, "{stderr}");
+        assert_eq!(envelope(&stdout)["data"]["ss58"], ALICE_SS58, "{input}");
+    }
+
+    // Human output names both forms.
+    let (code, stdout, _) = run(sandbox.taonado().args(["address", ALICE_HEX]));
+    assert_eq!(code, 0);
+    assert!(
+        stdout.contains(ALICE_SS58) && stdout.contains(ALICE_HEX),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn address_rejects_bad_input_on_one_line() {
+    let sandbox = Sandbox::new();
+    let mut bad_checksum = ALICE_SS58.to_owned();
+    bad_checksum.pop();
+    bad_checksum.push('R');
+    for (input, expected) in [
+        (bad_checksum.as_str(), "checksum"),
+        ("5Grw0OIl", "not base58"),
+        ("0x1234", "0x followed by 64 hex digits"),
+    ] {
+        let (code, stdout, stderr) = run(sandbox.taonado().args(["address", input]));
+        assert_eq!(code, 2, "{input}: {stdout}{stderr}");
+        assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+        assert!(stderr.contains(expected), "{input}: {stderr}");
+    }
+}
+
+fn write(path: &Path, text: &str) {
+    std::fs::write(path, text).expect("write a test file");
+}
+
+#[test]
+fn wallet_import_new_list_and_passwords() {
+    let sandbox = Sandbox::new();
+    let password = sandbox.path().join("password");
+    write(&password, "taonado-e2e\n");
+    let key_file = sandbox.path().join("key");
+    write(&key_file, &format!("{DEV1_KEY}\n"));
+    let pw = password.to_str().expect("utf-8 path");
+
+    // import: the address is the key's, the key is never shown.
+    let (code, stdout, stderr) = run(sandbox.taonado().args([
+        "--json",
+        "wallet",
+        "import",
+        "--account",
+        "dev1",
+        "--password-file",
+        pw,
+        "--private-key-file",
+        key_file.to_str().expect("utf-8 path"),
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    let data = &envelope(&stdout)["data"];
+    assert_eq!(
+        data["address"].as_str().map(str::to_lowercase),
+        Some(DEV1.to_lowercase())
+    );
+    assert!(!stdout.contains(&DEV1_KEY[2..]) && !stderr.contains(&DEV1_KEY[2..]));
+    let keystore = sandbox.path().join(".foundry/keystores/dev1");
+    assert_eq!(data["keystore"], keystore.to_str().expect("utf-8 path"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&keystore)
+            .expect("keystore")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    // The same name again is refused and the file kept.
+    let before = std::fs::read(&keystore).expect("keystore");
+    let (code, _, stderr) =
+        run(sandbox
+            .taonado()
+            .args(["wallet", "new", "--account", "dev1", "--password-file", pw]));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("already exists"), "{stderr}");
+    assert_eq!(std::fs::read(&keystore).expect("keystore"), before);
+
+    // new: a random key under another name, and a keystore file by path.
+    let (code, stdout, stderr) = run(sandbox.taonado().args([
+        "--json",
+        "wallet",
+        "new",
+        "--account",
+        "fresh",
+        "--password-file",
+        pw,
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    let fresh = envelope(&stdout)["data"]["address"]
+        .as_str()
+        .expect("address")
+        .to_owned();
+    let file = sandbox.path().join("keys/op.json");
+    let (code, _, stderr) = run(sandbox
+        .taonado()
+        .env("TAONADO_KEYSTORE_PASSWORD", "from-env")
+        .args([
+            "wallet",
+            "new",
+            "--keystore",
+            file.to_str().expect("utf-8 path"),
+        ]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(file.is_file());
+
+    // list: the names --account accepts.
+    let (code, stdout, stderr) = run(sandbox.taonado().args(["--json", "wallet", "list"]));
+    assert_eq!(code, 0, "{stderr}");
+    let names: Vec<String> = envelope(&stdout)["data"]["keystores"]
+        .as_array()
+        .expect("keystores")
+        .iter()
+        .map(|k| k["name"].as_str().expect("name").to_owned())
+        .collect();
+    assert_eq!(names, ["dev1", "fresh"]);
+
+    // The keystores decrypt with the right password, by name and by path.
+    let (code, stdout, stderr) = run(sandbox.taonado().args([
+        "--json",
+        "wallet",
+        "address",
+        "--account",
+        "fresh",
+        "--password-file",
+        pw,
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(envelope(&stdout)["data"]["address"], fresh.as_str());
+    let (code, _, stderr) = run(sandbox.taonado().args([
+        "wallet",
+        "address",
+        "--keystore",
+        file.to_str().expect("utf-8 path"),
+        "--password",
+        "from-env",
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+
+    // Wrong password and missing wallet: one-line usage errors.
+    let wrong = sandbox.path().join("wrong");
+    write(&wrong, "not-the-password\n");
+    let (code, _, stderr) = run(sandbox.taonado().args([
+        "wallet",
+        "address",
+        "--account",
+        "dev1",
+        "--password-file",
+        wrong.to_str().expect("utf-8 path"),
+    ]));
+    assert_eq!(code, 2, "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("cannot decrypt keystore"), "{stderr}");
+    let (code, _, stderr) = run(sandbox.taonado().args([
+        "wallet",
+        "address",
+        "--account",
+        "nobody",
+        "--password-file",
+        pw,
+    ]));
+    assert_eq!(code, 2, "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("no keystore named `nobody`"), "{stderr}");
+
+    // Without a terminal and without a password source, nothing is written.
+    let (code, _, stderr) = run(sandbox
+        .taonado()
+        .args(["wallet", "new", "--account", "nopw"]));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(!sandbox.path().join(".foundry/keystores/nopw").exists());
+}

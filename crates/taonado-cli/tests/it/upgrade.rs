@@ -1,0 +1,192 @@
+//! The EvmValidator upgrade and the weights migration through the binary, on a devnet child:
+//! deploy -> upgrade dry run -> execute -> upgrade verify -> migrate -> migrate verify, and an
+//! incompatible implementation refused with the variables named.
+
+use serde_json::Value;
+
+use crate::support::{DEV0, Devnet, Sandbox, cast, envelope, fixture, run};
+
+fn taonado(sandbox: &Sandbox, url: &str, args: &[&str]) -> (i32, Value, String) {
+    let (code, stdout, stderr) = run(sandbox
+        .taonado()
+        .args(["--json", "--rpc-url", url])
+        .args(args));
+    (code, envelope(&stdout), stderr)
+}
+
+fn deployed(sandbox: &Sandbox, url: &str) -> Value {
+    let vk = fixture("placeholder.vk.json");
+    let vk = vk.to_str().expect("utf-8 path");
+    let (code, out, stderr) = taonado(sandbox, url, &["deploy", "--verifying-key", vk]);
+    assert_eq!(code, 0, "{out}\n{stderr}");
+    out["data"]["record"].clone()
+}
+
+fn address(record: &Value, name: &str) -> String {
+    record["contracts"][name]["address"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no {name} in {record}"))
+        .to_owned()
+}
+
+#[test]
+fn deploy_upgrade_verify_migrate_verify() {
+    let sandbox = Sandbox::new();
+    let devnet = Devnet::start(&sandbox, &[]);
+    let url = devnet.url.as_str();
+    let record = deployed(&sandbox, url);
+    let proxy = address(&record, "EvmValidator");
+    let bounty_before = cast(url, &["call", &proxy, "setWeightsBounty()(uint256)"]);
+    let balance_before = cast(url, &["balance", &proxy]);
+
+    // Dry run: compatible, V1 identified, the calldata and the sender named, nothing sent.
+    let (code, dry, stderr) = taonado(&sandbox, url, &["upgrade", "evm-validator", "--dry-run"]);
+    assert_eq!(code, 0, "{dry}\n{stderr}");
+    let d = &dry["data"];
+    assert_eq!(d["current_artifact"], "EvmValidator");
+    assert_eq!(d["target_artifact"], "EvmValidatorV2");
+    assert_eq!(d["layout"]["compatible"], true, "{d}");
+    assert_eq!(d["layout"]["appended"], serde_json::json!(["boostHotkeys"]));
+    assert_eq!(
+        d["owner"].as_str().map(str::to_lowercase),
+        Some(DEV0.to_lowercase())
+    );
+    let calldata = d["upgrade_calldata"].as_str().expect("calldata");
+    // upgradeToAndCall(address,bytes) with the predicted implementation and empty data.
+    assert!(calldata.starts_with("0x4f1ef286"), "{calldata}");
+    let predicted = d["predicted_implementation"]
+        .as_str()
+        .expect("predicted")
+        .to_lowercase();
+    assert!(
+        calldata.contains(&predicted[2..]),
+        "{calldata} names {predicted}"
+    );
+    assert_eq!(
+        cast(url, &["call", &proxy, "setWeightsBounty()(uint256)"]),
+        bounty_before
+    );
+
+    // Execute: deploys at the predicted address and upgrades.
+    let (code, executed, stderr) =
+        taonado(&sandbox, url, &["upgrade", "evm-validator", "--execute"]);
+    assert_eq!(code, 0, "{executed}\n{stderr}");
+    let implementation = executed["data"]["implementation"]
+        .as_str()
+        .expect("implementation");
+    assert_eq!(implementation.to_lowercase(), predicted);
+    assert!(
+        sandbox
+            .path()
+            .join("deployments/local.upgrade-snapshot.json")
+            .is_file()
+    );
+    assert_eq!(cast(url, &["call", &proxy, "version()(uint256)"]), "2");
+    assert_eq!(cast(url, &["balance", &proxy]), balance_before);
+
+    // Verify against the snapshot --execute wrote (the devnet keeps no historical state, so
+    // --before-block is exercised against anvil in taonado-ops' tests).
+    let (code, verified, stderr) = taonado(&sandbox, url, &["upgrade", "verify"]);
+    assert_eq!(code, 0, "{verified}\n{stderr}");
+    let checks = verified["data"]["checks"].as_array().expect("checks");
+    assert!(checks.len() > 10, "{verified}");
+    assert!(checks.iter().all(|c| c["ok"] == true), "{verified}");
+    // A wrong expected implementation fails verification with exit 1.
+    let (code, wrong, _) = taonado(
+        &sandbox,
+        url,
+        &["upgrade", "verify", "--expected-implementation", DEV0],
+    );
+    assert_eq!(code, 1, "{wrong}");
+    let message = wrong["errors"][0]["message"].as_str().expect("message");
+    assert!(message.contains("implementation slot"), "{message}");
+    // Executing again is a no-op.
+    let (code, again, _) = taonado(&sandbox, url, &["upgrade", "evm-validator", "--execute"]);
+    assert_eq!(code, 0, "{again}");
+    assert_eq!(again["data"]["upgrade_tx"], Value::Null);
+
+    // Migration to WeightsV4, resumable: the second run sends nothing.
+    let (code, migrated, stderr) =
+        taonado(&sandbox, url, &["migrate", "weights", "--to", "WeightsV4"]);
+    assert_eq!(code, 0, "{migrated}\n{stderr}");
+    let v4 = migrated["data"]["weights_v4"]
+        .as_str()
+        .expect("v4")
+        .to_owned();
+    let states: Vec<&str> = migrated["data"]["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .filter_map(|s| s["state"].as_str())
+        .collect();
+    assert_eq!(states, ["sent", "skipped", "sent"], "{migrated}");
+    assert_eq!(
+        cast(url, &["call", &proxy, "weights()(address)"]).to_lowercase(),
+        v4.to_lowercase()
+    );
+    let (code, rerun, _) = taonado(&sandbox, url, &["migrate", "weights", "--to", "WeightsV4"]);
+    assert_eq!(code, 0, "{rerun}");
+    assert!(
+        rerun["data"]["steps"]
+            .as_array()
+            .expect("steps")
+            .iter()
+            .all(|s| s["state"] == "skipped"),
+        "{rerun}"
+    );
+    let saved: Value = serde_json::from_str(
+        &std::fs::read_to_string(sandbox.path().join("deployments/local.json")).expect("record"),
+    )
+    .expect("json");
+    assert_eq!(
+        saved["contracts"]["WeightsV4"]["address"].as_str(),
+        Some(v4.as_str())
+    );
+
+    let (code, verified, stderr) = taonado(&sandbox, url, &["migrate", "verify"]);
+    assert_eq!(code, 0, "{verified}\n{stderr}");
+    let v = &verified["data"];
+    assert_eq!(v["validator_points_at_v4"], true);
+    assert_eq!(v["differences"], serde_json::json!([]));
+    assert_eq!(v["v3_weights"], v["v4_weights"]);
+    assert!(
+        !v["v4_weights"].as_array().expect("weights").is_empty(),
+        "{v}"
+    );
+}
+
+#[test]
+fn an_incompatible_layout_is_refused_with_each_variable_named() {
+    let sandbox = Sandbox::new();
+    let devnet = Devnet::start(&sandbox, &[]);
+    let url = devnet.url.as_str();
+    deployed(&sandbox, url);
+    let bad = [
+        "upgrade",
+        "evm-validator",
+        "--implementation",
+        "MockEvmValidatorReordered",
+    ];
+    for mode in ["--dry-run", "--execute"] {
+        let mut args = bad.to_vec();
+        args.push(mode);
+        let (code, out, stderr) = taonado(&sandbox, url, &args);
+        assert_eq!(code, 1, "{mode}: {out}\n{stderr}");
+        assert_eq!(out["ok"], false);
+        let message = out["errors"][0]["message"].as_str().expect("message");
+        for needle in [
+            "`weights`",
+            "`metagraph`",
+            "`netuid`",
+            "changed type from uint16 to uint32",
+            "`refundOverhead`",
+            "was removed",
+        ] {
+            assert!(message.contains(needle), "{mode}: no {needle} in {message}");
+        }
+    }
+    // Nothing was sent: the proxy still runs V1 (which has no version()).
+    let (code, dry, _) = taonado(&sandbox, url, &["upgrade", "evm-validator", "--dry-run"]);
+    assert_eq!(code, 0);
+    assert_eq!(dry["data"]["current_artifact"], "EvmValidator");
+}

@@ -1,0 +1,133 @@
+//! What the indexer follows and how: built by the caller (the CLI) and passed in.
+
+use std::time::Duration;
+
+use alloy::primitives::Address;
+use taonado_store::ContractKind;
+use url::Url;
+
+/// The protocol contracts to index. Missing ones are skipped.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProtocolContracts {
+    pub wtao: Option<Address>,
+    pub deposit_tracker: Option<Address>,
+    /// The live weights contract (WeightsV3, or V2 where V3 is absent).
+    pub weights: Option<Address>,
+    /// The EvmValidator proxy.
+    pub evm_validator: Option<Address>,
+    pub pools: Vec<Address>,
+}
+
+impl ProtocolContracts {
+    /// Which contract `address` is, if it is one of ours.
+    pub fn kind_of(&self, address: Address) -> Option<ContractKind> {
+        let singles = [
+            (self.wtao, ContractKind::Wtao),
+            (self.deposit_tracker, ContractKind::DepositTracker),
+            (self.weights, ContractKind::Weights),
+            (self.evm_validator, ContractKind::EvmValidator),
+        ];
+        singles
+            .into_iter()
+            .find_map(|(a, kind)| (a == Some(address)).then_some(kind))
+            .or_else(|| self.pools.contains(&address).then_some(ContractKind::Pool))
+    }
+
+    /// Every configured address (the `eth_getLogs` filter and the transaction filter).
+    pub fn addresses(&self) -> Vec<Address> {
+        let mut all: Vec<Address> = [
+            self.wtao,
+            self.deposit_tracker,
+            self.weights,
+            self.evm_validator,
+        ]
+        .into_iter()
+        .flatten()
+        .chain(self.pools.iter().copied())
+        .collect();
+        all.sort();
+        all.dedup();
+        all
+    }
+}
+
+/// Retries of one RPC request: exponential backoff, rotating through the endpoints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts in total, over all endpoints, before the request fails.
+    pub max_attempts: u32,
+    pub initial_backoff: Duration,
+    pub max_backoff: Duration,
+}
+
+impl RetryPolicy {
+    /// The wait before attempt `attempt` (1-based retries): doubling, capped.
+    pub fn backoff(&self, attempt: u32) -> Duration {
+        let factor = 1u32
+            .checked_shl(attempt.saturating_sub(1))
+            .unwrap_or(u32::MAX);
+        self.initial_backoff
+            .saturating_mul(factor)
+            .min(self.max_backoff)
+    }
+}
+
+/// Everything the indexer needs; no defaults on purpose: the caller decides.
+#[derive(Clone, Debug)]
+pub struct IndexerConfig {
+    /// The chain every endpoint must serve.
+    pub chain_id: u64,
+    /// JSON-RPC endpoints in order of preference; failures move to the next one.
+    pub endpoints: Vec<Url>,
+    pub contracts: ProtocolContracts,
+    /// The subnet whose metagraph snapshots record.
+    pub netuid: u16,
+    /// The first block to index on an empty database (the deployment block).
+    pub start_block: u64,
+    /// Blocks fetched and written per transaction.
+    pub batch_blocks: u64,
+    /// Blocks fetched in parallel within a batch.
+    pub concurrency: usize,
+    /// How far back a reorg can be followed; blocks this deep are kept for comparison.
+    pub reorg_depth: u64,
+    /// Take a state snapshot every this many blocks once caught up; `None` disables them.
+    pub snapshot_interval: Option<u64>,
+    /// How often `run` asks for a new head once caught up.
+    pub poll_interval: Duration,
+    pub retry: RetryPolicy,
+    /// Upper bound for one HTTP request.
+    pub request_timeout: Duration,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_is_capped() {
+        let policy = RetryPolicy {
+            max_attempts: 10,
+            initial_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(1),
+        };
+        let waits: Vec<u128> = (1..=6).map(|a| policy.backoff(a).as_millis()).collect();
+        assert_eq!(waits, vec![100, 200, 400, 800, 1000, 1000]);
+        assert_eq!(policy.backoff(200), Duration::from_secs(1));
+    }
+
+    #[test]
+    fn contracts_are_classified() {
+        let a = |b: u8| Address::repeat_byte(b);
+        let contracts = ProtocolContracts {
+            wtao: Some(a(1)),
+            deposit_tracker: Some(a(2)),
+            weights: None,
+            evm_validator: Some(a(4)),
+            pools: vec![a(5), a(6)],
+        };
+        assert_eq!(contracts.kind_of(a(1)), Some(ContractKind::Wtao));
+        assert_eq!(contracts.kind_of(a(6)), Some(ContractKind::Pool));
+        assert_eq!(contracts.kind_of(a(3)), None);
+        assert_eq!(contracts.addresses(), vec![a(1), a(2), a(4), a(5), a(6)]);
+    }
+}

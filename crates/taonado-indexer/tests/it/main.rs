@@ -1,0 +1,5 @@
+//! Indexer against the embedded dev chain with the protocol deployed: catch-up, reorgs,
+//! resume, failover. Blocks are mined on demand (instant mining), nothing waits on time.
+
+mod support;
+mod sync;

@@ -1,0 +1,205 @@
+//! Delivery from the outbox: lease due messages, send each through its channel, then mark
+//! it sent or schedule the retry (exponential backoff, see [`DeliveryPolicy`]).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde::Serialize;
+use taonado_store::Store;
+use taonado_store::alerts::AlertNotice;
+
+use crate::config::DeliveryPolicy;
+use crate::error::Result;
+use crate::notify::{Notification, Notifier};
+
+/// Messages handled in one pass.
+const BATCH: usize = 100;
+
+/// What one pass did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct DeliveryReport {
+    pub sent: u64,
+    /// Failed now, retried later.
+    pub retrying: u64,
+    /// Given up (max attempts, a permanent error or an unknown channel).
+    pub dead: u64,
+    pub errors: Vec<String>,
+}
+
+/// Sends outbox messages through the configured channels.
+#[derive(Clone)]
+pub struct Dispatcher {
+    store: Store,
+    network: String,
+    notifiers: BTreeMap<String, Arc<dyn Notifier>>,
+    policy: DeliveryPolicy,
+}
+
+impl std::fmt::Debug for Dispatcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Dispatcher")
+            .field("network", &self.network)
+            .field("channels", &self.notifiers.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Dispatcher {
+    pub fn new(
+        store: Store,
+        network: String,
+        notifiers: Vec<Arc<dyn Notifier>>,
+        policy: DeliveryPolicy,
+    ) -> Self {
+        Self {
+            store,
+            network,
+            notifiers: notifiers
+                .into_iter()
+                .map(|n| (n.name().to_owned(), n))
+                .collect(),
+            policy,
+        }
+    }
+
+    /// Channel names, in order.
+    pub fn channels(&self) -> Vec<String> {
+        self.notifiers.keys().cloned().collect()
+    }
+
+    /// Delivers every message due at `now` (unix seconds).
+    pub async fn deliver_due(&self, now: u64) -> Result<DeliveryReport> {
+        let mut report = DeliveryReport::default();
+        loop {
+            let batch = self
+                .store
+                .lease_due_messages(now, self.policy.lease_secs, BATCH)?;
+            let full = batch.len() == BATCH;
+            for message in batch {
+                let outcome = match self.notifiers.get(&message.channel) {
+                    None => Err((
+                        format!("channel `{}` is no longer configured", message.channel),
+                        false,
+                    )),
+                    Some(notifier) => match serde_json::from_str::<AlertNotice>(&message.payload) {
+                        Err(e) => Err((format!("corrupt payload: {e}"), false)),
+                        Ok(notice) => {
+                            let n = Notification::new(
+                                message.idempotency_key.clone(),
+                                self.network.clone(),
+                                notice,
+                            );
+                            notifier
+                                .send(&n)
+                                .await
+                                .map_err(|e| (e.message, e.retryable))
+                        }
+                    },
+                };
+                match outcome {
+                    Ok(()) => {
+                        self.store.mark_sent(message.id, now)?;
+                        report.sent += 1;
+                        tracing::info!(key = %message.idempotency_key, channel = %message.channel, "notification sent");
+                    }
+                    Err((error, retryable)) => {
+                        let retry_at = retryable
+                            .then(|| self.policy.next_attempt(message.attempts, now))
+                            .flatten();
+                        self.store.mark_failed(message.id, &error, retry_at)?;
+                        match retry_at {
+                            Some(at) => {
+                                report.retrying += 1;
+                                tracing::warn!(key = %message.idempotency_key, channel = %message.channel, %error, retry_at = at, "notification failed, will retry");
+                            }
+                            None => {
+                                report.dead += 1;
+                                tracing::error!(key = %message.idempotency_key, channel = %message.channel, %error, "notification given up");
+                            }
+                        }
+                        report.errors.push(format!("{}: {error}", message.channel));
+                    }
+                }
+            }
+            if !full {
+                return Ok(report);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use taonado_store::alerts::{ActiveAlert, Severity};
+
+    use super::*;
+    use crate::notify::RecordingNotifier;
+
+    fn alert(key: &str) -> ActiveAlert {
+        ActiveAlert {
+            dedup_key: key.into(),
+            rule: "r".into(),
+            severity: Severity::Critical,
+            summary: "s".into(),
+            details: serde_json::json!({}),
+            block: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_down_channel_loses_nothing_and_sends_nothing_twice() {
+        let store = Store::open_in_memory().unwrap();
+        let rec = Arc::new(RecordingNotifier::new("rec"));
+        let policy = DeliveryPolicy {
+            base_backoff_secs: 10,
+            max_backoff_secs: 100,
+            max_attempts: 5,
+            lease_secs: 60,
+        };
+        let dispatcher = Dispatcher::new(store.clone(), "local".into(), vec![rec.clone()], policy);
+        let rules: BTreeSet<String> = ["r".to_owned()].into();
+        store
+            .apply_alerts(&[alert("a"), alert("b")], &rules, &dispatcher.channels(), 0)
+            .unwrap();
+
+        rec.set_failing(true);
+        let down = dispatcher.deliver_due(0).await.unwrap();
+        assert_eq!((down.sent, down.retrying), (0, 2));
+        // Not due before the backoff ends.
+        assert_eq!(
+            dispatcher.deliver_due(9).await.unwrap(),
+            DeliveryReport::default()
+        );
+
+        rec.set_failing(false);
+        let up = dispatcher.deliver_due(10).await.unwrap();
+        assert_eq!(up.sent, 2);
+        assert_eq!(dispatcher.deliver_due(10_000).await.unwrap().sent, 0);
+        let keys: BTreeSet<String> = rec
+            .received()
+            .into_iter()
+            .map(|n| n.idempotency_key)
+            .collect();
+        assert_eq!(keys.len(), 2);
+        assert_eq!(rec.received().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn unknown_channels_are_given_up() {
+        let store = Store::open_in_memory().unwrap();
+        store
+            .enqueue_test_alert(&["gone".to_owned()], "x", 0)
+            .unwrap();
+        let dispatcher = Dispatcher::new(
+            store.clone(),
+            "local".into(),
+            Vec::new(),
+            DeliveryPolicy::default(),
+        );
+        let report = dispatcher.deliver_due(0).await.unwrap();
+        assert_eq!(report.dead, 1);
+        assert!(report.errors[0].contains("no longer configured"));
+    }
+}

@@ -1,0 +1,166 @@
+//! The monitor's evaluation step: observe, update metrics, evaluate the rules, record alert
+//! transitions (with their outbox messages) and remember the sample for the dashboard.
+//! The caller drives it: after each indexer advance, and on a timer for retries.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+use alloy::providers::DynProvider;
+use serde::Serialize;
+use taonado_store::Store;
+use taonado_store::alerts::AlertRecord;
+
+use crate::config::RuleSettings;
+use crate::deliver::{DeliveryReport, Dispatcher};
+use crate::error::Result;
+use crate::metrics::Metrics;
+use crate::observe::{Observation, ProtocolContracts, Sample, observe};
+use crate::rules::evaluate;
+
+/// What the monitor watches and how.
+#[derive(Clone, Debug)]
+pub struct MonitorConfig {
+    pub network: String,
+    pub chain_id: u64,
+    pub contracts: ProtocolContracts,
+    pub rules: RuleSettings,
+    /// Samples kept for the dashboard's charts.
+    pub history: usize,
+}
+
+/// State the dashboard reads: the latest observation and recent samples.
+#[derive(Debug, Default)]
+pub struct LiveState {
+    pub latest: Option<Observation>,
+    pub history: VecDeque<Sample>,
+    /// Set after the first successful evaluation (what `/readyz` reports).
+    pub ready: bool,
+    pub last_error: Option<String>,
+}
+
+/// Shared, cheaply cloned handle on [`LiveState`].
+pub type Live = Arc<Mutex<LiveState>>;
+
+/// What one evaluation changed.
+#[derive(Clone, Debug, Serialize)]
+pub struct EvaluationReport {
+    pub block: Option<u64>,
+    pub fired: Vec<AlertRecord>,
+    pub resolved: Vec<AlertRecord>,
+    pub still_firing: usize,
+    pub enqueued: usize,
+    pub errors: Vec<String>,
+}
+
+/// The monitor: one store, one chain, the rules and the channels.
+#[derive(Clone, Debug)]
+pub struct Monitor {
+    store: Store,
+    provider: DynProvider,
+    config: MonitorConfig,
+    dispatcher: Dispatcher,
+    metrics: Arc<Metrics>,
+    live: Live,
+}
+
+impl Monitor {
+    pub fn new(
+        store: Store,
+        provider: DynProvider,
+        config: MonitorConfig,
+        dispatcher: Dispatcher,
+    ) -> Self {
+        Self {
+            store,
+            provider,
+            config,
+            dispatcher,
+            metrics: Arc::new(Metrics::new()),
+            live: Live::default(),
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn config(&self) -> &MonitorConfig {
+        &self.config
+    }
+
+    pub fn metrics(&self) -> Arc<Metrics> {
+        self.metrics.clone()
+    }
+
+    pub fn live(&self) -> Live {
+        self.live.clone()
+    }
+
+    /// Observes, evaluates the rules and records the transitions at `now` (unix seconds).
+    pub async fn evaluate(&self, now: u64) -> Result<EvaluationReport> {
+        let result = self.evaluate_inner(now).await;
+        if let Err(e) = &result {
+            self.lock_live().last_error = Some(e.to_string());
+        }
+        result
+    }
+
+    async fn evaluate_inner(&self, now: u64) -> Result<EvaluationReport> {
+        let obs = observe(
+            &self.store,
+            &self.provider,
+            &self.config.contracts,
+            &self.config.rules,
+            now,
+        )
+        .await?;
+        self.metrics.update(&obs);
+        let evaluation = evaluate(&obs, &self.config.rules);
+        let changes = self.store.apply_alerts(
+            &evaluation.active,
+            &evaluation.evaluated,
+            &self.dispatcher.channels(),
+            now,
+        )?;
+        self.metrics
+            .update_alerts(&self.store.firing_alerts()?, self.store.outbox_counts()?);
+        for alert in &changes.fired {
+            tracing::warn!(rule = %alert.rule, severity = alert.severity.as_str(), "{}", alert.summary);
+        }
+        for alert in &changes.resolved {
+            tracing::info!(rule = %alert.rule, "resolved: {}", alert.summary);
+        }
+        let report = EvaluationReport {
+            block: obs.checkpoint_block,
+            fired: changes.fired,
+            resolved: changes.resolved,
+            still_firing: changes.still_firing,
+            enqueued: changes.enqueued,
+            errors: obs.errors.clone(),
+        };
+        let mut live = self.lock_live();
+        live.history.push_back(obs.sample());
+        while live.history.len() > self.config.history.max(1) {
+            live.history.pop_front();
+        }
+        live.latest = Some(obs);
+        live.ready = true;
+        live.last_error = None;
+        Ok(report)
+    }
+
+    /// Sends what is due in the outbox.
+    pub async fn deliver(&self, now: u64) -> Result<DeliveryReport> {
+        let report = self.dispatcher.deliver_due(now).await?;
+        if report != DeliveryReport::default() {
+            self.metrics
+                .update_alerts(&self.store.firing_alerts()?, self.store.outbox_counts()?);
+        }
+        Ok(report)
+    }
+
+    fn lock_live(&self) -> std::sync::MutexGuard<'_, LiveState> {
+        // A panic while holding the lock leaves plain data behind; keep serving it.
+        self.live.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}

@@ -1,0 +1,43 @@
+//! The monitor's one error type.
+
+use alloy::primitives::Address;
+
+/// Everything that can go wrong in the monitor.
+#[derive(Debug, thiserror::Error)]
+pub enum MonitorError {
+    #[error(transparent)]
+    Store(#[from] taonado_store::StoreError),
+    #[error("invalid monitor config: {0}; see `taonado monitor --help` for the file format")]
+    Config(String),
+    #[error(
+        "channel `{channel}` is not configured; add it under [[channels]] in the monitor config"
+    )]
+    UnknownChannel { channel: String },
+    #[error(
+        "rpc call {what} failed: {message}; check that the node at the network's rpc_url is up"
+    )]
+    Rpc { what: String, message: String },
+    #[error(
+        "contract call {call} at {address} failed: {message}; is the protocol deployed at that address?"
+    )]
+    Call {
+        address: Address,
+        call: &'static str,
+        message: String,
+    },
+    #[error("delivery to channel `{channel}` failed: {message}")]
+    Delivery { channel: String, message: String },
+    #[error("cannot bind {addr}: {source}; pick another --listen address")]
+    Bind {
+        addr: std::net::SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the dashboard server failed: {0}")]
+    Serve(#[source] std::io::Error),
+    #[error("corrupt outbox payload for message {id}: {message}")]
+    Payload { id: i64, message: String },
+}
+
+/// The monitor's result type.
+pub type Result<T, E = MonitorError> = std::result::Result<T, E>;

@@ -1,0 +1,33 @@
+//! The monitor: alert rules over indexed history and live chain state, Prometheus metrics,
+//! notification channels with a durable outbox, the dashboard router, the Grafana export
+//! and the one-shot health check.
+//!
+//! Flow: the indexer (crate `taonado-indexer`) fills the store; after each advance the
+//! caller runs [`Monitor::evaluate`] ([`observe`] → [`rules::evaluate`] → alert transitions
+//! and their outbox messages in one store transaction) and [`Monitor::deliver`] (outbox →
+//! [`Notifier`]s, with retries). The dashboard reads the same store and [`engine::Live`].
+
+pub mod config;
+pub mod dashboard;
+pub mod deliver;
+pub mod engine;
+mod error;
+pub mod grafana;
+pub mod health;
+pub mod metrics;
+pub mod notify;
+pub mod observe;
+pub mod rules;
+pub mod units;
+
+pub use config::{ChannelKind, ChannelSpec, DeliveryPolicy, MonitorFile, RuleSettings};
+pub use dashboard::{DashboardState, router};
+pub use deliver::{DeliveryReport, Dispatcher};
+pub use engine::{EvaluationReport, Live, LiveState, Monitor, MonitorConfig};
+pub use error::{MonitorError, Result};
+pub use health::{HealthCheck, HealthConfig, HealthReport, check_health};
+pub use metrics::Metrics;
+#[cfg(any(test, feature = "test-utils"))]
+pub use notify::RecordingNotifier;
+pub use notify::{EmailNotifier, Notification, Notifier, WebhookNotifier, build_notifier};
+pub use observe::{Observation, ProtocolContracts, observe};

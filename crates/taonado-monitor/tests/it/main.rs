@@ -1,0 +1,10 @@
+//! Integration tests of the monitor: alerts caused on a real dev chain and delivered to a
+//! local webhook receiver, the outbox across outages and restarts, e-mail over a loopback
+//! SMTP receiver, and the dashboard rendered by headless Chromium.
+
+mod browser;
+mod e2e;
+mod email;
+mod outbox;
+mod receiver;
+mod stack;

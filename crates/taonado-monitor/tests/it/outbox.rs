@@ -1,0 +1,130 @@
+//! The outbox against a real webhook receiver: an outage loses nothing, recovery sends each
+//! message once, and a restarted monitor (database reopened) sends nothing again.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use taonado_monitor::{DeliveryPolicy, Dispatcher, Notifier, WebhookNotifier};
+use taonado_store::Store;
+use taonado_store::alerts::{ActiveAlert, Severity};
+
+use crate::receiver::Receiver;
+
+fn alert(key: &str) -> ActiveAlert {
+    ActiveAlert {
+        dedup_key: key.into(),
+        rule: "gas_used".into(),
+        severity: Severity::Critical,
+        summary: format!("{key} used too much gas"),
+        details: serde_json::json!({"key": key}),
+        block: Some(1),
+    }
+}
+
+fn dispatcher(store: &Store, receiver: &Receiver) -> Dispatcher {
+    let hook: Arc<dyn Notifier> =
+        Arc::new(WebhookNotifier::signed("hook", receiver.url(), b"k".to_vec()).unwrap());
+    let policy = DeliveryPolicy {
+        base_backoff_secs: 10,
+        max_backoff_secs: 60,
+        max_attempts: 10,
+        lease_secs: 30,
+    };
+    Dispatcher::new(store.clone(), "local".into(), vec![hook], policy)
+}
+
+#[tokio::test]
+async fn outage_then_recovery_then_restart_sends_each_message_exactly_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("monitor.db");
+    let mut receiver = Receiver::start().await;
+    let rules: BTreeSet<String> = ["gas_used".to_owned()].into();
+    let channels = vec!["hook".to_owned()];
+
+    {
+        let store = Store::open(&path).unwrap();
+        let d = dispatcher(&store, &receiver);
+        store
+            .apply_alerts(&[alert("a")], &rules, &channels, 100)
+            .unwrap();
+        assert_eq!(d.deliver_due(100).await.unwrap().sent, 1);
+
+        // The receiver goes down; two more alerts fire meanwhile.
+        receiver.stop().await;
+        store
+            .apply_alerts(
+                &[alert("a"), alert("b"), alert("c")],
+                &rules,
+                &channels,
+                110,
+            )
+            .unwrap();
+        let down = d.deliver_due(110).await.unwrap();
+        assert_eq!((down.sent, down.retrying), (0, 2), "{down:?}");
+        let down_again = d.deliver_due(120).await.unwrap();
+        assert_eq!(down_again.retrying, 2, "second attempt after 10 s backoff");
+        assert_eq!(store.outbox_counts().unwrap().pending, 2);
+        // The monitor stops here, while the endpoint is still down.
+    }
+
+    receiver.restart().await;
+    let store = Store::open(&path).unwrap();
+    let d = dispatcher(&store, &receiver);
+    // Backoff after the second failure is 20 s: nothing is due at 130.
+    assert_eq!(d.deliver_due(130).await.unwrap().sent, 0);
+    assert_eq!(d.deliver_due(140).await.unwrap().sent, 2);
+    assert_eq!(d.deliver_due(10_000).await.unwrap().sent, 0);
+
+    // Another restart: nothing is sent twice.
+    drop(d);
+    drop(store);
+    let store = Store::open(&path).unwrap();
+    assert_eq!(
+        dispatcher(&store, &receiver)
+            .deliver_due(20_000)
+            .await
+            .unwrap()
+            .sent,
+        0
+    );
+
+    let received = receiver.received();
+    let keys: Vec<String> = received
+        .iter()
+        .map(|r| r.header("idempotency-key"))
+        .collect();
+    let unique: BTreeSet<&String> = keys.iter().collect();
+    assert_eq!(keys.len(), 3, "{keys:?}");
+    assert_eq!(unique.len(), 3);
+    let summaries: BTreeSet<String> = received
+        .iter()
+        .map(|r| r.json()["alert"]["dedup_key"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(summaries, ["a", "b", "c"].map(String::from).into());
+    assert!(received.iter().all(|r| r.signature_valid(b"k")));
+    let counts = store.outbox_counts().unwrap();
+    assert_eq!((counts.pending, counts.sent, counts.dead), (0, 3, 0));
+}
+
+#[tokio::test]
+async fn a_receiver_refusing_the_request_is_not_retried_forever() {
+    // A 404 (wrong path) is permanent: the message is given up, not retried.
+    let receiver = Receiver::start().await;
+    let mut url = receiver.url();
+    url.set_path("/wrong");
+    let hook: Arc<dyn Notifier> =
+        Arc::new(WebhookNotifier::signed("hook", url, b"k".to_vec()).unwrap());
+    let store = Store::open_in_memory().unwrap();
+    store
+        .enqueue_test_alert(&["hook".to_owned()], "t", 0)
+        .unwrap();
+    let d = Dispatcher::new(
+        store.clone(),
+        "local".into(),
+        vec![hook],
+        DeliveryPolicy::default(),
+    );
+    let report = d.deliver_due(0).await.unwrap();
+    assert_eq!(report.dead, 1, "{report:?}");
+    assert!(report.errors[0].contains("404"));
+}

@@ -1,0 +1,161 @@
+//! The stack under test: a devnet with the protocol deployed, the indexer on a temporary
+//! database, and a monitor over both.
+
+use std::sync::Arc;
+
+use alloy::network::EthereumWallet;
+use alloy::primitives::{Address, U256};
+use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use alloy::signers::local::PrivateKeySigner;
+use taonado_indexer::{Indexer, IndexerConfig, RetryPolicy};
+use taonado_monitor::{
+    DeliveryPolicy, Dispatcher, Monitor, MonitorConfig, Notifier, ProtocolContracts, RuleSettings,
+};
+use taonado_ops::VerifyingKeyFile;
+use taonado_ops::deploy::{
+    DeployPlan, EvmValidatorSettings, FamilyPolicy, InsecureKeyPolicy, NoProgress, WtaoSource,
+};
+use taonado_store::Store;
+
+pub const TAO: u128 = 1_000_000_000_000_000_000;
+
+pub struct Stack {
+    pub devnet: taonado_devnet::DevnetHandle,
+    pub provider: DynProvider,
+    pub contracts: ProtocolContracts,
+    /// Holds the database and the deployment record until the test ends.
+    pub _dir: tempfile::TempDir,
+    pub store: Store,
+    pub indexer: Indexer,
+}
+
+impl Stack {
+    pub async fn start() -> Self {
+        let devnet = taonado_devnet::spawn(taonado_devnet::DevnetConfig::test())
+            .await
+            .unwrap();
+        let key = devnet.dev_accounts()[0].private_key;
+        let signer = PrivateKeySigner::from_bytes(&key).unwrap();
+        let deployer = signer.address();
+        let provider = ProviderBuilder::new()
+            .wallet(EthereumWallet::from(signer))
+            .connect_http(devnet.rpc_url().parse().unwrap())
+            .erased();
+        let dir = tempfile::tempdir().unwrap();
+        let plan = DeployPlan {
+            network: "local".into(),
+            chain_id: devnet.chain_id(),
+            netuid: 2,
+            wtao: WtaoSource::Deploy,
+            deposit_goal: U256::from(1000 * TAO),
+            pool_denominations: vec![U256::from(TAO / 10), U256::from(TAO)],
+            verifying_key: VerifyingKeyFile::generator_placeholder("local-dev-insecure"),
+            verifier_family: FamilyPolicy::ChainId,
+            record_path: dir.path().join("local.json"),
+            local_subnet: true,
+            anvil_mocks: false,
+            evm_validator: EvmValidatorSettings {
+                set_weights_bounty: U256::from(TAO / 1000),
+                set_weights_block_interval: 10,
+                refund_overhead: U256::from(15_000u64),
+                metagraph_boost: 0,
+                version_key: 0,
+                funding: U256::from(10 * TAO),
+            },
+            insecure_key: InsecureKeyPolicy::Allow,
+        };
+        let record = taonado_ops::deploy::deploy(&provider, deployer, &plan, &NoProgress)
+            .await
+            .unwrap();
+        let get = |name: &str| record.address(name).ok();
+        let contracts = ProtocolContracts {
+            wtao: get("WTAO"),
+            deposit_tracker: get("DepositTracker"),
+            weights: get("WeightsV3"),
+            evm_validator: get("EvmValidator"),
+            pools: record.pools.iter().map(|p| p.contract.address).collect(),
+            // Indexed from genesis, WTAO included.
+            wtao_fully_indexed: true,
+        };
+        let store = Store::open(&dir.path().join("monitor.db")).unwrap();
+        let indexer = Indexer::new(indexer_config(&devnet, &contracts), store.clone())
+            .await
+            .unwrap();
+        Self {
+            devnet,
+            provider,
+            contracts,
+            _dir: dir,
+            store,
+            indexer,
+        }
+    }
+
+    pub fn monitor(&self, rules: RuleSettings, notifiers: Vec<Arc<dyn Notifier>>) -> Monitor {
+        let dispatcher = Dispatcher::new(
+            self.store.clone(),
+            "local".into(),
+            notifiers,
+            DeliveryPolicy::default(),
+        );
+        Monitor::new(
+            self.store.clone(),
+            self.provider.clone(),
+            MonitorConfig {
+                network: "local".into(),
+                chain_id: self.devnet.chain_id(),
+                contracts: self.contracts.clone(),
+                rules,
+                history: 100,
+            },
+            dispatcher,
+        )
+    }
+
+    /// Index to the head, evaluate and deliver; returns the evaluation's fired rules.
+    pub async fn step(&self, monitor: &Monitor, now: u64) -> taonado_monitor::EvaluationReport {
+        self.indexer.sync_once().await.unwrap();
+        let report = monitor.evaluate(now).await.unwrap();
+        monitor.deliver(now).await.unwrap();
+        report
+    }
+
+    pub async fn mine(&self, blocks: u64) {
+        let _: serde_json::Value = self
+            .provider
+            .raw_request("anvil_mine".into(), (U256::from(blocks),))
+            .await
+            .unwrap();
+    }
+
+    pub fn pool(&self, i: usize) -> Address {
+        self.contracts.pools[i]
+    }
+}
+
+fn indexer_config(devnet: &taonado_devnet::DevnetHandle, c: &ProtocolContracts) -> IndexerConfig {
+    IndexerConfig {
+        chain_id: devnet.chain_id(),
+        endpoints: vec![devnet.rpc_url().parse().unwrap()],
+        contracts: taonado_indexer::ProtocolContracts {
+            wtao: c.wtao,
+            deposit_tracker: c.deposit_tracker,
+            weights: c.weights,
+            evm_validator: c.evm_validator,
+            pools: c.pools.clone(),
+        },
+        netuid: 2,
+        start_block: 0,
+        batch_blocks: 500,
+        concurrency: 4,
+        reorg_depth: 16,
+        snapshot_interval: Some(1),
+        poll_interval: std::time::Duration::from_millis(100),
+        retry: RetryPolicy {
+            max_attempts: 3,
+            initial_backoff: std::time::Duration::from_millis(10),
+            max_backoff: std::time::Duration::from_millis(100),
+        },
+        request_timeout: std::time::Duration::from_secs(10),
+    }
+}

@@ -1,0 +1,430 @@
+//! `taonado deploy check`: the prerequisites of a deployment, each one a [`Check`] line.
+//!
+//! The CLI gathers what only it can know (which signer flags were given, the config) and the
+//! chain facts come from here, so that every rule lives in one tested place.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use alloy::primitives::{Address, B256, U256};
+use alloy::providers::{DynProvider, Provider};
+use serde::{Deserialize, Serialize};
+
+use super::family::{self, FamilyPolicy};
+use super::verify::{Check, CheckStatus};
+use crate::error::{OpsError, Result};
+use crate::fs;
+use crate::record::DeploymentRecord;
+use taonado_contracts::Contract;
+
+/// The verifying-key setup label of the insecure local development keys.
+pub const LOCAL_DEV_SETUP: &str = "local-dev-insecure";
+
+/// Whether a deployment may embed a verifying key from the insecure local setup.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum InsecureKeyPolicy {
+    /// Dev chains: the local key is the normal choice.
+    Allow,
+    /// Live networks: refused before anything is sent.
+    Refuse,
+    /// Live network, explicitly overridden by the operator (a rehearsal): allowed and logged.
+    AllowOnLiveNetwork,
+}
+
+/// Refuses a `local-dev-insecure` key on a live network unless explicitly overridden.
+pub fn check_key_policy(policy: InsecureKeyPolicy, setup: &str, network: &str) -> Result<()> {
+    if setup != LOCAL_DEV_SETUP {
+        return Ok(());
+    }
+    match policy {
+        InsecureKeyPolicy::Allow => Ok(()),
+        InsecureKeyPolicy::AllowOnLiveNetwork => {
+            tracing::warn!(%network, "deploying the INSECURE local-dev verifying key to a live network (explicitly allowed)");
+            Ok(())
+        }
+        InsecureKeyPolicy::Refuse => Err(OpsError::InsecureVerifyingKey {
+            network: network.to_owned(),
+        }),
+    }
+}
+
+/// The verifying key's setup label, checked for the target network.
+pub fn verifying_key_check(setup: &str, live_network: bool) -> Check {
+    let subject = "verifying key";
+    if setup == LOCAL_DEV_SETUP && live_network {
+        Check::new(
+            subject,
+            "setup",
+            CheckStatus::Fail,
+            format!("{setup}: anyone can forge proofs with this key; use the ceremony key"),
+        )
+    } else if setup == LOCAL_DEV_SETUP {
+        Check::new(
+            subject,
+            "setup",
+            CheckStatus::Pass,
+            format!("{setup} (dev chain only)"),
+        )
+    } else {
+        Check::new(subject, "setup", CheckStatus::Pass, setup.to_owned())
+    }
+}
+
+/// The verifier variant the deploy would choose, or why it would refuse.
+pub async fn verifier_family_check(
+    provider: &DynProvider,
+    policy: FamilyPolicy,
+    chain_id: u64,
+) -> Result<Check> {
+    let probe = family::probe(provider).await?;
+    Ok(match family::decide(policy, chain_id, probe) {
+        Ok(family) => Check::new(
+            "verifier",
+            "variant",
+            CheckStatus::Pass,
+            format!(
+                "{family} (bn256 add at 0x6: {}, at 0x9: {}; policy {policy:?})",
+                probe.add_at_0x6, probe.add_at_0x9
+            ),
+        ),
+        Err(e) => Check::new("verifier", "variant", CheckStatus::Fail, e.to_string()),
+    })
+}
+
+/// The node's gas price against an operator bound.
+pub async fn gas_price_check(provider: &DynProvider, max_wei: u128) -> Result<(Check, u128)> {
+    let price = provider
+        .get_gas_price()
+        .await
+        .map_err(OpsError::rpc("reading the gas price"))?;
+    let shown = format!("{} gwei", format_gwei(price));
+    let check = if price <= max_wei {
+        Check::new(
+            "gas price",
+            "within bound",
+            CheckStatus::Pass,
+            format!("{shown} <= {} gwei", format_gwei(max_wei)),
+        )
+    } else {
+        Check::new(
+            "gas price",
+            "within bound",
+            CheckStatus::Fail,
+            format!(
+                "{shown} > {} gwei; wait or raise --max-gas-price",
+                format_gwei(max_wei)
+            ),
+        )
+    };
+    Ok((check, price))
+}
+
+/// Whether `deployer` can pay `gas` at `gas_price` plus `extra` wei (e.g. validator funding),
+/// with a 20 % margin on the gas.
+pub async fn funding_check(
+    provider: &DynProvider,
+    deployer: Address,
+    gas: u64,
+    gas_price: u128,
+    extra: U256,
+) -> Result<Check> {
+    let balance = provider
+        .get_balance(deployer)
+        .await
+        .map_err(OpsError::rpc(format!("reading the balance of {deployer}")))?;
+    let need = required_funds(gas, gas_price, extra);
+    let detail = format!(
+        "{deployer} has {} TAO, needs {} TAO (~{gas} gas at {} gwei + 20 %, plus {} TAO funding)",
+        taonado_types::format_tao(balance),
+        taonado_types::format_tao(need),
+        format_gwei(gas_price),
+        taonado_types::format_tao(extra)
+    );
+    let status = if balance >= need {
+        CheckStatus::Pass
+    } else {
+        CheckStatus::Fail
+    };
+    Ok(Check::new("deployer", "funded", status, detail))
+}
+
+/// Wei needed for `gas` at `gas_price` with a 20 % margin, plus `extra`.
+pub fn required_funds(gas: u64, gas_price: u128, extra: U256) -> U256 {
+    U256::from(gas) * U256::from(gas_price) * U256::from(6u8) / U256::from(5u8) + extra
+}
+
+fn format_gwei(wei: u128) -> String {
+    let whole = wei / 1_000_000_000;
+    let frac = wei % 1_000_000_000;
+    if frac == 0 {
+        whole.to_string()
+    } else {
+        let frac = format!("{frac:09}");
+        format!("{whole}.{}", frac.trim_end_matches('0'))
+    }
+}
+
+/// Gas a deployment recorded (contracts and pools with a receipt).
+pub fn recorded_gas(record: &DeploymentRecord) -> u64 {
+    record
+        .contracts
+        .values()
+        .chain(record.pools.iter().map(|p| &p.contract))
+        .filter_map(|c| c.gas_used)
+        .sum()
+}
+
+/// Each recorded contract's artifact hash against the artifact this binary carries: a
+/// difference means the artifacts changed since the deployment (a re-run would redeploy).
+pub fn record_artifact_checks(record: &DeploymentRecord) -> Vec<Check> {
+    let rows = record
+        .contracts
+        .iter()
+        .map(|(name, c)| (name.clone(), c))
+        .chain(
+            record
+                .pools
+                .iter()
+                .map(|p| (super::verify::pool_name(p.denomination), &p.contract)),
+        );
+    rows.filter_map(|(name, c)| {
+        let recorded = c.artifact_sha256?;
+        let current = c.artifact.parse::<Contract>().ok()?.artifact().sha256;
+        Some(if recorded == current {
+            Check::new(
+                name,
+                "artifact current",
+                CheckStatus::Pass,
+                format!("{} sha256 {}", c.artifact, short(current)),
+            )
+        } else {
+            Check::new(
+                name,
+                "artifact current",
+                CheckStatus::Warn,
+                format!(
+                    "{} changed since deployment (recorded {}, now {}); a re-run redeploys it",
+                    c.artifact,
+                    short(recorded),
+                    short(current)
+                ),
+            )
+        })
+    })
+    .collect()
+}
+
+#[derive(Deserialize)]
+struct BuildInfo {
+    artifacts: BTreeMap<String, String>,
+    #[serde(default)]
+    sources: Vec<String>,
+}
+
+/// The committed artifacts in `artifacts_dir` (a checkout's `crates/taonado-contracts/artifacts`)
+/// against `build-info.json` and against the artifacts embedded in this binary; and the sources
+/// `build-info.json` lists, present under `contracts_dir`.
+pub fn committed_artifact_checks(artifacts_dir: &Path, contracts_dir: &Path) -> Result<Vec<Check>> {
+    let info_path = artifacts_dir.join("build-info.json");
+    let Some(text) = fs::read_optional(&info_path)? else {
+        return Ok(vec![Check::new(
+            "artifacts",
+            "build-info.json",
+            CheckStatus::Skip,
+            format!(
+                "{} not found (not run from a checkout); checked against the embedded artifacts only",
+                info_path.display()
+            ),
+        )]);
+    };
+    let info: BuildInfo = serde_json::from_str(&text).map_err(|source| OpsError::RecordFormat {
+        path: info_path.clone(),
+        source,
+    })?;
+    let mut stale = Vec::new();
+    let mut differs_from_binary = Vec::new();
+    for &contract in Contract::ALL {
+        let file = format!("{}.json", contract.name());
+        let path = artifacts_dir.join(&file);
+        let Some(on_disk) = fs::read_optional(&path)? else {
+            stale.push(format!("{file} missing"));
+            continue;
+        };
+        let digest = sha256_hex(on_disk.as_bytes());
+        if info.artifacts.get(&file) != Some(&digest) {
+            stale.push(format!("{file} not as listed"));
+        }
+        if B256::from_slice(&hex_bytes(&digest)) != contract.artifact().sha256 {
+            differs_from_binary.push(file);
+        }
+    }
+    let mut checks = vec![
+        if stale.is_empty() {
+            Check::new(
+                "artifacts",
+                "match build-info.json",
+                CheckStatus::Pass,
+                format!("{} artifacts", info.artifacts.len()),
+            )
+        } else {
+            Check::new(
+                "artifacts",
+                "match build-info.json",
+                CheckStatus::Fail,
+                format!("{}; run `node contracts/build.mjs`", stale.join(", ")),
+            )
+        },
+        if differs_from_binary.is_empty() {
+            Check::new(
+                "artifacts",
+                "embedded in this binary",
+                CheckStatus::Pass,
+                "the binary carries the committed artifacts".to_owned(),
+            )
+        } else {
+            Check::new(
+                "artifacts",
+                "embedded in this binary",
+                CheckStatus::Fail,
+                format!(
+                    "{} differ from this binary's; rebuild taonado",
+                    differs_from_binary.join(", ")
+                ),
+            )
+        },
+    ];
+    let missing: Vec<&String> = info
+        .sources
+        .iter()
+        .filter(|s| !contracts_dir.join(s).is_file())
+        .collect();
+    checks.push(if missing.is_empty() {
+        Check::new(
+            "artifacts",
+            "sources present",
+            CheckStatus::Pass,
+            format!(
+                "{} sources; `node contracts/build.mjs --check` proves they compile to these artifacts",
+                info.sources.len()
+            ),
+        )
+    } else {
+        Check::new(
+            "artifacts",
+            "sources present",
+            CheckStatus::Fail,
+            format!(
+                "missing under {}: {}",
+                contracts_dir.display(),
+                missing
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )
+    });
+    Ok(checks)
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    alloy::primitives::hex::encode(sha2::Sha256::digest(bytes))
+}
+
+fn hex_bytes(text: &str) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    // `text` is our own 64-digit sha256 rendering; a failure leaves zeros, which compare unequal.
+    let _ = alloy::primitives::hex::decode_to_slice(text, &mut out);
+    out
+}
+
+fn short(hash: B256) -> String {
+    let text = hash.to_string();
+    text.chars().take(12).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_insecure_key_is_refused_on_live_networks_only() {
+        assert!(check_key_policy(InsecureKeyPolicy::Allow, LOCAL_DEV_SETUP, "local").is_ok());
+        let err = check_key_policy(InsecureKeyPolicy::Refuse, LOCAL_DEV_SETUP, "testnet")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            err.contains("testnet") && err.contains("--allow-insecure-dev-key"),
+            "{err}"
+        );
+        assert!(
+            check_key_policy(
+                InsecureKeyPolicy::AllowOnLiveNetwork,
+                LOCAL_DEV_SETUP,
+                "testnet"
+            )
+            .is_ok()
+        );
+        assert!(check_key_policy(InsecureKeyPolicy::Refuse, "ceremony:taonado", "mainnet").is_ok());
+        assert_eq!(
+            verifying_key_check(LOCAL_DEV_SETUP, true).status,
+            CheckStatus::Fail
+        );
+        assert_eq!(
+            verifying_key_check(LOCAL_DEV_SETUP, false).status,
+            CheckStatus::Pass
+        );
+    }
+
+    #[test]
+    fn funds_cover_gas_with_a_margin() {
+        let need = required_funds(1_000_000, 10_000_000_000, U256::from(7u8));
+        assert_eq!(need, U256::from(12_000_000_000_000_000u64 + 7));
+        assert_eq!(format_gwei(20_000_000_000), "20");
+        assert_eq!(format_gwei(1_500_000_000), "1.5");
+    }
+
+    #[test]
+    fn committed_artifacts_of_this_checkout_are_current() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let checks = committed_artifact_checks(
+            &root.join("crates/taonado-contracts/artifacts"),
+            &root.join("contracts"),
+        )
+        .unwrap();
+        assert_eq!(checks.len(), 3);
+        assert!(
+            checks.iter().all(|c| c.status == CheckStatus::Pass),
+            "{checks:?}"
+        );
+
+        let dir = tempfile::tempdir().unwrap();
+        let checks = committed_artifact_checks(dir.path(), dir.path()).unwrap();
+        assert_eq!(checks[0].status, CheckStatus::Skip);
+    }
+
+    #[test]
+    fn a_tampered_artifact_copy_fails_both_artifact_checks() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let src = root.join("crates/taonado-contracts/artifacts");
+        let dir = tempfile::tempdir().unwrap();
+        for entry in std::fs::read_dir(&src).unwrap() {
+            let entry = entry.unwrap();
+            std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
+        }
+        let wtao = dir.path().join("WTAO.json");
+        let text = std::fs::read_to_string(&wtao).unwrap();
+        std::fs::write(&wtao, text.replace("\"WTAO\"", "\"WTAO\" ")).unwrap();
+        let checks = committed_artifact_checks(dir.path(), &root.join("contracts")).unwrap();
+        assert_eq!(checks[0].status, CheckStatus::Fail);
+        assert!(
+            checks[0].detail.contains("WTAO.json not as listed"),
+            "{:?}",
+            checks[0]
+        );
+        assert_eq!(checks[1].status, CheckStatus::Fail);
+    }
+}

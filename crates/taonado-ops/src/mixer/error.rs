@@ -1,0 +1,146 @@
+//! What can go wrong in the mixer flows. Messages never contain a note, a nullifier or a
+//! secret: only public values (commitments, nullifier hashes, addresses).
+
+use std::path::PathBuf;
+
+use alloy::primitives::{Address, B256};
+use taonado_zk::{NoteError, ZkError};
+
+use crate::error::OpsError;
+
+/// A mixer-specific failure; RPC, transaction and file errors use the shared
+/// [`crate::OpsError`] variants.
+#[derive(Debug, thiserror::Error)]
+pub enum MixerError {
+    // No `#[source]`: the message already carries the reason, and error chains would
+    // print it twice.
+    #[error("note rejected: {0}")]
+    Note(NoteError),
+
+    #[error(
+        "there is no {amount} WTAO pool in this deployment (pools: {available}); pick one of those"
+    )]
+    NoPool { amount: String, available: String },
+
+    #[error(
+        "{account} holds {have} WTAO but the {need} WTAO pool needs {need}; wrap TAO first (pass --wrap, or call WTAO.deposit)"
+    )]
+    NotEnoughWtao {
+        account: Address,
+        have: String,
+        need: String,
+    },
+
+    #[error("this note was already withdrawn (nullifier hash {nullifier_hash}); nothing was sent")]
+    SpentNote { nullifier_hash: B256 },
+
+    #[error(
+        "commitment {commitment} was never deposited into the pool at {pool}; check the note and the network"
+    )]
+    UnknownCommitment { commitment: B256, pool: Address },
+
+    #[error(
+        "no pool of this deployment holds commitment {commitment} (legacy note: its pool is found by commitment); check the note and the network"
+    )]
+    LegacyPoolNotFound { commitment: B256 },
+
+    #[error(
+        "the event cache {path} is corrupt: {reason}; run `taonado mixer sync --rebuild` to fetch it again"
+    )]
+    CacheCorrupt { path: PathBuf, reason: String },
+
+    #[error(
+        "the event cache {path} is stale: {reason}; run `taonado mixer sync --rebuild` to fetch it again"
+    )]
+    CacheStale { path: PathBuf, reason: String },
+
+    #[error(
+        "the node returned deposit events of {pool} with a gap: expected leaf index {expected}, got {found}; retry or use another rpc endpoint"
+    )]
+    LeafGap {
+        pool: Address,
+        expected: usize,
+        found: u64,
+    },
+
+    #[error("the fee {fee} WTAO exceeds the pool denomination {denomination} WTAO; lower --fee")]
+    FeeTooHigh { fee: String, denomination: String },
+
+    #[error("a fee needs a relayer to receive it; pass --relayer ADDR or drop --fee")]
+    FeeWithoutRelayer,
+
+    #[error(
+        "the deployment record has no verifier entry, so the proving key cannot be matched; redeploy with `taonado deploy`"
+    )]
+    NoVerifierRecord,
+
+    #[error(
+        "the deployed verifier uses the key setup \"{deployed}\", but only the \"{local}\" proving key is available here; refusing to prove with a key the verifier would reject"
+    )]
+    KeySetupMismatch { deployed: String, local: String },
+
+    #[error(
+        "the deployed verifier was made for circuit {deployed}, but the local proving key is for circuit {local}; redeploy the verifier or use the matching keys"
+    )]
+    CircuitMismatch { deployed: String, local: String },
+
+    #[error("loading the proving key failed")]
+    Keys(#[source] ZkError),
+
+    #[error("proving the withdrawal failed")]
+    Prove(#[source] ZkError),
+
+    #[error(
+        "the proof does not verify against the local verifying key; the key files are inconsistent, regenerate them"
+    )]
+    ProofRejectedLocally,
+
+    #[error("the pool would reject this withdrawal: {reason}; nothing was sent")]
+    WithdrawRejected { reason: String },
+
+    #[error("the pool would reject this deposit: {reason}; nothing was sent")]
+    DepositRejected { reason: String },
+
+    #[error("transaction {tx} has no {event} event from {contract}; inspect the receipt")]
+    MissingEvent {
+        tx: B256,
+        event: &'static str,
+        contract: Address,
+    },
+
+    #[error("{amount} is not a valid amount of WTAO: {reason}")]
+    BadAmount { amount: String, reason: String },
+
+    #[error(
+        "the deployment record belongs to chain {record} but the node is chain {node}; use the right network"
+    )]
+    ChainMismatch { record: u64, node: u64 },
+}
+
+impl MixerError {
+    /// Whether the input (note, flags, cache, keys) must change, as opposed to the chain or
+    /// the node failing: the CLI maps this to its usage exit code.
+    pub fn is_input_error(&self) -> bool {
+        !matches!(
+            self,
+            Self::Prove(_)
+                | Self::ProofRejectedLocally
+                | Self::MissingEvent { .. }
+                | Self::LeafGap { .. }
+        )
+    }
+}
+
+impl From<NoteError> for MixerError {
+    fn from(error: NoteError) -> Self {
+        Self::Note(error)
+    }
+}
+
+/// Boxed inside [`OpsError`], so the mixer's many context fields do not grow every
+/// `Result` of the crate.
+impl From<MixerError> for OpsError {
+    fn from(error: MixerError) -> Self {
+        Self::Mixer(Box::new(error))
+    }
+}

@@ -1,0 +1,217 @@
+//! Incremental Deposit-event sync into the [`EventCache`], with reorg detection.
+
+use alloy::eips::BlockNumberOrTag;
+use alloy::primitives::B256;
+use alloy::providers::Provider;
+use alloy::rpc::types::Filter;
+use serde::Serialize;
+use taonado_zk::{MerkleTree, fr_from_b256, fr_to_b256};
+
+use super::{
+    EventCache, LOG_BATCH_BLOCKS, Mixer, MixerError, MixerProgress, MixerStage, Pool,
+    decode_deposit, deposit_topics,
+};
+use crate::error::{OpsError, Result};
+
+/// The outcome of syncing one pool.
+#[derive(Clone, Debug, Serialize)]
+pub struct PoolSync {
+    pub pool: Pool,
+    pub cache_path: std::path::PathBuf,
+    /// Leaves in the cache after the sync.
+    pub leaves: usize,
+    /// Leaves this sync added.
+    pub new_leaves: usize,
+    pub from_block: u64,
+    pub to_block: u64,
+    /// Why the cache was rebuilt from scratch, if it was (a reorg, a restarted chain, …).
+    pub resynced: Option<String>,
+    /// The root of the rebuilt tree.
+    pub root: B256,
+    /// Whether the pool knows that root (`isKnownRoot`).
+    pub root_known: bool,
+}
+
+/// The outcome of `sync` over one or more pools.
+#[derive(Clone, Debug, Serialize)]
+pub struct SyncReport {
+    pub chain_id: u64,
+    pub head: u64,
+    pub pools: Vec<PoolSync>,
+}
+
+impl Mixer {
+    /// Syncs `pools` (every pool when empty); `rebuild` drops the caches first.
+    pub async fn sync(
+        &self,
+        pools: &[Pool],
+        rebuild: bool,
+        progress: &dyn MixerProgress,
+    ) -> Result<SyncReport> {
+        let pools = if pools.is_empty() {
+            self.pools()
+        } else {
+            pools.to_vec()
+        };
+        let mut report = SyncReport {
+            chain_id: self.chain_id,
+            head: 0,
+            pools: Vec::new(),
+        };
+        for pool in pools {
+            let (cache, mut outcome) = self.sync_pool(&pool, rebuild, progress).await?;
+            let tree = tree_of(&cache, &outcome.cache_path)?;
+            outcome.root = fr_to_b256(tree.root());
+            outcome.root_known = self.is_known_root(&pool, outcome.root).await?;
+            report.head = report.head.max(outcome.to_block);
+            report.pools.push(outcome);
+        }
+        Ok(report)
+    }
+
+    pub(crate) async fn is_known_root(&self, pool: &Pool, root: B256) -> Result<bool> {
+        taonado_contracts::bindings::ERC20Taonado::new(pool.address, &self.provider)
+            .isKnownRoot(root)
+            .call()
+            .await
+            .map_err(OpsError::contract("reading isKnownRoot"))
+    }
+
+    /// Brings `pool`'s cache up to the chain head and saves it. A cache whose last block is
+    /// no longer canonical (a reorg, or a restarted dev chain) is rebuilt from scratch and
+    /// the outcome says why; a corrupt cache file is an error.
+    pub async fn sync_pool(
+        &self,
+        pool: &Pool,
+        rebuild: bool,
+        progress: &dyn MixerProgress,
+    ) -> Result<(EventCache, PoolSync)> {
+        let path = self.cache_path(pool);
+        let loaded = if rebuild {
+            None
+        } else {
+            EventCache::load(&path, self.chain_id, pool.address)?
+        };
+        let mut cache = loaded.unwrap_or_else(|| EventCache::empty(self.chain_id, pool.address));
+        let head = self
+            .provider
+            .get_block_number()
+            .await
+            .map_err(OpsError::rpc("reading the block number"))?;
+        let mut resynced = None;
+        if let Some((block, hash)) = cache.synced_to {
+            let reason = if block > head {
+                Some(format!(
+                    "the cache was synced to block {block} but the chain head is {head} (was the chain reset?)"
+                ))
+            } else {
+                match self.block_hash(block).await? {
+                    Some(canonical) if canonical == hash => None,
+                    _ => Some(format!(
+                        "block {block} of the cache is no longer canonical (a reorg or a restarted chain)"
+                    )),
+                }
+            };
+            if let Some(reason) = reason {
+                tracing::warn!(pool = %pool.address, %reason, "resyncing the event cache");
+                progress.stage(MixerStage::Resyncing {
+                    amount: pool.amount.clone(),
+                    reason: reason.clone(),
+                });
+                cache = EventCache::empty(self.chain_id, pool.address);
+                resynced = Some(reason);
+            }
+        }
+        let first = cache
+            .synced_to
+            .map_or(pool.deployed_block, |(block, _)| block + 1);
+        let before = cache.leaves.len();
+        let mut from = first;
+        while from <= head {
+            let to = head.min(from.saturating_add(LOG_BATCH_BLOCKS - 1));
+            progress.stage(MixerStage::Syncing {
+                amount: pool.amount.clone(),
+                block: from,
+                head,
+                leaves: cache.leaves.len(),
+            });
+            let filter = Filter::new()
+                .address(pool.address)
+                .event_signature(deposit_topics())
+                .from_block(from)
+                .to_block(to);
+            let logs = self
+                .provider
+                .get_logs(&filter)
+                .await
+                .map_err(OpsError::rpc("reading Deposit events"))?;
+            let mut deposits: Vec<_> = logs.iter().filter_map(decode_deposit).collect();
+            deposits.sort_by_key(|d| (d.block, d.log_index));
+            for deposit in deposits {
+                if deposit.leaf_index != cache.leaves.len() as u64 {
+                    return Err(MixerError::LeafGap {
+                        pool: pool.address,
+                        expected: cache.leaves.len(),
+                        found: deposit.leaf_index,
+                    }
+                    .into());
+                }
+                cache.leaves.push(deposit.commitment);
+            }
+            from = to + 1;
+        }
+        if cache.synced_to.is_none_or(|(block, _)| block < head) {
+            let hash = self
+                .block_hash(head)
+                .await?
+                .ok_or_else(|| OpsError::DevRpcResult {
+                    method: "eth_getBlockByNumber".into(),
+                    reason: format!("the node has no block {head}"),
+                })?;
+            cache.synced_to = Some((head, hash));
+        }
+        cache.save(&path)?;
+        tracing::debug!(pool = %pool.address, leaves = cache.leaves.len(), head, "event cache synced");
+        let outcome = PoolSync {
+            pool: pool.clone(),
+            cache_path: path,
+            leaves: cache.leaves.len(),
+            new_leaves: cache.leaves.len().saturating_sub(before),
+            from_block: first,
+            to_block: head,
+            resynced,
+            root: B256::ZERO,
+            root_known: false,
+        };
+        Ok((cache, outcome))
+    }
+
+    pub(crate) async fn block_hash(&self, number: u64) -> Result<Option<B256>> {
+        let block = self
+            .provider
+            .get_block_by_number(BlockNumberOrTag::Number(number))
+            .await
+            .map_err(OpsError::rpc("reading a block"))?;
+        Ok(block.map(|b| b.header.hash))
+    }
+}
+
+/// The Merkle tree of a cache's leaves; a leaf outside the field means a corrupt cache.
+pub(crate) fn tree_of(cache: &EventCache, path: &std::path::Path) -> Result<MerkleTree> {
+    let corrupt = |reason: String| -> OpsError {
+        MixerError::CacheCorrupt {
+            path: path.to_path_buf(),
+            reason,
+        }
+        .into()
+    };
+    let leaves = cache
+        .leaves
+        .iter()
+        .enumerate()
+        .map(|(i, leaf)| {
+            fr_from_b256(*leaf).map_err(|_| corrupt(format!("leaf {i} is not a field element")))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    MerkleTree::from_leaves(&leaves).map_err(|e| corrupt(e.to_string()))
+}

@@ -1,0 +1,472 @@
+//! WeightsV3, computed off chain: the algorithm of protocol.md ("Weights") as pure functions,
+//! and a comparison of the contract's `getNormalizedWeights()` with that algorithm applied to
+//! the same block's state (metagraph hotkeys, associations, WTAO balances, lifetime deposits).
+//! `taonado weights show` renders the comparison.
+
+use alloy::eips::BlockId;
+use alloy::primitives::{Address, B256, U256};
+use alloy::providers::{DynProvider, Provider};
+use serde::Serialize;
+use taonado_types::{AccountId32, Hotkey};
+
+use crate::error::{OpsError, Result};
+use taonado_contracts::bindings::{DepositTracker, ERC20Taonado, IMetagraph, WTAO, WeightsV3};
+
+/// Associations of one hotkey that WeightsV3 counts (`MAX_ASSOCIATIONS_PER_HOTKEY`).
+pub const MAX_ASSOCIATIONS_PER_HOTKEY: usize = 100;
+/// The uid that receives the part of the deposit goal nobody has deposited (`burn_uid`).
+pub const BURN_UID: usize = 0;
+
+/// Inputs on which WeightsV3 itself fails (defects of the live contract, fixed in V4).
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum WeightsError {
+    #[error(
+        "the subnet has no uids; WeightsV3 reverts on an empty metagraph (a V3 defect), register a neuron first"
+    )]
+    NoUids,
+    #[error(
+        "the deposit goal is 0 and nothing is deposited; WeightsV3 divides by zero here (a V3 defect), set a non-zero goal with setDepositGoal"
+    )]
+    DivisionByZero,
+    #[error(
+        "the deposits overflow uint256; WeightsV3 reverts here, which cannot happen with real balances"
+    )]
+    Overflow,
+}
+
+/// `getWeights()`: `deposits[uid]` is the sum of a uid's counted associations' WTAO balances
+/// and lifetime pool deposits (index [`BURN_UID`] is ignored); the burn uid gets what is
+/// missing to the goal.
+pub fn raw_weights(goal: U256, deposits: &[U256]) -> Result<Vec<U256>, WeightsError> {
+    if deposits.is_empty() {
+        return Err(WeightsError::NoUids);
+    }
+    let mut weights = deposits.to_vec();
+    weights[BURN_UID] = U256::ZERO;
+    let total = sum_from_one(&weights)?;
+    if total < goal {
+        weights[BURN_UID] = goal - total;
+    }
+    Ok(weights)
+}
+
+/// `getNormalizedWeights()` from `getWeights()`'s output: each weight times 65535 over
+/// `max(goal, Σ weights[1..])`, truncated to uint16 as Solidity does.
+pub fn normalize(goal: U256, weights: &[U256]) -> Result<Vec<u16>, WeightsError> {
+    let sum = sum_from_one(weights)?;
+    let denominator = goal.max(sum);
+    if denominator.is_zero() {
+        return Err(WeightsError::DivisionByZero);
+    }
+    let scale = U256::from(u16::MAX);
+    weights
+        .iter()
+        .map(|w| {
+            let scaled = w.checked_mul(scale).ok_or(WeightsError::Overflow)? / denominator;
+            // `uint16(x)` keeps the low 16 bits; every value here is <= 65535 anyway.
+            Ok(scaled.as_limbs()[0] as u16)
+        })
+        .collect()
+}
+
+/// Both steps: per-uid deposits to the normalized weights the contract returns.
+pub fn normalized_weights(goal: U256, deposits: &[U256]) -> Result<Vec<u16>, WeightsError> {
+    normalize(goal, &raw_weights(goal, deposits)?)
+}
+
+fn sum_from_one(values: &[U256]) -> Result<U256, WeightsError> {
+    values.iter().skip(1).try_fold(U256::ZERO, |acc, v| {
+        acc.checked_add(*v).ok_or(WeightsError::Overflow)
+    })
+}
+
+/// One associated EVM address of a hotkey, as WeightsV3 counts it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AssociationState {
+    pub address: Address,
+    pub wtao_balance: U256,
+    pub lifetime_deposits: U256,
+}
+
+/// One uid's inputs to the weights.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct UidDeposits {
+    pub uid: u16,
+    pub hotkey: Hotkey,
+    /// All associations of the hotkey (only the first [`MAX_ASSOCIATIONS_PER_HOTKEY`] count).
+    pub association_count: u64,
+    pub counted: Vec<AssociationState>,
+    /// Σ over `counted` of balance + lifetime deposits.
+    pub deposits: U256,
+}
+
+/// A uid whose on-chain and recomputed weights differ (`None`: the vector is shorter).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct WeightMismatch {
+    pub uid: usize,
+    pub onchain: Option<u16>,
+    pub offchain: Option<u16>,
+}
+
+/// The contract's weights next to the recomputation from the same block.
+#[derive(Clone, Debug, Serialize)]
+pub struct WeightsComparison {
+    pub block: u64,
+    pub weights_contract: Address,
+    pub netuid: u16,
+    pub deposit_goal: U256,
+    pub uids: Vec<UidDeposits>,
+    pub onchain: Vec<u16>,
+    pub offchain: Vec<u16>,
+    pub mismatches: Vec<WeightMismatch>,
+}
+
+impl WeightsComparison {
+    pub fn is_equal(&self) -> bool {
+        self.mismatches.is_empty()
+    }
+}
+
+/// Per-uid differences between two weight vectors.
+pub fn mismatches(onchain: &[u16], offchain: &[u16]) -> Vec<WeightMismatch> {
+    (0..onchain.len().max(offchain.len()))
+        .filter_map(|uid| {
+            let (a, b) = (onchain.get(uid).copied(), offchain.get(uid).copied());
+            (a != b).then_some(WeightMismatch {
+                uid,
+                onchain: a,
+                offchain: b,
+            })
+        })
+        .collect()
+}
+
+/// Reads of the contracts WeightsV3 reads, all pinned to one block.
+pub(crate) struct WeightsReader<'a> {
+    provider: &'a DynProvider,
+    pub(crate) block: BlockId,
+    pub(crate) weights: Address,
+    pub(crate) netuid: u16,
+    pub(crate) wtao: Address,
+    pub(crate) tracker: Address,
+    pub(crate) metagraph: Address,
+    pub(crate) pool: Address,
+}
+
+impl<'a> WeightsReader<'a> {
+    /// Reads WeightsV3's wiring (netuid, tracker, metagraph, WTAO, pool) at `block`.
+    pub(crate) async fn new(
+        provider: &'a DynProvider,
+        weights: Address,
+        block: u64,
+    ) -> Result<Self> {
+        let at = BlockId::number(block);
+        let contract = WeightsV3::new(weights, provider);
+        let read = |what: &'static str| OpsError::contract(format!("reading WeightsV3.{what}"));
+        Ok(Self {
+            provider,
+            block: at,
+            weights,
+            netuid: contract
+                .netuid()
+                .block(at)
+                .call()
+                .await
+                .map_err(read("netuid"))?,
+            wtao: contract
+                .wtao()
+                .block(at)
+                .call()
+                .await
+                .map_err(read("wtao"))?,
+            tracker: contract
+                .depositTracker()
+                .block(at)
+                .call()
+                .await
+                .map_err(read("depositTracker"))?,
+            metagraph: contract
+                .metagraph()
+                .block(at)
+                .call()
+                .await
+                .map_err(read("metagraph"))?,
+            pool: contract
+                .taonado()
+                .block(at)
+                .call()
+                .await
+                .map_err(read("taonado"))?,
+        })
+    }
+
+    pub(crate) async fn deposit_goal(&self) -> Result<U256> {
+        WeightsV3::new(self.weights, self.provider)
+            .depositGoal()
+            .block(self.block)
+            .call()
+            .await
+            .map_err(OpsError::contract("reading WeightsV3.depositGoal"))
+    }
+
+    pub(crate) async fn onchain_normalized(&self) -> Result<Vec<u16>> {
+        Ok(WeightsV3::new(self.weights, self.provider)
+            .getNormalizedWeights()
+            .block(self.block)
+            .call()
+            .await
+            .map_err(OpsError::contract("calling WeightsV3.getNormalizedWeights"))?
+            .normalized)
+    }
+
+    pub(crate) async fn uid_count(&self) -> Result<u16> {
+        IMetagraph::new(self.metagraph, self.provider)
+            .getUidCount(self.netuid)
+            .block(self.block)
+            .call()
+            .await
+            .map_err(OpsError::contract("reading getUidCount from the metagraph"))
+    }
+
+    pub(crate) async fn hotkey(&self, uid: u16) -> Result<B256> {
+        IMetagraph::new(self.metagraph, self.provider)
+            .getHotkey(self.netuid, uid)
+            .block(self.block)
+            .call()
+            .await
+            .map_err(OpsError::contract(format!(
+                "reading the hotkey of uid {uid} from the metagraph"
+            )))
+    }
+
+    /// Every uid's hotkey, uid 0 first.
+    pub(crate) async fn hotkeys(&self) -> Result<Vec<B256>> {
+        let mut out = Vec::new();
+        for uid in 0..self.uid_count().await? {
+            out.push(self.hotkey(uid).await?);
+        }
+        Ok(out)
+    }
+
+    pub(crate) async fn association_count(&self, hotkey: B256) -> Result<u64> {
+        let count = DepositTracker::new(self.tracker, self.provider)
+            .associationSetLength(hotkey)
+            .block(self.block)
+            .call()
+            .await
+            .map_err(OpsError::contract(
+                "reading DepositTracker.associationSetLength",
+            ))?;
+        Ok(count.saturating_to())
+    }
+
+    /// The hotkey's associations in order, at most `limit`.
+    pub(crate) async fn associations(&self, hotkey: B256, limit: u64) -> Result<Vec<Address>> {
+        let tracker = DepositTracker::new(self.tracker, self.provider);
+        let count = self.association_count(hotkey).await?.min(limit);
+        let mut out = Vec::new();
+        for index in 0..count {
+            out.push(
+                tracker
+                    .associations(hotkey, U256::from(index))
+                    .block(self.block)
+                    .call()
+                    .await
+                    .map_err(OpsError::contract("reading DepositTracker.associations"))?,
+            );
+        }
+        Ok(out)
+    }
+
+    pub(crate) async fn association_state(&self, address: Address) -> Result<AssociationState> {
+        let wtao_balance = WTAO::new(self.wtao, self.provider)
+            .balanceOf(address)
+            .block(self.block)
+            .call()
+            .await
+            .map_err(OpsError::contract("reading the WTAO balance"))?;
+        let lifetime_deposits = ERC20Taonado::new(self.pool, self.provider)
+            .totalLifetimeDeposits(address)
+            .block(self.block)
+            .call()
+            .await
+            .map_err(OpsError::contract(
+                "reading the pool's totalLifetimeDeposits",
+            ))?;
+        Ok(AssociationState {
+            address,
+            wtao_balance,
+            lifetime_deposits,
+        })
+    }
+
+    /// What WeightsV3 adds up for one uid.
+    pub(crate) async fn uid_deposits(&self, uid: u16, hotkey: B256) -> Result<UidDeposits> {
+        let association_count = self.association_count(hotkey).await?;
+        let mut counted = Vec::new();
+        for address in self
+            .associations(hotkey, MAX_ASSOCIATIONS_PER_HOTKEY as u64)
+            .await?
+        {
+            counted.push(self.association_state(address).await?);
+        }
+        let deposits = counted.iter().fold(U256::ZERO, |acc, a| {
+            acc + a.wtao_balance + a.lifetime_deposits
+        });
+        Ok(UidDeposits {
+            uid,
+            hotkey: Hotkey(AccountId32(hotkey.0)),
+            association_count,
+            counted,
+            deposits,
+        })
+    }
+}
+
+/// The latest block number, or `block` checked against it.
+pub(crate) async fn resolve_block(provider: &DynProvider, block: Option<u64>) -> Result<u64> {
+    match block {
+        Some(block) => Ok(block),
+        None => provider
+            .get_block_number()
+            .await
+            .map_err(OpsError::rpc("reading the block number")),
+    }
+}
+
+/// Reads WeightsV3's `getNormalizedWeights()` and recomputes it from the state of the same
+/// block (the latest when `block` is `None`). A node without that block's state (the devnet
+/// keeps only the latest; public nodes prune) fails with an RPC error.
+pub async fn compare(
+    provider: &DynProvider,
+    weights: Address,
+    block: Option<u64>,
+) -> Result<WeightsComparison> {
+    let block = resolve_block(provider, block).await?;
+    let reader = WeightsReader::new(provider, weights, block).await?;
+    let deposit_goal = reader.deposit_goal().await?;
+    let onchain = reader.onchain_normalized().await?;
+    let hotkeys = reader.hotkeys().await?;
+    let mut uids = Vec::with_capacity(hotkeys.len());
+    // uid 0 is the burn uid: WeightsV3 never reads its associations.
+    for (uid, hotkey) in hotkeys.iter().enumerate().skip(1) {
+        // uid < uid_count <= u16::MAX.
+        uids.push(reader.uid_deposits(uid as u16, *hotkey).await?);
+    }
+    let mut deposits = vec![U256::ZERO; hotkeys.len()];
+    for u in &uids {
+        deposits[usize::from(u.uid)] = u.deposits;
+    }
+    let offchain = normalized_weights(deposit_goal, &deposits)?;
+    Ok(WeightsComparison {
+        block,
+        weights_contract: weights,
+        netuid: reader.netuid,
+        deposit_goal,
+        mismatches: mismatches(&onchain, &offchain),
+        uids,
+        onchain,
+        offchain,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn tao(n: u64) -> U256 {
+        U256::from(n) * taonado_types::WEI_PER_TAO
+    }
+
+    /// protocol.md's reference results: goal 1000 TAO, uids [burn, 1, 2].
+    #[test]
+    fn reference_vectors() {
+        let goal = tao(1000);
+        let cases: [([u64; 2], [u16; 3]); 5] = [
+            ([0, 0], [65535, 0, 0]),
+            ([1, 1], [65403, 65, 65]),
+            ([450, 450], [6553, 29490, 29490]),
+            ([550, 450], [0, 36044, 29490]),
+            ([9000, 1000], [0, 58981, 6553]),
+        ];
+        for ([a, b], expected) in cases {
+            let deposits = [U256::ZERO, tao(a), tao(b)];
+            assert_eq!(
+                normalized_weights(goal, &deposits).unwrap(),
+                expected,
+                "{a} + {b} TAO"
+            );
+        }
+    }
+
+    #[test]
+    fn burn_uid_gets_the_rest_of_the_goal() {
+        let weights = raw_weights(tao(1000), &[tao(5), tao(300), tao(200)]).unwrap();
+        assert_eq!(weights, vec![tao(500), tao(300), tao(200)]);
+        let above = raw_weights(tao(1000), &[U256::ZERO, tao(900), tao(200)]).unwrap();
+        assert_eq!(above[BURN_UID], U256::ZERO);
+    }
+
+    #[test]
+    fn v3_defects_are_errors() {
+        assert_eq!(
+            normalized_weights(tao(1000), &[]),
+            Err(WeightsError::NoUids)
+        );
+        assert_eq!(
+            normalized_weights(U256::ZERO, &[U256::ZERO, U256::ZERO]),
+            Err(WeightsError::DivisionByZero)
+        );
+        assert_eq!(
+            normalized_weights(U256::ZERO, &[U256::ZERO, U256::MAX, U256::from(1)]),
+            Err(WeightsError::Overflow)
+        );
+    }
+
+    #[test]
+    fn mismatches_are_reported_per_uid() {
+        assert!(mismatches(&[1, 2, 3], &[1, 2, 3]).is_empty());
+        assert_eq!(
+            mismatches(&[1, 2], &[1, 5, 7]),
+            vec![
+                WeightMismatch {
+                    uid: 1,
+                    onchain: Some(2),
+                    offchain: Some(5)
+                },
+                WeightMismatch {
+                    uid: 2,
+                    onchain: None,
+                    offchain: Some(7)
+                },
+            ]
+        );
+    }
+
+    proptest! {
+        /// Every weight fits 16 bits, the sum never exceeds 65535, and with the goal reached
+        /// nothing is burnt.
+        #[test]
+        fn normalized_weights_are_a_distribution(
+            goal in 0u64..10_000,
+            deposits in proptest::collection::vec(0u64..10_000, 1..20),
+        ) {
+            let goal = tao(goal);
+            let deposits: Vec<U256> = deposits.into_iter().map(tao).collect();
+            match normalized_weights(goal, &deposits) {
+                Ok(w) => {
+                    prop_assert_eq!(w.len(), deposits.len());
+                    let total: u64 = w.iter().map(|x| u64::from(*x)).sum();
+                    prop_assert!(total <= 65535);
+                    let deposited = deposits.iter().skip(1).fold(U256::ZERO, |a, b| a + b);
+                    if deposited >= goal {
+                        prop_assert_eq!(w[BURN_UID], 0);
+                    }
+                }
+                Err(e) => prop_assert_eq!(e, WeightsError::DivisionByZero),
+            }
+        }
+    }
+}

@@ -1,0 +1,496 @@
+//! Alert state for the monitor: one row per firing episode of a dedup key, with the
+//! notifications each transition needs written to the outbox in the same transaction, so
+//! a state change and its delivery are never separated by a crash.
+
+use std::collections::BTreeSet;
+
+use rusqlite::{OptionalExtension as _, Row, Transaction, params};
+use serde::{Deserialize, Serialize};
+
+use crate::Store;
+use crate::error::{Result, SqlContext as _, StoreError};
+use crate::outbox::enqueue_in;
+
+/// Monitor migration 100: alerts and the delivery outbox.
+pub const MIGRATION_SQL: &str = r#"
+CREATE TABLE alerts (
+    id          INTEGER PRIMARY KEY,
+    dedup_key   TEXT NOT NULL,
+    rule        TEXT NOT NULL,
+    severity    TEXT NOT NULL,
+    state       TEXT NOT NULL CHECK (state IN ('firing', 'resolved')),
+    summary     TEXT NOT NULL,
+    details     TEXT NOT NULL,
+    block       INTEGER,
+    fired_at    INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL,
+    resolved_at INTEGER
+);
+-- At most one firing episode per dedup key: a condition that stays true is one alert.
+CREATE UNIQUE INDEX alerts_one_firing ON alerts (dedup_key) WHERE state = 'firing';
+CREATE INDEX alerts_recent ON alerts (updated_at);
+
+CREATE TABLE outbox (
+    id              INTEGER PRIMARY KEY,
+    idempotency_key TEXT NOT NULL UNIQUE,
+    channel         TEXT NOT NULL,
+    alert_id        INTEGER REFERENCES alerts (id),
+    payload         TEXT NOT NULL,
+    state           TEXT NOT NULL CHECK (state IN ('pending', 'sent', 'dead')),
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL,
+    last_error      TEXT,
+    created_at      INTEGER NOT NULL,
+    sent_at         INTEGER
+);
+CREATE INDEX outbox_due ON outbox (state, next_attempt_at);
+"#;
+
+/// How urgent an alert is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Info,
+    Warning,
+    Critical,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 3] = [Self::Info, Self::Warning, Self::Critical];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Info => "info",
+            Self::Warning => "warning",
+            Self::Critical => "critical",
+        }
+    }
+
+    fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+}
+
+/// Whether an alert's condition still holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertState {
+    Firing,
+    Resolved,
+}
+
+impl AlertState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Firing => "firing",
+            Self::Resolved => "resolved",
+        }
+    }
+}
+
+/// A condition the rules found true in one evaluation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ActiveAlert {
+    /// Same key = same alert: it fires once and resolves once.
+    pub dedup_key: String,
+    pub rule: String,
+    pub severity: Severity,
+    pub summary: String,
+    pub details: serde_json::Value,
+    /// The block the condition was observed at.
+    pub block: Option<u64>,
+}
+
+/// One stored alert episode.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AlertRecord {
+    pub id: i64,
+    pub dedup_key: String,
+    pub rule: String,
+    pub severity: Severity,
+    pub state: AlertState,
+    pub summary: String,
+    pub details: serde_json::Value,
+    pub block: Option<u64>,
+    pub fired_at: u64,
+    pub updated_at: u64,
+    pub resolved_at: Option<u64>,
+}
+
+/// What an outbox message announces.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Transition {
+    Fired,
+    Resolved,
+    /// `taonado alerts test`: not tied to a stored alert.
+    Test,
+}
+
+impl Transition {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Fired => "fired",
+            Self::Resolved => "resolved",
+            Self::Test => "test",
+        }
+    }
+}
+
+/// The payload stored in the outbox: the alert as it was at the transition.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AlertNotice {
+    pub transition: Transition,
+    pub alert: AlertRecord,
+}
+
+/// What one [`Store::apply_alerts`] changed.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AlertChanges {
+    pub fired: Vec<AlertRecord>,
+    pub resolved: Vec<AlertRecord>,
+    /// Alerts that were already firing and still are.
+    pub still_firing: usize,
+    /// Outbox messages written.
+    pub enqueued: usize,
+}
+
+const ALERT_COLUMNS: &str = "id, dedup_key, rule, severity, state, summary, details, block, fired_at, updated_at, resolved_at";
+
+fn alert_row(r: &Row<'_>) -> rusqlite::Result<AlertRecord> {
+    let severity: String = r.get(3)?;
+    let state: String = r.get(4)?;
+    let details: String = r.get(6)?;
+    let conversion = |idx: usize, what: &str| {
+        rusqlite::Error::FromSqlConversionFailure(
+            idx,
+            rusqlite::types::Type::Text,
+            Box::new(StoreError::Corrupt {
+                what: "alerts",
+                detail: what.to_owned(),
+            }),
+        )
+    };
+    Ok(AlertRecord {
+        id: r.get(0)?,
+        dedup_key: r.get(1)?,
+        rule: r.get(2)?,
+        severity: Severity::parse(&severity).ok_or_else(|| conversion(3, &severity))?,
+        state: match state.as_str() {
+            "firing" => AlertState::Firing,
+            "resolved" => AlertState::Resolved,
+            other => return Err(conversion(4, other)),
+        },
+        summary: r.get(5)?,
+        details: serde_json::from_str(&details).map_err(|e| conversion(6, &e.to_string()))?,
+        block: r.get::<_, Option<i64>>(7)?.map(|b| b.max(0) as u64),
+        fired_at: r.get::<_, i64>(8)?.max(0) as u64,
+        updated_at: r.get::<_, i64>(9)?.max(0) as u64,
+        resolved_at: r.get::<_, Option<i64>>(10)?.map(|t| t.max(0) as u64),
+    })
+}
+
+fn to_i64(what: &'static str, value: u64) -> Result<i64> {
+    i64::try_from(value).map_err(|_| StoreError::Corrupt {
+        what,
+        detail: format!("{value} does not fit in an INTEGER"),
+    })
+}
+
+fn notice_json(transition: Transition, alert: &AlertRecord) -> Result<String> {
+    serde_json::to_string(&AlertNotice {
+        transition,
+        alert: alert.clone(),
+    })
+    .map_err(|e| StoreError::Corrupt {
+        what: "alert notice",
+        detail: e.to_string(),
+    })
+}
+
+fn enqueue_notice(
+    tx: &Transaction<'_>,
+    channels: &[String],
+    transition: Transition,
+    alert: &AlertRecord,
+    now: u64,
+) -> Result<usize> {
+    let payload = notice_json(transition, alert)?;
+    for channel in channels {
+        let key = format!("alert-{}-{}-{}", alert.id, transition.as_str(), channel);
+        enqueue_in(tx, &key, channel, Some(alert.id), &payload, now)?;
+    }
+    Ok(channels.len())
+}
+
+fn firing_in(tx: &Transaction<'_>) -> Result<Vec<AlertRecord>> {
+    let mut stmt = tx
+        .prepare(&format!(
+            "SELECT {ALERT_COLUMNS} FROM alerts WHERE state = 'firing' ORDER BY id"
+        ))
+        .op("reading firing alerts")?;
+    let rows = stmt.query_map([], alert_row).op("reading firing alerts")?;
+    rows.collect::<Result<Vec<_>, _>>()
+        .op("reading firing alerts")
+}
+
+impl Store {
+    /// Records one evaluation: alerts in `active` that were not firing start firing, firing
+    /// alerts of a rule in `evaluated_rules` that are no longer active resolve (rules that
+    /// could not be evaluated keep their state). Each transition enqueues one message per
+    /// channel in the same transaction.
+    pub fn apply_alerts(
+        &self,
+        active: &[ActiveAlert],
+        evaluated_rules: &BTreeSet<String>,
+        channels: &[String],
+        now: u64,
+    ) -> Result<AlertChanges> {
+        let now_i = to_i64("time", now)?;
+        self.with_tx(|tx| {
+            let firing = firing_in(tx)?;
+            let mut changes = AlertChanges::default();
+            for alert in active {
+                if firing.iter().any(|f| f.dedup_key == alert.dedup_key) {
+                    tx.execute(
+                        "UPDATE alerts SET summary = ?2, details = ?3, block = ?4, updated_at = ?5
+                         WHERE dedup_key = ?1 AND state = 'firing'",
+                        params![
+                            alert.dedup_key,
+                            alert.summary,
+                            alert.details.to_string(),
+                            alert.block.map(|b| to_i64("block", b)).transpose()?,
+                            now_i
+                        ],
+                    )
+                    .op("updating a firing alert")?;
+                    changes.still_firing += 1;
+                    continue;
+                }
+                tx.execute(
+                    "INSERT INTO alerts (dedup_key, rule, severity, state, summary, details, block, fired_at, updated_at)
+                     VALUES (?1, ?2, ?3, 'firing', ?4, ?5, ?6, ?7, ?7)",
+                    params![
+                        alert.dedup_key,
+                        alert.rule,
+                        alert.severity.as_str(),
+                        alert.summary,
+                        alert.details.to_string(),
+                        alert.block.map(|b| to_i64("block", b)).transpose()?,
+                        now_i
+                    ],
+                )
+                .op("inserting an alert")?;
+                let record = AlertRecord {
+                    id: tx.last_insert_rowid(),
+                    dedup_key: alert.dedup_key.clone(),
+                    rule: alert.rule.clone(),
+                    severity: alert.severity,
+                    state: AlertState::Firing,
+                    summary: alert.summary.clone(),
+                    details: alert.details.clone(),
+                    block: alert.block,
+                    fired_at: now,
+                    updated_at: now,
+                    resolved_at: None,
+                };
+                changes.enqueued += enqueue_notice(tx, channels, Transition::Fired, &record, now)?;
+                changes.fired.push(record);
+            }
+            for mut record in firing {
+                let active_again = active.iter().any(|a| a.dedup_key == record.dedup_key);
+                if active_again || !evaluated_rules.contains(&record.rule) {
+                    continue;
+                }
+                tx.execute(
+                    "UPDATE alerts SET state = 'resolved', resolved_at = ?2, updated_at = ?2 WHERE id = ?1",
+                    params![record.id, now_i],
+                )
+                .op("resolving an alert")?;
+                record.state = AlertState::Resolved;
+                record.resolved_at = Some(now);
+                record.updated_at = now;
+                changes.enqueued +=
+                    enqueue_notice(tx, channels, Transition::Resolved, &record, now)?;
+                changes.resolved.push(record);
+            }
+            Ok(changes)
+        })
+    }
+
+    /// Enqueues a test notice for each channel (`taonado alerts test`); returns the keys.
+    pub fn enqueue_test_alert(
+        &self,
+        channels: &[String],
+        summary: &str,
+        now: u64,
+    ) -> Result<Vec<String>> {
+        let record = AlertRecord {
+            id: 0,
+            dedup_key: format!("test-{now}"),
+            rule: "test".into(),
+            severity: Severity::Info,
+            state: AlertState::Firing,
+            summary: summary.to_owned(),
+            details: serde_json::json!({}),
+            block: None,
+            fired_at: now,
+            updated_at: now,
+            resolved_at: None,
+        };
+        let payload = notice_json(Transition::Test, &record)?;
+        self.with_tx(|tx| {
+            // The sequence makes two tests in the same second distinct messages.
+            let seq: i64 = tx
+                .query_row("SELECT COALESCE(MAX(id), 0) + 1 FROM outbox", [], |r| {
+                    r.get(0)
+                })
+                .op("numbering a test alert")?;
+            let mut keys = Vec::new();
+            for channel in channels {
+                let key = format!("test-{now}-{seq}-{channel}");
+                enqueue_in(tx, &key, channel, None, &payload, now)?;
+                keys.push(key);
+            }
+            Ok(keys)
+        })
+    }
+
+    /// Alerts that are firing now, most severe first.
+    pub fn firing_alerts(&self) -> Result<Vec<AlertRecord>> {
+        self.with_conn(|conn| {
+            let mut stmt = conn
+                .prepare(&format!(
+                    "SELECT {ALERT_COLUMNS} FROM alerts WHERE state = 'firing'
+                     ORDER BY CASE severity WHEN 'critical' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END, id"
+                ))
+                .op("reading firing alerts")?;
+            let rows = stmt.query_map([], alert_row).op("reading firing alerts")?;
+            rows.collect::<Result<Vec<_>, _>>()
+                .op("reading firing alerts")
+        })
+    }
+
+    /// The latest alert episodes (firing or resolved), newest change first.
+    pub fn recent_alerts(&self, max: usize) -> Result<Vec<AlertRecord>> {
+        self.with_conn(|conn| {
+            let mut stmt = conn
+                .prepare(&format!(
+                    "SELECT {ALERT_COLUMNS} FROM alerts ORDER BY updated_at DESC, id DESC LIMIT ?1"
+                ))
+                .op("reading recent alerts")?;
+            let rows = stmt
+                .query_map([i64::try_from(max).unwrap_or(i64::MAX)], alert_row)
+                .op("reading recent alerts")?;
+            rows.collect::<Result<Vec<_>, _>>()
+                .op("reading recent alerts")
+        })
+    }
+
+    /// One alert by id.
+    pub fn alert(&self, id: i64) -> Result<Option<AlertRecord>> {
+        self.with_conn(|conn| {
+            conn.query_row(
+                &format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE id = ?1"),
+                [id],
+                alert_row,
+            )
+            .optional()
+            .op("reading an alert")
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn active(key: &str, rule: &str) -> ActiveAlert {
+        ActiveAlert {
+            dedup_key: key.into(),
+            rule: rule.into(),
+            severity: Severity::Warning,
+            summary: format!("{key} is wrong"),
+            details: serde_json::json!({"value": 1}),
+            block: Some(7),
+        }
+    }
+
+    fn rules(names: &[&str]) -> BTreeSet<String> {
+        names.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn fires_once_resolves_once_and_enqueues_each_transition_per_channel() {
+        let store = Store::open_in_memory().unwrap();
+        let channels = vec!["hook".to_owned(), "mail".to_owned()];
+        let evaluated = rules(&["gas"]);
+        let a = active("gas:avg", "gas");
+        let first = store
+            .apply_alerts(std::slice::from_ref(&a), &evaluated, &channels, 10)
+            .unwrap();
+        assert_eq!(first.fired.len(), 1);
+        assert_eq!(first.enqueued, 2);
+        let again = store.apply_alerts(&[a], &evaluated, &channels, 11).unwrap();
+        assert!(again.fired.is_empty());
+        assert_eq!(again.still_firing, 1);
+        assert_eq!(again.enqueued, 0);
+        assert_eq!(store.firing_alerts().unwrap().len(), 1);
+
+        let cleared = store.apply_alerts(&[], &evaluated, &channels, 12).unwrap();
+        assert_eq!(cleared.resolved.len(), 1);
+        assert_eq!(cleared.resolved[0].resolved_at, Some(12));
+        assert_eq!(cleared.enqueued, 2);
+        assert!(store.firing_alerts().unwrap().is_empty());
+        let recent = store.recent_alerts(10).unwrap();
+        assert_eq!(recent.len(), 1);
+        assert_eq!(recent[0].state, AlertState::Resolved);
+        assert_eq!(store.outbox_counts().unwrap().pending, 4);
+    }
+
+    #[test]
+    fn rules_that_were_not_evaluated_keep_their_alerts() {
+        let store = Store::open_in_memory().unwrap();
+        let channels = vec!["hook".to_owned()];
+        store
+            .apply_alerts(
+                &[active("k", "balance")],
+                &rules(&["balance"]),
+                &channels,
+                1,
+            )
+            .unwrap();
+        let changes = store
+            .apply_alerts(&[], &rules(&["gas"]), &channels, 2)
+            .unwrap();
+        assert!(changes.resolved.is_empty());
+        assert_eq!(store.firing_alerts().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_resolved_key_that_fires_again_is_a_new_episode() {
+        let store = Store::open_in_memory().unwrap();
+        let channels = vec!["hook".to_owned()];
+        let evaluated = rules(&["r"]);
+        store
+            .apply_alerts(&[active("k", "r")], &evaluated, &channels, 1)
+            .unwrap();
+        store.apply_alerts(&[], &evaluated, &channels, 2).unwrap();
+        let again = store
+            .apply_alerts(&[active("k", "r")], &evaluated, &channels, 3)
+            .unwrap();
+        assert_eq!(again.fired.len(), 1);
+        assert_eq!(store.recent_alerts(10).unwrap().len(), 2);
+        assert_eq!(store.outbox_counts().unwrap().pending, 3);
+    }
+
+    #[test]
+    fn test_alerts_get_distinct_keys() {
+        let store = Store::open_in_memory().unwrap();
+        let channels = vec!["hook".to_owned()];
+        let a = store.enqueue_test_alert(&channels, "hello", 5).unwrap();
+        let b = store.enqueue_test_alert(&channels, "hello", 5).unwrap();
+        assert_ne!(a, b);
+        assert_eq!(store.outbox_counts().unwrap().pending, 2);
+    }
+}

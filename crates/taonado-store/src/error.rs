@@ -1,0 +1,59 @@
+//! The store's one error type.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong in the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open the database {path}: {source}; check the path and its permissions")]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("database error while {op}: {source}")]
+    Sqlite {
+        op: &'static str,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error(
+        "migration {version} `{name}` failed: {source}; the database was left at the previous version"
+    )]
+    Migration {
+        version: u32,
+        name: &'static str,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error(
+        "the database has schema version {found} but this binary knows up to {known}; upgrade taonado or use another --db"
+    )]
+    SchemaTooNew { found: u32, known: u32 },
+    #[error(
+        "the database belongs to chain {stored} but the indexer is following chain {requested}; use another --db"
+    )]
+    ChainMismatch { stored: u64, requested: u64 },
+    #[error(
+        "duplicate {what} at block {block}; the database is inconsistent, restore a backup or re-index"
+    )]
+    Duplicate { what: &'static str, block: u64 },
+    #[error("corrupt value in {what}: {detail}")]
+    Corrupt { what: &'static str, detail: String },
+    #[error("the database lock is poisoned by a panic in another thread; restart the process")]
+    Poisoned,
+}
+
+/// The store's result type.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Adds the operation to a rusqlite error.
+pub(crate) trait SqlContext<T> {
+    fn op(self, op: &'static str) -> Result<T>;
+}
+
+impl<T> SqlContext<T> for std::result::Result<T, rusqlite::Error> {
+    fn op(self, op: &'static str) -> Result<T> {
+        self.map_err(|source| StoreError::Sqlite { op, source })
+    }
+}

@@ -1,0 +1,461 @@
+//! Store behaviour on synthetic chains: batches, duplicates, rollbacks, queries.
+
+use alloy_primitives::{Address, B256, U256};
+use proptest::prelude::*;
+use serde_json::json;
+
+use super::*;
+
+fn hash(number: u64, branch: u8) -> B256 {
+    let mut bytes = [branch; 32];
+    bytes[..8].copy_from_slice(&number.to_be_bytes());
+    B256::from(bytes)
+}
+
+fn block(number: u64, branch: u8, parent_branch: u8, protocol: bool) -> BlockRecord {
+    BlockRecord {
+        number,
+        hash: hash(number, branch),
+        parent_hash: if number == 0 {
+            B256::ZERO
+        } else {
+            hash(number - 1, parent_branch)
+        },
+        timestamp: 1_700_000_000 + number * 12,
+        base_fee_per_gas: Some(20),
+        protocol,
+    }
+}
+
+fn tx(
+    number: u64,
+    index: u64,
+    contract: ContractKind,
+    function: &str,
+    success: bool,
+    price: u128,
+) -> TxRecord {
+    TxRecord {
+        hash: B256::from(U256::from(number * 1000 + index)),
+        block_number: number,
+        tx_index: index,
+        from: Address::repeat_byte(0xaa),
+        to: Address::repeat_byte(0xbb),
+        contract,
+        function: function.into(),
+        input: vec![1, 2, 3],
+        value: U256::ZERO,
+        success,
+        gas_limit: 100_000,
+        gas_used: 50_000,
+        effective_gas_price: price,
+    }
+}
+
+fn event(
+    number: u64,
+    log_index: u64,
+    contract: ContractKind,
+    name: &str,
+    decoded: serde_json::Value,
+) -> EventRecord {
+    EventRecord {
+        block_number: number,
+        log_index,
+        block_hash: hash(number, 0),
+        tx_hash: B256::from(U256::from(number * 1000)),
+        tx_index: 0,
+        address: Address::repeat_byte(0xcc),
+        contract,
+        name: name.into(),
+        topics: vec![B256::repeat_byte(1), B256::repeat_byte(2)],
+        data: vec![9; 64],
+        decoded,
+    }
+}
+
+fn chain(range: std::ops::RangeInclusive<u64>, branch: u8) -> BlockBatch {
+    BlockBatch {
+        blocks: range
+            .map(|n| block(n, branch, if n == 0 { 0 } else { branch }, false))
+            .collect(),
+        ..BlockBatch::default()
+    }
+}
+
+fn store() -> Store {
+    let store = Store::open_in_memory().unwrap();
+    store.init_chain(42).unwrap();
+    store
+}
+
+#[test]
+fn batches_move_the_checkpoint_and_must_extend_it() {
+    let store = store();
+    assert_eq!(store.checkpoint().unwrap(), None);
+    store.write_batch(&chain(0..=4, 0), None).unwrap();
+    assert_eq!(
+        store.checkpoint().unwrap().map(|c| (c.number, c.hash)),
+        Some((4, hash(4, 0)))
+    );
+    // A batch that skips a block or forks from the checkpoint is refused, nothing written.
+    let gap = store.write_batch(&chain(6..=7, 0), None).unwrap_err();
+    assert!(
+        matches!(gap, StoreError::Corrupt { what: "batch", .. }),
+        "{gap}"
+    );
+    let fork = store.write_batch(&chain(5..=6, 9), None).unwrap_err();
+    assert!(matches!(fork, StoreError::Corrupt { .. }), "{fork}");
+    assert_eq!(store.checkpoint().unwrap().map(|c| c.number), Some(4));
+    assert_eq!(store.block_hashes(0, 10).unwrap().len(), 5);
+}
+
+#[test]
+fn a_duplicate_row_aborts_the_whole_batch() {
+    let store = store();
+    store.write_batch(&chain(0..=1, 0), None).unwrap();
+    let mut batch = chain(2..=3, 0);
+    batch.events = vec![
+        event(2, 0, ContractKind::Wtao, "Deposit", json!({})),
+        event(2, 0, ContractKind::Wtao, "Deposit", json!({})),
+    ];
+    let err = store.write_batch(&batch, None).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::Duplicate {
+                what: "event",
+                block: 2
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(store.checkpoint().unwrap().map(|c| c.number), Some(1));
+    assert!(store.events(&EventFilter::default()).unwrap().is_empty());
+}
+
+#[test]
+fn chain_id_is_bound_once() {
+    let store = store();
+    store.init_chain(42).unwrap();
+    let err = store.init_chain(43).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::ChainMismatch {
+                stored: 42,
+                requested: 43
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(store.chain_id().unwrap(), Some(42));
+}
+
+#[test]
+fn rollback_removes_everything_above_the_ancestor() {
+    let store = store();
+    let mut batch = chain(0..=5, 0);
+    batch.blocks[4].protocol = true;
+    batch.transactions = vec![tx(4, 0, ContractKind::Wtao, "deposit", true, 10)];
+    batch.events = vec![event(4, 0, ContractKind::Wtao, "Deposit", json!({}))];
+    batch.associations = vec![Association {
+        address: Address::repeat_byte(7),
+        hotkey: B256::repeat_byte(8),
+        block_number: 5,
+        tx_hash: B256::repeat_byte(9),
+        source: AssociationSource::Calldata,
+    }];
+    store.write_batch(&batch, None).unwrap();
+    assert_eq!(store.rollback_to(Some((3, hash(3, 0)))).unwrap(), 2);
+    assert_eq!(store.checkpoint().unwrap().map(|c| c.number), Some(3));
+    assert!(store.recent_transactions(10).unwrap().is_empty());
+    assert!(store.events(&EventFilter::default()).unwrap().is_empty());
+    assert!(store.associations().unwrap().is_empty());
+    // The other branch now extends the ancestor.
+    let mut other = chain(4..=6, 1);
+    other.blocks[0].parent_hash = hash(3, 0);
+    store.write_batch(&other, None).unwrap();
+    assert_eq!(
+        store.checkpoint().unwrap().map(|c| c.hash),
+        Some(hash(6, 1))
+    );
+    assert_eq!(store.rollback_to(None).unwrap(), 7);
+    assert_eq!(store.checkpoint().unwrap(), None);
+}
+
+#[test]
+fn pruning_keeps_protocol_blocks_and_the_reorg_window() {
+    let store = store();
+    let mut batch = chain(0..=9, 0);
+    batch.blocks[2].protocol = true;
+    store.write_batch(&batch, Some(7)).unwrap();
+    let kept: Vec<u64> = store
+        .block_hashes(0, 9)
+        .unwrap()
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    assert_eq!(kept, vec![9, 8, 7, 2]);
+}
+
+#[test]
+fn queries_compute_the_monitor_metrics() {
+    let store = store();
+    let mut batch = chain(0..=9, 0);
+    for b in &mut batch.blocks {
+        b.protocol = true;
+    }
+    batch.transactions = vec![
+        tx(1, 0, ContractKind::Wtao, "deposit", true, 10),
+        tx(2, 0, ContractKind::DepositTracker, "associate", false, 30),
+        tx(
+            3,
+            0,
+            ContractKind::EvmValidator,
+            "operatorSetWeights",
+            true,
+            20,
+        ),
+        tx(8, 0, ContractKind::EvmValidator, "setWeights", true, 40),
+        tx(9, 0, ContractKind::EvmValidator, "setWeights", false, 40),
+    ];
+    let user = Address::repeat_byte(0x42);
+    batch.events = vec![
+        event(
+            4,
+            0,
+            ContractKind::Pool,
+            "Deposit",
+            json!({"user": user.to_checksum(None)}),
+        ),
+        event(
+            5,
+            0,
+            ContractKind::Pool,
+            "Deposit",
+            json!({"user": Address::repeat_byte(1).to_checksum(None)}),
+        ),
+        event(
+            6,
+            3,
+            ContractKind::Pool,
+            "Withdrawal",
+            json!({"to": user.to_checksum(None)}),
+        ),
+        event(
+            7,
+            0,
+            ContractKind::Pool,
+            "Withdrawal",
+            json!({"to": Address::repeat_byte(2).to_checksum(None)}),
+        ),
+        {
+            let mut e = event(
+                8,
+                1,
+                ContractKind::EvmValidator,
+                "BountyPaid",
+                json!({"weiRefunded": "12345"}),
+            );
+            e.tx_hash = B256::from(U256::from(8000));
+            e
+        },
+    ];
+    store.write_batch(&batch, None).unwrap();
+
+    let all = store.tx_stats(Window::All, None).unwrap();
+    assert_eq!((all.total, all.succeeded, all.failed), (5, 3, 2));
+    assert_eq!(all.success_rate, Some(0.6));
+    assert_eq!(all.avg_gas_price_wei, Some(28.0));
+    assert_eq!(all.max_gas_price_wei, Some(40));
+    let recent = store.tx_stats(Window::LastBlocks(2), None).unwrap();
+    assert_eq!(recent.total, 2, "blocks 8 and 9");
+    let since = store
+        .tx_stats(
+            Window::SinceUnix(1_700_000_000 + 3 * 12),
+            Some(ContractKind::EvmValidator),
+        )
+        .unwrap();
+    assert_eq!(since.total, 3);
+    assert_eq!(
+        store
+            .tx_stats(Window::LastBlocks(0), None)
+            .unwrap()
+            .success_rate,
+        None
+    );
+
+    let failed = store.failed_transactions(Window::All, 10).unwrap();
+    assert_eq!(
+        failed.iter().map(|t| t.block_number).collect::<Vec<_>>(),
+        vec![9, 2]
+    );
+
+    let sets = store.weight_sets(Window::All).unwrap();
+    assert_eq!(
+        sets.iter()
+            .map(|s| (s.block, s.operator))
+            .collect::<Vec<_>>(),
+        vec![(3, true), (8, false)]
+    );
+    assert_eq!(sets[1].bounty_wei, Some(U256::from(12345)));
+    assert_eq!(store.last_weight_set().unwrap().map(|s| s.block), Some(8));
+
+    let pools = store.pool_activity(Window::All).unwrap();
+    assert_eq!(
+        pools
+            .iter()
+            .map(|p| (p.deposits, p.withdrawals))
+            .collect::<Vec<_>>(),
+        vec![(2, 2)]
+    );
+    let selfish = store.self_withdrawals(Window::All).unwrap();
+    assert_eq!(selfish.len(), 1);
+    assert_eq!(
+        (
+            selfish[0].address,
+            selfish[0].deposit_block,
+            selfish[0].withdrawal_block
+        ),
+        (user, 4, 6)
+    );
+
+    let buckets = store.gas_price_buckets(Window::All, 60).unwrap();
+    assert_eq!(buckets.iter().map(|b| b.txs).sum::<u64>(), 5);
+
+    let filtered = store
+        .events(&EventFilter {
+            contract: Some(ContractKind::Pool),
+            name: Some("Deposit".into()),
+            ..EventFilter::default()
+        })
+        .unwrap();
+    assert_eq!(filtered.len(), 2);
+    assert_eq!(filtered[0].decoded["user"], user.to_checksum(None));
+}
+
+#[test]
+fn snapshots_round_trip_and_count_active_miners() {
+    let store = store();
+    store.write_batch(&chain(0..=3, 0), None).unwrap();
+    let snapshot = Snapshot {
+        block: 1,
+        timestamp: 1_700_000_012,
+        wtao_supply: U256::from(1000),
+        validator_balance: U256::from(5),
+        balances: vec![
+            SnapshotBalance {
+                kind: "pool".into(),
+                holder: Address::repeat_byte(3),
+                amount: U256::from(100),
+            },
+            SnapshotBalance {
+                kind: "wtao".into(),
+                holder: Address::repeat_byte(4),
+                amount: U256::from(900),
+            },
+        ],
+        weights: vec![(0, 100), (1, 0), (2, 65000), (3, 435)],
+        neurons: vec![NeuronRow {
+            uid: 2,
+            hotkey: B256::repeat_byte(5),
+            coldkey: B256::repeat_byte(6),
+            stake_rao: 10,
+            emission_rao: 20,
+            incentive: 30,
+            is_active: true,
+            validator_permit: false,
+            last_update: 7,
+        }],
+    };
+    assert!(store.write_snapshot(&snapshot).unwrap());
+    assert!(
+        !store.write_snapshot(&snapshot).unwrap(),
+        "one snapshot per block"
+    );
+    assert_eq!(store.latest_snapshot().unwrap(), Some(snapshot.clone()));
+    assert_eq!(
+        store.active_miners().unwrap(),
+        Some(ActiveMiners { block: 1, count: 2 })
+    );
+    let series = store.snapshot_series(Window::All).unwrap();
+    assert_eq!(series[0].pools_total, U256::from(100));
+    // The snapshot's block was pruned-eligible but is kept because a snapshot needs it.
+    store.write_batch(&chain(4..=9, 0), Some(9)).unwrap();
+    assert_eq!(store.last_snapshot_block().unwrap(), Some(1));
+    // A rollback below it deletes it.
+    store.rollback_to(None).unwrap();
+    assert_eq!(store.latest_snapshot().unwrap(), None);
+}
+
+#[test]
+fn file_database_reopens_and_refuses_a_newer_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("index.sqlite");
+    {
+        let store = Store::open(&path).unwrap();
+        store.init_chain(42).unwrap();
+        store.write_batch(&chain(0..=2, 0), None).unwrap();
+    }
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.checkpoint().unwrap().map(|c| c.number), Some(2));
+    assert_eq!(
+        store.schema_version().unwrap(),
+        migrations::latest_version(MIGRATIONS)
+    );
+    drop(store);
+    let mut newer = MIGRATIONS.to_vec();
+    newer.push(Migration {
+        version: 999,
+        name: "future",
+        sql: "CREATE TABLE future (x INTEGER);",
+    });
+    drop(Store::open_with(&path, &newer).unwrap());
+    let err = Store::open(&path).unwrap_err();
+    assert!(
+        matches!(err, StoreError::SchemaTooNew { found: 999, .. }),
+        "{err}"
+    );
+}
+
+proptest! {
+    /// Any sequence of batches and rollbacks keeps the invariant the crash test relies on:
+    /// stored blocks are exactly start..=checkpoint (within the kept window), each links to
+    /// its parent, and no block is stored twice.
+    #[test]
+    fn batches_and_rollbacks_keep_a_linked_chain(ops in proptest::collection::vec((any::<bool>(), 1u64..6), 1..30)) {
+        let store = store();
+        // branch per height, so a rollback followed by new blocks builds a different fork.
+        let mut branch_of: Vec<u8> = Vec::new();
+        for (i, (advance, n)) in ops.into_iter().enumerate() {
+            let top = store.checkpoint().unwrap().map(|c| c.number);
+            if advance {
+                let start = top.map_or(0, |t| t + 1);
+                let fork = (i % 200) as u8 + 1;
+                let parent = top.map(|t| branch_of[t as usize]).unwrap_or(fork);
+                let mut blocks = Vec::new();
+                for number in start..start + n {
+                    let parent_branch = if number == start { parent } else { fork };
+                    blocks.push(block(number, fork, parent_branch, false));
+                    branch_of.truncate(number as usize);
+                    branch_of.push(fork);
+                }
+                store.write_batch(&BlockBatch { blocks, ..BlockBatch::default() }, None).unwrap();
+            } else if let Some(t) = top {
+                let target = t.checked_sub(n);
+                let ancestor = target.map(|a| (a, hash(a, branch_of[a as usize])));
+                store.rollback_to(ancestor).unwrap();
+            }
+            let stored = store.block_hashes(0, u64::MAX >> 2).unwrap();
+            let top = store.checkpoint().unwrap().map(|c| c.number);
+            prop_assert_eq!(stored.len() as u64, top.map_or(0, |t| t + 1));
+            for pair in stored.windows(2) {
+                prop_assert_eq!(pair[0].0, pair[1].0 + 1);
+            }
+            for (number, h) in &stored {
+                prop_assert_eq!(*h, hash(*number, branch_of[*number as usize]));
+            }
+        }
+    }
+}
