@@ -17,14 +17,14 @@ const DEFAULT_NAME: &str = "default";
 #[derive(Args, Clone, Debug, Default)]
 #[command(next_help_heading = "Hotkey")]
 pub struct HotkeyOpts {
-    /// btcli wallet (coldkey) name [default: default].
-    #[arg(long = "wallet.name", value_name = "NAME", env = "BT_WALLET_NAME")]
+    /// btcli wallet (coldkey) name [default: $BT_WALLET_NAME, else `default`].
+    #[arg(long = "wallet.name", value_name = "NAME")]
     pub wallet_name: Option<String>,
-    /// btcli hotkey name inside the wallet [default: default].
-    #[arg(long = "wallet.hotkey", value_name = "NAME", env = "BT_WALLET_HOTKEY")]
+    /// btcli hotkey name inside the wallet [default: $BT_WALLET_HOTKEY, else `default`].
+    #[arg(long = "wallet.hotkey", value_name = "NAME")]
     pub wallet_hotkey: Option<String>,
-    /// btcli wallets directory [default: ~/.bittensor/wallets].
-    #[arg(long = "wallet.path", value_name = "DIR", env = "BT_WALLET_PATH")]
+    /// btcli wallets directory [default: $BT_WALLET_PATH, else ~/.bittensor/wallets].
+    #[arg(long = "wallet.path", value_name = "DIR")]
     pub wallet_path: Option<PathBuf>,
     /// The hotkey's public key (SS58 or 0x + 64 hex digits); enough for commands that do
     /// not sign with the hotkey.
@@ -62,8 +62,15 @@ impl HotkeyOpts {
         if let Some(suri) = env_suri.filter(|_| !wallet_flags) {
             return Ok(HotkeySource::Suri(Secret::new(suri)));
         }
-        let wallets_dir = match &self.wallet_path {
-            Some(path) => expand_tilde(path)?,
+        // btcli's environment variables are fallbacks read here rather than clap `env`
+        // values, which clap would count as given and so reject next to --hotkey/--suri.
+        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let wallets_dir = match self
+            .wallet_path
+            .clone()
+            .or_else(|| env("BT_WALLET_PATH").map(PathBuf::from))
+        {
+            Some(path) => expand_tilde(&path)?,
             None => bittensor_wallets_dir(&home()?),
         };
         Ok(HotkeySource::Wallet {
@@ -71,15 +78,18 @@ impl HotkeyOpts {
             wallet: self
                 .wallet_name
                 .clone()
+                .or_else(|| env("BT_WALLET_NAME"))
                 .unwrap_or_else(|| DEFAULT_NAME.into()),
             hotkey: self
                 .wallet_hotkey
                 .clone()
+                .or_else(|| env("BT_WALLET_HOTKEY"))
                 .unwrap_or_else(|| DEFAULT_NAME.into()),
         })
     }
 
-    /// The public hotkey; never needs (or reads) the secret.
+    /// The public hotkey. A wallet hotkey is read from `<hotkey>pub.txt` when present,
+    /// else from the public fields of the hotkey file: no secret is needed.
     pub fn public(&self) -> Result<Hotkey, CliError> {
         Ok(self
             .source()?

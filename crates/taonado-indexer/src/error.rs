@@ -29,6 +29,13 @@ pub enum IndexerError {
         #[source]
         source: Box<TransportError>,
     },
+    #[error("{endpoint} refused {what} as too large: {source}")]
+    TooLarge {
+        what: String,
+        endpoint: Url,
+        #[source]
+        source: Box<TransportError>,
+    },
     #[error(
         "{endpoint} serves chain {actual} but the indexer follows chain {expected}; fix the endpoint or --network"
     )]

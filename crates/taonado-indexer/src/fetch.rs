@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use alloy::consensus::Transaction as _;
 use alloy::eips::BlockNumberOrTag;
 use alloy::network::TransactionResponse as _;
-use alloy::primitives::B256;
+use alloy::primitives::{Address, B256};
 use alloy::providers::Provider as _;
 use alloy::rpc::types::{Filter, Log};
 use taonado_store::{
@@ -62,20 +62,37 @@ pub(crate) async fn batch(
     let logs = if addresses.is_empty() {
         Vec::new()
     } else {
-        let filter = Filter::new()
-            .address(addresses)
-            .from_block(from)
-            .to_block(to);
-        rpc.call(
+        logs(rpc, &addresses, from, to).await?
+    };
+    assemble(contracts, blocks, logs)
+}
+
+/// `eth_getLogs` over `from..=to`, halving the range whenever the node refuses it as too
+/// large (providers cap ranges and result counts differently).
+async fn logs(rpc: &Rpc, addresses: &[Address], from: u64, to: u64) -> Result<Vec<Log>> {
+    let filter = Filter::new()
+        .address(addresses.to_vec())
+        .from_block(from)
+        .to_block(to);
+    let result = rpc
+        .call(
             || format!("eth_getLogs {from}..={to}"),
             |p| {
                 let filter = filter.clone();
                 async move { p.get_logs(&filter).await }
             },
         )
-        .await?
-    };
-    assemble(contracts, blocks, logs)
+        .await;
+    match result {
+        Err(IndexerError::TooLarge { .. }) if to > from => {
+            let middle = from + (to - from) / 2;
+            tracing::debug!(from, to, "log range too large, splitting");
+            let mut left = Box::pin(logs(rpc, addresses, from, middle)).await?;
+            left.extend(Box::pin(logs(rpc, addresses, middle + 1, to)).await?);
+            Ok(left)
+        }
+        other => other,
+    }
 }
 
 fn moved(block: u64, detail: String) -> IndexerError {
@@ -166,7 +183,7 @@ fn assemble(
             && let (Some(depositor), Some(hotkey)) = (e.topics.get(1), e.topics.get(2))
         {
             batch.associations.push(Association {
-                address: alloy::primitives::Address::from_word(*depositor),
+                address: Address::from_word(*depositor),
                 hotkey: *hotkey,
                 block_number: e.block_number,
                 tx_hash: e.tx_hash,

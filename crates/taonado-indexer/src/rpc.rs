@@ -42,6 +42,27 @@ fn is_revert(error: &TransportError) -> bool {
     }
 }
 
+/// A node refusing a request for its size (`eth_getLogs` over too many blocks or results):
+/// retrying the same request cannot help, a smaller one can.
+fn is_too_large(error: &TransportError) -> bool {
+    const HINTS: [&str; 7] = [
+        "block range",
+        "returned more than",
+        "range too",
+        "too many",
+        "too large",
+        "exceed",
+        "limit",
+    ];
+    match error {
+        RpcError::ErrorResp(payload) => {
+            let message = payload.message.to_ascii_lowercase();
+            HINTS.iter().any(|hint| message.contains(hint))
+        }
+        _ => false,
+    }
+}
+
 impl Rpc {
     pub(crate) fn new(config: &IndexerConfig) -> Result<Self> {
         if config.endpoints.is_empty() {
@@ -100,6 +121,13 @@ impl Rpc {
                 Ok(value) => return Ok(value),
                 Err(e) if is_revert(&e) => {
                     return Err(IndexerError::Reverted {
+                        what: what(),
+                        endpoint: endpoint.url.clone(),
+                        source: Box::new(e),
+                    });
+                }
+                Err(e) if is_too_large(&e) => {
+                    return Err(IndexerError::TooLarge {
                         what: what(),
                         endpoint: endpoint.url.clone(),
                         source: Box::new(e),
@@ -184,5 +212,41 @@ impl Rpc {
             }),
             _ => Ok(()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn response(code: i64, message: &str) -> TransportError {
+        // The payload type is alloy-json-rpc's, which alloy does not re-export here.
+        let payload = serde_json::json!({ "code": code, "message": message });
+        RpcError::ErrorResp(serde_json::from_value(payload).expect("a JSON-RPC error payload"))
+    }
+
+    #[test]
+    fn answers_are_told_from_failures() {
+        assert!(is_revert(&response(3, "execution reverted: nope")));
+        assert!(is_revert(&response(-32000, "Execution Reverted")));
+        assert!(!is_revert(&response(-32603, "internal error")));
+        assert!(is_too_large(&response(
+            -32005,
+            "query returned more than 10000 results"
+        )));
+        assert!(is_too_large(&response(
+            -32602,
+            "eth_getLogs block range too large, max 1000"
+        )));
+        assert!(is_too_large(&response(
+            -32005,
+            "Log response size exceeded"
+        )));
+        assert!(!is_too_large(&response(-32603, "header not found")));
+        let transport = alloy::transports::TransportErrorKind::custom_str("block range limit");
+        assert!(
+            !is_too_large(&transport),
+            "only node answers count, not transport errors"
+        );
     }
 }

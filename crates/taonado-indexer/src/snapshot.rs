@@ -7,8 +7,8 @@ use alloy::providers::Provider as _;
 use alloy::rpc::types::TransactionRequest;
 use alloy::sol_types::SolCall;
 use taonado_contracts::METAGRAPH_PRECOMPILE;
-use taonado_contracts::bindings::{IMetagraph, WTAO, WeightsV3};
-use taonado_store::{NeuronRow, Snapshot, SnapshotBalance, Store};
+use taonado_contracts::bindings::{DepositTracker, IMetagraph, WTAO, WeightsV3};
+use taonado_store::{Association, AssociationSource, NeuronRow, Snapshot, SnapshotBalance, Store};
 
 use crate::config::ProtocolContracts;
 use crate::error::{IndexerError, Result};
@@ -101,6 +101,9 @@ pub(crate) async fn take(
         None => Vec::new(),
     };
     let neurons = optional("metagraph", metagraph(rpc, netuid, block).await)?.unwrap_or_default();
+    if let Some(tracker) = contracts.deposit_tracker {
+        reconcile_associations(rpc, store, tracker, &neurons, block).await?;
+    }
     Ok(Snapshot {
         block,
         timestamp,
@@ -138,4 +141,57 @@ async fn metagraph(rpc: &Rpc, netuid: u16, block: u64) -> Result<Vec<NeuronRow>>
         });
     }
     Ok(neurons)
+}
+
+/// Reads the tracker's association lists of the metagraph's hotkeys and stores addresses
+/// not seen in events or calldata (associations made through another contract on a
+/// tracker that emits no event). Only hotkeys whose list is longer than what is stored are
+/// read in full.
+async fn reconcile_associations(
+    rpc: &Rpc,
+    store: &Store,
+    tracker: Address,
+    neurons: &[NeuronRow],
+    block: u64,
+) -> Result<()> {
+    let mut found = Vec::new();
+    for neuron in neurons {
+        let hotkey = neuron.hotkey;
+        let Some(length) = optional(
+            "associations",
+            view(
+                rpc,
+                tracker,
+                DepositTracker::associationSetLengthCall(hotkey),
+                block,
+            )
+            .await,
+        )?
+        else {
+            return Ok(());
+        };
+        let length = u64::try_from(length).unwrap_or(u64::MAX);
+        if length <= store.association_count(hotkey)? {
+            continue;
+        }
+        for index in 0..length {
+            let call = DepositTracker::associationsCall {
+                _0: hotkey,
+                _1: U256::from(index),
+            };
+            let address = view(rpc, tracker, call, block).await?;
+            found.push(Association {
+                address,
+                hotkey,
+                block_number: block,
+                tx_hash: B256::ZERO,
+                source: AssociationSource::State,
+            });
+        }
+    }
+    let added = store.add_associations(&found)?;
+    if added > 0 {
+        tracing::info!(added, block, "associations found in the tracker's storage");
+    }
+    Ok(())
 }

@@ -86,13 +86,13 @@ pub fn evaluate(obs: &Observation, settings: &RuleSettings) -> Evaluation {
     };
     let window = settings.window_blocks;
 
-    if let Some(stats) = obs.tx.as_ref().filter(|_| b.rule(TX_SUCCESS_RATE)) {
-        if let Some(rate) = stats
+    if let Some(stats) = obs.tx.as_ref().filter(|_| b.rule(TX_SUCCESS_RATE))
+        && let Some(rate) = stats
             .success_rate
             .filter(|_| stats.total >= settings.min_transactions)
-            && rate < settings.tx_success_rate_min
-        {
-            b.fire(
+        && rate < settings.tx_success_rate_min
+    {
+        b.fire(
                 TX_SUCCESS_RATE,
                 "protocol".into(),
                 Severity::Warning,
@@ -105,7 +105,6 @@ pub fn evaluate(obs: &Observation, settings: &RuleSettings) -> Evaluation {
                 ),
                 serde_json::json!({"success_rate": rate, "failed": stats.failed, "total": stats.total, "window_blocks": window}),
             );
-        }
     }
 
     if let Some(stats) = obs.tx.as_ref().filter(|_| b.rule(GAS_PRICE))

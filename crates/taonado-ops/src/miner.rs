@@ -279,9 +279,10 @@ pub async fn status(
         let onchain = reader.onchain_normalized().await?;
         normalized_weight = onchain.get(index).copied();
         let mut deposits = vec![U256::ZERO; hotkeys.len()];
-        for (u, h) in hotkeys.iter().enumerate().skip(1) {
-            // u < uid_count <= u16::MAX.
-            deposits[u] = reader.uid_deposits(u as u16, *h).await?.deposits;
+        // u < uid_count <= u16::MAX.
+        let miners: Vec<(u16, B256)> = (1..hotkeys.len()).map(|u| (u as u16, hotkeys[u])).collect();
+        for d in reader.all_uid_deposits(&miners).await? {
+            deposits[usize::from(d.uid)] = d.deposits;
         }
         let goal = reader.deposit_goal().await?;
         recomputed_weight = normalized_weights(goal, &deposits)?.get(index).copied();

@@ -115,10 +115,11 @@ pub async fn check_network(target: &NetTarget, limits: NetLimits) -> NetStatus {
     let chain_id = match provider.get_chain_id().await {
         Ok(id) => id,
         Err(e) => {
+            let cause = error_chain(&e);
             status.detail = if target.expected_up {
-                format!("unreachable: {e}")
+                format!("unreachable{}: {cause}", hint(&cause))
             } else {
-                format!("not running (dev chain, not expected up): {e}")
+                format!("not running (dev chain, not expected up): {cause}")
             };
             status.failed = target.expected_up;
             return status;
@@ -172,6 +173,35 @@ pub async fn check_network(target: &NetTarget, limits: NetLimits) -> NetStatus {
         }
     }
     status
+}
+
+/// The error and its sources on one line, repeated messages once: reqwest's own message
+/// ("error sending request") hides the reason (refused, DNS, TLS) in its sources.
+fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(error);
+    while let Some(e) = next {
+        let text = e.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = e.source();
+    }
+    parts.join(": ")
+}
+
+/// What an operator most likely has to look at, from the error text.
+fn hint(cause: &str) -> &'static str {
+    let lower = cause.to_ascii_lowercase();
+    if lower.contains("dns") || lower.contains("lookup address") {
+        " (DNS lookup failed: is this machine offline?)"
+    } else if lower.contains("connection refused") {
+        " (connection refused: nothing listens there)"
+    } else if lower.contains("timed out") || lower.contains("timeout") {
+        " (timed out)"
+    } else {
+        ""
+    }
 }
 
 #[cfg(test)]

@@ -142,8 +142,9 @@ pub fn mismatches(onchain: &[u16], offchain: &[u16]) -> Vec<WeightMismatch> {
 }
 
 /// Reads of the contracts WeightsV3 reads, all pinned to one block.
-pub(crate) struct WeightsReader<'a> {
-    provider: &'a DynProvider,
+#[derive(Clone)]
+pub(crate) struct WeightsReader {
+    provider: DynProvider,
     pub(crate) block: BlockId,
     pub(crate) weights: Address,
     pub(crate) netuid: u16,
@@ -153,18 +154,14 @@ pub(crate) struct WeightsReader<'a> {
     pub(crate) pool: Address,
 }
 
-impl<'a> WeightsReader<'a> {
+impl WeightsReader {
     /// Reads WeightsV3's wiring (netuid, tracker, metagraph, WTAO, pool) at `block`.
-    pub(crate) async fn new(
-        provider: &'a DynProvider,
-        weights: Address,
-        block: u64,
-    ) -> Result<Self> {
+    pub(crate) async fn new(provider: &DynProvider, weights: Address, block: u64) -> Result<Self> {
         let at = BlockId::number(block);
         let contract = WeightsV3::new(weights, provider);
         let read = |what: &'static str| OpsError::contract(format!("reading WeightsV3.{what}"));
         Ok(Self {
-            provider,
+            provider: provider.clone(),
             block: at,
             weights,
             netuid: contract
@@ -201,7 +198,7 @@ impl<'a> WeightsReader<'a> {
     }
 
     pub(crate) async fn deposit_goal(&self) -> Result<U256> {
-        WeightsV3::new(self.weights, self.provider)
+        WeightsV3::new(self.weights, &self.provider)
             .depositGoal()
             .block(self.block)
             .call()
@@ -210,7 +207,7 @@ impl<'a> WeightsReader<'a> {
     }
 
     pub(crate) async fn onchain_normalized(&self) -> Result<Vec<u16>> {
-        Ok(WeightsV3::new(self.weights, self.provider)
+        Ok(WeightsV3::new(self.weights, &self.provider)
             .getNormalizedWeights()
             .block(self.block)
             .call()
@@ -220,7 +217,7 @@ impl<'a> WeightsReader<'a> {
     }
 
     pub(crate) async fn uid_count(&self) -> Result<u16> {
-        IMetagraph::new(self.metagraph, self.provider)
+        IMetagraph::new(self.metagraph, &self.provider)
             .getUidCount(self.netuid)
             .block(self.block)
             .call()
@@ -229,7 +226,7 @@ impl<'a> WeightsReader<'a> {
     }
 
     pub(crate) async fn hotkey(&self, uid: u16) -> Result<B256> {
-        IMetagraph::new(self.metagraph, self.provider)
+        IMetagraph::new(self.metagraph, &self.provider)
             .getHotkey(self.netuid, uid)
             .block(self.block)
             .call()
@@ -241,15 +238,24 @@ impl<'a> WeightsReader<'a> {
 
     /// Every uid's hotkey, uid 0 first.
     pub(crate) async fn hotkeys(&self) -> Result<Vec<B256>> {
-        let mut out = Vec::new();
-        for uid in 0..self.uid_count().await? {
-            out.push(self.hotkey(uid).await?);
-        }
-        Ok(out)
+        let reads = (0..self.uid_count().await?).map(|uid| {
+            let reader = self.clone();
+            async move { reader.hotkey(uid).await }
+        });
+        in_order(reads).await
+    }
+
+    /// What WeightsV3 adds up for each of `uids` (with their hotkeys).
+    pub(crate) async fn all_uid_deposits(&self, uids: &[(u16, B256)]) -> Result<Vec<UidDeposits>> {
+        let reads = uids.iter().map(|&(uid, hotkey)| {
+            let reader = self.clone();
+            async move { reader.uid_deposits(uid, hotkey).await }
+        });
+        in_order(reads).await
     }
 
     pub(crate) async fn association_count(&self, hotkey: B256) -> Result<u64> {
-        let count = DepositTracker::new(self.tracker, self.provider)
+        let count = DepositTracker::new(self.tracker, &self.provider)
             .associationSetLength(hotkey)
             .block(self.block)
             .call()
@@ -262,7 +268,7 @@ impl<'a> WeightsReader<'a> {
 
     /// The hotkey's associations in order, at most `limit`.
     pub(crate) async fn associations(&self, hotkey: B256, limit: u64) -> Result<Vec<Address>> {
-        let tracker = DepositTracker::new(self.tracker, self.provider);
+        let tracker = DepositTracker::new(self.tracker, &self.provider);
         let count = self.association_count(hotkey).await?.min(limit);
         let mut out = Vec::new();
         for index in 0..count {
@@ -279,13 +285,13 @@ impl<'a> WeightsReader<'a> {
     }
 
     pub(crate) async fn association_state(&self, address: Address) -> Result<AssociationState> {
-        let wtao_balance = WTAO::new(self.wtao, self.provider)
+        let wtao_balance = WTAO::new(self.wtao, &self.provider)
             .balanceOf(address)
             .block(self.block)
             .call()
             .await
             .map_err(OpsError::contract("reading the WTAO balance"))?;
-        let lifetime_deposits = ERC20Taonado::new(self.pool, self.provider)
+        let lifetime_deposits = ERC20Taonado::new(self.pool, &self.provider)
             .totalLifetimeDeposits(address)
             .block(self.block)
             .call()
@@ -323,6 +329,39 @@ impl<'a> WeightsReader<'a> {
     }
 }
 
+/// Concurrent reads at most: fast on a remote node (a 256-uid metagraph is hundreds of
+/// calls) without flooding it.
+const READ_CONCURRENCY: usize = 16;
+
+/// Runs the reads concurrently (at most [`READ_CONCURRENCY`] at a time); results in order.
+async fn in_order<T, F>(reads: impl IntoIterator<Item = F>) -> Result<Vec<T>>
+where
+    T: Send + 'static,
+    F: std::future::Future<Output = Result<T>> + Send + 'static,
+{
+    let mut pending = reads.into_iter().enumerate();
+    let mut results: Vec<Option<T>> = Vec::new();
+    let mut running = tokio::task::JoinSet::new();
+    loop {
+        while running.len() < READ_CONCURRENCY {
+            let Some((index, read)) = pending.next() else {
+                break;
+            };
+            results.push(None);
+            running.spawn(async move { (index, read.await) });
+        }
+        let Some(joined) = running.join_next().await else {
+            break;
+        };
+        // Tasks are never aborted, so a join error is a panic in a read: pass it on.
+        let (index, result) =
+            joined.unwrap_or_else(|error| std::panic::resume_unwind(error.into_panic()));
+        results[index] = Some(result?);
+    }
+    // Every spawned read stored its result before the set ran empty.
+    Ok(results.into_iter().flatten().collect())
+}
+
 /// The latest block number, or `block` checked against it.
 pub(crate) async fn resolve_block(provider: &DynProvider, block: Option<u64>) -> Result<u64> {
     match block {
@@ -347,12 +386,10 @@ pub async fn compare(
     let deposit_goal = reader.deposit_goal().await?;
     let onchain = reader.onchain_normalized().await?;
     let hotkeys = reader.hotkeys().await?;
-    let mut uids = Vec::with_capacity(hotkeys.len());
     // uid 0 is the burn uid: WeightsV3 never reads its associations.
-    for (uid, hotkey) in hotkeys.iter().enumerate().skip(1) {
-        // uid < uid_count <= u16::MAX.
-        uids.push(reader.uid_deposits(uid as u16, *hotkey).await?);
-    }
+    // uid < uid_count <= u16::MAX.
+    let miners: Vec<(u16, B256)> = (1..hotkeys.len()).map(|u| (u as u16, hotkeys[u])).collect();
+    let uids = reader.all_uid_deposits(&miners).await?;
     let mut deposits = vec![U256::ZERO; hotkeys.len()];
     for u in &uids {
         deposits[usize::from(u.uid)] = u.deposits;

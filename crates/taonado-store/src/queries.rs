@@ -286,10 +286,10 @@ impl Store {
                         hotkey: codec::b256(r, 1)?,
                         block_number: codec::u64_col(r, 2)?,
                         tx_hash: codec::b256(r, 3)?,
-                        source: if source == "event" {
-                            AssociationSource::Event
-                        } else {
-                            AssociationSource::Calldata
+                        source: match source.as_str() {
+                            "event" => AssociationSource::Event,
+                            "state" => AssociationSource::State,
+                            _ => AssociationSource::Calldata,
                         },
                     })
                 })

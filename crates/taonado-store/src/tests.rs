@@ -459,3 +459,40 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn associations_from_storage_are_added_once() {
+    let store = store();
+    store.write_batch(&chain(0..=2, 0), None).unwrap();
+    let hotkey = B256::repeat_byte(3);
+    let found = |byte: u8, source| Association {
+        address: Address::repeat_byte(byte),
+        hotkey,
+        block_number: 2,
+        tx_hash: B256::ZERO,
+        source,
+    };
+    assert_eq!(store.association_count(hotkey).unwrap(), 0);
+    let added = store
+        .add_associations(&[
+            found(1, AssociationSource::State),
+            found(2, AssociationSource::State),
+        ])
+        .unwrap();
+    assert_eq!(added, 2);
+    // Known addresses keep their first source.
+    assert_eq!(
+        store
+            .add_associations(&[found(1, AssociationSource::Event)])
+            .unwrap(),
+        0
+    );
+    assert_eq!(store.association_count(hotkey).unwrap(), 2);
+    assert!(
+        store
+            .associations()
+            .unwrap()
+            .iter()
+            .all(|a| a.source == AssociationSource::State)
+    );
+}

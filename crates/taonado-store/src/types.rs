@@ -68,6 +68,10 @@ pub enum AssociationSource {
     /// The calldata of a successful `associate(bytes32)` transaction (the mainnet tracker
     /// emits no event).
     Calldata,
+    /// The tracker's storage (`associations(hotkey, i)`), read during a snapshot for the
+    /// metagraph's hotkeys: catches calls made through other contracts, which neither
+    /// calldata scanning nor the event-less mainnet tracker reveal.
+    State,
 }
 
 impl AssociationSource {
@@ -75,6 +79,7 @@ impl AssociationSource {
         match self {
             Self::Event => "event",
             Self::Calldata => "calldata",
+            Self::State => "state",
         }
     }
 }

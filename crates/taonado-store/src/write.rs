@@ -6,7 +6,7 @@ use rusqlite::{OptionalExtension as _, Transaction, params};
 
 use crate::codec::{self, gas_price, int};
 use crate::error::{Result, SqlContext as _, StoreError};
-use crate::{BlockBatch, Checkpoint, Snapshot, Store};
+use crate::{Association, BlockBatch, Checkpoint, Snapshot, Store};
 
 fn duplicate(what: &'static str, block: u64) -> impl FnOnce(rusqlite::Error) -> StoreError {
     move |source| match source.sqlite_error_code() {
@@ -209,6 +209,42 @@ impl Store {
                 .op("writing snapshot neurons")?;
             }
             Ok(true)
+        })
+    }
+
+    /// Adds associations found outside a batch (from the tracker's storage); ones already
+    /// known are kept as they are. Returns how many were new.
+    pub fn add_associations(&self, associations: &[Association]) -> Result<u64> {
+        self.with_tx(|tx| {
+            let mut added = 0;
+            for a in associations {
+                added += tx
+                    .execute(
+                        "INSERT OR IGNORE INTO associations (address, hotkey, block_number, tx_hash, source)
+                         VALUES (?1, ?2, ?3, ?4, ?5)",
+                        params![
+                            a.address.as_slice(),
+                            a.hotkey.as_slice(),
+                            int("block", a.block_number)?,
+                            a.tx_hash.as_slice(),
+                            a.source.as_str()
+                        ],
+                    )
+                    .op("adding associations")? as u64;
+            }
+            Ok(added)
+        })
+    }
+
+    /// How many addresses are known for `hotkey`.
+    pub fn association_count(&self, hotkey: B256) -> Result<u64> {
+        self.with_conn(|conn| {
+            conn.query_row(
+                "SELECT count(*) FROM associations WHERE hotkey = ?1",
+                [hotkey.as_slice()],
+                |r| codec::u64_col(r, 0),
+            )
+            .op("counting associations")
         })
     }
 

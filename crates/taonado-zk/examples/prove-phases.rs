@@ -1,19 +1,58 @@
-//! Where a withdraw proof's time goes: `cargo run --release -p taonado-zk --example prove-phases`.
+//! Where a withdraw proof's time goes, in wall time and in CPU time (which a loaded,
+//! shared machine distorts far less): `cargo run --release -p taonado-zk --example
+//! prove-phases [ROUNDS]`. Compares our prover and MSM with ark-groth16's.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use ark_bn254::{G1Projective, G2Projective};
-use ark_ec::AffineRepr;
+use ark_bn254::{Bn254, G1Projective, G2Projective};
 use ark_ec::VariableBaseMSM;
 use ark_ff::PrimeField;
-use ark_groth16::r1cs_to_qap::{LibsnarkReduction, R1CSToQAP};
+use ark_groth16::{
+    Groth16,
+    r1cs_to_qap::{LibsnarkReduction, R1CSToQAP},
+};
 use ark_poly::GeneralEvaluationDomain;
+use ark_std::{
+    UniformRand,
+    rand::{SeedableRng, rngs::StdRng},
+};
 use taonado_zk::{
     BENCH_LEAF_SEED, Fr, MerkleTree, Note, WithdrawProver, WithdrawPublicInputs, WithdrawWitness,
-    groth16::LOCAL_DEV_SETUP_SEED, splitmix_leaves,
+    groth16::LOCAL_DEV_SETUP_SEED, msm, splitmix_leaves, verify,
 };
 
+/// User + system CPU time of this process, from /proc (Linux).
+fn cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or(Vec::new(), |(_, rest)| rest.split_whitespace().collect());
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    // Fields 14 and 15 of stat (utime, stime) are at 11 and 12 after the command name.
+    Duration::from_millis((ticks(11) + ticks(12)) * 10)
+}
+
+fn measure<T>(label: &str, mut f: impl FnMut() -> T) -> T {
+    let (wall, cpu) = (Instant::now(), cpu_time());
+    let out = f();
+    println!(
+        "{label:>24}: wall {:>8.1} ms  cpu {:>8.1} ms",
+        wall.elapsed().as_secs_f64() * 1e3,
+        (cpu_time() - cpu).as_secs_f64() * 1e3
+    );
+    out
+}
+
 fn main() {
+    let rounds: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(3);
     let prover = WithdrawProver::setup_from_seed(LOCAL_DEV_SETUP_SEED).expect("setup");
     let shape = prover.shape();
     let mut rng = rand::rng();
@@ -30,70 +69,54 @@ fn main() {
     };
     let witness = WithdrawWitness::new(&note, tree.path(index).expect("inserted"));
     let pk = prover.proving_key();
-    let zero = |q: &[ark_bn254::G1Affine]| q.iter().filter(|p| p.is_zero()).count();
-    println!(
-        "a {} (zero {}), b_g1 {} (zero {}), b_g2 {}, h {}, l {}",
-        pk.a_query.len(),
-        zero(&pk.a_query),
-        pk.b_g1_query.len(),
-        zero(&pk.b_g1_query),
-        pk.b_g2_query.len(),
-        pk.h_query.len(),
-        pk.l_query.len()
-    );
-    for _ in 0..3 {
-        let t = Instant::now();
-        let assignment = shape.assignment(&public, &witness).expect("witness");
-        let t_witness = t.elapsed();
-        let t = Instant::now();
-        assert!(shape.first_unsatisfied(&assignment).is_none());
-        let t_check = t.elapsed();
-        let t = Instant::now();
-        let h = LibsnarkReduction::witness_map_from_matrices::<Fr, GeneralEvaluationDomain<Fr>>(
-            shape.matrices(),
-            shape.num_instance_variables(),
-            shape.num_constraints(),
-            &assignment,
-        )
-        .expect("map");
-        let t_h = t.elapsed();
-        let bigints: Vec<_> = assignment.iter().map(|s| s.into_bigint()).collect();
-        let small = bigints
-            .iter()
-            .filter(|b| b.0[1] == 0 && b.0[2] == 0 && b.0[3] == 0)
-            .count();
-        let hb: Vec<_> = h.iter().map(|s| s.into_bigint()).collect();
-        let t = Instant::now();
-        let _ = G1Projective::msm_bigint(&pk.a_query, &bigints);
-        let t_a = t.elapsed();
-        let t = Instant::now();
-        let _ = G1Projective::msm_bigint(&pk.b_g1_query, &bigints);
-        let t_b1 = t.elapsed();
-        let t = Instant::now();
-        let _ = G2Projective::msm_bigint(&pk.b_g2_query, &bigints);
-        let t_b2 = t.elapsed();
-        let t = Instant::now();
-        let _ = G1Projective::msm_bigint(&pk.h_query, &hb);
-        let t_hm = t.elapsed();
-        let t = Instant::now();
-        let _ = G1Projective::msm_bigint(&pk.l_query, &bigints[shape.num_instance_variables()..]);
-        let t_l = t.elapsed();
-        let t = Instant::now();
-        let _ = taonado_zk::msm::msm(&pk.a_query, &bigints);
-        let o_a = t.elapsed();
-        let t = Instant::now();
-        let _ = taonado_zk::msm::msm(&pk.b_g2_query, &bigints);
-        let o_b2 = t.elapsed();
-        let t = Instant::now();
-        let _ = taonado_zk::msm::msm(&pk.h_query, &hb);
-        let o_hm = t.elapsed();
-        println!("ours: msm A {o_a:?} B2 {o_b2:?} H {o_hm:?}");
-        let t = Instant::now();
-        let _ = prover.prove(&public, &witness, &mut rng).expect("proof");
-        let t_total = t.elapsed();
-        println!(
-            "small scalars {small}/{}; witness {t_witness:?} check {t_check:?} h-map {t_h:?} | msm A {t_a:?} B1 {t_b1:?} B2 {t_b2:?} H {t_hm:?} L {t_l:?} | prove {t_total:?}",
-            bigints.len()
-        );
+    let mut ark_rng = StdRng::from_seed([9; 32]);
+    for round in 0..rounds {
+        println!("round {round}");
+        let assignment = measure("witness", || {
+            shape.assignment(&public, &witness).expect("witness")
+        });
+        let _ = measure("satisfaction check", || {
+            shape.first_unsatisfied(&assignment)
+        });
+        let h = measure("h (7 FFTs)", || {
+            LibsnarkReduction::witness_map_from_matrices::<Fr, GeneralEvaluationDomain<Fr>>(
+                shape.matrices(),
+                shape.num_instance_variables(),
+                shape.num_constraints(),
+                &assignment,
+            )
+            .expect("map")
+        });
+        let scalars: Vec<_> = assignment[1..].iter().map(|s| s.into_bigint()).collect();
+        let h: Vec<_> = h.iter().map(|s| s.into_bigint()).collect();
+        let _ = measure("ark msm A (G1)", || {
+            G1Projective::msm_bigint(&pk.a_query[1..], &scalars)
+        });
+        let _ = measure("our msm A (G1)", || msm::msm(&pk.a_query[1..], &scalars));
+        let _ = measure("ark msm B (G2)", || {
+            G2Projective::msm_bigint(&pk.b_g2_query[1..], &scalars)
+        });
+        let _ = measure("our msm B (G2)", || msm::msm(&pk.b_g2_query[1..], &scalars));
+        let _ = measure("ark msm H (G1)", || {
+            G1Projective::msm_bigint(&pk.h_query, &h)
+        });
+        let _ = measure("our msm H (G1)", || msm::msm(&pk.h_query, &h));
+        let proof = measure("our prove", || {
+            prover.prove(&public, &witness, &mut rng).expect("proof")
+        });
+        assert!(verify(prover.verifying_key(), &public, &proof).expect("verifies"));
+        let _ = measure("ark-groth16 prove", || {
+            let (r, s) = (Fr::rand(&mut ark_rng), Fr::rand(&mut ark_rng));
+            Groth16::<Bn254>::create_proof_with_reduction_and_matrices(
+                pk,
+                r,
+                s,
+                shape.matrices(),
+                shape.num_instance_variables(),
+                shape.num_constraints(),
+                &assignment,
+            )
+            .expect("proof")
+        });
     }
 }

@@ -68,7 +68,7 @@ pub enum ZkError {
     },
     /// A key was made for another circuit.
     #[error(
-        "key {path} belongs to circuit {found}, but this build's withdraw circuit is {expected}; regenerate the keys (taonado zk setup) or use the matching binary"
+        "key {path} belongs to circuit {found}, but this build's withdraw circuit is {expected}; regenerate the keys (local: cargo run --release -p taonado-zk --example local-keys; production: taonado zk ceremony export) or use the matching binary"
     )]
     CircuitMismatch {
         /// The key file.

@@ -303,25 +303,46 @@ impl WithdrawProver {
                 ),
             });
         }
-        let h = LibsnarkReduction::witness_map_from_matrices::<Fr, GeneralEvaluationDomain<Fr>>(
-            &shape.matrices,
-            shape.num_instance_variables,
-            shape.num_constraints,
-            assignment,
-        )
-        .map_err(|e| synthesis("prove", &e))?;
         let scalars: Vec<_> = assignment[1..]
             .par_iter()
             .map(|x| x.into_bigint())
             .collect();
         let witness = &scalars[shape.num_instance_variables - 1..];
-        let h: Vec<_> = h.par_iter().map(|x| x.into_bigint()).collect();
-
-        let h_acc = msm::msm(&pk.h_query, &h);
-        let l_acc = msm::msm(&pk.l_query, witness);
-        let a_acc = msm::msm(&pk.a_query[1..], &scalars);
-        let b_g1_acc = msm::msm(&pk.b_g1_query[1..], &scalars);
-        let b_g2_acc = msm::msm(&pk.b_g2_query[1..], &scalars);
+        // The QAP's h (FFTs) and its MSM run beside the four MSMs that do not need it, so
+        // the two cores stay busy through each task's serial tail.
+        let (h_acc, ((a_acc, b_g1_acc), (b_g2_acc, l_acc))) = rayon::join(
+            || -> Result<_, ZkError> {
+                let h = LibsnarkReduction::witness_map_from_matrices::<
+                    Fr,
+                    GeneralEvaluationDomain<Fr>,
+                >(
+                    &shape.matrices,
+                    shape.num_instance_variables,
+                    shape.num_constraints,
+                    assignment,
+                )
+                .map_err(|e| synthesis("prove", &e))?;
+                let h: Vec<_> = h.par_iter().map(|x| x.into_bigint()).collect();
+                Ok(msm::msm(&pk.h_query, &h))
+            },
+            || {
+                rayon::join(
+                    || {
+                        rayon::join(
+                            || msm::msm(&pk.a_query[1..], &scalars),
+                            || msm::msm(&pk.b_g1_query[1..], &scalars),
+                        )
+                    },
+                    || {
+                        rayon::join(
+                            || msm::msm(&pk.b_g2_query[1..], &scalars),
+                            || msm::msm(&pk.l_query, witness),
+                        )
+                    },
+                )
+            },
+        );
+        let h_acc = h_acc?;
 
         let g_a = pk.delta_g1 * r + pk.a_query[0] + a_acc + pk.vk.alpha_g1;
         let g1_b = pk.delta_g1 * s + pk.b_g1_query[0] + b_g1_acc + pk.beta_g1;

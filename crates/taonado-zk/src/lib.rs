@@ -1,7 +1,9 @@
 //! Tornado-classic compatible cryptography for Taonado: MiMCSponge, the Baby Jubjub
-//! Pedersen hash, notes, the height-20 Merkle tree and the Groth16 withdraw circuit.
+//! Pedersen hash, notes, the height-20 Merkle tree and the Groth16 withdraw circuit, its
+//! prover (with its own multi-scalar multiplication, [`msm`]) and a multi-party phase-2
+//! [`ceremony`] for production keys.
 //!
-//! Everything here is pure and synchronous; only [`keys`] touches files.
+//! Everything here is pure and synchronous; only [`keys`] and [`ceremony`] touch files.
 
 pub mod ceremony;
 pub mod circuit;

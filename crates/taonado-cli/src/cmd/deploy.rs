@@ -768,6 +768,15 @@ fn keystore_permissions(path: &Path) -> Check {
 /// The gas of a full deployment, measured by deploying it on an embedded dev chain with the
 /// network's chain id (a dry run: own WTAO included, so an upper bound where WTAO exists).
 async fn dry_run_gas(network: &NetworkConfig, key: VerifyingKeyFile) -> Result<u64, CliError> {
+    use tracing::instrument::WithSubscriber;
+    tracing::info!("estimating the deployment's gas with a dry run on an embedded dev chain");
+    // The dry run's own "deployed ..." logs would read like a real deployment: keep them quiet.
+    dry_run(network, key)
+        .with_subscriber(tracing::subscriber::NoSubscriber::default())
+        .await
+}
+
+async fn dry_run(network: &NetworkConfig, key: VerifyingKeyFile) -> Result<u64, CliError> {
     let mut devnet = taonado_devnet::DevnetConfig::local();
     devnet.port = 0;
     devnet.chain_id = network.chain_id;

@@ -46,6 +46,13 @@ pub struct DevnetArgs {
     /// Number of prefunded dev accounts (at most 10).
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub accounts: usize,
+    /// Fork this JSON-RPC node: state is fetched lazily at the fork block and cached; the chain
+    /// id becomes the remote's. Nothing is ever sent to the remote.
+    #[arg(long, value_name = "URL", conflicts_with = "state_dir")]
+    pub fork_url: Option<url::Url>,
+    /// The remote block to fork at [default: its latest].
+    #[arg(long, value_name = "N", requires = "fork_url")]
+    pub fork_block: Option<u64>,
     // Flattened last: its help heading applies to the arguments after it.
     #[command(flatten)]
     pub chain: ChainArgs,
@@ -85,6 +92,8 @@ impl DevnetArgs {
         let mut config = self.chain.devnet_config();
         config.chain_id = self.chain_id;
         config.accounts = self.accounts;
+        config.fork_url = self.fork_url.as_ref().map(ToString::to_string);
+        config.fork_block = self.fork_block;
         if self.block_time.is_some() {
             config.block_time = self.block_time;
         }

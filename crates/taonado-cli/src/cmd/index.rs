@@ -171,6 +171,15 @@ impl IndexArgs {
             })?;
         }
         let store = Store::open(&db).map_err(store_error)?;
+        if let (Some(from), Some(checkpoint)) =
+            (self.from_block, store.checkpoint().map_err(store_error)?)
+        {
+            tracing::warn!(
+                from,
+                checkpoint = checkpoint.number,
+                "the database resumes from its checkpoint; --from-block applies to an empty database only"
+            );
+        }
         let mut endpoints = vec![network.rpc_url.clone()];
         endpoints.extend(self.fallback_rpc_urls.iter().cloned());
         let indexer_config = IndexerConfig {

@@ -135,7 +135,7 @@ pub fn protocol_contracts(
         deposit_tracker: a.deposit_tracker,
         weights: a.weights_v3.or(a.weights_v2),
         evm_validator: a.evm_validator,
-        pools: a.pools.iter().map(|(_, address)| *address).collect(),
+        pools: a.pools.values().copied().collect(),
         // Where the protocol deployed its own WTAO, the index starts at that deployment.
         wtao_fully_indexed: network.wtao_owned,
     })
@@ -156,7 +156,44 @@ fn start_block(network: &NetworkConfig, dir: &Path) -> u64 {
     }
 }
 
+/// Shown by `taonado monitor --help`: the config file's format.
+const ALERTS_CONFIG_HELP: &str = r#"Alert rules and channels (--alerts-config, default ./monitor.toml):
+
+  [rules]                       # all optional; defaults are the operations manual's
+  window_blocks = 100
+  min_transactions = 5
+  tx_success_rate_min = 0.95
+  avg_gas_price_max_gwei = 50.0
+  weight_interval_max_blocks = 120
+  gas_used_max = 2000000
+  validator_balance_min_tao = "0.1"
+  gas_spike_factor = 3.0
+  disabled = []                 # rule names to switch off
+
+  [[channels]]                  # kind: webhook | slack | discord | email
+  name = "ops"
+  kind = "webhook"              # JSON body, X-Taonado-Signature: sha256=HMAC(secret, "<ts>.<body>")
+  url = "https://hooks.example.org/taonado"
+  secret_env = "TAONADO_WEBHOOK_SECRET"
+
+  [[channels]]
+  name = "mail"
+  kind = "email"
+  smtp_url = "smtp://mail.example.org:587?tls=required"
+  username = "alerts"
+  password_env = "TAONADO_SMTP_PASSWORD"
+  from = "taonado <alerts@example.org>"
+  to = ["oncall@example.org"]
+
+  [delivery]
+  base_backoff_secs = 5
+  max_backoff_secs = 600
+  max_attempts = 20
+
+Endpoints: / (dashboard), /api/summary, /api/series, /api/alerts, /metrics, /healthz, /readyz."#;
+
 #[derive(Args)]
+#[command(after_long_help = ALERTS_CONFIG_HELP)]
 pub struct MonitorArgs {
     /// Address of the dashboard, /metrics, /healthz and /readyz.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9464")]
@@ -210,7 +247,6 @@ pub struct MonitorService {
 impl MonitorService {
     /// Opens the database, connects the indexer, binds the dashboard.
     pub async fn start(
-        context: &Context,
         config: &Config,
         network: &NetworkConfig,
         files: &MonitorFiles,
@@ -273,7 +309,6 @@ impl MonitorService {
             .await
             .map_err(monitor_error)?;
         let addr = listener.local_addr()?;
-        let _ = context;
         Ok(Self {
             monitor,
             indexer,
@@ -405,8 +440,7 @@ impl MonitorArgs {
         let config = context.config()?;
         let network = context.network(&config, true)?;
         let mut signals = crate::shutdown::StopSignals::install()?;
-        let service =
-            MonitorService::start(context, &config, &network, &self.files, self.listen).await?;
+        let service = MonitorService::start(&config, &network, &self.files, self.listen).await?;
         context.output.line(&format!(
             "dashboard: {}  (metrics: {}metrics)",
             service.dashboard_url, service.dashboard_url

@@ -255,14 +255,9 @@ impl UpArgs {
                 alerts_config: None,
                 deployments_dir: self.deployments_dir.clone(),
             };
-            let service = super::monitor::MonitorService::start(
-                context,
-                config,
-                network,
-                &files,
-                self.monitor_listen,
-            )
-            .await?;
+            let service =
+                super::monitor::MonitorService::start(config, network, &files, self.monitor_listen)
+                    .await?;
             context
                 .output
                 .line(&format!("Dashboard: {}", service.dashboard_url))?;

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use alloy::primitives::Address;
-use alloy::providers::DynProvider;
+use alloy::providers::{DynProvider, Provider};
 use clap::{Args, Subcommand};
 use taonado_config::{Config, NetworkConfig};
 use taonado_contracts::Contract;
@@ -194,8 +194,9 @@ fn finish_dry_run(context: &Context, report: DryRunReport) -> Result<(), CliErro
     )))
 }
 
-/// Forks the network into an in-process dev chain, impersonates the owner, upgrades, verifies
-/// and sets weights there. The real chain only serves reads.
+/// Forks the network into an in-process dev chain (port 0, lazily fetching from the network's
+/// RPC at a pinned block), impersonates the owner, upgrades, verifies and sets weights there.
+/// The real chain only serves reads.
 async fn rehearse(
     context: &Context,
     _config: &Config,
@@ -203,10 +204,84 @@ async fn rehearse(
     plan: &UpgradePlan,
     fork_block: Option<u64>,
 ) -> Result<(), CliError> {
-    let _ = (context, network, plan, fork_block);
-    Err(CliError::usage(anyhow::anyhow!(
-        "--rehearse needs devnet fork mode"
+    let devnet = taonado_devnet::spawn(taonado_devnet::DevnetConfig {
+        fork_url: Some(network.rpc_url.to_string()),
+        fork_block,
+        port: 0,
+        ..taonado_devnet::DevnetConfig::local()
+    })
+    .await?;
+    tracing::info!(fork = %devnet.rpc_url(), "rehearsing on a fork of {}", network.rpc_url);
+    let url: url::Url = devnet
+        .rpc_url()
+        .parse()
+        .map_err(|e| CliError::failed(anyhow::anyhow!("fork url {}: {e}", devnet.rpc_url())))?;
+    let fork = alloy::providers::ProviderBuilder::new()
+        .connect_http(url)
+        .erased();
+    let outcome = upgrade::rehearse(&fork, plan).await;
+    let stats = devnet.fork_stats().unwrap_or_default();
+    devnet.shutdown().await?;
+    let report = RehearsalOutput {
+        fork_url: network.rpc_url.to_string(),
+        fetched_accounts: stats.accounts,
+        fetched_storage_slots: stats.storage_slots,
+        rehearsal: outcome?,
+    };
+    if report.rehearsal.ok() {
+        return context.output.report(&report);
+    }
+    if !context.output.is_json() {
+        context.output.report(&report)?;
+    }
+    Err(CliError::failed(anyhow::anyhow!(
+        "the rehearsal failed:\n  {}",
+        report.rehearsal.failing().join("\n  ")
     )))
+}
+
+/// The rehearsal and what the fork fetched from the real chain.
+#[derive(serde::Serialize)]
+pub struct RehearsalOutput {
+    pub fork_url: String,
+    pub fetched_accounts: u64,
+    pub fetched_storage_slots: u64,
+    pub rehearsal: upgrade::RehearsalReport,
+}
+
+impl Report for RehearsalOutput {
+    fn render(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        let r = &self.rehearsal;
+        writeln!(
+            out,
+            "rehearsed on a fork of {} (fetched {} accounts, {} storage slots)",
+            self.fork_url, self.fetched_accounts, self.fetched_storage_slots
+        )?;
+        r.dry_run.render(out)?;
+        writeln!(
+            out,
+            "upgraded on the fork to {} (tx {})",
+            r.implementation, r.upgrade_tx
+        )?;
+        r.verify.render(out)?;
+        for c in &r.post_checks {
+            writeln!(
+                out,
+                "{} {}: {}",
+                if c.ok { "ok  " } else { "FAIL" },
+                c.name,
+                c.detail
+            )?;
+        }
+        if let Some(w) = &r.weights {
+            writeln!(
+                out,
+                "{} through the upgraded proxy succeeded (tx {}, {} blocks mined first)",
+                w.call, w.tx, w.blocks_mined
+            )?;
+        }
+        writeln!(out, "nothing was sent to {}", self.fork_url)
+    }
 }
 
 impl VerifyArgs {

@@ -208,9 +208,9 @@ impl Report for ValidatorReport {
 
 impl RunArgs {
     pub async fn run(self, context: &Context) -> Result<(), CliError> {
-        if !(self.poll.is_finite() && self.poll > 0.0) {
+        if !(self.poll.is_finite() && self.poll > 0.0) || self.max_backoff == 0 {
             return Err(CliError::usage(anyhow::anyhow!(
-                "--poll must be a positive number of seconds"
+                "--poll and --max-backoff must be positive numbers of seconds"
             )));
         }
         let (config, network, validator) =

@@ -134,7 +134,7 @@ impl Report for ListReport {
                 entry.name.clone(),
                 entry
                     .address
-                    .map_or_else(|| "(encrypted)".to_owned(), |a| a.to_string()),
+                    .map_or_else(|| "(not recorded)".to_owned(), |a| a.to_string()),
                 entry.path.display().to_string(),
             ]);
         }

@@ -90,30 +90,35 @@ fn miners_register_validators_set_weights_and_an_epoch_pays_in_deposit_order() {
         &format!(r#"[{{"hotkey":"{}"}}]"#, MINERS[2].1),
     );
 
+    // btcli's public-only hotkey file for the third miner.
+    let hotkeys_dir = sandbox.path().join(".bittensor/wallets/miner/hotkeys");
+    std::fs::create_dir_all(&hotkeys_dir).expect("create the wallet directory");
+    std::fs::write(
+        hotkeys_dir.join("thirdpub.txt"),
+        format!(r#"{{"publicKey":"{0}","accountId":"{0}"}}"#, MINERS[2].1),
+    )
+    .expect("write the hotkey file");
+
     // Deposits 3, 1, 2 TAO.
     let amounts = ["3", "1", "2"];
     let mut uids = Vec::new();
     for (i, ((key, hotkey), amount)) in MINERS.iter().zip(amounts).enumerate() {
-        // The first by its secret URI, the others by public key.
-        let (flag, value) = if i == 0 {
-            ("--suri", "//Dave")
-        } else {
-            ("--hotkey", *hotkey)
+        // By secret URI, by public key, and from a btcli wallet's hotkey file.
+        let hotkey_args: Vec<&str> = match i {
+            0 => vec!["--suri", "//Dave"],
+            1 => vec!["--hotkey", hotkey],
+            _ => vec!["--wallet.name", "miner", "--wallet.hotkey", "third"],
         };
-        let data = ok_json(
-            &sandbox,
-            url,
-            &[
-                "miner",
-                "register",
-                "--amount",
-                amount,
-                flag,
-                value,
-                "--private-key",
-                key,
-            ],
-        );
+        let mut args = vec![
+            "miner",
+            "register",
+            "--amount",
+            amount,
+            "--private-key",
+            key,
+        ];
+        args.extend(hotkey_args);
+        let data = ok_json(&sandbox, url, &args);
         if i < 2 {
             assert_eq!(data["hotkey"], *hotkey, "{data}");
         }

@@ -190,3 +190,49 @@ fn an_incompatible_layout_is_refused_with_each_variable_named() {
     assert_eq!(code, 0);
     assert_eq!(dry["data"]["current_artifact"], "EvmValidator");
 }
+
+#[test]
+fn rehearsal_on_a_fork_of_a_running_devnet_leaves_it_unchanged() {
+    let sandbox = Sandbox::new();
+    let devnet = Devnet::start(&sandbox, &[]);
+    let url = devnet.url.as_str();
+    let record = deployed(&sandbox, url);
+    let proxy = address(&record, "EvmValidator");
+    let slot = "0x360894a13ba1a3210667c828492db98dca3e2076cc3735a920a3ca505d382bbc";
+    let block_before = cast(url, &["block-number"]);
+    let implementation_before = cast(url, &["storage", &proxy, slot]);
+
+    let (code, out, stderr) = taonado(&sandbox, url, &["upgrade", "evm-validator", "--rehearse"]);
+    assert_eq!(code, 0, "{out}\n{stderr}");
+    let d = &out["data"];
+    assert!(d["fetched_accounts"].as_u64().is_some_and(|n| n > 0), "{d}");
+    assert!(
+        d["fetched_storage_slots"].as_u64().is_some_and(|n| n > 0),
+        "{d}"
+    );
+    let r = &d["rehearsal"];
+    assert_eq!(r["dry_run"]["current_artifact"], "EvmValidator");
+    assert!(
+        r["verify"]["checks"]
+            .as_array()
+            .expect("checks")
+            .iter()
+            .all(|c| c["ok"] == true),
+        "{r}"
+    );
+    assert_eq!(r["weights"]["call"], "setWeights", "{r}");
+    assert!(
+        r["post_checks"]
+            .as_array()
+            .expect("checks")
+            .iter()
+            .all(|c| c["ok"] == true)
+    );
+
+    // The running devnet saw reads only.
+    assert_eq!(cast(url, &["block-number"]), block_before);
+    assert_eq!(cast(url, &["storage", &proxy, slot]), implementation_before);
+    let (code, dry, _) = taonado(&sandbox, url, &["upgrade", "evm-validator", "--dry-run"]);
+    assert_eq!(code, 0);
+    assert_eq!(dry["data"]["current_artifact"], "EvmValidator");
+}

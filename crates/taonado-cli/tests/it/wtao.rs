@@ -8,6 +8,8 @@ use crate::support::{DEV0, DEV0_KEY, DEV1, Devnet, Sandbox, cast, cast_path, env
 /// Bob's well-known dev account: no EVM mirror, so 0x800 credits its native balance.
 const BOB_SS58: &str = "5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty";
 const TAO: u128 = 1_000_000_000_000_000_000;
+/// Anvil's second dev key (a public test key); its address is `DEV1`.
+const DEV1_KEY: &str = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
 
 /// Deploys the committed WTAO artifact with cast and returns its address.
 fn create_wtao(url: &str) -> String {
@@ -136,10 +138,39 @@ fn wrap_unwrap_transfer_and_balance() {
     assert_eq!(sent["action"], "transfer-wtao");
     assert_eq!(chain.wtao_wei(DEV1), TAO / 4);
     assert_eq!(chain.wtao_wei(DEV0), 3 * TAO / 4);
+    // DEV1 signs from a Foundry keystore made by `taonado wallet import`.
+    let password = chain.sandbox.path().join("password");
+    let key = chain.sandbox.path().join("key");
+    std::fs::write(&password, "pw\n").expect("write the password file");
+    std::fs::write(&key, DEV1_KEY).expect("write the key file");
+    let (code, _, stderr) = run(chain.sandbox.taonado().args([
+        "wallet",
+        "import",
+        "--account",
+        "dev1",
+        "--password-file",
+        password.to_str().expect("utf-8 path"),
+        "--private-key-file",
+        key.to_str().expect("utf-8 path"),
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    let unwrapped = chain.ok(&[
+        "unwrap",
+        "0.05",
+        "--account",
+        "dev1",
+        "--password-file",
+        password.to_str().expect("utf-8 path"),
+    ]);
+    assert_eq!(
+        unwrapped["from"].as_str().map(str::to_lowercase),
+        Some(DEV1.to_lowercase())
+    );
+    assert_eq!(chain.wtao_wei(DEV1), TAO / 5);
     // The WTAO contract holds exactly what is wrapped.
     assert_eq!(
         cast(&chain.devnet.url, &["balance", &chain.wtao]),
-        TAO.to_string()
+        (TAO - TAO / 20).to_string()
     );
 }
 

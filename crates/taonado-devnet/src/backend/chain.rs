@@ -191,16 +191,16 @@ impl Chain {
         balance: U256,
         base: super::fork::ForkDb,
     ) -> Self {
+        // A fork keeps the remote's nonce and code of a dev account (a dev key may have deployed
+        // the remote's contracts: resetting its nonce would re-create at their addresses).
+        let remote: Vec<AccountInfo> = dev_accounts
+            .iter()
+            .map(|a| base.basic_ref(a.address).ok().flatten().unwrap_or_default())
+            .collect();
         let mut db = StateDb::new(base);
         let mut mirrors = MirrorMap::new();
-        for account in &dev_accounts {
-            db.insert_account_info(
-                account.address,
-                AccountInfo {
-                    balance,
-                    ..AccountInfo::default()
-                },
-            );
+        for (account, remote) in dev_accounts.iter().zip(remote) {
+            db.insert_account_info(account.address, AccountInfo { balance, ..remote });
             mirrors.insert(mirror_of(&account.address), account.address);
         }
         let timestamp = now_secs();

@@ -114,6 +114,26 @@ async fn catch_up_stores_exactly_the_chains_protocol_activity() -> Result<()> {
             .total,
         1
     );
+
+    // Associations the chain's history does not reveal (made through another contract on
+    // the event-less mainnet tracker) are found in the tracker's storage at a snapshot.
+    store.with_conn(|conn| {
+        conn.execute(
+            "DELETE FROM associations WHERE address = ?1",
+            [first.address.as_slice()],
+        )
+        .map_err(|source| taonado_store::StoreError::Sqlite { op: "test", source })
+    })?;
+    indexer.snapshot(head).await?;
+    let recovered = store
+        .associations()?
+        .into_iter()
+        .find(|a| a.address == first.address)
+        .expect("found again in storage");
+    assert_eq!(
+        (recovered.hotkey, recovered.source, recovered.block_number),
+        (first.hotkey, AssociationSource::State, head)
+    );
     Ok(())
 }
 

@@ -64,8 +64,8 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// Binds `addr` and serves `router` until `shutdown` resolves. Binding happens before the
-/// returned future is polled, so the address can be announced (and connected to) at once.
+/// Binds the dashboard's socket. Separate from [`serve`] so the caller can announce the
+/// bound address (port 0 resolved) before serving, and clients can connect at once.
 pub async fn bind(addr: std::net::SocketAddr) -> crate::Result<tokio::net::TcpListener> {
     tokio::net::TcpListener::bind(addr)
         .await

@@ -77,9 +77,12 @@ fn healthy_state_fires_nothing_and_evaluates_every_rule() {
     assert_eq!(evaluation.evaluated.len(), RULES.len());
 }
 
+/// A change to a healthy observation that should fire one rule.
+type Change = Box<dyn Fn(&mut Observation)>;
+
 #[test]
 fn each_condition_fires_its_rule() {
-    let cases: Vec<(&str, Box<dyn Fn(&mut Observation)>)> = vec![
+    let cases: Vec<(&str, Change)> = vec![
         (
             TX_SUCCESS_RATE,
             Box::new(|o| {

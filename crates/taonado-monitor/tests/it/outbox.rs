@@ -128,3 +128,58 @@ async fn a_receiver_refusing_the_request_is_not_retried_forever() {
     assert_eq!(report.dead, 1, "{report:?}");
     assert!(report.errors[0].contains("404"));
 }
+
+#[tokio::test]
+async fn slack_and_discord_get_their_own_body_shapes() {
+    let receiver = Receiver::start().await;
+    let mut notifiers: Vec<Arc<dyn Notifier>> = Vec::new();
+    for (name, kind) in [
+        (
+            "slack",
+            taonado_monitor::ChannelKind::Slack {
+                url: receiver.url(),
+            },
+        ),
+        (
+            "discord",
+            taonado_monitor::ChannelKind::Discord {
+                url: receiver.url(),
+            },
+        ),
+    ] {
+        let spec = taonado_monitor::ChannelSpec {
+            name: name.into(),
+            kind,
+        };
+        notifiers.push(Arc::from(
+            taonado_monitor::build_notifier(&spec, &|_| None).unwrap(),
+        ));
+    }
+    let store = Store::open_in_memory().unwrap();
+    store
+        .enqueue_test_alert(&["slack".to_owned(), "discord".to_owned()], "chat check", 0)
+        .unwrap();
+    let d = Dispatcher::new(
+        store,
+        "testnet".into(),
+        notifiers,
+        DeliveryPolicy::default(),
+    );
+    assert_eq!(d.deliver_due(0).await.unwrap().sent, 2);
+    let bodies: Vec<serde_json::Value> = receiver.received().iter().map(|r| r.json()).collect();
+    let expected = "[taonado testnet] TEST INFO: chat check";
+    assert!(
+        bodies.contains(&serde_json::json!({ "text": expected })),
+        "{bodies:?}"
+    );
+    assert!(
+        bodies.contains(&serde_json::json!({ "content": expected })),
+        "{bodies:?}"
+    );
+    assert!(
+        receiver
+            .received()
+            .iter()
+            .all(|r| !r.header("idempotency-key").is_empty())
+    );
+}

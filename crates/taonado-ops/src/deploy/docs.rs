@@ -45,8 +45,12 @@ pub fn render_markdown(records: &[DeploymentRecord]) -> String {
     for r in records {
         let _ = write!(
             out,
-            "\n## {} (chain {}, netuid {})\n\n- Deployer: `{}`\n- Last updated: {} (unix seconds)\n",
-            r.network, r.chain_id, r.netuid, r.deployer, r.updated_at
+            "\n## {} (chain {}, netuid {})\n\n- Deployer: `{}`\n- Last updated: {}\n",
+            r.network,
+            r.chain_id,
+            r.netuid,
+            r.deployer,
+            utc_date_time(r.updated_at)
         );
         if let Some(v) = &r.verifier {
             let _ = writeln!(
@@ -101,6 +105,27 @@ pub fn render_markdown(records: &[DeploymentRecord]) -> String {
     out
 }
 
+/// Unix seconds as `YYYY-MM-DD HH:MM:SS UTC` (civil-from-days, proleptic Gregorian).
+pub fn utc_date_time(unix: u64) -> String {
+    let days = i64::try_from(unix / 86_400).unwrap_or(i64::MAX / 2);
+    let secs = unix % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
+}
+
 /// Writes the page atomically.
 pub fn write_page(path: &Path, page: &str) -> Result<()> {
     fs::write_atomic(path, page.as_bytes())
@@ -110,6 +135,13 @@ pub fn write_page(path: &Path, page: &str) -> Result<()> {
 mod tests {
     use super::*;
     use alloy::primitives::{Address, B256, Bytes, U256};
+
+    #[test]
+    fn dates_are_utc_civil_dates() {
+        assert_eq!(utc_date_time(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(utc_date_time(951_782_400), "2000-02-29 00:00:00 UTC");
+        assert_eq!(utc_date_time(1_795_643_642), "2026-11-25 21:54:02 UTC");
+    }
 
     #[test]
     fn the_page_lists_every_record_and_skips_other_json() {

@@ -763,3 +763,222 @@ mod tests {
         assert_eq!(StateSnapshot::load(&path).unwrap(), snap);
     }
 }
+
+/// How the rehearsal set weights after the upgrade.
+#[derive(Clone, Debug, Serialize)]
+pub struct RehearsedWeights {
+    /// `setWeights` (the public path, after mining past the interval) or `operatorSetWeights`
+    /// (when the interval is out of a fork's reach: its block numbers restart at 0).
+    pub call: String,
+    pub tx: B256,
+    pub blocks_mined: u64,
+}
+
+/// What [`rehearse`] did on the fork.
+#[derive(Clone, Debug, Serialize)]
+pub struct RehearsalReport {
+    pub dry_run: DryRunReport,
+    pub implementation: Address,
+    pub upgrade_tx: B256,
+    pub verify: VerifyReport,
+    pub post_checks: Vec<UpgradeCheck>,
+    pub weights: Option<RehearsedWeights>,
+}
+
+impl RehearsalReport {
+    pub fn ok(&self) -> bool {
+        self.dry_run.ok()
+            && self.verify.ok()
+            && self.post_checks.iter().all(|c| c.ok)
+            && self.weights.is_some()
+    }
+
+    pub fn failing(&self) -> Vec<String> {
+        let mut out = self.dry_run.failing();
+        out.extend(self.verify.failing());
+        out.extend(
+            self.post_checks
+                .iter()
+                .filter(|c| !c.ok)
+                .map(|c| format!("{}: {}", c.name, c.detail)),
+        );
+        if self.weights.is_none() {
+            out.push("no weights were set after the upgrade".into());
+        }
+        out
+    }
+}
+
+/// The most blocks a rehearsal mines to let the public `setWeights` interval pass.
+const REHEARSAL_MAX_MINED: u64 = 2_000;
+
+async fn send_as(
+    provider: &DynProvider,
+    from: Address,
+    tx: TransactionRequest,
+    action: &str,
+) -> Result<alloy::rpc::types::TransactionReceipt> {
+    let pending = provider
+        .send_transaction(tx.from(from))
+        .await
+        .map_err(OpsError::rpc(format!("sending {action} on the fork")))?;
+    confirm(pending, action).await
+}
+
+/// Rehearses the upgrade on `fork`, a taonado devnet forked from the target chain: the owner
+/// is impersonated (`anvil_impersonateAccount`), the implementation deployed and the proxy
+/// upgraded, then everything [`verify`] checks, the post-upgrade getters, and a weight setting
+/// through the upgraded proxy. The target chain itself only serves reads to the fork.
+pub async fn rehearse(fork: &DynProvider, plan: &UpgradePlan) -> Result<RehearsalReport> {
+    use crate::subnet::dev_rpc;
+    use serde_json::json;
+
+    let dry = dry_run(fork, plan).await?;
+    if !dry.ok() {
+        return Err(UpgradeError::ChecksFailed {
+            problems: dry.failing(),
+        }
+        .into());
+    }
+    let owner = dry.owner;
+    let before = snapshot(fork, plan.proxy, None).await?;
+    dev_rpc(fork, "anvil_impersonateAccount", json!([owner])).await?;
+    // Gas money for the owner on the fork only.
+    let funds = U256::from(1_000u64) * U256::from(10u64).pow(U256::from(18u64));
+    let balance = fork
+        .get_balance(owner)
+        .await
+        .map_err(OpsError::rpc("reading the owner's balance on the fork"))?;
+    if balance < funds {
+        dev_rpc(fork, "anvil_setBalance", json!([owner, funds])).await?;
+    }
+
+    let target = plan.target.artifact();
+    let deploy = TransactionRequest::default().with_deploy_code(target.bytecode.clone());
+    let receipt = send_as(fork, owner, deploy, &format!("deploying {}", target.name())).await?;
+    let implementation = receipt
+        .contract_address
+        .ok_or(OpsError::NoContractCreated {
+            step: target.name().to_owned(),
+            tx: receipt.transaction_hash,
+        })?;
+    let call = EvmValidator::upgradeToAndCallCall {
+        newImplementation: implementation,
+        data: Bytes::new(),
+    };
+    let upgrade = TransactionRequest::default()
+        .to(plan.proxy)
+        .with_input(call.abi_encode());
+    let receipt = send_as(fork, owner, upgrade, "EvmValidator.upgradeToAndCall").await?;
+    let upgrade_tx = receipt.transaction_hash;
+
+    let verify_report = verify(
+        fork,
+        plan.proxy,
+        implementation,
+        plan.target,
+        Baseline::Snapshot(before),
+    )
+    .await?;
+
+    let proxy = EvmValidator::new(plan.proxy, fork);
+    let mut post_checks = Vec::new();
+    let now_owner = proxy
+        .owner()
+        .call()
+        .await
+        .map_err(OpsError::contract("reading EvmValidator.owner"))?;
+    post_checks.push(UpgradeCheck {
+        name: "owner kept".into(),
+        ok: now_owner == owner,
+        detail: now_owner.to_string(),
+    });
+    if plan.target == Contract::EvmValidatorV2 {
+        let version = taonado_contracts::bindings::EvmValidatorV2::new(plan.proxy, fork)
+            .version()
+            .call()
+            .await
+            .map_err(OpsError::contract("reading EvmValidatorV2.version"))?;
+        post_checks.push(UpgradeCheck {
+            name: "version()".into(),
+            ok: version == U256::from(2),
+            detail: version.to_string(),
+        });
+    }
+
+    // The emulated subtensor of the fork knows nothing of the remote's neurons: register the
+    // proxy's mirror as a validator there first.
+    let netuid = proxy
+        .netuid()
+        .call()
+        .await
+        .map_err(OpsError::contract("reading EvmValidator.netuid"))?;
+    crate::subnet::wire_devnet_validator(fork, netuid, plan.proxy, owner).await?;
+    let last: U256 = proxy
+        .lastSetWeightsBlock()
+        .call()
+        .await
+        .map_err(OpsError::contract(
+            "reading EvmValidator.lastSetWeightsBlock",
+        ))?;
+    let interval = match plan.target {
+        Contract::EvmValidatorV2 => {
+            taonado_contracts::bindings::EvmValidatorV2::new(plan.proxy, fork)
+                .effectiveInterval()
+                .call()
+                .await
+                .map_err(OpsError::contract(
+                    "reading EvmValidatorV2.effectiveInterval",
+                ))?
+        }
+        _ => proxy
+            .setWeightsBlockInterval()
+            .call()
+            .await
+            .map_err(OpsError::contract(
+                "reading EvmValidator.setWeightsBlockInterval",
+            ))?,
+    };
+    let block = fork
+        .get_block_number()
+        .await
+        .map_err(OpsError::rpc("reading the fork's block number"))?;
+    // Gas estimation runs against the latest block, so that one must already be past the interval.
+    let allowed_at = last.saturating_add(interval);
+    let needed = allowed_at.saturating_sub(U256::from(block));
+    let weights = if needed <= U256::from(REHEARSAL_MAX_MINED) {
+        let blocks = needed.to::<u64>();
+        if blocks > 0 {
+            crate::subnet::mine(fork, blocks).await?;
+        }
+        let call = EvmValidator::setWeightsCall { hotkey: B256::ZERO };
+        let tx = TransactionRequest::default()
+            .to(plan.proxy)
+            .with_input(call.abi_encode());
+        let receipt = send_as(fork, owner, tx, "EvmValidator.setWeights").await?;
+        RehearsedWeights {
+            call: "setWeights".into(),
+            tx: receipt.transaction_hash,
+            blocks_mined: blocks,
+        }
+    } else {
+        let call = EvmValidator::operatorSetWeightsCall {};
+        let tx = TransactionRequest::default()
+            .to(plan.proxy)
+            .with_input(call.abi_encode());
+        let receipt = send_as(fork, owner, tx, "EvmValidator.operatorSetWeights").await?;
+        RehearsedWeights {
+            call: "operatorSetWeights".into(),
+            tx: receipt.transaction_hash,
+            blocks_mined: 0,
+        }
+    };
+    Ok(RehearsalReport {
+        dry_run: dry,
+        implementation,
+        upgrade_tx,
+        verify: verify_report,
+        post_checks,
+        weights: Some(weights),
+    })
+}
