@@ -197,6 +197,7 @@ impl Config {
             layer.apply_to(&mut network);
         }
         check_rpc_url(&network, &self.origin())?;
+        check_dev_chain(&network, &self.origin())?;
         Ok(network)
     }
 
@@ -257,6 +258,34 @@ impl Config {
             signer: SignerRef::default(),
         })
     }
+}
+
+/// Chain ids of the live Bittensor EVM (mainnet 964, testnet 945).
+pub const LIVE_CHAIN_IDS: [u64; 2] = [964, 945];
+
+/// `dev_chain` unlocks dev-account signers and the insecure dev verifying key, so with a
+/// chain id of the live Bittensor EVM it is accepted only on a loopback URL: a local fork
+/// kept for rehearsals, never a remote endpoint of the real chain.
+fn check_dev_chain(network: &NetworkConfig, origin: &str) -> Result<()> {
+    let loopback = match network.rpc_url.host() {
+        Some(url::Host::Domain(host)) => host == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    if network.dev_chain && LIVE_CHAIN_IDS.contains(&network.chain_id) && !loopback {
+        return Err(ConfigError::InvalidField {
+            origin: origin.to_owned(),
+            network: network.name.clone(),
+            field: "dev_chain",
+            message: format!(
+                "chain id {} is the live Bittensor EVM and {} is not a local fork; dev_chain = true \
+                 would allow dev keys there. Remove it",
+                network.chain_id, network.rpc_url
+            ),
+        });
+    }
+    Ok(())
 }
 
 fn check_rpc_url(network: &NetworkConfig, origin: &str) -> Result<()> {

@@ -327,3 +327,20 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn dev_chain_is_refused_on_live_chain_ids() {
+    for text in [
+        "[networks.mainnet]\ndev_chain = true\n",
+        "[networks.fork]\nrpc_url = \"https://rpc.example\"\nchain_id = 945\nnetuid = 1\ndev_chain = true\n",
+    ] {
+        let message = load(text).unwrap_err().to_string();
+        assert!(
+            message.contains("dev_chain") && message.contains("live Bittensor EVM"),
+            "{message}"
+        );
+    }
+    // A local fork of testnet, kept for rehearsals, is a dev chain.
+    let fork = load("[networks.fork]\nrpc_url = \"http://127.0.0.1:8545\"\nchain_id = 945\nnetuid = 1\ndev_chain = true\n").unwrap();
+    assert!(fork.network("fork").unwrap().dev_chain);
+}

@@ -181,14 +181,20 @@ impl Indexer {
             }
             moved = 0;
             let prune_below = to.saturating_sub(self.config.reorg_depth);
-            self.store.write_batch(&batch, Some(prune_below))?;
             report.from_block.get_or_insert(next);
             report.batches += 1;
             report.blocks += batch.blocks.len() as u64;
             report.transactions += batch.transactions.len() as u64;
             report.events += batch.events.len() as u64;
             report.associations += batch.associations.len() as u64;
-            tracing::debug!(from = next, to, events = batch.events.len(), "batch stored");
+            let events = batch.events.len();
+            // SQLite is synchronous: keep the commit off the async workers. If this future is
+            // dropped meanwhile, the commit still completes or not at all, never in part.
+            let store = self.store.clone();
+            tokio::task::spawn_blocking(move || store.write_batch(&batch, Some(prune_below)))
+                .await
+                .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))?;
+            tracing::debug!(from = next, to, events, "batch stored");
             self.publish(Some(to), head);
         }
         if let Some(cp) = report.checkpoint

@@ -96,7 +96,12 @@ function chart(title, points) {
     svg.appendChild(t);
   } else {
     let lo = Math.min(...ys), hi = Math.max(...ys);
-    if (hi === lo) { hi += 1; lo -= lo === 0 ? 0 : 1; }
+    if (hi === lo) {
+      // A flat series: centre it with a margin proportional to its value.
+      const pad = Math.abs(hi) * 0.1 || 1;
+      hi += pad;
+      lo -= pad;
+    }
     const x0 = points[0][0], x1 = points[points.length - 1][0];
     const sx = (x) => (x1 === x0 ? W / 2 : P + ((x - x0) / (x1 - x0)) * (W - 2 * P));
     const sy = (y) => H - P - ((y - lo) / (hi - lo)) * (H - 2 * P);

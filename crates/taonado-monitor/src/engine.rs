@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 
 use alloy::providers::DynProvider;
 use serde::Serialize;
-use taonado_store::Store;
 use taonado_store::alerts::AlertRecord;
+use taonado_store::{Store, Window};
 
 use crate::config::RuleSettings;
 use crate::deliver::{DeliveryReport, Dispatcher};
@@ -16,6 +16,7 @@ use crate::error::Result;
 use crate::metrics::Metrics;
 use crate::observe::{Observation, ProtocolContracts, Sample, observe};
 use crate::rules::evaluate;
+use crate::units::tao_f64;
 
 /// What the monitor watches and how.
 #[derive(Clone, Debug)]
@@ -147,6 +148,29 @@ impl Monitor {
         live.ready = true;
         live.last_error = None;
         Ok(report)
+    }
+
+    /// Fills the charts' history from the stored snapshots (balances only; the other series
+    /// start with the first evaluation), so a restarted monitor does not show empty charts.
+    pub fn seed_history(&self) -> Result<usize> {
+        let series = self.store.snapshot_series(Window::All)?;
+        let keep = self.config.history.max(1);
+        let mut live = self.lock_live();
+        if !live.history.is_empty() {
+            return Ok(0);
+        }
+        let start = series.len().saturating_sub(keep);
+        for s in &series[start..] {
+            live.history.push_back(Sample {
+                at_unix: s.timestamp,
+                block: Some(s.block),
+                wtao_supply_tao: Some(tao_f64(s.wtao_supply)),
+                pools_total_tao: tao_f64(s.pools_total),
+                validator_balance_tao: Some(tao_f64(s.validator_balance)),
+                ..Sample::default()
+            });
+        }
+        Ok(series.len() - start)
     }
 
     /// Sends what is due in the outbox.

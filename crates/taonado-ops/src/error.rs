@@ -157,11 +157,10 @@ pub enum OpsError {
     Mixer(#[from] Box<crate::mixer::MixerError>),
 
     #[error(
-        "refusing to deploy the local-dev-insecure verifying key to {network}: anyone can forge \
-         withdrawal proofs with it; pass the ceremony key with --verifying-key (a rehearsal may \
-         pass --allow-insecure-dev-key)"
+        "refusing to deploy this verifying key to {network}: {reason}; pass a ceremony key \
+         with --verifying-key (a rehearsal may pass --allow-insecure-dev-key)"
     )]
-    InsecureVerifyingKey { network: String },
+    InsecureVerifyingKey { network: String, reason: String },
 
     #[error(transparent)]
     Explorer(#[from] crate::explorer::ExplorerError),

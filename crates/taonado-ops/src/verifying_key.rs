@@ -30,6 +30,7 @@ pub struct VerifyingKeyFile {
     setup: String,
     circuit: Option<String>,
     circuit_hash: Option<String>,
+    phase1: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -55,6 +56,9 @@ struct RawProvenance {
     circuit: Option<String>,
     #[serde(default)]
     circuit_hash: Option<String>,
+    /// Ceremony keys: where phase 1 came from (`local-insecure` for a locally made one).
+    #[serde(default)]
+    phase1: Option<String>,
 }
 
 /// The label used when a key file does not say where it comes from.
@@ -114,7 +118,8 @@ impl VerifyingKeyFile {
                 .as_ref()
                 .map_or_else(|| UNKNOWN_SETUP.to_owned(), |p| p.setup.clone()),
             circuit: provenance.as_ref().and_then(|p| p.circuit.clone()),
-            circuit_hash: provenance.and_then(|p| p.circuit_hash),
+            circuit_hash: provenance.as_ref().and_then(|p| p.circuit_hash.clone()),
+            phase1: provenance.and_then(|p| p.phase1),
         })
     }
 
@@ -129,6 +134,32 @@ impl VerifyingKeyFile {
 
     pub fn circuit_hash(&self) -> Option<&str> {
         self.circuit_hash.as_deref()
+    }
+
+    /// Why this key must not secure a live network, or `None` when nothing speaks against
+    /// it. Judged from the key's points as well as its label, so a relabelled local key, an
+    /// unlabelled snarkjs key or a ceremony built on a locally made phase 1 are all caught.
+    pub fn live_network_objection(&self) -> Option<String> {
+        if self.alpha1 == g1_words(&taonado_zk::keys::local_dev_alpha_g1()) {
+            return Some(format!(
+                "it is the local development key (labelled {:?}); its toxic waste is public, \
+                 so anyone can forge withdrawal proofs",
+                self.setup
+            ));
+        }
+        if !self.setup.starts_with("ceremony:") {
+            return Some(format!(
+                "its setup {:?} is not a multi-party ceremony (`taonado zk ceremony`)",
+                self.setup
+            ));
+        }
+        match self.phase1.as_deref() {
+            None => Some("the ceremony key does not say where its phase 1 came from".to_owned()),
+            Some(phase1) if phase1.contains("insecure") => Some(format!(
+                "the ceremony was built on phase 1 {phase1:?}, whose secrets are known"
+            )),
+            Some(_) => None,
+        }
     }
 
     /// The key in the verifier constructor's word order (G2 already imaginary part first).
@@ -164,6 +195,7 @@ impl VerifyingKeyFile {
             setup: setup.to_owned(),
             circuit: Some("withdraw-h20".to_owned()),
             circuit_hash: None,
+            phase1: None,
         }
     }
 }

@@ -182,6 +182,12 @@ pub fn verifying_key_json(vk: &VerifyingKey, circuit_hash: B256, setup: &str) ->
 /// label says: its `alpha_g1` is recomputed from [`LOCAL_DEV_SETUP_SEED`], which costs
 /// microseconds instead of a whole setup.
 pub fn is_local_dev_verifying_key(vk: &VerifyingKey) -> bool {
+    local_dev_alpha_g1() == vk.alpha_g1
+}
+
+/// `alpha_g1` of the local development key, recomputed from [`LOCAL_DEV_SETUP_SEED`]: a key
+/// with this point has public toxic waste, whatever its file's label says.
+pub fn local_dev_alpha_g1() -> ark_bn254::G1Affine {
     use ark_ec::CurveGroup;
     use ark_std::{
         UniformRand,
@@ -195,7 +201,7 @@ pub fn is_local_dev_verifying_key(vk: &VerifyingKey) -> bool {
         let _ = crate::Fr::rand(&mut rng);
     }
     let generator = ark_bn254::G1Projective::rand(&mut rng);
-    (generator * alpha).into_affine() == vk.alpha_g1
+    (generator * alpha).into_affine()
 }
 
 /// Where a verifying key file says it comes from (its `taonado` object).

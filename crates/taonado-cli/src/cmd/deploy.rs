@@ -497,8 +497,7 @@ impl DeployCheckArgs {
         let verifying_key = match load_verifying_key(self.verifying_key.as_deref(), &network) {
             Ok(key) => {
                 checks.push(taonado_ops::deploy::preflight::verifying_key_check(
-                    key.setup_label(),
-                    live,
+                    &key, live,
                 ));
                 Some(key)
             }

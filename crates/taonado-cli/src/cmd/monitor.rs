@@ -340,6 +340,9 @@ impl MonitorService {
             metrics: monitor.metrics(),
             live: monitor.live(),
         };
+        if let Err(e) = monitor.seed_history() {
+            tracing::warn!(error = %e, "charts start empty: cannot read stored snapshots");
+        }
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let mut server_stop = shutdown_rx.clone();
         let server = tokio::spawn(taonado_monitor::dashboard::serve(

@@ -408,23 +408,28 @@ fn deposits_into_every_pool_and_withdraws_each_to_a_fresh_address() {
             data["note"].as_str().expect("note").to_owned()
         })
         .collect();
-    // Wrap and approve once, so each later deposit is a single transaction.
+    // The 31 later deposits go straight to the pool with cast (commitments 1..=31, all in
+    // the field): only the withdrawal after them is under test here.
     let tenth_pool = deposits[0]["pool"]["address"]
         .as_str()
         .expect("pool address");
-    let send = |args: &[&str]| {
-        let mut full = vec!["send", "--private-key", DEV0_KEY, &chain.wtao];
+    let send = |to: &str, args: &[&str]| {
+        let mut full = vec!["send", "--private-key", DEV0_KEY, to];
         full.extend_from_slice(args);
         cast(&chain.devnet.url, &full);
     };
-    send(&["deposit()", "--value", "3.1ether"]);
-    send(&[
-        "approve(address,uint256)",
-        tenth_pool,
-        "3100000000000000000",
-    ]);
-    for _ in 0..31 {
-        chain.deposit("0.1");
+    send(&chain.wtao, &["deposit()", "--value", "3.1ether"]);
+    send(
+        &chain.wtao,
+        &[
+            "approve(address,uint256)",
+            tenth_pool,
+            "3100000000000000000",
+        ],
+    );
+    for i in 1..=31u8 {
+        let commitment = format!("0x{i:064x}");
+        send(tenth_pool, &["deposit(bytes32)", &commitment]);
     }
     for (i, (pool, note)) in pools.iter().zip(&notes).enumerate() {
         let recipient = fresh_address(0x10 + u8::try_from(i).expect("five pools"));

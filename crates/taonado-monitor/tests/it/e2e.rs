@@ -193,6 +193,14 @@ async fn alert_conditions_on_the_dev_chain_are_delivered_signed_and_resolve() {
         ])
     );
 
+    // A restarted monitor's charts start from the stored snapshots.
+    let restarted = stack.monitor(RuleSettings::default(), Vec::new());
+    let seeded = restarted.seed_history().unwrap();
+    assert!(seeded >= 1, "the indexer took snapshots");
+    let live = restarted.live();
+    let first = live.lock().unwrap().history[0].clone();
+    assert!(first.wtao_supply_tao.is_some() && first.block.is_some());
+
     // Metrics reflect the chain.
     let text = monitor.metrics().encode();
     assert!(

@@ -165,11 +165,7 @@ pub async fn deploy(
             actual: chain_id,
         });
     }
-    preflight::check_key_policy(
-        plan.insecure_key,
-        plan.verifying_key.setup_label(),
-        &plan.network,
-    )?;
+    preflight::check_key_policy(plan.insecure_key, &plan.verifying_key, &plan.network)?;
     let record = match DeploymentRecord::load(&plan.record_path)? {
         Some(record) if record.chain_id != chain_id => {
             return Err(OpsError::RecordChainMismatch {

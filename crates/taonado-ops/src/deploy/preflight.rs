@@ -15,6 +15,7 @@ use super::verify::{Check, CheckStatus};
 use crate::error::{OpsError, Result};
 use crate::fs;
 use crate::record::DeploymentRecord;
+use crate::verifying_key::{UNKNOWN_SETUP, VerifyingKeyFile};
 use taonado_contracts::Contract;
 
 /// The verifying-key setup label of the insecure local development keys.
@@ -32,42 +33,47 @@ pub enum InsecureKeyPolicy {
     AllowOnLiveNetwork,
 }
 
-/// Refuses a `local-dev-insecure` key on a live network unless explicitly overridden.
-pub fn check_key_policy(policy: InsecureKeyPolicy, setup: &str, network: &str) -> Result<()> {
-    if setup != LOCAL_DEV_SETUP {
+/// Refuses a key that must not secure a live network (see
+/// [`VerifyingKeyFile::live_network_objection`]) unless explicitly overridden.
+pub fn check_key_policy(
+    policy: InsecureKeyPolicy,
+    key: &VerifyingKeyFile,
+    network: &str,
+) -> Result<()> {
+    let Some(reason) = key.live_network_objection() else {
         return Ok(());
-    }
+    };
     match policy {
         InsecureKeyPolicy::Allow => Ok(()),
         InsecureKeyPolicy::AllowOnLiveNetwork => {
-            tracing::warn!(%network, "deploying the INSECURE local-dev verifying key to a live network (explicitly allowed)");
+            tracing::warn!(%network, %reason, "deploying an INSECURE verifying key to a live network (explicitly allowed)");
             Ok(())
         }
         InsecureKeyPolicy::Refuse => Err(OpsError::InsecureVerifyingKey {
             network: network.to_owned(),
+            reason,
         }),
     }
 }
 
-/// The verifying key's setup label, checked for the target network.
-pub fn verifying_key_check(setup: &str, live_network: bool) -> Check {
+/// The verifying key's setup, checked for the target network.
+pub fn verifying_key_check(key: &VerifyingKeyFile, live_network: bool) -> Check {
     let subject = "verifying key";
-    if setup == LOCAL_DEV_SETUP && live_network {
-        Check::new(
+    let setup = key.setup_label();
+    match key.live_network_objection() {
+        Some(reason) if live_network => Check::new(
             subject,
             "setup",
             CheckStatus::Fail,
-            format!("{setup}: anyone can forge proofs with this key; use the ceremony key"),
-        )
-    } else if setup == LOCAL_DEV_SETUP {
-        Check::new(
+            format!("{setup}: {reason}"),
+        ),
+        Some(_) => Check::new(
             subject,
             "setup",
             CheckStatus::Pass,
             format!("{setup} (dev chain only)"),
-        )
-    } else {
-        Check::new(subject, "setup", CheckStatus::Pass, setup.to_owned())
+        ),
+        None => Check::new(subject, "setup", CheckStatus::Pass, setup.to_owned()),
     }
 }
 
@@ -349,32 +355,77 @@ fn short(hash: B256) -> String {
 mod tests {
     use super::*;
 
-    #[test]
-    fn the_insecure_key_is_refused_on_live_networks_only() {
-        assert!(check_key_policy(InsecureKeyPolicy::Allow, LOCAL_DEV_SETUP, "local").is_ok());
-        let err = check_key_policy(InsecureKeyPolicy::Refuse, LOCAL_DEV_SETUP, "testnet")
+    /// The committed local development key, optionally with its `taonado` object rewritten.
+    fn local_key(provenance: Option<serde_json::Value>) -> VerifyingKeyFile {
+        key_file(false, provenance)
+    }
+
+    /// A key that is not the local one: the local key with `alpha` moved to the generator.
+    fn other_key(provenance: serde_json::Value) -> VerifyingKeyFile {
+        key_file(true, Some(provenance))
+    }
+
+    fn key_file(move_alpha: bool, provenance: Option<serde_json::Value>) -> VerifyingKeyFile {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../keys/local/withdraw.vk.json");
+        let text = std::fs::read_to_string(&path).expect("the committed local key");
+        let mut json: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
+        if let Some(provenance) = provenance {
+            json["taonado"] = provenance;
+        }
+        if move_alpha {
+            json["vk_alpha_1"] = serde_json::json!(["1", "2", "1"]);
+        }
+        VerifyingKeyFile::parse(&json.to_string()).expect("a valid key")
+    }
+
+    fn refused_on_testnet(key: &VerifyingKeyFile) -> Option<String> {
+        check_key_policy(InsecureKeyPolicy::Refuse, key, "testnet")
             .err()
             .map(|e| e.to_string())
-            .unwrap_or_default();
+    }
+
+    #[test]
+    fn insecure_keys_are_refused_on_live_networks_only() {
+        let local = local_key(None);
+        assert!(check_key_policy(InsecureKeyPolicy::Allow, &local, "local").is_ok());
+        let err = refused_on_testnet(&local).unwrap_or_default();
         assert!(
-            err.contains("testnet") && err.contains("--allow-insecure-dev-key"),
+            err.contains("testnet")
+                && err.contains("local development key")
+                && err.contains("--allow-insecure-dev-key"),
             "{err}"
         );
+        assert!(check_key_policy(InsecureKeyPolicy::AllowOnLiveNetwork, &local, "testnet").is_ok());
+        assert_eq!(verifying_key_check(&local, true).status, CheckStatus::Fail);
+        assert_eq!(verifying_key_check(&local, false).status, CheckStatus::Pass);
+    }
+
+    #[test]
+    fn the_key_is_judged_by_its_points_and_provenance_not_its_label_alone() {
+        // The local key relabelled as a ceremony key with a real-looking phase 1.
+        let relabelled = local_key(Some(
+            serde_json::json!({"setup": "ceremony:taonado", "phase1": "ppot-0080"}),
+        ));
         assert!(
-            check_key_policy(
-                InsecureKeyPolicy::AllowOnLiveNetwork,
-                LOCAL_DEV_SETUP,
-                "testnet"
-            )
-            .is_ok()
+            refused_on_testnet(&relabelled).is_some_and(|e| e.contains("local development key"))
         );
-        assert!(check_key_policy(InsecureKeyPolicy::Refuse, "ceremony:taonado", "mainnet").is_ok());
-        assert_eq!(
-            verifying_key_check(LOCAL_DEV_SETUP, true).status,
-            CheckStatus::Fail
+        // A key from elsewhere: unlabelled, a ceremony on a local phase 1, a ceremony that
+        // does not name its phase 1, and finally one with nothing against it.
+        let unlabelled = VerifyingKeyFile::generator_placeholder(UNKNOWN_SETUP);
+        assert!(
+            refused_on_testnet(&unlabelled)
+                .is_some_and(|e| e.contains("not a multi-party ceremony"))
         );
+        let unnamed = other_key(serde_json::json!({"setup": "ceremony:taonado"}));
+        assert!(refused_on_testnet(&unnamed).is_some_and(|e| e.contains("phase 1")));
+        let local_phase1 =
+            other_key(serde_json::json!({"setup": "ceremony:taonado", "phase1": "local-insecure"}));
+        assert!(refused_on_testnet(&local_phase1).is_some_and(|e| e.contains("local-insecure")));
+        let ceremony =
+            other_key(serde_json::json!({"setup": "ceremony:taonado", "phase1": "ppot-0080"}));
+        assert_eq!(refused_on_testnet(&ceremony), None);
         assert_eq!(
-            verifying_key_check(LOCAL_DEV_SETUP, false).status,
+            verifying_key_check(&ceremony, true).status,
             CheckStatus::Pass
         );
     }
