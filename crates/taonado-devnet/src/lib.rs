@@ -135,15 +135,27 @@ pub async fn spawn(config: DevnetConfig) -> Result<DevnetHandle> {
         None => None,
     };
     let fresh = loaded.is_none();
-    let chain = match loaded {
-        Some(chain) => chain,
-        None => Chain::genesis_on(
+    let chain = match (loaded, fork) {
+        (Some(chain), _) => chain,
+        (None, None) => Chain::genesis_on(
             rules,
             subtensor::Subtensor::new(config.subtensor.clone(), 0),
             dev_accounts.clone(),
             config.balance_wei,
-            fork.unwrap_or_default(),
+            Default::default(),
         ),
+        // Genesis reads the dev accounts from the remote: blocking work, kept off the
+        // async workers for the same reason as the fork's requests (see `server`).
+        (None, Some(fork)) => {
+            let subtensor = subtensor::Subtensor::new(config.subtensor.clone(), 0);
+            let accounts = dev_accounts.clone();
+            let balance = config.balance_wei;
+            tokio::task::spawn_blocking(move || {
+                Chain::genesis_on(rules, subtensor, accounts, balance, fork)
+            })
+            .await
+            .map_err(|e| DevnetError::Internal(format!("fork genesis stopped: {e}")))?
+        }
     };
     let mut chain = chain;
     chain.automine = config.block_time.is_none();

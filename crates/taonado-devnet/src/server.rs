@@ -25,7 +25,22 @@ pub(crate) fn router(backend: Arc<Backend>) -> Router {
 }
 
 async fn handle(State(backend): State<Arc<Backend>>, body: Bytes) -> Response {
-    let response = process(&backend, &body);
+    // A fork's state lookups block on its remote node, which may be served by this very
+    // runtime (a test, `upgrade --rehearse`): keep them off the async workers, or a blocked
+    // worker can hold the task the remote needs to answer.
+    let response = if backend.forked {
+        let backend = backend.clone();
+        tokio::task::spawn_blocking(move || process(&backend, &body))
+            .await
+            .unwrap_or_else(|_| {
+                error_response(
+                    Value::Null,
+                    &DevnetError::Internal("the request worker stopped; please report it".into()),
+                )
+            })
+    } else {
+        process(&backend, &body)
+    };
     (
         [(header::CONTENT_TYPE, "application/json")],
         serde_json::to_vec(&response).unwrap_or_default(),

@@ -23,7 +23,7 @@ use crate::error::{OpsError, Result};
 use crate::record::{ContractRecord, DeploymentRecord, names, unix_now};
 
 /// The record entry of the migrated-to weights contract.
-pub const WEIGHTS_V4: &str = "WeightsV4";
+pub const WEIGHTS_V4: &str = crate::record::names::WEIGHTS_V4;
 
 /// Errors of the migration.
 #[derive(Debug, thiserror::Error)]

@@ -15,6 +15,10 @@ pub mod names {
     pub const WTAO: &str = "WTAO";
     pub const DEPOSIT_TRACKER: &str = "DepositTracker";
     pub const WEIGHTS: &str = "WeightsV3";
+    /// Written by `taonado migrate weights --to WeightsV4`.
+    pub const WEIGHTS_V4: &str = "WeightsV4";
+    /// Written by `taonado upgrade evm-validator --execute`.
+    pub const EVM_VALIDATOR_V2_IMPLEMENTATION: &str = "EvmValidatorV2Implementation";
     pub const EVM_VALIDATOR_IMPLEMENTATION: &str = "EvmValidatorImplementation";
     /// The ERC-1967 proxy: the address users and the CLI talk to.
     pub const EVM_VALIDATOR: &str = "EvmValidator";

@@ -908,6 +908,7 @@ fn expected_from_config(network: &NetworkConfig) -> Result<ExpectedDeployment, C
         deposit_tracker: a.deposit_tracker,
         weights_v2: a.weights_v2,
         weights_v3: a.weights_v3,
+        weights_v4: None,
         evm_validator: a.evm_validator,
         evm_validator_implementation: None,
         hasher: a.hasher,

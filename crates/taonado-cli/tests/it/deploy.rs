@@ -499,7 +499,8 @@ fn deploy_refuses_the_insecure_dev_key_on_a_live_network() {
         .unwrap_or_default()
         .to_owned();
     assert!(
-        message.contains("refusing to deploy the local-dev-insecure verifying key to testnet"),
+        message.contains("refusing to deploy this verifying key to testnet")
+            && message.contains("local development key"),
         "{message}"
     );
     assert!(message.contains("--allow-insecure-dev-key"), "{message}");

@@ -153,6 +153,25 @@ fn deploy_upgrade_verify_migrate_verify() {
         !v["v4_weights"].as_array().expect("weights").is_empty(),
         "{v}"
     );
+
+    // The upgraded, migrated deployment still verifies, and a re-run of the deploy leaves
+    // the validator on WeightsV4 instead of moving it back to V3.
+    let vk = fixture("placeholder.vk.json");
+    let (code, redeploy, stderr) = taonado(
+        &sandbox,
+        url,
+        &[
+            "deploy",
+            "--verifying-key",
+            vk.to_str().expect("utf-8 path"),
+        ],
+    );
+    assert_eq!(code, 0, "{redeploy}\n{stderr}");
+    let (code, checked, stderr) = taonado(&sandbox, url, &["deploy", "verify"]);
+    assert_eq!(code, 0, "{checked}\n{stderr}");
+    let (code, still, stderr) = taonado(&sandbox, url, &["migrate", "verify"]);
+    assert_eq!(code, 0, "{still}\n{stderr}");
+    assert_eq!(still["data"]["validator_points_at_v4"], true);
 }
 
 #[test]

@@ -46,6 +46,8 @@ pub(crate) struct Backend {
     pub filters: Mutex<(u64, HashMap<U256, PolledFilter>)>,
     pub state_dir: Option<PathBuf>,
     pub chain_id: u64,
+    /// Fork mode: state lookups may block on the remote node.
+    pub forked: bool,
     /// Interval-mining period; the miner task follows changes.
     pub interval: watch::Sender<Option<Duration>>,
 }
@@ -57,7 +59,9 @@ impl Backend {
         interval: Option<Duration>,
     ) -> Self {
         let chain_id = chain.rules.chain_id;
+        let forked = chain.db.db.fork().is_some();
         Self {
+            forked,
             chain: RwLock::new(chain),
             filters: Mutex::new((1, HashMap::new())),
             state_dir,

@@ -327,7 +327,14 @@ pub async fn deploy(
             proxy_args.into(),
         )
         .await?;
-    run.configure_validator(validator, weights).await?;
+    // After `taonado migrate weights`, the validator points at WeightsV4; a re-run of the
+    // deploy must not move it back.
+    let live_weights = run
+        .record
+        .contracts
+        .get(names::WEIGHTS_V4)
+        .map_or(weights, |v4| v4.address);
+    run.configure_validator(validator, live_weights).await?;
 
     if let Some(kind) = run.record.subnet {
         let step = "LocalSubnet.validator";

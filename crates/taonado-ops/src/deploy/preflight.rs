@@ -15,7 +15,7 @@ use super::verify::{Check, CheckStatus};
 use crate::error::{OpsError, Result};
 use crate::fs;
 use crate::record::DeploymentRecord;
-use crate::verifying_key::{UNKNOWN_SETUP, VerifyingKeyFile};
+use crate::verifying_key::VerifyingKeyFile;
 use taonado_contracts::Contract;
 
 /// The verifying-key setup label of the insecure local development keys.
@@ -354,6 +354,7 @@ fn short(hash: B256) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::verifying_key::UNKNOWN_SETUP;
 
     /// The committed local development key, optionally with its `taonado` object rewritten.
     fn local_key(provenance: Option<serde_json::Value>) -> VerifyingKeyFile {

@@ -93,6 +93,8 @@ pub struct ExpectedDeployment {
     pub deposit_tracker: Option<Address>,
     pub weights_v2: Option<Address>,
     pub weights_v3: Option<Address>,
+    /// Deployed by `taonado migrate weights`; the EvmValidator then points at it.
+    pub weights_v4: Option<Address>,
     /// The ERC-1967 proxy.
     pub evm_validator: Option<Address>,
     /// The implementation the proxy must point at; `None`: only its code is checked.
@@ -136,8 +138,11 @@ impl ExpectedDeployment {
             deposit_tracker: get(names::DEPOSIT_TRACKER),
             weights_v2: get("WeightsV2"),
             weights_v3: get(names::WEIGHTS),
+            weights_v4: get(names::WEIGHTS_V4),
             evm_validator: get(names::EVM_VALIDATOR),
-            evm_validator_implementation: get(names::EVM_VALIDATOR_IMPLEMENTATION),
+            // An upgrade (`taonado upgrade evm-validator --execute`) supersedes the original.
+            evm_validator_implementation: get(names::EVM_VALIDATOR_V2_IMPLEMENTATION)
+                .or(get(names::EVM_VALIDATOR_IMPLEMENTATION)),
             hasher: get(names::HASHER),
             verifier: get(names::VERIFIER),
             verifier_family,
@@ -147,10 +152,12 @@ impl ExpectedDeployment {
         }
     }
 
-    /// The weights contract the EvmValidator must point at: V3 where there is one, else V2.
+    /// The weights contract the EvmValidator must point at: V4 after a migration, else V3
+    /// where there is one, else V2.
     pub fn live_weights(&self) -> Option<(&'static str, Address)> {
-        self.weights_v3
-            .map(|a| ("WeightsV3", a))
+        self.weights_v4
+            .map(|a| ("WeightsV4", a))
+            .or(self.weights_v3.map(|a| ("WeightsV3", a)))
             .or(self.weights_v2.map(|a| ("WeightsV2", a)))
     }
 }
@@ -205,6 +212,10 @@ pub async fn verify_deployment(
     }
     v.code("WeightsV3", expected.weights_v3, &[Contract::WeightsV3])
         .await?;
+    if expected.weights_v4.is_some() {
+        v.code("WeightsV4", expected.weights_v4, &[Contract::WeightsV4])
+            .await?;
+    }
     v.code(
         "EvmValidator",
         expected.evm_validator,
@@ -221,7 +232,11 @@ pub async fn verify_deployment(
     }
 
     if let Some(weights) = expected.weights_v3 {
-        v.weights_v3(weights, expected).await;
+        v.weights_v3("WeightsV3", weights, expected).await;
+    }
+    // V4 keeps V3's getters and wiring.
+    if let Some(weights) = expected.weights_v4 {
+        v.weights_v3("WeightsV4", weights, expected).await;
     }
     if let Some(weights) = expected.weights_v2 {
         v.weights_v2(weights, expected).await;
@@ -343,9 +358,8 @@ impl Verifier<'_> {
         Ok(())
     }
 
-    async fn weights_v3(&mut self, at: Address, e: &ExpectedDeployment) {
+    async fn weights_v3(&mut self, s: &str, at: Address, e: &ExpectedDeployment) {
         let c = WeightsV3::new(at, self.provider);
-        let s = "WeightsV3";
         self.address(
             s,
             "depositTracker",
@@ -446,7 +460,7 @@ impl Verifier<'_> {
                     "implementation slot",
                     implementation == want,
                     implementation.to_string(),
-                    format!("EvmValidatorImplementation {want}"),
+                    format!("recorded implementation {want}"),
                 ),
                 None => self.push(
                     s,
@@ -462,7 +476,11 @@ impl Verifier<'_> {
                 .map_err(OpsError::rpc(format!(
                     "reading the code at {implementation}"
                 )))?;
-            let (status, detail) = code_verdict(implementation, &code, &[Contract::EvmValidator]);
+            let (status, detail) = code_verdict(
+                implementation,
+                &code,
+                &[Contract::EvmValidator, Contract::EvmValidatorV2],
+            );
             self.push(s, "implementation code", status, detail);
         }
 
