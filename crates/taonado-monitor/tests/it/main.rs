@@ -7,4 +7,5 @@ mod e2e;
 mod email;
 mod outbox;
 mod receiver;
+mod self_cycle;
 mod stack;

@@ -27,10 +27,19 @@ pub struct Stack {
     pub _dir: tempfile::TempDir,
     pub store: Store,
     pub indexer: Indexer,
+    pub record: taonado_ops::record::DeploymentRecord,
 }
 
 impl Stack {
     pub async fn start() -> Self {
+        Self::start_with(VerifyingKeyFile::generator_placeholder(
+            "local-dev-insecure",
+        ))
+        .await
+    }
+
+    /// Deployed with `verifying_key`: the real dev key lets withdrawals be proven.
+    pub async fn start_with(verifying_key: VerifyingKeyFile) -> Self {
         let devnet = taonado_devnet::spawn(taonado_devnet::DevnetConfig::test())
             .await
             .unwrap();
@@ -49,7 +58,7 @@ impl Stack {
             wtao: WtaoSource::Deploy,
             deposit_goal: U256::from(1000 * TAO),
             pool_denominations: vec![U256::from(TAO / 10), U256::from(TAO)],
-            verifying_key: VerifyingKeyFile::generator_placeholder("local-dev-insecure"),
+            verifying_key,
             verifier_family: FamilyPolicy::ChainId,
             record_path: dir.path().join("local.json"),
             local_subnet: true,
@@ -88,6 +97,7 @@ impl Stack {
             _dir: dir,
             store,
             indexer,
+            record,
         }
     }
 
