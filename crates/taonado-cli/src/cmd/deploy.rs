@@ -49,26 +49,22 @@ pub struct DeployArgs {
 #[command(next_help_heading = "Protocol")]
 pub struct ProtocolArgs {
     /// WeightsV3 deposit goal, in TAO.
-    #[arg(long, value_name = "TAO", default_value = "1000", value_parser = parse_tao_arg)]
+    #[arg(long, value_name = "TAO", default_value = "1000", value_parser = super::parse_tao_arg)]
     pub deposit_goal: U256,
     /// Groth16 verification key of the withdraw circuit (snarkjs verification_key.json)
     /// [default on dev chains: keys/local/withdraw.vk.json].
     #[arg(long, value_name = "FILE")]
     pub verifying_key: Option<PathBuf>,
     /// EvmValidator bounty paid to a public setWeights caller, in TAO.
-    #[arg(long, value_name = "TAO", default_value = "0.001", value_parser = parse_tao_arg)]
+    #[arg(long, value_name = "TAO", default_value = "0.001", value_parser = super::parse_tao_arg)]
     pub set_weights_bounty: U256,
     /// Blocks between public setWeights calls (the deployed default of 0 lets the bounty
     /// be drained every block).
     #[arg(long, value_name = "BLOCKS", default_value_t = 113)]
     pub set_weights_interval: u64,
     /// Top the EvmValidator's balance up to this, in TAO [default: 10 on dev chains, else 0].
-    #[arg(long, value_name = "TAO", value_parser = parse_tao_arg)]
+    #[arg(long, value_name = "TAO", value_parser = super::parse_tao_arg)]
     pub validator_funding: Option<U256>,
-}
-
-fn parse_tao_arg(s: &str) -> Result<U256, String> {
-    taonado_types::parse_tao(s).map_err(|e| e.to_string())
 }
 
 /// Which node software answers, which decides the dev-only wiring.

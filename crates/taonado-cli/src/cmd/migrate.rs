@@ -28,7 +28,7 @@ pub struct WeightsArgs {
     #[arg(long, value_name = "ARTIFACT", value_parser = parse_target)]
     pub to: taonado_contracts::Contract,
     /// The new contract's deposit goal, in TAO [default: the live contract's].
-    #[arg(long, value_name = "TAO", value_parser = parse_tao_arg)]
+    #[arg(long, value_name = "TAO", value_parser = super::parse_tao_arg)]
     pub deposit_goal: Option<U256>,
     /// Directory of deployment records (`<network>.json`).
     #[arg(long, value_name = "DIR", default_value = "deployments")]
@@ -46,10 +46,6 @@ pub struct VerifyArgs {
 
 fn parse_target(s: &str) -> Result<taonado_contracts::Contract, String> {
     migrate::parse_target(s).map_err(|e| e.to_string())
-}
-
-fn parse_tao_arg(s: &str) -> Result<U256, String> {
-    taonado_types::parse_tao(s).map_err(|e| e.to_string())
 }
 
 impl MigrateCommand {

@@ -79,14 +79,10 @@ pub(crate) fn signer(
     }
 }
 
-fn parse_tao_arg(s: &str) -> Result<U256, String> {
-    taonado_types::parse_tao(s).map_err(|e| e.to_string())
-}
-
 #[derive(Args)]
 pub struct RegisterArgs {
     /// TAO to wrap into WTAO (what the weights count).
-    #[arg(long, value_name = "TAO", value_parser = parse_tao_arg)]
+    #[arg(long, value_name = "TAO", value_parser = super::parse_tao_arg)]
     pub amount: U256,
     /// Wrap `--amount` even when the address is already associated with this hotkey
     /// (otherwise a repeated register sends nothing).

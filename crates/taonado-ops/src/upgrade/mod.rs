@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use alloy::eips::BlockId;
 use alloy::network::TransactionBuilder;
-use alloy::primitives::{Address, B256, Bytes, U256, b256, keccak256};
+use alloy::primitives::{Address, B256, Bytes, U256, keccak256};
 use alloy::providers::{DynProvider, Provider};
 use alloy::rpc::types::TransactionRequest;
 use alloy::sol_types::SolCall;
@@ -30,9 +30,7 @@ use crate::record::{ContractRecord, DeploymentRecord, unix_now};
 
 pub use error::UpgradeError;
 
-/// ERC-1967 implementation slot: `bytes32(uint256(keccak256("eip1967.proxy.implementation")) - 1)`.
-pub const IMPLEMENTATION_SLOT: B256 =
-    b256!("0x360894a13ba1a3210667c828492db98dca3e2076cc3735a920a3ca505d382bbc");
+pub use crate::deploy::verify::IMPLEMENTATION_SLOT;
 
 /// The EvmValidator implementations the tooling knows (and so can identify on chain).
 pub const KNOWN_IMPLEMENTATIONS: &[Contract] = &[Contract::EvmValidator, Contract::EvmValidatorV2];
