@@ -117,6 +117,25 @@ pub fn load(source: &SignerSource) -> Result<PrivateKeySigner, CliError> {
     Ok(source.load()?)
 }
 
+impl SignerOpts {
+    /// The signer from the flags; on a dev chain without one, dev account 0 (a public test
+    /// key); elsewhere no signer is an error.
+    pub fn signer_or_dev_account(
+        &self,
+        context: &crate::context::Context,
+        network: &NetworkConfig,
+    ) -> Result<PrivateKeySigner, CliError> {
+        match self.source(network, context.home.as_deref())? {
+            Some(source) => load(&source),
+            None if network.dev_chain => crate::cmd::deploy::dev_account_signer(0),
+            None => Err(ClientError::NoSigner {
+                network: network.name.clone(),
+            }
+            .into()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use clap::Parser;

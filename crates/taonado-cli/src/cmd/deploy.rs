@@ -308,16 +308,7 @@ impl DeployArgs {
         }
         let config = context.config()?;
         let network = context.network(&config, true)?;
-        let signer = match self.signer.source(&network, context.home.as_deref())? {
-            Some(source) => crate::signer::load(&source)?,
-            None if network.dev_chain => dev_account_signer(0)?,
-            None => {
-                return Err(taonado_client::ClientError::NoSigner {
-                    network: network.name.clone(),
-                }
-                .into());
-            }
-        };
+        let signer = self.signer.signer_or_dev_account(context, &network)?;
         let verifying_key = load_verifying_key(self.protocol.verifying_key.as_deref(), &network)?;
         let deployer = signer.address();
         let provider = taonado_client::connect_with_signer(&network, &config, signer).await?;

@@ -61,16 +61,7 @@ impl WeightsArgs {
     pub async fn run(self, context: &Context) -> Result<(), CliError> {
         let config = context.config()?;
         let network = context.network(&config, true)?;
-        let signer = match self.signer.source(&network, context.home.as_deref())? {
-            Some(source) => crate::signer::load(&source)?,
-            None if network.dev_chain => super::deploy::dev_account_signer(0)?,
-            None => {
-                return Err(taonado_client::ClientError::NoSigner {
-                    network: network.name.clone(),
-                }
-                .into());
-            }
-        };
+        let signer = self.signer.signer_or_dev_account(context, &network)?;
         let from = signer.address();
         let provider = taonado_client::connect_with_signer(&network, &config, signer).await?;
         let record_path = taonado_client::deployments_path(&self.deployments_dir, &network.name);

@@ -6,13 +6,11 @@ use std::path::PathBuf;
 
 use alloy::primitives::{Address, U256};
 use alloy::providers::DynProvider;
-use alloy::signers::local::PrivateKeySigner;
 use clap::{Args, Subcommand};
 use taonado_config::{Config, NetworkConfig};
 use taonado_ops::miner::{MinerStatus, RegisterReport};
 use taonado_types::format_tao;
 
-use super::deploy::dev_account_signer;
 use crate::context::Context;
 use crate::error::CliError;
 use crate::hotkey::HotkeyOpts;
@@ -61,22 +59,6 @@ pub(crate) fn resolve(
         ))
     })?;
     Ok((config, network, address))
-}
-
-/// The signer from the flags; on a dev chain without one, dev account 0 (a public test key).
-pub(crate) fn signer(
-    context: &Context,
-    opts: &SignerOpts,
-    network: &NetworkConfig,
-) -> Result<PrivateKeySigner, CliError> {
-    match opts.source(network, context.home.as_deref())? {
-        Some(source) => crate::signer::load(&source),
-        None if network.dev_chain => dev_account_signer(0),
-        None => Err(taonado_client::ClientError::NoSigner {
-            network: network.name.clone(),
-        }
-        .into()),
-    }
 }
 
 #[derive(Args)]
@@ -135,7 +117,7 @@ impl RegisterArgs {
         let hotkey = self.hotkey.public()?;
         let (config, network, weights) =
             resolve(context, &self.deployments, "WeightsV3", |a| a.weights_v3)?;
-        let signer = signer(context, &self.signer, &network)?;
+        let signer = self.signer.signer_or_dev_account(context, &network)?;
         let from = signer.address();
         let provider: DynProvider =
             taonado_client::connect_with_signer(&network, &config, signer).await?;

@@ -104,16 +104,7 @@ async fn open(
     };
     let (provider, sender) = match signer {
         Some(opts) => {
-            let signer = match opts.source(&network, context.home.as_deref())? {
-                Some(source) => crate::signer::load(&source)?,
-                None if network.dev_chain => super::deploy::dev_account_signer(0)?,
-                None => {
-                    return Err(taonado_client::ClientError::NoSigner {
-                        network: network.name.clone(),
-                    }
-                    .into());
-                }
-            };
+            let signer = opts.signer_or_dev_account(context, &network)?;
             let sender = signer.address();
             let provider = taonado_client::connect_with_signer(&network, &config, signer).await?;
             (provider, Some(sender))

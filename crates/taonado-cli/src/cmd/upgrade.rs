@@ -117,21 +117,6 @@ impl Target {
     }
 }
 
-fn signer_for(
-    opts: &SignerOpts,
-    context: &Context,
-    network: &NetworkConfig,
-) -> Result<alloy::signers::local::PrivateKeySigner, CliError> {
-    match opts.source(network, context.home.as_deref())? {
-        Some(source) => crate::signer::load(&source),
-        None if network.dev_chain => super::deploy::dev_account_signer(0),
-        None => Err(taonado_client::ClientError::NoSigner {
-            network: network.name.clone(),
-        }
-        .into()),
-    }
-}
-
 impl EvmValidatorArgs {
     pub async fn run(self, context: &Context) -> Result<(), CliError> {
         let config = context.config()?;
@@ -143,7 +128,7 @@ impl EvmValidatorArgs {
             sender: None,
         };
         if self.execute {
-            let signer = signer_for(&self.signer, context, &network)?;
+            let signer = self.signer.signer_or_dev_account(context, &network)?;
             let from = signer.address();
             let provider = taonado_client::connect_with_signer(&network, &config, signer).await?;
             let paths = ExecutePaths {

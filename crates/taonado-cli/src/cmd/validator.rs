@@ -12,7 +12,7 @@ use taonado_ops::validator::{
 use taonado_types::{Hotkey, format_tao};
 use tokio::sync::watch;
 
-use super::miner::{DeploymentsArgs, resolve, signer};
+use super::miner::{DeploymentsArgs, resolve};
 use crate::context::Context;
 use crate::error::CliError;
 use crate::output::{Output, Report};
@@ -117,7 +117,7 @@ impl SetWeightsArgs {
             resolve(context, &self.mode.deployments, "EvmValidator", |a| {
                 a.evm_validator
             })?;
-        let signer = signer(context, &self.signer, &network)?;
+        let signer = self.signer.signer_or_dev_account(context, &network)?;
         let caller = signer.address();
         let provider = taonado_client::connect_with_signer(&network, &config, signer).await?;
         let round =
@@ -223,7 +223,7 @@ impl RunArgs {
                 network.name
             )));
         }
-        let signer = signer(context, &self.signer, &network)?;
+        let signer = self.signer.signer_or_dev_account(context, &network)?;
         let caller = signer.address();
         let provider = taonado_client::connect_with_signer(&network, &config, signer).await?;
         let loop_config = ValidatorConfig {
