@@ -12,6 +12,12 @@ pub enum CliError {
     Usage(anyhow::Error),
     /// The command ran but a check or an operation failed (exit 1).
     Failed(anyhow::Error),
+    /// Checks ran and some failed (exit 1): the report of every check, serialized, so the
+    /// JSON envelope can carry it as `data` next to the error.
+    CheckFailed {
+        error: anyhow::Error,
+        report: serde_json::Value,
+    },
 }
 
 impl CliError {
@@ -23,10 +29,32 @@ impl CliError {
         Self::Failed(error.into())
     }
 
+    /// A failed check whose serialized `report` goes into the envelope's `data`.
+    pub fn check_failed(error: impl Into<anyhow::Error>, report: serde_json::Value) -> Self {
+        Self::CheckFailed {
+            error: error.into(),
+            report,
+        }
+    }
+
+    fn error(&self) -> &anyhow::Error {
+        match self {
+            Self::Usage(error) | Self::Failed(error) | Self::CheckFailed { error, .. } => error,
+        }
+    }
+
+    /// The report of a failed check, for the envelope's `data`.
+    pub fn report(&self) -> Option<&serde_json::Value> {
+        match self {
+            Self::CheckFailed { report, .. } => Some(report),
+            Self::Usage(_) | Self::Failed(_) => None,
+        }
+    }
+
     pub fn exit_code(&self) -> u8 {
         match self {
             CliError::Usage(_) => 2,
-            CliError::Failed(_) => 1,
+            CliError::Failed(_) | CliError::CheckFailed { .. } => 1,
         }
     }
 
@@ -34,20 +62,18 @@ impl CliError {
     pub fn kind(&self) -> &'static str {
         match self {
             CliError::Usage(_) => "usage",
-            CliError::Failed(_) => "failed",
+            CliError::Failed(_) | CliError::CheckFailed { .. } => "failed",
         }
     }
 
     /// The error chain on one line.
     pub fn message(&self) -> String {
-        let (CliError::Usage(e) | CliError::Failed(e)) = self;
-        format!("{e:#}")
+        format!("{:#}", self.error())
     }
 
     /// Writing to a closed stdout (`taonado networks | head -1`) is not a failure.
     pub fn is_broken_pipe(&self) -> bool {
-        let (CliError::Usage(e) | CliError::Failed(e)) = self;
-        e.chain().any(|cause| {
+        self.error().chain().any(|cause| {
             cause
                 .downcast_ref::<std::io::Error>()
                 .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
@@ -139,5 +165,16 @@ mod tests {
         let error = CliError::usage(anyhow::anyhow!("inner").context("outer"));
         assert_eq!(error.message(), "outer: inner");
         assert_eq!(error.kind(), "usage");
+        assert_eq!(error.report(), None);
+    }
+
+    #[test]
+    fn a_failed_check_keeps_its_report_and_exits_1() {
+        let report = serde_json::json!({"checks": [{"name": "rpc", "ok": false}]});
+        let error = CliError::check_failed(anyhow::anyhow!("unhealthy: rpc"), report.clone());
+        assert_eq!(error.exit_code(), 1);
+        assert_eq!(error.kind(), "failed");
+        assert_eq!(error.message(), "unhealthy: rpc");
+        assert_eq!(error.report(), Some(&report));
     }
 }

@@ -1,5 +1,6 @@
 //! Rendering: results to stdout, either human-readable or as exactly one JSON envelope
-//! `{schema_version, ok, data, errors}`; logs and progress go to stderr elsewhere.
+//! `{schema_version, ok, data, errors}`; logs and progress go to stderr elsewhere. A check
+//! that fails still carries its report as `data` (`ok: false`), so scripts see every check.
 
 use std::io::Write;
 
@@ -56,6 +57,27 @@ impl Output {
         Ok(())
     }
 
+    /// A check that ran and failed, as the command's error (exit 1). People get the report
+    /// now and `error: …` on stderr from `main`; under `--json` the report travels in the
+    /// error, so `main` prints one envelope with `ok: false`, the report as `data` and
+    /// `error` in `errors`.
+    pub fn report_failed<R: Report>(&self, report: &R, error: anyhow::Error) -> CliError {
+        if !self.json {
+            return match self.report(report) {
+                // Keeps a broken pipe a broken pipe (exit 0), as for a passing report.
+                Err(print_error) => print_error,
+                Ok(()) => CliError::failed(error),
+            };
+        }
+        match serde_json::to_value(report) {
+            Ok(data) => CliError::check_failed(error, data),
+            // Only a map with non-string keys fails here; the error still gets out.
+            Err(serialize) => CliError::failed(
+                error.context(format!("the report could not be serialized ({serialize})")),
+            ),
+        }
+    }
+
     /// Print a line of progressive human output (long-running commands); nothing under
     /// `--json`, whose single envelope comes at the end.
     pub fn line(&self, line: &str) -> Result<(), CliError> {
@@ -77,7 +99,7 @@ impl Output {
                 message: error.message(),
             };
             let mut stdout = std::io::stdout().lock();
-            let _ = write_envelope::<()>(&mut stdout, None, vec![entry]);
+            let _ = write_envelope(&mut stdout, error.report(), vec![entry]);
             let _ = stdout.flush();
         } else {
             eprintln!("error: {}", error.message());
@@ -131,5 +153,42 @@ mod tests {
         assert_eq!(value["ok"], false);
         assert_eq!(value["data"], serde_json::Value::Null);
         assert_eq!(value["errors"][0]["kind"], "usage");
+    }
+
+    #[test]
+    fn a_failed_check_under_json_carries_its_report() {
+        #[derive(Serialize)]
+        struct Checks {
+            passed: Vec<&'static str>,
+            failed: Vec<&'static str>,
+        }
+        impl Report for Checks {
+            fn render(&self, out: &mut dyn Write) -> std::io::Result<()> {
+                writeln!(out, "{} failed", self.failed.len())
+            }
+        }
+        let report = Checks {
+            passed: vec!["chain id"],
+            failed: vec!["gas price"],
+        };
+        let error = Output::new(true).report_failed(&report, anyhow::anyhow!("unhealthy"));
+        assert_eq!(error.exit_code(), 1);
+
+        let mut buf = Vec::new();
+        let entry = ErrorEntry {
+            kind: error.kind(),
+            message: error.message(),
+        };
+        write_envelope(&mut buf, error.report(), vec![entry]).unwrap();
+        let value: serde_json::Value = serde_json::from_slice(&buf).unwrap();
+        assert_eq!(
+            value,
+            serde_json::json!({
+                "schema_version": SCHEMA_VERSION,
+                "ok": false,
+                "data": {"passed": ["chain id"], "failed": ["gas price"]},
+                "errors": [{"kind": "failed", "message": "unhealthy"}],
+            })
+        );
     }
 }

@@ -155,9 +155,14 @@ impl VerifyingKeyFile {
         }
         match self.phase1.as_deref() {
             None => Some("the ceremony key does not say where its phase 1 came from".to_owned()),
-            Some(phase1) if phase1.contains("insecure") => Some(format!(
-                "the ceremony was built on phase 1 {phase1:?}, whose secrets are known"
-            )),
+            // Only a phase 1 recognised by its published hash counts: a local one has known
+            // secrets, and an unrecognised ptau has no verified contribution chain.
+            Some(phase1) if !taonado_zk::ceremony::Phase1::is_trusted_label(phase1) => {
+                Some(format!(
+                    "the ceremony was built on phase 1 {phase1:?}, which is not a recognised \
+                     public powers of tau (its secrets may be known)"
+                ))
+            }
             Some(_) => None,
         }
     }

@@ -11,11 +11,14 @@
 //! The transcript hash chain starts at the circuit hash, the phase-1 label and the digest
 //! of the initial parameters, and absorbs every contribution.
 //!
-//! **Phase 1.** No real powers-of-tau transcript can be imported yet (see
-//! [`Phase1::LocalInsecure`]): the initial parameters come from a deterministic local setup
-//! whose τ, α and β anyone can recompute, which makes *every* key of such a ceremony
-//! forgeable however honest the phase-2 contributors are. The label records this and
-//! `taonado zk key-info` says so.
+//! **Phase 1** is either a snarkjs powers-of-tau file ([`Phase1::Ptau`], read by
+//! [`crate::ptau`]; the initial parameters are computed from its Lagrange bases and the
+//! verifier recomputes them from the same file, identified by its blake2b-512) or, for
+//! rehearsals, [`Phase1::LocalInsecure`]: a deterministic local setup whose τ, α and β
+//! anyone can recompute, which makes *every* key of such a ceremony forgeable however
+//! honest the phase-2 contributors are. Only a ptau whose hash is one of the published
+//! Hermez files ([`crate::ptau::HERMEZ_FINAL_BLAKE2B`]) counts as a real phase 1; the
+//! label says which, and `taonado zk key-info` reports it.
 
 use std::{fs, path::Path};
 
@@ -33,6 +36,7 @@ use crate::{
     ZkError,
     circuit::{PUBLIC_INPUTS, WithdrawCircuit},
     groth16::{CIRCUIT_NAME, CircuitShape, ProvingKey, WithdrawProver},
+    ptau::{self, HERMEZ_FINAL_BLAKE2B, ImportStage, QapShape, hermez_power},
 };
 
 /// First bytes of a ceremony file; a little-endian u64 header length, the JSON header and
@@ -48,11 +52,17 @@ const TRANSCRIPT_DOMAIN: &[u8] = b"taonado/groth16-phase2/v1";
 pub enum Phase1 {
     /// A deterministic local setup seeded by `keccak256("taonado phase-1 local-insecure"
     /// ‖ ceremony name)`: τ, α and β are public, so the resulting keys are **not secure**.
-    /// Importing a real multi-party powers-of-tau transcript (a snarkjs `.ptau` prepared
-    /// for phase 2, converted to arkworks' Lagrange-basis queries) is not implemented.
     LocalInsecure {
         /// The seed, hex.
         seed: B256,
+    },
+    /// A snarkjs powers-of-tau file prepared for phase 2. Trusted only when its hash is a
+    /// published Hermez final file's; the verifier needs the file itself.
+    Ptau {
+        /// blake2b-512 of the whole file, hex.
+        blake2b: String,
+        /// The file's power (it serves circuits of up to 2^power − instance rows).
+        power: u32,
     },
 }
 
@@ -60,16 +70,46 @@ impl Phase1 {
     /// The label of [`Phase1::LocalInsecure`] in verifying keys.
     pub const LOCAL_INSECURE_LABEL: &'static str = "local-insecure";
 
-    /// The label written into verifying keys.
-    pub fn label(&self) -> &'static str {
+    /// The label written into verifying keys: `local-insecure`, `hermez-ppot-final-NN`
+    /// for a recognised Hermez file, or `ptau:<first 16 hex digits of its
+    /// blake2b>:unrecognised-insecure` for any other ptau (the word `insecure` makes
+    /// `taonado-ops`' live-network check object to it).
+    pub fn label(&self) -> String {
         match self {
-            Self::LocalInsecure { .. } => Self::LOCAL_INSECURE_LABEL,
+            Self::LocalInsecure { .. } => Self::LOCAL_INSECURE_LABEL.to_owned(),
+            Self::Ptau { blake2b, .. } => match hermez_power(blake2b) {
+                Some(power) => format!("hermez-ppot-final-{power:02}"),
+                None => format!(
+                    "ptau:{}:unrecognised-insecure",
+                    blake2b.get(..16).unwrap_or(blake2b)
+                ),
+            },
         }
     }
 
-    /// Whether the phase-1 secrets are public.
+    /// Whether nothing vouches that the phase-1 secrets were destroyed: the local setup,
+    /// or a ptau that is not a recognised public ceremony's.
     pub fn is_insecure(&self) -> bool {
-        matches!(self, Self::LocalInsecure { .. })
+        match self {
+            Self::LocalInsecure { .. } => true,
+            Self::Ptau { blake2b, .. } => hermez_power(blake2b).is_none(),
+        }
+    }
+
+    /// Whether a phase-1 label (as verifying keys record it) names a trusted phase 1:
+    /// exactly the labels [`Phase1::label`] gives recognised Hermez files.
+    pub fn is_trusted_label(label: &str) -> bool {
+        HERMEZ_FINAL_BLAKE2B
+            .iter()
+            .any(|(power, _)| label == format!("hermez-ppot-final-{power:02}"))
+    }
+
+    /// The phase 1 of a ptau file with this blake2b-512 (hex) and power.
+    pub fn ptau(blake2b: &str, power: u32) -> Self {
+        Self::Ptau {
+            blake2b: blake2b.to_ascii_lowercase(),
+            power,
+        }
     }
 
     /// The local, insecure phase 1 of the ceremony called `name`.
@@ -82,9 +122,45 @@ impl Phase1 {
         }
     }
 
-    /// The initial (phase-1 only) parameters of the withdraw circuit.
+    /// The initial parameters of the withdraw circuit `shape`: recomputed locally, or
+    /// from `ptau`, which must be the file this phase 1 recorded.
+    pub fn initial_params(
+        &self,
+        shape: &CircuitShape,
+        ptau: Option<&Path>,
+    ) -> Result<ProvingKey, ZkError> {
+        match self {
+            Self::LocalInsecure { .. } => self.withdraw_params(),
+            Self::Ptau { .. } => self.ptau_params(&QapShape::from(shape), ptau),
+        }
+    }
+
+    /// The initial parameters of any circuit from the recorded ptau file.
+    pub fn ptau_params(
+        &self,
+        shape: &QapShape<'_>,
+        ptau: Option<&Path>,
+    ) -> Result<ProvingKey, ZkError> {
+        let Self::Ptau { blake2b, .. } = self else {
+            return self.withdraw_params();
+        };
+        let Some(path) = ptau else {
+            return Err(ZkError::PtauNeeded {
+                label: self.label(),
+                blake2b: blake2b.clone(),
+            });
+        };
+        Ok(ptau::import_expecting(path, shape, Some(blake2b), &mut |_| {})?.params)
+    }
+
+    /// The initial (phase-1 only) parameters of the withdraw circuit for the local phase
+    /// 1; a ptau phase 1 needs its file ([`Phase1::initial_params`]).
     pub fn withdraw_params(&self) -> Result<ProvingKey, ZkError> {
         match self {
+            Self::Ptau { blake2b, .. } => Err(ZkError::PtauNeeded {
+                label: self.label(),
+                blake2b: blake2b.clone(),
+            }),
             Self::LocalInsecure { seed } => {
                 let mut rng = StdRng::from_seed(seed.0);
                 Groth16::<Bn254>::generate_random_parameters_with_reduction(
@@ -236,9 +312,9 @@ pub struct VerifiedCeremony {
     pub name: String,
     /// The circuit hash the final parameters belong to.
     pub circuit_hash: B256,
-    /// Phase-1 label (`local-insecure`).
+    /// Phase-1 label (`local-insecure`, `hermez-ppot-final-NN`, `ptau:…`).
     pub phase1: String,
-    /// Whether the phase-1 secrets are public.
+    /// Whether phase 1 is untrusted: local (its secrets are public) or an unrecognised ptau.
     pub phase1_insecure: bool,
     /// Every contribution's (contributor, transcript hash), in order.
     pub contributions: Vec<(String, B256)>,
@@ -252,6 +328,30 @@ impl Ceremony {
         let phase1 = Phase1::local_insecure(name);
         let params = phase1.withdraw_params()?;
         Self::from_initial(name, shape.hash(), phase1, params)
+    }
+
+    /// Starts a ceremony for the withdraw circuit on the powers of tau in `ptau` (a snarkjs
+    /// file prepared for phase 2, of power ≥ log2 of the circuit's domain).
+    pub fn init_withdraw_from_ptau(
+        name: &str,
+        shape: &CircuitShape,
+        ptau: &Path,
+        progress: &mut dyn FnMut(ImportStage),
+    ) -> Result<Self, ZkError> {
+        Self::from_ptau(name, shape.hash(), &QapShape::from(shape), ptau, progress)
+    }
+
+    /// Starts a ceremony for any circuit `shape`, bound to `circuit_hash`, on `ptau`.
+    pub fn from_ptau(
+        name: &str,
+        circuit_hash: B256,
+        shape: &QapShape<'_>,
+        ptau: &Path,
+        progress: &mut dyn FnMut(ImportStage),
+    ) -> Result<Self, ZkError> {
+        let imported = ptau::import(ptau, shape, progress)?;
+        let phase1 = Phase1::ptau(&imported.blake2b, imported.power);
+        Self::from_initial(name, circuit_hash, phase1, imported.params)
     }
 
     /// Starts a ceremony from initial parameters `params` made for `circuit_hash`.
@@ -321,8 +421,13 @@ impl Ceremony {
         hasher.update(self.header.circuit.as_bytes());
         hasher.update(self.header.circuit_hash);
         hasher.update(self.header.phase1.label().as_bytes());
-        let Phase1::LocalInsecure { seed } = &self.header.phase1;
-        hasher.update(seed);
+        match &self.header.phase1 {
+            Phase1::LocalInsecure { seed } => hasher.update(seed),
+            Phase1::Ptau { blake2b, power } => {
+                hasher.update(blake2b.as_bytes());
+                hasher.update(power.to_le_bytes());
+            }
+        }
         hasher.update(self.header.initial_digest);
         hasher.finalize()
     }
@@ -534,7 +639,7 @@ impl Ceremony {
         Ok(VerifiedCeremony {
             name: self.header.name.clone(),
             circuit_hash,
-            phase1: self.header.phase1.label().to_owned(),
+            phase1: self.header.phase1.label(),
             phase1_insecure: self.header.phase1.is_insecure(),
             contributions: self
                 .header
@@ -547,14 +652,27 @@ impl Ceremony {
     }
 
     /// Recomputes the withdraw circuit's phase 1 and verifies against this build's circuit.
+    /// A ceremony on a ptau needs [`Ceremony::verify_withdraw_with_ptau`].
     pub fn verify_withdraw(&self, shape: &CircuitShape) -> Result<VerifiedCeremony, ZkError> {
-        let initial = self.header.phase1.withdraw_params()?;
-        if self.header.phase1 != Phase1::local_insecure(&self.header.name) {
+        self.verify_withdraw_with_ptau(shape, None)
+    }
+
+    /// [`Ceremony::verify_withdraw`], recomputing a ptau phase 1 from `ptau` (which must
+    /// hash to the recorded blake2b).
+    pub fn verify_withdraw_with_ptau(
+        &self,
+        shape: &CircuitShape,
+        ptau: Option<&Path>,
+    ) -> Result<VerifiedCeremony, ZkError> {
+        if let Phase1::LocalInsecure { .. } = &self.header.phase1
+            && self.header.phase1 != Phase1::local_insecure(&self.header.name)
+        {
             return Err(rejected(
                 None,
                 "the phase-1 seed is not the one derived from the ceremony name",
             ));
         }
+        let initial = self.header.phase1.initial_params(shape, ptau)?;
         self.verify(&initial, shape.hash())
     }
 
@@ -571,7 +689,17 @@ impl Ceremony {
         shape: CircuitShape,
         dir: &Path,
     ) -> Result<(VerifiedCeremony, crate::keys::KeyPaths), ZkError> {
-        let verified = self.verify_withdraw(&shape)?;
+        self.export_with_ptau(shape, dir, None)
+    }
+
+    /// [`Ceremony::export`] for a ceremony whose phase 1 is the ptau file `ptau`.
+    pub fn export_with_ptau(
+        self,
+        shape: CircuitShape,
+        dir: &Path,
+        ptau: Option<&Path>,
+    ) -> Result<(VerifiedCeremony, crate::keys::KeyPaths), ZkError> {
+        let verified = self.verify_withdraw_with_ptau(&shape, ptau)?;
         let setup = self.setup_label();
         let paths = crate::keys::KeyPaths::in_dir(dir);
         let prover = self.into_prover(shape);
@@ -723,6 +851,40 @@ mod tests {
                 .expect("valid contributor");
         }
         (ceremony, initial)
+    }
+
+    #[test]
+    fn only_a_published_hermez_ptau_is_a_trusted_phase1() {
+        let (power, hash) = HERMEZ_FINAL_BLAKE2B[7];
+        let hermez = Phase1::ptau(&hash.to_uppercase(), power);
+        assert_eq!(hermez.label(), "hermez-ppot-final-15");
+        assert!(!hermez.is_insecure());
+        assert!(Phase1::is_trusted_label(&hermez.label()));
+
+        let other = Phase1::ptau(&"ab".repeat(64), 15);
+        assert_eq!(other.label(), "ptau:abababababababab:unrecognised-insecure");
+        assert!(other.is_insecure());
+        assert!(!Phase1::is_trusted_label(&other.label()));
+        let local = Phase1::local_insecure("x");
+        assert!(local.is_insecure() && !Phase1::is_trusted_label(&local.label()));
+        // Labels a file could claim are not trusted unless they are exactly ours.
+        for label in [
+            "ppot-0080",
+            "hermez-ppot-final-15-insecure",
+            "hermez-ppot-final-7",
+        ] {
+            assert!(!Phase1::is_trusted_label(label), "{label}");
+        }
+        // A ptau phase 1 survives the ceremony file's JSON header.
+        let text = serde_json::to_string(&hermez).expect("serialises");
+        assert_eq!(
+            serde_json::from_str::<Phase1>(&text).expect("parses"),
+            hermez
+        );
+        assert!(matches!(
+            hermez.withdraw_params(),
+            Err(ZkError::PtauNeeded { .. })
+        ));
     }
 
     #[test]

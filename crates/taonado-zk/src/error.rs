@@ -97,6 +97,25 @@ pub enum ZkError {
         /// What is wrong with it.
         reason: String,
     },
+    /// A powers-of-tau file cannot serve as phase 1.
+    #[error("powers of tau {path}: {source}")]
+    Ptau {
+        /// The `.ptau` file.
+        path: PathBuf,
+        /// What is wrong with it.
+        #[source]
+        source: PtauError,
+    },
+    /// A ceremony built on a powers-of-tau file is verified without that file.
+    #[error(
+        "the ceremony's phase 1 is the powers of tau {label} (blake2b {blake2b}); pass that .ptau file (--ptau) to verify or export it"
+    )]
+    PtauNeeded {
+        /// The phase-1 label.
+        label: String,
+        /// The file's blake2b-512, hex.
+        blake2b: String,
+    },
     /// Reading or writing a key file failed.
     #[error("cannot {action} {path}: {source}")]
     Io {
@@ -180,5 +199,111 @@ pub enum NoteError {
         amount: String,
         /// The pool amounts that exist.
         available: String,
+    },
+}
+
+/// Why a snarkjs powers-of-tau (`.ptau`) file was rejected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PtauError {
+    /// The magic bytes are not `ptau`.
+    #[error("not a snarkjs powers-of-tau file (it does not start with \"ptau\")")]
+    NotPtau,
+    /// A format version other than 1.
+    #[error("ptau format version {version} is not supported (only version 1)")]
+    UnsupportedVersion {
+        /// The version in the file.
+        version: u32,
+    },
+    /// The file ends early.
+    #[error("the file ends inside {what}; it is truncated")]
+    Truncated {
+        /// What was being read.
+        what: String,
+    },
+    /// A section the import needs is absent.
+    #[error("section {id} ({name}) is missing{hint}")]
+    MissingSection {
+        /// Section id.
+        id: u32,
+        /// Section name.
+        name: &'static str,
+        /// How to get a file that has it.
+        hint: &'static str,
+    },
+    /// A section appears twice.
+    #[error("section {id} ({name}) appears more than once")]
+    DuplicateSection {
+        /// Section id.
+        id: u32,
+        /// Section name.
+        name: &'static str,
+    },
+    /// A section's length does not match the header's power.
+    #[error("section {id} ({name}) is {found} bytes, but power {power} needs {expected}")]
+    SectionSize {
+        /// Section id.
+        id: u32,
+        /// Section name.
+        name: &'static str,
+        /// Its length.
+        found: u64,
+        /// The length the power implies.
+        expected: u64,
+        /// The header's power.
+        power: u32,
+    },
+    /// The header does not describe bn128 (BN254).
+    #[error("the file is not for bn128: {reason}")]
+    WrongCurve {
+        /// What differs.
+        reason: String,
+    },
+    /// The power is out of range.
+    #[error("power {power} is outside 1..=28 (bn128's two-adicity)")]
+    BadPower {
+        /// The header's power.
+        power: u32,
+    },
+    /// The circuit needs more powers than the file has.
+    #[error(
+        "the circuit needs 2^{needed} powers but the file has 2^{power}; use a ptau of power {needed} or more"
+    )]
+    PowerTooSmall {
+        /// log2 of the circuit's evaluation domain.
+        needed: u32,
+        /// The file's power.
+        power: u32,
+    },
+    /// A point is not a valid group element.
+    #[error("point {index} of {section} is invalid: {reason}")]
+    BadPoint {
+        /// Section name.
+        section: &'static str,
+        /// Index of the point in its section.
+        index: usize,
+        /// Why.
+        reason: &'static str,
+    },
+    /// A randomised consistency check failed.
+    #[error("{what}; the file is corrupt or forged")]
+    Inconsistent {
+        /// Which relation does not hold.
+        what: &'static str,
+    },
+    /// The file is not the one a ceremony was started from.
+    #[error(
+        "its blake2b is {found}, not the {expected} the ceremony recorded; pass the ptau file the ceremony was started from"
+    )]
+    HashMismatch {
+        /// Recorded hash, hex.
+        expected: String,
+        /// This file's hash, hex.
+        found: String,
+    },
+    /// The circuit does not fit the R1CS-to-QAP reduction.
+    #[error("the circuit's matrices are malformed: {reason}")]
+    BadCircuit {
+        /// What is wrong.
+        reason: String,
     },
 }

@@ -307,7 +307,9 @@ impl WithdrawProver {
             .par_iter()
             .map(|x| x.into_bigint())
             .collect();
-        let witness = &scalars[shape.num_instance_variables - 1..];
+        // A, B (G1 and G2) and L all take the assignment: one bucket schedule serves all
+        // four MSMs. L's bases start at the first witness variable.
+        let first_witness = shape.num_instance_variables - 1;
         // The QAP's h (FFTs) and its MSM run beside the four MSMs that do not need it, so
         // the two cores stay busy through each task's serial tail.
         let (h_acc, ((a_acc, b_g1_acc), (b_g2_acc, l_acc))) = rayon::join(
@@ -326,17 +328,19 @@ impl WithdrawProver {
                 Ok(msm::msm(&pk.h_query, &h))
             },
             || {
+                let schedule =
+                    msm::BucketSchedule::new(&scalars, Fr::MODULUS_BIT_SIZE as usize);
                 rayon::join(
                     || {
                         rayon::join(
-                            || msm::msm(&pk.a_query[1..], &scalars),
-                            || msm::msm(&pk.b_g1_query[1..], &scalars),
+                            || msm::msm_scheduled(&pk.a_query[1..], 0, &schedule),
+                            || msm::msm_scheduled(&pk.b_g1_query[1..], 0, &schedule),
                         )
                     },
                     || {
                         rayon::join(
-                            || msm::msm(&pk.b_g2_query[1..], &scalars),
-                            || msm::msm(&pk.l_query, witness),
+                            || msm::msm_scheduled(&pk.b_g2_query[1..], 0, &schedule),
+                            || msm::msm_scheduled(&pk.l_query, first_witness, &schedule),
                         )
                     },
                 )

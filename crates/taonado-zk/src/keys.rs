@@ -337,6 +337,48 @@ pub fn read_verifying_key(path: &Path, expected_hash: B256) -> Result<VerifyingK
     verifying_key_from_json(path, &value, expected_hash)
 }
 
+fn read_verifying_key_value(path: &Path) -> Result<Value, ZkError> {
+    let text = fs::read_to_string(path).map_err(io_error("read", path))?;
+    serde_json::from_str(&text).map_err(|e| bad_file(path, format!("invalid JSON: {e}")))
+}
+
+/// Where the verifying key in `dir` says it comes from; `Ok(None)` when `dir` has no
+/// verifying key file. Reads the label only: [`load_keys`] checks the keys themselves.
+pub fn read_provenance(dir: &Path) -> Result<Option<KeyProvenance>, ZkError> {
+    let path = KeyPaths::in_dir(dir).verifying_key;
+    if !path.exists() {
+        return Ok(None);
+    }
+    Ok(Some(KeyProvenance::from_json(&read_verifying_key_value(
+        &path,
+    )?)))
+}
+
+/// Loads the prover from `dir` (`withdraw.pk.bin` + `withdraw.vk.json`, as
+/// `taonado zk ceremony export` or the local setup writes them) and says which setup it came
+/// from. Both files must be bound to `shape`'s circuit, and the verifying key inside the
+/// proving key must equal the verifying key file, so a proving key never travels under
+/// another setup's label. Never creates or regenerates a key.
+pub fn load_keys(
+    dir: &Path,
+    shape: CircuitShape,
+) -> Result<(WithdrawProver, KeyProvenance), ZkError> {
+    let paths = KeyPaths::in_dir(dir);
+    let value = read_verifying_key_value(&paths.verifying_key)?;
+    let vk = verifying_key_from_json(&paths.verifying_key, &value, shape.hash())?;
+    let prover = read_proving_key(&paths.proving_key, shape)?;
+    if *prover.verifying_key() != vk {
+        return Err(bad_file(
+            &paths.proving_key,
+            format!(
+                "its verifying key differs from {} (the two files come from different setups); export both from the same ceremony",
+                paths.verifying_key.display()
+            ),
+        ));
+    }
+    Ok((prover, KeyProvenance::from_json(&value)))
+}
+
 /// Loads the local development prover from `dir`, or runs the deterministic local setup
 /// and writes both key files when the proving key is missing or belongs to another
 /// circuit. Returns the prover and whether it was (re)generated.
@@ -359,4 +401,68 @@ pub fn load_or_create_local(dir: &Path) -> Result<(WithdrawProver, bool), ZkErro
         LOCAL_DEV_SETUP,
     )?;
     Ok((prover, true))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A copy of the repository's local dev keys, whose verifying key `edit` may change.
+    fn local_keys_copy(edit: impl FnOnce(&mut Value)) -> tempfile::TempDir {
+        let committed =
+            KeyPaths::in_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../keys/local"));
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let copy = KeyPaths::in_dir(dir.path());
+        fs::copy(&committed.proving_key, &copy.proving_key).expect("copy the proving key");
+        let text = fs::read_to_string(&committed.verifying_key).expect("committed verifying key");
+        let mut value: Value = serde_json::from_str(&text).expect("JSON");
+        edit(&mut value);
+        fs::write(&copy.verifying_key, value.to_string()).expect("write the verifying key");
+        dir
+    }
+
+    #[test]
+    fn load_keys_reports_the_setup_label_and_checks_both_files() {
+        let shape = CircuitShape::withdraw().expect("synthesises");
+        let relabelled = local_keys_copy(|v| v["taonado"]["setup"] = "ceremony:unit".into());
+        let (prover, provenance) =
+            load_keys(relabelled.path(), shape.clone()).expect("consistent files load");
+        assert_eq!(provenance.setup, "ceremony:unit");
+        assert_eq!(
+            read_provenance(relabelled.path()).expect("readable"),
+            Some(provenance)
+        );
+        assert_eq!(prover.shape().hash(), shape.hash());
+
+        // A verifying key from another setup next to this proving key.
+        let other_delta = local_keys_copy(|v| v["vk_delta_2"] = v["vk_gamma_2"].clone());
+        let error = load_keys(other_delta.path(), shape.clone()).unwrap_err();
+        assert!(
+            matches!(&error, ZkError::BadKeyFile { reason, .. } if reason.contains("different setups")),
+            "{error}"
+        );
+
+        let other_circuit = local_keys_copy(|v| {
+            v["taonado"]["circuit_hash"] = B256::repeat_byte(7).to_string().into()
+        });
+        assert!(matches!(
+            load_keys(other_circuit.path(), shape),
+            Err(ZkError::CircuitMismatch { .. })
+        ));
+    }
+
+    #[test]
+    fn an_empty_dir_has_no_provenance_and_loads_nothing() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        assert_eq!(
+            read_provenance(dir.path()).expect("no file is not an error"),
+            None
+        );
+        let shape = CircuitShape::withdraw().expect("synthesises");
+        assert!(matches!(
+            load_keys(dir.path(), shape),
+            Err(ZkError::Io { .. })
+        ));
+        assert_eq!(fs::read_dir(dir.path()).expect("listable").count(), 0);
+    }
 }

@@ -1,9 +1,10 @@
 //! Tornado-classic compatible cryptography for Taonado: MiMCSponge, the Baby Jubjub
 //! Pedersen hash, notes, the height-20 Merkle tree and the Groth16 withdraw circuit, its
 //! prover (with its own multi-scalar multiplication, [`msm`]) and a multi-party phase-2
-//! [`ceremony`] for production keys.
+//! [`ceremony`] for production keys, whose phase 1 is a snarkjs powers of tau ([`ptau`]).
 //!
-//! Everything here is pure and synchronous; only [`keys`] and [`ceremony`] touch files.
+//! Everything here is pure and synchronous; only [`keys`], [`ceremony`] and [`ptau`] touch
+//! files.
 
 pub mod ceremony;
 pub mod circuit;
@@ -16,9 +17,10 @@ pub mod mimc;
 pub mod msm;
 pub mod note;
 pub mod pedersen;
+pub mod ptau;
 
 pub use circuit::{WithdrawCircuit, WithdrawPublicInputs, WithdrawWitness, address_to_fr};
-pub use error::{NoteError, ZkError};
+pub use error::{NoteError, PtauError, ZkError};
 pub use field::{Fr, fr_from_b256, fr_from_u256, fr_to_b256, fr_to_u256, parse_fr};
 pub use groth16::{
     CircuitShape, Proof, ProvingKey, VerifyingKey, WithdrawProver, check_witness, proof_from_bytes,

@@ -5,6 +5,10 @@
 //! (signed digits), then every bucket's list is summed pairwise in affine coordinates,
 //! one round at a time, with a single batched inversion per round: about 5M + 1S per
 //! addition. Pairs within a round never share an operand, so no scheduling is needed.
+//!
+//! The sort is a [`BucketSchedule`]: made once per set of scalars, it serves every MSM
+//! over them (the prover's A, B in G1, B in G2 and L queries). Buckets are summed a few
+//! thousand points at a time so a round's working set stays in cache.
 
 use ark_ec::{
     AffineRepr, CurveGroup,
@@ -51,10 +55,8 @@ fn signed_digits<B: BigInteger>(scalar: &B, c: usize, windows: usize, out: &mut 
 
 /// Sums every list of `lists` (flattened: `points[starts[k]..starts[k+1]]`) in place with
 /// pairwise affine additions, returning each list's sum (`None` for the identity).
-fn sum_lists<P: SWCurveConfig>(
-    mut points: Vec<Affine<P>>,
-    mut starts: Vec<usize>,
-) -> Vec<Affine<P>> {
+fn sum_lists<P: SWCurveConfig>(points: &mut Vec<Affine<P>>, starts: &[usize]) -> Vec<Affine<P>> {
+    let mut starts = starts.to_vec();
     let lists = starts.len() - 1;
     let mut denominators: Vec<P::BaseField> = Vec::with_capacity(points.len() / 2);
     let mut scratch: Vec<P::BaseField> = Vec::with_capacity(points.len() / 2);
@@ -149,49 +151,154 @@ fn batch_invert<F: Field>(values: &mut [F], prefix: &mut Vec<F>) {
     }
 }
 
-/// One window: bucket the points by digit, sum each bucket, then Σ k·bucket_k.
-fn window_sum<P: SWCurveConfig>(
-    bases: &[Affine<P>],
-    digits: &[i32],
-    windows: usize,
-    window: usize,
+/// Points summed per batch of buckets (see [`BucketSchedule::window_sum`]).
+const CHUNK_POINTS: usize = 4096;
+
+/// Top bit of a schedule entry: the digit is negative, so the base is subtracted.
+const NEGATIVE: u32 = 1 << 31;
+
+/// The bucket of every (scalar, window) pair of one set of scalars. It is computed once
+/// and shared by every MSM over the same scalars (Groth16's A, B and L queries all take
+/// the witness), so digits are extracted and sorted once rather than once per MSM.
+#[derive(Debug, Clone)]
+pub struct BucketSchedule {
+    c: usize,
+    n: usize,
     buckets: usize,
+    /// Per window: scalar indexes sorted by bucket, with [`NEGATIVE`] set for a negative
+    /// digit.
+    entries: Vec<Vec<u32>>,
+    /// Per window: `entries[starts[k - 1]..starts[k]]` is bucket `k` (`k = 1..=buckets`).
+    starts: Vec<Vec<u32>>,
+}
+
+impl BucketSchedule {
+    /// Signed digits of `scalars` (each below `2^scalar_bits`), sorted by bucket.
+    pub fn new<B: BigInteger>(scalars: &[B], scalar_bits: usize) -> Self {
+        Self::with_window(scalars, scalar_bits, window_bits(scalars.len()))
+    }
+
+    /// [`BucketSchedule::new`] with `c`-bit windows (`1 ≤ c ≤ 24`).
+    pub fn with_window<B: BigInteger>(scalars: &[B], scalar_bits: usize, c: usize) -> Self {
+        let c = c.clamp(1, 24);
+        let n = scalars.len();
+        // One extra window takes the final carry of the signed digits.
+        let windows = scalar_bits.div_ceil(c) + 1;
+        let buckets = 1usize << (c - 1);
+        let mut digits = vec![0i32; n * windows];
+        digits
+            .par_chunks_mut(windows)
+            .zip(scalars.par_iter())
+            .for_each(|(out, scalar)| signed_digits(scalar, c, windows, out));
+        let (entries, starts): (Vec<_>, Vec<_>) = (0..windows)
+            .into_par_iter()
+            .map(|window| {
+                let mut counts = vec![0u32; buckets + 1];
+                for i in 0..n {
+                    counts[digits[i * windows + window].unsigned_abs() as usize] += 1;
+                }
+                // Bucket 0 (a zero digit) is left out.
+                let mut starts = vec![0u32; buckets + 1];
+                for k in 1..=buckets {
+                    starts[k] = starts[k - 1] + counts[k];
+                }
+                let mut next = starts.clone();
+                let mut entries = vec![0u32; starts[buckets] as usize];
+                for i in 0..n {
+                    let digit = digits[i * windows + window];
+                    if digit == 0 {
+                        continue;
+                    }
+                    let slot = &mut next[digit.unsigned_abs() as usize - 1];
+                    entries[*slot as usize] = i as u32 | if digit < 0 { NEGATIVE } else { 0 };
+                    *slot += 1;
+                }
+                (entries, starts)
+            })
+            .unzip();
+        Self {
+            c,
+            n,
+            buckets,
+            entries,
+            starts,
+        }
+    }
+
+    /// Number of scalars.
+    pub fn len(&self) -> usize {
+        self.n
+    }
+
+    /// Whether there are no scalars.
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+
+    /// One window of `Σ scalars[i]·bases[i]`: gather the bases bucket by bucket, sum each
+    /// bucket, then Σ k·bucket_k.
+    fn window_sum<P: SWCurveConfig>(
+        &self,
+        bases: &[Affine<P>],
+        first: usize,
+        window: usize,
+    ) -> Projective<P> {
+        let (entries, starts) = (&self.entries[window], &self.starts[window]);
+        // Buckets are summed a few thousand points at a time, so each round's points,
+        // denominators and inverses stay in the core's L2 cache.
+        let mut sums = Vec::with_capacity(self.buckets);
+        let mut points = Vec::with_capacity(CHUNK_POINTS * 2);
+        let mut point_starts = Vec::with_capacity(self.buckets + 1);
+        point_starts.push(0);
+        for k in 1..=self.buckets {
+            for &entry in &entries[starts[k - 1] as usize..starts[k] as usize] {
+                // Scalars without a base, and identities, contribute nothing.
+                if let Some(base) = ((entry & !NEGATIVE) as usize)
+                    .checked_sub(first)
+                    .and_then(|i| bases.get(i))
+                    && !base.is_zero()
+                {
+                    points.push(if entry & NEGATIVE == 0 { *base } else { -*base });
+                }
+            }
+            point_starts.push(points.len());
+            if points.len() >= CHUNK_POINTS || k == self.buckets {
+                sums.extend(sum_lists(&mut points, &point_starts));
+                points.clear();
+                point_starts.clear();
+                point_starts.push(0);
+            }
+        }
+        // Σ k·S_k as a running sum from the top bucket down.
+        let mut running = Projective::<P>::zero();
+        let mut result = Projective::<P>::zero();
+        for sum in sums.iter().rev() {
+            running += sum;
+            result += running;
+        }
+        result
+    }
+}
+
+/// `Σ scalars[first + i]·bases[i]` for the scalars `schedule` was made from; scalars
+/// without a base are left out.
+pub fn msm_scheduled<P: SWCurveConfig>(
+    bases: &[Affine<P>],
+    first: usize,
+    schedule: &BucketSchedule,
 ) -> Projective<P> {
-    // Counting sort of (base, sign) by |digit|.
-    let mut counts = vec![0usize; buckets + 1];
-    for (i, base) in bases.iter().enumerate() {
-        let digit = digits[i * windows + window];
-        if digit != 0 && !base.is_zero() {
-            counts[digit.unsigned_abs() as usize] += 1;
-        }
-    }
-    let mut starts = vec![0usize; buckets + 1];
-    for k in 1..=buckets {
-        starts[k] = starts[k - 1] + counts[k];
-    }
-    // starts[k-1]..starts[k] holds bucket k (k = 1..=buckets).
-    let total = starts[buckets];
-    let mut next = starts.clone();
-    let mut points = vec![Affine::<P>::identity(); total];
-    for (i, base) in bases.iter().enumerate() {
-        let digit = digits[i * windows + window];
-        if digit == 0 || base.is_zero() {
-            continue;
-        }
-        let k = digit.unsigned_abs() as usize;
-        let slot = &mut next[k - 1];
-        points[*slot] = if digit > 0 { *base } else { -*base };
-        *slot += 1;
-    }
-    let sums = sum_lists(points, starts);
-    // Σ k·S_k as a running sum from the top bucket down.
-    let mut running = Projective::<P>::zero();
-    let mut result = Projective::<P>::zero();
-    for sum in sums.iter().rev() {
-        running += sum;
-        result += running;
-    }
-    result
+    let sums: Vec<Projective<P>> = (0..schedule.entries.len())
+        .into_par_iter()
+        .map(|window| schedule.window_sum(bases, first, window))
+        .collect();
+    sums.iter()
+        .rev()
+        .fold(Projective::zero(), |mut total, sum| {
+            for _ in 0..schedule.c {
+                total.double_in_place();
+            }
+            total + sum
+        })
 }
 
 /// `Σ scalars[i]·bases[i]` over the shorter of the two slices.
@@ -200,31 +307,11 @@ pub fn msm<P: SWCurveConfig>(
     scalars: &[<P::ScalarField as PrimeField>::BigInt],
 ) -> Projective<P> {
     let n = bases.len().min(scalars.len());
-    let (bases, scalars) = (&bases[..n], &scalars[..n]);
     if n == 0 {
         return Projective::zero();
     }
-    let c = window_bits(n);
-    // One extra window takes the final carry of the signed digits.
-    let windows = (P::ScalarField::MODULUS_BIT_SIZE as usize).div_ceil(c) + 1;
-    let mut digits = vec![0i32; n * windows];
-    digits
-        .par_chunks_mut(windows)
-        .zip(scalars.par_iter())
-        .for_each(|(out, scalar)| signed_digits(scalar, c, windows, out));
-    let buckets = 1usize << (c - 1);
-    let sums: Vec<Projective<P>> = (0..windows)
-        .into_par_iter()
-        .map(|window| window_sum(bases, &digits, windows, window, buckets))
-        .collect();
-    sums.iter()
-        .rev()
-        .fold(Projective::zero(), |mut total, sum| {
-            for _ in 0..c {
-                total.double_in_place();
-            }
-            total + sum
-        })
+    let schedule = BucketSchedule::new(&scalars[..n], P::ScalarField::MODULUS_BIT_SIZE as usize);
+    msm_scheduled(&bases[..n], 0, &schedule)
 }
 
 /// [`msm`] of field elements.
@@ -283,6 +370,32 @@ mod tests {
                 }
             }
             check(&bases, &scalars);
+        }
+    }
+
+    #[test]
+    fn one_schedule_serves_several_base_sets_and_offsets() {
+        let mut rng = StdRng::from_seed([6; 32]);
+        let n = 5000;
+        let scalars: Vec<Fr> = (0..n).map(|_| Fr::rand(&mut rng)).collect();
+        let bigints: Vec<_> = scalars.iter().map(|s| s.into_bigint()).collect();
+        let schedule = BucketSchedule::new(&bigints, 254);
+        assert_eq!(schedule.len(), n);
+        for _ in 0..2 {
+            let bases: Vec<G1Affine> = (0..n)
+                .map(|_| G1Projective::rand(&mut rng).into_affine())
+                .collect();
+            let ours = msm_scheduled(&bases, 0, &schedule).into_affine();
+            let theirs = <G1Projective as VariableBaseMSM>::msm(&bases, &scalars)
+                .expect("same length")
+                .into_affine();
+            assert_eq!(ours, theirs);
+            // Bases for the scalars from index 7 on only, as the prover's L query.
+            let ours = msm_scheduled(&bases[7..], 7, &schedule).into_affine();
+            let theirs = <G1Projective as VariableBaseMSM>::msm(&bases[7..], &scalars[7..])
+                .expect("same length")
+                .into_affine();
+            assert_eq!(ours, theirs, "offset schedule");
         }
     }
 

@@ -137,14 +137,8 @@ impl AlertsTestArgs {
         if failed.is_empty() {
             return context.output.report(&report);
         }
-        if !context.output.is_json() {
-            context.output.report(&report)?;
-        }
-        Err(CliError::failed(anyhow::anyhow!(
-            "{} channel(s) failed: {}",
-            failed.len(),
-            failed.join("; ")
-        )))
+        let error = anyhow::anyhow!("{} channel(s) failed: {}", failed.len(), failed.join("; "));
+        Err(context.output.report_failed(&report, error))
     }
 }
 

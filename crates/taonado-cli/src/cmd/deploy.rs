@@ -397,15 +397,13 @@ impl CheckReport {
         if self.failed == 0 {
             return context.output.report(&self);
         }
-        if !context.output.is_json() {
-            context.output.report(&self)?;
-        }
-        Err(CliError::failed(anyhow::anyhow!(
+        let error = anyhow::anyhow!(
             "{what}: {} of {} checks failed: {}",
             self.failed,
             self.checks.len(),
             self.failing_lines().join("; ")
-        )))
+        );
+        Err(context.output.report_failed(&self, error))
     }
 }
 

@@ -68,9 +68,6 @@ impl HealthArgs {
         if report.0.healthy {
             return context.output.report(&report);
         }
-        if !context.output.is_json() {
-            context.output.report(&report)?;
-        }
         let failing: Vec<String> = report
             .0
             .checks
@@ -78,9 +75,9 @@ impl HealthArgs {
             .filter(|c| !c.ok)
             .map(|c| format!("{}: {}", c.name, c.detail))
             .collect();
-        Err(CliError::failed(anyhow::anyhow!(
-            "unhealthy: {}",
-            failing.join("; ")
-        )))
+        Err(context.output.report_failed(
+            &report,
+            anyhow::anyhow!("unhealthy: {}", failing.join("; ")),
+        ))
     }
 }

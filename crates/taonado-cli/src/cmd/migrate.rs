@@ -87,13 +87,11 @@ impl VerifyArgs {
         if report.ok() {
             return context.output.report(&report);
         }
-        if !context.output.is_json() {
-            context.output.report(&report)?;
-        }
-        Err(CliError::failed(anyhow::anyhow!(
+        let error = anyhow::anyhow!(
             "the migration does not check out: {}",
             report.failing().join("; ")
-        )))
+        );
+        Err(context.output.report_failed(&report, error))
     }
 }
 

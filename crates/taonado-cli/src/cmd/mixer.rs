@@ -15,6 +15,7 @@ use taonado_ops::mixer::{
     StatsReport, SyncReport, WithdrawReport, WithdrawRequest,
 };
 use taonado_ops::{DeploymentRecord, OpsError};
+use taonado_zk::keys::{KeyProvenance, LOCAL_DEV_SETUP};
 use taonado_zk::{Note, fr_to_b256};
 
 use crate::context::Context;
@@ -32,7 +33,7 @@ pub enum MixerCommand {
     Withdraw(WithdrawArgs),
     /// Per pool: deposits, withdrawals, anonymity set and balance.
     Stats(StatsArgs),
-    /// Bring the local Deposit-event caches up to the chain head.
+    /// Bring the local Deposit- and Withdrawal-event caches up to the chain head.
     Sync(SyncArgs),
     /// Disclose a note's deposit and withdrawal (block, time, addresses, transactions, fee).
     Compliance(ComplianceArgs),
@@ -368,7 +369,9 @@ pub struct WithdrawArgs {
     /// TAO sent along to the recipient (paid by the sender).
     #[arg(long, value_name = "TAO", default_value = "0")]
     pub refund: String,
-    /// Directory of the local proving key (created with the local dev setup if missing).
+    /// Directory holding withdraw.pk.bin and withdraw.vk.json of the setup the pools were
+    /// deployed with: a ceremony's `taonado zk ceremony export` directory, or the local dev
+    /// keys (regenerated there if missing; ceremony keys never are).
     #[arg(long, value_name = "DIR", default_value = "keys/local")]
     pub keys_dir: PathBuf,
     #[command(flatten)]
@@ -403,7 +406,36 @@ impl Report for WithdrawReport {
             out,
             "proof over {} deposits (leaf {}), proved in {} ms, gas {} of limit {}",
             self.tree_size, self.leaf_index, self.prove_ms, self.gas_used, self.gas_limit
+        )?;
+        writeln!(
+            out,
+            "proving key: {} from {}",
+            key_origin(&self.proving_key, self.proving_key_regenerated),
+            self.keys_dir.display()
         )
+    }
+}
+
+/// Which setup a proving key came from, in words.
+fn key_origin(key: &KeyProvenance, regenerated: bool) -> String {
+    if key.setup == LOCAL_DEV_SETUP {
+        let how = if regenerated { ", regenerated" } else { "" };
+        return format!("setup {LOCAL_DEV_SETUP} (the INSECURE local development key{how})");
+    }
+    let mut details = Vec::new();
+    if let Some(count) = key.contributions {
+        details.push(format!("{count} contribution(s)"));
+    }
+    if let Some(phase1) = &key.phase1 {
+        details.push(format!("phase 1 {phase1}"));
+    }
+    if let Some(hash) = &key.transcript_hash {
+        details.push(format!("transcript {hash}"));
+    }
+    if details.is_empty() {
+        format!("setup {}", key.setup)
+    } else {
+        format!("setup {} ({})", key.setup, details.join(", "))
     }
 }
 
@@ -466,14 +498,34 @@ impl Report for StatsReport {
             ]);
         }
         writeln!(out, "{table}")?;
-        writeln!(out, "chain {} at block {}", self.chain_id, self.head)
+        for p in &self.pools {
+            if let Some(reason) = &p.cache_resynced {
+                writeln!(out, "{} WTAO pool: cache rebuilt: {reason}", p.pool.amount)?;
+            }
+        }
+        let blocks = self.pools.iter().map(|p| p.blocks_scanned).max();
+        let requests: u64 = self.pools.iter().map(|p| p.log_requests).sum();
+        match blocks {
+            Some(blocks) if blocks > 0 => writeln!(
+                out,
+                "chain {} at block {}; fetched the events of up to {blocks} uncached blocks in {requests} log request(s)",
+                self.chain_id, self.head
+            ),
+            _ => writeln!(
+                out,
+                "chain {} at block {}; every event cache was already at this block",
+                self.chain_id, self.head
+            ),
+        }
     }
 }
 
 impl StatsArgs {
     pub async fn run(self, context: &Context) -> Result<(), CliError> {
         let (mixer, _) = open(context, &self.paths, None).await?;
-        let report = mixer.stats().await.map_err(classify)?;
+        let bar = MixerBar::new(context);
+        let report = mixer.stats_with(&bar).await.map_err(classify)?;
+        drop(bar);
         context.output.report(&report)
     }
 }
@@ -495,12 +547,22 @@ pub struct SyncArgs {
 
 impl Report for SyncReport {
     fn render(&self, out: &mut dyn Write) -> std::io::Result<()> {
-        let mut table = super::table(&["pool", "deposits", "new", "root known", "cache"]);
+        let mut table = super::table(&[
+            "pool",
+            "deposits",
+            "new",
+            "withdrawals",
+            "new",
+            "root known",
+            "cache",
+        ]);
         for p in &self.pools {
             table.add_row(vec![
                 format!("{} WTAO", p.pool.amount),
                 p.leaves.to_string(),
                 p.new_leaves.to_string(),
+                p.withdrawals.to_string(),
+                p.new_withdrawals.to_string(),
                 if p.root_known { "yes" } else { "NO" }.to_owned(),
                 p.cache_path.display().to_string(),
             ]);
@@ -642,6 +704,27 @@ mod tests {
         assert_eq!(
             classify(OpsError::from(MixerError::ProofRejectedLocally)).exit_code(),
             1
+        );
+    }
+
+    #[test]
+    fn key_origin_names_the_setup() {
+        let mut key = KeyProvenance {
+            setup: LOCAL_DEV_SETUP.to_owned(),
+            circuit: None,
+            circuit_hash: None,
+            phase1: None,
+            contributions: None,
+            transcript_hash: None,
+        };
+        assert!(key_origin(&key, false).contains("INSECURE local development key"));
+        assert!(key_origin(&key, true).contains("regenerated"));
+        key.setup = "ceremony:e2e".to_owned();
+        key.phase1 = Some("local-insecure".to_owned());
+        key.contributions = Some(2);
+        assert_eq!(
+            key_origin(&key, false),
+            "setup ceremony:e2e (2 contribution(s), phase 1 local-insecure)"
         );
     }
 

@@ -127,13 +127,7 @@ impl NetCheckArgs {
         if report.ok {
             return context.output.report(&report);
         }
-        if !context.output.is_json() {
-            context.output.report(&report)?;
-        }
-        Err(CliError::failed(anyhow::anyhow!(
-            "{} network(s) down: {}",
-            failing.len(),
-            failing.join("; ")
-        )))
+        let error = anyhow::anyhow!("{} network(s) down: {}", failing.len(), failing.join("; "));
+        Err(context.output.report_failed(&report, error))
     }
 }

@@ -169,14 +169,12 @@ fn finish_dry_run(context: &Context, report: DryRunReport) -> Result<(), CliErro
     if report.ok() {
         return context.output.report(&report);
     }
-    if !context.output.is_json() {
-        context.output.report(&report)?;
-    }
-    Err(CliError::failed(anyhow::anyhow!(
+    let error = anyhow::anyhow!(
         "the upgrade to {} is not safe:\n  {}",
         report.target_artifact,
         report.failing().join("\n  ")
-    )))
+    );
+    Err(context.output.report_failed(&report, error))
 }
 
 /// Forks the network into an in-process dev chain (port 0, lazily fetching from the network's
@@ -216,13 +214,11 @@ async fn rehearse(
     if report.rehearsal.ok() {
         return context.output.report(&report);
     }
-    if !context.output.is_json() {
-        context.output.report(&report)?;
-    }
-    Err(CliError::failed(anyhow::anyhow!(
+    let error = anyhow::anyhow!(
         "the rehearsal failed:\n  {}",
         report.rehearsal.failing().join("\n  ")
-    )))
+    );
+    Err(context.output.report_failed(&report, error))
 }
 
 /// The rehearsal and what the fork fetched from the real chain.
@@ -317,13 +313,11 @@ pub(crate) fn finish_verify(context: &Context, report: VerifyReport) -> Result<(
     if report.ok() {
         return context.output.report(&report);
     }
-    if !context.output.is_json() {
-        context.output.report(&report)?;
-    }
-    Err(CliError::failed(anyhow::anyhow!(
+    let error = anyhow::anyhow!(
         "upgrade verification failed: {}",
         report.failing().join("; ")
-    )))
+    );
+    Err(context.output.report_failed(&report, error))
 }
 
 impl Report for DryRunReport {

@@ -221,14 +221,12 @@ impl VerifyArgs {
         if ok {
             return context.output.report(&output);
         }
-        if !context.output.is_json() {
-            context.output.report(&output)?;
-        }
-        Err(CliError::failed(anyhow::anyhow!(
+        let error = anyhow::anyhow!(
             "verification incomplete (saved to {}): {}",
             output.saved_to.display(),
             failing.join("; ")
-        )))
+        );
+        Err(context.output.report_failed(&output, error))
     }
 }
 

@@ -95,7 +95,7 @@ impl ShowArgs {
         if comparison.is_equal() {
             return context.output.report(&ShowReport(comparison));
         }
-        // The JSON envelope carries one error with every difference; people also get the table.
+        // The error lists every difference; the table (or `data` under --json) shows them all.
         let differences: Vec<String> = comparison
             .mismatches
             .iter()
@@ -109,13 +109,11 @@ impl ShowArgs {
                 )
             })
             .collect();
-        let block = comparison.block;
-        if !context.output.is_json() {
-            context.output.report(&ShowReport(comparison))?;
-        }
-        Err(CliError::failed(anyhow::anyhow!(
-            "on-chain and recomputed weights differ at block {block}: {}",
+        let error = anyhow::anyhow!(
+            "on-chain and recomputed weights differ at block {}: {}",
+            comparison.block,
             differences.join("; ")
-        )))
+        );
+        Err(context.output.report_failed(&ShowReport(comparison), error))
     }
 }

@@ -4,12 +4,15 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use clap::{Args, Subcommand};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 use taonado_zk::CircuitShape;
-use taonado_zk::ceremony::{Ceremony, VerifiedCeremony};
+use taonado_zk::ceremony::{Ceremony, Phase1, VerifiedCeremony};
 use taonado_zk::keys::{self, KeyProvenance, LOCAL_DEV_SETUP};
+use taonado_zk::ptau::ImportStage;
 
 use crate::context::Context;
 use crate::error::CliError;
@@ -38,7 +41,7 @@ impl ZkCommand {
 
 #[derive(Subcommand)]
 pub enum CeremonyCommand {
-    /// Start a ceremony file from the circuit and phase 1 (currently a local, INSECURE phase 1).
+    /// Start a ceremony file from the circuit and phase 1: a snarkjs .ptau (--ptau) or, without it, a local INSECURE one.
     Init(InitArgs),
     /// Add your contribution: a fresh secret re-randomises delta, then is forgotten.
     Contribute(ContributeArgs),
@@ -60,10 +63,17 @@ impl CeremonyCommand {
 }
 
 fn zk_error(error: taonado_zk::ZkError) -> CliError {
+    use taonado_zk::{PtauError, ZkError};
     match error {
-        taonado_zk::ZkError::Io { .. } | taonado_zk::ZkError::BadKeyFile { .. } => {
-            CliError::usage(error)
-        }
+        // A forged or substituted ptau is a failed check; any other bad ptau is bad input.
+        ZkError::Ptau {
+            source: PtauError::Inconsistent { .. } | PtauError::HashMismatch { .. },
+            ..
+        } => CliError::failed(error),
+        ZkError::Io { .. }
+        | ZkError::BadKeyFile { .. }
+        | ZkError::Ptau { .. }
+        | ZkError::PtauNeeded { .. } => CliError::usage(error),
         other => CliError::failed(other),
     }
 }
@@ -72,11 +82,19 @@ fn shape() -> Result<CircuitShape, CliError> {
     CircuitShape::withdraw().map_err(CliError::failed)
 }
 
-/// The phase-1 warning every ceremony report carries while phase 1 is local.
-fn phase1_warning(insecure: bool) -> Option<&'static str> {
-    insecure.then_some(
-        "phase 1 is a LOCAL, INSECURE powers of tau (its tau, alpha and beta are public): keys from this ceremony can be forged and must not guard real funds",
-    )
+/// The warning a ceremony report carries unless phase 1 is a recognised public ptau.
+fn phase1_warning(label: &str, insecure: bool) -> Option<&'static str> {
+    if !insecure {
+        None
+    } else if label == Phase1::LOCAL_INSECURE_LABEL {
+        Some(
+            "phase 1 is a LOCAL, INSECURE powers of tau (its tau, alpha and beta are public): keys from this ceremony can be forged and must not guard real funds",
+        )
+    } else {
+        Some(
+            "phase 1 is a powers-of-tau file that is not a recognised public ceremony (only the Hermez powersOfTau28_hez_final files are): nothing shows its tau, alpha and beta were destroyed, so treat keys from this ceremony as INSECURE",
+        )
+    }
 }
 
 #[derive(Args)]
@@ -87,6 +105,10 @@ pub struct InitArgs {
     /// Ceremony file to create.
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
+    /// Phase 1 from a snarkjs powers of tau prepared for phase 2 (e.g.
+    /// powersOfTau28_hez_final_15.ptau); without it, a local INSECURE phase 1.
+    #[arg(long, value_name = "FILE")]
+    pub ptau: Option<PathBuf>,
     /// Replace an existing file.
     #[arg(long)]
     pub force: bool,
@@ -111,10 +133,10 @@ impl CeremonyReport {
             file: file.to_owned(),
             name: ceremony.name().to_owned(),
             circuit_hash: ceremony.circuit_hash().to_string(),
-            phase1: ceremony.phase1().label().to_owned(),
+            phase1: ceremony.phase1().label(),
             contributions: ceremony.contributions().len(),
             transcript_hash: ceremony.transcript_hash().to_string(),
-            warning: phase1_warning(ceremony.phase1().is_insecure()),
+            warning: phase1_warning(&ceremony.phase1().label(), ceremony.phase1().is_insecure()),
         }
     }
 }
@@ -150,14 +172,63 @@ impl InitArgs {
                 self.out.display()
             )));
         }
-        context.output.line(
-            "running the phase-1 setup of the withdraw circuit (seconds in release builds)…",
-        )?;
-        let ceremony = Ceremony::init_withdraw(&self.name, &shape()?).map_err(zk_error)?;
+        let ceremony = match &self.ptau {
+            Some(ptau) => {
+                let shape = shape()?;
+                let bar = Spinner::new(context);
+                let imported =
+                    Ceremony::init_withdraw_from_ptau(&self.name, &shape, ptau, &mut |stage| {
+                        bar.0.set_message(match stage {
+                            ImportStage::Hashing => "hashing the powers of tau (blake2b-512)",
+                            ImportStage::Reading => "reading and checking the powers of tau",
+                            ImportStage::Computing => {
+                                "computing the withdraw circuit's phase-1 parameters"
+                            }
+                        });
+                    });
+                drop(bar);
+                imported.map_err(zk_error)?
+            }
+            None => {
+                context.output.line(
+                    "running the phase-1 setup of the withdraw circuit (seconds in release builds)…",
+                )?;
+                Ceremony::init_withdraw(&self.name, &shape()?).map_err(zk_error)?
+            }
+        };
         ceremony.write(&self.out).map_err(zk_error)?;
         context
             .output
             .report(&CeremonyReport::new(&self.out, &ceremony))
+    }
+}
+
+/// A spinner on stderr while a ptau is imported; hidden under --json and -q.
+struct Spinner(ProgressBar);
+
+impl Spinner {
+    fn new(context: &Context) -> Self {
+        let visible = !context.output.is_json() && !context.global.quiet;
+        let target = if visible {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
+        };
+        let bar = ProgressBar::with_draw_target(None, target);
+        // The template is a literal; `spinner_template_is_valid` checks it.
+        if let Ok(style) = ProgressStyle::with_template(SPINNER_TEMPLATE) {
+            bar.set_style(style);
+        }
+        bar.enable_steady_tick(Duration::from_millis(120));
+        Self(bar)
+    }
+}
+
+const SPINNER_TEMPLATE: &str = "{spinner} {elapsed:>4} {msg}";
+
+impl Drop for Spinner {
+    fn drop(&mut self) {
+        self.0.finish_and_clear();
     }
 }
 
@@ -193,6 +264,9 @@ impl ContributeArgs {
 pub struct VerifyArgs {
     /// The ceremony file to check.
     pub file: PathBuf,
+    /// The .ptau file the ceremony was started from (needed when its phase 1 is a ptau).
+    #[arg(long, value_name = "FILE")]
+    pub ptau: Option<PathBuf>,
 }
 
 /// A verified transcript.
@@ -232,8 +306,10 @@ impl Report for VerifyReport {
 impl VerifyArgs {
     pub fn run(self, context: &Context) -> Result<(), CliError> {
         let ceremony = Ceremony::read(&self.file).map_err(zk_error)?;
-        let verified = ceremony.verify_withdraw(&shape()?).map_err(zk_error)?;
-        let warning = phase1_warning(verified.phase1_insecure);
+        let verified = ceremony
+            .verify_withdraw_with_ptau(&shape()?, self.ptau.as_deref())
+            .map_err(zk_error)?;
+        let warning = phase1_warning(&verified.phase1, verified.phase1_insecure);
         context.output.report(&VerifyReport {
             file: self.file,
             verified,
@@ -249,6 +325,9 @@ pub struct ExportArgs {
     /// Directory for withdraw.pk.bin and withdraw.vk.json.
     #[arg(long, value_name = "DIR")]
     pub out_dir: PathBuf,
+    /// The .ptau file the ceremony was started from (needed when its phase 1 is a ptau).
+    #[arg(long, value_name = "FILE")]
+    pub ptau: Option<PathBuf>,
 }
 
 /// Where the keys went.
@@ -283,8 +362,10 @@ impl ExportArgs {
     pub fn run(self, context: &Context) -> Result<(), CliError> {
         let ceremony = Ceremony::read(&self.file).map_err(zk_error)?;
         let setup = ceremony.setup_label();
-        let (verified, paths) = ceremony.export(shape()?, &self.out_dir).map_err(zk_error)?;
-        let warning = phase1_warning(verified.phase1_insecure);
+        let (verified, paths) = ceremony
+            .export_with_ptau(shape()?, &self.out_dir, self.ptau.as_deref())
+            .map_err(zk_error)?;
+        let warning = phase1_warning(&verified.phase1, verified.phase1_insecure);
         context.output.report(&ExportReport {
             proving_key: paths.proving_key,
             verifying_key: paths.verifying_key,
@@ -390,11 +471,11 @@ impl KeyInfoArgs {
         let vk = keys::verifying_key_from_json(&file, &value, recorded).map_err(zk_error)?;
         let is_local_dev_key = keys::is_local_dev_verifying_key(&vk);
         let ceremony = provenance.setup.starts_with("ceremony:");
-        // Only a phase 1 that is not the local one counts as real; none exists yet.
+        // Only a recognised public powers of tau (a Hermez final file) counts as real.
         let phase1_insecure = provenance
             .phase1
             .as_deref()
-            .is_none_or(|label| label == taonado_zk::ceremony::Phase1::LOCAL_INSECURE_LABEL);
+            .is_none_or(|label| !Phase1::is_trusted_label(label));
         let safe_for_live_network =
             ceremony && !phase1_insecure && !is_local_dev_key && matches_this_circuit;
         let verdict = if is_local_dev_key {
@@ -408,7 +489,7 @@ impl KeyInfoArgs {
             )
         } else if ceremony && phase1_insecure {
             format!(
-                "{}: phase-2 ceremony over a LOCAL, INSECURE phase 1 ({}); proofs can be forged, not for real funds",
+                "{}: phase-2 ceremony over an INSECURE or unrecognised phase 1 ({}); proofs may be forgeable, not for real funds",
                 provenance.setup,
                 provenance.phase1.as_deref().unwrap_or("unknown phase 1")
             )
@@ -428,5 +509,27 @@ impl KeyInfoArgs {
             safe_for_live_network,
             verdict,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spinner_template_is_valid() {
+        assert!(ProgressStyle::with_template(SPINNER_TEMPLATE).is_ok());
+    }
+
+    #[test]
+    fn only_a_recognised_ptau_goes_without_a_warning() {
+        assert!(phase1_warning("hermez-ppot-final-15", false).is_none());
+        assert!(
+            phase1_warning(Phase1::LOCAL_INSECURE_LABEL, true).is_some_and(|w| w.contains("LOCAL"))
+        );
+        assert!(
+            phase1_warning("ptau:0123456789abcdef:unrecognised-insecure", true)
+                .is_some_and(|w| w.contains("not a recognised public ceremony"))
+        );
     }
 }

@@ -5,10 +5,12 @@
 mod cli;
 mod deploy;
 mod devnet;
+mod envelope;
 mod index;
 mod keys;
 mod mining;
 mod mixer;
+mod mixer_keys;
 mod monitor;
 mod support;
 mod up;

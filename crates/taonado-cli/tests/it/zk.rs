@@ -113,3 +113,40 @@ fn two_party_ceremony_through_the_cli() {
     assert_eq!(data["is_local_dev_key"], false);
     assert_eq!(data["safe_for_live_network"], false);
 }
+
+/// A ptau too small for the withdraw circuit, and a file that is not a ptau, are usage
+/// errors that say what is wrong; no ceremony file is written.
+#[test]
+fn ceremony_init_rejects_a_small_or_foreign_ptau() {
+    let sandbox = Sandbox::new();
+    let small =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../taonado-zk/testdata/pot6_final.ptau");
+    let init = |ptau: &std::path::Path| {
+        run(sandbox.taonado().args([
+            "zk",
+            "ceremony",
+            "init",
+            "--name",
+            "e2e",
+            "--ptau",
+            ptau.to_str().expect("utf-8 path"),
+            "--out",
+            "c.bin",
+        ]))
+    };
+    let (code, _, stderr) = init(&small);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("needs 2^15 powers but the file has 2^6"),
+        "{stderr}"
+    );
+    let foreign = sandbox.path().join("not.ptau");
+    std::fs::write(&foreign, b"{\"protocol\": \"groth16\"}").expect("writes");
+    let (code, _, stderr) = init(&foreign);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("not a snarkjs powers-of-tau file"),
+        "{stderr}"
+    );
+    assert!(!sandbox.path().join("c.bin").exists());
+}

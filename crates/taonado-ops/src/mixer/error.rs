@@ -75,9 +75,26 @@ pub enum MixerError {
     NoVerifierRecord,
 
     #[error(
-        "the deployed verifier uses the key setup \"{deployed}\", but only the \"{local}\" proving key is available here; refusing to prove with a key the verifier would reject"
+        "the deployed verifier uses keys from setup \"{deployed}\", but {} holds keys from setup \"{found}\"; pass --keys-dir with the keys of \"{deployed}\" (for a ceremony, the directory `taonado zk ceremony export` wrote)",
+        .dir.display()
     )]
-    KeySetupMismatch { deployed: String, local: String },
+    KeySetupMismatch {
+        deployed: String,
+        found: String,
+        dir: PathBuf,
+    },
+
+    #[error(
+        "the deployed verifier uses keys from setup \"{deployed}\", but {} has no withdraw.vk.json; pass --keys-dir with the keys of \"{deployed}\" (for a ceremony, the directory `taonado zk ceremony export` wrote)",
+        .dir.display()
+    )]
+    KeysMissing { deployed: String, dir: PathBuf },
+
+    #[error(
+        "the proving key in {} (setup \"{setup}\") is not the key the deployed verifier embeds; pass --keys-dir with the exact keys the pools were deployed with",
+        .dir.display()
+    )]
+    VerifyingKeyMismatch { setup: String, dir: PathBuf },
 
     #[error(
         "the deployed verifier was made for circuit {deployed}, but the local proving key is for circuit {local}; redeploy the verifier or use the matching keys"

@@ -18,14 +18,14 @@ use serde::Serialize;
 use taonado_contracts::bindings::ERC20Taonado;
 use taonado_zk::{Note, fr_to_b256};
 
-pub use cache::EventCache;
+pub use cache::{CACHE_VERSION, CacheRead, CachedWithdrawal, EventCache};
 pub use deposit::{DepositReport, DepositRequest, append_note_backup};
 pub use error::MixerError;
 pub use query::{
     ComplianceReport, DepositDisclosure, PoolStats, StatsReport, WithdrawalDisclosure,
 };
 pub use sync::{PoolSync, SyncReport};
-pub use withdraw::{WithdrawReport, WithdrawRequest, load_prover};
+pub use withdraw::{LoadedProver, WithdrawReport, WithdrawRequest, load_prover};
 
 use crate::error::{OpsError, Result};
 use crate::record::{DeploymentRecord, names};

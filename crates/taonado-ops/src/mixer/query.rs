@@ -1,30 +1,38 @@
-//! Read-only views: pool statistics and the compliance report of one note.
+//! Views over the synced event caches and the chain: pool statistics and the compliance
+//! report of one note. Both sync the caches first (which writes them), then read.
 
 use alloy::eips::BlockNumberOrTag;
 use alloy::primitives::{Address, B256, U256};
 use alloy::providers::Provider;
-use alloy::rpc::types::{Filter, Log};
-use alloy::sol_types::SolEvent;
+use alloy::rpc::types::Filter;
 use serde::Serialize;
 use taonado_contracts::bindings::{ERC20Taonado, WTAO};
 use taonado_zk::{Note, fr_to_b256};
 
-use super::{LOG_BATCH_BLOCKS, Mixer, Pool, decode_deposit, deposit_topics};
+use super::{Mixer, MixerError, MixerProgress, Pool, decode_deposit, deposit_topics};
 use crate::error::{OpsError, Result};
 
 /// One pool's numbers.
 #[derive(Clone, Debug, Serialize)]
 pub struct PoolStats {
     pub pool: Pool,
-    /// Deposits ever made (`nextIndex`).
+    /// Deposit events up to `synced_block`.
     pub deposits: u64,
-    /// Withdrawal events.
+    /// Withdrawal events up to `synced_block`.
     pub withdrawals: u64,
     /// Deposits not yet withdrawn: the set a new withdrawal hides in.
     pub anonymity_set: u64,
-    /// WTAO wei the pool holds.
+    /// WTAO wei the pool holds (latest block).
     pub balance: U256,
     pub last_root: B256,
+    /// The block the counts are taken at.
+    pub synced_block: u64,
+    /// Blocks whose events this run fetched (0 when the cache was at the head already).
+    pub blocks_scanned: u64,
+    /// `eth_getLogs` requests this run made.
+    pub log_requests: u64,
+    /// Why the event cache was rebuilt from scratch, if it was.
+    pub cache_resynced: Option<String>,
 }
 
 /// Every pool's numbers at block `head`.
@@ -77,47 +85,38 @@ pub struct ComplianceReport {
 }
 
 impl Mixer {
-    async fn head(&self) -> Result<u64> {
-        self.provider
-            .get_block_number()
-            .await
-            .map_err(OpsError::rpc("reading the block number"))
-    }
-
-    /// Logs of `pool` matching `filter`, from its deployment block to `head`, in batches.
-    async fn pool_logs(&self, pool: &Pool, filter: Filter, head: u64) -> Result<Vec<Log>> {
-        let mut logs = Vec::new();
-        let mut from = pool.deployed_block;
-        while from <= head {
-            let to = head.min(from.saturating_add(LOG_BATCH_BLOCKS - 1));
-            let batch = filter
-                .clone()
-                .address(pool.address)
-                .from_block(from)
-                .to_block(to);
-            logs.extend(
-                self.provider
-                    .get_logs(&batch)
-                    .await
-                    .map_err(OpsError::rpc("reading pool events"))?,
-            );
-            from = to + 1;
-        }
-        Ok(logs)
-    }
-
-    /// Deposits, withdrawals, anonymity set and balance of every pool.
+    /// Deposits, withdrawals, anonymity set and balance of every pool (see [`Self::stats_with`]).
     pub async fn stats(&self) -> Result<StatsReport> {
-        let head = self.head().await?;
+        self.stats_with(&super::NoMixerProgress).await
+    }
+
+    /// Deposits, withdrawals, anonymity set and balance of every pool. Counts come from
+    /// the event caches, synced first: only blocks after the cached one are fetched.
+    pub async fn stats_with(&self, progress: &dyn MixerProgress) -> Result<StatsReport> {
         let wtao = WTAO::new(self.wtao()?, &self.provider);
         let mut pools = Vec::new();
+        let mut head = 0;
         for pool in self.pools() {
+            let (cache, sync) = self.sync_pool(&pool, false, progress).await?;
+            head = head.max(sync.to_block);
             let contract = ERC20Taonado::new(pool.address, &self.provider);
-            let deposits = contract
+            // Read at the latest block, which may be past the synced one (this node may
+            // serve no older state): it can only have more deposits, never fewer.
+            let next_index = contract
                 .nextIndex()
                 .call()
                 .await
                 .map_err(OpsError::contract("reading nextIndex"))?;
+            let deposits = cache.leaves.len() as u64;
+            if u64::from(next_index) < deposits {
+                return Err(MixerError::CacheStale {
+                    path: sync.cache_path,
+                    reason: format!(
+                        "it holds {deposits} deposits but the pool has made {next_index}"
+                    ),
+                }
+                .into());
+            }
             let last_root = contract
                 .getLastRoot()
                 .call()
@@ -128,15 +127,16 @@ impl Mixer {
                 .call()
                 .await
                 .map_err(OpsError::contract("reading the pool balance"))?;
-            let filter = Filter::new().event_signature(ERC20Taonado::Withdrawal::SIGNATURE_HASH);
-            let withdrawals = self.pool_logs(&pool, filter, head).await?.len() as u64;
-            let deposits = u64::from(deposits);
             pools.push(PoolStats {
                 deposits,
-                withdrawals,
-                anonymity_set: deposits.saturating_sub(withdrawals),
+                withdrawals: cache.withdrawals.len() as u64,
+                anonymity_set: cache.anonymity_set(),
                 balance,
                 last_root,
+                synced_block: sync.to_block,
+                blocks_scanned: sync.blocks_scanned,
+                log_requests: sync.log_requests,
+                cache_resynced: sync.resynced,
                 pool,
             });
         }
@@ -147,24 +147,54 @@ impl Mixer {
         })
     }
 
-    /// The deposit of `note` and, if spent, its withdrawal.
+    /// The deposit of `note` and, if spent, its withdrawal, from the synced event cache:
+    /// only the deposit's own block is asked for its event.
     pub async fn compliance(&self, note: &Note) -> Result<ComplianceReport> {
         let pool = self.note_pool(note).await?;
-        let head = self.head().await?;
+        let (cache, sync) = self
+            .sync_pool(&pool, false, &super::NoMixerProgress)
+            .await?;
         let commitment = fr_to_b256(note.commitment());
         let nullifier_hash = fr_to_b256(note.nullifier_hash());
+        let contract = ERC20Taonado::new(pool.address, &self.provider);
+        let Some(leaf_index) = cache.leaves.iter().position(|leaf| *leaf == commitment) else {
+            let known = contract
+                .commitments(commitment)
+                .call()
+                .await
+                .map_err(OpsError::contract("reading commitments"))?;
+            return Err(if known {
+                MixerError::CacheStale {
+                    path: sync.cache_path,
+                    reason: "the deposit is on chain but not in the cache".into(),
+                }
+            } else {
+                MixerError::UnknownCommitment {
+                    commitment,
+                    pool: pool.address,
+                }
+            }
+            .into());
+        };
+        // `check_consistency` holds for every cache `sync_pool` returns: one block per leaf.
+        let block = cache.leaf_blocks[leaf_index];
         let filter = Filter::new()
+            .address(pool.address)
             .event_signature(deposit_topics())
-            .topic1(commitment);
+            .topic1(commitment)
+            .from_block(block)
+            .to_block(block);
         let deposit = self
-            .pool_logs(&pool, filter, head)
-            .await?
+            .provider
+            .get_logs(&filter)
+            .await
+            .map_err(OpsError::rpc("reading the Deposit event"))?
             .iter()
             .filter_map(decode_deposit)
             .find(|d| d.commitment == commitment)
-            .ok_or(super::MixerError::UnknownCommitment {
-                commitment,
-                pool: pool.address,
+            .ok_or_else(|| MixerError::CacheStale {
+                path: sync.cache_path.clone(),
+                reason: format!("block {block} holds no Deposit of commitment {commitment}"),
             })?;
         let deposit = DepositDisclosure {
             commitment,
@@ -175,47 +205,40 @@ impl Mixer {
             sender: self.sender_of(deposit.tx_hash).await?,
             tx_hash: deposit.tx_hash,
         };
-        let spent = ERC20Taonado::new(pool.address, &self.provider)
+        let spent = contract
             .isSpent(nullifier_hash)
             .call()
             .await
             .map_err(OpsError::contract("reading isSpent"))?;
         let mut withdrawal = None;
-        if spent {
-            let filter = Filter::new().event_signature(ERC20Taonado::Withdrawal::SIGNATURE_HASH);
-            for log in self.pool_logs(&pool, filter, head).await? {
-                let Ok(event) = log.log_decode::<ERC20Taonado::Withdrawal>() else {
-                    continue;
-                };
-                let event = event.inner.data;
-                if event.nullifierHash != nullifier_hash {
-                    continue;
-                }
-                let block = log.block_number.unwrap_or_default();
-                let timestamp = self
-                    .provider
-                    .get_block_by_number(BlockNumberOrTag::Number(block))
-                    .await
-                    .map_err(OpsError::rpc("reading a block"))?
-                    .map(|b| b.header.timestamp);
-                withdrawal = Some(WithdrawalDisclosure {
-                    nullifier_hash,
-                    block,
-                    timestamp,
-                    recipient: event.to,
-                    relayer: event.relayer,
-                    fee: event.fee,
-                    sender: self.sender_of(log.transaction_hash).await?,
-                    tx_hash: log.transaction_hash,
-                });
-                break;
-            }
+        if let Some(event) = cache
+            .withdrawals
+            .iter()
+            .find(|w| w.nullifier_hash == nullifier_hash)
+        {
+            let timestamp = self
+                .provider
+                .get_block_by_number(BlockNumberOrTag::Number(event.block))
+                .await
+                .map_err(OpsError::rpc("reading a block"))?
+                .map(|b| b.header.timestamp);
+            withdrawal = Some(WithdrawalDisclosure {
+                nullifier_hash,
+                block: event.block,
+                timestamp,
+                recipient: event.recipient,
+                relayer: event.relayer,
+                fee: event.fee,
+                sender: self.sender_of(Some(event.tx_hash)).await?,
+                tx_hash: Some(event.tx_hash),
+            });
         }
         Ok(ComplianceReport {
             chain_id: self.chain_id,
             pool,
             deposit,
-            spent,
+            // A withdrawal mined after the sync is spent before the cache knows it.
+            spent: spent || withdrawal.is_some(),
             withdrawal,
         })
     }

@@ -1,12 +1,18 @@
-//! Incremental Deposit-event sync into the [`EventCache`], with reorg detection.
+//! Incremental Deposit- and Withdrawal-event sync into the [`EventCache`], with reorg
+//! detection.
+
+use std::collections::HashSet;
 
 use alloy::eips::BlockNumberOrTag;
 use alloy::primitives::B256;
 use alloy::providers::Provider;
-use alloy::rpc::types::Filter;
+use alloy::rpc::types::{Filter, Log};
+use alloy::sol_types::SolEvent;
 use serde::Serialize;
+use taonado_contracts::bindings::ERC20Taonado;
 use taonado_zk::{MerkleTree, fr_from_b256, fr_to_b256};
 
+use super::cache::{CacheRead, CachedWithdrawal, outdated_reason};
 use super::{
     EventCache, LOG_BATCH_BLOCKS, Mixer, MixerError, MixerProgress, MixerStage, Pool,
     decode_deposit, deposit_topics,
@@ -22,8 +28,19 @@ pub struct PoolSync {
     pub leaves: usize,
     /// Leaves this sync added.
     pub new_leaves: usize,
+    /// Withdrawals in the cache after the sync.
+    pub withdrawals: usize,
+    /// Withdrawals this sync added.
+    pub new_withdrawals: usize,
+    /// The first block fetched (the cached block + 1, or the pool's deployment block).
     pub from_block: u64,
     pub to_block: u64,
+    /// Blocks whose logs this sync fetched: 0 when the cache was already at the head.
+    pub blocks_scanned: u64,
+    /// `eth_getLogs` requests made.
+    pub log_requests: u64,
+    /// Logs those requests returned.
+    pub logs_fetched: u64,
     /// Why the cache was rebuilt from scratch, if it was (a reorg, a restarted chain, …).
     pub resynced: Option<String>,
     /// The root of the rebuilt tree.
@@ -77,8 +94,10 @@ impl Mixer {
             .map_err(OpsError::contract("reading isKnownRoot"))
     }
 
-    /// Brings `pool`'s cache up to the chain head and saves it. A cache whose last block is
-    /// no longer canonical (a reorg, or a restarted dev chain) is rebuilt from scratch and
+    /// Brings `pool`'s cache (Deposit leaves and Withdrawals, from one `eth_getLogs` per
+    /// batch of blocks) up to the chain head and saves it; only blocks after the cached
+    /// one are fetched. A cache whose last block is no longer canonical (a reorg, or a
+    /// restarted dev chain) or whose file format is outdated is rebuilt from scratch and
     /// the outcome says why; a corrupt cache file is an error.
     pub async fn sync_pool(
         &self,
@@ -87,18 +106,25 @@ impl Mixer {
         progress: &dyn MixerProgress,
     ) -> Result<(EventCache, PoolSync)> {
         let path = self.cache_path(pool);
-        let loaded = if rebuild {
-            None
+        let empty = || EventCache::empty(self.chain_id, pool.address);
+        let mut resynced = None;
+        let mut cache = if rebuild {
+            empty()
         } else {
-            EventCache::load(&path, self.chain_id, pool.address)?
+            match EventCache::read(&path, self.chain_id, pool.address)? {
+                CacheRead::Missing => empty(),
+                CacheRead::Current(cache) => cache,
+                CacheRead::Outdated { version } => {
+                    resynced = Some(outdated_reason(version));
+                    empty()
+                }
+            }
         };
-        let mut cache = loaded.unwrap_or_else(|| EventCache::empty(self.chain_id, pool.address));
         let head = self
             .provider
             .get_block_number()
             .await
             .map_err(OpsError::rpc("reading the block number"))?;
-        let mut resynced = None;
         if let Some((block, hash)) = cache.synced_to {
             let reason = if block > head {
                 Some(format!(
@@ -112,20 +138,28 @@ impl Mixer {
                     )),
                 }
             };
-            if let Some(reason) = reason {
-                tracing::warn!(pool = %pool.address, %reason, "resyncing the event cache");
-                progress.stage(MixerStage::Resyncing {
-                    amount: pool.amount.clone(),
-                    reason: reason.clone(),
-                });
-                cache = EventCache::empty(self.chain_id, pool.address);
-                resynced = Some(reason);
+            if reason.is_some() {
+                cache = empty();
+                resynced = reason;
             }
+        }
+        if let Some(reason) = &resynced {
+            tracing::warn!(pool = %pool.address, %reason, "resyncing the event cache");
+            progress.stage(MixerStage::Resyncing {
+                amount: pool.amount.clone(),
+                reason: reason.clone(),
+            });
         }
         let first = cache
             .synced_to
             .map_or(pool.deployed_block, |(block, _)| block + 1);
-        let before = cache.leaves.len();
+        let leaves_before = cache.leaves.len();
+        let withdrawals_before = cache.withdrawals.len();
+        let mut spent: HashSet<B256> = cache.withdrawals.iter().map(|w| w.nullifier_hash).collect();
+        let mut topics = deposit_topics();
+        topics.push(ERC20Taonado::Withdrawal::SIGNATURE_HASH);
+        let mut log_requests = 0u64;
+        let mut logs_fetched = 0u64;
         let mut from = first;
         while from <= head {
             let to = head.min(from.saturating_add(LOG_BATCH_BLOCKS - 1));
@@ -137,26 +171,51 @@ impl Mixer {
             });
             let filter = Filter::new()
                 .address(pool.address)
-                .event_signature(deposit_topics())
+                .event_signature(topics.clone())
                 .from_block(from)
                 .to_block(to);
-            let logs = self
+            let mut logs = self
                 .provider
                 .get_logs(&filter)
                 .await
-                .map_err(OpsError::rpc("reading Deposit events"))?;
-            let mut deposits: Vec<_> = logs.iter().filter_map(decode_deposit).collect();
-            deposits.sort_by_key(|d| (d.block, d.log_index));
-            for deposit in deposits {
-                if deposit.leaf_index != cache.leaves.len() as u64 {
-                    return Err(MixerError::LeafGap {
-                        pool: pool.address,
-                        expected: cache.leaves.len(),
-                        found: deposit.leaf_index,
+                .map_err(OpsError::rpc("reading Deposit and Withdrawal events"))?;
+            log_requests += 1;
+            logs_fetched += logs.len() as u64;
+            logs.sort_by_key(|log| (log.block_number, log.log_index));
+            for log in &logs {
+                if let Some(deposit) = decode_deposit(log) {
+                    if deposit.leaf_index != cache.leaves.len() as u64 {
+                        return Err(MixerError::LeafGap {
+                            pool: pool.address,
+                            expected: cache.leaves.len(),
+                            found: deposit.leaf_index,
+                        }
+                        .into());
+                    }
+                    cache.leaves.push(deposit.commitment);
+                    cache.leaf_blocks.push(deposit.block);
+                    continue;
+                }
+                let withdrawal = decode_withdrawal(log).ok_or_else(|| OpsError::DevRpcResult {
+                    method: "eth_getLogs".into(),
+                    reason: format!(
+                        "a log of pool {} in block {:?} is neither a Deposit nor a Withdrawal the pool emits",
+                        pool.address, log.block_number
+                    ),
+                })?;
+                // A nullifier is spent once on chain; twice here means the node served an
+                // overlapping range or the cache missed a reorg.
+                if !spent.insert(withdrawal.nullifier_hash) {
+                    return Err(MixerError::CacheStale {
+                        path: path.clone(),
+                        reason: format!(
+                            "nullifier hash {} is withdrawn again in block {}, but it is already in the cache",
+                            withdrawal.nullifier_hash, withdrawal.block
+                        ),
                     }
                     .into());
                 }
-                cache.leaves.push(deposit.commitment);
+                cache.withdrawals.push(withdrawal);
             }
             from = to + 1;
         }
@@ -170,15 +229,35 @@ impl Mixer {
                 })?;
             cache.synced_to = Some((head, hash));
         }
+        // What the events imply must hold before it is saved (more withdrawals than
+        // deposits would mean events were lost).
+        cache
+            .check_consistency()
+            .map_err(|reason| MixerError::CacheStale {
+                path: path.clone(),
+                reason: format!("after syncing, {reason}"),
+            })?;
         cache.save(&path)?;
-        tracing::debug!(pool = %pool.address, leaves = cache.leaves.len(), head, "event cache synced");
+        tracing::debug!(
+            pool = %pool.address,
+            leaves = cache.leaves.len(),
+            withdrawals = cache.withdrawals.len(),
+            head,
+            log_requests,
+            "event cache synced"
+        );
         let outcome = PoolSync {
             pool: pool.clone(),
             cache_path: path,
             leaves: cache.leaves.len(),
-            new_leaves: cache.leaves.len().saturating_sub(before),
+            new_leaves: cache.leaves.len().saturating_sub(leaves_before),
+            withdrawals: cache.withdrawals.len(),
+            new_withdrawals: cache.withdrawals.len().saturating_sub(withdrawals_before),
             from_block: first,
             to_block: head,
+            blocks_scanned: (head + 1).saturating_sub(first),
+            log_requests,
+            logs_fetched,
             resynced,
             root: B256::ZERO,
             root_known: false,
@@ -194,6 +273,21 @@ impl Mixer {
             .map_err(OpsError::rpc("reading a block"))?;
         Ok(block.map(|b| b.header.hash))
     }
+}
+
+/// A Withdrawal event of a pool; `None` for any other log or one without its position.
+pub(crate) fn decode_withdrawal(log: &Log) -> Option<CachedWithdrawal> {
+    let event = log.log_decode::<ERC20Taonado::Withdrawal>().ok()?;
+    let event = event.inner.data;
+    Some(CachedWithdrawal {
+        nullifier_hash: event.nullifierHash,
+        recipient: event.to,
+        relayer: event.relayer,
+        fee: event.fee,
+        block: log.block_number?,
+        tx_hash: log.transaction_hash?,
+        log_index: log.log_index?,
+    })
 }
 
 /// The Merkle tree of a cache's leaves; a leaf outside the field means a corrupt cache.

@@ -1,20 +1,23 @@
 //! `withdraw`: check the note, sync and check the cache against the chain, prove, submit.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use alloy::primitives::{Address, B256, Bytes, U256};
 use serde::Serialize;
 use taonado_contracts::bindings::ERC20Taonado;
+use taonado_zk::keys::{self, KeyProvenance};
 use taonado_zk::{
-    Note, WithdrawProver, WithdrawPublicInputs, WithdrawWitness, fr_to_b256, keys, proof_to_bytes,
+    CircuitShape, Note, WithdrawProver, WithdrawPublicInputs, WithdrawWitness, fr_to_b256,
+    proof_to_bytes,
 };
 
 use super::deposit::confirm;
 use super::sync::tree_of;
 use super::{Mixer, MixerError, MixerProgress, MixerStage, Pool, revert_reason};
 use crate::error::{OpsError, Result};
-use crate::record::DeploymentRecord;
+use crate::record::{DeploymentRecord, names};
+use crate::verifying_key::VerifyingKeyFile;
 
 /// Gas added to the estimate, in percent. The verifier reverts (rather than returning
 /// false) when a pairing precompile runs out of gas, so a tight limit would turn a valid
@@ -56,27 +59,79 @@ pub struct WithdrawReport {
     pub prove_ms: u64,
     /// Why the event cache was rebuilt from scratch, if it was.
     pub cache_resynced: Option<String>,
+    /// Where the proving key was read from.
+    pub keys_dir: PathBuf,
+    /// Which setup the proving key came from (`local-dev-insecure` or `ceremony:<name>`,
+    /// with the ceremony's phase 1, contributions and transcript hash).
+    pub proving_key: KeyProvenance,
+    /// Whether the local development key was missing or stale and was regenerated.
+    pub proving_key_regenerated: bool,
 }
 
-/// The local development prover from `keys_dir`, after checking that the deployed
-/// verifier was made from the same setup and circuit.
-pub fn load_prover(record: &DeploymentRecord, keys_dir: &Path) -> Result<WithdrawProver> {
+/// The proving key a withdrawal uses, and the setup it came from.
+#[derive(Debug)]
+pub struct LoadedProver {
+    pub prover: WithdrawProver,
+    /// What the key directory's verifying key says about its setup.
+    pub provenance: KeyProvenance,
+    /// Whether the local development key was missing or stale and was regenerated.
+    pub regenerated: bool,
+}
+
+/// The prover from `keys_dir`, after checking that it is the key the deployed verifier
+/// embeds: the key directory's setup must be the record's `verifier.key_setup`
+/// (`local-dev-insecure` or `ceremony:<name>`), its circuit the recorded circuit, and its
+/// verifying key the one the Verifier was deployed with. Only the local development key,
+/// which anyone can recompute, is regenerated when missing or stale; a ceremony key never is.
+pub fn load_prover(record: &DeploymentRecord, keys_dir: &Path) -> Result<LoadedProver> {
     let verifier = record
         .verifier
         .as_ref()
         .ok_or(MixerError::NoVerifierRecord)?;
-    if verifier.key_setup != keys::LOCAL_DEV_SETUP {
-        return Err(MixerError::KeySetupMismatch {
-            deployed: verifier.key_setup.clone(),
-            local: keys::LOCAL_DEV_SETUP.to_owned(),
+    let deployed = verifier.key_setup.as_str();
+    match keys::read_provenance(keys_dir).map_err(MixerError::Keys)? {
+        Some(found) if found.setup != deployed => {
+            return Err(MixerError::KeySetupMismatch {
+                deployed: deployed.to_owned(),
+                found: found.setup,
+                dir: keys_dir.to_path_buf(),
+            }
+            .into());
         }
-        .into());
+        None if deployed != keys::LOCAL_DEV_SETUP => {
+            return Err(MixerError::KeysMissing {
+                deployed: deployed.to_owned(),
+                dir: keys_dir.to_path_buf(),
+            }
+            .into());
+        }
+        _ => {}
     }
-    let (prover, created) = keys::load_or_create_local(keys_dir).map_err(MixerError::Keys)?;
-    if created {
-        tracing::warn!(dir = %keys_dir.display(), "the local proving key was missing or stale and was regenerated");
-    }
-    let local = prover.shape().hash().to_string();
+    let loaded = if deployed == keys::LOCAL_DEV_SETUP {
+        let (prover, regenerated) =
+            keys::load_or_create_local(keys_dir).map_err(MixerError::Keys)?;
+        if regenerated {
+            tracing::warn!(dir = %keys_dir.display(), "the local proving key was missing or stale and was regenerated");
+        }
+        let provenance = keys::read_provenance(keys_dir)
+            .map_err(MixerError::Keys)?
+            .unwrap_or_else(|| local_dev_provenance(&prover));
+        LoadedProver {
+            prover,
+            provenance,
+            regenerated,
+        }
+    } else {
+        let shape = CircuitShape::withdraw().map_err(MixerError::Keys)?;
+        let (prover, provenance) = keys::load_keys(keys_dir, shape).map_err(MixerError::Keys)?;
+        LoadedProver {
+            prover,
+            provenance,
+            regenerated: false,
+        }
+    };
+
+    let local = loaded.prover.shape().hash().to_string();
     if let Some(deployed) = &verifier.circuit_hash
         && !deployed.eq_ignore_ascii_case(&local)
     {
@@ -86,7 +141,47 @@ pub fn load_prover(record: &DeploymentRecord, keys_dir: &Path) -> Result<Withdra
         }
         .into());
     }
-    Ok(prover)
+    // The Verifier's constructor arguments are its verifying key: comparing them catches a
+    // key directory whose label matches but whose key does not (another ceremony of the same
+    // name, a relabelled key). Records written before constructor arguments were kept have
+    // none, and skip this check.
+    if let Some(contract) = record.contracts.get(names::VERIFIER)
+        && !contract.constructor_args.is_empty()
+        && verifier_constructor_args(&loaded)? != contract.constructor_args.as_ref()
+    {
+        return Err(MixerError::VerifyingKeyMismatch {
+            setup: loaded.provenance.setup.clone(),
+            dir: keys_dir.to_path_buf(),
+        }
+        .into());
+    }
+    Ok(loaded)
+}
+
+/// The Verifier constructor arguments `deploy` would send for the loaded verifying key,
+/// converted the same way (through the snarkjs JSON form).
+fn verifier_constructor_args(loaded: &LoadedProver) -> Result<Vec<u8>> {
+    let prover = &loaded.prover;
+    let json = keys::verifying_key_json(
+        prover.verifying_key(),
+        prover.shape().hash(),
+        &loaded.provenance.setup,
+    );
+    Ok(VerifyingKeyFile::parse(&json.to_string())?
+        .to_words()?
+        .constructor_args())
+}
+
+/// The provenance of a local development key whose verifying key file is missing.
+fn local_dev_provenance(prover: &WithdrawProver) -> KeyProvenance {
+    KeyProvenance {
+        setup: keys::LOCAL_DEV_SETUP.to_owned(),
+        circuit: Some(taonado_zk::groth16::CIRCUIT_NAME.to_owned()),
+        circuit_hash: Some(prover.shape().hash().to_string()),
+        phase1: None,
+        contributions: None,
+        transcript_hash: None,
+    }
 }
 
 impl Mixer {
@@ -159,7 +254,11 @@ impl Mixer {
         }
 
         progress.stage(MixerStage::LoadingKey);
-        let prover = load_prover(&self.record, keys_dir)?;
+        let LoadedProver {
+            prover,
+            provenance,
+            regenerated,
+        } = load_prover(&self.record, keys_dir)?;
         progress.stage(MixerStage::Proving);
         let started = Instant::now();
         let merkle_path = tree
@@ -225,7 +324,137 @@ impl Mixer {
             gas_used: receipt.gas_used,
             prove_ms,
             cache_resynced: outcome.resynced,
+            keys_dir: keys_dir.to_path_buf(),
+            proving_key: provenance,
+            proving_key_regenerated: regenerated,
             pool,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use alloy::primitives::Bytes;
+
+    use super::*;
+    use crate::record::{ContractRecord, VerifierRecord};
+
+    fn local_keys() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../keys/local")
+    }
+
+    fn local_verifying_key() -> serde_json::Value {
+        let text = std::fs::read_to_string(local_keys().join(keys::VERIFYING_KEY_FILE))
+            .expect("the committed local verifying key");
+        serde_json::from_str(&text).expect("JSON")
+    }
+
+    /// A copy of the local dev keys whose verifying key file is labelled `setup`.
+    fn relabelled_keys(setup: &str) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        std::fs::copy(
+            local_keys().join(keys::PROVING_KEY_FILE),
+            dir.path().join(keys::PROVING_KEY_FILE),
+        )
+        .expect("copy the proving key");
+        let mut value = local_verifying_key();
+        value["taonado"]["setup"] = setup.into();
+        std::fs::write(dir.path().join(keys::VERIFYING_KEY_FILE), value.to_string())
+            .expect("write the verifying key");
+        dir
+    }
+
+    /// A record whose verifier is labelled `setup` and was constructed with `key`.
+    fn record(setup: &str, key: &VerifyingKeyFile) -> DeploymentRecord {
+        let mut record = DeploymentRecord::new("local", 945, 2, Address::repeat_byte(0xde));
+        record.verifier = Some(VerifierRecord {
+            family: "bittensor".into(),
+            key_setup: setup.into(),
+            circuit: Some("withdraw-h20".into()),
+            circuit_hash: key.circuit_hash().map(str::to_owned),
+        });
+        let args = key.to_words().expect("valid key").constructor_args();
+        record.contracts.insert(
+            names::VERIFIER.into(),
+            ContractRecord {
+                address: Address::repeat_byte(1),
+                tx_hash: None,
+                block: None,
+                gas_used: None,
+                artifact: "Groth16VerifierBittensor".into(),
+                artifact_sha256: None,
+                constructor_args: Bytes::from(args),
+                deployed_at: 0,
+            },
+        );
+        record
+    }
+
+    fn local_key() -> VerifyingKeyFile {
+        VerifyingKeyFile::parse(&local_verifying_key().to_string()).expect("valid key")
+    }
+
+    fn mixer_error(result: Result<LoadedProver>) -> MixerError {
+        match result {
+            Err(OpsError::Mixer(error)) => *error,
+            Err(other) => panic!("expected a mixer error, got {other}"),
+            Ok(loaded) => panic!("loaded keys of setup {}", loaded.provenance.setup),
+        }
+    }
+
+    #[test]
+    fn ceremony_keys_load_for_a_ceremony_deployment() {
+        let dir = relabelled_keys("ceremony:unit");
+        let loaded = load_prover(&record("ceremony:unit", &local_key()), dir.path())
+            .expect("the deployed key, under the deployed label");
+        assert_eq!(loaded.provenance.setup, "ceremony:unit");
+        assert!(!loaded.regenerated);
+    }
+
+    #[test]
+    fn keys_of_another_setup_are_refused_in_one_line_naming_both() {
+        let ceremony = record("ceremony:unit", &local_key());
+        let error = mixer_error(load_prover(&ceremony, &local_keys()));
+        assert!(
+            matches!(&error, MixerError::KeySetupMismatch { deployed, found, .. }
+                if deployed == "ceremony:unit" && found == keys::LOCAL_DEV_SETUP),
+            "{error}"
+        );
+        let message = error.to_string();
+        assert_eq!(message.lines().count(), 1);
+        assert!(message.contains("--keys-dir"), "{message}");
+
+        // A local deployment never proves with (or regenerates over) a ceremony's keys.
+        let dir = relabelled_keys("ceremony:unit");
+        let before = std::fs::read(dir.path().join(keys::PROVING_KEY_FILE)).expect("reads");
+        let local = record(keys::LOCAL_DEV_SETUP, &local_key());
+        assert!(matches!(
+            mixer_error(load_prover(&local, dir.path())),
+            MixerError::KeySetupMismatch { .. }
+        ));
+        let after = std::fs::read(dir.path().join(keys::PROVING_KEY_FILE)).expect("reads");
+        assert!(before == after, "the proving key was rewritten");
+    }
+
+    #[test]
+    fn a_missing_ceremony_key_is_never_generated() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let error = mixer_error(load_prover(
+            &record("ceremony:unit", &local_key()),
+            dir.path(),
+        ));
+        assert!(matches!(error, MixerError::KeysMissing { .. }), "{error}");
+        assert_eq!(std::fs::read_dir(dir.path()).expect("lists").count(), 0);
+    }
+
+    #[test]
+    fn a_key_the_verifier_does_not_embed_is_refused() {
+        let dir = relabelled_keys("ceremony:unit");
+        let other = VerifyingKeyFile::generator_placeholder("ceremony:unit");
+        let error = mixer_error(load_prover(&record("ceremony:unit", &other), dir.path()));
+        assert!(
+            matches!(error, MixerError::VerifyingKeyMismatch { .. }),
+            "{error}"
+        );
     }
 }

@@ -6,6 +6,7 @@ mod common;
 mod devnet;
 mod mining;
 mod mixer;
+mod mixer_cache;
 mod probe;
 mod resume;
 mod simulation;

@@ -297,7 +297,7 @@ async fn withdrawals_use_a_current_root_and_reject_replays_and_tampering() -> Re
         &second.note,
         tree.path(usize::try_from(second.leaf_index)?)?,
     );
-    let prover = load_prover(&deployed.record, &keys)?;
+    let prover = load_prover(&deployed.record, &keys)?.prover;
     let proof = prover.prove(&public, &witness, &mut rand::rng())?;
     let bytes = Bytes::from(proof_to_bytes(&proof));
     let withdraw = |proof: Bytes, recipient: Address, relayer: Address, fee: U256| {

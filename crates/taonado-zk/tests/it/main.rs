@@ -4,6 +4,7 @@ mod ceremony;
 mod circuit;
 mod groth16;
 mod notes;
+mod ptau;
 mod vectors;
 
 use serde_json::Value;
