@@ -328,8 +328,7 @@ impl WithdrawProver {
                 Ok(msm::msm(&pk.h_query, &h))
             },
             || {
-                let schedule =
-                    msm::BucketSchedule::new(&scalars, Fr::MODULUS_BIT_SIZE as usize);
+                let schedule = msm::BucketSchedule::new(&scalars, Fr::MODULUS_BIT_SIZE as usize);
                 rayon::join(
                     || {
                         rayon::join(

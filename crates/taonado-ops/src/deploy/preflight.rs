@@ -422,9 +422,8 @@ mod tests {
         let local_phase1 =
             other_key(serde_json::json!({"setup": "ceremony:taonado", "phase1": "local-insecure"}));
         assert!(refused_on_testnet(&local_phase1).is_some_and(|e| e.contains("local-insecure")));
-        let unrecognised = other_key(
-            serde_json::json!({"setup": "ceremony:taonado", "phase1": "ppot-0080"}),
-        );
+        let unrecognised =
+            other_key(serde_json::json!({"setup": "ceremony:taonado", "phase1": "ppot-0080"}));
         assert!(refused_on_testnet(&unrecognised).is_some_and(|e| e.contains("ppot-0080")));
         let ceremony = other_key(
             serde_json::json!({"setup": "ceremony:taonado", "phase1": "hermez-ppot-final-15"}),
