@@ -269,15 +269,57 @@ impl BucketSchedule {
                 point_starts.push(0);
             }
         }
-        // Σ k·S_k as a running sum from the top bucket down.
+        weighted_bucket_sum(&sums)
+    }
+}
+
+/// `Σ (k + 1)·sums[k]`. With `k = hi·2^h + lo`, this is
+/// `2^h·Σ hi·T_hi + Σ lo·U_lo + Σ T_hi`, where `T_hi` sums the buckets of one `hi` and
+/// `U_lo` those of one `lo`. `T` and `U` are batched affine sums; only their two short
+/// running sums are projective, instead of two projective additions per bucket.
+fn weighted_bucket_sum<P: SWCurveConfig>(sums: &[Affine<P>]) -> Projective<P> {
+    let len = sums.len();
+    let low_bits = (usize::BITS - len.leading_zeros()) as usize / 2;
+    let low = 1usize << low_bits;
+    let high = len.div_ceil(low);
+    // Lists of T (by hi) then of U (by lo), leaving out empty buckets.
+    let mut points = Vec::with_capacity(2 * len);
+    let mut starts = Vec::with_capacity(high + low + 1);
+    starts.push(0);
+    for hi in 0..high {
+        points.extend(
+            sums[hi * low..((hi + 1) * low).min(len)]
+                .iter()
+                .filter(|sum| !sum.is_zero()),
+        );
+        starts.push(points.len());
+    }
+    for lo in 0..low {
+        points.extend(
+            (0..high)
+                .filter_map(|hi| sums.get(hi * low + lo))
+                .filter(|sum| !sum.is_zero()),
+        );
+        starts.push(points.len());
+    }
+    let totals = sum_lists(&mut points, &starts);
+    let (by_high, by_low) = totals.split_at(high);
+    // Σ i·X_i for i from 0, by a running sum from the top.
+    let weighted = |xs: &[Affine<P>]| {
         let mut running = Projective::<P>::zero();
         let mut result = Projective::<P>::zero();
-        for sum in sums.iter().rev() {
-            running += sum;
+        for x in xs[1..].iter().rev() {
+            running += x;
             result += running;
         }
-        result
+        (result, running + xs[0])
+    };
+    let (mut high_part, all) = weighted(by_high);
+    let (low_part, _) = weighted(by_low);
+    for _ in 0..low_bits {
+        high_part.double_in_place();
     }
+    high_part + low_part + all
 }
 
 /// `Σ scalars[first + i]·bases[i]` for the scalars `schedule` was made from; scalars
@@ -370,6 +412,32 @@ mod tests {
                 }
             }
             check(&bases, &scalars);
+        }
+    }
+
+    #[test]
+    fn weighted_bucket_sum_is_the_bucket_weighted_total() {
+        let mut rng = StdRng::from_seed([7; 32]);
+        for len in 1..=40usize {
+            let sums: Vec<G1Affine> = (0..len)
+                .map(|k| {
+                    if k % 4 == 1 {
+                        G1Affine::identity()
+                    } else {
+                        G1Projective::rand(&mut rng).into_affine()
+                    }
+                })
+                .collect();
+            let expected: G1Projective = sums
+                .iter()
+                .enumerate()
+                .map(|(k, sum)| *sum * Fr::from(k as u64 + 1))
+                .sum();
+            assert_eq!(
+                weighted_bucket_sum(&sums).into_affine(),
+                expected.into_affine(),
+                "{len} buckets"
+            );
         }
     }
 
