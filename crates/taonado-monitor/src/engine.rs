@@ -17,6 +17,7 @@ use crate::metrics::Metrics;
 use crate::observe::{Observation, ProtocolContracts, Sample, observe};
 use crate::rules::evaluate;
 use crate::units::tao_f64;
+use crate::wrapped::WrappedTotals;
 
 /// What the monitor watches and how.
 #[derive(Clone, Debug)]
@@ -62,6 +63,8 @@ pub struct Monitor {
     dispatcher: Dispatcher,
     metrics: Arc<Metrics>,
     live: Live,
+    /// WTAO's running wrapped total, extended by each evaluation.
+    wrapped: Arc<WrappedTotals>,
 }
 
 impl Monitor {
@@ -78,6 +81,7 @@ impl Monitor {
             dispatcher,
             metrics: Arc::new(Metrics::new()),
             live: Live::default(),
+            wrapped: Arc::default(),
         }
     }
 
@@ -112,6 +116,7 @@ impl Monitor {
             &self.provider,
             &self.config.contracts,
             &self.config.rules,
+            &self.wrapped,
             now,
         )
         .await?;

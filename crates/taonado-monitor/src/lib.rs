@@ -19,6 +19,7 @@ pub mod notify;
 pub mod observe;
 pub mod rules;
 pub mod units;
+pub mod wrapped;
 
 pub use config::{ChannelKind, ChannelSpec, DeliveryPolicy, MonitorFile, RuleSettings};
 pub use dashboard::{DashboardState, router};

@@ -7,11 +7,12 @@ use alloy::primitives::{Address, U256};
 use alloy::providers::{DynProvider, Provider};
 use serde::Serialize;
 use taonado_contracts::bindings::{DepositTracker, ERC20Taonado, EvmValidator, WTAO};
-use taonado_store::{ContractKind, EventFilter, SelfWithdrawal, Store, TxRow, TxStats, Window};
+use taonado_store::{SelfWithdrawal, Store, TxRow, TxStats, Window};
 
 use crate::config::RuleSettings;
 use crate::error::{MonitorError, Result};
 use crate::units::{gwei, tao_f64};
+use crate::wrapped::WrappedTotals;
 
 /// The protocol addresses the monitor watches (resolved by the caller).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -195,11 +196,13 @@ fn call_err(
 
 /// Reads one observation. Store failures are errors; chain reads that fail leave their
 /// field empty and are listed in `errors`, so one broken contract does not blind the rest.
+/// `wrapped_totals` carries WTAO's wrapped total from one call to the next.
 pub async fn observe(
     store: &Store,
     provider: &DynProvider,
     contracts: &ProtocolContracts,
     settings: &RuleSettings,
+    wrapped_totals: &WrappedTotals,
     now: u64,
 ) -> Result<Observation> {
     let mut obs = Observation {
@@ -236,7 +239,7 @@ pub async fn observe(
                 .await
                 .map_err(rpc("eth_getBalance(WTAO)"))?;
             let wrapped = if contracts.wtao_fully_indexed {
-                Some(wrapped_total(store, block)?)
+                Some(wrapped_totals.read(store, block)?.total)
             } else {
                 None
             };
@@ -303,30 +306,6 @@ pub async fn observe(
     }
     obs.contracts = contract_statuses(provider, contracts, Some(at)).await;
     Ok(obs)
-}
-
-/// Σ Deposit − Σ Withdrawal amounts of WTAO's indexed events up to `block`.
-fn wrapped_total(store: &Store, block: u64) -> Result<U256> {
-    let sum = |name: &str| -> Result<U256> {
-        let events = store.events(&EventFilter {
-            contract: Some(ContractKind::Wtao),
-            name: Some(name.to_owned()),
-            to_block: Some(block),
-            ..EventFilter::default()
-        })?;
-        events.iter().try_fold(U256::ZERO, |acc, e| {
-            let wad = e.decoded["wad"]
-                .as_str()
-                .and_then(|w| w.parse::<U256>().ok());
-            wad.map(|w| acc.saturating_add(w)).ok_or_else(|| {
-                MonitorError::Store(taonado_store::StoreError::Corrupt {
-                    what: "WTAO event",
-                    detail: format!("{name} at block {} has no decimal `wad`", e.block_number),
-                })
-            })
-        })
-    };
-    Ok(sum("Deposit")?.saturating_sub(sum("Withdrawal")?))
 }
 
 fn read_store(store: &Store, settings: &RuleSettings, obs: &mut Observation) -> Result<()> {

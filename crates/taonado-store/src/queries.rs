@@ -1,6 +1,6 @@
 //! Typed reads for the monitor, the dashboard and reports.
 
-use alloy_primitives::{Address, U256};
+use alloy_primitives::{Address, B256, U256};
 use rusqlite::{Connection, OptionalExtension as _, Row, params};
 
 use crate::codec::{self, int};
@@ -9,7 +9,7 @@ use crate::write::checkpoint_in;
 use crate::{
     ActiveMiners, Association, AssociationSource, Checkpoint, ContractKind, EventRow, GasBucket,
     NeuronRow, PoolActivity, SelfWithdrawal, Snapshot, SnapshotBalance, SnapshotSummary, Store,
-    TxRow, TxStats, WeightSet,
+    TxRow, TxStats, WeightSet, WtaoFlows,
 };
 
 /// Which blocks a query covers.
@@ -447,6 +447,68 @@ impl Store {
                 )
                 .op("reading events")?;
             rows.collect::<Result<Vec<_>, _>>().op("reading events")
+        })
+    }
+
+    /// Σ `wad` of WTAO `Deposit` and `Withdrawal` events in the blocks after `anchor` up
+    /// to `to`, so a running total only reads what was indexed since. The anchor
+    /// `(block, hash)` counts only while the store still holds that block with that hash
+    /// and it is not above `to`; otherwise (a rollback replaced it, pruning removed it, or
+    /// the caller went back) the sums start at genesis, and [`WtaoFlows::after`] is `None`.
+    pub fn wtao_flows(&self, anchor: Option<(u64, B256)>, to: u64) -> Result<WtaoFlows> {
+        const OP: &str = "reading WTAO flows";
+        self.with_conn(|conn| {
+            // One read transaction: the anchor check, the sums and `to`'s hash must see the
+            // same indexer commit, or a rollback in between would slip into the total.
+            let tx = conn.unchecked_transaction().op(OP)?;
+            let hash_at = |n: u64| -> Result<Option<B256>> {
+                tx.query_row(
+                    "SELECT hash FROM blocks WHERE number = ?1",
+                    [int("block", n)?],
+                    |r| codec::b256(r, 0),
+                )
+                .optional()
+                .op(OP)
+            };
+            let after = match anchor {
+                Some((n, h)) if n <= to && hash_at(n)? == Some(h) => Some(n),
+                _ => None,
+            };
+            let mut flows = WtaoFlows {
+                after,
+                to_hash: hash_at(to)?,
+                ..WtaoFlows::default()
+            };
+            let mut stmt = tx
+                .prepare(
+                    "SELECT block_number, name, json_extract(decoded, '$.wad') FROM events
+                     WHERE contract = 'wtao' AND name IN ('Deposit', 'Withdrawal')
+                       AND block_number > ?1 AND block_number <= ?2",
+                )
+                .op(OP)?;
+            let from = after.map_or(Ok(-1), |n| int("block", n))?;
+            let mut rows = stmt.query(params![from, int("block", to)?]).op(OP)?;
+            while let Some(r) = rows.next().op(OP)? {
+                let name: String = r.get(1).op(OP)?;
+                let wad = r.get_ref(2).op(OP)?;
+                let Some(wad) = wad.as_str().ok().and_then(|w| w.parse::<U256>().ok()) else {
+                    return Err(StoreError::Corrupt {
+                        what: "WTAO event",
+                        detail: format!(
+                            "{name} at block {} has no decimal `wad`",
+                            codec::u64_col(r, 0).op(OP)?
+                        ),
+                    });
+                };
+                let sum = if name == "Deposit" {
+                    &mut flows.deposited
+                } else {
+                    &mut flows.withdrawn
+                };
+                *sum = sum.saturating_add(wad);
+                flows.events += 1;
+            }
+            Ok(flows)
         })
     }
 

@@ -496,3 +496,52 @@ fn associations_from_storage_are_added_once() {
             .all(|a| a.source == AssociationSource::State)
     );
 }
+
+#[test]
+fn wtao_flows_sum_after_a_matching_anchor_else_from_genesis() {
+    let store = store();
+    let mut batch = chain(0..=5, 0);
+    batch.events = vec![
+        event(2, 0, ContractKind::Wtao, "Deposit", json!({"wad": "100"})),
+        // Same names on another contract are not WTAO's flows.
+        event(2, 1, ContractKind::Pool, "Deposit", json!({"wad": "1000"})),
+        event(3, 0, ContractKind::Wtao, "Withdrawal", json!({"wad": "30"})),
+        event(3, 1, ContractKind::Wtao, "Transfer", json!({"wad": "5000"})),
+        event(5, 0, ContractKind::Wtao, "Deposit", json!({"wad": "7"})),
+    ];
+    store.write_batch(&batch, None).unwrap();
+    let sums = |f: WtaoFlows| (f.after, f.deposited, f.withdrawn, f.events);
+    let everything = (None, U256::from(107), U256::from(30), 3);
+
+    let full = store.wtao_flows(None, 5).unwrap();
+    assert_eq!(sums(full), everything);
+    assert_eq!(full.to_hash, Some(hash(5, 0)));
+    let tail = store.wtao_flows(Some((3, hash(3, 0))), 5).unwrap();
+    assert_eq!(sums(tail), (Some(3), U256::from(7), U256::ZERO, 1));
+    // An anchor the store no longer agrees with, or one above `to`, is not trusted.
+    let forked = store.wtao_flows(Some((3, hash(3, 9))), 5).unwrap();
+    assert_eq!(sums(forked), everything);
+    let ahead = store.wtao_flows(Some((5, hash(5, 0))), 3).unwrap();
+    assert_eq!(sums(ahead), (None, U256::from(100), U256::from(30), 2));
+    assert_eq!(ahead.to_hash, Some(hash(3, 0)));
+    assert_eq!(store.wtao_flows(None, 9).unwrap().to_hash, None);
+}
+
+#[test]
+fn a_wtao_flow_without_a_decimal_wad_is_corrupt() {
+    let store = store();
+    let mut batch = chain(0..=1, 0);
+    batch.events = vec![event(
+        1,
+        0,
+        ContractKind::Wtao,
+        "Withdrawal",
+        json!({"wad": 5}),
+    )];
+    store.write_batch(&batch, None).unwrap();
+    let err = store.wtao_flows(None, 1).unwrap_err();
+    assert!(
+        matches!(err, StoreError::Corrupt { what: "WTAO event", ref detail } if detail.contains("block 1")),
+        "{err}"
+    );
+}

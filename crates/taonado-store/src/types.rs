@@ -300,3 +300,19 @@ pub struct EventRow {
     pub data: Vec<u8>,
     pub decoded: serde_json::Value,
 }
+
+/// Σ `wad` of WTAO's `Deposit` and `Withdrawal` events over a block range
+/// ([`Store::wtao_flows`](crate::Store::wtao_flows)).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct WtaoFlows {
+    /// The sums cover the blocks after this one: the anchor asked for, when the store
+    /// still holds it with the same hash. `None`: they cover every block up to `to`.
+    pub after: Option<u64>,
+    pub deposited: U256,
+    pub withdrawn: U256,
+    /// Events summed: what the read cost.
+    pub events: u64,
+    /// The stored hash of the last block `to`, the anchor for the next read (`None` when
+    /// that block is not stored).
+    pub to_hash: Option<B256>,
+}

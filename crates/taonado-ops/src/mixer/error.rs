@@ -55,7 +55,7 @@ pub enum MixerError {
     CacheStale { path: PathBuf, reason: String },
 
     #[error(
-        "the node returned deposit events of {pool} with a gap: expected leaf index {expected}, got {found}; retry or use another rpc endpoint"
+        "the node returned deposit events of {pool} with a gap: expected leaf index {expected}, got {found}; retry, use another rpc endpoint, or run `taonado mixer sync --rebuild`"
     )]
     LeafGap {
         pool: Address,
