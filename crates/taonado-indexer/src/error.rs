@@ -29,6 +29,15 @@ pub enum IndexerError {
         #[source]
         source: Box<TransportError>,
     },
+    #[error(
+        "{endpoint} no longer serves the state {what} needs: {source}; use an archive node for old blocks"
+    )]
+    StatePruned {
+        what: String,
+        endpoint: Url,
+        #[source]
+        source: Box<TransportError>,
+    },
     #[error("{endpoint} refused {what} as too large: {source}")]
     TooLarge {
         what: String,

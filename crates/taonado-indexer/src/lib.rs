@@ -56,6 +56,8 @@ pub struct SyncReport {
     /// Blocks rolled back after reorgs.
     pub reorged_blocks: u64,
     pub snapshots: u64,
+    /// Snapshots not taken because the node had already pruned the checkpoint's state.
+    pub snapshots_skipped: u64,
 }
 
 /// The chain follower.
@@ -200,8 +202,19 @@ impl Indexer {
         if let Some(cp) = report.checkpoint
             && self.snapshot_due(cp)?
         {
-            self.snapshot(cp).await?;
-            report.snapshots += 1;
+            match self.snapshot(cp).await {
+                Ok(()) => report.snapshots += 1,
+                // The chain moved past the checkpoint and the node dropped its state (the
+                // devnet keeps only the latest): still due, so the next checkpoint tries.
+                Err(IndexerError::StatePruned { .. }) => {
+                    tracing::info!(
+                        block = cp,
+                        "snapshot skipped: the node no longer serves this block's state; the next checkpoint will take it"
+                    );
+                    report.snapshots_skipped += 1;
+                }
+                Err(e) => return Err(e),
+            }
         }
         Ok(report)
     }

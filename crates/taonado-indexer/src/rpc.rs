@@ -42,6 +42,26 @@ fn is_revert(error: &TransportError) -> bool {
     }
 }
 
+/// A node that no longer serves the state of the requested block (a pruned, non-archive
+/// node): retrying the same block cannot help; a newer block can.
+fn is_state_pruned(error: &TransportError) -> bool {
+    const HINTS: [&str; 6] = [
+        "not kept",
+        "missing trie node",
+        "state already discarded",
+        "state not available",
+        "state is not available",
+        "historical state",
+    ];
+    match error {
+        RpcError::ErrorResp(payload) => {
+            let message = payload.message.to_ascii_lowercase();
+            HINTS.iter().any(|hint| message.contains(hint))
+        }
+        _ => false,
+    }
+}
+
 /// A node refusing a request for its size (`eth_getLogs` over too many blocks or results):
 /// retrying the same request cannot help, a smaller one can.
 fn is_too_large(error: &TransportError) -> bool {
@@ -121,6 +141,13 @@ impl Rpc {
                 Ok(value) => return Ok(value),
                 Err(e) if is_revert(&e) => {
                     return Err(IndexerError::Reverted {
+                        what: what(),
+                        endpoint: endpoint.url.clone(),
+                        source: Box::new(e),
+                    });
+                }
+                Err(e) if is_state_pruned(&e) => {
+                    return Err(IndexerError::StatePruned {
                         what: what(),
                         endpoint: endpoint.url.clone(),
                         source: Box::new(e),

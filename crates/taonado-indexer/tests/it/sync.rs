@@ -262,3 +262,29 @@ async fn wrong_chain_and_foreign_database_are_refused() -> Result<()> {
     );
     Ok(())
 }
+
+/// A node that pruned a block's state answers a snapshot of it with `StatePruned` at
+/// once (no retries: only a newer block can help), and the next checkpoint's works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_snapshot_of_pruned_state_is_refused_at_once() -> Result<()> {
+    let d = deployed().await?;
+    let store = Store::open_in_memory()?;
+    let indexer = Indexer::new(d.config(vec![d.endpoint()?])?, store.clone()).await?;
+    let report = indexer.sync_once().await?;
+    let old = report.checkpoint.expect("a checkpoint");
+    // The devnet keeps only the latest state.
+    d.mine(3).await?;
+    let error = indexer.snapshot(old).await.expect_err("state is gone");
+    assert!(
+        matches!(&error, IndexerError::StatePruned { .. }),
+        "{error}"
+    );
+    assert!(error.to_string().contains("archive node"), "{error}");
+    let report = indexer.sync_once().await?;
+    assert_eq!(report.snapshots_skipped, 0, "{report:?}");
+    assert_eq!(
+        store.last_snapshot_block()?,
+        Some(report.checkpoint.expect("a checkpoint"))
+    );
+    Ok(())
+}
