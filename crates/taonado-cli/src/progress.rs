@@ -1,11 +1,55 @@
-//! Deploy progress on stderr: an indicatif spinner per step when stderr is a terminal,
-//! plus one log line per finished step (so non-terminal runs keep a trace too).
+//! Progress on stderr: the [`Spinner`] every long command shows, and deploy's per-step
+//! bar, which also logs one line per finished step (so non-terminal runs keep a trace).
 
+use std::ops::Deref;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use taonado_ops::{DeployProgress, StepState};
+
+use crate::context::Context;
+
+const SPINNER_TEMPLATE: &str = "{spinner} {elapsed:>4} {msg}";
+
+/// A ticking spinner on stderr with a message; hidden when not `visible`, cleared on drop.
+pub struct Spinner(ProgressBar);
+
+impl Spinner {
+    pub fn new(visible: bool) -> Self {
+        let target = if visible {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
+        };
+        let bar = ProgressBar::with_draw_target(None, target);
+        // The template is a literal; it is checked by `template_is_valid` below.
+        if let Ok(style) = ProgressStyle::with_template(SPINNER_TEMPLATE) {
+            bar.set_style(style);
+        }
+        bar.enable_steady_tick(Duration::from_millis(120));
+        Self(bar)
+    }
+
+    /// Hidden under `--json` and `-q`.
+    pub fn for_context(context: &Context) -> Self {
+        Self::new(!context.output.is_json() && !context.global.quiet)
+    }
+}
+
+impl Deref for Spinner {
+    type Target = ProgressBar;
+
+    fn deref(&self) -> &ProgressBar {
+        &self.0
+    }
+}
+
+impl Drop for Spinner {
+    fn drop(&mut self) {
+        self.0.finish_and_clear();
+    }
+}
 
 /// Counts what a deployment actually sent, for the report and the idempotency check.
 #[derive(Clone, Copy, Debug, Default)]
@@ -15,25 +59,14 @@ pub struct StepCounts {
 }
 
 pub struct DeployBar {
-    bar: ProgressBar,
+    bar: Spinner,
     counts: Mutex<StepCounts>,
 }
 
 impl DeployBar {
     pub fn new(visible: bool) -> Self {
-        let target = if visible {
-            ProgressDrawTarget::stderr()
-        } else {
-            ProgressDrawTarget::hidden()
-        };
-        let bar = ProgressBar::with_draw_target(None, target);
-        // The template is a literal; it is checked by `template_is_valid` below.
-        if let Ok(style) = ProgressStyle::with_template("{spinner} {elapsed:>4} {msg}") {
-            bar.set_style(style);
-        }
-        bar.enable_steady_tick(Duration::from_millis(120));
         Self {
-            bar,
+            bar: Spinner::new(visible),
             counts: Mutex::new(StepCounts::default()),
         }
     }
@@ -76,7 +109,7 @@ mod tests {
 
     #[test]
     fn template_is_valid() {
-        assert!(ProgressStyle::with_template("{spinner} {elapsed:>4} {msg}").is_ok());
+        assert!(ProgressStyle::with_template(SPINNER_TEMPLATE).is_ok());
     }
 
     #[test]

@@ -4,11 +4,9 @@
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use alloy::primitives::{Address, U256};
 use clap::{Args, Subcommand};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 use taonado_ops::mixer::{
     ComplianceReport, DepositReport, DepositRequest, Mixer, MixerError, MixerProgress, MixerStage,
@@ -21,6 +19,7 @@ use taonado_zk::{Note, fr_to_b256};
 use crate::context::Context;
 use crate::error::CliError;
 use crate::output::Report;
+use crate::progress::Spinner;
 use crate::signer::SignerOpts;
 
 #[derive(Subcommand)]
@@ -152,32 +151,14 @@ fn parse_amount(flag: &str, text: &str) -> Result<U256, CliError> {
 
 /// A spinner on stderr for sync, proving and sending; hidden under --json and -q.
 struct MixerBar {
-    bar: ProgressBar,
+    bar: Spinner,
 }
 
 impl MixerBar {
     fn new(context: &Context) -> Self {
-        let visible = !context.output.is_json() && !context.global.quiet;
-        let target = if visible {
-            ProgressDrawTarget::stderr()
-        } else {
-            ProgressDrawTarget::hidden()
-        };
-        let bar = ProgressBar::with_draw_target(None, target);
-        // The template is a literal; checked by `template_is_valid` below.
-        if let Ok(style) = ProgressStyle::with_template(SPINNER_TEMPLATE) {
-            bar.set_style(style);
+        Self {
+            bar: Spinner::for_context(context),
         }
-        bar.enable_steady_tick(Duration::from_millis(120));
-        Self { bar }
-    }
-}
-
-const SPINNER_TEMPLATE: &str = "{spinner} {elapsed:>4} {msg}";
-
-impl Drop for MixerBar {
-    fn drop(&mut self) {
-        self.bar.finish_and_clear();
     }
 }
 
@@ -676,11 +657,6 @@ impl ComplianceArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn template_is_valid() {
-        assert!(ProgressStyle::with_template(SPINNER_TEMPLATE).is_ok());
-    }
 
     #[test]
     fn bad_addresses_and_amounts_are_one_line_usage_errors() {

@@ -4,10 +4,8 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use clap::{Args, Subcommand};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 use taonado_zk::CircuitShape;
 use taonado_zk::ceremony::{Ceremony, Phase1, VerifiedCeremony};
@@ -17,6 +15,7 @@ use taonado_zk::ptau::ImportStage;
 use crate::context::Context;
 use crate::error::CliError;
 use crate::output::Report;
+use crate::progress::Spinner;
 
 /// The verifying key `key-info` reads when `--vk` is not given.
 const DEFAULT_VERIFYING_KEY: &str = "keys/local/withdraw.vk.json";
@@ -175,10 +174,11 @@ impl InitArgs {
         let ceremony = match &self.ptau {
             Some(ptau) => {
                 let shape = shape()?;
-                let bar = Spinner::new(context);
+                // A spinner on stderr while the ptau is imported.
+                let bar = Spinner::for_context(context);
                 let imported =
                     Ceremony::init_withdraw_from_ptau(&self.name, &shape, ptau, &mut |stage| {
-                        bar.0.set_message(match stage {
+                        bar.set_message(match stage {
                             ImportStage::Hashing => "hashing the powers of tau (blake2b-512)",
                             ImportStage::Reading => "reading and checking the powers of tau",
                             ImportStage::Computing => {
@@ -200,35 +200,6 @@ impl InitArgs {
         context
             .output
             .report(&CeremonyReport::new(&self.out, &ceremony))
-    }
-}
-
-/// A spinner on stderr while a ptau is imported; hidden under --json and -q.
-struct Spinner(ProgressBar);
-
-impl Spinner {
-    fn new(context: &Context) -> Self {
-        let visible = !context.output.is_json() && !context.global.quiet;
-        let target = if visible {
-            ProgressDrawTarget::stderr()
-        } else {
-            ProgressDrawTarget::hidden()
-        };
-        let bar = ProgressBar::with_draw_target(None, target);
-        // The template is a literal; `spinner_template_is_valid` checks it.
-        if let Ok(style) = ProgressStyle::with_template(SPINNER_TEMPLATE) {
-            bar.set_style(style);
-        }
-        bar.enable_steady_tick(Duration::from_millis(120));
-        Self(bar)
-    }
-}
-
-const SPINNER_TEMPLATE: &str = "{spinner} {elapsed:>4} {msg}";
-
-impl Drop for Spinner {
-    fn drop(&mut self) {
-        self.0.finish_and_clear();
     }
 }
 
@@ -515,11 +486,6 @@ impl KeyInfoArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn spinner_template_is_valid() {
-        assert!(ProgressStyle::with_template(SPINNER_TEMPLATE).is_ok());
-    }
 
     #[test]
     fn only_a_recognised_ptau_goes_without_a_warning() {

@@ -1,6 +1,8 @@
 //! Views over the synced event caches and the chain: pool statistics and the compliance
 //! report of one note. Both sync the caches first (which writes them), then read.
 
+use std::path::Path;
+
 use alloy::eips::BlockNumberOrTag;
 use alloy::primitives::{Address, B256, U256};
 use alloy::providers::Provider;
@@ -9,7 +11,7 @@ use serde::Serialize;
 use taonado_contracts::bindings::{ERC20Taonado, WTAO};
 use taonado_zk::{Note, fr_to_b256};
 
-use super::{Mixer, MixerError, MixerProgress, Pool, decode_deposit, deposit_topics};
+use super::{EventCache, Mixer, MixerError, MixerProgress, Pool, decode_deposit, deposit_topics};
 use crate::error::{OpsError, Result};
 
 /// One pool's numbers.
@@ -147,6 +149,34 @@ impl Mixer {
         })
     }
 
+    /// The leaf index of `commitment` in `cache`. When it is missing, whether the pool
+    /// knows the commitment tells a stale cache from an unknown commitment.
+    pub(super) async fn leaf_index(
+        &self,
+        pool: Address,
+        cache: &EventCache,
+        cache_path: &Path,
+        commitment: B256,
+    ) -> Result<usize> {
+        if let Some(index) = cache.leaves.iter().position(|leaf| *leaf == commitment) {
+            return Ok(index);
+        }
+        let known = ERC20Taonado::new(pool, &self.provider)
+            .commitments(commitment)
+            .call()
+            .await
+            .map_err(OpsError::contract("reading commitments"))?;
+        Err(if known {
+            MixerError::CacheStale {
+                path: cache_path.to_path_buf(),
+                reason: "the deposit is on chain but not in the cache".into(),
+            }
+        } else {
+            MixerError::UnknownCommitment { commitment, pool }
+        }
+        .into())
+    }
+
     /// The deposit of `note` and, if spent, its withdrawal, from the synced event cache:
     /// only the deposit's own block is asked for its event.
     pub async fn compliance(&self, note: &Note) -> Result<ComplianceReport> {
@@ -157,25 +187,9 @@ impl Mixer {
         let commitment = fr_to_b256(note.commitment());
         let nullifier_hash = fr_to_b256(note.nullifier_hash());
         let contract = ERC20Taonado::new(pool.address, &self.provider);
-        let Some(leaf_index) = cache.leaves.iter().position(|leaf| *leaf == commitment) else {
-            let known = contract
-                .commitments(commitment)
-                .call()
-                .await
-                .map_err(OpsError::contract("reading commitments"))?;
-            return Err(if known {
-                MixerError::CacheStale {
-                    path: sync.cache_path,
-                    reason: "the deposit is on chain but not in the cache".into(),
-                }
-            } else {
-                MixerError::UnknownCommitment {
-                    commitment,
-                    pool: pool.address,
-                }
-            }
-            .into());
-        };
+        let leaf_index = self
+            .leaf_index(pool.address, &cache, &sync.cache_path, commitment)
+            .await?;
         // `check_consistency` holds for every cache `sync_pool` returns: one block per leaf.
         let block = cache.leaf_blocks[leaf_index];
         let filter = Filter::new()

@@ -221,25 +221,9 @@ impl Mixer {
 
         let (cache, outcome) = self.sync_pool(&pool, false, progress).await?;
         let path = outcome.cache_path.clone();
-        let Some(leaf_index) = cache.leaves.iter().position(|leaf| *leaf == commitment) else {
-            let known = contract
-                .commitments(commitment)
-                .call()
-                .await
-                .map_err(OpsError::contract("reading commitments"))?;
-            return Err(if known {
-                MixerError::CacheStale {
-                    path,
-                    reason: "the deposit is on chain but not in the cache".into(),
-                }
-            } else {
-                MixerError::UnknownCommitment {
-                    commitment,
-                    pool: pool.address,
-                }
-            }
-            .into());
-        };
+        let leaf_index = self
+            .leaf_index(pool.address, &cache, &path, commitment)
+            .await?;
         let tree = tree_of(&cache, &path)?;
         let root = fr_to_b256(tree.root());
         if !self.is_known_root(&pool, root).await? {
