@@ -307,12 +307,18 @@ impl WithdrawProver {
             .par_iter()
             .map(|x| x.into_bigint())
             .collect();
-        // A, B (G1 and G2) and L all take the assignment: one bucket schedule serves all
-        // four MSMs. L's bases start at the first witness variable.
+        // B in G1 only appears in C, as r·B: its MSM takes the scalars r·aᵢ and joins the
+        // L and H MSMs in one shared-bucket sum.
+        let r_scalars: Vec<_> = assignment[1..]
+            .par_iter()
+            .map(|x| (*x * r).into_bigint())
+            .collect();
         let first_witness = shape.num_instance_variables - 1;
-        // The QAP's h (FFTs) and its MSM run beside the four MSMs that do not need it, so
-        // the two cores stay busy through each task's serial tail.
-        let (h_acc, ((a_acc, b_g1_acc), (b_g2_acc, l_acc))) = rayon::join(
+        let bits = Fr::MODULUS_BIT_SIZE as usize;
+        // One window width for every MSM, so the witness's schedule serves A, B and L, and
+        // the C sum shares its buckets (the width is flat from 11 to 14 bits at these sizes).
+        let c = msm::window_bits(pk.l_query.len() + pk.b_g1_query.len() + pk.h_query.len());
+        let (h_schedule, ((schedule, r_schedule), (a_acc, b_g2_acc))) = rayon::join(
             || -> Result<_, ZkError> {
                 let h = LibsnarkReduction::witness_map_from_matrices::<
                     Fr,
@@ -325,32 +331,45 @@ impl WithdrawProver {
                 )
                 .map_err(|e| synthesis("prove", &e))?;
                 let h: Vec<_> = h.par_iter().map(|x| x.into_bigint()).collect();
-                Ok(msm::msm(&pk.h_query, &h))
+                Ok(msm::BucketSchedule::with_window(&h, bits, c))
             },
             || {
-                let schedule = msm::BucketSchedule::new(&scalars, Fr::MODULUS_BIT_SIZE as usize);
-                rayon::join(
-                    || {
-                        rayon::join(
-                            || msm::msm_scheduled(&pk.a_query[1..], 0, &schedule),
-                            || msm::msm_scheduled(&pk.b_g1_query[1..], 0, &schedule),
-                        )
-                    },
-                    || {
-                        rayon::join(
-                            || msm::msm_scheduled(&pk.b_g2_query[1..], 0, &schedule),
-                            || msm::msm_scheduled(&pk.l_query, first_witness, &schedule),
-                        )
-                    },
-                )
+                let (schedule, r_schedule) = rayon::join(
+                    || msm::BucketSchedule::with_window(&scalars, bits, c),
+                    || msm::BucketSchedule::with_window(&r_scalars, bits, c),
+                );
+                let accs = rayon::join(
+                    || msm::msm_scheduled(&pk.a_query[1..], 0, &schedule),
+                    || msm::msm_scheduled(&pk.b_g2_query[1..], 0, &schedule),
+                );
+                ((schedule, r_schedule), accs)
             },
         );
-        let h_acc = h_acc?;
+        let h_schedule = h_schedule?;
+        // Σ_witness aᵢ·Lᵢ + r·Σ aᵢ·B1ᵢ + Σ hⱼ·Hⱼ
+        let c_acc = msm::msm_sum(&[
+            msm::MsmSource {
+                bases: &pk.l_query,
+                first: first_witness,
+                schedule: &schedule,
+            },
+            msm::MsmSource {
+                bases: &pk.b_g1_query[1..],
+                first: 0,
+                schedule: &r_schedule,
+            },
+            msm::MsmSource {
+                bases: &pk.h_query,
+                first: 0,
+                schedule: &h_schedule,
+            },
+        ]);
 
         let g_a = pk.delta_g1 * r + pk.a_query[0] + a_acc + pk.vk.alpha_g1;
-        let g1_b = pk.delta_g1 * s + pk.b_g1_query[0] + b_g1_acc + pk.beta_g1;
         let g2_b = pk.vk.delta_g2 * s + pk.b_g2_query[0] + b_g2_acc + pk.vk.beta_g2;
-        let g_c = g_a * s + g1_b * r - pk.delta_g1 * (r * s) + l_acc + h_acc;
+        // C = s·A + r·B1 − rs·δ + L + H, with B1 = β + B1₀ + Σ aᵢ·B1ᵢ + s·δ: the rs·δ terms
+        // cancel.
+        let g_c = g_a * s + (pk.b_g1_query[0] + pk.beta_g1) * r + c_acc;
         Ok(Proof {
             a: g_a.into_affine(),
             b: g2_b.into_affine(),
@@ -462,4 +481,53 @@ pub fn proof_from_bytes(bytes: &[u8]) -> Result<Proof, ZkError> {
         b,
         c: g1(fq[6], fq[7], "c")?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use ark_std::UniformRand;
+    use rand::{SeedableRng as _, rngs::StdRng as RandStdRng};
+
+    use super::*;
+    use crate::{MerkleTree, Note};
+
+    /// Our prover rearranges the MSMs (C's L, r·B and H terms in one sum, G2 formulas of
+    /// its own), so for the same r and s it must give arkworks' proof point for point.
+    #[test]
+    fn same_proof_as_ark_groth16_for_the_same_randomness() {
+        let prover = WithdrawProver::setup_from_seed([5; 32]).expect("setup");
+        let shape = prover.shape();
+        let mut rng = RandStdRng::seed_from_u64(11);
+        let note = Note::generate("wtao", "1", 945, &mut rng).expect("valid pool");
+        let mut tree = MerkleTree::from_leaves(&[Fr::from(1u64), Fr::from(2u64)]).expect("fits");
+        let index = tree.insert(note.commitment()).expect("room");
+        let public = WithdrawPublicInputs {
+            root: tree.root(),
+            nullifier_hash: note.nullifier_hash(),
+            recipient: Fr::from(7u64),
+            relayer: Fr::from(8u64),
+            fee: Fr::from(9u64),
+            refund: Fr::from(0u64),
+        };
+        let witness = WithdrawWitness::new(&note, tree.path(index).expect("inserted"));
+        let assignment = shape.assignment(&public, &witness).expect("witness");
+        let mut ark_rng = StdRng::from_seed([3; 32]);
+        for _ in 0..2 {
+            let (r, s) = (Fr::rand(&mut ark_rng), Fr::rand(&mut ark_rng));
+            let ours = prover.prove_assignment(&assignment, r, s).expect("proof");
+            let theirs =
+                Groth16::<Bn254, LibsnarkReduction>::create_proof_with_reduction_and_matrices(
+                    prover.proving_key(),
+                    r,
+                    s,
+                    shape.matrices(),
+                    shape.num_instance_variables(),
+                    shape.num_constraints(),
+                    &assignment,
+                )
+                .expect("ark proof");
+            assert_eq!(ours, theirs);
+            assert!(verify(prover.verifying_key(), &public, &ours).expect("verifies"));
+        }
+    }
 }

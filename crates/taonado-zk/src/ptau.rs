@@ -603,10 +603,10 @@ fn same_ratio(g1: (G1Affine, G1Affine), g2: (G2Affine, G2Affine)) -> bool {
     Bn254::multi_pairing([g1.0, -g1.1], [g2.1, g2.0]).is_zero()
 }
 
-fn combine<P: SWCurveConfig<ScalarField = Fr>>(
-    bases: &[Affine<P>],
-    scalars: &[Fr],
-) -> Projective<P> {
+fn combine<P: SWCurveConfig<ScalarField = Fr>>(bases: &[Affine<P>], scalars: &[Fr]) -> Projective<P>
+where
+    P::BaseField: crate::msm::BucketField,
+{
     let scalars: Vec<_> = scalars.par_iter().map(|s| s.into_bigint()).collect();
     crate::msm::msm(bases, &scalars)
 }
