@@ -8,12 +8,9 @@ pub type CircuitHash = B256;
 use ark_bn254::{Bn254, Fq, Fq2, G1Affine, G2Affine};
 use ark_ec::AffineRepr;
 use ark_ec::CurveGroup;
-use ark_ff::{BigInteger, PrimeField, Zero};
-use ark_groth16::{
-    Groth16, prepare_verifying_key,
-    r1cs_to_qap::{LibsnarkReduction, R1CSToQAP},
-};
-use ark_poly::GeneralEvaluationDomain;
+use ark_ff::{BigInteger, FftField, Field, PrimeField, Zero};
+use ark_groth16::{Groth16, prepare_verifying_key};
+use ark_poly::{EvaluationDomain, GeneralEvaluationDomain};
 use ark_relations::gr1cs::{
     ConstraintSynthesizer, ConstraintSystem, OptimizationGoal, R1CS_PREDICATE_LABEL,
     SynthesisError, SynthesisMode,
@@ -178,11 +175,7 @@ impl CircuitShape {
 
     /// The index of the first constraint `assignment` violates, if any.
     pub fn first_unsatisfied(&self, assignment: &[Fr]) -> Option<usize> {
-        let evaluate = |row: &[(Fr, usize)]| -> Fr {
-            row.iter()
-                .map(|(coefficient, column)| *coefficient * assignment[*column])
-                .sum()
-        };
+        let evaluate = |row: &[(Fr, usize)]| evaluate_row(row, assignment);
         let [a, b, c] = self.matrices.as_slice() else {
             return Some(0);
         };
@@ -193,6 +186,66 @@ impl CircuitShape {
             .into_par_iter()
             .find_first(|&i| evaluate(&a[i]) * evaluate(&b[i]) != evaluate(&c[i]))
     }
+}
+
+/// One row of a constraint matrix applied to the assignment: Σ coefficient·value.
+fn evaluate_row(row: &[(Fr, usize)], assignment: &[Fr]) -> Fr {
+    row.iter()
+        .map(|(coefficient, column)| *coefficient * assignment[*column])
+        .sum()
+}
+
+/// The coefficients of the QAP quotient h = (A·B − C)/Z of libsnark's reduction, as
+/// ark-groth16's `LibsnarkReduction::witness_map_from_matrices`, with 6 FFTs instead of 7
+/// and no C evaluation. On a satisfied assignment C = A∘B on the domain, so with P = A·B =
+/// P_lo + xⁿ·P_hi: the inverse FFT of A∘B is P mod (xⁿ − 1) = P_lo + P_hi = C, and the
+/// coset inverse FFT of the coset products is P mod (xⁿ − gⁿ) = P_lo + gⁿ·P_hi. Their
+/// difference over gⁿ − 1 is P_hi = h.
+fn quotient(shape: &CircuitShape, assignment: &[Fr]) -> Result<Vec<Fr>, ZkError> {
+    let (constraints, inputs) = (shape.num_constraints, shape.num_instance_variables);
+    let unsized_domain = || ZkError::Synthesis {
+        stage: "prove",
+        message: format!("no FFT domain holds {constraints} constraints"),
+    };
+    let domain =
+        GeneralEvaluationDomain::<Fr>::new(constraints + inputs).ok_or_else(unsized_domain)?;
+    let coset = domain.get_coset(Fr::GENERATOR).ok_or_else(unsized_domain)?;
+    let [a_matrix, b_matrix, _] = shape.matrices.as_slice() else {
+        return Err(synthesis("prove", &SynthesisError::PredicateNotFound));
+    };
+    let mut a = vec![Fr::zero(); domain.size()];
+    let mut b = vec![Fr::zero(); domain.size()];
+    a[..constraints]
+        .par_iter_mut()
+        .zip(&mut b[..constraints])
+        .zip(a_matrix)
+        .zip(b_matrix)
+        .for_each(|(((a, b), a_row), b_row)| {
+            *a = evaluate_row(a_row, assignment);
+            *b = evaluate_row(b_row, assignment);
+        });
+    // libsnark's extra rows bind the public inputs: A = input, B = C = 0.
+    a[constraints..constraints + inputs].copy_from_slice(&assignment[..inputs]);
+    let mut c: Vec<Fr> = a.par_iter().zip(&b).map(|(a, b)| *a * b).collect();
+    let to_coset = |values: &mut Vec<Fr>| {
+        domain.ifft_in_place(values);
+        coset.fft_in_place(values);
+    };
+    rayon::join(|| to_coset(&mut a), || to_coset(&mut b));
+    let mut h: Vec<Fr> = a.par_iter().zip(&b).map(|(a, b)| *a * b).collect();
+    rayon::join(
+        || coset.ifft_in_place(&mut h),
+        || domain.ifft_in_place(&mut c),
+    );
+    let scale = domain
+        .evaluate_vanishing_polynomial(Fr::GENERATOR)
+        .inverse()
+        .ok_or_else(unsized_domain)?;
+    h.par_iter_mut().zip(&c).for_each(|(h, c)| {
+        *h -= c;
+        *h *= scale;
+    });
+    Ok(h)
 }
 
 fn synthesis(stage: &'static str, error: &SynthesisError) -> ZkError {
@@ -320,16 +373,7 @@ impl WithdrawProver {
         let c = msm::window_bits(pk.l_query.len() + pk.b_g1_query.len() + pk.h_query.len());
         let (h_schedule, ((schedule, r_schedule), (a_acc, b_g2_acc))) = rayon::join(
             || -> Result<_, ZkError> {
-                let h = LibsnarkReduction::witness_map_from_matrices::<
-                    Fr,
-                    GeneralEvaluationDomain<Fr>,
-                >(
-                    &shape.matrices,
-                    shape.num_instance_variables,
-                    shape.num_constraints,
-                    assignment,
-                )
-                .map_err(|e| synthesis("prove", &e))?;
+                let h = quotient(shape, assignment)?;
                 let h: Vec<_> = h.par_iter().map(|x| x.into_bigint()).collect();
                 Ok(msm::BucketSchedule::with_window(&h, bits, c))
             },
@@ -485,6 +529,7 @@ pub fn proof_from_bytes(bytes: &[u8]) -> Result<Proof, ZkError> {
 
 #[cfg(test)]
 mod tests {
+    use ark_groth16::r1cs_to_qap::{LibsnarkReduction, R1CSToQAP};
     use ark_std::UniformRand;
     use rand::{SeedableRng as _, rngs::StdRng as RandStdRng};
 
@@ -511,6 +556,15 @@ mod tests {
         };
         let witness = WithdrawWitness::new(&note, tree.path(index).expect("inserted"));
         let assignment = shape.assignment(&public, &witness).expect("witness");
+        let ark_h =
+            LibsnarkReduction::witness_map_from_matrices::<Fr, GeneralEvaluationDomain<Fr>>(
+                shape.matrices(),
+                shape.num_instance_variables(),
+                shape.num_constraints(),
+                &assignment,
+            )
+            .expect("ark witness map");
+        assert_eq!(quotient(shape, &assignment).expect("quotient"), ark_h);
         let mut ark_rng = StdRng::from_seed([3; 32]);
         for _ in 0..2 {
             let (r, s) = (Fr::rand(&mut ark_rng), Fr::rand(&mut ark_rng));
