@@ -634,19 +634,19 @@ mod tests {
         values[3] = Fq2::zero();
         values[20] = Fq2::new(Fq::zero(), Fq::one());
         values[21] = Fq2::new(Fq::one(), Fq::zero());
-        let expected: Vec<Fq2> = values
-            .iter()
-            .map(|v| v.inverse().unwrap_or_default())
-            .collect();
-        <Fq2 as BucketField>::batch_invert(&mut values);
-        assert_eq!(values, expected);
+        assert_batch_inverts(values);
         let mut values: Vec<Fq> = (0..9).map(|_| Fq::rand(&mut rng)).collect();
         values[0] = Fq::zero();
-        let expected: Vec<Fq> = values
+        assert_batch_inverts(values);
+    }
+
+    /// `BucketField::batch_invert` equals inverting one by one, zeros staying zero.
+    fn assert_batch_inverts<F: BucketField>(mut values: Vec<F>) {
+        let expected: Vec<F> = values
             .iter()
             .map(|v| v.inverse().unwrap_or_default())
             .collect();
-        <Fq as BucketField>::batch_invert(&mut values);
+        F::batch_invert(&mut values);
         assert_eq!(values, expected);
     }
 
