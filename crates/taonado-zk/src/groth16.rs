@@ -275,6 +275,44 @@ pub fn check_witness(
 pub struct WithdrawProver {
     proving_key: ProvingKey,
     shape: CircuitShape,
+    glv: GlvQueries,
+}
+
+/// The proving key's MSM queries as GLV bases ([`msm::glv_bases`]): each base followed by
+/// its endomorphism image. Made once per key (one field product per base), about twice
+/// the queries' memory.
+#[derive(Debug, Clone)]
+struct GlvQueries {
+    a: Vec<msm::BucketPoint<Fq>>,
+    /// The witness variables (indexes into the assignment without its leading 1) whose B
+    /// in G1 base is not the identity: about two in three. r·B's MSM runs over these
+    /// only, as its scalars are made for it alone.
+    b_g1_variables: Vec<usize>,
+    /// The GLV bases of those variables, in that order.
+    b_g1: Vec<msm::BucketPoint<Fq>>,
+    b_g2: Vec<msm::BucketPoint<Fq2>>,
+    l: Vec<msm::BucketPoint<Fq>>,
+    h: Vec<msm::BucketPoint<Fq>>,
+}
+
+impl GlvQueries {
+    fn new(pk: &ProvingKey) -> Self {
+        let b_g1_variables: Vec<usize> = (0..pk.b_g1_query.len().saturating_sub(1))
+            .filter(|&i| !pk.b_g1_query[i + 1].is_zero())
+            .collect();
+        let b_g1_bases: Vec<G1Affine> = b_g1_variables
+            .iter()
+            .map(|&i| pk.b_g1_query[i + 1])
+            .collect();
+        Self {
+            a: msm::glv_bases(&pk.a_query),
+            b_g1_variables,
+            b_g1: msm::glv_bases(&b_g1_bases),
+            b_g2: msm::glv_bases(&pk.b_g2_query),
+            l: msm::glv_bases(&pk.l_query),
+            h: msm::glv_bases(&pk.h_query),
+        }
+    }
 }
 
 impl WithdrawProver {
@@ -289,12 +327,17 @@ impl WithdrawProver {
             &mut rng,
         )
         .map_err(|e| synthesis("setup", &e))?;
-        Ok(Self { proving_key, shape })
+        Ok(Self::from_parts(proving_key, shape))
     }
 
     /// A prover from a proving key made for `shape` (the caller checked the binding).
     pub fn from_parts(proving_key: ProvingKey, shape: CircuitShape) -> Self {
-        Self { proving_key, shape }
+        let glv = GlvQueries::new(&proving_key);
+        Self {
+            proving_key,
+            shape,
+            glv,
+        }
     }
 
     /// The proving key.
@@ -360,31 +403,34 @@ impl WithdrawProver {
             .par_iter()
             .map(|x| x.into_bigint())
             .collect();
-        // B in G1 only appears in C, as r·B: its MSM takes the scalars r·aᵢ and joins the
-        // L and H MSMs in one shared-bucket sum.
-        let r_scalars: Vec<_> = assignment[1..]
+        let glv = &self.glv;
+        // B in G1 only appears in C, as r·B: its MSM takes the scalars r·aᵢ (of the
+        // variables with a B base) and joins the L and H MSMs in one shared-bucket sum.
+        let r_scalars: Vec<_> = glv
+            .b_g1_variables
             .par_iter()
-            .map(|x| (*x * r).into_bigint())
+            .map(|&i| (assignment[i + 1] * r).into_bigint())
             .collect();
         let first_witness = shape.num_instance_variables - 1;
-        let bits = Fr::MODULUS_BIT_SIZE as usize;
-        // One window width for every MSM, so the witness's schedule serves A, B and L, and
-        // the C sum shares its buckets (the width is flat from 11 to 14 bits at these sizes).
-        let c = msm::window_bits(pk.l_query.len() + pk.b_g1_query.len() + pk.h_query.len());
+        // Every MSM is a GLV MSM (two bases per scalar, 128-bit half-scalars) with one
+        // window width, so the witness's schedule serves A, B and L (one split serves G1
+        // and G2), and the C sum shares its buckets.
+        let c = msm::window_bits(2 * (pk.l_query.len() + pk.b_g1_query.len() + pk.h_query.len()));
         let (h_schedule, ((schedule, r_schedule), (a_acc, b_g2_acc))) = rayon::join(
             || -> Result<_, ZkError> {
                 let h = quotient(shape, assignment)?;
                 let h: Vec<_> = h.par_iter().map(|x| x.into_bigint()).collect();
-                Ok(msm::BucketSchedule::with_window(&h, bits, c))
+                Ok(msm::BucketSchedule::glv(&h, c))
             },
             || {
                 let (schedule, r_schedule) = rayon::join(
-                    || msm::BucketSchedule::with_window(&scalars, bits, c),
-                    || msm::BucketSchedule::with_window(&r_scalars, bits, c),
+                    || msm::BucketSchedule::glv(&scalars, c),
+                    || msm::BucketSchedule::glv(&r_scalars, c),
                 );
+                // The witness starts at the queries' index 1: its bases at GLV index 2.
                 let accs = rayon::join(
-                    || msm::msm_scheduled(&pk.a_query[1..], 0, &schedule),
-                    || msm::msm_scheduled(&pk.b_g2_query[1..], 0, &schedule),
+                    || msm::msm_scheduled(&glv.a[2..], 0, &schedule),
+                    || msm::msm_scheduled(&glv.b_g2[2..], 0, &schedule),
                 );
                 ((schedule, r_schedule), accs)
             },
@@ -393,17 +439,17 @@ impl WithdrawProver {
         // Σ_witness aᵢ·Lᵢ + r·Σ aᵢ·B1ᵢ + Σ hⱼ·Hⱼ
         let c_acc = msm::msm_sum(&[
             msm::MsmSource {
-                bases: &pk.l_query,
-                first: first_witness,
+                bases: &glv.l,
+                first: 2 * first_witness,
                 schedule: &schedule,
             },
             msm::MsmSource {
-                bases: &pk.b_g1_query[1..],
+                bases: &glv.b_g1,
                 first: 0,
                 schedule: &r_schedule,
             },
             msm::MsmSource {
-                bases: &pk.h_query,
+                bases: &glv.h,
                 first: 0,
                 schedule: &h_schedule,
             },

@@ -13,13 +13,26 @@
 //!
 //! [`msm_sum`] adds several MSMs of the same window width into one set of buckets (the
 //! prover's C = L + r·B + H): one bucket reduction instead of three, and a wider window.
-//! [`BucketField`] gives G2 its faster `Fq2` formulas.
+//! [`BucketField`] gives the sums arkworks' Montgomery product inline, and G2 its faster
+//! `Fq2` formulas. Bases and bucket points are [`BucketPoint`]s: one cache line per G1
+//! point.
+//!
+//! GLV ([`BucketSchedule::glv`], [`glv_bases`]): BN254's G1 and G2 both have an
+//! endomorphism φ(x, y) = (β·x, y) that multiplies by a cube root of unity λ mod r. A
+//! 254-bit scalar k splits into k1 + λ·k2 with |k1|, |k2| < 2^128, so an MSM over n points
+//! becomes one over the 2n points [P, φ(P)] with half as many windows: as many bucket
+//! additions, but half as many bucket reductions (Σ k·S_k, two additions per bucket and
+//! window).
 
+use std::sync::OnceLock;
+
+use alloy_primitives::{U256, Uint};
 use ark_ec::{
     AffineRepr, CurveGroup,
+    scalar_mul::glv::GLVConfig,
     short_weierstrass::{Affine, Projective, SWCurveConfig},
 };
-use ark_ff::{AdditiveGroup, BigInteger, Field, PrimeField, Zero};
+use ark_ff::{AdditiveGroup, BigInt, BigInteger, Field, MontConfig, PrimeField, Zero};
 use rayon::prelude::*;
 
 /// Window width in bits for an MSM of `n` points.
@@ -39,43 +52,199 @@ pub fn window_bits(n: usize) -> usize {
 /// arkworks' two sums of products, measured ~25 % faster here) and inversion through the
 /// norm, so a batch of `Fq2` inverses costs one batch of `Fq` inverses.
 pub trait BucketField: Field {
+    /// Buffers [`BucketField::batch_invert`] reuses from call to call.
+    type InvertScratch: Default;
+
     /// `a·b`.
     #[inline(always)]
-    fn product(a: &Self, b: &Self) -> Self {
+    fn multiply(a: &Self, b: &Self) -> Self {
         *a * b
     }
 
+    /// `a²`.
+    #[inline(always)]
+    fn squared(a: &Self) -> Self {
+        a.square()
+    }
+
     /// Inverts every non-zero value in place; zeros stay zero.
-    fn batch_invert(values: &mut [Self]) {
-        montgomery_batch_invert(values);
+    fn batch_invert(values: &mut [Self], scratch: &mut Self::InvertScratch);
+}
+
+impl BucketField for ark_bn254::Fq {
+    type InvertScratch = Vec<Self>;
+
+    // arkworks' `Fq` operators call its Montgomery product out of line (LLVM finds the
+    // unrolled product too large to inline); its `MontConfig` functions are the same code
+    // marked `#[inline(always)]`, so the bucket sums get it inline.
+    #[inline(always)]
+    fn multiply(a: &Self, b: &Self) -> Self {
+        let mut product = *a;
+        <ark_bn254::FqConfig as MontConfig<4>>::mul_assign(&mut product, b);
+        product
+    }
+
+    #[inline(always)]
+    fn squared(a: &Self) -> Self {
+        let mut square = *a;
+        <ark_bn254::FqConfig as MontConfig<4>>::square_in_place(&mut square);
+        square
+    }
+
+    fn batch_invert(values: &mut [Self], prefix: &mut Vec<Self>) {
+        montgomery_batch_invert(values, prefix);
     }
 }
 
-impl BucketField for ark_bn254::Fq {}
-
 impl BucketField for ark_bn254::Fq2 {
+    /// The norms, and the prefix products of their batch inversion.
+    type InvertScratch = (Vec<ark_bn254::Fq>, Vec<ark_bn254::Fq>);
+
     #[inline(always)]
-    fn product(a: &Self, b: &Self) -> Self {
-        let v0 = a.c0 * b.c0;
-        let v1 = a.c1 * b.c1;
-        let c1 = (a.c0 + a.c1) * (b.c0 + b.c1) - v0 - v1;
+    fn multiply(a: &Self, b: &Self) -> Self {
+        use ark_bn254::Fq;
+        let v0 = Fq::multiply(&a.c0, &b.c0);
+        let v1 = Fq::multiply(&a.c1, &b.c1);
+        let c1 = Fq::multiply(&(a.c0 + a.c1), &(b.c0 + b.c1)) - v0 - v1;
         // u² = −1.
         Self::new(v0 - v1, c1)
     }
 
-    fn batch_invert(values: &mut [Self]) {
+    #[inline(always)]
+    fn squared(a: &Self) -> Self {
+        use ark_bn254::Fq;
+        // (c0 + c1·u)² = (c0 + c1)(c0 − c1) + 2·c0·c1·u, as u² = −1.
+        let c0 = Fq::multiply(&(a.c0 + a.c1), &(a.c0 - a.c1));
+        Self::new(c0, Fq::multiply(&a.c0, &a.c1).double())
+    }
+
+    fn batch_invert(values: &mut [Self], (norms, prefix): &mut Self::InvertScratch) {
         // 1/(c0 + c1·u) = (c0 − c1·u)/(c0² + c1²). The norm of a non-zero element is
         // non-zero (−1 is not a square in Fq), and zero's norm is zero, so zeros stay zero.
-        let mut norms: Vec<ark_bn254::Fq> = values
-            .iter()
-            .map(|v| v.c0.square() + v.c1.square())
-            .collect();
-        montgomery_batch_invert(&mut norms);
-        for (value, norm) in values.iter_mut().zip(&norms) {
-            value.c0 *= norm;
-            value.c1 = -(value.c1 * norm);
+        use ark_bn254::Fq;
+        norms.clear();
+        norms.extend(
+            values
+                .iter()
+                .map(|v| Fq::squared(&v.c0) + Fq::squared(&v.c1)),
+        );
+        montgomery_batch_invert(norms, prefix);
+        for (value, norm) in values.iter_mut().zip(norms.iter()) {
+            value.c0 = Fq::multiply(&value.c0, norm);
+            value.c1 = -Fq::multiply(&value.c1, norm);
         }
     }
+}
+
+/// Bits of a GLV half-scalar: |k1|, |k2| < 2^128 (see [`glv_split`]).
+pub const GLV_HALF_BITS: usize = 128;
+
+/// A curve whose MSMs can use the GLV split of [`glv_split`]: its endomorphism multiplies
+/// by G1's λ (`ark_bn254::g1::Config::LAMBDA`).
+pub trait GlvCurve: SWCurveConfig {
+    /// φ(P) = λ·P.
+    fn glv_endomorphism(point: &Affine<Self>) -> Affine<Self>;
+}
+
+impl GlvCurve for ark_bn254::g1::Config {
+    fn glv_endomorphism(point: &Affine<Self>) -> Affine<Self> {
+        <Self as GLVConfig>::endomorphism_affine(point)
+    }
+}
+
+impl GlvCurve for ark_bn254::g2::Config {
+    fn glv_endomorphism(point: &Affine<Self>) -> Affine<Self> {
+        // arkworks' G2 endomorphism, x ↦ β·x, multiplies by λ² (its LAMBDA is −1 − λ);
+        // applied twice, x ↦ β²·x, it multiplies by λ⁴ = λ, so one split serves G1 and G2.
+        let mut image = *point;
+        if !point.is_zero() {
+            let beta = <Self as GLVConfig>::ENDO_COEFFS[0];
+            image.x *= beta.square();
+        }
+        image
+    }
+}
+
+/// `[P₀, φ(P₀), P₁, φ(P₁), …]`: the bases of a GLV MSM, whose schedule has the half-scalars
+/// `[k1₀, k2₀, k1₁, k2₁, …]`.
+pub fn glv_bases<P: GlvCurve>(bases: &[Affine<P>]) -> Vec<BucketPoint<P::BaseField>> {
+    bases
+        .par_iter()
+        .flat_map_iter(|base| [*base, P::glv_endomorphism(base)].map(|p| BucketPoint::base(&p)))
+        .collect()
+}
+
+/// `bases` as the MSM reads them (see [`BucketPoint`]).
+pub fn bucket_bases<P: SWCurveConfig>(bases: &[Affine<P>]) -> Vec<BucketPoint<P::BaseField>> {
+    bases.par_iter().map(BucketPoint::base).collect()
+}
+
+/// Constants of [`glv_split`], derived once from arkworks' G1 lattice basis.
+struct GlvConstants {
+    /// The basis (n11, n12, n21, n22), two's complement mod 2^256.
+    basis: [U256; 4],
+    /// For β1 ≈ k·n22/r and β2 ≈ −k·n12/r: ⌊|m|·2^256/r⌋ and whether m is negative.
+    approx: [(U256, bool); 2],
+}
+
+fn glv_constants() -> &'static GlvConstants {
+    static CONSTANTS: OnceLock<GlvConstants> = OnceLock::new();
+    CONSTANTS.get_or_init(|| {
+        type U512 = Uint<512, 8>;
+        // arkworks stores (is_positive, |n|) for n11, n12, n21, n22.
+        let coefficients = <ark_bn254::g1::Config as GLVConfig>::SCALAR_DECOMP_COEFFS;
+        let signed = |(positive, magnitude): (bool, BigInt<4>)| {
+            let value = U256::from_limbs(magnitude.0);
+            if positive {
+                value
+            } else {
+                value.wrapping_neg()
+            }
+        };
+        let modulus = U512::from(U256::from_limbs(ark_bn254::Fr::MODULUS.0));
+        let approx = |magnitude: BigInt<4>| {
+            let quotient: U512 = (U512::from(U256::from_limbs(magnitude.0)) << 256) / modulus;
+            U256::from_limbs(quotient.as_limbs()[..4].try_into().unwrap_or([0; 4]))
+        };
+        let [_, n12, _, n22] = coefficients;
+        GlvConstants {
+            basis: coefficients.map(signed),
+            approx: [(approx(n22.1), !n22.0), (approx(n12.1), n12.0)],
+        }
+    })
+}
+
+/// Splits a scalar k < r into (k1, k2) with k ≡ k1 + λ·k2 (mod r), each as (|kᵢ|, kᵢ < 0),
+/// |kᵢ| < 2^128.
+///
+/// Babai rounding against the lattice basis N, with β ≈ (k·n22/r, −k·n12/r) truncated
+/// through a precomputed ⌊|m|·2^256/r⌋: the congruence holds for any integer β, and the
+/// truncation (β off by less than 2) keeps |kᵢ| < 2·(|nᵢ₁| + |nᵢ₂|) < 2^128.
+pub fn glv_split(k: &BigInt<4>) -> [(BigInt<4>, bool); 2] {
+    let constants = glv_constants();
+    let k = U256::from_limbs(k.0);
+    let beta = constants.approx.map(|(factor, negative)| {
+        let wide: Uint<512, 8> = k.widening_mul(factor);
+        let quotient = U256::from_limbs(wide.as_limbs()[4..].try_into().unwrap_or([0; 4]));
+        if negative {
+            quotient.wrapping_neg()
+        } else {
+            quotient
+        }
+    });
+    let [n11, n12, n21, n22] = constants.basis;
+    let k1 = k
+        .wrapping_sub(beta[0].wrapping_mul(n11))
+        .wrapping_sub(beta[1].wrapping_mul(n21));
+    let k2 = beta[0]
+        .wrapping_mul(n12)
+        .wrapping_add(beta[1].wrapping_mul(n22))
+        .wrapping_neg();
+    [k1, k2].map(|half| {
+        let negative = half.bit(255);
+        let magnitude = if negative { half.wrapping_neg() } else { half };
+        (BigInt::new(magnitude.into_limbs()), negative)
+    })
 }
 
 /// Signed base-2^c digits of `scalar`, least significant first, each in [-2^(c-1), 2^(c-1)].
@@ -104,62 +273,138 @@ fn signed_digits<B: BigInteger>(scalar: &B, c: usize, windows: usize, out: &mut 
     }
 }
 
+/// An affine point as the MSM reads and sums it: without arkworks' infinity flag and
+/// 64-byte aligned, so a G1 point is exactly one cache line (arkworks' 72-byte `Affine`
+/// straddles two) and a G2 point two. As a base, (0, 0) stands for the identity: it is on
+/// neither BN254 curve (b ≠ 0). In a bucket list, the identity never appears.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(C, align(64))]
+pub struct BucketPoint<F> {
+    x: F,
+    y: F,
+}
+
+impl<F: Field> BucketPoint<F> {
+    /// `None` for the identity.
+    fn from_affine<P: SWCurveConfig<BaseField = F>>(point: &Affine<P>) -> Option<Self> {
+        point.xy().map(|(x, y)| Self { x, y })
+    }
+
+    /// A base: the identity as (0, 0).
+    fn base<P: SWCurveConfig<BaseField = F>>(point: &Affine<P>) -> Self {
+        Self::from_affine(point).unwrap_or(Self {
+            x: F::zero(),
+            y: F::zero(),
+        })
+    }
+
+    fn is_identity_base(&self) -> bool {
+        self.x.is_zero() && self.y.is_zero()
+    }
+
+    fn to_affine<P: SWCurveConfig<BaseField = F>>(point: Option<Self>) -> Affine<P> {
+        point.map_or_else(Affine::identity, |p| Affine::new_unchecked(p.x, p.y))
+    }
+}
+
+/// How the two points of a pair add up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum PairKind {
+    Add,
+    Double,
+    /// P + (−P): the identity, which drops out of its list.
+    Cancel,
+}
+
+/// Buffers [`sum_lists`] reuses from round to round and from call to call.
+struct ListScratch<F: BucketField> {
+    bounds: Vec<usize>,
+    next_bounds: Vec<usize>,
+    kinds: Vec<PairKind>,
+    denominators: Vec<F>,
+    invert: F::InvertScratch,
+}
+
+impl<F: BucketField> Default for ListScratch<F> {
+    fn default() -> Self {
+        Self {
+            bounds: Vec::new(),
+            next_bounds: Vec::new(),
+            kinds: Vec::new(),
+            denominators: Vec::new(),
+            invert: F::InvertScratch::default(),
+        }
+    }
+}
+
 /// Sums every list of `lists` (flattened: `points[starts[k]..starts[k+1]]`) in place with
-/// pairwise affine additions, returning each list's sum (`None` for the identity).
-fn sum_lists<P: SWCurveConfig>(points: &mut Vec<Affine<P>>, starts: &[usize]) -> Vec<Affine<P>>
-where
+/// pairwise affine additions, one batched inversion per round, and appends each list's sum
+/// (`None` for the identity) to `sums`.
+fn sum_lists<P: SWCurveConfig>(
+    points: &mut Vec<BucketPoint<P::BaseField>>,
+    starts: &[usize],
+    scratch: &mut ListScratch<P::BaseField>,
+    sums: &mut Vec<Option<BucketPoint<P::BaseField>>>,
+) where
     P::BaseField: BucketField,
 {
-    let mut starts = starts.to_vec();
-    let lists = starts.len() - 1;
-    let mut denominators: Vec<P::BaseField> = Vec::with_capacity(points.len() / 2);
+    let ListScratch {
+        bounds,
+        next_bounds,
+        kinds,
+        denominators,
+        invert,
+    } = scratch;
+    bounds.clear();
+    bounds.extend_from_slice(starts);
+    let lists = bounds.len().saturating_sub(1);
     loop {
-        if (0..lists).all(|k| starts[k + 1] - starts[k] <= 1) {
-            break;
-        }
-        // Denominators of every pair: x2 - x1, or 2y for a doubling; zero marks P + (-P).
+        // Each pair's kind and denominator: x2 − x1, or 2y for a doubling. The kind is
+        // kept so the additions below need not compare the points again.
+        kinds.clear();
         denominators.clear();
         for k in 0..lists {
-            let list = &points[starts[k]..starts[k + 1]];
-            for pair in list.chunks_exact(2) {
+            for pair in points[bounds[k]..bounds[k + 1]].chunks_exact(2) {
                 let (a, b) = (&pair[0], &pair[1]);
-                let denominator = if a.x != b.x {
-                    b.x - a.x
+                let (kind, denominator) = if a.x != b.x {
+                    (PairKind::Add, b.x - a.x)
                 } else if a.y == b.y && !a.y.is_zero() {
-                    a.y.double()
+                    (PairKind::Double, a.y.double())
                 } else {
-                    P::BaseField::zero()
+                    (PairKind::Cancel, P::BaseField::zero())
                 };
+                kinds.push(kind);
                 denominators.push(denominator);
             }
         }
-        P::BaseField::batch_invert(&mut denominators);
+        if kinds.is_empty() {
+            break;
+        }
+        P::BaseField::batch_invert(denominators, invert);
         // Apply, compacting each list's results to its front.
-        let mut pair_index = 0;
+        let mut pair = 0;
         let mut write = 0;
-        let mut new_starts = Vec::with_capacity(lists + 1);
+        next_bounds.clear();
         for k in 0..lists {
-            new_starts.push(write);
-            let (start, end) = (starts[k], starts[k + 1]);
+            next_bounds.push(write);
+            let (start, end) = (bounds[k], bounds[k + 1]);
             let mut read = start;
             while read + 1 < end {
                 let (a, b) = (points[read], points[read + 1]);
-                let inverse = denominators[pair_index];
-                pair_index += 1;
+                let (kind, inverse) = (kinds[pair], denominators[pair]);
+                pair += 1;
                 read += 2;
-                if inverse.is_zero() {
-                    // P + (-P): the identity drops out of the list.
-                    continue;
-                }
-                let lambda = if a.x != b.x {
-                    P::BaseField::product(&(b.y - a.y), &inverse)
-                } else {
-                    let xx = a.x.square();
-                    P::BaseField::product(&(xx.double() + xx + P::COEFF_A), &inverse)
+                let lambda = match kind {
+                    PairKind::Add => P::BaseField::multiply(&(b.y - a.y), &inverse),
+                    PairKind::Double => {
+                        let xx = P::BaseField::squared(&a.x);
+                        P::BaseField::multiply(&(xx.double() + xx + P::COEFF_A), &inverse)
+                    }
+                    PairKind::Cancel => continue,
                 };
-                let x = lambda.square() - a.x - b.x;
-                let y = P::BaseField::product(&lambda, &(a.x - x)) - a.y;
-                points[write] = Affine::new_unchecked(x, y);
+                let x = P::BaseField::squared(&lambda) - a.x - b.x;
+                let y = P::BaseField::multiply(&lambda, &(a.x - x)) - a.y;
+                points[write] = BucketPoint { x, y };
                 write += 1;
             }
             if read < end {
@@ -167,29 +412,21 @@ where
                 write += 1;
             }
         }
-        new_starts.push(write);
+        next_bounds.push(write);
         points.truncate(write);
-        starts = new_starts;
+        std::mem::swap(bounds, next_bounds);
     }
-    (0..lists)
-        .map(|k| {
-            if starts[k + 1] > starts[k] {
-                points[starts[k]]
-            } else {
-                Affine::identity()
-            }
-        })
-        .collect()
+    sums.extend((0..lists).map(|k| (bounds[k + 1] > bounds[k]).then(|| points[bounds[k]])));
 }
 
-/// Montgomery's trick; zeros stay zero.
-fn montgomery_batch_invert<F: Field>(values: &mut [F]) {
-    let mut prefix = Vec::with_capacity(values.len());
+/// Montgomery's trick, with `prefix` as scratch; zeros stay zero.
+fn montgomery_batch_invert<F: BucketField>(values: &mut [F], prefix: &mut Vec<F>) {
+    prefix.clear();
     let mut running = F::one();
     for value in values.iter() {
         prefix.push(running);
         if !value.is_zero() {
-            running *= value;
+            running = F::multiply(&running, value);
         }
     }
     // The product of non-zero field elements is non-zero.
@@ -198,8 +435,8 @@ fn montgomery_batch_invert<F: Field>(values: &mut [F]) {
         if value.is_zero() {
             continue;
         }
-        let next = inverse * *value;
-        *value = inverse * before;
+        let next = F::multiply(&inverse, value);
+        *value = F::multiply(&inverse, before);
         inverse = next;
     }
 }
@@ -236,6 +473,24 @@ impl BucketSchedule {
 
     /// [`BucketSchedule::new`] with `c`-bit windows (`1 ≤ c ≤ 24`).
     pub fn with_window<B: BigInteger>(scalars: &[B], scalar_bits: usize, c: usize) -> Self {
+        Self::build(scalars, None, scalar_bits, c)
+    }
+
+    /// The schedule of the GLV half-scalars `[k1₀, k2₀, k1₁, k2₁, …]` of `scalars` (see
+    /// [`glv_split`]), for bases made by [`glv_bases`], with `c`-bit windows.
+    pub fn glv(scalars: &[BigInt<4>], c: usize) -> Self {
+        let (magnitudes, negative): (Vec<BigInt<4>>, Vec<bool>) =
+            scalars.par_iter().flat_map_iter(glv_split).unzip();
+        Self::build(&magnitudes, Some(&negative), GLV_HALF_BITS, c)
+    }
+
+    /// Digits of `scalars` (negated where `negative` says), sorted by bucket.
+    fn build<B: BigInteger>(
+        scalars: &[B],
+        negative: Option<&[bool]>,
+        scalar_bits: usize,
+        c: usize,
+    ) -> Self {
         let c = c.clamp(1, 24);
         let n = scalars.len();
         // One extra window takes the final carry of the signed digits.
@@ -245,7 +500,13 @@ impl BucketSchedule {
         digits
             .par_chunks_mut(windows)
             .zip(scalars.par_iter())
-            .for_each(|(out, scalar)| signed_digits(scalar, c, windows, out));
+            .enumerate()
+            .for_each(|(i, (out, scalar))| {
+                signed_digits(scalar, c, windows, out);
+                if negative.is_some_and(|negative| negative[i]) {
+                    out.iter_mut().for_each(|digit| *digit = -*digit);
+                }
+            });
         let (entries, starts): (Vec<_>, Vec<_>) = (0..windows)
             .into_par_iter()
             .map(|window| {
@@ -303,7 +564,7 @@ impl BucketSchedule {
         source: &MsmSource<'_, P>,
         window: usize,
         k: usize,
-        points: &mut Vec<Affine<P>>,
+        points: &mut Vec<BucketPoint<P::BaseField>>,
     ) {
         let Some((entries, starts)) = self.entries.get(window).zip(self.starts.get(window)) else {
             return;
@@ -323,14 +584,23 @@ impl BucketSchedule {
                 .and_then(|e| base_of(*e))
             {
                 use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-                // SAFETY: a prefetch is only a hint: it never faults, whatever the address,
-                // and SSE (its only requirement) is part of the x86_64 baseline.
-                unsafe { _mm_prefetch::<_MM_HINT_T0>((ahead as *const Affine<P>).cast()) };
+                // Every cache line of the base (one for G1, two for G2).
+                let start: *const i8 = (ahead as *const BucketPoint<P::BaseField>).cast();
+                for line in (0..size_of::<BucketPoint<P::BaseField>>()).step_by(64) {
+                    // SAFETY: a prefetch is only a hint: it never faults, whatever the
+                    // address, and SSE (its only requirement) is part of the x86_64 baseline.
+                    unsafe { _mm_prefetch::<_MM_HINT_T0>(start.wrapping_add(line)) };
+                }
             }
+            // Identities (B's query has one for every variable outside B) add nothing.
             if let Some(base) = base_of(entry)
-                && !base.is_zero()
+                && !base.is_identity_base()
             {
-                points.push(if entry & NEGATIVE == 0 { *base } else { -*base });
+                let mut point = *base;
+                if entry & NEGATIVE != 0 {
+                    point.y = -point.y;
+                }
+                points.push(point);
             }
         }
     }
@@ -340,7 +610,7 @@ impl BucketSchedule {
 /// scalars `schedule` was made from (scalars without a base are left out).
 #[derive(Debug)]
 pub struct MsmSource<'a, P: SWCurveConfig> {
-    pub bases: &'a [Affine<P>],
+    pub bases: &'a [BucketPoint<P::BaseField>],
     pub first: usize,
     pub schedule: &'a BucketSchedule,
 }
@@ -354,39 +624,49 @@ impl<P: SWCurveConfig> Clone for MsmSource<'_, P> {
 
 impl<P: SWCurveConfig> Copy for MsmSource<'_, P> {}
 
-/// One window of the sum of `sources` (all with the same window width): gather the bases
-/// bucket by bucket from every source, sum each bucket, then Σ k·bucket_k.
-fn window_sum<P: SWCurveConfig>(
+/// Tasks per window: each sums a quarter of the window's buckets, so that tasks are short
+/// enough for the cores to finish an MSM together (a window is ~10 % of one).
+const WINDOW_PARTS: usize = 4;
+
+/// The sums of buckets `buckets` (`k` from `start + 1` to `end`) of one window of the sum
+/// of `sources` (all with the same window width): gather the bases bucket by bucket from
+/// every source, then sum each bucket.
+fn bucket_sums<P: SWCurveConfig>(
     sources: &[MsmSource<'_, P>],
-    c: usize,
     window: usize,
-) -> Projective<P>
+    buckets: std::ops::Range<usize>,
+) -> Vec<Option<BucketPoint<P::BaseField>>>
 where
     P::BaseField: BucketField,
 {
-    let buckets = 1usize << (c - 1);
     // Buckets are summed a few thousand points at a time, so each round's points,
     // denominators and inverses stay in the core's L2 cache.
-    let mut sums = Vec::with_capacity(buckets);
+    let mut sums = Vec::with_capacity(buckets.len());
+    let mut scratch = ListScratch::default();
     let mut points = Vec::with_capacity(CHUNK_POINTS * 2);
-    let mut point_starts = Vec::with_capacity(buckets + 1);
+    let mut point_starts = Vec::with_capacity(buckets.len() + 1);
     point_starts.push(0);
-    for k in 1..=buckets {
+    for k in buckets.start + 1..=buckets.end {
         for source in sources {
             source.schedule.gather(source, window, k, &mut points);
         }
         point_starts.push(points.len());
-        if points.len() >= CHUNK_POINTS || k == buckets {
-            sums.extend(sum_lists(&mut points, &point_starts));
+        if points.len() >= CHUNK_POINTS || k == buckets.end {
+            sum_lists::<P>(&mut points, &point_starts, &mut scratch, &mut sums);
             points.clear();
             point_starts.clear();
             point_starts.push(0);
         }
     }
-    weighted_bucket_sum(&sums)
+    sums
 }
 
-fn weighted_bucket_sum<P: SWCurveConfig>(sums: &[Affine<P>]) -> Projective<P>
+/// `Σ k·sums[k - 1]`, as `Σ hi·T_hi + Σ lo·U_lo` over `k = hi·2^b + lo`: the T and U
+/// sums are one more batched-affine [`sum_lists`], and only the two short weighted sums
+/// need projective additions.
+fn weighted_bucket_sum<P: SWCurveConfig>(
+    sums: &[Option<BucketPoint<P::BaseField>>],
+) -> Projective<P>
 where
     P::BaseField: BucketField,
 {
@@ -399,22 +679,21 @@ where
     let mut starts = Vec::with_capacity(high + low + 1);
     starts.push(0);
     for hi in 0..high {
-        points.extend(
-            sums[hi * low..((hi + 1) * low).min(len)]
-                .iter()
-                .filter(|sum| !sum.is_zero()),
-        );
+        points.extend(sums[hi * low..((hi + 1) * low).min(len)].iter().flatten());
         starts.push(points.len());
     }
     for lo in 0..low {
-        points.extend(
-            (0..high)
-                .filter_map(|hi| sums.get(hi * low + lo))
-                .filter(|sum| !sum.is_zero()),
-        );
+        points.extend((0..high).filter_map(|hi| *sums.get(hi * low + lo)?));
         starts.push(points.len());
     }
-    let totals = sum_lists(&mut points, &starts);
+    let mut totals = Vec::with_capacity(high + low);
+    sum_lists::<P>(
+        &mut points,
+        &starts,
+        &mut ListScratch::default(),
+        &mut totals,
+    );
+    let totals: Vec<Affine<P>> = totals.into_iter().map(BucketPoint::to_affine).collect();
     let (by_high, by_low) = totals.split_at(high);
     // Σ i·X_i for i from 0, by a running sum from the top.
     let weighted = |xs: &[Affine<P>]| {
@@ -437,7 +716,7 @@ where
 /// `Σ scalars[first + i]·bases[i]` for the scalars `schedule` was made from; scalars
 /// without a base are left out.
 pub fn msm_scheduled<P: SWCurveConfig>(
-    bases: &[Affine<P>],
+    bases: &[BucketPoint<P::BaseField>],
     first: usize,
     schedule: &BucketSchedule,
 ) -> Projective<P>
@@ -471,9 +750,19 @@ where
         .map(|s| s.schedule.entries.len())
         .max()
         .unwrap_or(0);
-    let sums: Vec<Projective<P>> = (0..windows)
+    let buckets = 1usize << (c - 1);
+    let part = buckets.div_ceil(WINDOW_PARTS);
+    let parts: Vec<_> = (0..windows * WINDOW_PARTS)
         .into_par_iter()
-        .map(|window| window_sum(&same, c, window))
+        .map(|task| {
+            let start = (task % WINDOW_PARTS * part).min(buckets);
+            let end = (start + part).min(buckets);
+            bucket_sums(&same, task / WINDOW_PARTS, start..end)
+        })
+        .collect();
+    let sums: Vec<Projective<P>> = parts
+        .par_chunks(WINDOW_PARTS)
+        .map(|window| weighted_bucket_sum::<P>(&window.concat()))
         .collect();
     let total = sums
         .iter()
@@ -501,7 +790,7 @@ where
         return Projective::zero();
     }
     let schedule = BucketSchedule::new(&scalars[..n], P::ScalarField::MODULUS_BIT_SIZE as usize);
-    msm_scheduled(&bases[..n], 0, &schedule)
+    msm_scheduled(&bucket_bases(&bases[..n]), 0, &schedule)
 }
 
 /// [`msm`] of field elements.
@@ -585,8 +874,9 @@ mod tests {
                 .enumerate()
                 .map(|(k, sum)| *sum * Fr::from(k as u64 + 1))
                 .sum();
+            let as_list: Vec<_> = sums.iter().map(BucketPoint::from_affine).collect();
             assert_eq!(
-                weighted_bucket_sum(&sums).into_affine(),
+                weighted_bucket_sum::<ark_bn254::g1::Config>(&as_list).into_affine(),
                 expected.into_affine(),
                 "{len} buckets"
             );
@@ -605,13 +895,13 @@ mod tests {
             let bases: Vec<G1Affine> = (0..n)
                 .map(|_| G1Projective::rand(&mut rng).into_affine())
                 .collect();
-            let ours = msm_scheduled(&bases, 0, &schedule).into_affine();
+            let ours = msm_scheduled(&bucket_bases(&bases), 0, &schedule).into_affine();
             let theirs = <G1Projective as VariableBaseMSM>::msm(&bases, &scalars)
                 .expect("same length")
                 .into_affine();
             assert_eq!(ours, theirs);
             // Bases for the scalars from index 7 on only, as the prover's L query.
-            let ours = msm_scheduled(&bases[7..], 7, &schedule).into_affine();
+            let ours = msm_scheduled(&bucket_bases(&bases[7..]), 7, &schedule).into_affine();
             let theirs = <G1Projective as VariableBaseMSM>::msm(&bases[7..], &scalars[7..])
                 .expect("same length")
                 .into_affine();
@@ -620,7 +910,7 @@ mod tests {
     }
 
     #[test]
-    fn fq2_product_and_batch_inverse_match_arkworks() {
+    fn bucket_field_products_and_batch_inverses_match_arkworks() {
         use ark_bn254::{Fq, Fq2, Fq2Config};
         use ark_ff::{Fp2Config, One};
         // Both formulas rely on u² = −1.
@@ -628,7 +918,10 @@ mod tests {
         let mut rng = StdRng::from_seed([8; 32]);
         for _ in 0..200 {
             let (a, b) = (Fq2::rand(&mut rng), Fq2::rand(&mut rng));
-            assert_eq!(<Fq2 as BucketField>::product(&a, &b), a * b);
+            assert_eq!(<Fq2 as BucketField>::multiply(&a, &b), a * b);
+            assert_eq!(<Fq2 as BucketField>::squared(&a), a.square());
+            assert_eq!(<Fq as BucketField>::multiply(&a.c0, &b.c1), a.c0 * b.c1);
+            assert_eq!(<Fq as BucketField>::squared(&a.c1), a.c1.square());
         }
         let mut values: Vec<Fq2> = (0..37).map(|_| Fq2::rand(&mut rng)).collect();
         values[3] = Fq2::zero();
@@ -646,7 +939,7 @@ mod tests {
             .iter()
             .map(|v| v.inverse().unwrap_or_default())
             .collect();
-        F::batch_invert(&mut values);
+        F::batch_invert(&mut values, &mut F::InvertScratch::default());
         assert_eq!(values, expected);
     }
 
@@ -665,7 +958,7 @@ mod tests {
             expected += <G1Projective as VariableBaseMSM>::msm(&bases[5..], &scalars[5..])
                 .expect("same length");
             let bigints: Vec<_> = scalars.iter().map(|s| s.into_bigint()).collect();
-            inputs.push((bases, bigints));
+            inputs.push((bucket_bases(&bases[5..]), bigints));
         }
         for widths in [[9, 9, 9], [9, 7, 9], [5, 8, 11]] {
             let schedules: Vec<_> = inputs
@@ -677,7 +970,7 @@ mod tests {
                 .iter()
                 .zip(&schedules)
                 .map(|((bases, _), schedule)| MsmSource {
-                    bases: &bases[5..],
+                    bases,
                     first: 5,
                     schedule,
                 })
@@ -689,6 +982,116 @@ mod tests {
             );
         }
         assert!(msm_sum::<ark_bn254::g1::Config>(&[]).is_zero());
+    }
+
+    fn signed_half(magnitude: BigInt<4>, negative: bool) -> Fr {
+        let value = Fr::from_bigint(magnitude).expect("below r");
+        if negative { -value } else { value }
+    }
+
+    #[test]
+    fn glv_split_edge_cases_recombine() {
+        let lambda = <ark_bn254::g1::Config as GLVConfig>::LAMBDA;
+        let two = Fr::from(2u64);
+        for k in [
+            Fr::zero(),
+            Fr::from(1u64),
+            -Fr::from(1u64),
+            lambda,
+            -lambda,
+            lambda * lambda,
+            two.pow([253u64]),
+            two.pow([128u64]),
+            two.pow([128u64]) - Fr::from(1u64),
+        ] {
+            let [(m1, n1), (m2, n2)] = glv_split(&k.into_bigint());
+            assert!(m1.num_bits() as usize <= GLV_HALF_BITS, "{k}");
+            assert!(m2.num_bits() as usize <= GLV_HALF_BITS, "{k}");
+            assert_eq!(signed_half(m1, n1) + lambda * signed_half(m2, n2), k);
+        }
+    }
+
+    proptest::proptest! {
+        /// k = k1 + λ·k2 (mod r), with both halves below 2^128, for any k < r.
+        #[test]
+        fn glv_split_recombines_with_small_halves(seed in proptest::prelude::any::<[u8; 32]>()) {
+            let k = Fr::from_le_bytes_mod_order(&seed);
+            let lambda = <ark_bn254::g1::Config as GLVConfig>::LAMBDA;
+            let [(m1, n1), (m2, n2)] = glv_split(&k.into_bigint());
+            proptest::prop_assert!(m1.num_bits() as usize <= GLV_HALF_BITS);
+            proptest::prop_assert!(m2.num_bits() as usize <= GLV_HALF_BITS);
+            proptest::prop_assert_eq!(signed_half(m1, n1) + lambda * signed_half(m2, n2), k);
+        }
+    }
+
+    #[test]
+    fn endomorphisms_multiply_by_g1_lambda() {
+        let lambda = <ark_bn254::g1::Config as GLVConfig>::LAMBDA;
+        let mut rng = StdRng::from_seed([10; 32]);
+        for _ in 0..4 {
+            let p = G1Projective::rand(&mut rng).into_affine();
+            assert_eq!(
+                ark_bn254::g1::Config::glv_endomorphism(&p),
+                (p * lambda).into_affine()
+            );
+            let q = G2Projective::rand(&mut rng).into_affine();
+            assert_eq!(
+                ark_bn254::g2::Config::glv_endomorphism(&q),
+                (q * lambda).into_affine()
+            );
+        }
+        assert!(ark_bn254::g1::Config::glv_endomorphism(&G1Affine::identity()).is_zero());
+        assert!(ark_bn254::g2::Config::glv_endomorphism(&G2Affine::identity()).is_zero());
+    }
+
+    /// A GLV MSM over `glv_bases` equals arkworks' MSM, also from an offset.
+    fn check_glv<P: GlvCurve>(bases: &[Affine<P>], scalars: &[Fr], c: usize)
+    where
+        P::BaseField: BucketField,
+        Projective<P>: VariableBaseMSM<MulBase = Affine<P>, ScalarField = Fr>,
+    {
+        let bigints: Vec<_> = scalars.iter().map(|s| s.into_bigint()).collect();
+        let schedule = BucketSchedule::glv(&bigints, c);
+        let glv = glv_bases(bases);
+        let theirs = |from: usize| {
+            <Projective<P> as VariableBaseMSM>::msm(&bases[from..], &scalars[from..])
+                .expect("same length")
+                .into_affine()
+        };
+        assert_eq!(
+            msm_scheduled(&glv, 0, &schedule).into_affine(),
+            theirs(0),
+            "c = {c}"
+        );
+        let ours = msm_scheduled(&glv[14..], 14, &schedule).into_affine();
+        assert_eq!(ours, theirs(7), "c = {c}, from 7");
+    }
+
+    #[test]
+    fn glv_msm_matches_arkworks_in_g1_and_g2() {
+        let mut rng = StdRng::from_seed([11; 32]);
+        let n = 1500;
+        let mut g1: Vec<G1Affine> = (0..n)
+            .map(|_| G1Projective::rand(&mut rng).into_affine())
+            .collect();
+        let mut scalars: Vec<Fr> = (0..n).map(|_| Fr::rand(&mut rng)).collect();
+        // Repeats, P + (-P), identities, zero, small scalars and -1.
+        for i in (0..n).step_by(9) {
+            g1[i + 1] = g1[i];
+            scalars[i + 1] = scalars[i];
+            g1[i + 2] = -g1[i];
+            scalars[i + 2] = scalars[i];
+            g1[i + 3] = G1Affine::identity();
+            scalars[i + 4] = Fr::from((i % 3) as u64);
+            scalars[i + 5] = -Fr::from(1u64);
+        }
+        for c in [7, 13] {
+            check_glv(&g1, &scalars, c);
+        }
+        let g2: Vec<G2Affine> = (0..200)
+            .map(|_| G2Projective::rand(&mut rng).into_affine())
+            .collect();
+        check_glv(&g2, &scalars[..200], 9);
     }
 
     #[test]
