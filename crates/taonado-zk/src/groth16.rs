@@ -415,7 +415,7 @@ impl WithdrawProver {
         // Every MSM is a GLV MSM (two bases per scalar, 128-bit half-scalars) with one
         // window width, so the witness's schedule serves A, B and L (one split serves G1
         // and G2), and the C sum shares its buckets.
-        let c = msm::window_bits(2 * (pk.l_query.len() + pk.b_g1_query.len() + pk.h_query.len()));
+        let c = msm::window_bits(glv.l.len() + glv.b_g1.len() + glv.h.len());
         let (h_schedule, ((schedule, r_schedule), (a_acc, b_g2_acc))) = rayon::join(
             || -> Result<_, ZkError> {
                 let h = quotient(shape, assignment)?;

@@ -56,16 +56,10 @@ pub trait BucketField: Field {
     type InvertScratch: Default;
 
     /// `a·b`.
-    #[inline(always)]
-    fn multiply(a: &Self, b: &Self) -> Self {
-        *a * b
-    }
+    fn multiply(a: &Self, b: &Self) -> Self;
 
     /// `a²`.
-    #[inline(always)]
-    fn squared(a: &Self) -> Self {
-        a.square()
-    }
+    fn squared(a: &Self) -> Self;
 
     /// Inverts every non-zero value in place; zeros stay zero.
     fn batch_invert(values: &mut [Self], scratch: &mut Self::InvertScratch);
@@ -219,7 +213,8 @@ fn glv_constants() -> &'static GlvConstants {
 ///
 /// Babai rounding against the lattice basis N, with β ≈ (k·n22/r, −k·n12/r) truncated
 /// through a precomputed ⌊|m|·2^256/r⌋: the congruence holds for any integer β, and the
-/// truncation (β off by less than 2) keeps |kᵢ| < 2·(|nᵢ₁| + |nᵢ₂|) < 2^128.
+/// truncation (β off by less than 2) keeps |k1| < 2·(|n11| + |n21|) and
+/// |k2| < 2·(|n12| + |n22|), both below 2^128.
 pub fn glv_split(k: &BigInt<4>) -> [(BigInt<4>, bool); 2] {
     let constants = glv_constants();
     let k = U256::from_limbs(k.0);
@@ -441,7 +436,7 @@ fn montgomery_batch_invert<F: BucketField>(values: &mut [F], prefix: &mut Vec<F>
     }
 }
 
-/// Points summed per batch of buckets (see [`window_sum`]).
+/// Points summed per batch of buckets (see [`bucket_sums`]).
 const CHUNK_POINTS: usize = 4096;
 
 /// How many schedule entries ahead [`BucketSchedule::gather`] prefetches a base.
