@@ -8,9 +8,8 @@ pub type CircuitHash = B256;
 use ark_bn254::{Bn254, Fq, Fq2, G1Affine, G2Affine};
 use ark_ec::AffineRepr;
 use ark_ec::CurveGroup;
-use ark_ff::{BigInteger, FftField, Field, PrimeField, Zero};
+use ark_ff::{BigInteger, FftField, Field, One, PrimeField, Zero};
 use ark_groth16::{Groth16, prepare_verifying_key};
-use ark_poly::{EvaluationDomain, GeneralEvaluationDomain};
 use ark_relations::gr1cs::{
     ConstraintSynthesizer, ConstraintSystem, OptimizationGoal, R1CS_PREDICATE_LABEL,
     SynthesisError, SynthesisMode,
@@ -22,6 +21,7 @@ use rayon::prelude::*;
 use crate::{
     ZkError,
     circuit::{PUBLIC_INPUTS, WithdrawCircuit, WithdrawPublicInputs, WithdrawWitness},
+    fft,
     field::Fr,
     msm,
 };
@@ -53,6 +53,8 @@ pub struct CircuitShape {
     num_witness_variables: usize,
     num_constraints: usize,
     hash: B256,
+    /// The FFT domain of the QAP quotient.
+    quotient_domain: QuotientDomain,
 }
 
 impl CircuitShape {
@@ -69,12 +71,19 @@ impl CircuitShape {
         let matrices = all
             .remove(R1CS_PREDICATE_LABEL)
             .ok_or_else(|| synthesis("setup", &SynthesisError::PredicateNotFound))?;
+        // libsnark's reduction adds a row per instance variable.
+        let rows = cs.num_constraints() + cs.num_instance_variables();
+        let quotient_domain = QuotientDomain::new(rows).ok_or_else(|| ZkError::Synthesis {
+            stage: "setup",
+            message: format!("no radix-2 FFT domain holds {rows} rows"),
+        })?;
         let mut shape = Self {
             matrices,
             num_instance_variables: cs.num_instance_variables(),
             num_witness_variables: cs.num_witness_variables(),
             num_constraints: cs.num_constraints(),
             hash: B256::ZERO,
+            quotient_domain,
         };
         shape.hash = shape.digest();
         Ok(shape)
@@ -175,77 +184,138 @@ impl CircuitShape {
 
     /// The index of the first constraint `assignment` violates, if any.
     pub fn first_unsatisfied(&self, assignment: &[Fr]) -> Option<usize> {
+        self.satisfied_rows(assignment).err()
+    }
+
+    /// A's and B's rows applied to `assignment` (one value per constraint), or the index
+    /// of the first constraint it does not satisfy. The prover's quotient takes these rows,
+    /// so they are evaluated once.
+    fn satisfied_rows(&self, assignment: &[Fr]) -> Result<(Vec<Fr>, Vec<Fr>), usize> {
         let evaluate = |row: &[(Fr, usize)]| evaluate_row(row, assignment);
         let [a, b, c] = self.matrices.as_slice() else {
-            return Some(0);
+            return Err(0);
         };
         if assignment.len() != self.num_instance_variables + self.num_witness_variables {
-            return Some(0);
+            return Err(0);
         }
-        (0..self.num_constraints)
+        let (a_rows, b_rows): (Vec<Fr>, Vec<Fr>) = (0..self.num_constraints)
             .into_par_iter()
-            .find_first(|&i| evaluate(&a[i]) * evaluate(&b[i]) != evaluate(&c[i]))
+            .map(|i| (evaluate(&a[i]), evaluate(&b[i])))
+            .unzip();
+        match (0..self.num_constraints)
+            .into_par_iter()
+            .find_first(|&i| fft::product(a_rows[i], &b_rows[i]) != evaluate(&c[i]))
+        {
+            Some(index) => Err(index),
+            None => Ok((a_rows, b_rows)),
+        }
     }
 }
 
 /// One row of a constraint matrix applied to the assignment: Σ coefficient·value.
 fn evaluate_row(row: &[(Fr, usize)], assignment: &[Fr]) -> Fr {
     row.iter()
-        .map(|(coefficient, column)| *coefficient * assignment[*column])
+        .map(|(coefficient, column)| fft::product(*coefficient, &assignment[*column]))
         .sum()
 }
 
-/// The coefficients of the QAP quotient h = (A·B − C)/Z of libsnark's reduction, as
-/// ark-groth16's `LibsnarkReduction::witness_map_from_matrices`, with 6 FFTs instead of 7
-/// and no C evaluation. On a satisfied assignment C = A∘B on the domain, so with P = A·B =
-/// P_lo + xⁿ·P_hi: the inverse FFT of A∘B is P mod (xⁿ − 1) = P_lo + P_hi = C, and the
-/// coset inverse FFT of the coset products is P mod (xⁿ − gⁿ) = P_lo + gⁿ·P_hi. Their
-/// difference over gⁿ − 1 is P_hi = h.
-fn quotient(shape: &CircuitShape, assignment: &[Fr]) -> Result<Vec<Fr>, ZkError> {
-    let (constraints, inputs) = (shape.num_constraints, shape.num_instance_variables);
-    let unsized_domain = || ZkError::Synthesis {
-        stage: "prove",
-        message: format!("no FFT domain holds {constraints} constraints"),
-    };
-    let domain =
-        GeneralEvaluationDomain::<Fr>::new(constraints + inputs).ok_or_else(unsized_domain)?;
-    let coset = domain.get_coset(Fr::GENERATOR).ok_or_else(unsized_domain)?;
-    let [a_matrix, b_matrix, _] = shape.matrices.as_slice() else {
-        return Err(synthesis("prove", &SynthesisError::PredicateNotFound));
-    };
-    let mut a = vec![Fr::zero(); domain.size()];
-    let mut b = vec![Fr::zero(); domain.size()];
-    a[..constraints]
-        .par_iter_mut()
-        .zip(&mut b[..constraints])
-        .zip(a_matrix)
-        .zip(b_matrix)
-        .for_each(|(((a, b), a_row), b_row)| {
-            *a = evaluate_row(a_row, assignment);
-            *b = evaluate_row(b_row, assignment);
-        });
-    // libsnark's extra rows bind the public inputs: A = input, B = C = 0.
-    a[constraints..constraints + inputs].copy_from_slice(&assignment[..inputs]);
-    let mut c: Vec<Fr> = a.par_iter().zip(&b).map(|(a, b)| *a * b).collect();
-    let to_coset = |values: &mut Vec<Fr>| {
-        domain.ifft_in_place(values);
-        coset.fft_in_place(values);
-    };
-    rayon::join(|| to_coset(&mut a), || to_coset(&mut b));
-    let mut h: Vec<Fr> = a.par_iter().zip(&b).map(|(a, b)| *a * b).collect();
-    rayon::join(
-        || coset.ifft_in_place(&mut h),
-        || domain.ifft_in_place(&mut c),
-    );
-    let scale = domain
-        .evaluate_vanishing_polynomial(Fr::GENERATOR)
-        .inverse()
-        .ok_or_else(unsized_domain)?;
-    h.par_iter_mut().zip(&c).for_each(|(h, c)| {
-        *h -= c;
-        *h *= scale;
-    });
-    Ok(h)
+/// The FFT domain of the QAP quotient h = (A·B − C)/Z of libsnark's reduction (as
+/// ark-groth16's `LibsnarkReduction`), with the prover's scaling tables.
+///
+/// On a satisfied assignment C = A∘B on the domain, so with P = A·B = P_lo + xⁿ·P_hi:
+/// interpolating A∘B gives P mod (xⁿ − 1) = P_lo + P_hi = C, and interpolating the products
+/// on the coset gH gives P mod (xⁿ − gⁿ) = P_lo + gⁿ·P_hi. Their difference over gⁿ − 1 is
+/// P_hi = h: 6 FFTs, and no C evaluation. Interpolations run in decimation in frequency
+/// (bit-reversed out) and evaluations in decimation in time (bit-reversed in), so nothing
+/// is permuted: h comes out bit-reversed, and the prover stores the H bases that way.
+#[derive(Debug, Clone)]
+struct QuotientDomain {
+    fft: fft::Radix2Fft,
+    /// At bit-reversed index k: g^rev(k)/n, taking n times A's (or B's) coefficients to
+    /// the coefficients of A(g·x).
+    to_coset: Vec<Fr>,
+    /// At bit-reversed index k: g^−rev(k), taking n times the coefficients of P(g·x) mod
+    /// (xⁿ − 1) to n times those of P mod (xⁿ − gⁿ).
+    from_coset: Vec<Fr>,
+    /// 1/(n·(gⁿ − 1)).
+    h_scale: Fr,
+}
+
+impl QuotientDomain {
+    /// The smallest domain of at least `rows` points, with the coset offset g of
+    /// ark-poly (`Fr::GENERATOR`); `None` beyond 2^28 points.
+    fn new(rows: usize) -> Option<Self> {
+        let fft = fft::Radix2Fft::new(rows.max(1).next_power_of_two().trailing_zeros())?;
+        let n = fft.size();
+        let n_inverse = Fr::from(n as u64).inverse()?;
+        let g = Fr::GENERATOR;
+        let g_inverse = g.inverse()?;
+        let powers = |base: Fr, scale: Fr| {
+            let mut natural = Vec::with_capacity(n);
+            let mut power = scale;
+            for _ in 0..n {
+                natural.push(power);
+                power = fft::product(power, &base);
+            }
+            (0..n).map(|k| natural[fft.bit_reverse(k)]).collect()
+        };
+        let to_coset = powers(g, n_inverse);
+        let from_coset = powers(g_inverse, Fr::one());
+        // g generates Fr*, whose order r − 1 exceeds n, so gⁿ ≠ 1.
+        let h_scale = (Fr::from(n as u64) * (g.pow([n as u64]) - Fr::one())).inverse()?;
+        Some(Self {
+            fft,
+            to_coset,
+            from_coset,
+            h_scale,
+        })
+    }
+
+    fn size(&self) -> usize {
+        self.fft.size()
+    }
+
+    /// h's coefficients in bit-reversed order (index k holds coefficient rev(k)), from A's
+    /// and B's rows on a satisfying assignment ([`CircuitShape::satisfied_rows`]) and the
+    /// instance (libsnark's extra rows: A = input, B = 0).
+    fn quotient(&self, (mut a, mut b): (Vec<Fr>, Vec<Fr>), instance: &[Fr]) -> Vec<Fr> {
+        use fft::Direction::{Forward, Inverse};
+        let n = self.size();
+        let constraints = a.len();
+        a.resize(n, Fr::zero());
+        b.resize(n, Fr::zero());
+        a[constraints..constraints + instance.len()].copy_from_slice(instance);
+        let mut c: Vec<Fr> = a
+            .par_iter()
+            .zip(&b)
+            .map(|(a, b)| fft::product(*a, b))
+            .collect();
+        let to_coset = |values: &mut Vec<Fr>| {
+            self.fft.dif(values, Inverse);
+            values
+                .par_iter_mut()
+                .zip(&self.to_coset)
+                .for_each(|(value, scale)| *value = fft::product(*value, scale));
+            self.fft.dit(values, Forward);
+        };
+        rayon::join(|| to_coset(&mut a), || to_coset(&mut b));
+        // The products on the coset, in place of A's values.
+        let mut h = a;
+        h.par_iter_mut()
+            .zip(&b)
+            .for_each(|(a, b)| *a = fft::product(*a, b));
+        rayon::join(
+            || self.fft.dif(&mut h, Inverse),
+            || self.fft.dif(&mut c, Inverse),
+        );
+        h.par_iter_mut()
+            .zip(&c)
+            .zip(&self.from_coset)
+            .for_each(|((h, c), from_coset)| {
+                *h = fft::product(fft::product(*h, from_coset) - c, &self.h_scale);
+            });
+        h
+    }
 }
 
 fn synthesis(stage: &'static str, error: &SynthesisError) -> ZkError {
@@ -292,11 +362,12 @@ struct GlvQueries {
     b_g1: Vec<msm::BucketPoint<Fq>>,
     b_g2: Vec<msm::BucketPoint<Fq2>>,
     l: Vec<msm::BucketPoint<Fq>>,
+    /// H's bases in the quotient's bit-reversed order ([`QuotientDomain::quotient`]).
     h: Vec<msm::BucketPoint<Fq>>,
 }
 
 impl GlvQueries {
-    fn new(pk: &ProvingKey) -> Self {
+    fn new(pk: &ProvingKey, quotient_domain: &QuotientDomain) -> Self {
         let b_g1_variables: Vec<usize> = (0..pk.b_g1_query.len().saturating_sub(1))
             .filter(|&i| !pk.b_g1_query[i + 1].is_zero())
             .collect();
@@ -304,13 +375,20 @@ impl GlvQueries {
             .iter()
             .map(|&i| pk.b_g1_query[i + 1])
             .collect();
+        // In the quotient's bit-reversed order (the identity past the query's end).
+        let h_bases: Vec<G1Affine> = (0..quotient_domain.size())
+            .map(|k| {
+                let j = quotient_domain.fft.bit_reverse(k);
+                pk.h_query.get(j).copied().unwrap_or_else(G1Affine::zero)
+            })
+            .collect();
         Self {
             a: msm::glv_bases(&pk.a_query),
             b_g1_variables,
             b_g1: msm::glv_bases(&b_g1_bases),
             b_g2: msm::glv_bases(&pk.b_g2_query),
             l: msm::glv_bases(&pk.l_query),
-            h: msm::glv_bases(&pk.h_query),
+            h: msm::glv_bases(&h_bases),
         }
     }
 }
@@ -332,7 +410,7 @@ impl WithdrawProver {
 
     /// A prover from a proving key made for `shape` (the caller checked the binding).
     pub fn from_parts(proving_key: ProvingKey, shape: CircuitShape) -> Self {
-        let glv = GlvQueries::new(&proving_key);
+        let glv = GlvQueries::new(&proving_key, &shape.quotient_domain);
         Self {
             proving_key,
             shape,
@@ -364,25 +442,32 @@ impl WithdrawProver {
         rng: &mut R,
     ) -> Result<Proof, ZkError> {
         let assignment = self.shape.assignment(public, witness)?;
-        if let Some(index) = self.shape.first_unsatisfied(&assignment) {
-            return Err(ZkError::Unsatisfied {
-                constraint: format!("#{index}"),
-            });
-        }
+        let rows =
+            self.shape
+                .satisfied_rows(&assignment)
+                .map_err(|index| ZkError::Unsatisfied {
+                    constraint: format!("#{index}"),
+                })?;
         // arkworks draws from rand 0.8; seed its generator from the caller's.
         let mut seed = [0u8; 32];
         rng.fill_bytes(&mut seed);
         let mut ark_rng = StdRng::from_seed(seed);
         let r = <Fr as ark_std::UniformRand>::rand(&mut ark_rng);
         let s = <Fr as ark_std::UniformRand>::rand(&mut ark_rng);
-        self.prove_assignment(&assignment, r, s)
+        self.prove_assignment(&assignment, rows, r, s)
     }
 
     /// Groth16's prover (as ark-groth16's `create_proof_with_assignment`, with the same
     /// libsnark R1CS-to-QAP reduction and random `r`, `s`, so proofs stay zero-knowledge),
     /// with the multi-scalar multiplications done by [`crate::msm`]: affine bucket sums
     /// with batched inversions, about 1.6x fewer field multiplications than arkworks'.
-    fn prove_assignment(&self, assignment: &[Fr], r: Fr, s: Fr) -> Result<Proof, ZkError> {
+    fn prove_assignment(
+        &self,
+        assignment: &[Fr],
+        rows: (Vec<Fr>, Vec<Fr>),
+        r: Fr,
+        s: Fr,
+    ) -> Result<Proof, ZkError> {
         let pk = &self.proving_key;
         let shape = &self.shape;
         let variables = shape.num_instance_variables + shape.num_witness_variables;
@@ -390,6 +475,7 @@ impl WithdrawProver {
             || pk.b_g1_query.len() != variables
             || pk.b_g2_query.len() != variables
             || pk.l_query.len() != shape.num_witness_variables
+            || pk.h_query.len() + 1 != shape.quotient_domain.size()
             || assignment.len() != variables
         {
             return Err(ZkError::Synthesis {
@@ -417,10 +503,12 @@ impl WithdrawProver {
         // and G2), and the C sum shares its buckets.
         let c = msm::window_bits(glv.l.len() + glv.b_g1.len() + glv.h.len());
         let (h_schedule, ((schedule, r_schedule), (a_acc, b_g2_acc))) = rayon::join(
-            || -> Result<_, ZkError> {
-                let h = quotient(shape, assignment)?;
+            || {
+                let h = shape
+                    .quotient_domain
+                    .quotient(rows, &assignment[..shape.num_instance_variables]);
                 let h: Vec<_> = h.par_iter().map(|x| x.into_bigint()).collect();
-                Ok(msm::BucketSchedule::glv(&h, c))
+                msm::BucketSchedule::glv(&h, c)
             },
             || {
                 let (schedule, r_schedule) = rayon::join(
@@ -435,7 +523,6 @@ impl WithdrawProver {
                 ((schedule, r_schedule), accs)
             },
         );
-        let h_schedule = h_schedule?;
         // Σ_witness aᵢ·Lᵢ + r·Σ aᵢ·B1ᵢ + Σ hⱼ·Hⱼ
         let c_acc = msm::msm_sum(&[
             msm::MsmSource {
@@ -576,6 +663,7 @@ pub fn proof_from_bytes(bytes: &[u8]) -> Result<Proof, ZkError> {
 #[cfg(test)]
 mod tests {
     use ark_groth16::r1cs_to_qap::{LibsnarkReduction, R1CSToQAP};
+    use ark_poly::GeneralEvaluationDomain;
     use ark_std::UniformRand;
     use rand::{SeedableRng as _, rngs::StdRng as RandStdRng};
 
@@ -610,11 +698,20 @@ mod tests {
                 &assignment,
             )
             .expect("ark witness map");
-        assert_eq!(quotient(shape, &assignment).expect("quotient"), ark_h);
+        let rows = shape.satisfied_rows(&assignment).expect("satisfied");
+        let domain = &shape.quotient_domain;
+        let h = domain.quotient(rows.clone(), &assignment[..shape.num_instance_variables()]);
+        let natural: Vec<Fr> = (0..domain.size())
+            .map(|j| h[domain.fft.bit_reverse(j)])
+            .collect();
+        assert_eq!(natural[..ark_h.len()], ark_h[..]);
+        assert!(natural[ark_h.len()..].iter().all(Zero::is_zero));
         let mut ark_rng = StdRng::from_seed([3; 32]);
         for _ in 0..2 {
             let (r, s) = (Fr::rand(&mut ark_rng), Fr::rand(&mut ark_rng));
-            let ours = prover.prove_assignment(&assignment, r, s).expect("proof");
+            let ours = prover
+                .prove_assignment(&assignment, rows.clone(), r, s)
+                .expect("proof");
             let theirs =
                 Groth16::<Bn254, LibsnarkReduction>::create_proof_with_reduction_and_matrices(
                     prover.proving_key(),

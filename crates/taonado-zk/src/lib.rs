@@ -9,6 +9,7 @@
 pub mod ceremony;
 pub mod circuit;
 mod error;
+pub mod fft;
 pub mod field;
 pub mod groth16;
 pub mod keys;
