@@ -138,19 +138,7 @@ fn dif(values: &mut [Fr], twiddles: &[Fr]) {
         return;
     }
     let (low, high) = values.split_at_mut(half);
-    // ω⁰ = 1 needs no product.
-    let (u, v) = (low[0], high[0]);
-    low[0] = u + v;
-    high[0] = u - v;
-    for ((u, v), w) in low[1..]
-        .iter_mut()
-        .zip(&mut high[1..])
-        .zip(&twiddles[half + 1..])
-    {
-        let difference = *u - *v;
-        *u += *v;
-        *v = product(difference, w);
-    }
+    butterflies(low, high, twiddles, |u, v, w| (u + v, product(u - v, w)));
     if half >= PARALLEL_LEN {
         rayon::join(|| dif(low, twiddles), || dif(high, twiddles));
     } else {
@@ -172,17 +160,31 @@ fn dit(values: &mut [Fr], twiddles: &[Fr]) {
         dit(low, twiddles);
         dit(high, twiddles);
     }
+    butterflies(low, high, twiddles, |u, v, w| {
+        let twisted = product(v, w);
+        (u + twisted, u - twisted)
+    });
+}
+
+/// `(uⱼ, vⱼ) ← butterfly(uⱼ, vⱼ, ωʲ)` across the halves `low` and `high`, where ω is the
+/// table's root for their combined length; at j = 0 (ω⁰ = 1) both butterflies are
+/// (u + v, u − v), without a product.
+#[inline(always)]
+fn butterflies(
+    low: &mut [Fr],
+    high: &mut [Fr],
+    twiddles: &[Fr],
+    butterfly: impl Fn(Fr, Fr, &Fr) -> (Fr, Fr),
+) {
+    let half = low.len();
     let (u, v) = (low[0], high[0]);
-    low[0] = u + v;
-    high[0] = u - v;
+    (low[0], high[0]) = (u + v, u - v);
     for ((u, v), w) in low[1..]
         .iter_mut()
         .zip(&mut high[1..])
         .zip(&twiddles[half + 1..])
     {
-        let twisted = product(*v, w);
-        *v = *u - twisted;
-        *u += twisted;
+        (*u, *v) = butterfly(*u, *v, w);
     }
 }
 
