@@ -63,11 +63,6 @@ impl Radix2Fft {
         1 << self.log_size
     }
 
-    /// log₂ of [`Radix2Fft::size`].
-    pub fn log_size(&self) -> u32 {
-        self.log_size
-    }
-
     /// `index` with its `log_size` low bits reversed: where [`Radix2Fft::dif`] puts the
     /// value of natural index `index`, for transforms of the full size.
     pub fn bit_reverse(&self, index: usize) -> usize {
