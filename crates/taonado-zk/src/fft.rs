@@ -11,10 +11,9 @@
 //! Both recurse on halves (depth first), so once a half fits in cache it stays there, and
 //! large halves run as parallel tasks.
 
-use ark_bn254::FrConfig;
-use ark_ff::{FftField, Field, MontConfig, One};
+use ark_ff::{FftField, Field, One};
 
-use crate::field::Fr;
+use crate::field::{Fr, inline_product as product};
 
 /// The root of unity a transform uses: ω evaluates, ω⁻¹ interpolates (unscaled: the
 /// result is n times the coefficients).
@@ -116,13 +115,6 @@ fn twiddles(root: Fr, size: usize) -> Vec<Fr> {
         m /= 2;
     }
     table
-}
-
-/// `a·b` with arkworks' Montgomery product inline (its `Fr` operator calls it out of line).
-#[inline(always)]
-pub(crate) fn product(mut a: Fr, b: &Fr) -> Fr {
-    <FrConfig as MontConfig<4>>::mul_assign(&mut a, b);
-    a
 }
 
 /// Decimation in frequency (Gentleman–Sande): butterflies across the halves, then each

@@ -1,12 +1,25 @@
 //! Conversions between BN254 scalar field elements and the EVM's 256-bit words.
 
 use alloy_primitives::{B256, U256};
-use ark_ff::PrimeField;
+use ark_ff::{Fp256, MontBackend, MontConfig, PrimeField};
 
 use crate::ZkError;
 
 /// The BN254 scalar field: Tornado's hashes, tree nodes and public inputs live here.
 pub use ark_bn254::Fr;
+
+/// `a·b` in a 4-limb Montgomery field (`Fr`, `Fq`) with arkworks' product inline, for
+/// hot loops. arkworks' operators call the product out of line (LLVM finds the unrolled
+/// product too large to inline); its `MontConfig` function is the same code marked
+/// `#[inline(always)]`.
+#[inline(always)]
+pub(crate) fn inline_product<C: MontConfig<4>>(
+    mut a: Fp256<MontBackend<C, 4>>,
+    b: &Fp256<MontBackend<C, 4>>,
+) -> Fp256<MontBackend<C, 4>> {
+    C::mul_assign(&mut a, b);
+    a
+}
 
 /// A field element as the EVM sees it.
 pub fn fr_to_u256(value: Fr) -> U256 {

@@ -22,7 +22,7 @@ use crate::{
     ZkError,
     circuit::{PUBLIC_INPUTS, WithdrawCircuit, WithdrawPublicInputs, WithdrawWitness},
     fft,
-    field::Fr,
+    field::{Fr, inline_product},
     msm,
 };
 
@@ -204,7 +204,7 @@ impl CircuitShape {
             .unzip();
         match (0..self.num_constraints)
             .into_par_iter()
-            .find_first(|&i| fft::product(a_rows[i], &b_rows[i]) != evaluate(&c[i]))
+            .find_first(|&i| inline_product(a_rows[i], &b_rows[i]) != evaluate(&c[i]))
         {
             Some(index) => Err(index),
             None => Ok((a_rows, b_rows)),
@@ -215,7 +215,7 @@ impl CircuitShape {
 /// One row of a constraint matrix applied to the assignment: Σ coefficient·value.
 fn evaluate_row(row: &[(Fr, usize)], assignment: &[Fr]) -> Fr {
     row.iter()
-        .map(|(coefficient, column)| fft::product(*coefficient, &assignment[*column]))
+        .map(|(coefficient, column)| inline_product(*coefficient, &assignment[*column]))
         .sum()
 }
 
@@ -255,7 +255,7 @@ impl QuotientDomain {
             let mut power = scale;
             for _ in 0..n {
                 natural.push(power);
-                power = fft::product(power, &base);
+                power = inline_product(power, &base);
             }
             (0..n).map(|k| natural[fft.bit_reverse(k)]).collect()
         };
@@ -288,14 +288,14 @@ impl QuotientDomain {
         let mut c: Vec<Fr> = a
             .par_iter()
             .zip(&b)
-            .map(|(a, b)| fft::product(*a, b))
+            .map(|(a, b)| inline_product(*a, b))
             .collect();
         let to_coset = |values: &mut Vec<Fr>| {
             self.fft.dif(values, Inverse);
             values
                 .par_iter_mut()
                 .zip(&self.to_coset)
-                .for_each(|(value, scale)| *value = fft::product(*value, scale));
+                .for_each(|(value, scale)| *value = inline_product(*value, scale));
             self.fft.dit(values, Forward);
         };
         rayon::join(|| to_coset(&mut a), || to_coset(&mut b));
@@ -303,7 +303,7 @@ impl QuotientDomain {
         let mut h = a;
         h.par_iter_mut()
             .zip(&b)
-            .for_each(|(a, b)| *a = fft::product(*a, b));
+            .for_each(|(a, b)| *a = inline_product(*a, b));
         rayon::join(
             || self.fft.dif(&mut h, Inverse),
             || self.fft.dif(&mut c, Inverse),
@@ -312,7 +312,7 @@ impl QuotientDomain {
             .zip(&c)
             .zip(&self.from_coset)
             .for_each(|((h, c), from_coset)| {
-                *h = fft::product(fft::product(*h, from_coset) - c, &self.h_scale);
+                *h = inline_product(inline_product(*h, from_coset) - c, &self.h_scale);
             });
         h
     }

@@ -68,14 +68,11 @@ pub trait BucketField: Field {
 impl BucketField for ark_bn254::Fq {
     type InvertScratch = Vec<Self>;
 
-    // arkworks' `Fq` operators call its Montgomery product out of line (LLVM finds the
-    // unrolled product too large to inline); its `MontConfig` functions are the same code
-    // marked `#[inline(always)]`, so the bucket sums get it inline.
+    // arkworks' `Fq` operators call the Montgomery product out of line: the bucket sums
+    // get it inline.
     #[inline(always)]
     fn multiply(a: &Self, b: &Self) -> Self {
-        let mut product = *a;
-        <ark_bn254::FqConfig as MontConfig<4>>::mul_assign(&mut product, b);
-        product
+        crate::field::inline_product(*a, b)
     }
 
     #[inline(always)]
