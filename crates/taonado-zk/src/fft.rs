@@ -120,6 +120,28 @@ fn twiddles(root: Fr, size: usize) -> Vec<Fr> {
 /// Decimation in frequency (Gentleman–Sande): butterflies across the halves, then each
 /// half. `twiddles` is the table's `[0, values.len())`.
 fn dif(values: &mut [Fr], twiddles: &[Fr]) {
+    #[cfg(target_arch = "x86_64")]
+    if crate::field::has_mulx() {
+        // SAFETY: this CPU has BMI2, the one feature `dif_mulx` is compiled for.
+        return unsafe { dif_mulx(values, twiddles) };
+    }
+    dif_portable(values, twiddles);
+}
+
+fn dif_portable(values: &mut [Fr], twiddles: &[Fr]) {
+    dif_step(values, twiddles, dif_portable);
+}
+
+/// [`dif`] compiled for CPUs with BMI2 (see [`crate::field::has_mulx`]).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "bmi2")]
+fn dif_mulx(values: &mut [Fr], twiddles: &[Fr]) {
+    dif_step(values, twiddles, |half, twiddles| dif_mulx(half, twiddles));
+}
+
+/// One level of [`dif`]; `recurse` transforms each half.
+#[inline(always)]
+fn dif_step(values: &mut [Fr], twiddles: &[Fr], recurse: impl Fn(&mut [Fr], &[Fr]) + Sync) {
     let half = values.len() / 2;
     if half == 0 {
         return;
@@ -127,25 +149,47 @@ fn dif(values: &mut [Fr], twiddles: &[Fr]) {
     let (low, high) = values.split_at_mut(half);
     butterflies(low, high, twiddles, |u, v, w| (u + v, product(u - v, w)));
     if half >= PARALLEL_LEN {
-        rayon::join(|| dif(low, twiddles), || dif(high, twiddles));
+        rayon::join(|| recurse(low, twiddles), || recurse(high, twiddles));
     } else {
-        dif(low, twiddles);
-        dif(high, twiddles);
+        recurse(low, twiddles);
+        recurse(high, twiddles);
     }
 }
 
 /// Decimation in time (Cooley–Tukey): each half, then butterflies across the halves.
 fn dit(values: &mut [Fr], twiddles: &[Fr]) {
+    #[cfg(target_arch = "x86_64")]
+    if crate::field::has_mulx() {
+        // SAFETY: this CPU has BMI2, the one feature `dit_mulx` is compiled for.
+        return unsafe { dit_mulx(values, twiddles) };
+    }
+    dit_portable(values, twiddles);
+}
+
+fn dit_portable(values: &mut [Fr], twiddles: &[Fr]) {
+    dit_step(values, twiddles, dit_portable);
+}
+
+/// [`dit`] compiled for CPUs with BMI2 (see [`crate::field::has_mulx`]).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "bmi2")]
+fn dit_mulx(values: &mut [Fr], twiddles: &[Fr]) {
+    dit_step(values, twiddles, |half, twiddles| dit_mulx(half, twiddles));
+}
+
+/// One level of [`dit`]; `recurse` transforms each half.
+#[inline(always)]
+fn dit_step(values: &mut [Fr], twiddles: &[Fr], recurse: impl Fn(&mut [Fr], &[Fr]) + Sync) {
     let half = values.len() / 2;
     if half == 0 {
         return;
     }
     let (low, high) = values.split_at_mut(half);
     if half >= PARALLEL_LEN {
-        rayon::join(|| dit(low, twiddles), || dit(high, twiddles));
+        rayon::join(|| recurse(low, twiddles), || recurse(high, twiddles));
     } else {
-        dit(low, twiddles);
-        dit(high, twiddles);
+        recurse(low, twiddles);
+        recurse(high, twiddles);
     }
     butterflies(low, high, twiddles, |u, v, w| {
         let twisted = product(v, w);
@@ -253,6 +297,22 @@ mod tests {
                 .zip(&values)
                 .all(|(ours, value)| *ours == *value * n_squared)
         );
+    }
+
+    /// The portable copies give what the dispatched ones do (on a CPU with BMI2, the
+    /// `mulx` copies), across the parallel threshold.
+    #[test]
+    fn portable_copies_match_the_dispatched_ones() {
+        let fft = Radix2Fft::new(PARALLEL_LEN.trailing_zeros() + 1).expect("domain");
+        let values = random_values(fft.size(), 11);
+        let twiddles = fft.twiddles(fft.size(), Direction::Forward);
+        let (mut dispatched, mut portable) = (values.clone(), values.clone());
+        dif(&mut dispatched, twiddles);
+        dif_portable(&mut portable, twiddles);
+        assert_eq!(dispatched, portable, "dif");
+        dit(&mut dispatched, twiddles);
+        dit_portable(&mut portable, twiddles);
+        assert_eq!(dispatched, portable, "dit");
     }
 
     #[test]

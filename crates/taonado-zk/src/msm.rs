@@ -82,6 +82,7 @@ impl BucketField for ark_bn254::Fq {
         square
     }
 
+    #[inline(always)]
     fn batch_invert(values: &mut [Self], prefix: &mut Vec<Self>) {
         montgomery_batch_invert(values, prefix);
     }
@@ -109,6 +110,7 @@ impl BucketField for ark_bn254::Fq2 {
         Self::new(c0, Fq::multiply(&a.c0, &a.c1).double())
     }
 
+    #[inline(always)]
     fn batch_invert(values: &mut [Self], (norms, prefix): &mut Self::InvertScratch) {
         // 1/(c0 + c1·u) = (c0 − c1·u)/(c0² + c1²). The norm of a non-zero element is
         // non-zero (−1 is not a square in Fq), and zero's norm is zero, so zeros stay zero.
@@ -340,6 +342,40 @@ fn sum_lists<P: SWCurveConfig>(
 ) where
     P::BaseField: BucketField,
 {
+    #[cfg(target_arch = "x86_64")]
+    if crate::field::has_mulx() {
+        // SAFETY: this CPU has BMI2, the one feature `sum_lists_mulx` is compiled for.
+        unsafe { sum_lists_mulx::<P>(points, starts, scratch, sums) };
+        return;
+    }
+    sum_lists_inline::<P>(points, starts, scratch, sums);
+}
+
+/// [`sum_lists`] compiled for CPUs with BMI2, whose `mulx` multiplies without touching
+/// the flags: the Montgomery products inlined here get shorter carry chains.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "bmi2")]
+fn sum_lists_mulx<P: SWCurveConfig>(
+    points: &mut Vec<BucketPoint<P::BaseField>>,
+    starts: &[usize],
+    scratch: &mut ListScratch<P::BaseField>,
+    sums: &mut Vec<Option<BucketPoint<P::BaseField>>>,
+) where
+    P::BaseField: BucketField,
+{
+    sum_lists_inline::<P>(points, starts, scratch, sums);
+}
+
+/// The body of [`sum_lists`], inlined into each of its CPU-specific copies.
+#[inline(always)]
+fn sum_lists_inline<P: SWCurveConfig>(
+    points: &mut Vec<BucketPoint<P::BaseField>>,
+    starts: &[usize],
+    scratch: &mut ListScratch<P::BaseField>,
+    sums: &mut Vec<Option<BucketPoint<P::BaseField>>>,
+) where
+    P::BaseField: BucketField,
+{
     let ListScratch {
         bounds,
         next_bounds,
@@ -412,6 +448,7 @@ fn sum_lists<P: SWCurveConfig>(
 }
 
 /// Montgomery's trick, with `prefix` as scratch; zeros stay zero.
+#[inline(always)]
 fn montgomery_batch_invert<F: BucketField>(values: &mut [F], prefix: &mut Vec<F>) {
     prefix.clear();
     let mut running = F::one();
@@ -873,6 +910,47 @@ mod tests {
                 "{len} buckets"
             );
         }
+    }
+
+    /// The portable copy of `sum_lists` gives what the dispatched one does (on a CPU with
+    /// BMI2, the `mulx` copy), in G1 and G2, with doublings and cancelling pairs.
+    #[test]
+    fn portable_sum_lists_matches_the_dispatched_one() {
+        fn lists<P: SWCurveConfig>(rng: &mut StdRng) -> (Vec<BucketPoint<P::BaseField>>, Vec<usize>)
+        where
+            P::BaseField: BucketField,
+        {
+            let mut points: Vec<BucketPoint<P::BaseField>> = Vec::new();
+            let mut starts = vec![0];
+            for len in 0..40usize {
+                for i in 0..len {
+                    let point = match (i % 5, points.last().copied()) {
+                        // A repeat (a doubling) and a negation (a cancelling pair).
+                        (1, Some(last)) => last,
+                        (3, Some(BucketPoint { x, y })) => BucketPoint { x, y: -y },
+                        _ => BucketPoint::base(&Projective::<P>::rand(rng).into_affine()),
+                    };
+                    points.push(point);
+                }
+                starts.push(points.len());
+            }
+            (points, starts)
+        }
+        fn check<P: SWCurveConfig>(rng: &mut StdRng)
+        where
+            P::BaseField: BucketField,
+        {
+            let (points, starts) = lists::<P>(rng);
+            let (mut dispatched, mut portable) = (Vec::new(), Vec::new());
+            let mut scratch = ListScratch::default();
+            sum_lists::<P>(&mut points.clone(), &starts, &mut scratch, &mut dispatched);
+            sum_lists_inline::<P>(&mut points.clone(), &starts, &mut scratch, &mut portable);
+            assert_eq!(dispatched, portable);
+            assert_eq!(dispatched.len(), starts.len() - 1);
+        }
+        let mut rng = StdRng::from_seed([8; 32]);
+        check::<ark_bn254::g1::Config>(&mut rng);
+        check::<ark_bn254::g2::Config>(&mut rng);
     }
 
     #[test]
