@@ -1,4 +1,6 @@
-//! Conversions between BN254 scalar field elements and the EVM's 256-bit words.
+//! BN254 scalar field elements: conversions to and from the EVM's 256-bit words, and the
+//! field arithmetic helpers of the prover's hot loops (the inline Montgomery product, and
+//! the CPU check that picks their BMI2 copies).
 
 use alloy_primitives::{B256, U256};
 use ark_ff::{Fp256, MontBackend, MontConfig, PrimeField};
