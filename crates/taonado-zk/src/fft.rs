@@ -2,7 +2,8 @@
 //!
 //! ark-poly's FFT calls arkworks' Montgomery product out of line and recomputes its
 //! twiddles on every call. Here a [`Radix2Fft`] makes its twiddles once, the butterflies
-//! get arkworks' product inline (its `MontConfig` code), and each transform comes in two
+//! get arkworks' product inline (its `MontConfig` code) and sums without branches
+//! ([`crate::field::branchless_sum`]), and each transform comes in two
 //! orders: [`Radix2Fft::dif`] takes natural order and leaves the result bit-reversed,
 //! [`Radix2Fft::dit`] takes bit-reversed order and leaves it natural. An interpolation
 //! followed by an evaluation, or a transform whose output feeds an MSM with bit-reversed
@@ -13,7 +14,9 @@
 
 use ark_ff::{FftField, Field, One};
 
-use crate::field::{Fr, inline_product as product};
+use crate::field::{
+    Fr, branchless_difference as minus, branchless_sum as plus, inline_product as product,
+};
 
 /// The root of unity a transform uses: ω evaluates, ω⁻¹ interpolates (unscaled: the
 /// result is n times the coefficients).
@@ -147,7 +150,9 @@ fn dif_step(values: &mut [Fr], twiddles: &[Fr], recurse: impl Fn(&mut [Fr], &[Fr
         return;
     }
     let (low, high) = values.split_at_mut(half);
-    butterflies(low, high, twiddles, |u, v, w| (u + v, product(u - v, w)));
+    butterflies(low, high, twiddles, |u, v, w| {
+        (plus(&u, &v), product(minus(&u, &v), w))
+    });
     if half >= PARALLEL_LEN {
         rayon::join(|| recurse(low, twiddles), || recurse(high, twiddles));
     } else {
@@ -193,7 +198,7 @@ fn dit_step(values: &mut [Fr], twiddles: &[Fr], recurse: impl Fn(&mut [Fr], &[Fr
     }
     butterflies(low, high, twiddles, |u, v, w| {
         let twisted = product(v, w);
-        (u + twisted, u - twisted)
+        (plus(&u, &twisted), minus(&u, &twisted))
     });
 }
 
@@ -209,7 +214,7 @@ fn butterflies(
 ) {
     let half = low.len();
     let (u, v) = (low[0], high[0]);
-    (low[0], high[0]) = (u + v, u - v);
+    (low[0], high[0]) = (plus(&u, &v), minus(&u, &v));
     for ((u, v), w) in low[1..]
         .iter_mut()
         .zip(&mut high[1..])

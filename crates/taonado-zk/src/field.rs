@@ -1,9 +1,9 @@
 //! BN254 scalar field elements: conversions to and from the EVM's 256-bit words, and the
-//! field arithmetic helpers of the prover's hot loops (the inline Montgomery product, and
-//! the CPU check that picks their BMI2 copies).
+//! field arithmetic helpers of the prover's hot loops (the inline Montgomery product,
+//! branch-free sums and differences, and the CPU check that picks their BMI2 copies).
 
 use alloy_primitives::{B256, U256};
-use ark_ff::{Fp256, MontBackend, MontConfig, PrimeField};
+use ark_ff::{BigInt, BigInteger, Fp256, MontBackend, MontConfig, PrimeField};
 
 use crate::ZkError;
 
@@ -21,6 +21,46 @@ pub(crate) fn inline_product<C: MontConfig<4>>(
 ) -> Fp256<MontBackend<C, 4>> {
     C::mul_assign(&mut a, b);
     a
+}
+
+/// `a + b` in a 4-limb Montgomery field whose modulus leaves the top bit spare (`Fr`,
+/// `Fq`), without a branch on the values. arkworks' `+` and `-` branch on a comparison with
+/// the modulus, which goes either way at random in the prover's loops: about one
+/// mispredicted branch in two such operations. Here both results are computed and the
+/// right one taken by conditional moves.
+#[inline(always)]
+pub(crate) fn branchless_sum<C: MontConfig<4>>(
+    a: &Fp256<MontBackend<C, 4>>,
+    b: &Fp256<MontBackend<C, 4>>,
+) -> Fp256<MontBackend<C, 4>> {
+    // Below 2p < 2^256 (the spare bit): no carry out.
+    let mut sum = a.0;
+    sum.add_with_carry(&b.0);
+    let borrowed = sum.sub_with_borrow(&C::MODULUS);
+    Fp256::new_unchecked(add_modulus_if::<C>(borrowed, sum))
+}
+
+/// `a − b` (see [`branchless_sum`]).
+#[inline(always)]
+pub(crate) fn branchless_difference<C: MontConfig<4>>(
+    a: &Fp256<MontBackend<C, 4>>,
+    b: &Fp256<MontBackend<C, 4>>,
+) -> Fp256<MontBackend<C, 4>> {
+    let mut difference = a.0;
+    let borrowed = difference.sub_with_borrow(&b.0);
+    Fp256::new_unchecked(add_modulus_if::<C>(borrowed, difference))
+}
+
+/// `value + p` if `borrowed`, else `value`. The choice is a conditional move per limb
+/// (`select_unpredictable`): LLVM turns a plain select, or even the modulus masked and
+/// added, back into a branch.
+#[inline(always)]
+fn add_modulus_if<C: MontConfig<4>>(borrowed: bool, value: BigInt<4>) -> BigInt<4> {
+    let mut corrected = value;
+    corrected.add_with_carry(&C::MODULUS);
+    BigInt(std::array::from_fn(|i| {
+        std::hint::select_unpredictable(borrowed, corrected.0[i], value.0[i])
+    }))
 }
 
 /// Whether this CPU has BMI2's `mulx`. The prover's hot loops (the MSM's bucket sums, the
@@ -102,6 +142,29 @@ mod tests {
             fr_from_u256(modulus - U256::from(1)).ok(),
             Some(-Fr::from(1u64))
         );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn branchless_sums_and_differences_match_arkworks(
+            a in proptest::prelude::any::<[u64; 4]>(),
+            b in proptest::prelude::any::<[u64; 4]>(),
+        ) {
+            fn check<C: MontConfig<4>>(a: [u64; 4], b: [u64; 4]) {
+                let [a, b] = [a, b].map(|limbs| {
+                    Fp256::<MontBackend<C, 4>>::from_bigint(BigInt(limbs))
+                        .unwrap_or_else(|| Fp256::from_le_bytes_mod_order(&BigInt(limbs).to_bytes_le()))
+                });
+                let (zero, minus_one) = (Fp256::from(0u64), -Fp256::from(1u64));
+                let pairs = [(a, b), (b, a), (a, a), (a, -a), (zero, a), (minus_one, minus_one), (zero, minus_one)];
+                for (x, y) in pairs {
+                    assert_eq!(branchless_sum(&x, &y), x + y);
+                    assert_eq!(branchless_difference(&x, &y), x - y);
+                }
+            }
+            check::<ark_bn254::FqConfig>(a, b);
+            check::<ark_bn254::FrConfig>(a, b);
+        }
     }
 
     #[test]

@@ -22,7 +22,7 @@ use crate::{
     ZkError,
     circuit::{PUBLIC_INPUTS, WithdrawCircuit, WithdrawPublicInputs, WithdrawWitness},
     fft,
-    field::{Fr, inline_product},
+    field::{Fr, branchless_difference, branchless_sum, inline_product},
     msm,
 };
 
@@ -214,9 +214,9 @@ impl CircuitShape {
 
 /// One row of a constraint matrix applied to the assignment: Σ coefficient·value.
 fn evaluate_row(row: &[(Fr, usize)], assignment: &[Fr]) -> Fr {
-    row.iter()
-        .map(|(coefficient, column)| inline_product(*coefficient, &assignment[*column]))
-        .sum()
+    row.iter().fold(Fr::zero(), |sum, (coefficient, column)| {
+        branchless_sum(&sum, &inline_product(*coefficient, &assignment[*column]))
+    })
 }
 
 /// The FFT domain of the QAP quotient h = (A·B − C)/Z of libsnark's reduction (as
@@ -312,7 +312,10 @@ impl QuotientDomain {
             .zip(&c)
             .zip(&self.from_coset)
             .for_each(|((h, c), from_coset)| {
-                *h = inline_product(inline_product(*h, from_coset) - c, &self.h_scale);
+                *h = inline_product(
+                    branchless_difference(&inline_product(*h, from_coset), c),
+                    &self.h_scale,
+                );
             });
         h
     }

@@ -13,9 +13,9 @@
 //!
 //! [`msm_sum`] adds several MSMs of the same window width into one set of buckets (the
 //! prover's C = L + r·B + H): one bucket reduction instead of three, and a wider window.
-//! [`BucketField`] gives the sums arkworks' Montgomery product inline, and G2 its faster
-//! `Fq2` formulas. Bases and bucket points are [`BucketPoint`]s: one cache line per G1
-//! point.
+//! [`BucketField`] gives the sums arkworks' Montgomery product inline, field sums and
+//! differences without branches, and G2 its faster `Fq2` formulas. Bases and bucket
+//! points are [`BucketPoint`]s: one cache line per G1 point.
 //!
 //! GLV ([`BucketSchedule::glv`], [`glv_bases`]): BN254's G1 and G2 both have an
 //! endomorphism φ(x, y) = (β·x, y) that multiplies by a cube root of unity λ mod r. A
@@ -61,6 +61,12 @@ pub trait BucketField: Field {
     /// `a²`.
     fn squared(a: &Self) -> Self;
 
+    /// `a + b`, without a branch on the values ([`crate::field::branchless_sum`]).
+    fn plus(a: &Self, b: &Self) -> Self;
+
+    /// `a − b`, without a branch on the values.
+    fn minus(a: &Self, b: &Self) -> Self;
+
     /// Inverts every non-zero value in place; zeros stay zero.
     fn batch_invert(values: &mut [Self], scratch: &mut Self::InvertScratch);
 }
@@ -83,6 +89,16 @@ impl BucketField for ark_bn254::Fq {
     }
 
     #[inline(always)]
+    fn plus(a: &Self, b: &Self) -> Self {
+        crate::field::branchless_sum(a, b)
+    }
+
+    #[inline(always)]
+    fn minus(a: &Self, b: &Self) -> Self {
+        crate::field::branchless_difference(a, b)
+    }
+
+    #[inline(always)]
     fn batch_invert(values: &mut [Self], prefix: &mut Vec<Self>) {
         montgomery_batch_invert(values, prefix);
     }
@@ -97,17 +113,30 @@ impl BucketField for ark_bn254::Fq2 {
         use ark_bn254::Fq;
         let v0 = Fq::multiply(&a.c0, &b.c0);
         let v1 = Fq::multiply(&a.c1, &b.c1);
-        let c1 = Fq::multiply(&(a.c0 + a.c1), &(b.c0 + b.c1)) - v0 - v1;
+        let cross = Fq::multiply(&Fq::plus(&a.c0, &a.c1), &Fq::plus(&b.c0, &b.c1));
         // u² = −1.
-        Self::new(v0 - v1, c1)
+        Self::new(Fq::minus(&v0, &v1), Fq::minus(&Fq::minus(&cross, &v0), &v1))
     }
 
     #[inline(always)]
     fn squared(a: &Self) -> Self {
         use ark_bn254::Fq;
         // (c0 + c1·u)² = (c0 + c1)(c0 − c1) + 2·c0·c1·u, as u² = −1.
-        let c0 = Fq::multiply(&(a.c0 + a.c1), &(a.c0 - a.c1));
-        Self::new(c0, Fq::multiply(&a.c0, &a.c1).double())
+        let c0 = Fq::multiply(&Fq::plus(&a.c0, &a.c1), &Fq::minus(&a.c0, &a.c1));
+        let c0c1 = Fq::multiply(&a.c0, &a.c1);
+        Self::new(c0, Fq::plus(&c0c1, &c0c1))
+    }
+
+    #[inline(always)]
+    fn plus(a: &Self, b: &Self) -> Self {
+        use ark_bn254::Fq;
+        Self::new(Fq::plus(&a.c0, &b.c0), Fq::plus(&a.c1, &b.c1))
+    }
+
+    #[inline(always)]
+    fn minus(a: &Self, b: &Self) -> Self {
+        use ark_bn254::Fq;
+        Self::new(Fq::minus(&a.c0, &b.c0), Fq::minus(&a.c1, &b.c1))
     }
 
     #[inline(always)]
@@ -119,7 +148,7 @@ impl BucketField for ark_bn254::Fq2 {
         norms.extend(
             values
                 .iter()
-                .map(|v| Fq::squared(&v.c0) + Fq::squared(&v.c1)),
+                .map(|v| Fq::plus(&Fq::squared(&v.c0), &Fq::squared(&v.c1))),
         );
         montgomery_batch_invert(norms, prefix);
         for (value, norm) in values.iter_mut().zip(norms.iter()) {
@@ -257,13 +286,10 @@ fn signed_digits<B: BigInteger>(scalar: &B, c: usize, windows: usize, out: &mut 
         {
             bits |= next << (64 - shift);
         }
-        let mut value = (bits & ((1u64 << c) - 1)) as i64 + carry;
-        carry = 0;
-        if value > half {
-            value -= radix;
-            carry = 1;
-        }
-        *digit = value as i32;
+        let value = (bits & ((1u64 << c) - 1)) as i64 + carry;
+        // Without a branch: whether a digit wraps is a coin toss.
+        carry = i64::from(value > half);
+        *digit = (value - carry * radix) as i32;
     }
 }
 
@@ -395,9 +421,9 @@ fn sum_lists_inline<P: SWCurveConfig>(
             for pair in points[bounds[k]..bounds[k + 1]].chunks_exact(2) {
                 let (a, b) = (&pair[0], &pair[1]);
                 let (kind, denominator) = if a.x != b.x {
-                    (PairKind::Add, b.x - a.x)
+                    (PairKind::Add, P::BaseField::minus(&b.x, &a.x))
                 } else if a.y == b.y && !a.y.is_zero() {
-                    (PairKind::Double, a.y.double())
+                    (PairKind::Double, P::BaseField::plus(&a.y, &a.y))
                 } else {
                     (PairKind::Cancel, P::BaseField::zero())
                 };
@@ -423,15 +449,24 @@ fn sum_lists_inline<P: SWCurveConfig>(
                 pair += 1;
                 read += 2;
                 let lambda = match kind {
-                    PairKind::Add => P::BaseField::multiply(&(b.y - a.y), &inverse),
+                    PairKind::Add => {
+                        P::BaseField::multiply(&P::BaseField::minus(&b.y, &a.y), &inverse)
+                    }
+                    // Rare (a bucket holding one base twice): arkworks' operators will do.
                     PairKind::Double => {
                         let xx = P::BaseField::squared(&a.x);
                         P::BaseField::multiply(&(xx.double() + xx + P::COEFF_A), &inverse)
                     }
                     PairKind::Cancel => continue,
                 };
-                let x = P::BaseField::squared(&lambda) - a.x - b.x;
-                let y = P::BaseField::multiply(&lambda, &(a.x - x)) - a.y;
+                let x = P::BaseField::minus(
+                    &P::BaseField::minus(&P::BaseField::squared(&lambda), &a.x),
+                    &b.x,
+                );
+                let y = P::BaseField::minus(
+                    &P::BaseField::multiply(&lambda, &P::BaseField::minus(&a.x, &x)),
+                    &a.y,
+                );
                 points[write] = BucketPoint { x, y };
                 write += 1;
             }
