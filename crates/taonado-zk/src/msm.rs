@@ -423,7 +423,7 @@ fn sum_lists_inline<P: SWCurveConfig>(
                 let (kind, denominator) = if a.x != b.x {
                     (PairKind::Add, P::BaseField::minus(&b.x, &a.x))
                 } else if a.y == b.y && !a.y.is_zero() {
-                    (PairKind::Double, P::BaseField::plus(&a.y, &a.y))
+                    (PairKind::Double, a.y.double())
                 } else {
                     (PairKind::Cancel, P::BaseField::zero())
                 };
