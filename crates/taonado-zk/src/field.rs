@@ -34,6 +34,12 @@ pub(crate) fn branchless_sum<C: MontConfig<4>>(
     b: &Fp256<MontBackend<C, 4>>,
 ) -> Fp256<MontBackend<C, 4>> {
     // Below 2p < 2^256 (the spare bit): no carry out.
+    const {
+        assert!(
+            C::MODULUS.0[3] >> 63 == 0,
+            "the modulus must leave the top bit spare"
+        )
+    };
     let mut sum = a.0;
     sum.add_with_carry(&b.0);
     let borrowed = sum.sub_with_borrow(&C::MODULUS);
