@@ -2,6 +2,7 @@
 
 use taonado_client::ClientError;
 use taonado_config::ConfigError;
+use taonado_deployment::DeploymentError;
 use taonado_devnet::DevnetError;
 use taonado_ops::OpsError;
 
@@ -107,7 +108,22 @@ impl From<OpsError> for CliError {
             | OpsError::RecordChainMismatch { .. }
             | OpsError::RecordDeployerMismatch { .. }
             | OpsError::RecordFormat { .. } => Self::usage(error),
+            OpsError::Deployment(inner) => Self::from(inner),
             _ => Self::failed(error),
+        }
+    }
+}
+
+impl From<DeploymentError> for CliError {
+    fn from(error: DeploymentError) -> Self {
+        match error {
+            // The record needs fixing or moving aside before anything can use it.
+            DeploymentError::Format { .. }
+            | DeploymentError::ChainMismatch { .. }
+            | DeploymentError::PoolKey { .. } => Self::usage(error),
+            DeploymentError::Io { .. } | DeploymentError::MissingContract { .. } => {
+                Self::failed(error)
+            }
         }
     }
 }

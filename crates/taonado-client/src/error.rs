@@ -91,30 +91,6 @@ pub enum ClientError {
         /// The file.
         path: PathBuf,
     },
-    /// A deployments record is not valid JSON of the expected shape.
-    #[error(
-        "invalid deployments record {path}: {source}; fix or remove the file and re-run `taonado deploy`"
-    )]
-    DeploymentsFormat {
-        /// The record file.
-        path: PathBuf,
-        /// The JSON error.
-        source: serde_json::Error,
-    },
-    /// A deployments record belongs to another chain.
-    #[error(
-        "deployments record {path} is for chain {record_chain_id}, but network {network} is chain {network_chain_id}; remove the file or pass the matching --network"
-    )]
-    DeploymentsChainMismatch {
-        /// The record file.
-        path: PathBuf,
-        /// The network.
-        network: String,
-        /// The network's chain id.
-        network_chain_id: u64,
-        /// The chain id written in the record.
-        record_chain_id: u64,
-    },
     /// A hotkey (btcli wallet file or secret URI) could not be loaded.
     #[error(transparent)]
     Hotkey(#[from] crate::hotkey::HotkeyError),

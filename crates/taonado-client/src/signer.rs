@@ -11,7 +11,6 @@ use alloy::primitives::B256;
 use alloy::signers::local::PrivateKeySigner;
 
 use crate::error::{ClientError, Result};
-use crate::fs;
 
 /// A secret string (private key or password) whose `Debug` and `Display` are redacted.
 #[derive(Clone, PartialEq, Eq)]
@@ -57,7 +56,10 @@ impl Password {
         match self {
             Password::Value(secret) => Ok(secret.clone()),
             Password::File(path) => {
-                let text = fs::read_to_string(path)?;
+                let text = std::fs::read_to_string(path).map_err(|source| ClientError::Read {
+                    path: path.clone(),
+                    source,
+                })?;
                 let line = text.lines().next().unwrap_or_default();
                 if line.is_empty() {
                     return Err(ClientError::EmptyPasswordFile { path: path.clone() });

@@ -30,8 +30,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 pub use error::{ConfigError, Result};
-pub use network::{NetworkConfig, NetworkOverride, ProtocolAddresses, SignerRef};
+pub use network::{NetworkConfig, NetworkOverride, SignerRef};
+// The addresses table of a network is the deployment model's type, not a copy of it.
 pub use preset::{PRESET_NAMES, TAOSTATS_EXPLORER_API, preset};
+pub use taonado_deployment::{Deployment, DeploymentError, ProtocolAddresses};
 
 /// File name looked up in the working directory and in `~/.taonado/`.
 pub const CONFIG_FILE_NAME: &str = "taonado.toml";

@@ -1,8 +1,8 @@
 //! Typed, resolved network configuration.
 
-use std::collections::BTreeMap;
+use std::path::Path;
 
-use alloy_primitives::Address;
+use taonado_deployment::{Deployment, DeploymentError, ProtocolAddresses};
 use url::Url;
 
 /// One network, after presets, the config file and overrides have been layered.
@@ -31,84 +31,11 @@ pub struct NetworkConfig {
     pub signer: SignerRef,
 }
 
-/// Known protocol contract addresses on one network. Every field is optional: a fresh
-/// network has none until it is deployed.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ProtocolAddresses {
-    /// Wrapped TAO (ERC-20).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub wtao: Option<Address>,
-    /// Deposit tracker.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub deposit_tracker: Option<Address>,
-    /// WeightsV2.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub weights_v2: Option<Address>,
-    /// WeightsV3.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub weights_v3: Option<Address>,
-    /// EvmValidator (the UUPS proxy, not the implementation).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub evm_validator: Option<Address>,
-    /// MiMCSponge hasher.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub hasher: Option<Address>,
-    /// Groth16 withdraw verifier.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub verifier: Option<Address>,
-    /// Mixer pools keyed by denomination in WTAO as written in the file ("0.1", "1", ...).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub pools: BTreeMap<String, Address>,
-}
-
-impl ProtocolAddresses {
-    /// Overlay `other` onto `self`: every address `other` sets wins.
-    pub fn overlay(&mut self, other: &ProtocolAddresses) {
-        let fields = [
-            (&mut self.wtao, other.wtao),
-            (&mut self.deposit_tracker, other.deposit_tracker),
-            (&mut self.weights_v2, other.weights_v2),
-            (&mut self.weights_v3, other.weights_v3),
-            (&mut self.evm_validator, other.evm_validator),
-            (&mut self.hasher, other.hasher),
-            (&mut self.verifier, other.verifier),
-        ];
-        for (mine, theirs) in fields {
-            if theirs.is_some() {
-                *mine = theirs;
-            }
-        }
-        for (denomination, address) in &other.pools {
-            self.pools.insert(denomination.clone(), *address);
-        }
-    }
-
-    /// The named contracts that are set, in a stable order, for display.
-    pub fn named(&self) -> Vec<(String, Address)> {
-        let mut out: Vec<(String, Address)> = [
-            ("WTAO", self.wtao),
-            ("DepositTracker", self.deposit_tracker),
-            ("WeightsV2", self.weights_v2),
-            ("WeightsV3", self.weights_v3),
-            ("EvmValidator", self.evm_validator),
-            ("Hasher", self.hasher),
-            ("Verifier", self.verifier),
-        ]
-        .into_iter()
-        .filter_map(|(name, address)| address.map(|a| (name.to_owned(), a)))
-        .collect();
-        out.extend(
-            self.pools
-                .iter()
-                .map(|(denomination, address)| (format!("Pool {denomination} WTAO"), *address)),
-        );
-        out
-    }
-
-    /// True when no address is known.
-    pub fn is_empty(&self) -> bool {
-        self.named().is_empty()
+impl NetworkConfig {
+    /// Where the protocol is on this network: the configured addresses with the record in
+    /// `deployments_dir` (`<name>.json`) laid over them.
+    pub fn deployment(&self, deployments_dir: &Path) -> Result<Deployment, DeploymentError> {
+        Deployment::load(deployments_dir, &self.name, self.chain_id, &self.addresses)
     }
 }
 

@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use alloy_primitives::{Address, address};
 use url::Url;
 
-use crate::network::{NetworkConfig, ProtocolAddresses, SignerRef};
+use taonado_deployment::ProtocolAddresses;
+
+use crate::network::{NetworkConfig, SignerRef};
 
 /// Names of the built-in networks, in display order.
 pub const PRESET_NAMES: [&str; 3] = ["local", "testnet", "mainnet"];
@@ -49,6 +51,7 @@ pub fn preset(name: &str) -> Option<NetworkConfig> {
                 evm_validator: Some(address!("0x6ef431c01aBb2640577ea7F4ad8060FCB575319c")),
                 hasher: Some(address!("0x184dFF4311Bb738358877146EeC3efE4b2bc0D12")),
                 verifier: Some(address!("0xE8139d81e092A04408464d991612B1E4b2195A50")),
+                weights_v4: None,
                 pools: pools(address!("0xf66204793312D4aeFbcAEE9825FA8637e692Bf5A")),
             },
             signer: SignerRef::default(),
@@ -70,6 +73,7 @@ pub fn preset(name: &str) -> Option<NetworkConfig> {
                 evm_validator: Some(address!("0xeA407168F354F8c920b39124C9d4dbd2a810D1C5")),
                 hasher: Some(address!("0x18dEa7De8D0daC922d69F4532072b219DE7157d4")),
                 verifier: Some(address!("0xD080C8F957fBE633F65B69EF29A333e4b206f845")),
+                weights_v4: None,
                 pools: pools(address!("0x64ee4B13C4E38FFe1D68fDEAABB5c96c51630254")),
             },
             signer: SignerRef::default(),

@@ -1,54 +1,30 @@
-//! What the indexer follows and how: built by the caller (the CLI) and passed in.
+//! What the indexer follows and how: built by the caller (the CLI) and passed in. The
+//! contracts are the deployment model's [`ProtocolContracts`].
 
 use std::time::Duration;
 
 use alloy::primitives::Address;
+use taonado_deployment::ProtocolContracts;
 use taonado_store::ContractKind;
 use url::Url;
 
-/// The protocol contracts to index. Missing ones are skipped.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ProtocolContracts {
-    pub wtao: Option<Address>,
-    pub deposit_tracker: Option<Address>,
-    /// The live weights contract (WeightsV3, or V2 where V3 is absent).
-    pub weights: Option<Address>,
-    /// The EvmValidator proxy.
-    pub evm_validator: Option<Address>,
-    pub pools: Vec<Address>,
-}
-
-impl ProtocolContracts {
-    /// Which contract `address` is, if it is one of ours.
-    pub fn kind_of(&self, address: Address) -> Option<ContractKind> {
-        let singles = [
-            (self.wtao, ContractKind::Wtao),
-            (self.deposit_tracker, ContractKind::DepositTracker),
-            (self.weights, ContractKind::Weights),
-            (self.evm_validator, ContractKind::EvmValidator),
-        ];
-        singles
-            .into_iter()
-            .find_map(|(a, kind)| (a == Some(address)).then_some(kind))
-            .or_else(|| self.pools.contains(&address).then_some(ContractKind::Pool))
-    }
-
-    /// Every configured address (the `eth_getLogs` filter and the transaction filter).
-    pub fn addresses(&self) -> Vec<Address> {
-        let mut all: Vec<Address> = [
-            self.wtao,
-            self.deposit_tracker,
-            self.weights,
-            self.evm_validator,
-        ]
+/// Which of the watched contracts `address` is, if it is one of ours.
+pub fn kind_of(contracts: &ProtocolContracts, address: Address) -> Option<ContractKind> {
+    let singles = [
+        (contracts.wtao, ContractKind::Wtao),
+        (contracts.deposit_tracker, ContractKind::DepositTracker),
+        (contracts.weights, ContractKind::Weights),
+        (contracts.evm_validator, ContractKind::EvmValidator),
+    ];
+    singles
         .into_iter()
-        .flatten()
-        .chain(self.pools.iter().copied())
-        .collect();
-        all.sort();
-        all.dedup();
-        all
-    }
+        .find_map(|(a, kind)| (a == Some(address)).then_some(kind))
+        .or_else(|| {
+            contracts
+                .pools
+                .contains(&address)
+                .then_some(ContractKind::Pool)
+        })
 }
 
 /// Retries of one RPC request: exponential backoff, rotating through the endpoints.
@@ -124,10 +100,11 @@ mod tests {
             weights: None,
             evm_validator: Some(a(4)),
             pools: vec![a(5), a(6)],
+            wtao_fully_indexed: false,
         };
-        assert_eq!(contracts.kind_of(a(1)), Some(ContractKind::Wtao));
-        assert_eq!(contracts.kind_of(a(6)), Some(ContractKind::Pool));
-        assert_eq!(contracts.kind_of(a(3)), None);
+        assert_eq!(kind_of(&contracts, a(1)), Some(ContractKind::Wtao));
+        assert_eq!(kind_of(&contracts, a(6)), Some(ContractKind::Pool));
+        assert_eq!(kind_of(&contracts, a(3)), None);
         assert_eq!(contracts.addresses(), vec![a(1), a(2), a(4), a(5), a(6)]);
     }
 }

@@ -16,10 +16,10 @@ use taonado_store::{
 };
 use tokio::task::JoinSet;
 
-use crate::config::ProtocolContracts;
 use crate::decode;
 use crate::error::{IndexerError, Result};
 use crate::rpc::Rpc;
+use taonado_deployment::ProtocolContracts;
 
 struct FetchedBlock {
     header: BlockRecord,
@@ -125,7 +125,7 @@ fn assemble(
             ));
         }
         let address = log.address();
-        let Some(contract) = contracts.kind_of(address) else {
+        let Some(contract) = crate::config::kind_of(contracts, address) else {
             continue;
         };
         block.header.protocol = true;
@@ -211,7 +211,7 @@ async fn block(rpc: &Rpc, contracts: &ProtocolContracts, number: u64) -> Result<
     let mut txs = Vec::new();
     for tx in block.transactions.txns() {
         let Some(to) = tx.to() else { continue };
-        let Some(contract) = contracts.kind_of(to) else {
+        let Some(contract) = crate::config::kind_of(contracts, to) else {
             continue;
         };
         let tx_hash = tx.tx_hash();

@@ -21,7 +21,7 @@ use alloy::providers::Provider as _;
 use taonado_store::{Checkpoint, Store};
 use tokio::sync::watch;
 
-pub use config::{IndexerConfig, ProtocolContracts, RetryPolicy};
+pub use config::{IndexerConfig, RetryPolicy, kind_of};
 pub use error::{IndexerError, Result};
 
 use crate::rpc::Rpc;

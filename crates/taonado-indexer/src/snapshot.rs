@@ -10,9 +10,9 @@ use taonado_contracts::METAGRAPH_PRECOMPILE;
 use taonado_contracts::bindings::{DepositTracker, IMetagraph, WTAO, WeightsV3};
 use taonado_store::{Association, AssociationSource, NeuronRow, Snapshot, SnapshotBalance, Store};
 
-use crate::config::ProtocolContracts;
 use crate::error::{IndexerError, Result};
 use crate::rpc::Rpc;
+use taonado_deployment::ProtocolContracts;
 
 /// Calls `call` on `to` at `block` and decodes its return value.
 async fn view<C: SolCall>(rpc: &Rpc, to: Address, call: C, block: u64) -> Result<C::Return> {

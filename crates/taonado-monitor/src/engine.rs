@@ -14,10 +14,11 @@ use crate::config::RuleSettings;
 use crate::deliver::{DeliveryReport, Dispatcher};
 use crate::error::Result;
 use crate::metrics::Metrics;
-use crate::observe::{Observation, ProtocolContracts, Sample, observe};
+use crate::observe::{Observation, Sample, observe};
 use crate::rules::evaluate;
 use crate::units::tao_f64;
 use crate::wrapped::WrappedTotals;
+use taonado_deployment::ProtocolContracts;
 
 /// What the monitor watches and how.
 #[derive(Clone, Debug)]

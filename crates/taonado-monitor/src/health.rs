@@ -9,8 +9,9 @@ use serde::Serialize;
 use taonado_store::{Store, Window};
 
 use crate::config::RuleSettings;
-use crate::observe::{ProtocolContracts, contract_statuses};
+use crate::observe::contract_statuses;
 use crate::units::gwei;
+use taonado_deployment::ProtocolContracts;
 
 /// What to check against.
 #[derive(Clone, Debug)]

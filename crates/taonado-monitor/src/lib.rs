@@ -31,4 +31,4 @@ pub use metrics::Metrics;
 #[cfg(any(test, feature = "test-utils"))]
 pub use notify::RecordingNotifier;
 pub use notify::{EmailNotifier, Notification, Notifier, WebhookNotifier, build_notifier};
-pub use observe::{Observation, ProtocolContracts, observe};
+pub use observe::{Observation, observe};

@@ -7,45 +7,13 @@ use alloy::primitives::{Address, U256};
 use alloy::providers::{DynProvider, Provider};
 use serde::Serialize;
 use taonado_contracts::bindings::{DepositTracker, ERC20Taonado, EvmValidator, WTAO};
+use taonado_deployment::ProtocolContracts;
 use taonado_store::{SelfWithdrawal, Store, TxRow, TxStats, Window};
 
 use crate::config::RuleSettings;
 use crate::error::{MonitorError, Result};
 use crate::units::{gwei, tao_f64};
 use crate::wrapped::WrappedTotals;
-
-/// The protocol addresses the monitor watches (resolved by the caller).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct ProtocolContracts {
-    pub wtao: Option<Address>,
-    pub deposit_tracker: Option<Address>,
-    pub weights: Option<Address>,
-    pub evm_validator: Option<Address>,
-    pub pools: Vec<Address>,
-    /// The index starts at or before WTAO's deployment, so its events give the wrapped total.
-    pub wtao_fully_indexed: bool,
-}
-
-impl ProtocolContracts {
-    /// `(name, address)` of every configured contract.
-    pub fn named(&self) -> Vec<(String, Address)> {
-        let mut out = Vec::new();
-        for (name, address) in [
-            ("WTAO", self.wtao),
-            ("DepositTracker", self.deposit_tracker),
-            ("Weights", self.weights),
-            ("EvmValidator", self.evm_validator),
-        ] {
-            if let Some(address) = address {
-                out.push((name.to_owned(), address));
-            }
-        }
-        for (i, pool) in self.pools.iter().enumerate() {
-            out.push((format!("Pool{i}"), *pool));
-        }
-        out
-    }
-}
 
 /// WTAO's supply next to the native TAO it holds.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

@@ -102,8 +102,9 @@ pub enum OpsError {
     #[error("the verification key is invalid: {field}: {reason}; export it again with snarkjs")]
     VerifyingKey { field: String, reason: String },
 
-    #[error("the {name} contract is not in the deployment record; run `taonado deploy` first")]
-    MissingContract { name: String },
+    /// Reading or writing the deployment record (or another file through its atomic I/O).
+    #[error(transparent)]
+    Deployment(#[from] taonado_deployment::DeploymentError),
 
     #[error(
         "dev rpc method {method} failed: {source}; is this the taonado devnet (or anvil for anvil_*)?"

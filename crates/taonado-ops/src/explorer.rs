@@ -17,8 +17,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use url::Url;
 
-use crate::record::{DeploymentRecord, names};
 use taonado_contracts::{CodeMatch, Contract};
+use taonado_deployment::{DeploymentRecord, names};
 
 /// The compiler of the committed artifacts, as explorers name it.
 pub const COMPILER_VERSION: &str = "v0.8.37+commit.f401782d";
@@ -342,7 +342,7 @@ impl VerificationReport {
             })
         })?;
         json.push(b'\n');
-        crate::fs::write_atomic(path, &json)
+        Ok(taonado_deployment::fs::write_atomic(path, &json)?)
     }
 
     /// A markdown page of the results.
@@ -408,7 +408,7 @@ pub fn requests_for(
         names::EVM_VALIDATOR_IMPLEMENTATION,
         names::EVM_VALIDATOR,
     ];
-    let mut rows: Vec<(String, &crate::record::ContractRecord)> = order
+    let mut rows: Vec<(String, &taonado_deployment::ContractRecord)> = order
         .iter()
         .filter_map(|n| record.contracts.get(*n).map(|c| ((*n).to_owned(), c)))
         .collect();
@@ -884,7 +884,7 @@ contract X { /* import "nope.sol"; */ }
     #[test]
     fn existing_and_yul_contracts_are_skipped_with_a_reason() {
         let mut record = DeploymentRecord::new("mainnet", 964, 113, Address::repeat_byte(1));
-        let contract = |artifact: &str, ours: bool| crate::record::ContractRecord {
+        let contract = |artifact: &str, ours: bool| taonado_deployment::ContractRecord {
             address: Address::repeat_byte(2),
             tx_hash: ours.then(alloy::primitives::B256::default),
             block: None,

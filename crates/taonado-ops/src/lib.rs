@@ -7,12 +7,10 @@
 pub mod deploy;
 pub mod error;
 pub mod explorer;
-mod fs;
 pub mod migrate;
 pub mod miner;
 pub mod mixer;
 pub mod netcheck;
-pub mod record;
 pub mod simulation;
 pub mod subnet;
 pub mod upgrade;
@@ -26,9 +24,11 @@ pub use deploy::{
     NoProgress, StepState, WtaoSource, deploy,
 };
 pub use error::{OpsError, Result};
-pub use record::{ContractRecord, DeploymentRecord, PoolRecord, VerifierRecord};
+// The record is the deployment model's (taonado-deployment); re-exported for callers of
+// `deploy`, which returns it.
 pub use simulation::{
     SimulationConfig, SimulationEvent, SimulationObserver, SimulationReport, run_simulation,
 };
 pub use subnet::{LocalSubnet, SubnetKind};
+pub use taonado_deployment::{ContractRecord, DeploymentRecord, PoolRecord, VerifierRecord};
 pub use verifying_key::VerifyingKeyFile;

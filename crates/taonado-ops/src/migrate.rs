@@ -20,10 +20,10 @@ use taonado_contracts::{CodeMatch, Contract};
 
 use crate::deploy::confirm;
 use crate::error::{OpsError, Result};
-use crate::record::{ContractRecord, DeploymentRecord, names, unix_now};
+use taonado_deployment::{ContractRecord, DeploymentRecord, names, unix_now};
 
 /// The record entry of the migrated-to weights contract.
-pub const WEIGHTS_V4: &str = crate::record::names::WEIGHTS_V4;
+pub const WEIGHTS_V4: &str = taonado_deployment::names::WEIGHTS_V4;
 
 /// Errors of the migration.
 #[derive(Debug, thiserror::Error)]

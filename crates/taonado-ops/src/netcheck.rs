@@ -142,11 +142,7 @@ pub async fn check_network(target: &NetTarget, limits: NetLimits) -> NetStatus {
     {
         Ok(Some(block)) => {
             status.head_block = Some(block.header.number);
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_secs())
-                .unwrap_or(0);
-            let age = now.saturating_sub(block.header.timestamp);
+            let age = taonado_deployment::unix_now().saturating_sub(block.header.timestamp);
             status.head_age_secs = Some(age);
             if !target.dev_chain && age > limits.max_head_age.as_secs() {
                 status.state = NetState::Stale;

@@ -20,10 +20,10 @@ use taonado_types::{AccountId32, Hotkey, evm_mirror};
 
 use crate::deploy::confirm;
 use crate::error::{OpsError, Result};
-use crate::record::{DeploymentRecord, names};
 use crate::subnet::{LocalSubnet, gas_allowance};
 use crate::validator::ValidatorMode;
 use taonado_contracts::bindings::EvmValidator;
+use taonado_deployment::{DeploymentRecord, names};
 
 /// How the simulation runs.
 #[derive(Clone, Debug)]

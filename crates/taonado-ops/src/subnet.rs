@@ -10,7 +10,6 @@ use alloy::primitives::{Address, B256, Bytes, U256};
 use alloy::providers::{DynProvider, Provider};
 use alloy::rpc::types::TransactionRequest;
 use alloy::sol_types::SolCall;
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use taonado_types::evm_mirror;
 
@@ -23,15 +22,8 @@ use taonado_contracts::bindings::mocks::MockMetagraph;
 /// (more when the other neurons together hold more; see `wire_devnet_validator`).
 pub const VALIDATOR_STAKE_RAO: u64 = 1_000_000_000_000;
 
-/// Which kind of local subnet a deployment runs against.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum SubnetKind {
-    /// The taonado devnet's emulated subtensor (`subtensor_*` dev RPC methods).
-    Devnet,
-    /// anvil with MockMetagraph/MockNeuron at 0x802/0x804.
-    AnvilMocks,
-}
+// Recorded in the deployment record, so the type lives with it.
+pub use taonado_deployment::SubnetKind;
 
 /// Sends a dev RPC request and returns its JSON result.
 pub async fn dev_rpc(provider: &DynProvider, method: &str, params: Value) -> Result<Value> {

@@ -110,10 +110,9 @@ impl Store {
     }
 }
 
+/// The clock as SQLite stores it (INTEGER is i64).
 pub(crate) fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+    i64::try_from(taonado_deployment::unix_now()).unwrap_or(i64::MAX)
 }
 
 #[cfg(test)]

@@ -226,7 +226,7 @@ impl GasReportArgs {
                 self.from_block
             )));
         }
-        let record_path = taonado_client::deployments_path(&self.deployments_dir, &network.name);
+        let record_path = taonado_deployment::record_path(&self.deployments_dir, &network.name);
         let record = DeploymentRecord::load(&record_path)?;
         if record.is_none() {
             tracing::warn!(path = %record_path.display(), "no deployment record: contracts are not named");

@@ -6,7 +6,7 @@ use alloy::providers::Provider as _;
 use clap::Args;
 use taonado_monitor::{HealthConfig, HealthReport, check_health};
 
-use super::monitor::{MonitorFiles, protocol_contracts};
+use super::monitor::MonitorFiles;
 use crate::context::Context;
 use crate::error::CliError;
 use crate::output::Report;
@@ -52,7 +52,9 @@ impl HealthArgs {
         let config = context.config()?;
         let network = context.network(&config, true)?;
         let file = self.files.load_config()?;
-        let contracts = protocol_contracts(&network, &self.files.deployments_dir)?;
+        let contracts = network
+            .deployment(&self.files.deployments_dir)?
+            .watched(network.wtao_owned);
         let store = self.files.existing_store(&network.name)?;
         // No chain-id check at connect time: a wrong chain is a red line, not a usage error.
         let provider = alloy::providers::ProviderBuilder::new()

@@ -8,13 +8,12 @@ use std::time::Duration;
 
 use clap::Args;
 use serde::Serialize;
-use taonado_config::NetworkConfig;
 use taonado_indexer::{Indexer, IndexerConfig, IndexerError, RetryPolicy, SyncReport};
 use taonado_store::Store;
 use tokio::sync::watch;
 use url::Url;
 
-use super::monitor::{protocol_contracts, store_error};
+use super::monitor::store_error;
 use crate::context::Context;
 use crate::error::CliError;
 use crate::output::Report;
@@ -113,21 +112,6 @@ fn indexer_error(e: IndexerError) -> CliError {
     }
 }
 
-/// The deployment's earliest recorded block: nothing of the protocol happened before.
-fn deployment_block(network: &NetworkConfig, dir: &Path) -> Result<Option<u64>, CliError> {
-    let path = taonado_client::deployments_path(dir, &network.name);
-    Ok(
-        taonado_ops::DeploymentRecord::load(&path)?.and_then(|record| {
-            record
-                .contracts
-                .values()
-                .filter_map(|c| c.block)
-                .chain(record.pools.iter().filter_map(|p| p.contract.block))
-                .min()
-        }),
-    )
-}
-
 impl IndexArgs {
     pub async fn run(self, context: &Context) -> Result<(), CliError> {
         let config = context.config()?;
@@ -143,7 +127,8 @@ impl IndexArgs {
                 self.poll_interval
             ))
         })?;
-        let contracts = protocol_contracts(&network, &self.deployments_dir)?;
+        let deployment = network.deployment(&self.deployments_dir)?;
+        let contracts = deployment.watched(network.wtao_owned);
         if contracts.named().is_empty() {
             return Err(CliError::usage(anyhow::anyhow!(
                 "no protocol addresses known for {}; deploy first or set them in taonado.toml",
@@ -152,7 +137,7 @@ impl IndexArgs {
         }
         let start_block = match self.from_block {
             Some(b) => b,
-            None => deployment_block(&network, &self.deployments_dir)?.unwrap_or_else(|| {
+            None => deployment.first_block().unwrap_or_else(|| {
                 tracing::warn!(
                     "no deployment block known: indexing from block 0 (set --from-block)"
                 );
@@ -185,13 +170,7 @@ impl IndexArgs {
         let indexer_config = IndexerConfig {
             chain_id: network.chain_id,
             endpoints,
-            contracts: taonado_indexer::ProtocolContracts {
-                wtao: contracts.wtao,
-                deposit_tracker: contracts.deposit_tracker,
-                weights: contracts.weights,
-                evm_validator: contracts.evm_validator,
-                pools: contracts.pools.clone(),
-            },
+            contracts,
             netuid: network.netuid,
             start_block,
             batch_blocks: self.batch_blocks,

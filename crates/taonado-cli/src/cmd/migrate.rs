@@ -64,7 +64,7 @@ impl WeightsArgs {
         let signer = self.signer.signer_or_dev_account(context, &network)?;
         let from = signer.address();
         let provider = taonado_client::connect_with_signer(&network, &config, signer).await?;
-        let record_path = taonado_client::deployments_path(&self.deployments_dir, &network.name);
+        let record_path = taonado_deployment::record_path(&self.deployments_dir, &network.name);
         let report =
             migrate::migrate_weights(&provider, from, record_path, self.deposit_goal).await?;
         context.output.report(&report)
@@ -75,7 +75,7 @@ impl VerifyArgs {
     pub async fn run(self, context: &Context) -> Result<(), CliError> {
         let config = context.config()?;
         let network = context.network(&config, true)?;
-        let record_path = taonado_client::deployments_path(&self.deployments_dir, &network.name);
+        let record_path = taonado_deployment::record_path(&self.deployments_dir, &network.name);
         let record = DeploymentRecord::load(&record_path)?.ok_or_else(|| {
             CliError::usage(anyhow::anyhow!(
                 "no deployment record at {}; run `taonado deploy` and `taonado migrate weights` first",

@@ -51,7 +51,7 @@ pub(crate) fn resolve(
 ) -> Result<(Config, NetworkConfig, Address), CliError> {
     let config = context.config()?;
     let network = context.network(&config, true)?;
-    let addresses = taonado_client::protocol_addresses(&network, &deployments.deployments_dir)?;
+    let addresses = network.deployment(&deployments.deployments_dir)?.addresses;
     let address = pick(&addresses).ok_or_else(|| {
         CliError::usage(anyhow::anyhow!(
             "network {} has no {what} address; run `taonado deploy` or set it in taonado.toml",

@@ -91,7 +91,7 @@ async fn open(
 ) -> Result<(Mixer, Option<Address>), CliError> {
     let config = context.config()?;
     let network = context.network(&config, true)?;
-    let record_path = taonado_client::deployments_path(&paths.deployments_dir, &network.name);
+    let record_path = taonado_deployment::record_path(&paths.deployments_dir, &network.name);
     let record = DeploymentRecord::load(&record_path)?.ok_or_else(|| {
         CliError::usage(anyhow::anyhow!(
             "no deployment record at {}; run `taonado deploy` first or pass --deployments-dir",

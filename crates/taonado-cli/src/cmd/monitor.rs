@@ -13,9 +13,7 @@ use clap::Args;
 use serde::Serialize;
 use taonado_config::{Config, NetworkConfig};
 use taonado_indexer::{Indexer, IndexerConfig, RetryPolicy};
-use taonado_monitor::{
-    DashboardState, Dispatcher, Monitor, MonitorConfig, MonitorFile, Notifier, ProtocolContracts,
-};
+use taonado_monitor::{DashboardState, Dispatcher, Monitor, MonitorConfig, MonitorFile, Notifier};
 use taonado_store::Store;
 use tokio::sync::watch;
 
@@ -124,38 +122,6 @@ pub fn notifiers(file: &MonitorFile) -> Result<Vec<Arc<dyn Notifier>>, CliError>
         .map_err(monitor_error)
 }
 
-/// The protocol addresses of `network` (config + deployment record).
-pub fn protocol_contracts(
-    network: &NetworkConfig,
-    dir: &Path,
-) -> Result<ProtocolContracts, CliError> {
-    let a = taonado_client::protocol_addresses(network, dir)?;
-    Ok(ProtocolContracts {
-        wtao: a.wtao,
-        deposit_tracker: a.deposit_tracker,
-        weights: a.weights_v3.or(a.weights_v2),
-        evm_validator: a.evm_validator,
-        pools: a.pools.values().copied().collect(),
-        // Where the protocol deployed its own WTAO, the index starts at that deployment.
-        wtao_fully_indexed: network.wtao_owned,
-    })
-}
-
-/// The first block worth indexing: the deployment's earliest recorded block.
-fn start_block(network: &NetworkConfig, dir: &Path) -> u64 {
-    let path = taonado_client::deployments_path(dir, &network.name);
-    match taonado_ops::DeploymentRecord::load(&path) {
-        Ok(Some(record)) => record
-            .contracts
-            .values()
-            .filter_map(|c| c.block)
-            .chain(record.pools.iter().filter_map(|p| p.contract.block))
-            .min()
-            .unwrap_or(0),
-        _ => 0,
-    }
-}
-
 /// Shown by `taonado monitor --help`: the config file's format.
 const ALERTS_CONFIG_HELP: &str = r#"Alert rules and channels (--alerts-config, default ./monitor.toml):
 
@@ -254,7 +220,9 @@ impl MonitorService {
     ) -> Result<Self, CliError> {
         let file = files.load_config()?;
         let notifiers = notifiers(&file)?;
-        let contracts = protocol_contracts(network, &files.deployments_dir)?;
+        let deployment = network.deployment(&files.deployments_dir)?;
+        // Where the protocol deployed its own WTAO, the index starts at that deployment.
+        let contracts = deployment.watched(network.wtao_owned);
         if contracts.named().is_empty() {
             tracing::warn!(network = %network.name, "no protocol addresses known; only the chain is watched");
         }
@@ -263,15 +231,9 @@ impl MonitorService {
         let indexer_config = IndexerConfig {
             chain_id: network.chain_id,
             endpoints: vec![network.rpc_url.clone()],
-            contracts: taonado_indexer::ProtocolContracts {
-                wtao: contracts.wtao,
-                deposit_tracker: contracts.deposit_tracker,
-                weights: contracts.weights,
-                evm_validator: contracts.evm_validator,
-                pools: contracts.pools.clone(),
-            },
+            contracts: contracts.clone(),
             netuid: network.netuid,
-            start_block: start_block(network, &files.deployments_dir),
+            start_block: deployment.first_block().unwrap_or(0),
             batch_blocks: 200,
             concurrency: 4,
             reorg_depth: 32,

@@ -165,7 +165,7 @@ impl UpArgs {
         let config = context.config()?;
         let mut network = config.network("local")?;
         let verifying_key = load_verifying_key(self.verifying_key.as_deref(), &network)?;
-        let record_path = taonado_client::deployments_path(&self.deployments_dir, &network.name);
+        let record_path = taonado_deployment::record_path(&self.deployments_dir, &network.name);
         if self.chain.state_dir.is_none() {
             remove_stale_record(&record_path)?;
         }

@@ -88,7 +88,7 @@ impl UpgradeCommand {
 
 impl Target {
     fn record_path(&self, network: &NetworkConfig) -> PathBuf {
-        taonado_client::deployments_path(&self.deployments_dir, &network.name)
+        taonado_deployment::record_path(&self.deployments_dir, &network.name)
     }
 
     fn snapshot_path(&self, network: &NetworkConfig) -> PathBuf {
@@ -106,7 +106,7 @@ impl Target {
         if let Some(proxy) = self.proxy {
             return Ok(proxy);
         }
-        let addresses = taonado_client::protocol_addresses(network, &self.deployments_dir)?;
+        let addresses = network.deployment(&self.deployments_dir)?.addresses;
         addresses.evm_validator.ok_or_else(|| {
             CliError::usage(anyhow::anyhow!(
                 "network {} has no EvmValidator address: pass --proxy ADDRESS, deploy first, or set networks.{}.addresses.evm_validator",

@@ -151,7 +151,7 @@ impl VerifyArgs {
         }
         let config = context.config()?;
         let network = context.network(&config, true)?;
-        let record_path = taonado_client::deployments_path(&self.deployments_dir, &network.name);
+        let record_path = taonado_deployment::record_path(&self.deployments_dir, &network.name);
         let record = DeploymentRecord::load(&record_path)?.ok_or_else(|| {
             CliError::usage(anyhow::anyhow!(
                 "no deployment record at {}; `taonado verify` submits what `taonado deploy` recorded (constructor arguments included)",

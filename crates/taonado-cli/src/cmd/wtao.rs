@@ -305,7 +305,7 @@ fn wtao_address(network: &NetworkConfig, location: &WtaoLocation) -> Result<Addr
     if let Some(address) = location.wtao {
         return Ok(address);
     }
-    taonado_client::protocol_addresses(network, &location.deployments_dir)?
+    network.deployment(&location.deployments_dir)?.addresses
         .wtao
         .ok_or_else(|| {
             CliError::usage(anyhow::anyhow!(

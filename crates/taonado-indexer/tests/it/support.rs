@@ -10,10 +10,10 @@ use alloy::rpc::types::{Filter, TransactionRequest};
 use alloy::signers::local::PrivateKeySigner;
 use anyhow::{Context, Result, ensure};
 use taonado_contracts::bindings::{DepositTracker, ERC20Taonado, EvmValidator, WTAO};
+use taonado_deployment::{DeploymentRecord, ProtocolContracts, names};
 use taonado_devnet::{DevnetConfig, DevnetHandle};
-use taonado_indexer::{IndexerConfig, ProtocolContracts, RetryPolicy};
+use taonado_indexer::{IndexerConfig, RetryPolicy};
 use taonado_ops::deploy::{DeployPlan, EvmValidatorSettings, FamilyPolicy, NoProgress, WtaoSource};
-use taonado_ops::record::{DeploymentRecord, names};
 use taonado_ops::subnet::{LocalSubnet, SubnetKind};
 use taonado_ops::verifying_key::VerifyingKeyFile;
 use taonado_store::{EventFilter, Store};
@@ -103,6 +103,7 @@ impl Deployed {
                 .iter()
                 .map(|p| p.contract.address)
                 .collect(),
+            wtao_fully_indexed: true,
         })
     }
 
@@ -304,7 +305,11 @@ pub async fn chain_protocol_txs(d: &Deployed, to: u64) -> Result<Vec<(B256, bool
             .await?
             .context("block")?;
         for tx in block.transactions.txns() {
-            if tx.to().and_then(|a| contracts.kind_of(a)).is_some() {
+            if tx
+                .to()
+                .and_then(|a| taonado_indexer::kind_of(&contracts, a))
+                .is_some()
+            {
                 let receipt = d
                     .provider
                     .get_transaction_receipt(tx.tx_hash())

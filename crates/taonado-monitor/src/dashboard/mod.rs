@@ -14,7 +14,7 @@ use taonado_store::Store;
 
 use crate::engine::Live;
 use crate::metrics::Metrics;
-use crate::observe::ProtocolContracts;
+use taonado_deployment::ProtocolContracts;
 
 /// What the handlers share; cheap to clone.
 #[derive(Clone, Debug)]

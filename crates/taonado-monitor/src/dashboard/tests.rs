@@ -8,6 +8,8 @@ use taonado_store::alerts::{ActiveAlert, Severity};
 use tower::ServiceExt as _;
 
 use super::*;
+use taonado_deployment::ProtocolContracts;
+
 use crate::engine::LiveState;
 use crate::observe::{Observation, PoolObservation};
 

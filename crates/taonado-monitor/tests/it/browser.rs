@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use alloy::primitives::{Address, U256};
+use taonado_deployment::ProtocolContracts;
 use taonado_monitor::observe::{ContractStatus, Observation, PoolObservation};
-use taonado_monitor::{DashboardState, Metrics, ProtocolContracts};
+use taonado_monitor::{DashboardState, Metrics};
 use taonado_store::Store;
 use taonado_store::alerts::{ActiveAlert, Severity};
 

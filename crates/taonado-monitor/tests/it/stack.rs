@@ -7,10 +7,9 @@ use alloy::network::EthereumWallet;
 use alloy::primitives::{Address, U256};
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy::signers::local::PrivateKeySigner;
+use taonado_deployment::ProtocolContracts;
 use taonado_indexer::{Indexer, IndexerConfig, RetryPolicy};
-use taonado_monitor::{
-    DeliveryPolicy, Dispatcher, Monitor, MonitorConfig, Notifier, ProtocolContracts, RuleSettings,
-};
+use taonado_monitor::{DeliveryPolicy, Dispatcher, Monitor, MonitorConfig, Notifier, RuleSettings};
 use taonado_ops::VerifyingKeyFile;
 use taonado_ops::deploy::{
     DeployPlan, EvmValidatorSettings, FamilyPolicy, InsecureKeyPolicy, NoProgress, WtaoSource,
@@ -27,7 +26,7 @@ pub struct Stack {
     pub _dir: tempfile::TempDir,
     pub store: Store,
     pub indexer: Indexer,
-    pub record: taonado_ops::record::DeploymentRecord,
+    pub record: taonado_deployment::DeploymentRecord,
 }
 
 impl Stack {
@@ -147,13 +146,7 @@ fn indexer_config(devnet: &taonado_devnet::DevnetHandle, c: &ProtocolContracts) 
     IndexerConfig {
         chain_id: devnet.chain_id(),
         endpoints: vec![devnet.rpc_url().parse().unwrap()],
-        contracts: taonado_indexer::ProtocolContracts {
-            wtao: c.wtao,
-            deposit_tracker: c.deposit_tracker,
-            weights: c.weights,
-            evm_validator: c.evm_validator,
-            pools: c.pools.clone(),
-        },
+        contracts: c.clone(),
         netuid: 2,
         start_block: 0,
         batch_blocks: 500,

@@ -5,8 +5,8 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use crate::error::{OpsError, Result};
-use crate::fs;
-use crate::record::DeploymentRecord;
+use taonado_deployment::DeploymentRecord;
+use taonado_deployment::fs;
 
 /// Every `<network>.json` record in `dir`, sorted by network name. Other JSON files there
 /// (`<network>.verification.json`) are not records and are left out.
@@ -128,7 +128,7 @@ pub fn utc_date_time(unix: u64) -> String {
 
 /// Writes the page atomically.
 pub fn write_page(path: &Path, page: &str) -> Result<()> {
-    fs::write_atomic(path, page.as_bytes())
+    Ok(fs::write_atomic(path, page.as_bytes())?)
 }
 
 #[cfg(test)]
@@ -149,7 +149,7 @@ mod tests {
         let mut local = DeploymentRecord::new("local", 42, 2, Address::repeat_byte(0xde));
         local.contracts.insert(
             "WTAO".into(),
-            crate::record::ContractRecord {
+            taonado_deployment::ContractRecord {
                 address: Address::repeat_byte(1),
                 tx_hash: Some(B256::repeat_byte(2)),
                 block: Some(7),

@@ -20,13 +20,13 @@ use alloy::rpc::types::{TransactionReceipt, TransactionRequest};
 use alloy::sol_types::{SolCall, SolValue};
 
 use crate::error::{OpsError, Result};
-use crate::record::{
-    ContractRecord, DeploymentRecord, PendingDeployment, VerifierRecord, names, unix_now,
-};
 use crate::subnet::{self, SubnetKind};
 use crate::verifying_key::VerifyingKeyFile;
 use taonado_contracts::bindings::{EvmValidator, WeightsV3};
 use taonado_contracts::{Artifact, CodeMatch, Contract};
+use taonado_deployment::{
+    ContractRecord, DeploymentRecord, PendingDeployment, VerifierRecord, names, unix_now,
+};
 
 pub use family::{ChainFamily, FamilyPolicy, ProbeResult};
 pub use preflight::InsecureKeyPolicy;
@@ -382,7 +382,7 @@ struct Run<'a> {
 impl Run<'_> {
     fn save(&mut self) -> Result<()> {
         self.record.touch();
-        self.record.save(&self.plan.record_path)
+        Ok(self.record.save(&self.plan.record_path)?)
     }
 
     fn recorded(&self, slot: Slot<'_>) -> Option<&ContractRecord> {

@@ -13,10 +13,10 @@ use serde::{Deserialize, Serialize};
 use super::family::{self, FamilyPolicy};
 use super::verify::{Check, CheckStatus};
 use crate::error::{OpsError, Result};
-use crate::fs;
-use crate::record::DeploymentRecord;
 use crate::verifying_key::VerifyingKeyFile;
 use taonado_contracts::Contract;
+use taonado_deployment::DeploymentRecord;
+use taonado_deployment::fs;
 
 /// The verifying-key setup label of the insecure local development keys.
 pub const LOCAL_DEV_SETUP: &str = "local-dev-insecure";

@@ -12,10 +12,10 @@ use serde::Serialize;
 
 use crate::deploy::{MERKLE_TREE_HEIGHT, METAGRAPH_PRECOMPILE, verifier_contract};
 use crate::error::{OpsError, Result};
-use crate::record::{DeploymentRecord, names};
 use taonado_contracts::bindings::{ERC20Taonado, EvmValidator, WeightsV2, WeightsV3};
 use taonado_contracts::verifier::ChainFamily;
 use taonado_contracts::{CodeMatch, Contract};
+use taonado_deployment::{DeploymentRecord, ProtocolAddresses, names};
 
 /// ERC-1967 implementation slot: `bytes32(uint256(keccak256("eip1967.proxy.implementation")) - 1)`.
 pub const IMPLEMENTATION_SLOT: B256 =
@@ -89,21 +89,13 @@ pub enum AddressSource {
 pub struct ExpectedDeployment {
     pub chain_id: u64,
     pub netuid: u16,
-    pub wtao: Option<Address>,
-    pub deposit_tracker: Option<Address>,
-    pub weights_v2: Option<Address>,
-    pub weights_v3: Option<Address>,
-    /// Deployed by `taonado migrate weights`; the EvmValidator then points at it.
-    pub weights_v4: Option<Address>,
-    /// The ERC-1967 proxy.
-    pub evm_validator: Option<Address>,
+    /// The protocol's addresses (the deployment model's type; WeightsV4 once migrated).
+    pub addresses: ProtocolAddresses,
     /// The implementation the proxy must point at; `None`: only its code is checked.
     pub evm_validator_implementation: Option<Address>,
-    pub hasher: Option<Address>,
-    pub verifier: Option<Address>,
     /// `None`: the verifier may be either variant.
     pub verifier_family: Option<ChainFamily>,
-    /// (denomination in wei, address), ascending.
+    /// (denomination in wei, address), ascending: the addresses' pools, parsed once.
     pub pools: Vec<(U256, Address)>,
     /// The pool whose lifetime deposits WeightsV3 counts.
     pub weights_pool: Option<Address>,
@@ -120,9 +112,6 @@ impl ExpectedDeployment {
             .iter()
             .map(|p| (p.denomination, p.contract.address))
             .collect();
-        let denominations: Vec<U256> = pools.iter().map(|(d, _)| *d).collect();
-        let weights_pool = crate::deploy::weights_pool_denomination(&denominations)
-            .and_then(|d| pools.iter().find(|(p, _)| *p == d).map(|(_, a)| *a));
         let verifier_family = record
             .verifier
             .as_ref()
@@ -134,32 +123,49 @@ impl ExpectedDeployment {
         Self {
             chain_id: record.chain_id,
             netuid: record.netuid,
-            wtao: get(names::WTAO),
-            deposit_tracker: get(names::DEPOSIT_TRACKER),
-            weights_v2: get("WeightsV2"),
-            weights_v3: get(names::WEIGHTS),
-            weights_v4: get(names::WEIGHTS_V4),
-            evm_validator: get(names::EVM_VALIDATOR),
+            addresses: ProtocolAddresses::from_record(record),
             // An upgrade (`taonado upgrade evm-validator --execute`) supersedes the original.
             evm_validator_implementation: get(names::EVM_VALIDATOR_V2_IMPLEMENTATION)
                 .or(get(names::EVM_VALIDATOR_IMPLEMENTATION)),
-            hasher: get(names::HASHER),
-            verifier: get(names::VERIFIER),
             verifier_family,
+            weights_pool: weights_pool(&pools),
             pools,
-            weights_pool,
             owner: Some(record.deployer),
         }
+    }
+
+    /// Configured addresses (a preset or `taonado.toml`) without a record: the verifier
+    /// variant follows the chain id, and owners are reported, not checked.
+    pub fn from_addresses(
+        chain_id: u64,
+        netuid: u16,
+        addresses: &ProtocolAddresses,
+    ) -> Result<Self> {
+        let pools = addresses.pools_by_denomination()?;
+        Ok(Self {
+            chain_id,
+            netuid,
+            addresses: addresses.clone(),
+            evm_validator_implementation: None,
+            verifier_family: Some(ChainFamily::from_chain_id(chain_id)),
+            weights_pool: weights_pool(&pools),
+            pools,
+            owner: None,
+        })
     }
 
     /// The weights contract the EvmValidator must point at: V4 after a migration, else V3
     /// where there is one, else V2.
     pub fn live_weights(&self) -> Option<(&'static str, Address)> {
-        self.weights_v4
-            .map(|a| ("WeightsV4", a))
-            .or(self.weights_v3.map(|a| ("WeightsV3", a)))
-            .or(self.weights_v2.map(|a| ("WeightsV2", a)))
+        self.addresses.live_weights()
     }
+}
+
+/// The pool whose lifetime deposits WeightsV3 counts, among `(denomination, address)`.
+fn weights_pool(pools: &[(U256, Address)]) -> Option<Address> {
+    let denominations: Vec<U256> = pools.iter().map(|(d, _)| *d).collect();
+    crate::deploy::weights_pool_denomination(&denominations)
+        .and_then(|d| pools.iter().find(|(p, _)| *p == d).map(|(_, a)| *a))
 }
 
 /// Pool display name, as the deploy steps and the config's pool keys name them.
@@ -188,14 +194,15 @@ pub async fn verify_deployment(
         expected.chain_id.to_string(),
     );
 
-    v.code("WTAO", expected.wtao, &[Contract::WTAO]).await?;
+    v.code("WTAO", expected.addresses.wtao, &[Contract::WTAO])
+        .await?;
     v.code(
         "DepositTracker",
-        expected.deposit_tracker,
+        expected.addresses.deposit_tracker,
         &[Contract::DepositTracker],
     )
     .await?;
-    v.code("Hasher", expected.hasher, &[Contract::MiMCSponge])
+    v.code("Hasher", expected.addresses.hasher, &[Contract::MiMCSponge])
         .await?;
     let verifier_artifacts: Vec<Contract> = match expected.verifier_family {
         Some(family) => vec![verifier_contract(family)],
@@ -204,21 +211,33 @@ pub async fn verify_deployment(
             Contract::Groth16VerifierEthereum,
         ],
     };
-    v.code("Verifier", expected.verifier, &verifier_artifacts)
+    v.code("Verifier", expected.addresses.verifier, &verifier_artifacts)
         .await?;
-    if expected.weights_v2.is_some() {
-        v.code("WeightsV2", expected.weights_v2, &[Contract::WeightsV2])
-            .await?;
+    if expected.addresses.weights_v2.is_some() {
+        v.code(
+            "WeightsV2",
+            expected.addresses.weights_v2,
+            &[Contract::WeightsV2],
+        )
+        .await?;
     }
-    v.code("WeightsV3", expected.weights_v3, &[Contract::WeightsV3])
+    v.code(
+        "WeightsV3",
+        expected.addresses.weights_v3,
+        &[Contract::WeightsV3],
+    )
+    .await?;
+    if expected.addresses.weights_v4.is_some() {
+        v.code(
+            "WeightsV4",
+            expected.addresses.weights_v4,
+            &[Contract::WeightsV4],
+        )
         .await?;
-    if expected.weights_v4.is_some() {
-        v.code("WeightsV4", expected.weights_v4, &[Contract::WeightsV4])
-            .await?;
     }
     v.code(
         "EvmValidator",
-        expected.evm_validator,
+        expected.addresses.evm_validator,
         &[Contract::ERC1967Proxy],
     )
     .await?;
@@ -231,17 +250,17 @@ pub async fn verify_deployment(
         .await?;
     }
 
-    if let Some(weights) = expected.weights_v3 {
+    if let Some(weights) = expected.addresses.weights_v3 {
         v.weights_v3("WeightsV3", weights, expected).await;
     }
     // V4 keeps V3's getters and wiring.
-    if let Some(weights) = expected.weights_v4 {
+    if let Some(weights) = expected.addresses.weights_v4 {
         v.weights_v3("WeightsV4", weights, expected).await;
     }
-    if let Some(weights) = expected.weights_v2 {
+    if let Some(weights) = expected.addresses.weights_v2 {
         v.weights_v2(weights, expected).await;
     }
-    if let Some(proxy) = expected.evm_validator {
+    if let Some(proxy) = expected.addresses.evm_validator {
         v.evm_validator(proxy, expected).await?;
     }
     for (denomination, address) in &expected.pools {
@@ -364,13 +383,13 @@ impl Verifier<'_> {
             s,
             "depositTracker",
             c.depositTracker().call().await,
-            e.deposit_tracker.map(|a| ("DepositTracker", a)),
+            e.addresses.deposit_tracker.map(|a| ("DepositTracker", a)),
         );
         self.address(
             s,
             "wtao",
             c.wtao().call().await,
-            e.wtao.map(|a| ("WTAO", a)),
+            e.addresses.wtao.map(|a| ("WTAO", a)),
         );
         self.address(
             s,
@@ -395,13 +414,13 @@ impl Verifier<'_> {
             s,
             "depositTracker",
             c.depositTracker().call().await,
-            e.deposit_tracker.map(|a| ("DepositTracker", a)),
+            e.addresses.deposit_tracker.map(|a| ("DepositTracker", a)),
         );
         self.address(
             s,
             "wtao",
             c.wtao().call().await,
-            e.wtao.map(|a| ("WTAO", a)),
+            e.addresses.wtao.map(|a| ("WTAO", a)),
         );
         self.address(
             s,
@@ -504,19 +523,19 @@ impl Verifier<'_> {
             &s,
             "hasher",
             c.hasher().call().await,
-            e.hasher.map(|a| ("Hasher", a)),
+            e.addresses.hasher.map(|a| ("Hasher", a)),
         );
         self.address(
             &s,
             "verifier",
             c.verifier().call().await,
-            e.verifier.map(|a| ("Verifier", a)),
+            e.addresses.verifier.map(|a| ("Verifier", a)),
         );
         self.address(
             &s,
             "token",
             c.token().call().await,
-            e.wtao.map(|a| ("WTAO", a)),
+            e.addresses.wtao.map(|a| ("WTAO", a)),
         );
         match c.denomination().call().await {
             Ok(d) => self.compare(
@@ -659,7 +678,7 @@ mod tests {
     fn a_record_expects_its_deployer_as_owner_and_the_one_wtao_pool() {
         let mut record = DeploymentRecord::new("local", 42, 2, Address::repeat_byte(0xde));
         let one = U256::from(1_000_000_000_000_000_000u64);
-        let contract = |byte: u8| crate::record::ContractRecord {
+        let contract = |byte: u8| taonado_deployment::ContractRecord {
             address: Address::repeat_byte(byte),
             tx_hash: None,
             block: None,

@@ -205,7 +205,7 @@ impl EventCache {
     /// consistency, belongs to another pool, or has an unknown version is
     /// [`MixerError::CacheCorrupt`]; a version 1 file is [`CacheRead::Outdated`].
     pub fn read(path: &Path, chain_id: u64, pool: Address) -> Result<CacheRead> {
-        let Some(text) = crate::fs::read_optional(path)? else {
+        let Some(text) = taonado_deployment::fs::read_optional(path)? else {
             return Ok(CacheRead::Missing);
         };
         let corrupt = |reason: String| -> OpsError {
@@ -289,7 +289,7 @@ impl EventCache {
             reason: format!("cannot serialize it ({e})"),
         })?;
         json.push(b'\n');
-        crate::fs::write_atomic(path, &json)
+        Ok(taonado_deployment::fs::write_atomic(path, &json)?)
     }
 }
 

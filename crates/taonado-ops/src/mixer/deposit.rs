@@ -194,7 +194,7 @@ pub fn append_note_backup(path: &Path, note: &Note, pool: &Pool, commitment: B25
         pool.amount,
         pool.address,
         note.chain_id(),
-        crate::record::unix_now(),
+        taonado_deployment::unix_now(),
     );
     file.write_all(entry.as_bytes())
         .and_then(|()| file.sync_all())

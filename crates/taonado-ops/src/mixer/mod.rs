@@ -28,7 +28,7 @@ pub use sync::{PoolSync, SyncReport};
 pub use withdraw::{LoadedProver, WithdrawReport, WithdrawRequest, load_prover};
 
 use crate::error::{OpsError, Result};
-use crate::record::{DeploymentRecord, names};
+use taonado_deployment::{DeploymentRecord, names};
 
 /// The currency every pool of this protocol holds, as written in notes.
 pub const CURRENCY: &str = "wtao";
@@ -197,7 +197,7 @@ impl Mixer {
 
     /// The WTAO token the pools hold.
     pub fn wtao(&self) -> Result<Address> {
-        self.record.address(names::WTAO)
+        Ok(self.record.address(names::WTAO)?)
     }
 }
 

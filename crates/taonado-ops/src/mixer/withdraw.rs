@@ -16,8 +16,8 @@ use super::deposit::confirm;
 use super::sync::tree_of;
 use super::{Mixer, MixerError, MixerProgress, MixerStage, Pool, revert_reason};
 use crate::error::{OpsError, Result};
-use crate::record::{DeploymentRecord, names};
 use crate::verifying_key::VerifyingKeyFile;
+use taonado_deployment::{DeploymentRecord, names};
 
 /// Gas added to the estimate, in percent. The verifier reverts (rather than returning
 /// false) when a pairing precompile runs out of gas, so a tight limit would turn a valid
@@ -321,7 +321,7 @@ mod tests {
     use alloy::primitives::Bytes;
 
     use super::*;
-    use crate::record::{ContractRecord, VerifierRecord};
+    use taonado_deployment::{ContractRecord, VerifierRecord};
 
     fn local_keys() -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../keys/local")

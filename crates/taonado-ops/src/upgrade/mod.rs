@@ -26,7 +26,7 @@ use taonado_contracts::{CodeMatch, Contract};
 
 use crate::deploy::confirm;
 use crate::error::{OpsError, Result};
-use crate::record::{ContractRecord, DeploymentRecord, unix_now};
+use taonado_deployment::{ContractRecord, DeploymentRecord, unix_now};
 
 pub use error::UpgradeError;
 
@@ -319,7 +319,7 @@ impl StateSnapshot {
             })
         })?;
         json.push(b'\n');
-        crate::fs::write_atomic(path, &json)
+        Ok(taonado_deployment::fs::write_atomic(path, &json)?)
     }
 }
 
@@ -680,7 +680,7 @@ pub async fn verify(
 
 /// The proxy and the expected implementation from a deployment record.
 pub fn from_record(record: &DeploymentRecord, target: Contract) -> Result<(Address, Address)> {
-    let proxy = record.address(crate::record::names::EVM_VALIDATOR)?;
+    let proxy = record.address(taonado_deployment::names::EVM_VALIDATOR)?;
     let name = implementation_record_name(target);
     let implementation = record
         .contracts

@@ -3,8 +3,8 @@
 
 use anyhow::{Context, Result};
 use taonado_contracts::Contract;
+use taonado_deployment::names;
 use taonado_ops::deploy::{FamilyPolicy, deploy};
-use taonado_ops::record::names;
 use taonado_ops::subnet::SubnetKind;
 
 use crate::common::*;

@@ -13,11 +13,11 @@ use alloy::sol_types::SolEvent;
 use anyhow::{Context, Result, bail, ensure};
 use taonado_contracts::bindings::mocks::MockNeuron;
 use taonado_contracts::bindings::{DepositTracker, EvmValidator, WTAO, WeightsV3};
+use taonado_deployment::{DeploymentRecord, names};
 use taonado_devnet::{DevnetConfig, DevnetHandle};
 use taonado_ops::deploy::{
     DeployPlan, DeployProgress, EvmValidatorSettings, FamilyPolicy, StepState, WtaoSource,
 };
-use taonado_ops::record::{DeploymentRecord, names};
 use taonado_ops::subnet::{LocalSubnet, SubnetKind, dev_rpc, mine};
 use taonado_ops::verifying_key::VerifyingKeyFile;
 use taonado_types::evm_mirror;

@@ -3,9 +3,9 @@
 use alloy::providers::Provider;
 use anyhow::{Context, Result};
 use taonado_contracts::{CodeMatch, Contract};
+use taonado_deployment::{DeploymentRecord, names};
 use taonado_devnet::DevnetConfig;
 use taonado_ops::deploy::{FamilyPolicy, deploy};
-use taonado_ops::record::{DeploymentRecord, names};
 use taonado_ops::subnet::{SubnetKind, dev_rpc};
 use taonado_types::evm_mirror;
 

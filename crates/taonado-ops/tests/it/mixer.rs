@@ -9,6 +9,7 @@ use alloy::providers::DynProvider;
 use anyhow::{Context, Result, ensure};
 use proptest::prelude::*;
 use taonado_contracts::bindings::{ERC20Taonado, WTAO};
+use taonado_deployment::{DeploymentRecord, names};
 use taonado_devnet::DevnetConfig;
 use taonado_ops::OpsError;
 use taonado_ops::deploy::{FamilyPolicy, deploy};
@@ -16,7 +17,6 @@ use taonado_ops::mixer::{
     DepositRequest, EventCache, Mixer, MixerError, NoMixerProgress, Pool, WithdrawRequest,
     load_prover,
 };
-use taonado_ops::record::{DeploymentRecord, names};
 use taonado_ops::subnet::SubnetKind;
 use taonado_ops::verifying_key::VerifyingKeyFile;
 use taonado_zk::{

@@ -11,6 +11,7 @@ use alloy::rpc::types::Filter;
 use alloy::sol_types::SolEvent;
 use anyhow::{Context, Result};
 use taonado_contracts::bindings::{ERC20Taonado, WTAO};
+use taonado_deployment::names;
 use taonado_devnet::DevnetConfig;
 use taonado_ops::OpsError;
 use taonado_ops::deploy::{FamilyPolicy, deploy};
@@ -18,7 +19,6 @@ use taonado_ops::mixer::{
     CACHE_VERSION, DepositRequest, EventCache, Mixer, MixerError, NoMixerProgress, StatsReport,
     WithdrawRequest,
 };
-use taonado_ops::record::names;
 use taonado_ops::subnet::SubnetKind;
 use taonado_ops::verifying_key::VerifyingKeyFile;
 use taonado_zk::fr_to_b256;

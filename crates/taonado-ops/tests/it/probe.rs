@@ -2,10 +2,10 @@
 //! deployed.
 
 use anyhow::Result;
+use taonado_deployment::DeploymentRecord;
 use taonado_devnet::DevnetConfig;
 use taonado_ops::OpsError;
 use taonado_ops::deploy::{ChainFamily, FamilyPolicy, NoProgress, deploy};
-use taonado_ops::record::DeploymentRecord;
 use taonado_ops::subnet::SubnetKind;
 
 use crate::common::*;

@@ -5,9 +5,9 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::{Context, Result, ensure};
+use taonado_deployment::DeploymentRecord;
 use taonado_devnet::DevnetConfig;
 use taonado_ops::deploy::{DeployProgress, FamilyPolicy, NoProgress, StepState, deploy};
-use taonado_ops::record::DeploymentRecord;
 use taonado_ops::subnet::SubnetKind;
 use tokio::sync::watch;
 
@@ -123,7 +123,7 @@ async fn pending_deployments_are_adopted_or_retried() -> Result<()> {
     use alloy::providers::Provider;
     use alloy::rpc::types::TransactionRequest;
     use taonado_contracts::Contract;
-    use taonado_ops::record::{PendingDeployment, names};
+    use taonado_deployment::{PendingDeployment, names};
 
     let clean = devnet(DevnetConfig::test()).await?;
     let dir = tempfile::tempdir()?;

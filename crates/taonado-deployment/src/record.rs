@@ -1,14 +1,15 @@
 //! `deployments/<network>.json`: what `deploy` has put on chain, written after every step so
-//! that an interrupted deployment resumes where it stopped.
+//! that an interrupted deployment resumes where it stopped. `migrate` and `upgrade` add to
+//! it; every other command reads addresses from it through [`crate::Deployment`].
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use alloy::primitives::{Address, B256, Bytes, U256};
+use alloy_primitives::{Address, B256, Bytes, U256};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{OpsError, Result};
-use crate::fs;
+use crate::error::{DeploymentError, Result};
+use crate::{fs, unix_now};
 
 /// Names of the contracts in [`DeploymentRecord::contracts`].
 pub mod names {
@@ -35,7 +36,7 @@ pub struct DeploymentRecord {
     pub deployer: Address,
     /// The local subnet the EvmValidator was wired to, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub subnet: Option<crate::subnet::SubnetKind>,
+    pub subnet: Option<SubnetKind>,
     /// Which verifier variant was deployed and from which key setup; `None` until then.
     pub verifier: Option<VerifierRecord>,
     /// Singleton contracts by name (see [`names`]).
@@ -49,9 +50,21 @@ pub struct DeploymentRecord {
     /// predicted address tells whether the transaction made it on chain.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending: Option<PendingDeployment>,
-    /// Unix seconds.
+    /// Unix seconds (0 in a record written by hand).
+    #[serde(default)]
     pub created_at: u64,
+    #[serde(default)]
     pub updated_at: u64,
+}
+
+/// Which kind of local subnet a deployment runs against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SubnetKind {
+    /// The taonado devnet's emulated subtensor (`subtensor_*` dev RPC methods).
+    Devnet,
+    /// anvil with MockMetagraph/MockNeuron at 0x802/0x804.
+    AnvilMocks,
 }
 
 /// One deployed contract.
@@ -71,7 +84,8 @@ pub struct ContractRecord {
     /// ABI-encoded constructor arguments: a re-run redeploys when these change.
     #[serde(default)]
     pub constructor_args: Bytes,
-    /// Unix seconds.
+    /// Unix seconds (0 in a record written by hand).
+    #[serde(default)]
     pub deployed_at: u64,
 }
 
@@ -133,7 +147,7 @@ impl DeploymentRecord {
         };
         serde_json::from_str(&text)
             .map(Some)
-            .map_err(|source| OpsError::RecordFormat {
+            .map_err(|source| DeploymentError::Format {
                 path: path.to_path_buf(),
                 source,
             })
@@ -142,7 +156,7 @@ impl DeploymentRecord {
     /// Writes the record atomically (temporary file + rename).
     pub fn save(&self, path: &Path) -> Result<()> {
         let mut json =
-            serde_json::to_vec_pretty(self).map_err(|source| OpsError::RecordFormat {
+            serde_json::to_vec_pretty(self).map_err(|source| DeploymentError::Format {
                 path: path.to_path_buf(),
                 source,
             })?;
@@ -152,12 +166,11 @@ impl DeploymentRecord {
 
     /// The address of a singleton contract (see [`names`]).
     pub fn address(&self, name: &str) -> Result<Address> {
-        self.contracts
-            .get(name)
-            .map(|c| c.address)
-            .ok_or_else(|| OpsError::MissingContract {
+        self.contracts.get(name).map(|c| c.address).ok_or_else(|| {
+            DeploymentError::MissingContract {
                 name: name.to_owned(),
-            })
+            }
+        })
     }
 
     /// The pool for a denomination, if deployed.
@@ -165,7 +178,8 @@ impl DeploymentRecord {
         self.pools.iter().find(|p| p.denomination == denomination)
     }
 
-    pub(crate) fn set_pool(&mut self, denomination: U256, contract: ContractRecord) {
+    /// Records the pool of `denomination`, replacing an earlier one; pools stay sorted.
+    pub fn set_pool(&mut self, denomination: U256, contract: ContractRecord) {
         self.pools.retain(|p| p.denomination != denomination);
         self.pools.push(PoolRecord {
             denomination,
@@ -174,16 +188,10 @@ impl DeploymentRecord {
         self.pools.sort_by_key(|p| p.denomination);
     }
 
-    pub(crate) fn touch(&mut self) {
+    /// Marks the record as changed now.
+    pub fn touch(&mut self) {
         self.updated_at = unix_now();
     }
-}
-
-pub(crate) fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -254,6 +262,6 @@ mod tests {
         assert_eq!(DeploymentRecord::load(&path).unwrap(), None);
         std::fs::write(&path, "{not json").unwrap();
         let err = DeploymentRecord::load(&path).unwrap_err();
-        assert!(matches!(err, OpsError::RecordFormat { .. }), "{err}");
+        assert!(matches!(err, DeploymentError::Format { .. }), "{err}");
     }
 }
