@@ -1,5 +1,31 @@
 //! Groth16 over BN254 for the withdraw circuit: setup, proving, verification and the
 //! contract's proof encoding.
+//!
+//! # How [`WithdrawProver`] proves
+//!
+//! The reduction is libsnark's, as ark-groth16's, whose generator makes the keys; the
+//! prover is ours and is tested to give ark-groth16's proof for the same r, s.
+//!
+//! - **Quotient.** The QAP quotient takes 6 FFTs instead of 7 on our
+//!   [`fft::Radix2Fft`](crate::fft::Radix2Fft): twiddles are made once and arkworks'
+//!   product is inline; interpolations run in decimation in frequency and evaluations in
+//!   decimation in time, so nothing is permuted: h comes out bit-reversed and the prover
+//!   keeps the H bases bit-reversed. A's and B's rows are evaluated once, by the
+//!   satisfaction check.
+//! - **MSMs** ([`msm`](crate::msm), batch-affine). Every MSM is a GLV MSM
+//!   (k = k1 + λ·k2 with 128-bit halves, over bases `[P, φ(P)]` made once per key; G2's
+//!   endomorphism is taken as x ↦ β²·x so it has G1's λ and one split serves both
+//!   groups). One `BucketSchedule` of the witness serves the A, B-in-G2 and L MSMs, and
+//!   C's three G1 terms (L, r·B-in-G1 and H) are one `msm_sum` sharing buckets. Bases
+//!   and bucket points are 64-byte aligned `BucketPoint`s; `BucketField` gives the sums
+//!   arkworks' Montgomery product inline, and G2 Fq2 Karatsuba products and norm-based
+//!   batch inversion.
+//! - **CPU dispatch.** The bucket sums and the FFT have a second copy compiled for BMI2,
+//!   chosen at run time by `field::has_mulx`, so the binary
+//!   stays portable and `mulx` CPUs get the shorter product.
+//! - **Branch-free field sums.** Their sums and differences are
+//!   `field::branchless_sum` / `branchless_difference` (conditional moves),
+//!   as arkworks' `+`/`-` branch at random on the modulus.
 
 use alloy_primitives::{B256, Keccak256, U256};
 
