@@ -15,6 +15,7 @@ pub mod netcheck;
 pub mod record;
 pub mod simulation;
 pub mod subnet;
+pub mod tx;
 pub mod upgrade;
 pub mod validator;
 pub mod verifying_key;

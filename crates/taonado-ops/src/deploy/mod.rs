@@ -24,6 +24,7 @@ use crate::record::{
     ContractRecord, DeploymentRecord, PendingDeployment, VerifierRecord, names, unix_now,
 };
 use crate::subnet::{self, SubnetKind};
+use crate::tx;
 use crate::verifying_key::VerifyingKeyFile;
 use taonado_contracts::bindings::{EvmValidator, WeightsV3};
 use taonado_contracts::{Artifact, CodeMatch, Contract};
@@ -465,17 +466,13 @@ impl Run<'_> {
             .nonce(nonce)
             .input(artifact.deploy_code(&args).into());
         let tx = alloy::network::TransactionBuilder::into_create(tx);
-        let pending = self
-            .provider
-            .send_transaction(tx)
-            .await
-            .map_err(OpsError::rpc(format!("sending {step}")))?;
+        let pending = tx::send(self.provider, tx, &format!("sending {step}")).await?;
         let tx_hash = *pending.tx_hash();
         if let Some(p) = self.record.pending.as_mut() {
             p.tx_hash = Some(tx_hash);
         }
         self.save()?;
-        let receipt = confirm(pending, &step).await?;
+        let receipt = tx::confirm(pending, &step).await?;
         let created = receipt
             .contract_address
             .ok_or(OpsError::NoContractCreated {
@@ -537,7 +534,7 @@ impl Run<'_> {
                         )))?;
                 if in_flight.is_some() {
                     let watch = PendingTransactionBuilder::new(self.provider.root().clone(), hash);
-                    receipt = Some(confirm(watch, step).await?);
+                    receipt = Some(tx::confirm(watch, step).await?);
                 }
             }
         }
@@ -668,12 +665,7 @@ impl Run<'_> {
             .to(target)
             .value(value)
             .input(calldata().into());
-        let pending = self
-            .provider
-            .send_transaction(tx)
-            .await
-            .map_err(OpsError::rpc(format!("sending {step}")))?;
-        let receipt = confirm(pending, step).await?;
+        let receipt = tx::send_and_confirm(self.provider, tx, step).await?;
         self.record
             .wiring
             .insert(step.to_owned(), receipt.transaction_hash);
@@ -832,28 +824,6 @@ pub fn verifier_contract(family: ChainFamily) -> Contract {
         ChainFamily::Ethereum => Contract::Groth16VerifierEthereum,
         ChainFamily::Bittensor => Contract::Groth16VerifierBittensor,
     }
-}
-
-/// Waits for a receipt and turns a failed status into [`OpsError::Reverted`].
-pub(crate) async fn confirm(
-    pending: PendingTransactionBuilder<alloy::network::Ethereum>,
-    action: &str,
-) -> Result<TransactionReceipt> {
-    let tx = *pending.tx_hash();
-    let receipt = pending
-        .get_receipt()
-        .await
-        .map_err(|source| OpsError::Confirmation {
-            action: action.to_owned(),
-            source,
-        })?;
-    if !receipt.status() {
-        return Err(OpsError::Reverted {
-            action: action.to_owned(),
-            tx,
-        });
-    }
-    Ok(receipt)
 }
 
 #[cfg(test)]
