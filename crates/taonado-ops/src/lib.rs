@@ -12,6 +12,7 @@ pub mod migrate;
 pub mod miner;
 pub mod mixer;
 pub mod netcheck;
+pub mod progress;
 pub mod record;
 pub mod simulation;
 pub mod subnet;

@@ -14,9 +14,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use taonado_types::evm_mirror;
 
-use crate::deploy::{METAGRAPH_PRECOMPILE, StepState};
 use crate::error::{OpsError, Result};
+use crate::progress::StepState;
 use crate::tx;
+use taonado_contracts::METAGRAPH_PRECOMPILE;
 use taonado_contracts::bindings::IMetagraph;
 use taonado_contracts::bindings::mocks::MockMetagraph;
 

@@ -14,7 +14,7 @@ pub mod verify;
 
 use std::path::PathBuf;
 
-use alloy::primitives::{Address, B256, Bytes, U256};
+use alloy::primitives::{Address, Bytes, U256};
 use alloy::providers::{DynProvider, PendingTransactionBuilder, Provider};
 use alloy::rpc::types::{TransactionReceipt, TransactionRequest};
 use alloy::sol_types::{SolCall, SolValue};
@@ -29,17 +29,13 @@ use crate::verifying_key::VerifyingKeyFile;
 use taonado_contracts::bindings::{EvmValidator, WeightsV3};
 use taonado_contracts::{Artifact, CodeMatch, Contract};
 
+pub use crate::progress::{DeployProgress, NoProgress, StepState};
 pub use family::{ChainFamily, FamilyPolicy, ProbeResult};
 pub use preflight::InsecureKeyPolicy;
 
-/// The metagraph precompile WeightsV3 reads uids and hotkeys from.
-pub const METAGRAPH_PRECOMPILE: Address = Address::new([
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x08, 0x02,
-]);
-/// The neuron precompile the EvmValidator sets weights through.
-pub const NEURON_PRECOMPILE: Address = Address::new([
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x08, 0x04,
-]);
+/// The metagraph precompile WeightsV3 reads uids and hotkeys from (0x802), and the neuron
+/// precompile the EvmValidator sets weights through (0x804).
+pub use taonado_contracts::{METAGRAPH_PRECOMPILE, NEURON_PRECOMPILE};
 /// How far back a resumed deploy looks for a creation transaction whose hash was never saved.
 pub const CREATION_SEARCH_BLOCKS: u64 = 1024;
 /// Merkle tree height of every pool (Tornado classic's 20 levels).
@@ -106,34 +102,6 @@ impl DeployPlan {
             .map(|i| tenth * U256::from(10u64).pow(U256::from(i)))
             .collect()
     }
-}
-
-/// The state of one deploy step, as reported to [`DeployProgress`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StepState {
-    Started,
-    /// Something was sent. `tx` is `None` for dev RPC steps.
-    Done {
-        address: Address,
-        tx: Option<B256>,
-    },
-    /// Already in place: nothing was sent.
-    Skipped {
-        address: Address,
-    },
-}
-
-/// Receives step-by-step progress (the CLI draws it).
-pub trait DeployProgress: Send + Sync {
-    fn step(&self, name: &str, state: StepState);
-}
-
-/// Progress that goes nowhere.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct NoProgress;
-
-impl DeployProgress for NoProgress {
-    fn step(&self, _name: &str, _state: StepState) {}
 }
 
 /// The pool whose `totalLifetimeDeposits` WeightsV3 counts: the 1 WTAO pool, as on mainnet
