@@ -22,15 +22,25 @@ pub enum OpsError {
         source: TransportError,
     },
 
-    #[error("transaction for {action} was not confirmed: {source}")]
+    #[error("transaction {tx} for {action} was sent but not confirmed: {source}")]
     Confirmation {
         action: String,
+        tx: B256,
         #[source]
         source: PendingTransactionError,
     },
 
-    #[error("transaction {tx} for {action} reverted; inspect it with `cast run {tx}`")]
-    Reverted { action: String, tx: B256 },
+    #[error(
+        "transaction {tx} for {action} reverted{}; inspect it with `cast run {tx}`",
+        match .reason { Some(reason) => format!(": {reason}"), None => " (reason unknown)".to_owned() }
+    )]
+    Reverted {
+        action: String,
+        tx: B256,
+        /// Recovered by re-running the transaction (`crate::tx::revert_reason`); `None` when
+        /// the node could not tell it.
+        reason: Option<String>,
+    },
 
     #[error("deployment of {step} (tx {tx}) created no contract; inspect the receipt")]
     NoContractCreated { step: String, tx: B256 },

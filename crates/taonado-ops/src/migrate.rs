@@ -18,8 +18,8 @@ use serde::Serialize;
 use taonado_contracts::bindings::{EvmValidator, WeightsV3, WeightsV4};
 use taonado_contracts::{CodeMatch, Contract};
 
-use crate::deploy::confirm;
 use crate::error::{OpsError, Result};
+use crate::tx;
 use taonado_deployment::{ContractRecord, DeploymentRecord, names, unix_now};
 
 /// The record entry of the migrated-to weights contract.
@@ -163,12 +163,9 @@ pub async fn migrate_weights(
             let tx = TransactionRequest::default()
                 .from(signer)
                 .with_deploy_code(artifact.deploy_code(&args));
-            let pending = provider
-                .send_transaction(tx)
-                .await
-                .map_err(OpsError::rpc("sending the WeightsV4 deployment"))?;
+            let pending = tx::send(provider, tx, "sending the WeightsV4 deployment").await?;
             let tx_hash = *pending.tx_hash();
-            let receipt = confirm(pending, "deploying WeightsV4").await?;
+            let receipt = tx::confirm(pending, "deploying WeightsV4").await?;
             let address = receipt
                 .contract_address
                 .ok_or(OpsError::NoContractCreated {
@@ -283,12 +280,9 @@ async fn send_unless(
         .from(signer)
         .to(to)
         .with_input(data);
-    let pending = provider
-        .send_transaction(tx)
-        .await
-        .map_err(OpsError::rpc(format!("sending {name}")))?;
-    let tx_hash = *pending.tx_hash();
-    confirm(pending, name).await?;
+    let tx_hash = tx::send_and_confirm(provider, tx, name)
+        .await?
+        .transaction_hash;
     Ok(MigrateStep {
         name: name.into(),
         state: "sent",

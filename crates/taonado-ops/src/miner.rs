@@ -10,8 +10,8 @@ use alloy::providers::{DynProvider, Provider};
 use serde::Serialize;
 use taonado_types::{AccountId32, Hotkey};
 
-use crate::deploy::confirm;
 use crate::error::{OpsError, Result};
+use crate::tx;
 use crate::weights::{AssociationState, WeightsReader, normalized_weights, resolve_block};
 use taonado_contracts::bindings::{DepositTracker, IMetagraph, WTAO, WeightsV3};
 
@@ -202,26 +202,17 @@ pub async fn register(
     let mut gas_spent = U256::ZERO;
     let mut associate_tx = None;
     if !already_associated {
-        let pending = tracker
-            .associate(key)
-            .from(from)
-            .send()
-            .await
-            .map_err(OpsError::contract("sending DepositTracker.associate"))?;
-        let receipt = confirm(pending, "associating the hotkey").await?;
+        let call = tracker.associate(key).from(from);
+        let pending = tx::send_call(&call, "sending DepositTracker.associate").await?;
+        let receipt = tx::confirm(pending, "associating the hotkey").await?;
         gas_spent += U256::from(receipt.gas_used) * U256::from(receipt.effective_gas_price);
         associate_tx = Some(receipt.transaction_hash);
     }
     let mut wrap_tx = None;
     if !wrap.is_zero() {
-        let pending = wtao
-            .deposit()
-            .value(wrap)
-            .from(from)
-            .send()
-            .await
-            .map_err(OpsError::contract("sending WTAO.deposit"))?;
-        let receipt = confirm(pending, "wrapping TAO").await?;
+        let call = wtao.deposit().value(wrap).from(from);
+        let pending = tx::send_call(&call, "sending WTAO.deposit").await?;
+        let receipt = tx::confirm(pending, "wrapping TAO").await?;
         gas_spent += U256::from(receipt.gas_used) * U256::from(receipt.effective_gas_price);
         wrap_tx = Some(receipt.transaction_hash);
     }

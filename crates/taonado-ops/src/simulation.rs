@@ -18,9 +18,9 @@ use alloy::signers::local::PrivateKeySigner;
 use serde::Serialize;
 use taonado_types::{AccountId32, Hotkey, evm_mirror};
 
-use crate::deploy::confirm;
 use crate::error::{OpsError, Result};
 use crate::subnet::{LocalSubnet, gas_allowance};
+use crate::tx;
 use crate::validator::ValidatorMode;
 use taonado_contracts::bindings::EvmValidator;
 use taonado_deployment::{DeploymentRecord, names};
@@ -285,11 +285,8 @@ async fn join_miner(
         .from(funder_address)
         .to(address)
         .value(wrapped + gas_allowance());
-    let pending = funder
-        .send_transaction(fund)
-        .await
-        .map_err(OpsError::rpc(format!("funding miner {address}")))?;
-    confirm(pending, "funding a miner").await?;
+    let pending = tx::send(funder, fund, &format!("funding miner {address}")).await?;
+    tx::confirm(pending, "funding a miner").await?;
 
     let uid = subnet
         .register(hotkey, evm_mirror(address).to_b256())

@@ -13,8 +13,10 @@ use alloy::sol_types::SolCall;
 use serde_json::{Value, json};
 use taonado_types::evm_mirror;
 
-use crate::deploy::{METAGRAPH_PRECOMPILE, StepState, confirm};
 use crate::error::{OpsError, Result};
+use crate::progress::StepState;
+use crate::tx;
+use taonado_contracts::METAGRAPH_PRECOMPILE;
 use taonado_contracts::bindings::IMetagraph;
 use taonado_contracts::bindings::mocks::MockMetagraph;
 
@@ -217,14 +219,9 @@ impl LocalSubnet {
             .from(self.operator)
             .to(METAGRAPH_PRECOMPILE)
             .input(calldata.into());
-        let pending = self
-            .provider
-            .send_transaction(tx)
-            .await
-            .map_err(OpsError::rpc("configuring the MockMetagraph"))?;
-        Ok(confirm(pending, "configuring the MockMetagraph")
-            .await?
-            .transaction_hash)
+        let action = "configuring the MockMetagraph";
+        let pending = tx::send(&self.provider, tx, action).await?;
+        Ok(tx::confirm(pending, action).await?.transaction_hash)
     }
 }
 

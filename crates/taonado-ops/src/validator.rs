@@ -11,13 +11,13 @@ use std::time::Duration;
 
 use alloy::primitives::{Address, B256, I256, U256};
 use alloy::providers::{DynProvider, Provider};
-use alloy::sol_types::{SolEvent, decode_revert_reason};
+use alloy::sol_types::SolEvent;
 use serde::Serialize;
 use taonado_types::Hotkey;
 use tokio::sync::watch;
 
-use crate::deploy::confirm;
 use crate::error::{OpsError, Result};
+use crate::tx;
 use taonado_contracts::bindings::{EvmValidator, WeightsV3};
 
 /// The revert string of the interval check (`intervalPassed` modifier).
@@ -222,11 +222,7 @@ async fn set_weights_with(
         }
     };
     if let Err(error) = provider.call(call.clone()).await {
-        let reason = error
-            .as_error_resp()
-            .and_then(|e| e.as_revert_data())
-            .and_then(|data| decode_revert_reason(&data))
-            .unwrap_or_else(|| error.to_string());
+        let reason = tx::transport_error_reason(&error);
         if reason.contains(INTERVAL_REVERT) {
             return Err(ValidatorError::IntervalNotPassed {
                 current: state.block,
@@ -242,11 +238,7 @@ async fn set_weights_with(
         };
         return Err(ValidatorError::WouldRevert { call: name, reason }.into());
     }
-    let pending = provider
-        .send_transaction(call)
-        .await
-        .map_err(OpsError::rpc(format!("sending EvmValidator.{name}")))?;
-    let receipt = confirm(pending, &format!("EvmValidator.{name}")).await?;
+    let receipt = tx::send_and_confirm(provider, call, &format!("EvmValidator.{name}")).await?;
     let paid = receipt
         .inner
         .logs()

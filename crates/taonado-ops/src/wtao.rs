@@ -5,7 +5,7 @@
 
 use alloy::network::TransactionBuilder;
 use alloy::primitives::{Address, B256, U256};
-use alloy::providers::{DynProvider, PendingTransactionBuilder, Provider};
+use alloy::providers::{DynProvider, Provider};
 use alloy::rpc::types::TransactionRequest;
 use alloy::sol_types::SolCall;
 use serde::Serialize;
@@ -13,6 +13,7 @@ use taonado_contracts::bindings::WTAO;
 use taonado_types::{AccountId32, Rao, format_tao, wei_to_rao};
 
 use crate::error::{OpsError, Result};
+use crate::tx;
 
 /// The subtensor balance-transfer precompile (spec/subtensor.md).
 pub const BALANCE_TRANSFER: Address = Address::new([
@@ -289,23 +290,7 @@ async fn send_checked(
         .with_max_fee_per_gas(fees.max_fee_per_gas)
         .with_max_priority_fee_per_gas(fees.max_priority_fee_per_gas);
     tracing::info!(%from, %to, amount = %format_tao(amount), action, "sending");
-    let pending: PendingTransactionBuilder<_> = provider
-        .send_transaction(request)
-        .await
-        .map_err(OpsError::rpc(format!("sending {action}")))?;
-    let receipt = pending
-        .get_receipt()
-        .await
-        .map_err(|source| OpsError::Confirmation {
-            action: action.to_owned(),
-            source,
-        })?;
-    if !receipt.status() {
-        return Err(OpsError::Reverted {
-            action: action.to_owned(),
-            tx: receipt.transaction_hash,
-        });
-    }
+    let receipt = tx::send_and_confirm(provider, request, action).await?;
     let after = balance(provider, wtao, from).await?;
     Ok(WtaoTransfer {
         action,

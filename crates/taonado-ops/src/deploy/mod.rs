@@ -14,13 +14,14 @@ pub mod verify;
 
 use std::path::PathBuf;
 
-use alloy::primitives::{Address, B256, Bytes, U256};
+use alloy::primitives::{Address, Bytes, U256};
 use alloy::providers::{DynProvider, PendingTransactionBuilder, Provider};
 use alloy::rpc::types::{TransactionReceipt, TransactionRequest};
 use alloy::sol_types::{SolCall, SolValue};
 
 use crate::error::{OpsError, Result};
 use crate::subnet::{self, SubnetKind};
+use crate::tx;
 use crate::verifying_key::VerifyingKeyFile;
 use taonado_contracts::bindings::{EvmValidator, WeightsV3};
 use taonado_contracts::{Artifact, CodeMatch, Contract};
@@ -28,17 +29,13 @@ use taonado_deployment::{
     ContractRecord, DeploymentRecord, PendingDeployment, VerifierRecord, names, unix_now,
 };
 
+pub use crate::progress::{DeployProgress, NoProgress, StepState};
 pub use family::{ChainFamily, FamilyPolicy, ProbeResult};
 pub use preflight::InsecureKeyPolicy;
 
-/// The metagraph precompile WeightsV3 reads uids and hotkeys from.
-pub const METAGRAPH_PRECOMPILE: Address = Address::new([
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x08, 0x02,
-]);
-/// The neuron precompile the EvmValidator sets weights through.
-pub const NEURON_PRECOMPILE: Address = Address::new([
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x08, 0x04,
-]);
+/// The metagraph precompile WeightsV3 reads uids and hotkeys from (0x802), and the neuron
+/// precompile the EvmValidator sets weights through (0x804).
+pub use taonado_contracts::{METAGRAPH_PRECOMPILE, NEURON_PRECOMPILE};
 /// How far back a resumed deploy looks for a creation transaction whose hash was never saved.
 pub const CREATION_SEARCH_BLOCKS: u64 = 1024;
 /// Merkle tree height of every pool (Tornado classic's 20 levels).
@@ -105,34 +102,6 @@ impl DeployPlan {
             .map(|i| tenth * U256::from(10u64).pow(U256::from(i)))
             .collect()
     }
-}
-
-/// The state of one deploy step, as reported to [`DeployProgress`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StepState {
-    Started,
-    /// Something was sent. `tx` is `None` for dev RPC steps.
-    Done {
-        address: Address,
-        tx: Option<B256>,
-    },
-    /// Already in place: nothing was sent.
-    Skipped {
-        address: Address,
-    },
-}
-
-/// Receives step-by-step progress (the CLI draws it).
-pub trait DeployProgress: Send + Sync {
-    fn step(&self, name: &str, state: StepState);
-}
-
-/// Progress that goes nowhere.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct NoProgress;
-
-impl DeployProgress for NoProgress {
-    fn step(&self, _name: &str, _state: StepState) {}
 }
 
 /// The pool whose `totalLifetimeDeposits` WeightsV3 counts: the 1 WTAO pool, as on mainnet
@@ -465,17 +434,13 @@ impl Run<'_> {
             .nonce(nonce)
             .input(artifact.deploy_code(&args).into());
         let tx = alloy::network::TransactionBuilder::into_create(tx);
-        let pending = self
-            .provider
-            .send_transaction(tx)
-            .await
-            .map_err(OpsError::rpc(format!("sending {step}")))?;
+        let pending = tx::send(self.provider, tx, &format!("sending {step}")).await?;
         let tx_hash = *pending.tx_hash();
         if let Some(p) = self.record.pending.as_mut() {
             p.tx_hash = Some(tx_hash);
         }
         self.save()?;
-        let receipt = confirm(pending, &step).await?;
+        let receipt = tx::confirm(pending, &step).await?;
         let created = receipt
             .contract_address
             .ok_or(OpsError::NoContractCreated {
@@ -537,7 +502,7 @@ impl Run<'_> {
                         )))?;
                 if in_flight.is_some() {
                     let watch = PendingTransactionBuilder::new(self.provider.root().clone(), hash);
-                    receipt = Some(confirm(watch, step).await?);
+                    receipt = Some(tx::confirm(watch, step).await?);
                 }
             }
         }
@@ -668,12 +633,7 @@ impl Run<'_> {
             .to(target)
             .value(value)
             .input(calldata().into());
-        let pending = self
-            .provider
-            .send_transaction(tx)
-            .await
-            .map_err(OpsError::rpc(format!("sending {step}")))?;
-        let receipt = confirm(pending, step).await?;
+        let receipt = tx::send_and_confirm(self.provider, tx, step).await?;
         self.record
             .wiring
             .insert(step.to_owned(), receipt.transaction_hash);
@@ -832,28 +792,6 @@ pub fn verifier_contract(family: ChainFamily) -> Contract {
         ChainFamily::Ethereum => Contract::Groth16VerifierEthereum,
         ChainFamily::Bittensor => Contract::Groth16VerifierBittensor,
     }
-}
-
-/// Waits for a receipt and turns a failed status into [`OpsError::Reverted`].
-pub(crate) async fn confirm(
-    pending: PendingTransactionBuilder<alloy::network::Ethereum>,
-    action: &str,
-) -> Result<TransactionReceipt> {
-    let tx = *pending.tx_hash();
-    let receipt = pending
-        .get_receipt()
-        .await
-        .map_err(|source| OpsError::Confirmation {
-            action: action.to_owned(),
-            source,
-        })?;
-    if !receipt.status() {
-        return Err(OpsError::Reverted {
-            action: action.to_owned(),
-            tx,
-        });
-    }
-    Ok(receipt)
 }
 
 #[cfg(test)]

@@ -4,15 +4,13 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use alloy::primitives::{Address, B256, U256};
-use alloy::rpc::types::TransactionReceipt;
 use serde::Serialize;
 use taonado_contracts::bindings::{ERC20Taonado, WTAO};
 use taonado_zk::{Note, fr_to_b256};
 
-use super::{
-    CURRENCY, Mixer, MixerError, MixerProgress, MixerStage, Pool, decode_deposit, revert_reason,
-};
+use super::{CURRENCY, Mixer, MixerError, MixerProgress, MixerStage, Pool, decode_deposit};
 use crate::error::{OpsError, Result};
+use crate::tx;
 
 /// What to deposit.
 #[derive(Clone, Debug)]
@@ -75,11 +73,9 @@ impl Mixer {
             }
             wrapped = pool.denomination - balance;
             progress.stage(MixerStage::Sending { action: "wrap" });
-            let receipt = confirm(
-                "wrapping TAO into WTAO",
-                wtao.deposit().value(wrapped).send().await,
-            )
-            .await?;
+            let receipt =
+                tx::call_and_confirm(&wtao.deposit().value(wrapped), "wrapping TAO into WTAO")
+                    .await?;
             wrap_tx = Some(receipt.transaction_hash);
         }
         let contract = ERC20Taonado::new(pool.address, &self.provider);
@@ -91,9 +87,9 @@ impl Mixer {
         let mut approve_tx = None;
         if allowance < pool.denomination {
             progress.stage(MixerStage::Sending { action: "approve" });
-            let receipt = confirm(
+            let receipt = tx::call_and_confirm(
+                &wtao.approve(pool.address, pool.denomination),
                 "approving the pool",
-                wtao.approve(pool.address, pool.denomination).send().await,
             )
             .await?;
             approve_tx = Some(receipt.transaction_hash);
@@ -110,9 +106,9 @@ impl Mixer {
         call.estimate_gas()
             .await
             .map_err(|e| MixerError::DepositRejected {
-                reason: revert_reason(&e),
+                reason: tx::contract_error_reason(&e),
             })?;
-        let receipt = confirm("depositing", call.send().await).await?;
+        let receipt = tx::call_and_confirm(&call, "depositing").await?;
         let deposit = receipt
             .inner
             .logs()
@@ -140,31 +136,6 @@ impl Mixer {
             pool,
         })
     }
-}
-
-/// Waits for a sent transaction and requires success.
-pub(crate) async fn confirm(
-    action: &str,
-    sent: std::result::Result<
-        alloy::providers::PendingTransactionBuilder<alloy::network::Ethereum>,
-        alloy::contract::Error,
-    >,
-) -> Result<TransactionReceipt> {
-    let pending = sent.map_err(OpsError::contract(action))?;
-    let receipt = pending
-        .get_receipt()
-        .await
-        .map_err(|source| OpsError::Confirmation {
-            action: action.to_owned(),
-            source,
-        })?;
-    if !receipt.status() {
-        return Err(OpsError::Reverted {
-            action: action.to_owned(),
-            tx: receipt.transaction_hash,
-        });
-    }
-    Ok(receipt)
 }
 
 /// Appends `note` to `path` (created with mode 0600, tightened to 0600 if it exists) and

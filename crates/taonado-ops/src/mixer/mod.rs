@@ -201,19 +201,6 @@ impl Mixer {
     }
 }
 
-/// A revert reason from a failed call or estimate, else the error's text.
-pub(crate) fn revert_reason(error: &alloy::contract::Error) -> String {
-    error
-        .as_revert_data()
-        .and_then(|data| alloy::sol_types::decode_revert_reason(&data))
-        .map(|reason| {
-            reason
-                .strip_prefix("revert: ")
-                .map_or(reason.clone(), str::to_owned)
-        })
-        .unwrap_or_else(|| error.to_string())
-}
-
 /// A Deposit event, decoded from topics and data so that the testnet pool's event without
 /// `user` (same data layout, one topic less) decodes too.
 #[derive(Clone, Debug, PartialEq, Eq)]

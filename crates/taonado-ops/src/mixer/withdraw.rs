@@ -12,10 +12,10 @@ use taonado_zk::{
     proof_to_bytes,
 };
 
-use super::deposit::confirm;
 use super::sync::tree_of;
-use super::{Mixer, MixerError, MixerProgress, MixerStage, Pool, revert_reason};
+use super::{Mixer, MixerError, MixerProgress, MixerStage, Pool};
 use crate::error::{OpsError, Result};
+use crate::tx;
 use crate::verifying_key::VerifyingKeyFile;
 use taonado_deployment::{DeploymentRecord, names};
 
@@ -287,10 +287,10 @@ impl Mixer {
             .estimate_gas()
             .await
             .map_err(|e| MixerError::WithdrawRejected {
-                reason: revert_reason(&e),
+                reason: tx::contract_error_reason(&e),
             })?;
         let gas_limit = estimate.saturating_add(estimate * WITHDRAW_GAS_MARGIN_PERCENT / 100);
-        let receipt = confirm("withdrawing", call.gas(gas_limit).send().await).await?;
+        let receipt = tx::call_and_confirm(&call.gas(gas_limit), "withdrawing").await?;
         tracing::info!(pool = %pool.address, %nullifier_hash, tx = %receipt.transaction_hash, "withdrawn");
         Ok(WithdrawReport {
             amount: pool.denomination - request.fee,

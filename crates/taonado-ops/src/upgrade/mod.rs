@@ -24,8 +24,8 @@ use taonado_contracts::bindings::EvmValidator;
 use taonado_contracts::storage_layout::{self, Layout, LayoutReport};
 use taonado_contracts::{CodeMatch, Contract};
 
-use crate::deploy::confirm;
 use crate::error::{OpsError, Result};
+use crate::tx;
 use taonado_deployment::{ContractRecord, DeploymentRecord, unix_now};
 
 pub use error::UpgradeError;
@@ -486,15 +486,10 @@ pub async fn execute(
             let tx = TransactionRequest::default()
                 .from(signer)
                 .with_deploy_code(target.bytecode.clone());
-            let pending = provider
-                .send_transaction(tx)
-                .await
-                .map_err(OpsError::rpc(format!(
-                    "sending the {} deployment",
-                    target.name()
-                )))?;
+            let sending = format!("sending the {} deployment", target.name());
+            let pending = tx::send(provider, tx, &sending).await?;
             let tx_hash = *pending.tx_hash();
-            let receipt = confirm(pending, &format!("deploying {}", target.name())).await?;
+            let receipt = tx::confirm(pending, &format!("deploying {}", target.name())).await?;
             let created = receipt
                 .contract_address
                 .ok_or(OpsError::NoContractCreated {
@@ -530,12 +525,9 @@ pub async fn execute(
         .from(signer)
         .to(plan.proxy)
         .with_input(call.abi_encode());
-    let pending = provider
-        .send_transaction(tx)
-        .await
-        .map_err(OpsError::rpc("sending upgradeToAndCall"))?;
+    let pending = tx::send(provider, tx, "sending upgradeToAndCall").await?;
     let upgrade_tx = *pending.tx_hash();
-    confirm(pending, "EvmValidator.upgradeToAndCall").await?;
+    tx::confirm(pending, "EvmValidator.upgradeToAndCall").await?;
     if let Some(r) = record.as_mut() {
         r.wiring
             .insert("EvmValidator.upgradeToAndCall".into(), upgrade_tx);
@@ -816,11 +808,13 @@ async fn send_as(
     tx: TransactionRequest,
     action: &str,
 ) -> Result<alloy::rpc::types::TransactionReceipt> {
-    let pending = provider
-        .send_transaction(tx.from(from))
-        .await
-        .map_err(OpsError::rpc(format!("sending {action} on the fork")))?;
-    confirm(pending, action).await
+    let pending = tx::send(
+        provider,
+        tx.from(from),
+        &format!("sending {action} on the fork"),
+    )
+    .await?;
+    tx::confirm(pending, action).await
 }
 
 /// Rehearses the upgrade on `fork`, a taonado devnet forked from the target chain: the owner

@@ -9,5 +9,6 @@ mod mixer;
 mod mixer_cache;
 mod probe;
 mod resume;
+mod revert;
 mod simulation;
 mod upgrade;
