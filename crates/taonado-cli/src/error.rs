@@ -4,6 +4,8 @@ use taonado_client::ClientError;
 use taonado_config::ConfigError;
 use taonado_devnet::DevnetError;
 use taonado_ops::OpsError;
+use taonado_ops::deploy::plan::PlanError;
+use taonado_ops::deploy::preflight::PreflightError;
 
 /// Why a command failed, which decides the exit code.
 #[derive(Debug)]
@@ -108,6 +110,22 @@ impl From<OpsError> for CliError {
             | OpsError::RecordDeployerMismatch { .. }
             | OpsError::RecordFormat { .. } => Self::usage(error),
             _ => Self::failed(error),
+        }
+    }
+}
+
+impl From<PlanError> for CliError {
+    fn from(error: PlanError) -> Self {
+        // A missing or unreadable key or address: a flag, a file or the config must change.
+        Self::usage(error)
+    }
+}
+
+impl From<PreflightError> for CliError {
+    fn from(error: PreflightError) -> Self {
+        match error {
+            PreflightError::MaxGasPrice => Self::usage(error),
+            PreflightError::Ops(error) => error.into(),
         }
     }
 }
