@@ -4,8 +4,10 @@ use taonado_client::ClientError;
 use taonado_config::ConfigError;
 use taonado_devnet::DevnetError;
 use taonado_ops::OpsError;
+use taonado_ops::deploy::expected::ExpectedError;
 use taonado_ops::deploy::plan::PlanError;
 use taonado_ops::deploy::preflight::PreflightError;
+use taonado_ops::gas_report::GasReportError;
 
 /// Why a command failed, which decides the exit code.
 #[derive(Debug)]
@@ -125,7 +127,29 @@ impl From<PreflightError> for CliError {
     fn from(error: PreflightError) -> Self {
         match error {
             PreflightError::MaxGasPrice => Self::usage(error),
-            PreflightError::Ops(error) => error.into(),
+            PreflightError::Ops(error) => (*error).into(),
+        }
+    }
+}
+
+impl From<ExpectedError> for CliError {
+    fn from(error: ExpectedError) -> Self {
+        match error {
+            ExpectedError::Ops(error) => (*error).into(),
+            // The record, the network or the config must change.
+            _ => Self::usage(error),
+        }
+    }
+}
+
+impl From<GasReportError> for CliError {
+    fn from(error: GasReportError) -> Self {
+        match error {
+            GasReportError::EmptyRange { .. } | GasReportError::TooManyBlocks { .. } => {
+                Self::usage(error)
+            }
+            GasReportError::Ops(error) => (*error).into(),
+            _ => Self::failed(error),
         }
     }
 }

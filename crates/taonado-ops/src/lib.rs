@@ -8,6 +8,7 @@ pub mod deploy;
 pub mod error;
 pub mod explorer;
 mod fs;
+pub mod gas_report;
 pub mod migrate;
 pub mod miner;
 pub mod mixer;

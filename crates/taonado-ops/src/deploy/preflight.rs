@@ -436,7 +436,13 @@ pub enum PreflightError {
     #[error("--max-gas-price must be a non-negative number of gwei")]
     MaxGasPrice,
     #[error(transparent)]
-    Ops(#[from] OpsError),
+    Ops(Box<OpsError>),
+}
+
+impl From<OpsError> for PreflightError {
+    fn from(error: OpsError) -> Self {
+        Self::Ops(Box::new(error))
+    }
 }
 
 /// Every prerequisite of a deployment: config, deployer key, verifying key, artifacts, the
