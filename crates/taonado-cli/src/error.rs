@@ -4,7 +4,6 @@ use taonado_client::ClientError;
 use taonado_config::ConfigError;
 use taonado_devnet::DevnetError;
 use taonado_ops::OpsError;
-use taonado_ops::deploy::expected::ExpectedError;
 use taonado_ops::deploy::plan::PlanError;
 use taonado_ops::deploy::preflight::PreflightError;
 use taonado_ops::gas_report::GasReportError;
@@ -128,16 +127,6 @@ impl From<PreflightError> for CliError {
         match error {
             PreflightError::MaxGasPrice => Self::usage(error),
             PreflightError::Ops(error) => (*error).into(),
-        }
-    }
-}
-
-impl From<ExpectedError> for CliError {
-    fn from(error: ExpectedError) -> Self {
-        match error {
-            ExpectedError::Ops(error) => (*error).into(),
-            // The record, the network or the config must change.
-            _ => Self::usage(error),
         }
     }
 }

@@ -14,8 +14,8 @@ use alloy::transports::TransportError;
 use serde::Serialize;
 use taonado_contracts::Contract;
 
+use crate::DeploymentRecord;
 use crate::error::OpsError;
-use crate::record::DeploymentRecord;
 
 /// At most this many blocks are scanned in one run (one request per block and per
 /// transaction).
@@ -105,11 +105,7 @@ pub async fn gas_usage(
     if to - from >= MAX_BLOCKS {
         return Err(GasReportError::TooManyBlocks { from, to });
     }
-    let record = DeploymentRecord::load(record_path)?;
-    if record.is_none() {
-        tracing::warn!(path = %record_path.display(), "no deployment record: contracts are not named");
-    }
-    let names = Names::new(record.as_ref());
+    let names = Names::load(record_path)?;
     let (transactions, stats) = scan(provider, &names, from, to).await?;
     let rows = stats
         .into_iter()
@@ -138,6 +134,15 @@ struct Names {
 }
 
 impl Names {
+    /// From the record at `record_path`; without one, contracts are not named.
+    fn load(record_path: &Path) -> Result<Self, OpsError> {
+        let record = DeploymentRecord::load(record_path)?;
+        if record.is_none() {
+            tracing::warn!(path = %record_path.display(), "no deployment record: contracts are not named");
+        }
+        Ok(Self::new(record.as_ref()))
+    }
+
     fn new(record: Option<&DeploymentRecord>) -> Self {
         let mut contracts = HashMap::new();
         let Some(record) = record else {

@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use alloy::primitives::Address;
+use alloy::primitives::{Address, U256};
 use clap::Args;
 use serde::Serialize;
 use taonado_config::NetworkConfig;
@@ -12,9 +12,9 @@ use taonado_ops::deploy::plan::{self, NodeKind};
 use taonado_ops::deploy::preflight::{
     ChainUnavailable, DeployerKey, DevChain, DevChainNode, PreflightRequest,
 };
-use taonado_ops::{DeployPlan, InsecureKeyPolicy, VerifyingKeyFile};
+use taonado_ops::{DeployPlan, DeploymentRecord, InsecureKeyPolicy, VerifyingKeyFile};
 
-use taonado_ops::deploy::verify::{AddressSource, Check, CheckStatus};
+use taonado_ops::deploy::verify::{AddressSource, Check, CheckStatus, ExpectedDeployment};
 
 use crate::args::SignerOpts;
 use crate::context::Context;
@@ -330,8 +330,31 @@ impl DeployVerifyArgs {
         let config = context.config()?;
         let network = context.network(&config, true)?;
         let record_path = taonado_client::deployments_path(&self.deployments_dir, &network.name);
-        let (mut expected, source) =
-            taonado_ops::deploy::expected::expected_deployment(&network, &record_path)?;
+        let (mut expected, source) = match DeploymentRecord::load(&record_path)? {
+            Some(record) => {
+                if record.chain_id != network.chain_id {
+                    return Err(CliError::usage(anyhow::anyhow!(
+                        "{} is a chain {} record but network {} is chain {}",
+                        record_path.display(),
+                        record.chain_id,
+                        network.name,
+                        network.chain_id
+                    )));
+                }
+                (
+                    ExpectedDeployment::from_record(&record),
+                    AddressSource::Record(record_path),
+                )
+            }
+            None if network.addresses.is_empty() => {
+                return Err(CliError::usage(anyhow::anyhow!(
+                    "nothing to verify on {}: no {} and no configured addresses; run `taonado deploy` first",
+                    network.name,
+                    record_path.display()
+                )));
+            }
+            None => (expected_from_config(&network)?, AddressSource::Config),
+        };
         if self.owner.is_some() {
             expected.owner = self.owner;
         }
@@ -339,6 +362,42 @@ impl DeployVerifyArgs {
         let checks = taonado_ops::deploy::verify::verify_deployment(&provider, &expected).await?;
         CheckReport::new(&network, Some(source), checks).finish(context, "deploy verify")
     }
+}
+
+/// The configured addresses (presets or taonado.toml) as an expected deployment.
+fn expected_from_config(network: &NetworkConfig) -> Result<ExpectedDeployment, CliError> {
+    let a = &network.addresses;
+    let mut pools = Vec::new();
+    for (denomination, address) in &a.pools {
+        let wei = taonado_types::parse_tao(denomination).map_err(|e| {
+            CliError::usage(anyhow::anyhow!(
+                "networks.{}.addresses.pools key `{denomination}` is not a TAO amount: {e}",
+                network.name
+            ))
+        })?;
+        pools.push((wei, *address));
+    }
+    pools.sort();
+    let denominations: Vec<U256> = pools.iter().map(|(d, _)| *d).collect();
+    let weights_pool = taonado_ops::deploy::weights_pool_denomination(&denominations)
+        .and_then(|d| pools.iter().find(|(p, _)| *p == d).map(|(_, a)| *a));
+    Ok(ExpectedDeployment {
+        chain_id: network.chain_id,
+        netuid: network.netuid,
+        wtao: a.wtao,
+        deposit_tracker: a.deposit_tracker,
+        weights_v2: a.weights_v2,
+        weights_v3: a.weights_v3,
+        weights_v4: None,
+        evm_validator: a.evm_validator,
+        evm_validator_implementation: None,
+        hasher: a.hasher,
+        verifier: a.verifier,
+        verifier_family: Some(taonado_ops::ChainFamily::from_chain_id(network.chain_id)),
+        pools,
+        weights_pool,
+        owner: None,
+    })
 }
 
 #[derive(Args)]

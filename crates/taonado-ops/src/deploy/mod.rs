@@ -8,7 +8,6 @@
 //! that is interrupted anywhere resumes without deploying anything twice.
 
 pub mod docs;
-pub mod expected;
 pub mod family;
 pub mod plan;
 pub mod preflight;

@@ -491,20 +491,7 @@ pub async fn run(
             e.to_string(),
         )),
     }
-    if let Some(record) = DeploymentRecord::load(request.record_path)? {
-        checks.extend(record_artifact_checks(&record));
-        if let Some(pending) = &record.pending {
-            checks.push(Check::new(
-                "record",
-                "interrupted deploy",
-                CheckStatus::Warn,
-                format!(
-                    "{} was being deployed (nonce {}); `taonado deploy` resumes there",
-                    pending.step, pending.nonce
-                ),
-            ));
-        }
-    }
+    checks.extend(record_checks(request.record_path)?);
 
     match request.chain {
         Ok(provider) => {
@@ -543,6 +530,27 @@ pub async fn run(
         }
     }
     Ok(PreflightReport { checks })
+}
+
+/// The record's artifacts against this binary's, and an interrupted deploy.
+fn record_checks(record_path: &Path) -> Result<Vec<Check>> {
+    let mut checks = Vec::new();
+    let Some(record) = DeploymentRecord::load(record_path)? else {
+        return Ok(checks);
+    };
+    checks.extend(record_artifact_checks(&record));
+    if let Some(pending) = &record.pending {
+        checks.push(Check::new(
+            "record",
+            "interrupted deploy",
+            CheckStatus::Warn,
+            format!(
+                "{} was being deployed (nonce {}); `taonado deploy` resumes there",
+                pending.step, pending.nonce
+            ),
+        ));
+    }
+    Ok(checks)
 }
 
 /// Key present and encrypted; returns the deployer address when the key could be read.
