@@ -5,6 +5,9 @@ use taonado_config::ConfigError;
 use taonado_deployment::DeploymentError;
 use taonado_devnet::DevnetError;
 use taonado_ops::OpsError;
+use taonado_ops::deploy::plan::PlanError;
+use taonado_ops::deploy::preflight::PreflightError;
+use taonado_ops::gas_report::GasReportError;
 
 /// Why a command failed, which decides the exit code.
 #[derive(Debug)]
@@ -124,6 +127,34 @@ impl From<DeploymentError> for CliError {
             DeploymentError::Io { .. } | DeploymentError::MissingContract { .. } => {
                 Self::failed(error)
             }
+        }
+    }
+}
+
+impl From<PlanError> for CliError {
+    fn from(error: PlanError) -> Self {
+        // A missing or unreadable key or address: a flag, a file or the config must change.
+        Self::usage(error)
+    }
+}
+
+impl From<PreflightError> for CliError {
+    fn from(error: PreflightError) -> Self {
+        match error {
+            PreflightError::MaxGasPrice => Self::usage(error),
+            PreflightError::Ops(error) => (*error).into(),
+        }
+    }
+}
+
+impl From<GasReportError> for CliError {
+    fn from(error: GasReportError) -> Self {
+        match error {
+            GasReportError::EmptyRange { .. } | GasReportError::TooManyBlocks { .. } => {
+                Self::usage(error)
+            }
+            GasReportError::Ops(error) => (*error).into(),
+            _ => Self::failed(error),
         }
     }
 }

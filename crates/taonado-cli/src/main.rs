@@ -3,6 +3,7 @@
 //! decides the exit code (0 ok, 1 a check or operation failed, 2 usage or config error;
 //! a broken pipe counts as success).
 
+mod args;
 mod cli;
 mod cmd;
 mod context;
@@ -10,6 +11,7 @@ mod error;
 mod hotkey;
 mod output;
 mod progress;
+mod reports;
 mod shutdown;
 mod signer;
 

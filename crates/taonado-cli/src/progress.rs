@@ -103,6 +103,20 @@ impl DeployProgress for DeployBar {
     }
 }
 
+/// Runs the deploy with the step bar on stderr (hidden under `--json` and `-q`).
+pub async fn run_deploy(
+    context: &Context,
+    provider: &alloy::providers::DynProvider,
+    deployer: alloy::primitives::Address,
+    plan: &taonado_ops::DeployPlan,
+) -> Result<(taonado_ops::DeploymentRecord, StepCounts), crate::error::CliError> {
+    let visible = !context.output.is_json() && !context.global.quiet;
+    let bar = DeployBar::new(visible);
+    let result = taonado_ops::deploy(provider, deployer, plan, &bar).await;
+    let counts = bar.finish();
+    Ok((result?, counts))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

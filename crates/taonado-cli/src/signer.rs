@@ -112,6 +112,16 @@ impl SignerOpts {
     }
 }
 
+/// Dev account `index` of the dev chain: the well-known public test keys.
+pub fn dev_account_signer(index: usize) -> Result<PrivateKeySigner, CliError> {
+    let account = taonado_devnet::DEV_ACCOUNTS
+        .get(index)
+        .ok_or_else(|| CliError::usage(anyhow::anyhow!("there is no dev account {index}")))?;
+    tracing::info!(address = %account.address, "signing with dev account {index} (a public test key)");
+    PrivateKeySigner::from_bytes(&account.private_key)
+        .map_err(|e| CliError::failed(anyhow::anyhow!("dev account key is invalid: {e}")))
+}
+
 /// Load the signer; errors are classified by the client error.
 pub fn load(source: &SignerSource) -> Result<PrivateKeySigner, CliError> {
     Ok(source.load()?)
@@ -127,7 +137,7 @@ impl SignerOpts {
     ) -> Result<PrivateKeySigner, CliError> {
         match self.source(network, context.home.as_deref())? {
             Some(source) => load(&source),
-            None if network.dev_chain => crate::cmd::deploy::dev_account_signer(0),
+            None if network.dev_chain => dev_account_signer(0),
             None => Err(ClientError::NoSigner {
                 network: network.name.clone(),
             }

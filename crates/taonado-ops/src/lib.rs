@@ -7,6 +7,7 @@
 pub mod deploy;
 pub mod error;
 pub mod explorer;
+pub mod gas_report;
 pub mod migrate;
 pub mod miner;
 pub mod mixer;

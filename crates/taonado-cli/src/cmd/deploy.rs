@@ -1,29 +1,50 @@
-//! `taonado deploy`: build a `DeployPlan` from the resolved network and run the ops deploy.
+//! `taonado deploy`: map the flags onto an `ops::deploy::plan` and run the ops deploy;
+//! `deploy check` runs `ops::deploy::preflight` with an embedded dev chain for the dry run.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use alloy::primitives::{Address, B256, U256};
-use alloy::providers::{DynProvider, Provider};
-use alloy::signers::local::PrivateKeySigner;
+use alloy::primitives::Address;
 use clap::Args;
 use serde::Serialize;
 use taonado_config::NetworkConfig;
-use taonado_ops::{
-    DeployPlan, DeploymentRecord, EvmValidatorSettings, FamilyPolicy, InsecureKeyPolicy,
-    VerifyingKeyFile, WtaoSource,
+use taonado_ops::deploy::plan::{self, NodeKind};
+use taonado_ops::deploy::preflight::{
+    ChainUnavailable, DeployerKey, DevChain, DevChainNode, PreflightRequest,
 };
+use taonado_ops::{DeployPlan, InsecureKeyPolicy, VerifyingKeyFile};
 
 use taonado_ops::deploy::verify::{AddressSource, Check, CheckStatus, ExpectedDeployment};
 
+use crate::args::SignerOpts;
 use crate::context::Context;
 use crate::error::CliError;
 use crate::output::Report;
-use crate::progress::{DeployBar, StepCounts};
-use crate::signer::SignerOpts;
 
-/// The verifying key used on dev chains when `--verifying-key` is not given.
-pub const LOCAL_VERIFYING_KEY: &str = "keys/local/withdraw.vk.json";
+// Re-exported for cmd/up.rs until it builds on the library entry points directly.
+pub use crate::args::ProtocolArgs;
+pub use crate::progress::run_deploy;
+pub use crate::reports::DeployReport;
+pub use crate::signer::dev_account_signer;
+pub use taonado_ops::deploy::plan::{load_verifying_key, node_kind};
+
+/// The plan for `network` with the protocol flags (kept for cmd/up.rs; see
+/// [`plan::build_plan`]).
+pub fn build_plan(
+    network: &NetworkConfig,
+    kind: NodeKind,
+    protocol: &ProtocolArgs,
+    verifying_key: VerifyingKeyFile,
+    record_path: PathBuf,
+) -> Result<DeployPlan, CliError> {
+    Ok(plan::build_plan(
+        network,
+        kind,
+        &protocol.settings(),
+        verifying_key,
+        record_path,
+    )?)
+}
 
 #[derive(Args)]
 pub struct DeployArgs {
@@ -44,260 +65,6 @@ pub struct DeployArgs {
     pub protocol: ProtocolArgs,
 }
 
-/// What the protocol is deployed with.
-#[derive(Args, Clone, Debug)]
-#[command(next_help_heading = "Protocol")]
-pub struct ProtocolArgs {
-    /// WeightsV3 deposit goal, in TAO.
-    #[arg(long, value_name = "TAO", default_value = "1000", value_parser = super::parse_tao_arg)]
-    pub deposit_goal: U256,
-    /// Groth16 verification key of the withdraw circuit (snarkjs verification_key.json)
-    /// [default on dev chains: keys/local/withdraw.vk.json].
-    #[arg(long, value_name = "FILE")]
-    pub verifying_key: Option<PathBuf>,
-    /// EvmValidator bounty paid to a public setWeights caller, in TAO.
-    #[arg(long, value_name = "TAO", default_value = "0.001", value_parser = super::parse_tao_arg)]
-    pub set_weights_bounty: U256,
-    /// Blocks between public setWeights calls (the deployed default of 0 lets the bounty
-    /// be drained every block).
-    #[arg(long, value_name = "BLOCKS", default_value_t = 113)]
-    pub set_weights_interval: u64,
-    /// Top the EvmValidator's balance up to this, in TAO [default: 10 on dev chains, else 0].
-    #[arg(long, value_name = "TAO", value_parser = super::parse_tao_arg)]
-    pub validator_funding: Option<U256>,
-}
-
-/// Which node software answers, which decides the dev-only wiring.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum NodeKind {
-    TaonadoDevnet,
-    Anvil,
-    Other,
-}
-
-pub async fn node_kind(provider: &DynProvider) -> NodeKind {
-    match provider.get_client_version().await {
-        Ok(version) => {
-            let version = version.to_ascii_lowercase();
-            if version.starts_with("anvil") {
-                NodeKind::Anvil
-            } else if version.contains("taonado") {
-                NodeKind::TaonadoDevnet
-            } else {
-                NodeKind::Other
-            }
-        }
-        // Nodes may refuse web3_clientVersion; only dev conveniences depend on it.
-        Err(_) => NodeKind::Other,
-    }
-}
-
-/// Read the verifying key: the given file, or the local dev key on dev chains.
-pub fn load_verifying_key(
-    given: Option<&Path>,
-    network: &NetworkConfig,
-) -> Result<VerifyingKeyFile, CliError> {
-    let path = match given {
-        Some(path) => path.to_owned(),
-        None if network.dev_chain => {
-            let path = PathBuf::from(LOCAL_VERIFYING_KEY);
-            if !path.is_file() {
-                return Err(CliError::usage(anyhow::anyhow!(
-                    "no verifying key at {LOCAL_VERIFYING_KEY} (the local dev key of the withdraw circuit, relative to the working directory); run from the repository root or pass --verifying-key FILE (a snarkjs verification_key.json)"
-                )));
-            }
-            path
-        }
-        None => {
-            return Err(CliError::usage(anyhow::anyhow!(
-                "network {} needs --verifying-key FILE (the withdraw circuit's ceremony verification_key.json); the local dev key is never deployed to a live network",
-                network.name
-            )));
-        }
-    };
-    let text = std::fs::read_to_string(&path).map_err(|e| {
-        CliError::usage(
-            anyhow::Error::new(e).context(format!("reading verifying key {}", path.display())),
-        )
-    })?;
-    VerifyingKeyFile::parse(&text).map_err(|e| {
-        CliError::usage(anyhow::Error::new(e).context(format!("verifying key {}", path.display())))
-    })
-}
-
-/// The plan for `network`, as reached through a node of `kind`.
-pub fn build_plan(
-    network: &NetworkConfig,
-    kind: NodeKind,
-    protocol: &ProtocolArgs,
-    verifying_key: VerifyingKeyFile,
-    record_path: PathBuf,
-) -> Result<DeployPlan, CliError> {
-    let wtao = if network.wtao_owned {
-        WtaoSource::Deploy
-    } else {
-        let address = network.addresses.wtao.ok_or_else(|| {
-            CliError::usage(anyhow::anyhow!(
-                "network {} uses an existing WTAO but has no address for it; set networks.{}.addresses.wtao",
-                network.name,
-                network.name
-            ))
-        })?;
-        WtaoSource::Existing(address)
-    };
-    let funding = protocol.validator_funding.unwrap_or_else(|| {
-        if network.dev_chain {
-            U256::from(10u64) * taonado_types::WEI_PER_TAO
-        } else {
-            U256::ZERO
-        }
-    });
-    // Presets' chain ids say which verifier family they need; anvil (an Ethereum EVM even
-    // when started with a Bittensor chain id) and unknown networks are probed instead.
-    let verifier_family =
-        if kind != NodeKind::Anvil && taonado_config::preset(&network.name).is_some() {
-            FamilyPolicy::ChainId
-        } else {
-            FamilyPolicy::Detect
-        };
-    Ok(DeployPlan {
-        network: network.name.clone(),
-        chain_id: network.chain_id,
-        netuid: network.netuid,
-        wtao,
-        deposit_goal: protocol.deposit_goal,
-        pool_denominations: DeployPlan::default_denominations(),
-        verifying_key,
-        verifier_family,
-        record_path,
-        local_subnet: kind == NodeKind::TaonadoDevnet,
-        anvil_mocks: kind == NodeKind::Anvil,
-        evm_validator: EvmValidatorSettings {
-            set_weights_bounty: protocol.set_weights_bounty,
-            set_weights_block_interval: protocol.set_weights_interval,
-            refund_overhead: U256::from(15_000u64),
-            metagraph_boost: 0,
-            version_key: 0,
-            funding,
-        },
-        insecure_key: if network.dev_chain {
-            InsecureKeyPolicy::Allow
-        } else {
-            InsecureKeyPolicy::Refuse
-        },
-    })
-}
-
-/// Run the deploy with a progress display on stderr.
-pub async fn run_deploy(
-    context: &Context,
-    provider: &DynProvider,
-    deployer: Address,
-    plan: &DeployPlan,
-) -> Result<(DeploymentRecord, StepCounts), CliError> {
-    let visible = !context.output.is_json() && !context.global.quiet;
-    let bar = DeployBar::new(visible);
-    let result = taonado_ops::deploy(provider, deployer, plan, &bar).await;
-    let counts = bar.finish();
-    Ok((result?, counts))
-}
-
-/// What `taonado deploy` prints.
-#[derive(Serialize)]
-pub struct DeployReport {
-    pub network: String,
-    pub chain_id: u64,
-    pub netuid: u16,
-    pub deployer: Address,
-    pub record_path: PathBuf,
-    /// Steps that sent something in this run (0 when everything was already in place).
-    pub sent: usize,
-    /// Steps found already in place.
-    pub skipped: usize,
-    pub verifier_family: Option<String>,
-    pub verifier_key_setup: Option<String>,
-    pub contracts: Vec<ContractRow>,
-    /// The full `deployments/<network>.json` record, as written.
-    pub record: DeploymentRecord,
-}
-
-#[derive(Serialize)]
-pub struct ContractRow {
-    pub name: String,
-    pub address: Address,
-    pub artifact: String,
-    pub tx_hash: Option<B256>,
-}
-
-impl DeployReport {
-    pub fn new(record: &DeploymentRecord, record_path: PathBuf, counts: StepCounts) -> Self {
-        let mut contracts: Vec<ContractRow> = record
-            .contracts
-            .iter()
-            .map(|(name, c)| ContractRow {
-                name: name.clone(),
-                address: c.address,
-                artifact: c.artifact.clone(),
-                tx_hash: c.tx_hash,
-            })
-            .collect();
-        contracts.extend(record.pools.iter().map(|p| ContractRow {
-            name: format!("Pool {} WTAO", taonado_types::format_tao(p.denomination)),
-            address: p.contract.address,
-            artifact: p.contract.artifact.clone(),
-            tx_hash: p.contract.tx_hash,
-        }));
-        Self {
-            network: record.network.clone(),
-            chain_id: record.chain_id,
-            netuid: record.netuid,
-            deployer: record.deployer,
-            record_path,
-            sent: counts.sent,
-            skipped: counts.skipped,
-            verifier_family: record.verifier.as_ref().map(|v| v.family.clone()),
-            verifier_key_setup: record.verifier.as_ref().map(|v| v.key_setup.clone()),
-            contracts,
-            record: record.clone(),
-        }
-    }
-
-    pub fn render_contracts(&self, out: &mut dyn Write) -> std::io::Result<()> {
-        let mut table = super::table(&["contract", "address", "artifact"]);
-        for c in &self.contracts {
-            table.add_row(vec![
-                c.name.clone(),
-                c.address.to_string(),
-                c.artifact.clone(),
-            ]);
-        }
-        writeln!(out, "{table}")
-    }
-}
-
-impl Report for DeployReport {
-    fn render(&self, out: &mut dyn Write) -> std::io::Result<()> {
-        writeln!(
-            out,
-            "network {} (chain {}, netuid {}), deployer {}",
-            self.network, self.chain_id, self.netuid, self.deployer
-        )?;
-        self.render_contracts(out)?;
-        if let (Some(family), Some(setup)) = (&self.verifier_family, &self.verifier_key_setup) {
-            writeln!(out, "verifier: {family} family, key setup {setup}")?;
-        }
-        let what = if self.sent == 0 {
-            "nothing to do: everything was already deployed".to_owned()
-        } else {
-            format!(
-                "{} step(s) sent, {} already in place",
-                self.sent, self.skipped
-            )
-        };
-        writeln!(out, "{what}; record: {}", self.record_path.display())
-    }
-}
-
 impl DeployArgs {
     pub async fn run(self, context: &Context) -> Result<(), CliError> {
         match self.action {
@@ -309,15 +76,16 @@ impl DeployArgs {
         let config = context.config()?;
         let network = context.network(&config, true)?;
         let signer = self.signer.signer_or_dev_account(context, &network)?;
-        let verifying_key = load_verifying_key(self.protocol.verifying_key.as_deref(), &network)?;
+        let verifying_key =
+            plan::load_verifying_key(self.protocol.verifying_key.as_deref(), &network)?;
         let deployer = signer.address();
         let provider = taonado_client::connect_with_signer(&network, &config, signer).await?;
-        let kind = node_kind(&provider).await;
+        let kind = plan::node_kind(&provider).await;
         let record_path = taonado_deployment::record_path(&self.deployments_dir, &network.name);
-        let mut plan = build_plan(
+        let mut plan = plan::build_plan(
             &network,
             kind,
-            &self.protocol,
+            &self.protocol.settings(),
             verifying_key,
             record_path.clone(),
         )?;
@@ -330,16 +98,6 @@ impl DeployArgs {
             .output
             .report(&DeployReport::new(&record, record_path, counts))
     }
-}
-
-/// Dev account `index` of the dev chain: the well-known public test keys.
-pub fn dev_account_signer(index: usize) -> Result<PrivateKeySigner, CliError> {
-    let account = taonado_devnet::DEV_ACCOUNTS
-        .get(index)
-        .ok_or_else(|| CliError::usage(anyhow::anyhow!("there is no dev account {index}")))?;
-    tracing::info!(address = %account.address, "signing with dev account {index} (a public test key)");
-    PrivateKeySigner::from_bytes(&account.private_key)
-        .map_err(|e| CliError::failed(anyhow::anyhow!("dev account key is invalid: {e}")))
 }
 
 /// `taonado deploy check|verify|docs`.
@@ -466,357 +224,94 @@ impl DeployCheckArgs {
     pub async fn run(self, context: &Context) -> Result<(), CliError> {
         let config = context.config()?;
         let network = context.network(&config, true)?;
-        let live = !network.dev_chain;
-        let mut checks = vec![Check::new(
-            "config",
-            "valid",
-            CheckStatus::Pass,
-            format!(
-                "network {}, chain {}, netuid {}, rpc {}",
-                network.name, network.chain_id, network.netuid, network.rpc_url
-            ),
-        )];
-
-        let deployer = self.deployer_checks(context, &network, &mut checks);
-
-        let verifying_key = match load_verifying_key(self.verifying_key.as_deref(), &network) {
-            Ok(key) => {
-                checks.push(taonado_ops::deploy::preflight::verifying_key_check(
-                    &key, live,
-                ));
-                Some(key)
-            }
-            Err(e) => {
-                checks.push(Check::new(
-                    "verifying key",
-                    "setup",
-                    CheckStatus::Fail,
-                    e.message(),
-                ));
-                None
-            }
-        };
-
-        match taonado_ops::deploy::preflight::committed_artifact_checks(
-            &self.artifacts_dir,
-            &self.contracts_dir,
-        ) {
-            Ok(found) => checks.extend(found),
-            Err(e) => checks.push(Check::new(
-                "artifacts",
-                "build-info.json",
-                CheckStatus::Fail,
-                e.to_string(),
-            )),
-        }
+        let deployer = self.deployer_key(context, &network);
         let record_path = taonado_deployment::record_path(&self.deployments_dir, &network.name);
-        let record = DeploymentRecord::load(&record_path)?;
-        if let Some(record) = &record {
-            checks.extend(taonado_ops::deploy::preflight::record_artifact_checks(
-                record,
-            ));
-            if let Some(pending) = &record.pending {
-                checks.push(Check::new(
-                    "record",
-                    "interrupted deploy",
-                    CheckStatus::Warn,
-                    format!(
-                        "{} was being deployed (nonce {}); `taonado deploy` resumes there",
-                        pending.step, pending.nonce
-                    ),
-                ));
-            }
-        }
-
-        match taonado_client::connect(&network, &config).await {
-            Ok(provider) => {
-                checks.push(Check::new(
-                    "rpc",
-                    "chain id",
-                    CheckStatus::Pass,
-                    format!("{} answers chain {}", network.rpc_url, network.chain_id),
-                ));
-                self.chain_checks(&provider, &network, deployer, verifying_key, &mut checks)
-                    .await?;
-            }
-            Err(e) => {
-                let check = if matches!(e, taonado_client::ClientError::ChainIdMismatch { .. }) {
-                    "chain id"
-                } else {
-                    "reachable"
-                };
-                checks.push(Check::new("rpc", check, CheckStatus::Fail, e.to_string()));
-                for subject in ["gas price", "verifier", "deployer"] {
-                    checks.push(Check::new(
-                        subject,
-                        "on chain",
-                        CheckStatus::Skip,
-                        "the node is not usable".to_owned(),
-                    ));
-                }
-            }
-        }
-        CheckReport::new(&network, None, checks).finish(context, "deploy check")
+        let chain = taonado_client::connect(&network, &config)
+            .await
+            .map_err(|e| ChainUnavailable {
+                chain_id_mismatch: matches!(e, taonado_client::ClientError::ChainIdMismatch { .. }),
+                message: e.to_string(),
+            });
+        let request = PreflightRequest {
+            network: &network,
+            deployer,
+            verifying_key: self.verifying_key.as_deref(),
+            max_gas_price_gwei: self.max_gas_price,
+            artifacts_dir: &self.artifacts_dir,
+            contracts_dir: &self.contracts_dir,
+            record_path: &record_path,
+            chain,
+        };
+        let report =
+            taonado_ops::deploy::preflight::run(request, &mut EmbeddedDevnet::default()).await?;
+        CheckReport::new(&network, None, report.checks).finish(context, "deploy check")
     }
 
-    /// Key present and encrypted; returns the deployer address when the key could be read.
-    fn deployer_checks(
-        &self,
-        context: &Context,
-        network: &NetworkConfig,
-        checks: &mut Vec<Check>,
-    ) -> Option<Address> {
-        let subject = "deployer key";
+    /// The signer the flags and config name, and whether it unlocks.
+    fn deployer_key(&self, context: &Context, network: &NetworkConfig) -> DeployerKey {
         let source = match self.signer.source(network, context.home.as_deref()) {
-            Ok(source) => source,
-            Err(e) => {
-                checks.push(Check::new(
-                    subject,
-                    "present",
-                    CheckStatus::Fail,
-                    e.message(),
-                ));
-                return None;
-            }
+            Ok(Some(source)) => source,
+            Ok(None) => return DeployerKey::Missing,
+            Err(e) => return DeployerKey::Unresolved(e.message()),
         };
-        let Some(source) = source else {
-            if network.dev_chain {
-                checks.push(Check::new(
-                    subject,
-                    "present",
-                    CheckStatus::Pass,
-                    "dev account 0 (a public test key; dev chains only)".to_owned(),
-                ));
-                return dev_account_signer(0).ok().map(|s| s.address());
-            }
-            checks.push(Check::new(
-                subject,
-                "present",
-                CheckStatus::Fail,
-                format!(
-                    "no deployer key: pass --keystore FILE or --account NAME, or set networks.{}.signer",
-                    network.name
-                ),
-            ));
-            return None;
-        };
-        match &source {
-            taonado_client::SignerSource::PrivateKey(_) if !network.dev_chain => {
-                checks.push(Check::new(
-                    subject,
-                    "encrypted",
-                    CheckStatus::Fail,
-                    "a raw private key (--private-key or TAONADO_PRIVATE_KEY) on a live network; import it into an encrypted keystore (`cast wallet import`) and pass --account".to_owned(),
-                ));
-            }
-            taonado_client::SignerSource::PrivateKey(_) => checks.push(Check::new(
-                subject,
-                "encrypted",
-                CheckStatus::Pass,
-                "raw private key (acceptable on a dev chain)".to_owned(),
-            )),
-            _ => {
-                let path = source.keystore_path();
-                let detail = path.as_ref().map_or_else(String::new, |p| {
-                    format!("encrypted keystore {}", p.display())
-                });
-                checks.push(Check::new(subject, "encrypted", CheckStatus::Pass, detail));
-                if let Some(path) = path {
-                    checks.push(keystore_permissions(&path));
-                }
-            }
-        }
-        match crate::signer::load(&source) {
-            Ok(signer) => Some(signer.address()),
-            Err(e) => {
-                checks.push(Check::new(
-                    subject,
-                    "unlocks",
-                    CheckStatus::Fail,
-                    e.message(),
-                ));
-                None
-            }
-        }
-    }
-
-    async fn chain_checks(
-        &self,
-        provider: &DynProvider,
-        network: &NetworkConfig,
-        deployer: Option<Address>,
-        verifying_key: Option<VerifyingKeyFile>,
-        checks: &mut Vec<Check>,
-    ) -> Result<(), CliError> {
-        use taonado_ops::deploy::preflight;
-        let max_wei = gwei_to_wei(self.max_gas_price).ok_or_else(|| {
-            CliError::usage(anyhow::anyhow!(
-                "--max-gas-price must be a non-negative number of gwei"
-            ))
-        })?;
-        let (gas_check, gas_price) = preflight::gas_price_check(provider, max_wei).await?;
-        checks.push(gas_check);
-        let kind = node_kind(provider).await;
-        let policy = if kind != NodeKind::Anvil && taonado_config::preset(&network.name).is_some() {
-            FamilyPolicy::ChainId
-        } else {
-            FamilyPolicy::Detect
-        };
-        checks.push(preflight::verifier_family_check(provider, policy, network.chain_id).await?);
-
-        let Some(deployer) = deployer else {
-            checks.push(Check::new(
-                "deployer",
-                "funded",
-                CheckStatus::Skip,
-                "no deployer key to check".to_owned(),
-            ));
-            return Ok(());
-        };
-        let key = verifying_key
-            .unwrap_or_else(|| VerifyingKeyFile::generator_placeholder("gas-estimate"));
-        let gas = match dry_run_gas(network, key).await {
-            Ok(gas) => gas,
-            Err(e) => {
-                checks.push(Check::new(
-                    "deployer",
-                    "funded",
-                    CheckStatus::Fail,
-                    format!(
-                        "cannot estimate the deployment's gas on the embedded dev chain: {}",
-                        e.message()
-                    ),
-                ));
-                return Ok(());
-            }
-        };
-        let funding = if network.dev_chain {
-            U256::from(10u64) * taonado_types::WEI_PER_TAO
-        } else {
-            U256::ZERO
-        };
-        checks.push(preflight::funding_check(provider, deployer, gas, gas_price, funding).await?);
-        Ok(())
-    }
-}
-
-fn gwei_to_wei(gwei: f64) -> Option<u128> {
-    if !gwei.is_finite() || gwei < 0.0 {
-        return None;
-    }
-    // Gas prices are far below 2^53 gwei, where f64 stays exact to the wei we need.
-    Some((gwei * 1e9).round() as u128)
-}
-
-/// A keystore readable by others is a key shared with them.
-fn keystore_permissions(path: &Path) -> Check {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        match std::fs::metadata(path) {
-            Ok(meta) if meta.permissions().mode() & 0o077 == 0 => Check::new(
-                "deployer key",
-                "file mode",
-                CheckStatus::Pass,
-                format!("{:o}", meta.permissions().mode() & 0o777),
-            ),
-            Ok(meta) => Check::new(
-                "deployer key",
-                "file mode",
-                CheckStatus::Warn,
-                format!(
-                    "{:o}: readable by others; chmod 600 {}",
-                    meta.permissions().mode() & 0o777,
-                    path.display()
-                ),
-            ),
-            Err(e) => Check::new(
-                "deployer key",
-                "file mode",
-                CheckStatus::Fail,
-                e.to_string(),
-            ),
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        Check::new(
-            "deployer key",
-            "file mode",
-            CheckStatus::Skip,
-            path.display().to_string(),
-        )
-    }
-}
-
-/// The gas of a full deployment, measured by deploying it on an embedded dev chain with the
-/// network's chain id (a dry run: own WTAO included, so an upper bound where WTAO exists).
-async fn dry_run_gas(network: &NetworkConfig, key: VerifyingKeyFile) -> Result<u64, CliError> {
-    use tracing::instrument::WithSubscriber;
-    tracing::info!("estimating the deployment's gas with a dry run on an embedded dev chain");
-    // The dry run's own "deployed ..." logs would read like a real deployment: keep them quiet.
-    dry_run(network, key)
-        .with_subscriber(tracing::subscriber::NoSubscriber::default())
-        .await
-}
-
-async fn dry_run(network: &NetworkConfig, key: VerifyingKeyFile) -> Result<u64, CliError> {
-    let mut devnet = taonado_devnet::DevnetConfig::local();
-    devnet.port = 0;
-    devnet.chain_id = network.chain_id;
-    let handle = taonado_devnet::spawn(devnet).await?;
-    let result = async {
-        let mut local = taonado_config::Config::builtin().network("local")?;
-        local.rpc_url = handle.rpc_url().parse().map_err(|e| {
-            CliError::failed(anyhow::anyhow!("devnet url {}: {e}", handle.rpc_url()))
-        })?;
-        local.chain_id = handle.chain_id();
-        let signer = dev_account_signer(0)?;
-        let deployer = signer.address();
-        let provider =
-            taonado_client::connect_with_signer(&local, &taonado_config::Config::builtin(), signer)
-                .await?;
-        let dir = tempfile_dir()?;
-        let mut plan = build_plan(
-            &local,
-            NodeKind::Other,
-            &ProtocolArgs {
-                deposit_goal: U256::from(1000u64) * taonado_types::WEI_PER_TAO,
-                verifying_key: None,
-                set_weights_bounty: U256::ZERO,
-                set_weights_interval: 113,
-                validator_funding: Some(U256::ZERO),
+        let unlocked = crate::signer::load(&source)
+            .map(|signer| signer.address())
+            .map_err(|e| e.message());
+        match source {
+            taonado_client::SignerSource::PrivateKey(_) => DeployerKey::RawKey { unlocked },
+            _ => DeployerKey::Keystore {
+                path: source.keystore_path(),
+                unlocked,
             },
-            key,
-            dir.join("dry-run.json"),
-        )?;
-        plan.verifier_family = FamilyPolicy::Detect;
-        plan.insecure_key = InsecureKeyPolicy::Allow;
-        let record =
-            taonado_ops::deploy(&provider, deployer, &plan, &taonado_ops::NoProgress).await;
-        let _ = std::fs::remove_dir_all(&dir);
-        let record = record?;
-        let mut gas = taonado_ops::deploy::preflight::recorded_gas(&record);
-        for tx in record.wiring.values() {
-            let receipt = provider
-                .get_transaction_receipt(*tx)
-                .await
-                .map_err(|e| CliError::failed(anyhow::anyhow!("reading a dry-run receipt: {e}")))?;
-            gas += receipt.map_or(0, |r| r.gas_used);
         }
-        Ok::<u64, CliError>(gas)
     }
-    .await;
-    let _ = handle.shutdown().await;
-    result
 }
 
-fn tempfile_dir() -> Result<PathBuf, CliError> {
-    let dir = std::env::temp_dir().join(format!("taonado-dry-run-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).map_err(|e| {
-        CliError::failed(anyhow::Error::new(e).context(format!("creating {}", dir.display())))
-    })?;
-    Ok(dir)
+/// The dry run's throwaway chain: an embedded devnet on a free port, signed for by dev
+/// account 0.
+#[derive(Default)]
+struct EmbeddedDevnet {
+    handle: Option<taonado_devnet::DevnetHandle>,
+}
+
+impl DevChain for EmbeddedDevnet {
+    fn dev_account(&self) -> Option<Address> {
+        dev_account_signer(0).ok().map(|s| s.address())
+    }
+
+    async fn start(&mut self, chain_id: u64) -> Result<DevChainNode, String> {
+        let mut devnet = taonado_devnet::DevnetConfig::local();
+        devnet.port = 0;
+        devnet.chain_id = chain_id;
+        let handle = taonado_devnet::spawn(devnet)
+            .await
+            .map_err(|e| CliError::from(e).message())?;
+        let node = connect_dev_account(&handle).await;
+        self.handle = Some(handle);
+        node.map_err(|e| e.message())
+    }
+
+    async fn stop(&mut self) {
+        if let Some(handle) = self.handle.take() {
+            let _ = handle.shutdown().await;
+        }
+    }
+}
+
+async fn connect_dev_account(
+    handle: &taonado_devnet::DevnetHandle,
+) -> Result<DevChainNode, CliError> {
+    let builtin = taonado_config::Config::builtin();
+    let mut local = builtin.network("local")?;
+    local.rpc_url = handle
+        .rpc_url()
+        .parse()
+        .map_err(|e| CliError::failed(anyhow::anyhow!("devnet url {}: {e}", handle.rpc_url())))?;
+    local.chain_id = handle.chain_id();
+    let signer = dev_account_signer(0)?;
+    let deployer = signer.address();
+    let provider = taonado_client::connect_with_signer(&local, &builtin, signer).await?;
+    Ok(DevChainNode { provider, deployer })
 }
 
 #[derive(Args)]

@@ -1,36 +1,17 @@
 //! `taonado devnet`: the embedded chain, until Ctrl-C or SIGTERM.
 
-use std::io::Write;
-use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use alloy::primitives::{Address, B256};
 use clap::Args;
-use serde::Serialize;
-use taonado_devnet::{DevnetConfig, DevnetHandle, subtensor::SubtensorConfig};
+use taonado_devnet::{DevnetConfig, subtensor::SubtensorConfig};
 
 use crate::context::Context;
 use crate::error::CliError;
-use crate::output::Report;
 
-/// Flags shared by `devnet` and `up`: where the chain listens and how it runs.
-#[derive(Args, Clone, Debug)]
-#[command(next_help_heading = "Chain")]
-pub struct ChainArgs {
-    /// JSON-RPC port (0 picks a free one; the real URL is printed).
-    #[arg(long, default_value_t = taonado_devnet::config::DEFAULT_PORT)]
-    pub port: u16,
-    /// Interface to listen on.
-    #[arg(long, default_value = "127.0.0.1")]
-    pub host: IpAddr,
-    /// Keep the chain in DIR across restarts (flushed on a clean stop).
-    #[arg(long, value_name = "DIR")]
-    pub state_dir: Option<PathBuf>,
-    /// subtensor fast-runtime profile: 250 ms blocks and subnet tempo 10.
-    #[arg(long)]
-    pub fast: bool,
-}
+// Re-exported for cmd/up.rs until it imports them from `args` and `reports`.
+pub use crate::args::ChainArgs;
+pub use crate::reports::ReadyReport;
 
 #[derive(Args, Debug)]
 pub struct DevnetArgs {
@@ -68,23 +49,6 @@ fn parse_block_time(s: &str) -> Result<Duration, String> {
         ));
     }
     Ok(Duration::from_secs_f64(secs))
-}
-
-impl ChainArgs {
-    /// The devnet config these flags describe (`--fast` picks the fast profile).
-    pub fn devnet_config(&self) -> DevnetConfig {
-        let base = if self.fast {
-            DevnetConfig::fast()
-        } else {
-            DevnetConfig::local()
-        };
-        DevnetConfig {
-            host: self.host,
-            port: self.port,
-            state_dir: self.state_dir.clone(),
-            ..base
-        }
-    }
 }
 
 impl DevnetArgs {
@@ -140,69 +104,6 @@ fn load_subnet_config(path: &std::path::Path) -> Result<SubtensorConfig, CliErro
             anyhow::Error::new(e).context(format!("invalid subnet config {}", path.display())),
         )
     })
-}
-
-/// What `taonado devnet` prints once it is listening (anvil prints the same facts). The
-/// keys are the public, well-known dev keys: printing them is the point.
-#[derive(Serialize)]
-pub struct ReadyReport {
-    pub rpc_url: String,
-    pub chain_id: u64,
-    pub accounts: Vec<DevAccountRow>,
-    pub state_dir: Option<PathBuf>,
-}
-
-#[derive(Serialize)]
-pub struct DevAccountRow {
-    pub address: Address,
-    pub private_key: B256,
-}
-
-impl ReadyReport {
-    pub fn new(handle: &DevnetHandle, state_dir: Option<PathBuf>) -> Self {
-        Self {
-            rpc_url: handle.rpc_url(),
-            chain_id: handle.chain_id(),
-            accounts: handle
-                .dev_accounts()
-                .iter()
-                .map(|a| DevAccountRow {
-                    address: a.address,
-                    private_key: a.private_key,
-                })
-                .collect(),
-            state_dir,
-        }
-    }
-
-    /// The account list in anvil's layout.
-    pub fn render_accounts(&self, out: &mut dyn Write) -> std::io::Result<()> {
-        writeln!(
-            out,
-            "Available accounts (public dev keys: never use them on a real network)"
-        )?;
-        for (i, a) in self.accounts.iter().enumerate() {
-            writeln!(out, "({i}) {}", a.address)?;
-        }
-        writeln!(out)?;
-        writeln!(out, "Private keys")?;
-        for (i, a) in self.accounts.iter().enumerate() {
-            writeln!(out, "({i}) {}", a.private_key)?;
-        }
-        writeln!(out)
-    }
-}
-
-impl Report for ReadyReport {
-    fn render(&self, out: &mut dyn Write) -> std::io::Result<()> {
-        self.render_accounts(out)?;
-        writeln!(out, "Chain id: {}", self.chain_id)?;
-        if let Some(dir) = &self.state_dir {
-            writeln!(out, "State:    {}", dir.display())?;
-        }
-        writeln!(out, "Listening on {}", self.rpc_url)?;
-        writeln!(out, "Press Ctrl-C to stop.")
-    }
 }
 
 #[cfg(test)]

@@ -8,10 +8,10 @@ use clap::{Args, Subcommand};
 use taonado_ops::DeploymentRecord;
 use taonado_ops::migrate::{self, MigrateReport, MigrateVerifyReport};
 
+use crate::args::SignerOpts;
 use crate::context::Context;
 use crate::error::CliError;
 use crate::output::Report;
-use crate::signer::SignerOpts;
 
 #[derive(Subcommand)]
 pub enum MigrateCommand {
@@ -28,7 +28,7 @@ pub struct WeightsArgs {
     #[arg(long, value_name = "ARTIFACT", value_parser = parse_target)]
     pub to: taonado_contracts::Contract,
     /// The new contract's deposit goal, in TAO [default: the live contract's].
-    #[arg(long, value_name = "TAO", value_parser = super::parse_tao_arg)]
+    #[arg(long, value_name = "TAO", value_parser = crate::args::parse_tao)]
     pub deposit_goal: Option<U256>,
     /// Directory of deployment records (`<network>.json`).
     #[arg(long, value_name = "DIR", default_value = "deployments")]

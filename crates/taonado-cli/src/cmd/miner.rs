@@ -2,20 +2,20 @@
 //! with the hotkey) and read back what it earns.
 
 use std::io::Write;
-use std::path::PathBuf;
 
-use alloy::primitives::{Address, U256};
+use alloy::primitives::U256;
 use alloy::providers::DynProvider;
 use clap::{Args, Subcommand};
-use taonado_config::{Config, NetworkConfig};
 use taonado_ops::miner::{MinerStatus, RegisterReport};
 use taonado_types::format_tao;
 
+use crate::args::{HotkeyOpts, SignerOpts, parse_tao};
 use crate::context::Context;
 use crate::error::CliError;
-use crate::hotkey::HotkeyOpts;
 use crate::output::Report;
-use crate::signer::SignerOpts;
+
+// Re-exported for cmd/validator.rs until it imports them from `args`.
+pub use crate::args::{DeploymentsArgs, resolve};
 
 #[derive(Subcommand)]
 pub enum MinerCommand {
@@ -34,37 +34,10 @@ impl MinerCommand {
     }
 }
 
-/// Where the protocol's contracts are recorded.
-#[derive(Args, Clone, Debug)]
-pub struct DeploymentsArgs {
-    /// Directory of deployment records (`<network>.json`), laid over the network's addresses.
-    #[arg(long, value_name = "DIR", default_value = "deployments")]
-    pub deployments_dir: PathBuf,
-}
-
-/// The network, its config and the protocol address `pick` selects (by `what`).
-pub(crate) fn resolve(
-    context: &Context,
-    deployments: &DeploymentsArgs,
-    what: &str,
-    pick: impl FnOnce(&taonado_config::ProtocolAddresses) -> Option<Address>,
-) -> Result<(Config, NetworkConfig, Address), CliError> {
-    let config = context.config()?;
-    let network = context.network(&config, true)?;
-    let addresses = network.deployment(&deployments.deployments_dir)?.addresses;
-    let address = pick(&addresses).ok_or_else(|| {
-        CliError::usage(anyhow::anyhow!(
-            "network {} has no {what} address; run `taonado deploy` or set it in taonado.toml",
-            network.name
-        ))
-    })?;
-    Ok((config, network, address))
-}
-
 #[derive(Args)]
 pub struct RegisterArgs {
     /// TAO to wrap into WTAO (what the weights count).
-    #[arg(long, value_name = "TAO", value_parser = super::parse_tao_arg)]
+    #[arg(long, value_name = "TAO", value_parser = parse_tao)]
     pub amount: U256,
     /// Wrap `--amount` even when the address is already associated with this hotkey
     /// (otherwise a repeated register sends nothing).

@@ -16,11 +16,11 @@ use taonado_ops::{DeploymentRecord, OpsError};
 use taonado_zk::keys::{KeyProvenance, LOCAL_DEV_SETUP};
 use taonado_zk::{Note, fr_to_b256};
 
+use crate::args::SignerOpts;
 use crate::context::Context;
 use crate::error::CliError;
 use crate::output::Report;
 use crate::progress::Spinner;
-use crate::signer::SignerOpts;
 
 #[derive(Subcommand)]
 pub enum MixerCommand {

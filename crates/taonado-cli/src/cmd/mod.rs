@@ -57,11 +57,6 @@ pub async fn run(command: Command, context: &Context) -> Result<(), CliError> {
     }
 }
 
-/// clap value parser for TAO amounts (`1.5`), as wei.
-pub(crate) fn parse_tao_arg(s: &str) -> Result<alloy::primitives::U256, String> {
-    taonado_types::parse_tao(s).map_err(|e| e.to_string())
-}
-
 /// A plain table for human output.
 pub(crate) fn table(header: &[&str]) -> comfy_table::Table {
     let mut table = comfy_table::Table::new();

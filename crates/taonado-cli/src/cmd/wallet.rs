@@ -14,10 +14,10 @@ use taonado_client::{
     parse_private_key, write_keystore,
 };
 
+use crate::args::SignerOpts;
 use crate::context::Context;
 use crate::error::CliError;
 use crate::output::Report;
-use crate::signer::SignerOpts;
 
 /// Environment variable holding the password of a new keystore (automation).
 const PASSWORD_ENV: &str = "TAONADO_KEYSTORE_PASSWORD";

@@ -7,7 +7,7 @@ use clap::{Args, Subcommand};
 use taonado_ops::weights::WeightsComparison;
 use taonado_types::format_tao;
 
-use super::miner::{DeploymentsArgs, resolve};
+use crate::args::{DeploymentsArgs, resolve};
 use crate::context::Context;
 use crate::error::CliError;
 use crate::output::Report;

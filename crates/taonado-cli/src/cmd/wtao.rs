@@ -13,10 +13,10 @@ use taonado_ops::OpsError;
 use taonado_ops::wtao::{self, WtaoBalance, WtaoError, WtaoTransfer};
 use taonado_types::{AccountId32, format_tao, parse_tao};
 
+use crate::args::SignerOpts;
 use crate::context::Context;
 use crate::error::CliError;
 use crate::output::Report;
-use crate::signer::SignerOpts;
 
 #[derive(Subcommand)]
 pub enum WtaoCommand {
@@ -262,7 +262,7 @@ impl Session {
         let signer = match source {
             Some(source) => Some(crate::signer::load(&source)?),
             None if network.dev_chain && signer_opts.is_some() => {
-                Some(super::deploy::dev_account_signer(0)?)
+                Some(crate::signer::dev_account_signer(0)?)
             }
             None if need_signer => {
                 return Err(taonado_client::ClientError::NoSigner {

@@ -1,16 +1,20 @@
 //! `taonado deploy check`: the prerequisites of a deployment, each one a [`Check`] line.
 //!
-//! The CLI gathers what only it can know (which signer flags were given, the config) and the
-//! chain facts come from here, so that every rule lives in one tested place.
+//! [`run`] is the whole check. The caller gathers what only it can know (which signer was
+//! named and whether it unlocks, whether the node answered) and hands in a [`DevChain`] for
+//! the dry run; every rule lives here, in one tested place.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::future::Future;
+use std::path::{Path, PathBuf};
 
 use alloy::primitives::{Address, B256, U256};
 use alloy::providers::{DynProvider, Provider};
 use serde::{Deserialize, Serialize};
+use taonado_config::NetworkConfig;
 
 use super::family::{self, FamilyPolicy};
+use super::plan::{self, NodeKind, ProtocolSettings};
 use super::verify::{Check, CheckStatus};
 use crate::error::{OpsError, Result};
 use crate::verifying_key::VerifyingKeyFile;
@@ -349,6 +353,453 @@ fn hex_bytes(text: &str) -> [u8; 32] {
 fn short(hash: B256) -> String {
     let text = hash.to_string();
     text.chars().take(12).collect()
+}
+
+/// Who would sign the deployment, as far as the caller could tell.
+#[derive(Clone, Debug)]
+pub enum DeployerKey {
+    /// The signer flags or configuration could not be resolved (the reason).
+    Unresolved(String),
+    /// Nothing names a signer: on a dev chain its dev account 0 signs.
+    Missing,
+    /// A raw private key, and its address or why it could not be read.
+    RawKey { unlocked: Result<Address, String> },
+    /// An encrypted keystore, and its address or why it did not unlock.
+    Keystore {
+        path: Option<PathBuf>,
+        unlocked: Result<Address, String>,
+    },
+}
+
+/// The node could not be used; `chain_id_mismatch` when it answered another chain.
+#[derive(Clone, Debug)]
+pub struct ChainUnavailable {
+    pub chain_id_mismatch: bool,
+    pub message: String,
+}
+
+/// A throwaway dev chain the caller provides (ops runs no chain itself). The dry run
+/// deploys the whole protocol on one to measure its gas.
+pub trait DevChain {
+    /// The dev chains' account 0 (a public test key): the deployer on a dev chain when no key
+    /// is given.
+    fn dev_account(&self) -> Option<Address>;
+    /// Starts a fresh chain with `chain_id`: a provider that signs as a funded account, and
+    /// that account. The error is shown in the check line.
+    fn start(&mut self, chain_id: u64) -> impl Future<Output = Result<DevChainNode, String>>;
+    /// Stops the chain [`DevChain::start`] started.
+    fn stop(&mut self) -> impl Future<Output = ()>;
+}
+
+/// A running dev chain: a signing provider and the account it signs as.
+pub struct DevChainNode {
+    pub provider: DynProvider,
+    pub deployer: Address,
+}
+
+/// What `deploy check` looks at.
+pub struct PreflightRequest<'a> {
+    pub network: &'a NetworkConfig,
+    pub deployer: DeployerKey,
+    /// The verifying key that would be deployed [default on dev chains: the local key].
+    pub verifying_key: Option<&'a Path>,
+    /// Highest acceptable gas price, gwei.
+    pub max_gas_price_gwei: f64,
+    /// The committed artifacts (with build-info.json).
+    pub artifacts_dir: &'a Path,
+    /// The contract sources.
+    pub contracts_dir: &'a Path,
+    /// The network's deployment record.
+    pub record_path: &'a Path,
+    /// The network's node, or why it is unusable.
+    pub chain: Result<DynProvider, ChainUnavailable>,
+}
+
+/// The check lines, in the order they were made.
+#[derive(Clone, Debug, Serialize)]
+pub struct PreflightReport {
+    pub checks: Vec<Check>,
+}
+
+impl PreflightReport {
+    pub fn failed(&self) -> usize {
+        self.checks
+            .iter()
+            .filter(|c| c.status == CheckStatus::Fail)
+            .count()
+    }
+}
+
+/// Why `deploy check` could not finish (a failing check is a line, not an error).
+#[derive(Debug, thiserror::Error)]
+pub enum PreflightError {
+    #[error("--max-gas-price must be a non-negative number of gwei")]
+    MaxGasPrice,
+    #[error(transparent)]
+    Ops(Box<OpsError>),
+}
+
+impl From<OpsError> for PreflightError {
+    fn from(error: OpsError) -> Self {
+        Self::Ops(Box::new(error))
+    }
+}
+
+/// Every prerequisite of a deployment: config, deployer key, verifying key, artifacts, the
+/// record, and on the node the gas price, the verifier variant and the deployer's funds
+/// (measured with a dry run on `dev_chain`).
+pub async fn run(
+    request: PreflightRequest<'_>,
+    dev_chain: &mut impl DevChain,
+) -> std::result::Result<PreflightReport, PreflightError> {
+    let network = request.network;
+    let live = !network.dev_chain;
+    let mut checks = vec![Check::new(
+        "config",
+        "valid",
+        CheckStatus::Pass,
+        format!(
+            "network {}, chain {}, netuid {}, rpc {}",
+            network.name, network.chain_id, network.netuid, network.rpc_url
+        ),
+    )];
+
+    let deployer = deployer_checks(request.deployer, network, &*dev_chain, &mut checks);
+
+    let verifying_key = match plan::load_verifying_key(request.verifying_key, network) {
+        Ok(key) => {
+            checks.push(verifying_key_check(&key, live));
+            Some(key)
+        }
+        Err(e) => {
+            checks.push(Check::new(
+                "verifying key",
+                "setup",
+                CheckStatus::Fail,
+                error_chain(&e),
+            ));
+            None
+        }
+    };
+
+    match committed_artifact_checks(request.artifacts_dir, request.contracts_dir) {
+        Ok(found) => checks.extend(found),
+        Err(e) => checks.push(Check::new(
+            "artifacts",
+            "build-info.json",
+            CheckStatus::Fail,
+            e.to_string(),
+        )),
+    }
+    checks.extend(record_checks(request.record_path)?);
+
+    match request.chain {
+        Ok(provider) => {
+            checks.push(Check::new(
+                "rpc",
+                "chain id",
+                CheckStatus::Pass,
+                format!("{} answers chain {}", network.rpc_url, network.chain_id),
+            ));
+            let max_wei =
+                gwei_to_wei(request.max_gas_price_gwei).ok_or(PreflightError::MaxGasPrice)?;
+            let chain = ChainFacts {
+                provider: &provider,
+                network,
+                max_wei,
+            };
+            chain
+                .checks(deployer, verifying_key, dev_chain, &mut checks)
+                .await?;
+        }
+        Err(e) => {
+            let check = if e.chain_id_mismatch {
+                "chain id"
+            } else {
+                "reachable"
+            };
+            checks.push(Check::new("rpc", check, CheckStatus::Fail, e.message));
+            for subject in ["gas price", "verifier", "deployer"] {
+                checks.push(Check::new(
+                    subject,
+                    "on chain",
+                    CheckStatus::Skip,
+                    "the node is not usable".to_owned(),
+                ));
+            }
+        }
+    }
+    Ok(PreflightReport { checks })
+}
+
+/// The record's artifacts against this binary's, and an interrupted deploy.
+fn record_checks(record_path: &Path) -> Result<Vec<Check>> {
+    let mut checks = Vec::new();
+    let Some(record) = DeploymentRecord::load(record_path)? else {
+        return Ok(checks);
+    };
+    checks.extend(record_artifact_checks(&record));
+    if let Some(pending) = &record.pending {
+        checks.push(Check::new(
+            "record",
+            "interrupted deploy",
+            CheckStatus::Warn,
+            format!(
+                "{} was being deployed (nonce {}); `taonado deploy` resumes there",
+                pending.step, pending.nonce
+            ),
+        ));
+    }
+    Ok(checks)
+}
+
+/// Key present and encrypted; returns the deployer address when the key could be read.
+fn deployer_checks(
+    key: DeployerKey,
+    network: &NetworkConfig,
+    dev_chain: &impl DevChain,
+    checks: &mut Vec<Check>,
+) -> Option<Address> {
+    let subject = "deployer key";
+    let unlocked = match key {
+        DeployerKey::Unresolved(reason) => {
+            checks.push(Check::new(subject, "present", CheckStatus::Fail, reason));
+            return None;
+        }
+        DeployerKey::Missing if network.dev_chain => {
+            checks.push(Check::new(
+                subject,
+                "present",
+                CheckStatus::Pass,
+                "dev account 0 (a public test key; dev chains only)".to_owned(),
+            ));
+            return dev_chain.dev_account();
+        }
+        DeployerKey::Missing => {
+            checks.push(Check::new(
+                subject,
+                "present",
+                CheckStatus::Fail,
+                format!(
+                    "no deployer key: pass --keystore FILE or --account NAME, or set networks.{}.signer",
+                    network.name
+                ),
+            ));
+            return None;
+        }
+        DeployerKey::RawKey { unlocked } if !network.dev_chain => {
+            checks.push(Check::new(
+                subject,
+                "encrypted",
+                CheckStatus::Fail,
+                "a raw private key (--private-key or TAONADO_PRIVATE_KEY) on a live network; import it into an encrypted keystore (`cast wallet import`) and pass --account".to_owned(),
+            ));
+            unlocked
+        }
+        DeployerKey::RawKey { unlocked } => {
+            checks.push(Check::new(
+                subject,
+                "encrypted",
+                CheckStatus::Pass,
+                "raw private key (acceptable on a dev chain)".to_owned(),
+            ));
+            unlocked
+        }
+        DeployerKey::Keystore { path, unlocked } => {
+            let detail = path.as_ref().map_or_else(String::new, |p| {
+                format!("encrypted keystore {}", p.display())
+            });
+            checks.push(Check::new(subject, "encrypted", CheckStatus::Pass, detail));
+            if let Some(path) = path {
+                checks.push(keystore_permissions(&path));
+            }
+            unlocked
+        }
+    };
+    match unlocked {
+        Ok(address) => Some(address),
+        Err(reason) => {
+            checks.push(Check::new(subject, "unlocks", CheckStatus::Fail, reason));
+            None
+        }
+    }
+}
+
+/// The node's side of the check.
+struct ChainFacts<'a> {
+    provider: &'a DynProvider,
+    network: &'a NetworkConfig,
+    max_wei: u128,
+}
+
+impl ChainFacts<'_> {
+    async fn checks(
+        &self,
+        deployer: Option<Address>,
+        verifying_key: Option<VerifyingKeyFile>,
+        dev_chain: &mut impl DevChain,
+        checks: &mut Vec<Check>,
+    ) -> Result<()> {
+        let (gas_check, gas_price) = gas_price_check(self.provider, self.max_wei).await?;
+        checks.push(gas_check);
+        let kind = plan::node_kind(self.provider).await;
+        let policy = plan::family_policy(self.network, kind);
+        checks.push(verifier_family_check(self.provider, policy, self.network.chain_id).await?);
+
+        let Some(deployer) = deployer else {
+            checks.push(Check::new(
+                "deployer",
+                "funded",
+                CheckStatus::Skip,
+                "no deployer key to check".to_owned(),
+            ));
+            return Ok(());
+        };
+        let key = verifying_key
+            .unwrap_or_else(|| VerifyingKeyFile::generator_placeholder("gas-estimate"));
+        let gas = match dry_run_gas(dev_chain, self.network.chain_id, key).await {
+            Ok(gas) => gas,
+            Err(e) => {
+                checks.push(Check::new(
+                    "deployer",
+                    "funded",
+                    CheckStatus::Fail,
+                    format!("cannot estimate the deployment's gas on the embedded dev chain: {e}"),
+                ));
+                return Ok(());
+            }
+        };
+        let funding = plan::default_validator_funding(self.network);
+        checks.push(funding_check(self.provider, deployer, gas, gas_price, funding).await?);
+        Ok(())
+    }
+}
+
+/// `--max-gas-price` in wei; `None` unless a non-negative finite number.
+pub fn gwei_to_wei(gwei: f64) -> Option<u128> {
+    if !gwei.is_finite() || gwei < 0.0 {
+        return None;
+    }
+    // Gas prices are far below 2^53 gwei, where f64 stays exact to the wei we need.
+    Some((gwei * 1e9).round() as u128)
+}
+
+/// A keystore readable by others is a key shared with them.
+pub fn keystore_permissions(path: &Path) -> Check {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        match std::fs::metadata(path) {
+            Ok(meta) if meta.permissions().mode() & 0o077 == 0 => Check::new(
+                "deployer key",
+                "file mode",
+                CheckStatus::Pass,
+                format!("{:o}", meta.permissions().mode() & 0o777),
+            ),
+            Ok(meta) => Check::new(
+                "deployer key",
+                "file mode",
+                CheckStatus::Warn,
+                format!(
+                    "{:o}: readable by others; chmod 600 {}",
+                    meta.permissions().mode() & 0o777,
+                    path.display()
+                ),
+            ),
+            Err(e) => Check::new(
+                "deployer key",
+                "file mode",
+                CheckStatus::Fail,
+                e.to_string(),
+            ),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        Check::new(
+            "deployer key",
+            "file mode",
+            CheckStatus::Skip,
+            path.display().to_string(),
+        )
+    }
+}
+
+/// The gas of a full deployment, measured by deploying it on a fresh dev chain with the
+/// network's chain id (a dry run: own WTAO included, so an upper bound where WTAO exists).
+async fn dry_run_gas(
+    dev_chain: &mut impl DevChain,
+    chain_id: u64,
+    key: VerifyingKeyFile,
+) -> std::result::Result<u64, String> {
+    use tracing::instrument::WithSubscriber;
+    tracing::info!("estimating the deployment's gas with a dry run on an embedded dev chain");
+    // The dry run's own "deployed ..." logs would read like a real deployment: keep them quiet.
+    async {
+        let result = match dev_chain.start(chain_id).await {
+            Ok(node) => dry_run(&node, chain_id, key).await,
+            Err(e) => Err(e),
+        };
+        // Also after a failed start: whatever was started is stopped.
+        dev_chain.stop().await;
+        result
+    }
+    .with_subscriber(tracing::subscriber::NoSubscriber::default())
+    .await
+}
+
+async fn dry_run(
+    node: &DevChainNode,
+    chain_id: u64,
+    key: VerifyingKeyFile,
+) -> std::result::Result<u64, String> {
+    let mut local = taonado_config::Config::builtin()
+        .network("local")
+        .map_err(|e| error_chain(&e))?;
+    local.chain_id = chain_id;
+    let dir = std::env::temp_dir().join(format!("taonado-dry-run-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+    let settings = ProtocolSettings {
+        deposit_goal: U256::from(1000u64) * taonado_types::WEI_PER_TAO,
+        set_weights_bounty: U256::ZERO,
+        set_weights_interval: 113,
+        validator_funding: Some(U256::ZERO),
+    };
+    let mut plan = plan::build_plan(
+        &local,
+        NodeKind::Other,
+        &settings,
+        key,
+        dir.join("dry-run.json"),
+    )
+    .map_err(|e| error_chain(&e))?;
+    plan.verifier_family = FamilyPolicy::Detect;
+    plan.insecure_key = InsecureKeyPolicy::Allow;
+    let record = super::deploy(&node.provider, node.deployer, &plan, &super::NoProgress).await;
+    let _ = std::fs::remove_dir_all(&dir);
+    let record = record.map_err(|e| error_chain(&e))?;
+    let mut gas = recorded_gas(&record);
+    for tx in record.wiring.values() {
+        let receipt = node
+            .provider
+            .get_transaction_receipt(*tx)
+            .await
+            .map_err(|e| format!("reading a dry-run receipt: {e}"))?;
+        gas += receipt.map_or(0, |r| r.gas_used);
+    }
+    Ok(gas)
+}
+
+/// An error and its sources on one line, `outer: inner: ...`.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 #[cfg(test)]

@@ -1,0 +1,133 @@
+//! Argument groups and value parsers shared by more than one command. A command module
+//! flattens these; it never imports another command's module.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use alloy::primitives::{Address, U256};
+use clap::Args;
+use taonado_config::{Config, NetworkConfig};
+use taonado_devnet::DevnetConfig;
+use taonado_ops::deploy::plan::ProtocolSettings;
+
+use crate::context::Context;
+use crate::error::CliError;
+
+pub use crate::hotkey::HotkeyOpts;
+pub use crate::signer::SignerOpts;
+
+/// clap value parser for TAO amounts (`1.5`), as wei.
+pub fn parse_tao(s: &str) -> Result<U256, String> {
+    taonado_types::parse_tao(s).map_err(|e| e.to_string())
+}
+
+/// Where the protocol's contracts are recorded.
+#[derive(Args, Clone, Debug)]
+pub struct DeploymentsArgs {
+    /// Directory of deployment records (`<network>.json`), laid over the network's addresses.
+    #[arg(long, value_name = "DIR", default_value = "deployments")]
+    pub deployments_dir: PathBuf,
+}
+
+/// The network, its config and the protocol address `pick` selects (by `what`).
+pub fn resolve(
+    context: &Context,
+    deployments: &DeploymentsArgs,
+    what: &str,
+    pick: impl FnOnce(&taonado_config::ProtocolAddresses) -> Option<Address>,
+) -> Result<(Config, NetworkConfig, Address), CliError> {
+    let config = context.config()?;
+    let network = context.network(&config, true)?;
+    let addresses = network.deployment(&deployments.deployments_dir)?.addresses;
+    let address = pick(&addresses).ok_or_else(|| {
+        CliError::usage(anyhow::anyhow!(
+            "network {} has no {what} address; run `taonado deploy` or set it in taonado.toml",
+            network.name
+        ))
+    })?;
+    Ok((config, network, address))
+}
+
+/// What the protocol is deployed with.
+#[derive(Args, Clone, Debug)]
+#[command(next_help_heading = "Protocol")]
+pub struct ProtocolArgs {
+    /// WeightsV3 deposit goal, in TAO.
+    #[arg(long, value_name = "TAO", default_value = "1000", value_parser = parse_tao)]
+    pub deposit_goal: U256,
+    /// Groth16 verification key of the withdraw circuit (snarkjs verification_key.json)
+    /// [default on dev chains: keys/local/withdraw.vk.json].
+    #[arg(long, value_name = "FILE")]
+    pub verifying_key: Option<PathBuf>,
+    /// EvmValidator bounty paid to a public setWeights caller, in TAO.
+    #[arg(long, value_name = "TAO", default_value = "0.001", value_parser = parse_tao)]
+    pub set_weights_bounty: U256,
+    /// Blocks between public setWeights calls (the deployed default of 0 lets the bounty
+    /// be drained every block).
+    #[arg(long, value_name = "BLOCKS", default_value_t = 113)]
+    pub set_weights_interval: u64,
+    /// Top the EvmValidator's balance up to this, in TAO [default: 10 on dev chains, else 0].
+    #[arg(long, value_name = "TAO", value_parser = parse_tao)]
+    pub validator_funding: Option<U256>,
+}
+
+impl ProtocolArgs {
+    /// The settings these flags describe (the verifying key is loaded separately).
+    pub fn settings(&self) -> ProtocolSettings {
+        ProtocolSettings {
+            deposit_goal: self.deposit_goal,
+            set_weights_bounty: self.set_weights_bounty,
+            set_weights_interval: self.set_weights_interval,
+            validator_funding: self.validator_funding,
+        }
+    }
+}
+
+/// Flags shared by `devnet` and `up`: where the chain listens and how it runs.
+#[derive(Args, Clone, Debug)]
+#[command(next_help_heading = "Chain")]
+pub struct ChainArgs {
+    /// JSON-RPC port (0 picks a free one; the real URL is printed).
+    #[arg(long, default_value_t = taonado_devnet::config::DEFAULT_PORT)]
+    pub port: u16,
+    /// Interface to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: IpAddr,
+    /// Keep the chain in DIR across restarts (flushed on a clean stop).
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// subtensor fast-runtime profile: 250 ms blocks and subnet tempo 10.
+    #[arg(long)]
+    pub fast: bool,
+}
+
+impl ChainArgs {
+    /// The devnet config these flags describe (`--fast` picks the fast profile).
+    pub fn devnet_config(&self) -> DevnetConfig {
+        let base = if self.fast {
+            DevnetConfig::fast()
+        } else {
+            DevnetConfig::local()
+        };
+        DevnetConfig {
+            host: self.host,
+            port: self.port,
+            state_dir: self.state_dir.clone(),
+            ..base
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tao_amounts_parse_to_wei() {
+        assert_eq!(
+            parse_tao("1.5"),
+            Ok(U256::from(1_500_000_000_000_000_000u64))
+        );
+        assert!(parse_tao("abc").is_err());
+    }
+}
