@@ -21,7 +21,7 @@ use crate::failover::{ChainCheck, ErrorAnswers, FailoverTransport, RetryPolicy};
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// What to connect to and how.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct ProviderSpec {
     /// JSON-RPC endpoints in order of preference; failures move to the next one.
     pub endpoints: Vec<Url>,
@@ -37,6 +37,23 @@ pub struct ProviderSpec {
     pub error_answers: ErrorAnswers,
     /// Sign transactions with this key (nonce, gas and chain id filled).
     pub signer: Option<PrivateKeySigner>,
+}
+
+impl std::fmt::Debug for ProviderSpec {
+    // Endpoints as labels: an RPC URL's path or query often holds an API key.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProviderSpec")
+            .field(
+                "endpoints",
+                &crate::failover::endpoint_labels(&self.endpoints),
+            )
+            .field("chain_id", &self.chain_id)
+            .field("request_timeout", &self.request_timeout)
+            .field("retry", &self.retry)
+            .field("error_answers", &self.error_answers)
+            .field("signer", &self.signer)
+            .finish()
+    }
 }
 
 impl ProviderSpec {
@@ -453,6 +470,16 @@ mod tests {
             _ => false,
         };
         assert!(timed_out, "{error:?}");
+    }
+
+    #[test]
+    fn a_spec_shows_its_endpoints_without_their_keys() {
+        let spec = ProviderSpec::new(vec![
+            "https://rpc.example/v3/SECRETKEY".parse().expect("a URL"),
+        ]);
+        let text = format!("{spec:?}");
+        assert!(text.contains("https://rpc.example"), "{text}");
+        assert!(!text.contains("SECRETKEY"), "{text}");
     }
 
     #[test]
