@@ -95,7 +95,9 @@ impl From<ClientError> for CliError {
     fn from(error: ClientError) -> Self {
         match error {
             // The node is down or answered badly: the command could not do its job.
-            ClientError::Unreachable { .. } => Self::failed(error),
+            ClientError::Unreachable { .. } | ClientError::NoEndpointAnswered { .. } => {
+                Self::failed(error)
+            }
             // Everything else needs a different flag, key, password, file or config.
             _ => Self::usage(error),
         }

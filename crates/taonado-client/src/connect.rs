@@ -1,41 +1,47 @@
-//! Providers for a configured network, with the chain id checked before use.
+//! Providers for a configured network, with the chain id checked before use: thin wrappers
+//! over [`ProviderSpec`] with the network's one endpoint.
 
-use std::time::Duration;
-
-use alloy::network::EthereumWallet;
-use alloy::providers::{DynProvider, Provider, ProviderBuilder};
-use alloy::rpc::client::RpcClient;
+use alloy::providers::{DynProvider, Provider};
 use alloy::signers::local::PrivateKeySigner;
-use alloy::transports::http::reqwest;
 use taonado_config::{Config, NetworkConfig};
 
 use crate::error::{ClientError, Result};
+use crate::provider::{Connection, ProviderSpec};
 
-/// Upper bound for one JSON-RPC request, so that a hung endpoint fails the command
-/// instead of stalling it forever. Waiting for a receipt is many requests, each bounded.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+fn spec(network: &NetworkConfig) -> ProviderSpec {
+    ProviderSpec {
+        chain_id: Some(network.chain_id),
+        ..ProviderSpec::new(vec![network.rpc_url.clone()])
+    }
+}
 
-fn rpc_client(network: &NetworkConfig) -> Result<RpcClient> {
-    let http = reqwest::Client::builder()
-        .timeout(REQUEST_TIMEOUT)
-        .build()
-        .map_err(|e| ClientError::HttpClient {
-            message: e.to_string(),
-        })?;
-    Ok(RpcClient::new_http_with_client(
-        http,
-        network.rpc_url.clone(),
-    ))
+/// Checks the connection's chain id, with the errors naming the network.
+async fn checked(
+    connection: Connection,
+    network: &NetworkConfig,
+    config: &Config,
+) -> Result<DynProvider> {
+    match connection.check_chain().await {
+        Ok(actual) => {
+            tracing::debug!(network = %network.name, chain_id = actual, "connected");
+            Ok(connection.into_provider())
+        }
+        Err(ClientError::NoEndpointAnswered { source, .. }) => Err(ClientError::Unreachable {
+            network: network.name.clone(),
+            url: network.rpc_url.clone(),
+            source,
+        }),
+        Err(ClientError::EndpointChainMismatch { actual, .. }) => {
+            Err(mismatch(network, config, actual))
+        }
+        Err(other) => Err(other),
+    }
 }
 
 /// A read-only provider for `network`, after checking that the endpoint serves the
 /// network's chain id. `config` is only used to suggest the right network on a mismatch.
 pub async fn connect(network: &NetworkConfig, config: &Config) -> Result<DynProvider> {
-    let provider = ProviderBuilder::new()
-        .connect_client(rpc_client(network)?)
-        .erased();
-    check_chain_id(&provider, network, config).await?;
-    Ok(provider)
+    checked(spec(network).build()?, network, config).await
 }
 
 /// A provider that fills nonce, gas and chain id and signs with `signer`, after the same
@@ -45,19 +51,12 @@ pub async fn connect_with_signer(
     config: &Config,
     signer: PrivateKeySigner,
 ) -> Result<DynProvider> {
-    // The cached nonce manager hands out a nonce before gas estimation can fail; a failed
-    // estimate then leaves a gap that blocks every later transaction of this sender. Asking
-    // the node for the pending nonce each time costs a round trip and cannot drift.
-    let provider = ProviderBuilder::new()
-        .disable_recommended_fillers()
-        .with_gas_estimation()
-        .with_simple_nonce_management()
-        .fetch_chain_id()
-        .wallet(EthereumWallet::from(signer))
-        .connect_client(rpc_client(network)?)
-        .erased();
-    check_chain_id(&provider, network, config).await?;
-    Ok(provider)
+    let connection = ProviderSpec {
+        signer: Some(signer),
+        ..spec(network)
+    }
+    .build()?;
+    checked(connection, network, config).await
 }
 
 /// Ask the endpoint for its chain id and compare it with the network's.
@@ -74,16 +73,20 @@ pub async fn check_chain_id(
             url: network.rpc_url.clone(),
             source: Box::new(source),
         })?;
-    tracing::debug!(network = %network.name, url = %network.rpc_url, chain_id = actual, "connected");
+    tracing::debug!(network = %network.name, chain_id = actual, "connected");
     if actual == network.chain_id {
         return Ok(actual);
     }
-    Err(ClientError::ChainIdMismatch {
+    Err(mismatch(network, config, actual))
+}
+
+fn mismatch(network: &NetworkConfig, config: &Config, actual: u64) -> ClientError {
+    ClientError::ChainIdMismatch {
         network: network.name.clone(),
         expected: network.chain_id,
         actual,
         hint: mismatch_hint(network, config.network_for_chain_id(actual)),
-    })
+    }
 }
 
 fn mismatch_hint(network: &NetworkConfig, suggestion: Option<String>) -> String {

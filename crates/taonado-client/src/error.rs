@@ -23,6 +23,33 @@ pub enum ClientError {
         /// The transport error (boxed: it is large and this path is cold).
         source: Box<TransportError>,
     },
+    /// A provider was asked for with no endpoint.
+    #[error("no RPC endpoint given; give the network an rpc_url")]
+    NoEndpoints,
+    /// None of a provider's endpoints answered.
+    #[error(
+        "no RPC endpoint answered ({}): {source}; is the node running or are the endpoints right?",
+        crate::failover::endpoint_labels(endpoints)
+    )]
+    NoEndpointAnswered {
+        /// Every endpoint, in order of preference.
+        endpoints: Vec<Url>,
+        /// The last endpoint's error (boxed: it is large and this path is cold).
+        source: Box<TransportError>,
+    },
+    /// One of a provider's endpoints serves another chain.
+    #[error(
+        "{} serves chain {actual}, expected {expected}; fix or remove that endpoint",
+        crate::failover::endpoint_label(endpoint)
+    )]
+    EndpointChainMismatch {
+        /// The endpoint.
+        endpoint: Url,
+        /// The chain expected (configured, or the first answer's).
+        expected: u64,
+        /// What the endpoint reported.
+        actual: u64,
+    },
     /// The HTTP client could not be set up (TLS roots, system configuration).
     #[error("cannot set up the HTTP client: {message}; check the system's TLS configuration")]
     HttpClient {

@@ -27,26 +27,9 @@ pub fn kind_of(contracts: &ProtocolContracts, address: Address) -> Option<Contra
         })
 }
 
-/// Retries of one RPC request: exponential backoff, rotating through the endpoints.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RetryPolicy {
-    /// Attempts in total, over all endpoints, before the request fails.
-    pub max_attempts: u32,
-    pub initial_backoff: Duration,
-    pub max_backoff: Duration,
-}
-
-impl RetryPolicy {
-    /// The wait before attempt `attempt` (1-based retries): doubling, capped.
-    pub fn backoff(&self, attempt: u32) -> Duration {
-        let factor = 1u32
-            .checked_shl(attempt.saturating_sub(1))
-            .unwrap_or(u32::MAX);
-        self.initial_backoff
-            .saturating_mul(factor)
-            .min(self.max_backoff)
-    }
-}
+/// Retries of one RPC request: exponential backoff, rotating through the endpoints (the
+/// client's failover policy).
+pub use taonado_client::RetryPolicy;
 
 /// Everything the indexer needs; no defaults on purpose: the caller decides.
 #[derive(Clone, Debug)]
@@ -78,18 +61,6 @@ pub struct IndexerConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn backoff_doubles_and_is_capped() {
-        let policy = RetryPolicy {
-            max_attempts: 10,
-            initial_backoff: Duration::from_millis(100),
-            max_backoff: Duration::from_secs(1),
-        };
-        let waits: Vec<u128> = (1..=6).map(|a| policy.backoff(a).as_millis()).collect();
-        assert_eq!(waits, vec![100, 200, 400, 800, 1000, 1000]);
-        assert_eq!(policy.backoff(200), Duration::from_secs(1));
-    }
 
     #[test]
     fn contracts_are_classified() {

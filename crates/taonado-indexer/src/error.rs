@@ -75,6 +75,9 @@ pub enum IndexerError {
     },
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The provider could not be built.
+    #[error(transparent)]
+    Client(#[from] taonado_client::ClientError),
 }
 
 impl IndexerError {

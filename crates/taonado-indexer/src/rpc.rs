@@ -1,50 +1,37 @@
-//! JSON-RPC with retries and failover: every request is retried with exponential backoff,
-//! moving to the next configured endpoint after each failure. Each endpoint's chain id is
-//! checked before its first use, so a failover can never switch chains.
+//! JSON-RPC with retries and failover, through `taonado-client`'s provider: every request
+//! is retried with exponential backoff, moving to the next configured endpoint after each
+//! failure (see `taonado_client::FailoverTransport`). Each endpoint's chain id is checked
+//! before its first use, so a failover can never switch chains. Here the answers are told
+//! from the failures: a revert, pruned state or an oversized query is the node's answer and
+//! comes back at once, as its own error.
 
 use std::future::Future;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 
-use alloy::providers::{DynProvider, Provider, ProviderBuilder};
-use alloy::rpc::client::RpcClient;
+use alloy::providers::DynProvider;
 use alloy::transports::{RpcError, TransportError};
+use alloy_json_rpc::ErrorPayload;
+use taonado_client::{ClientError, Connection, ErrorAnswers, FailoverError, ProviderSpec};
 use url::Url;
 
 use crate::config::IndexerConfig;
 use crate::error::{IndexerError, Result};
 
-const UNCHECKED: u8 = 0;
-const CHECKED: u8 = 1;
-
-struct Endpoint {
-    url: Url,
-    provider: DynProvider,
-    chain: AtomicU8,
-}
-
 /// A set of endpoints serving one chain.
 #[derive(Clone)]
 pub(crate) struct Rpc {
-    endpoints: Arc<Vec<Endpoint>>,
-    current: Arc<AtomicUsize>,
+    connection: Connection,
     chain_id: u64,
-    retry: crate::config::RetryPolicy,
+    attempts: u32,
 }
 
 /// An `eth_call` that reverted is an answer, not an endpoint failure.
-fn is_revert(error: &TransportError) -> bool {
-    match error {
-        RpcError::ErrorResp(payload) => {
-            payload.code == 3 || payload.message.to_ascii_lowercase().contains("revert")
-        }
-        _ => false,
-    }
+fn reverted(payload: &ErrorPayload) -> bool {
+    payload.code == 3 || payload.message.to_ascii_lowercase().contains("revert")
 }
 
 /// A node that no longer serves the state of the requested block (a pruned, non-archive
 /// node): retrying the same block cannot help; a newer block can.
-fn is_state_pruned(error: &TransportError) -> bool {
+fn state_pruned(payload: &ErrorPayload) -> bool {
     const HINTS: [&str; 6] = [
         "not kept",
         "missing trie node",
@@ -53,18 +40,13 @@ fn is_state_pruned(error: &TransportError) -> bool {
         "state is not available",
         "historical state",
     ];
-    match error {
-        RpcError::ErrorResp(payload) => {
-            let message = payload.message.to_ascii_lowercase();
-            HINTS.iter().any(|hint| message.contains(hint))
-        }
-        _ => false,
-    }
+    let message = payload.message.to_ascii_lowercase();
+    HINTS.iter().any(|hint| message.contains(hint))
 }
 
 /// A node refusing a request for its size (`eth_getLogs` over too many blocks or results):
 /// retrying the same request cannot help, a smaller one can.
-fn is_too_large(error: &TransportError) -> bool {
+fn too_large(payload: &ErrorPayload) -> bool {
     const HINTS: [&str; 7] = [
         "block range",
         "returned more than",
@@ -74,11 +56,19 @@ fn is_too_large(error: &TransportError) -> bool {
         "exceed",
         "limit",
     ];
+    let message = payload.message.to_ascii_lowercase();
+    HINTS.iter().any(|hint| message.contains(hint))
+}
+
+/// The node's answers; every other error answer is a failing endpoint.
+fn is_answer(payload: &ErrorPayload) -> bool {
+    reverted(payload) || state_pruned(payload) || too_large(payload)
+}
+
+/// Only node answers count, not transport errors.
+fn answer_is(error: &TransportError, kind: fn(&ErrorPayload) -> bool) -> bool {
     match error {
-        RpcError::ErrorResp(payload) => {
-            let message = payload.message.to_ascii_lowercase();
-            HINTS.iter().any(|hint| message.contains(hint))
-        }
+        RpcError::ErrorResp(payload) => kind(payload),
         _ => false,
     }
 }
@@ -88,156 +78,109 @@ impl Rpc {
         if config.endpoints.is_empty() {
             return Err(IndexerError::NoEndpoints);
         }
-        let endpoints = config
-            .endpoints
-            .iter()
-            .map(|url| {
-                let http = alloy::transports::http::reqwest::Client::builder()
-                    .timeout(config.request_timeout)
-                    .build()
-                    .map_err(|e| IndexerError::HttpClient {
-                        url: url.clone(),
-                        message: e.to_string(),
-                    })?;
-                let client = RpcClient::new_http_with_client(http, url.clone());
-                Ok(Endpoint {
-                    url: url.clone(),
-                    provider: ProviderBuilder::new().connect_client(client).erased(),
-                    chain: AtomicU8::new(UNCHECKED),
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let connection = ProviderSpec {
+            chain_id: Some(config.chain_id),
+            request_timeout: config.request_timeout,
+            retry: Some(config.retry),
+            error_answers: ErrorAnswers::FailOverUnless(is_answer),
+            ..ProviderSpec::new(config.endpoints.clone())
+        }
+        .build()
+        .map_err(|e| match e {
+            ClientError::HttpClient { message } => IndexerError::HttpClient {
+                url: config.endpoints[0].clone(),
+                message,
+            },
+            other => IndexerError::Client(other),
+        })?;
         Ok(Self {
-            endpoints: Arc::new(endpoints),
-            current: Arc::new(AtomicUsize::new(0)),
+            connection,
             chain_id: config.chain_id,
-            retry: config.retry,
+            attempts: config.retry.max_attempts.max(1),
         })
     }
 
     /// The endpoint requests currently go to.
     pub(crate) fn current_endpoint(&self) -> &Url {
-        &self.endpoints[self.current.load(Ordering::Relaxed) % self.endpoints.len()].url
+        self.connection.current_endpoint()
     }
 
-    /// Runs `request` on the current endpoint; on failure waits and tries the next one,
-    /// up to the retry policy's attempts. Reverts are returned at once.
+    /// Runs `request` on the provider, which retries and fails over up to the retry policy's
+    /// attempts. Reverts, pruned state and oversized queries are returned at once.
     pub(crate) async fn call<T, F, Fut>(&self, what: impl Fn() -> String, request: F) -> Result<T>
     where
         F: Fn(DynProvider) -> Fut,
         Fut: Future<Output = Result<T, TransportError>>,
     {
-        let attempts = self.retry.max_attempts.max(1);
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let index = self.current.load(Ordering::Relaxed) % self.endpoints.len();
-            let endpoint = &self.endpoints[index];
-            let outcome = match self.ensure_chain(endpoint).await {
-                Ok(()) => request(endpoint.provider.clone()).await,
-                Err(e) => Err(e),
-            };
-            let error = match outcome {
-                Ok(value) => return Ok(value),
-                Err(e) if is_revert(&e) => {
-                    return Err(IndexerError::Reverted {
-                        what: what(),
-                        endpoint: endpoint.url.clone(),
-                        source: Box::new(e),
-                    });
-                }
-                Err(e) if is_state_pruned(&e) => {
-                    return Err(IndexerError::StatePruned {
-                        what: what(),
-                        endpoint: endpoint.url.clone(),
-                        source: Box::new(e),
-                    });
-                }
-                Err(e) if is_too_large(&e) => {
-                    return Err(IndexerError::TooLarge {
-                        what: what(),
-                        endpoint: endpoint.url.clone(),
-                        source: Box::new(e),
-                    });
-                }
-                Err(e) => e,
-            };
-            if attempt >= attempts {
-                return Err(IndexerError::Rpc {
-                    what: what(),
-                    endpoint: endpoint.url.clone(),
-                    attempts,
-                    source: Box::new(error),
-                });
-            }
-            let next = (index + 1) % self.endpoints.len();
-            // Only the first task to see this endpoint fail moves everyone on.
-            let _ =
-                self.current
-                    .compare_exchange(index, next, Ordering::Relaxed, Ordering::Relaxed);
-            let wait = self.retry.backoff(attempt);
-            tracing::warn!(
-                request = %what(),
-                endpoint = %endpoint.url,
-                next = %self.endpoints[next].url,
-                attempt,
-                wait_ms = wait.as_millis() as u64,
-                error = %error,
-                "RPC request failed, retrying"
-            );
-            tokio::time::sleep(wait).await;
+        let error = match request(self.connection.provider().clone()).await {
+            Ok(value) => return Ok(value),
+            Err(e) => e,
+        };
+        // An answer comes from the current endpoint: answers do not fail over.
+        let endpoint = self.current_endpoint().clone();
+        if answer_is(&error, reverted) {
+            return Err(IndexerError::Reverted {
+                what: what(),
+                endpoint,
+                source: Box::new(error),
+            });
         }
-    }
-
-    /// Checks the endpoint's chain id once. A wrong chain is a configuration error and is
-    /// returned as such from [`Rpc::check_chain`]; during requests it counts as a failure.
-    async fn ensure_chain(&self, endpoint: &Endpoint) -> Result<(), TransportError> {
-        if endpoint.chain.load(Ordering::Relaxed) == CHECKED {
-            return Ok(());
+        if answer_is(&error, state_pruned) {
+            return Err(IndexerError::StatePruned {
+                what: what(),
+                endpoint,
+                source: Box::new(error),
+            });
         }
-        let actual = endpoint.provider.get_chain_id().await?;
-        if actual != self.chain_id {
-            return Err(alloy::transports::TransportErrorKind::custom_str(&format!(
-                "{} serves chain {actual}, expected {}",
-                endpoint.url, self.chain_id
-            )));
+        if answer_is(&error, too_large) {
+            return Err(IndexerError::TooLarge {
+                what: what(),
+                endpoint,
+                source: Box::new(error),
+            });
         }
-        endpoint.chain.store(CHECKED, Ordering::Relaxed);
-        Ok(())
+        Err(match FailoverError::from_transport(error) {
+            Ok(failed) => IndexerError::Rpc {
+                what: what(),
+                endpoint: failed.endpoint,
+                attempts: failed.attempts,
+                source: Box::new(failed.source),
+            },
+            // One endpoint, one attempt: its own error.
+            Err(error) => IndexerError::Rpc {
+                what: what(),
+                endpoint,
+                attempts: self.attempts,
+                source: Box::new(error),
+            },
+        })
     }
 
     /// Asks every endpoint for its chain id: any endpoint on another chain is an error;
     /// unreachable ones are tolerated as long as one answers (they are checked on first use).
     pub(crate) async fn check_chain(&self) -> Result<()> {
-        let mut last_error = None;
-        let mut reachable = false;
-        for endpoint in self.endpoints.iter() {
-            match endpoint.provider.get_chain_id().await {
-                Ok(actual) if actual == self.chain_id => {
-                    endpoint.chain.store(CHECKED, Ordering::Relaxed);
-                    reachable = true;
-                }
-                Ok(actual) => {
-                    return Err(IndexerError::ChainIdMismatch {
-                        endpoint: endpoint.url.clone(),
-                        expected: self.chain_id,
-                        actual,
-                    });
-                }
-                Err(e) => {
-                    tracing::warn!(endpoint = %endpoint.url, error = %e, "endpoint unreachable");
-                    last_error = Some((endpoint.url.clone(), e));
-                }
-            }
-        }
-        match (reachable, last_error) {
-            (false, Some((endpoint, source))) => Err(IndexerError::Rpc {
-                what: "eth_chainId".into(),
+        match self.connection.check_chain().await {
+            Ok(_) => Ok(()),
+            Err(ClientError::EndpointChainMismatch {
+                endpoint, actual, ..
+            }) => Err(IndexerError::ChainIdMismatch {
                 endpoint,
-                attempts: 1,
-                source: Box::new(source),
+                expected: self.chain_id,
+                actual,
             }),
-            _ => Ok(()),
+            Err(ClientError::NoEndpointAnswered { endpoints, source }) => {
+                let endpoint = endpoints
+                    .last()
+                    .cloned()
+                    .unwrap_or_else(|| self.current_endpoint().clone());
+                Err(IndexerError::Rpc {
+                    what: "eth_chainId".into(),
+                    endpoint,
+                    attempts: 1,
+                    source,
+                })
+            }
+            Err(other) => Err(IndexerError::Client(other)),
         }
     }
 }
@@ -254,6 +197,8 @@ mod tests {
 
     #[test]
     fn answers_are_told_from_failures() {
+        let is_revert = |e: &TransportError| answer_is(e, reverted);
+        let is_too_large = |e: &TransportError| answer_is(e, too_large);
         assert!(is_revert(&response(3, "execution reverted: nope")));
         assert!(is_revert(&response(-32000, "Execution Reverted")));
         assert!(!is_revert(&response(-32603, "internal error")));
@@ -275,5 +220,13 @@ mod tests {
             !is_too_large(&transport),
             "only node answers count, not transport errors"
         );
+        // Everything else a node answers with is a failing endpoint, and fails over.
+        let failing = |code, message| match response(code, message) {
+            RpcError::ErrorResp(payload) => !is_answer(&payload),
+            _ => false,
+        };
+        assert!(failing(-32603, "header not found"));
+        assert!(failing(-32000, "internal error"));
+        assert!(!failing(-32000, "missing trie node abc"));
     }
 }

@@ -7,9 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use alloy::providers::{Provider, ProviderBuilder};
-use alloy::rpc::client::RpcClient;
-use alloy::transports::http::reqwest;
+use alloy::providers::{DynProvider, Provider};
 use serde::Serialize;
 use url::Url;
 
@@ -18,6 +16,9 @@ use url::Url;
 pub struct NetTarget {
     pub name: String,
     pub rpc_url: Url,
+    /// A provider on `rpc_url` with the probe's request timeout and no chain-id check of its
+    /// own (the probe reports a wrong chain), built by the caller (taonado-client).
+    pub provider: DynProvider,
     pub chain_id: u64,
     /// Down counts as a failure.
     pub expected_up: bool,
@@ -25,11 +26,9 @@ pub struct NetTarget {
     pub dev_chain: bool,
 }
 
-/// Limits for the probe.
+/// Limits for the probe (the per-request timeout is the targets' providers').
 #[derive(Clone, Copy, Debug)]
 pub struct NetLimits {
-    /// Per-request timeout.
-    pub timeout: Duration,
     /// A live chain whose newest block is older than this is stalled.
     pub max_head_age: Duration,
 }
@@ -98,18 +97,7 @@ pub async fn check_network(target: &NetTarget, limits: NetLimits) -> NetStatus {
         failed: false,
         detail: String::new(),
     };
-    let http = match reqwest::Client::builder().timeout(limits.timeout).build() {
-        Ok(http) => http,
-        Err(e) => {
-            status.detail = format!("cannot build an http client: {e}");
-            status.failed = target.expected_up;
-            return status;
-        }
-    };
-    let provider = ProviderBuilder::new().connect_client(RpcClient::new_http_with_client(
-        http,
-        target.rpc_url.clone(),
-    ));
+    let provider = &target.provider;
 
     let started = Instant::now();
     let chain_id = match provider.get_chain_id().await {
@@ -206,7 +194,6 @@ mod tests {
 
     fn limits() -> NetLimits {
         NetLimits {
-            timeout: Duration::from_secs(5),
             max_head_age: Duration::from_secs(60),
         }
     }
@@ -214,9 +201,18 @@ mod tests {
     #[tokio::test]
     async fn a_refused_endpoint_fails_only_when_expected_up() {
         // Port 9 (discard) on loopback: nothing listens there, so the connection is refused.
+        let url: Url = "http://127.0.0.1:9".parse().expect("url");
+        let provider = taonado_client::ProviderSpec {
+            request_timeout: Duration::from_secs(5),
+            ..taonado_client::ProviderSpec::new(vec![url.clone()])
+        }
+        .build()
+        .expect("a provider")
+        .into_provider();
         let target = |expected_up| NetTarget {
             name: "x".into(),
-            rpc_url: "http://127.0.0.1:9".parse().expect("url"),
+            rpc_url: url.clone(),
+            provider: provider.clone(),
             chain_id: 42,
             expected_up,
             dev_chain: !expected_up,

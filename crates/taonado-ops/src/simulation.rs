@@ -9,10 +9,8 @@
 
 use std::time::Duration;
 
-use alloy::network::EthereumWallet;
 use alloy::primitives::{Address, B256, U256, keccak256};
-use alloy::providers::{DynProvider, Provider, ProviderBuilder};
-use alloy::rpc::client::RpcClient;
+use alloy::providers::{DynProvider, Provider};
 use alloy::rpc::types::TransactionRequest;
 use alloy::signers::local::PrivateKeySigner;
 use serde::Serialize;
@@ -70,6 +68,10 @@ pub enum SimulationEvent {
     },
 }
 
+/// Makes a provider that signs with a key, on the caller's connection (the CLI passes
+/// `taonado_client::with_signer` over its provider): ops never builds a provider.
+pub type Wallets<'a> = &'a (dyn Fn(PrivateKeySigner) -> DynProvider + Send + Sync);
+
 /// Receives [`SimulationEvent`]s (the CLI prints them).
 pub trait SimulationObserver: Send + Sync {
     fn event(&self, event: &SimulationEvent);
@@ -109,6 +111,7 @@ struct Miner {
 pub async fn run_simulation(
     provider: &DynProvider,
     funder: PrivateKeySigner,
+    wallets: Wallets<'_>,
     record: &DeploymentRecord,
     config: SimulationConfig,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
@@ -121,7 +124,7 @@ pub async fn run_simulation(
         network: record.network.clone(),
     })?;
     let funder_address = funder.address();
-    let funder_provider = with_wallet(provider, funder);
+    let funder_provider = wallets(funder);
     let subnet = LocalSubnet::new(funder_provider.clone(), kind, record.netuid, funder_address);
     let validator = record.address(names::EVM_VALIDATOR)?;
     let weights = record.address(names::WEIGHTS)?;
@@ -134,7 +137,15 @@ pub async fn run_simulation(
         }
         // Different amounts, so the weights (and later the incentives) differ: 1, 2, 3 ... TAO.
         let wrapped = U256::from(index as u64 + 1) * U256::from(10u64).pow(U256::from(18));
-        let miner = join_miner(&funder_provider, funder_address, &subnet, weights, wrapped).await?;
+        let miner = join_miner(
+            &funder_provider,
+            funder_address,
+            wallets,
+            &subnet,
+            weights,
+            wrapped,
+        )
+        .await?;
         observer.event(&SimulationEvent::MinerJoined {
             address: miner.address,
             hotkey: miner.hotkey,
@@ -247,22 +258,6 @@ pub async fn run_simulation(
     Ok(report)
 }
 
-/// A provider on the same transport that signs with `signer`.
-pub fn with_wallet(provider: &DynProvider, signer: PrivateKeySigner) -> DynProvider {
-    let client = provider.client();
-    let rpc = RpcClient::new(client.transport().clone(), client.is_local());
-    // Not the cached nonce manager: it consumes a nonce even when gas estimation then fails
-    // (e.g. SettingWeightsTooFast), leaving a gap that blocks every later transaction.
-    ProviderBuilder::new()
-        .disable_recommended_fillers()
-        .with_gas_estimation()
-        .with_simple_nonce_management()
-        .fetch_chain_id()
-        .wallet(EthereumWallet::from(signer))
-        .connect_client(rpc)
-        .erased()
-}
-
 async fn block_number(provider: &DynProvider) -> Result<u64> {
     provider
         .get_block_number()
@@ -273,6 +268,7 @@ async fn block_number(provider: &DynProvider) -> Result<u64> {
 async fn join_miner(
     funder: &DynProvider,
     funder_address: Address,
+    wallets: Wallets<'_>,
     subnet: &LocalSubnet,
     weights: Address,
     wrapped: U256,
@@ -291,7 +287,7 @@ async fn join_miner(
     let uid = subnet
         .register(hotkey, evm_mirror(address).to_b256())
         .await?;
-    let provider = with_wallet(funder, key);
+    let provider = wallets(key);
     // The same checked path as `taonado miner register`: associate, then wrap.
     crate::miner::register(
         &provider,

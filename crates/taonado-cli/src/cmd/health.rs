@@ -1,9 +1,10 @@
 //! `taonado health`: one-shot check for cron; exit 0 healthy, 1 not.
 
 use std::io::Write;
+use std::time::Duration;
 
-use alloy::providers::Provider as _;
 use clap::Args;
+use taonado_client::{ProviderSpec, REQUEST_TIMEOUT};
 use taonado_monitor::{HealthConfig, HealthReport, check_health};
 
 use super::monitor::MonitorFiles;
@@ -15,6 +16,10 @@ use crate::output::Report;
 pub struct HealthArgs {
     #[command(flatten)]
     pub files: MonitorFiles,
+    /// Per-request timeout, seconds: a node that accepts the connection but never answers
+    /// is reported unhealthy after this long, not waited for.
+    #[arg(long, value_name = "SECS", default_value_t = REQUEST_TIMEOUT.as_secs())]
+    pub timeout: u64,
 }
 
 /// The library's report, rendered as a table.
@@ -57,9 +62,12 @@ impl HealthArgs {
             .watched(network.wtao_owned);
         let store = self.files.existing_store(&network.name)?;
         // No chain-id check at connect time: a wrong chain is a red line, not a usage error.
-        let provider = alloy::providers::ProviderBuilder::new()
-            .connect_http(network.rpc_url.clone())
-            .erased();
+        let provider = ProviderSpec {
+            request_timeout: Duration::from_secs(self.timeout.max(1)),
+            ..ProviderSpec::new(vec![network.rpc_url.clone()])
+        }
+        .build()?
+        .into_provider();
         let health = HealthConfig {
             network: network.name.clone(),
             expected_chain_id: network.chain_id,

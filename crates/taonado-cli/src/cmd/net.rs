@@ -4,8 +4,10 @@
 use std::io::Write;
 use std::time::Duration;
 
+use alloy::providers::DynProvider;
 use clap::{Args, Subcommand};
 use serde::Serialize;
+use taonado_client::ProviderSpec;
 use taonado_ops::netcheck::{NetLimits, NetState, NetStatus, NetTarget, check_networks};
 
 use crate::context::Context;
@@ -83,6 +85,17 @@ impl Report for NetReport {
 }
 
 impl NetCheckArgs {
+    /// A provider on `url` with the probe's timeout and no chain-id check: the probe reads
+    /// the chain id and reports a wrong one.
+    fn probe(&self, url: &url::Url) -> Result<DynProvider, CliError> {
+        Ok(ProviderSpec {
+            request_timeout: Duration::from_secs(self.timeout.max(1)),
+            ..ProviderSpec::new(vec![url.clone()])
+        }
+        .build()?
+        .into_provider())
+    }
+
     pub async fn run(self, context: &Context) -> Result<(), CliError> {
         let config = context.config()?;
         // An explicit --network (or TAONADO_NETWORK) narrows the check to that network, which
@@ -92,6 +105,7 @@ impl NetCheckArgs {
                 let network = context.network(&config, true)?;
                 vec![NetTarget {
                     name: network.name.clone(),
+                    provider: self.probe(&network.rpc_url)?,
                     rpc_url: network.rpc_url.clone(),
                     chain_id: network.chain_id,
                     expected_up: true,
@@ -101,17 +115,19 @@ impl NetCheckArgs {
                 config
                     .networks()?
                     .into_iter()
-                    .map(|n| NetTarget {
-                        expected_up: !n.dev_chain || self.require_dev,
-                        name: n.name,
-                        rpc_url: n.rpc_url,
-                        chain_id: n.chain_id,
-                        dev_chain: n.dev_chain,
+                    .map(|n| {
+                        Ok(NetTarget {
+                            expected_up: !n.dev_chain || self.require_dev,
+                            provider: self.probe(&n.rpc_url)?,
+                            name: n.name,
+                            rpc_url: n.rpc_url,
+                            chain_id: n.chain_id,
+                            dev_chain: n.dev_chain,
+                        })
                     })
-                    .collect()
+                    .collect::<Result<_, CliError>>()?
             };
         let limits = NetLimits {
-            timeout: Duration::from_secs(self.timeout.max(1)),
             max_head_age: Duration::from_secs(self.max_head_age),
         };
         let networks = check_networks(&targets, limits).await;

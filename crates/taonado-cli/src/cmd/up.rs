@@ -304,8 +304,9 @@ impl UpArgs {
                         Duration::from_secs(1)
                     },
                 };
+                let wallets = |key| taonado_client::with_signer(provider, key);
                 let simulation = taonado_ops::run_simulation(
-                    provider, funder, &record, sim_config, stop_rx, &log,
+                    provider, funder, &wallets, &record, sim_config, stop_rx, &log,
                 );
                 tokio::pin!(simulation);
                 // The simulation ends when the stop flag flips; it may also end on its own

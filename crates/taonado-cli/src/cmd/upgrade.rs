@@ -5,8 +5,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use alloy::primitives::Address;
-use alloy::providers::{DynProvider, Provider};
+use alloy::providers::DynProvider;
 use clap::{Args, Subcommand};
+use taonado_client::ProviderSpec;
 use taonado_config::{Config, NetworkConfig};
 use taonado_contracts::Contract;
 use taonado_ops::DeploymentRecord;
@@ -177,6 +178,10 @@ fn finish_dry_run(context: &Context, report: DryRunReport) -> Result<(), CliErro
     Err(context.output.report_failed(&report, error))
 }
 
+/// Upper bound for one request to the fork: the fork answers after fetching what the request
+/// touches from the real chain, one request there per account or slot.
+const FORK_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+
 /// Forks the network into an in-process dev chain (port 0, lazily fetching from the network's
 /// RPC at a pinned block), impersonates the owner, upgrades, verifies and sets weights there.
 /// The real chain only serves reads.
@@ -199,9 +204,14 @@ async fn rehearse(
         .rpc_url()
         .parse()
         .map_err(|e| CliError::failed(anyhow::anyhow!("fork url {}: {e}", devnet.rpc_url())))?;
-    let fork = alloy::providers::ProviderBuilder::new()
-        .connect_http(url)
-        .erased();
+    let fork = ProviderSpec {
+        chain_id: Some(devnet.chain_id()),
+        // A request on the fork may fetch many accounts and slots from the real chain first.
+        request_timeout: FORK_REQUEST_TIMEOUT,
+        ..ProviderSpec::new(vec![url])
+    }
+    .build()?
+    .into_provider();
     let outcome = upgrade::rehearse(&fork, plan).await;
     let stats = devnet.fork_stats().unwrap_or_default();
     devnet.shutdown().await?;

@@ -6,6 +6,7 @@ mod cli;
 mod deploy;
 mod devnet;
 mod envelope;
+mod health;
 mod index;
 mod keys;
 mod mining;

@@ -11,6 +11,7 @@ use alloy::rpc::types::TransactionRequest;
 use alloy::signers::local::PrivateKeySigner;
 use anyhow::{Context, Result, ensure};
 use serde_json::json;
+use taonado_client::with_signer as with_wallet;
 use taonado_contracts::bindings::{ERC20Taonado, WTAO};
 use taonado_deployment::{DeploymentRecord, names};
 use taonado_devnet::DevnetConfig;
@@ -18,7 +19,6 @@ use taonado_devnet::subtensor::SubtensorConfig;
 use taonado_ops::OpsError;
 use taonado_ops::deploy::{FamilyPolicy, NoProgress, deploy};
 use taonado_ops::miner::{self, MinerError};
-use taonado_ops::simulation::with_wallet;
 use taonado_ops::subnet::{LocalSubnet, SubnetKind, dev_rpc, mine};
 use taonado_ops::validator::{
     self, StopReason, ValidatorConfig, ValidatorError, ValidatorEvent, ValidatorMode,

@@ -98,9 +98,11 @@ async fn simulation_joins_miners_sets_weights_and_sees_epochs() -> Result<()> {
         weights_interval_blocks: 2,
         tick: std::time::Duration::from_millis(5),
     };
+    let wallets = |key| taonado_client::with_signer(&chain.provider, key);
     let report = run_simulation(
         &chain.provider,
         chain.deployer.clone(),
+        &wallets,
         &record,
         config,
         shutdown,
