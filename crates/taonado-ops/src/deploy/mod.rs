@@ -9,6 +9,7 @@
 
 pub mod docs;
 pub mod family;
+pub mod plan;
 pub mod preflight;
 pub mod verify;
 
