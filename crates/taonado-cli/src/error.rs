@@ -102,6 +102,7 @@ impl From<OpsError> for CliError {
     fn from(error: OpsError) -> Self {
         match error {
             OpsError::VerifyingKey { .. }
+            | OpsError::NoWtaoAddress { .. }
             | OpsError::SimulationConfig
             | OpsError::ChainIdMismatch { .. }
             | OpsError::RecordChainMismatch { .. }
@@ -117,6 +118,19 @@ impl From<DevnetError> for CliError {
         match error {
             DevnetError::TooManyAccounts { .. } => Self::usage(error),
             _ => Self::failed(error),
+        }
+    }
+}
+
+impl From<taonado_stack::StackError> for CliError {
+    fn from(error: taonado_stack::StackError) -> Self {
+        use taonado_stack::StackError;
+        match error {
+            StackError::Devnet(e) => e.into(),
+            StackError::Client(e) => e.into(),
+            StackError::Ops(e) => e.into(),
+            StackError::Monitor(e) if e.is_usage() => Self::usage(e),
+            e => Self::failed(e),
         }
     }
 }

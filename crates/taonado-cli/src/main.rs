@@ -10,6 +10,7 @@ mod error;
 mod hotkey;
 mod output;
 mod progress;
+mod service_args;
 mod shutdown;
 mod signer;
 

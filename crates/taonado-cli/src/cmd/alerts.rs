@@ -5,14 +5,14 @@ use std::io::Write;
 
 use clap::{Args, Subcommand};
 use serde::Serialize;
-use taonado_monitor::Notification;
+use taonado_monitor::{Notification, unix_now};
 use taonado_store::alerts::{AlertNotice, AlertRecord, AlertState, Severity, Transition};
 use taonado_store::outbox::OutboxCounts;
 
-use super::monitor::{MonitorFiles, notifiers, store_error, unix_now};
 use crate::context::Context;
 use crate::error::CliError;
 use crate::output::Report;
+use crate::service_args::{MonitorFiles, notifiers, store_error};
 
 #[derive(Subcommand)]
 pub enum AlertsCommand {

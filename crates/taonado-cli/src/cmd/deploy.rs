@@ -9,10 +9,8 @@ use alloy::signers::local::PrivateKeySigner;
 use clap::Args;
 use serde::Serialize;
 use taonado_config::NetworkConfig;
-use taonado_ops::{
-    DeployPlan, DeploymentRecord, EvmValidatorSettings, FamilyPolicy, InsecureKeyPolicy,
-    VerifyingKeyFile, WtaoSource,
-};
+use taonado_ops::deploy::plan::{NodeKind, ProtocolSettings, build_plan, node_kind};
+use taonado_ops::{DeploymentRecord, FamilyPolicy, InsecureKeyPolicy, VerifyingKeyFile};
 
 use taonado_ops::deploy::verify::{AddressSource, Check, CheckStatus, ExpectedDeployment};
 
@@ -67,28 +65,15 @@ pub struct ProtocolArgs {
     pub validator_funding: Option<U256>,
 }
 
-/// Which node software answers, which decides the dev-only wiring.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum NodeKind {
-    TaonadoDevnet,
-    Anvil,
-    Other,
-}
-
-pub async fn node_kind(provider: &DynProvider) -> NodeKind {
-    match provider.get_client_version().await {
-        Ok(version) => {
-            let version = version.to_ascii_lowercase();
-            if version.starts_with("anvil") {
-                NodeKind::Anvil
-            } else if version.contains("taonado") {
-                NodeKind::TaonadoDevnet
-            } else {
-                NodeKind::Other
-            }
+impl ProtocolArgs {
+    /// The settings these flags describe.
+    pub fn settings(&self) -> ProtocolSettings {
+        ProtocolSettings {
+            deposit_goal: self.deposit_goal,
+            set_weights_bounty: self.set_weights_bounty,
+            set_weights_interval: self.set_weights_interval,
+            validator_funding: self.validator_funding,
         }
-        // Nodes may refuse web3_clientVersion; only dev conveniences depend on it.
-        Err(_) => NodeKind::Other,
     }
 }
 
@@ -125,75 +110,12 @@ pub fn load_verifying_key(
     })
 }
 
-/// The plan for `network`, as reached through a node of `kind`.
-pub fn build_plan(
-    network: &NetworkConfig,
-    kind: NodeKind,
-    protocol: &ProtocolArgs,
-    verifying_key: VerifyingKeyFile,
-    record_path: PathBuf,
-) -> Result<DeployPlan, CliError> {
-    let wtao = if network.wtao_owned {
-        WtaoSource::Deploy
-    } else {
-        let address = network.addresses.wtao.ok_or_else(|| {
-            CliError::usage(anyhow::anyhow!(
-                "network {} uses an existing WTAO but has no address for it; set networks.{}.addresses.wtao",
-                network.name,
-                network.name
-            ))
-        })?;
-        WtaoSource::Existing(address)
-    };
-    let funding = protocol.validator_funding.unwrap_or_else(|| {
-        if network.dev_chain {
-            U256::from(10u64) * taonado_types::WEI_PER_TAO
-        } else {
-            U256::ZERO
-        }
-    });
-    // Presets' chain ids say which verifier family they need; anvil (an Ethereum EVM even
-    // when started with a Bittensor chain id) and unknown networks are probed instead.
-    let verifier_family =
-        if kind != NodeKind::Anvil && taonado_config::preset(&network.name).is_some() {
-            FamilyPolicy::ChainId
-        } else {
-            FamilyPolicy::Detect
-        };
-    Ok(DeployPlan {
-        network: network.name.clone(),
-        chain_id: network.chain_id,
-        netuid: network.netuid,
-        wtao,
-        deposit_goal: protocol.deposit_goal,
-        pool_denominations: DeployPlan::default_denominations(),
-        verifying_key,
-        verifier_family,
-        record_path,
-        local_subnet: kind == NodeKind::TaonadoDevnet,
-        anvil_mocks: kind == NodeKind::Anvil,
-        evm_validator: EvmValidatorSettings {
-            set_weights_bounty: protocol.set_weights_bounty,
-            set_weights_block_interval: protocol.set_weights_interval,
-            refund_overhead: U256::from(15_000u64),
-            metagraph_boost: 0,
-            version_key: 0,
-            funding,
-        },
-        insecure_key: if network.dev_chain {
-            InsecureKeyPolicy::Allow
-        } else {
-            InsecureKeyPolicy::Refuse
-        },
-    })
-}
-
 /// Run the deploy with a progress display on stderr.
 pub async fn run_deploy(
     context: &Context,
     provider: &DynProvider,
     deployer: Address,
-    plan: &DeployPlan,
+    plan: &taonado_ops::DeployPlan,
 ) -> Result<(DeploymentRecord, StepCounts), CliError> {
     let visible = !context.output.is_json() && !context.global.quiet;
     let bar = DeployBar::new(visible);
@@ -317,7 +239,7 @@ impl DeployArgs {
         let mut plan = build_plan(
             &network,
             kind,
-            &self.protocol,
+            &self.protocol.settings(),
             verifying_key,
             record_path.clone(),
         )?;
@@ -780,9 +702,8 @@ async fn dry_run(network: &NetworkConfig, key: VerifyingKeyFile) -> Result<u64, 
         let mut plan = build_plan(
             &local,
             NodeKind::Other,
-            &ProtocolArgs {
+            &ProtocolSettings {
                 deposit_goal: U256::from(1000u64) * taonado_types::WEI_PER_TAO,
-                verifying_key: None,
                 set_weights_bounty: U256::ZERO,
                 set_weights_interval: 113,
                 validator_funding: Some(U256::ZERO),

@@ -6,10 +6,10 @@ use alloy::providers::Provider as _;
 use clap::Args;
 use taonado_monitor::{HealthConfig, HealthReport, check_health};
 
-use super::monitor::{MonitorFiles, protocol_contracts};
 use crate::context::Context;
 use crate::error::CliError;
 use crate::output::Report;
+use crate::service_args::MonitorFiles;
 
 #[derive(Args)]
 pub struct HealthArgs {
@@ -52,7 +52,8 @@ impl HealthArgs {
         let config = context.config()?;
         let network = context.network(&config, true)?;
         let file = self.files.load_config()?;
-        let contracts = protocol_contracts(&network, &self.files.deployments_dir)?;
+        let contracts =
+            taonado_stack::addresses::protocol_contracts(&network, &self.files.deployments_dir)?;
         let store = self.files.existing_store(&network.name)?;
         // No chain-id check at connect time: a wrong chain is a red line, not a usage error.
         let provider = alloy::providers::ProviderBuilder::new()
