@@ -128,7 +128,7 @@ impl From<taonado_stack::StackError> for CliError {
         match error {
             StackError::Devnet(e) => e.into(),
             StackError::Client(e) => e.into(),
-            StackError::Ops(e) => e.into(),
+            StackError::Ops(e) => (*e).into(),
             StackError::Monitor(e) if e.is_usage() => Self::usage(e),
             e => Self::failed(e),
         }

@@ -56,9 +56,9 @@ pub enum MonitorError {
         source: std::io::Error,
     },
     #[error("starting the indexer")]
-    IndexerStart(#[source] taonado_indexer::IndexerError),
+    IndexerStart(#[source] Box<taonado_indexer::IndexerError>),
     #[error("the indexer stopped")]
-    IndexerStopped(#[source] taonado_indexer::IndexerError),
+    IndexerStopped(#[source] Box<taonado_indexer::IndexerError>),
     #[error("dashboard task: {0}")]
     DashboardTask(String),
 }

@@ -180,7 +180,7 @@ impl MonitorService {
         };
         let indexer = Indexer::new(indexer_config, store.clone())
             .await
-            .map_err(MonitorError::IndexerStart)?;
+            .map_err(|e| MonitorError::IndexerStart(Box::new(e)))?;
         let dispatcher = Dispatcher::new(store.clone(), network.clone(), notifiers, file.delivery);
         let monitor = Monitor::new(
             store,
@@ -278,7 +278,7 @@ impl MonitorService {
                 () = &mut stop => break Ok(()),
                 ended = &mut following => {
                     indexer_ended = true;
-                    break ended.map_err(MonitorError::IndexerStopped);
+                    break ended.map_err(|e| MonitorError::IndexerStopped(Box::new(e)));
                 }
                 changed = progress.changed() => {
                     if changed.is_err() {

@@ -7,7 +7,6 @@ use std::path::Path;
 use taonado_client::ClientError;
 use taonado_config::NetworkConfig;
 use taonado_monitor::ProtocolContracts;
-use taonado_ops::OpsError;
 
 /// The protocol contracts of `network` (config + deployment record in `dir`).
 pub fn protocol_contracts(
@@ -28,7 +27,7 @@ pub fn protocol_contracts(
 
 /// The deployment's earliest recorded block (nothing of the protocol happened before);
 /// `None` without a record or without blocks in it.
-pub fn deployment_block(network: &NetworkConfig, dir: &Path) -> Result<Option<u64>, OpsError> {
+pub fn deployment_block(network: &NetworkConfig, dir: &Path) -> crate::Result<Option<u64>> {
     let path = taonado_client::deployments_path(dir, &network.name);
     Ok(
         taonado_ops::DeploymentRecord::load(&path)?.and_then(|record| {

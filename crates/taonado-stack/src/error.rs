@@ -9,8 +9,9 @@ pub enum StackError {
     Devnet(#[from] taonado_devnet::DevnetError),
     #[error(transparent)]
     Client(#[from] taonado_client::ClientError),
+    /// Boxed: the procedures' error is large.
     #[error(transparent)]
-    Ops(#[from] taonado_ops::OpsError),
+    Ops(Box<taonado_ops::OpsError>),
     #[error(transparent)]
     Monitor(#[from] taonado_monitor::MonitorError),
     #[error("devnet url {url}: {message}")]
@@ -25,6 +26,12 @@ pub enum StackError {
         #[source]
         source: std::io::Error,
     },
+}
+
+impl From<taonado_ops::OpsError> for StackError {
+    fn from(error: taonado_ops::OpsError) -> Self {
+        Self::Ops(Box::new(error))
+    }
 }
 
 /// The stack's result type.
