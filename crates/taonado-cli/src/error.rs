@@ -4,10 +4,12 @@ use taonado_client::ClientError;
 use taonado_config::ConfigError;
 use taonado_deployment::DeploymentError;
 use taonado_devnet::DevnetError;
+use taonado_monitor::MonitorError;
 use taonado_ops::OpsError;
 use taonado_ops::deploy::plan::PlanError;
 use taonado_ops::deploy::preflight::PreflightError;
 use taonado_ops::gas_report::GasReportError;
+use taonado_store::StoreError;
 
 /// Why a command failed, which decides the exit code.
 #[derive(Debug)]
@@ -108,6 +110,7 @@ impl From<OpsError> for CliError {
     fn from(error: OpsError) -> Self {
         match error {
             OpsError::VerifyingKey { .. }
+            | OpsError::NoWtaoAddress { .. }
             | OpsError::SimulationConfig
             | OpsError::ChainIdMismatch { .. }
             | OpsError::RecordChainMismatch { .. }
@@ -170,9 +173,39 @@ impl From<DevnetError> for CliError {
     }
 }
 
+impl From<taonado_stack::StackError> for CliError {
+    fn from(error: taonado_stack::StackError) -> Self {
+        use taonado_stack::StackError;
+        match error {
+            StackError::Devnet(e) => e.into(),
+            StackError::Client(e) => e.into(),
+            StackError::Ops(e) => (*e).into(),
+            StackError::Monitor(e) if e.is_usage() => Self::usage(e),
+            e => Self::failed(e),
+        }
+    }
+}
+
 impl From<std::io::Error> for CliError {
     fn from(error: std::io::Error) -> Self {
         Self::failed(anyhow::Error::new(error).context("writing output"))
+    }
+}
+
+/// Store errors: a database that needs a different binary, chain or path is a usage error.
+pub fn store_error(e: StoreError) -> CliError {
+    if e.is_usage() {
+        CliError::usage(e)
+    } else {
+        CliError::failed(e)
+    }
+}
+
+pub fn monitor_error(e: MonitorError) -> CliError {
+    if e.is_usage() {
+        CliError::usage(e)
+    } else {
+        CliError::failed(e)
     }
 }
 

@@ -3,6 +3,9 @@
 //! Handlers are installed eagerly, before a command announces that it is ready, so a stop
 //! request that arrives right after the announcement is never lost to the default action
 //! (which would kill the process without flushing state).
+//!
+//! The libraries' long-running services take the stop request as a
+//! `tokio::sync::watch::Receiver<bool>` that turns true; [`StopSignals::into_watch`] makes one.
 
 use crate::error::CliError;
 
@@ -31,6 +34,22 @@ impl StopSignals {
         }
         #[cfg(not(unix))]
         Ok(Self {})
+    }
+
+    /// The stop request as the services take it: a flag that turns true on the first
+    /// SIGINT or SIGTERM (including one that arrived earlier).
+    pub fn into_watch(mut self) -> tokio::sync::watch::Receiver<bool> {
+        let (stop, requested) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            tokio::select! {
+                () = self.recv() => {
+                    // Ignoring a send error: nobody listens any more.
+                    let _ = stop.send(true);
+                }
+                () = stop.closed() => {}
+            }
+        });
+        requested
     }
 
     /// Resolves on the next SIGINT or SIGTERM (including one that arrived earlier).

@@ -1,5 +1,7 @@
-//! What the indexer follows and how: built by the caller (the CLI) and passed in. The
-//! contracts are the deployment model's [`ProtocolContracts`].
+//! What the indexer follows and how: [`IndexerConfig::new`] takes what only the caller
+//! knows (the chain, the endpoints, the contracts, the first block) and fills the tuning
+//! with the named defaults below; the caller may override any field. The contracts are
+//! the deployment model's [`ProtocolContracts`].
 
 use std::time::Duration;
 
@@ -31,7 +33,7 @@ pub fn kind_of(contracts: &ProtocolContracts, address: Address) -> Option<Contra
 /// client's failover policy).
 pub use taonado_client::RetryPolicy;
 
-/// Everything the indexer needs; no defaults on purpose: the caller decides.
+/// Everything the indexer needs.
 #[derive(Clone, Debug)]
 pub struct IndexerConfig {
     /// The chain every endpoint must serve.
@@ -56,6 +58,52 @@ pub struct IndexerConfig {
     pub retry: RetryPolicy,
     /// Upper bound for one HTTP request.
     pub request_timeout: Duration,
+}
+
+impl IndexerConfig {
+    /// Blocks fetched and written per transaction.
+    pub const BATCH_BLOCKS: u64 = 100;
+    /// Blocks fetched in parallel.
+    pub const CONCURRENCY: usize = 4;
+    /// Deepest reorg followed.
+    pub const REORG_DEPTH: u64 = 64;
+    /// Blocks between state snapshots once caught up.
+    pub const SNAPSHOT_INTERVAL: u64 = 100;
+    /// Time between head polls once caught up.
+    pub const POLL_INTERVAL: Duration = Duration::from_secs(2);
+    /// Retries of one request, over all endpoints.
+    pub const RETRY: RetryPolicy = RetryPolicy {
+        max_attempts: 6,
+        initial_backoff: Duration::from_millis(250),
+        max_backoff: Duration::from_secs(15),
+    };
+    /// Upper bound of one HTTP request.
+    pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+    /// Follows `contracts` on `chain_id` through `endpoints` (in order of preference) from
+    /// `start_block`, with the default tuning.
+    pub fn new(
+        chain_id: u64,
+        endpoints: Vec<Url>,
+        contracts: ProtocolContracts,
+        netuid: u16,
+        start_block: u64,
+    ) -> Self {
+        Self {
+            chain_id,
+            endpoints,
+            contracts,
+            netuid,
+            start_block,
+            batch_blocks: Self::BATCH_BLOCKS,
+            concurrency: Self::CONCURRENCY,
+            reorg_depth: Self::REORG_DEPTH,
+            snapshot_interval: Some(Self::SNAPSHOT_INTERVAL),
+            poll_interval: Self::POLL_INTERVAL,
+            retry: Self::RETRY,
+            request_timeout: Self::REQUEST_TIMEOUT,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -285,6 +285,16 @@ impl Indexer {
         })
     }
 
+    /// Catches up with the head once, unless `shutdown` turns true first (a batch in
+    /// flight is then abandoned: batches are committed whole, so nothing is half-written).
+    /// A stopped catch-up reports nothing.
+    pub async fn catch_up(&self, mut shutdown: watch::Receiver<bool>) -> Result<SyncReport> {
+        tokio::select! {
+            report = self.sync_once() => report,
+            _ = shutdown.wait_for(|s| *s) => Ok(SyncReport::default()),
+        }
+    }
+
     /// Follows the chain until `shutdown` turns true: catch up, wait `poll_interval` (or
     /// the stop request), repeat. Transient failures (endpoints down, the chain moving)
     /// are logged and retried on the next round; others end the loop.

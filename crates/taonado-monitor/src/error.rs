@@ -37,6 +37,46 @@ pub enum MonitorError {
     Serve(#[source] std::io::Error),
     #[error("corrupt outbox payload for message {id}: {message}")]
     Payload { id: i64, message: String },
+    #[error("reading {path}")]
+    ReadConfig {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("in {path}")]
+    InConfig {
+        path: std::path::PathBuf,
+        #[source]
+        source: Box<MonitorError>,
+    },
+    #[error("creating {path}")]
+    CreateDir {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("starting the indexer")]
+    IndexerStart(#[source] Box<taonado_indexer::IndexerError>),
+    #[error("the indexer stopped")]
+    IndexerStopped(#[source] Box<taonado_indexer::IndexerError>),
+    #[error("dashboard task: {0}")]
+    DashboardTask(String),
+}
+
+impl MonitorError {
+    /// Whether the invocation or the configuration must change (a usage error), as
+    /// opposed to a failure while running.
+    pub fn is_usage(&self) -> bool {
+        match self {
+            Self::Config(_)
+            | Self::UnknownChannel { .. }
+            | Self::Bind { .. }
+            | Self::ReadConfig { .. }
+            | Self::InConfig { .. } => true,
+            Self::Store(e) => e.is_usage(),
+            _ => false,
+        }
+    }
 }
 
 /// The monitor's result type.

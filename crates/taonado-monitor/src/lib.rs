@@ -6,18 +6,22 @@
 //! caller runs [`Monitor::evaluate`] ([`observe`] → [`rules::evaluate`] → alert transitions
 //! and their outbox messages in one store transaction) and [`Monitor::deliver`] (outbox →
 //! [`Notifier`]s, with retries). The dashboard reads the same store and [`engine::Live`].
+//! [`MonitorService`] runs all of it as one long-running service (`run(plan, shutdown)`);
+//! [`files`] reads the config file and opens the database.
 
 pub mod config;
 pub mod dashboard;
 pub mod deliver;
 pub mod engine;
 mod error;
+pub mod files;
 pub mod grafana;
 pub mod health;
 pub mod metrics;
 pub mod notify;
 pub mod observe;
 pub mod rules;
+pub mod service;
 pub mod units;
 pub mod wrapped;
 
@@ -32,3 +36,4 @@ pub use metrics::Metrics;
 pub use notify::RecordingNotifier;
 pub use notify::{EmailNotifier, Notification, Notifier, WebhookNotifier, build_notifier};
 pub use observe::{Observation, observe};
+pub use service::{MonitorPlan, MonitorReport, MonitorService, MonitorTuning};

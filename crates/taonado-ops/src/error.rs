@@ -161,6 +161,11 @@ pub enum OpsError {
     )]
     NoLocalSubnet { network: String },
 
+    #[error(
+        "network {network} uses an existing WTAO but has no address for it; set networks.{network}.addresses.wtao"
+    )]
+    NoWtaoAddress { network: String },
+
     #[error("the simulation needs at least one miner and a non-zero tick")]
     SimulationConfig,
 

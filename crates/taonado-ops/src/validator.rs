@@ -1,5 +1,5 @@
 //! Setting weights through the EvmValidator, once (`taonado validator set-weights`) or in a
-//! loop (`taonado validator run`), by the owner (`operatorSetWeights`: no interval, no bounty)
+//! loop ([`ValidatorLoop`], behind `taonado validator run`), by the owner (`operatorSetWeights`: no interval, no bounty)
 //! or by anyone (`setWeights(hotkey)`: interval-gated, paid back for gas plus the bounty,
 //! optionally boosting the named hotkey's uid).
 //!
@@ -261,9 +261,12 @@ async fn set_weights_with(
     })
 }
 
-/// How `run` loops.
+/// What the validator loop does: which EvmValidator, which path, when to stop and how it
+/// paces itself. [`ValidatorPlan::new`] fills the pacing with the defaults below.
 #[derive(Clone, Debug)]
-pub struct ValidatorConfig {
+pub struct ValidatorPlan {
+    /// The EvmValidator proxy.
+    pub validator: Address,
     pub mode: ValidatorMode,
     /// Stop after this many weight settings.
     pub max_rounds: Option<u64>,
@@ -276,6 +279,36 @@ pub struct ValidatorConfig {
     pub backoff_max: Duration,
     /// Mine the blocks it waits for with `anvil_mine` (dev chains that only mine on demand).
     pub mine_while_waiting: bool,
+}
+
+impl ValidatorPlan {
+    /// Time between two looks at the chain while waiting (a block is ~12 s on subtensor).
+    pub const POLL: Duration = Duration::from_secs(6);
+    /// First wait after an error.
+    pub const BACKOFF_INITIAL: Duration = Duration::from_secs(2);
+    /// Longest wait after repeated errors.
+    pub const BACKOFF_MAX: Duration = Duration::from_secs(300);
+
+    /// Sets weights on `validator` by `mode` until stopped, with the default pacing.
+    pub fn new(validator: Address, mode: ValidatorMode) -> Self {
+        Self {
+            validator,
+            mode,
+            max_rounds: None,
+            exit_after_blocks: None,
+            poll: Self::POLL,
+            backoff_initial: Self::BACKOFF_INITIAL,
+            backoff_max: Self::BACKOFF_MAX,
+            mine_while_waiting: false,
+        }
+    }
+
+    /// Caps the wait after repeated errors (the first wait is capped too).
+    pub fn with_max_backoff(mut self, max: Duration) -> Self {
+        self.backoff_max = max;
+        self.backoff_initial = Self::BACKOFF_INITIAL.min(max);
+        self
+    }
 }
 
 /// Running totals of the loop.
@@ -350,15 +383,54 @@ pub struct ValidatorReport {
     pub stopped: StopReason,
 }
 
-/// Sets weights every time the interval allows until `shutdown` flips, `max_rounds` rounds
-/// are done or `exit_after_blocks` blocks have passed. Errors are reported and retried with
-/// exponential backoff; only a caller that can never succeed (not the owner in operator
-/// mode) ends the loop with an error.
-pub async fn run(
+/// The weight-setting loop of one caller: `provider` signs as `caller`; `observer` hears
+/// of every round, wait and failure.
+pub struct ValidatorLoop<'a> {
+    provider: DynProvider,
+    caller: Address,
+    observer: &'a dyn ValidatorObserver,
+}
+
+impl<'a> ValidatorLoop<'a> {
+    pub fn new(
+        provider: DynProvider,
+        caller: Address,
+        observer: &'a dyn ValidatorObserver,
+    ) -> Self {
+        Self {
+            provider,
+            caller,
+            observer,
+        }
+    }
+
+    /// Sets weights every time the interval allows until `shutdown` flips, `max_rounds`
+    /// rounds are done or `exit_after_blocks` blocks have passed. Errors are reported and
+    /// retried with exponential backoff; only a caller that can never succeed (not the
+    /// owner in operator mode) ends the loop with an error. A stop request ends the loop
+    /// after its current step (a transaction already sent is still awaited).
+    pub async fn run(
+        &self,
+        plan: &ValidatorPlan,
+        shutdown: watch::Receiver<bool>,
+    ) -> Result<ValidatorReport> {
+        run(
+            &self.provider,
+            self.caller,
+            plan.validator,
+            plan,
+            shutdown,
+            self.observer,
+        )
+        .await
+    }
+}
+
+async fn run(
     provider: &DynProvider,
     caller: Address,
     validator: Address,
-    config: &ValidatorConfig,
+    config: &ValidatorPlan,
     mut shutdown: watch::Receiver<bool>,
     observer: &dyn ValidatorObserver,
 ) -> Result<ValidatorReport> {
@@ -453,7 +525,7 @@ pub async fn run(
 /// Waits until the latest block is at least `until`; `None` when a stop was requested.
 async fn wait_for_block(
     provider: &DynProvider,
-    config: &ValidatorConfig,
+    config: &ValidatorPlan,
     until: u64,
     shutdown: &mut watch::Receiver<bool>,
 ) -> Result<Option<u64>> {

@@ -5,6 +5,12 @@ use std::path::PathBuf;
 /// Everything that can go wrong in the store.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    #[error("creating {path}")]
+    CreateDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("cannot open the database {path}: {source}; check the path and its permissions")]
     Open {
         path: PathBuf,
@@ -42,6 +48,17 @@ pub enum StoreError {
     Corrupt { what: &'static str, detail: String },
     #[error("the database lock is poisoned by a panic in another thread; restart the process")]
     Poisoned,
+}
+
+impl StoreError {
+    /// Whether another database or binary is needed (a usage error), as opposed to a
+    /// failure while running.
+    pub fn is_usage(&self) -> bool {
+        matches!(
+            self,
+            Self::SchemaTooNew { .. } | Self::ChainMismatch { .. } | Self::Open { .. }
+        )
+    }
 }
 
 /// The store's result type.

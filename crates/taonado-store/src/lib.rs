@@ -38,7 +38,24 @@ pub struct Store {
     path: Option<PathBuf>,
 }
 
+/// The database of `network` when no path is given: `data/<network>.db`, shared by the
+/// indexer and the monitor.
+pub fn default_path(network: &str) -> PathBuf {
+    Path::new("data").join(format!("{network}.db"))
+}
+
 impl Store {
+    /// Like [`Store::open`], creating the database's directory first.
+    pub fn open_creating(path: &Path) -> Result<Self> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        }
+        Self::open(path)
+    }
+
     /// Opens (creating if needed) the database at `path` and applies pending migrations.
     pub fn open(path: &Path) -> Result<Self> {
         Self::open_with(path, MIGRATIONS)

@@ -5,13 +5,15 @@ use std::io::Write;
 
 use clap::{Args, Subcommand};
 use serde::Serialize;
+use taonado_deployment::unix_now;
 use taonado_monitor::Notification;
 use taonado_store::alerts::{AlertNotice, AlertRecord, AlertState, Severity, Transition};
 use taonado_store::outbox::OutboxCounts;
 
-use super::monitor::{MonitorFiles, notifiers, store_error, unix_now};
+use crate::args::{MonitorFiles, notifiers};
 use crate::context::Context;
 use crate::error::CliError;
+use crate::error::store_error;
 use crate::output::Report;
 
 #[derive(Subcommand)]

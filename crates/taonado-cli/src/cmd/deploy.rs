@@ -8,43 +8,22 @@ use alloy::primitives::Address;
 use clap::Args;
 use serde::Serialize;
 use taonado_config::NetworkConfig;
-use taonado_ops::deploy::plan::{self, NodeKind};
+use taonado_ops::InsecureKeyPolicy;
+use taonado_ops::deploy::plan;
 use taonado_ops::deploy::preflight::{
     ChainUnavailable, DeployerKey, DevChain, DevChainNode, PreflightRequest,
 };
-use taonado_ops::{DeployPlan, InsecureKeyPolicy, VerifyingKeyFile};
 
 use taonado_ops::deploy::verify::{AddressSource, Check, CheckStatus, ExpectedDeployment};
 
+use crate::args::ProtocolArgs;
 use crate::args::SignerOpts;
 use crate::context::Context;
 use crate::error::CliError;
 use crate::output::Report;
-
-// Re-exported for cmd/up.rs until it builds on the library entry points directly.
-pub use crate::args::ProtocolArgs;
-pub use crate::progress::run_deploy;
-pub use crate::reports::DeployReport;
-pub use crate::signer::dev_account_signer;
-pub use taonado_ops::deploy::plan::{load_verifying_key, node_kind};
-
-/// The plan for `network` with the protocol flags (kept for cmd/up.rs; see
-/// [`plan::build_plan`]).
-pub fn build_plan(
-    network: &NetworkConfig,
-    kind: NodeKind,
-    protocol: &ProtocolArgs,
-    verifying_key: VerifyingKeyFile,
-    record_path: PathBuf,
-) -> Result<DeployPlan, CliError> {
-    Ok(plan::build_plan(
-        network,
-        kind,
-        &protocol.settings(),
-        verifying_key,
-        record_path,
-    )?)
-}
+use crate::progress::run_deploy;
+use crate::reports::DeployReport;
+use crate::signer::dev_account_signer;
 
 #[derive(Args)]
 pub struct DeployArgs {

@@ -6,12 +6,10 @@ use std::time::Duration;
 use clap::Args;
 use taonado_devnet::{DevnetConfig, subtensor::SubtensorConfig};
 
+use crate::args::ChainArgs;
 use crate::context::Context;
 use crate::error::CliError;
-
-// Re-exported for cmd/up.rs until it imports them from `args` and `reports`.
-pub use crate::args::ChainArgs;
-pub use crate::reports::ReadyReport;
+use crate::reports::ReadyReport;
 
 #[derive(Args, Debug)]
 pub struct DevnetArgs {

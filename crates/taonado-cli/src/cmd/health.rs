@@ -7,7 +7,7 @@ use clap::Args;
 use taonado_client::{ProviderSpec, REQUEST_TIMEOUT};
 use taonado_monitor::{HealthConfig, HealthReport, check_health};
 
-use super::monitor::MonitorFiles;
+use crate::args::MonitorFiles;
 use crate::context::Context;
 use crate::error::CliError;
 use crate::output::Report;

@@ -3,19 +3,18 @@
 //! from the checkpoint after any stop, and follows reorgs up to `--reorg-depth`.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
 use serde::Serialize;
-use taonado_indexer::{Indexer, IndexerConfig, IndexerError, RetryPolicy, SyncReport};
+use taonado_indexer::{Indexer, IndexerConfig, IndexerError, SyncReport};
 use taonado_store::Store;
-use tokio::sync::watch;
 use url::Url;
 
-use super::monitor::store_error;
 use crate::context::Context;
 use crate::error::CliError;
+use crate::error::store_error;
 use crate::output::Report;
 
 #[derive(Args)]
@@ -34,19 +33,19 @@ pub struct IndexArgs {
     #[arg(long = "fallback-rpc-url", value_name = "URL")]
     pub fallback_rpc_urls: Vec<Url>,
     /// Blocks fetched and committed per database transaction.
-    #[arg(long, value_name = "N", default_value_t = 100)]
+    #[arg(long, value_name = "N", default_value_t = IndexerConfig::BATCH_BLOCKS)]
     pub batch_blocks: u64,
     /// Blocks fetched in parallel.
-    #[arg(long, value_name = "N", default_value_t = 4)]
+    #[arg(long, value_name = "N", default_value_t = IndexerConfig::CONCURRENCY)]
     pub concurrency: usize,
     /// Deepest reorg followed (recent block hashes kept for comparison).
-    #[arg(long, value_name = "BLOCKS", default_value_t = 64)]
+    #[arg(long, value_name = "BLOCKS", default_value_t = IndexerConfig::REORG_DEPTH)]
     pub reorg_depth: u64,
     /// Blocks between state snapshots once caught up (0: no snapshots).
-    #[arg(long, value_name = "BLOCKS", default_value_t = 100)]
+    #[arg(long, value_name = "BLOCKS", default_value_t = IndexerConfig::SNAPSHOT_INTERVAL)]
     pub snapshot_every: u64,
     /// Seconds between head polls when following.
-    #[arg(long, value_name = "SECS", default_value_t = 2.0)]
+    #[arg(long, value_name = "SECS", default_value_t = IndexerConfig::POLL_INTERVAL.as_secs_f64())]
     pub poll_interval: f64,
     /// Directory of deployment records (`<network>.json`).
     #[arg(long, value_name = "DIR", default_value = "deployments")]
@@ -127,7 +126,8 @@ impl IndexArgs {
                 self.poll_interval
             ))
         })?;
-        let deployment = network.deployment(&self.deployments_dir)?;
+        let dir = &self.deployments_dir;
+        let deployment = network.deployment(dir)?;
         let contracts = deployment.watched(network.wtao_owned);
         if contracts.named().is_empty() {
             return Err(CliError::usage(anyhow::anyhow!(
@@ -147,15 +147,8 @@ impl IndexArgs {
         let db = self
             .db
             .clone()
-            .unwrap_or_else(|| Path::new("data").join(format!("{}.db", network.name)));
-        if let Some(dir) = db.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| {
-                CliError::failed(
-                    anyhow::Error::new(e).context(format!("creating {}", dir.display())),
-                )
-            })?;
-        }
-        let store = Store::open(&db).map_err(store_error)?;
+            .unwrap_or_else(|| taonado_store::default_path(&network.name));
+        let store = Store::open_creating(&db).map_err(store_error)?;
         if let (Some(from), Some(checkpoint)) =
             (self.from_block, store.checkpoint().map_err(store_error)?)
         {
@@ -167,29 +160,23 @@ impl IndexArgs {
         }
         let mut endpoints = vec![network.rpc_url.clone()];
         endpoints.extend(self.fallback_rpc_urls.iter().cloned());
-        let indexer_config = IndexerConfig {
-            chain_id: network.chain_id,
+        let mut indexer_config = IndexerConfig::new(
+            network.chain_id,
             endpoints,
             contracts,
-            netuid: network.netuid,
+            network.netuid,
             start_block,
-            batch_blocks: self.batch_blocks,
-            concurrency: self.concurrency,
-            reorg_depth: self.reorg_depth,
-            snapshot_interval: (self.snapshot_every > 0).then_some(self.snapshot_every),
-            poll_interval,
-            retry: RetryPolicy {
-                max_attempts: 6,
-                initial_backoff: Duration::from_millis(250),
-                max_backoff: Duration::from_secs(15),
-            },
-            request_timeout: taonado_client::REQUEST_TIMEOUT,
-        };
+        );
+        indexer_config.batch_blocks = self.batch_blocks;
+        indexer_config.concurrency = self.concurrency;
+        indexer_config.reorg_depth = self.reorg_depth;
+        indexer_config.snapshot_interval = (self.snapshot_every > 0).then_some(self.snapshot_every);
+        indexer_config.poll_interval = poll_interval;
         let indexer = Indexer::new(indexer_config, store.clone())
             .await
             .map_err(indexer_error)?;
         // Signal handlers first, so a stop right after start is never lost.
-        let mut signals = crate::shutdown::StopSignals::install()?;
+        let shutdown = crate::shutdown::StopSignals::install()?.into_watch();
         let mut progress = indexer.subscribe();
         let log_progress = async move {
             while progress.changed().await.is_ok() {
@@ -197,26 +184,17 @@ impl IndexArgs {
                 tracing::info!(checkpoint = ?p.checkpoint, head = p.head, lag = p.lag, "indexed");
             }
         };
-        let run = if self.once {
-            tokio::select! {
-                r = indexer.sync_once() => r.map_err(indexer_error)?,
-                () = log_progress => SyncReport::default(),
-                () = signals.recv() => SyncReport::default(),
-            }
-        } else {
-            let (stop, shutdown) = watch::channel(false);
-            let follow = indexer.run(shutdown);
-            tokio::pin!(follow);
-            tokio::select! {
-                r = &mut follow => r.map_err(indexer_error)?,
-                () = log_progress => {}
-                () = signals.recv() => {
-                    // Ignoring a send error: the receiver lives in `follow`, polled next.
-                    let _ = stop.send(true);
-                    follow.await.map_err(indexer_error)?;
+        // A stop request ends either after the batch in flight (batches are committed
+        // whole); following reports no totals.
+        let run = tokio::select! {
+            r = async {
+                if self.once {
+                    indexer.catch_up(shutdown).await
+                } else {
+                    indexer.run(shutdown).await.map(|()| SyncReport::default())
                 }
-            }
-            SyncReport::default()
+            } => r.map_err(indexer_error)?,
+            () = log_progress => SyncReport::default(),
         };
         let checkpoint = store.checkpoint().map_err(store_error)?.map(|c| c.number);
         let rows = store

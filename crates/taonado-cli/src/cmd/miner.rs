@@ -9,13 +9,11 @@ use clap::{Args, Subcommand};
 use taonado_ops::miner::{MinerStatus, RegisterReport};
 use taonado_types::format_tao;
 
+use crate::args::{DeploymentsArgs, resolve};
 use crate::args::{HotkeyOpts, SignerOpts, parse_tao};
 use crate::context::Context;
 use crate::error::CliError;
 use crate::output::Report;
-
-// Re-exported for cmd/validator.rs until it imports them from `args`.
-pub use crate::args::{DeploymentsArgs, resolve};
 
 #[derive(Subcommand)]
 pub enum MinerCommand {

@@ -1,27 +1,30 @@
-//! `taonado up`: dev chain + deployment + live simulation in one process, until Ctrl-C,
-//! SIGTERM or an `--exit-after*` limit.
+//! `taonado up`: dev chain + deployment + live simulation + monitor in one process, until
+//! Ctrl-C, SIGTERM or an `--exit-after*` limit. The composition is `taonado_stack::run`;
+//! this command maps the flags onto its plan and prints what it hears.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use alloy::primitives::U256;
 use clap::Args;
 use serde::Serialize;
-use taonado_devnet::DevnetHandle;
+use taonado_monitor::MonitorReport;
 use taonado_ops::simulation::WeightsPath;
-use taonado_ops::{SimulationConfig, SimulationEvent, SimulationObserver, SimulationReport};
-use tokio::sync::watch;
-
-use super::deploy::{
-    DeployReport, ProtocolArgs, build_plan, dev_account_signer, load_verifying_key, node_kind,
-    run_deploy,
+use taonado_ops::{
+    DeployProgress, DeploymentRecord, SimulationConfig, SimulationEvent, SimulationObserver,
+    SimulationReport,
 };
-use super::devnet::{ChainArgs, ReadyReport};
+use taonado_stack::{DevnetFacts, StackObserver, StackPlan};
+
+use taonado_ops::deploy::plan::load_verifying_key;
+
+use crate::args::ChainArgs;
 use crate::context::Context;
 use crate::error::CliError;
 use crate::output::{Output, Report};
+use crate::progress::{DeployBar, StepCounts};
+use crate::reports::{DeployReport, DevAccountRow, ReadyReport};
 
 #[derive(Args, Debug)]
 pub struct UpArgs {
@@ -65,7 +68,7 @@ pub struct UpReport {
     pub deployment: DeployReport,
     pub events: Vec<SimulationEvent>,
     pub simulation: Option<SimulationReport>,
-    pub monitor: Option<super::monitor::MonitorReport>,
+    pub monitor: Option<MonitorReport>,
 }
 
 impl Report for UpReport {
@@ -87,21 +90,80 @@ impl Report for UpReport {
     }
 }
 
-/// Prints events as they come (human mode) and keeps them for the JSON report.
-struct EventLog {
+/// Shows the deployment's progress, prints the stack's news and events as they come (human
+/// mode) and keeps the events for the JSON report. A closed stdout must not stop the stack;
+/// the final report notices it.
+struct UpLog {
     output: Output,
+    bar: DeployBar,
+    counts: Mutex<StepCounts>,
     events: Mutex<Vec<SimulationEvent>>,
 }
 
-impl SimulationObserver for EventLog {
+impl SimulationObserver for UpLog {
     fn event(&self, event: &SimulationEvent) {
         tracing::debug!(?event, "simulation event");
-        // A closed stdout must not stop the simulation; the final report notices it.
         let _ = self.output.line(&describe(event));
         self.events
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .push(event.clone());
+    }
+}
+
+impl StackObserver for UpLog {
+    fn deploy_progress(&self) -> &dyn DeployProgress {
+        &self.bar
+    }
+
+    fn deployed(&self, devnet: &DevnetFacts, record: &DeploymentRecord, record_path: &Path) {
+        let counts = self.bar.finish();
+        *self
+            .counts
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = counts;
+        if self.output.is_json() {
+            return;
+        }
+        let ready = ready_report(devnet);
+        let deployment = DeployReport::new(record, record_path.to_path_buf(), counts);
+        let mut text = Vec::new();
+        let rendered = (|| -> std::io::Result<()> {
+            ready.render_accounts(&mut text)?;
+            deployment.render_contracts(&mut text)?;
+            writeln!(text, "Chain id: {}", ready.chain_id)?;
+            write!(text, "Listening on {}", ready.rpc_url)
+        })();
+        if rendered.is_ok() {
+            let _ = self.output.line(&String::from_utf8_lossy(&text));
+        }
+    }
+
+    fn dashboard(&self, url: &str) {
+        let _ = self.output.line(&format!("Dashboard: {url}"));
+    }
+
+    fn simulating(&self, config: &SimulationConfig) {
+        let _ = self.output.line(&format!(
+            "simulation: {} miners, weights every {} blocks; Ctrl-C stops",
+            config.miners, config.weights_interval_blocks
+        ));
+    }
+}
+
+fn ready_report(devnet: &DevnetFacts) -> ReadyReport {
+    ReadyReport {
+        rpc_url: devnet.rpc_url.clone(),
+        chain_id: devnet.chain_id,
+        accounts: devnet
+            .accounts
+            .iter()
+            .map(|&(address, private_key)| DevAccountRow {
+                address,
+                private_key,
+            })
+            .collect(),
+        state_dir: devnet.state_dir.clone(),
     }
 }
 
@@ -163,237 +225,45 @@ impl UpArgs {
             tracing::warn!("`taonado up` always runs the local network; ignoring network {name}");
         }
         let config = context.config()?;
-        let mut network = config.network("local")?;
+        let network = config.network("local")?;
         let verifying_key = load_verifying_key(self.verifying_key.as_deref(), &network)?;
-        let record_path = taonado_deployment::record_path(&self.deployments_dir, &network.name);
-        if self.chain.state_dir.is_none() {
-            remove_stale_record(&record_path)?;
-        }
-
-        let mut devnet_config = self.chain.devnet_config();
-        // The validator sets weights every --weights-interval blocks; subtensor's default
-        // rate limit (100 blocks) would refuse most of them on a demo chain.
-        let hyperparameters = &mut devnet_config.subtensor.hyperparameters;
-        hyperparameters.weights_set_rate_limit = hyperparameters
-            .weights_set_rate_limit
-            .min(self.weights_interval);
-        // A stop requested while deploying takes effect right after the deployment.
-        let mut signals = crate::shutdown::StopSignals::install()?;
-        let handle = taonado_devnet::spawn(devnet_config).await?;
-        let result = async {
-            network.rpc_url = handle.rpc_url().parse().map_err(|e| {
-                CliError::failed(anyhow::anyhow!("devnet url {}: {e}", handle.rpc_url()))
-            })?;
-            network.chain_id = handle.chain_id();
-            let funder = dev_account_signer(0)?;
-            let provider =
-                taonado_client::connect_with_signer(&network, &config, funder.clone()).await?;
-            let kind = node_kind(&provider).await;
-            let protocol = ProtocolArgs {
-                deposit_goal: U256::from(1000u64) * taonado_types::WEI_PER_TAO,
-                verifying_key: None,
-                set_weights_bounty: U256::from(1_000_000_000_000_000u64),
-                set_weights_interval: self.weights_interval,
-                validator_funding: None,
-            };
-            let plan = build_plan(&network, kind, &protocol, verifying_key, record_path)?;
-            let chain = (&config, &network);
-            self.run_on(
-                context,
-                chain,
-                &handle,
-                &mut signals,
-                &provider,
-                funder,
-                &plan,
-            )
-            .await
-        }
-        .await;
-        let stopped = handle.shutdown().await;
-        let report = result?;
-        stopped?;
-        context.output.report(&report)
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    async fn run_on(
-        &self,
-        context: &Context,
-        (config, network): (&taonado_config::Config, &taonado_config::NetworkConfig),
-        handle: &DevnetHandle,
-        signals: &mut crate::shutdown::StopSignals,
-        provider: &alloy::providers::DynProvider,
-        funder: alloy::signers::local::PrivateKeySigner,
-        plan: &taonado_ops::DeployPlan,
-    ) -> Result<UpReport, CliError> {
-        let ready = ReadyReport::new(handle, self.chain.state_dir.clone());
-        let deployer = funder.address();
-        let (record, counts) = run_deploy(context, provider, deployer, plan).await?;
-        let deployment = DeployReport::new(&record, plan.record_path.clone(), counts);
-
-        if !context.output.is_json() {
-            let mut text = Vec::new();
-            ready.render_accounts(&mut text)?;
-            deployment.render_contracts(&mut text)?;
-            writeln!(text, "Chain id: {}", ready.chain_id)?;
-            write!(text, "Listening on {}", ready.rpc_url)?;
-            context.output.line(&String::from_utf8_lossy(&text))?;
-        }
-
-        // The monitor follows the chain from the deployment on; its database lives with the
-        // chain's state, or for a throwaway chain in a file removed at the stop.
-        let monitor_db = match &self.chain.state_dir {
-            Some(dir) => dir.join("monitor.db"),
-            None => std::env::temp_dir().join(format!("taonado-up-{}.db", std::process::id())),
+        let plan = StackPlan {
+            config,
+            network,
+            devnet: self.chain.devnet_config(),
+            verifying_key,
+            deployments_dir: self.deployments_dir,
+            weights_interval: self.weights_interval,
+            simulation: (!self.no_sim).then(|| {
+                StackPlan::simulation(self.miners, self.weights_interval, self.chain.fast)
+            }),
+            monitor_listen: (!self.no_monitor).then_some(self.monitor_listen),
+            exit_after: self.exit_after.map(Duration::from_secs),
+            exit_after_blocks: self.exit_after_blocks,
         };
-        let monitor = if self.no_monitor {
-            None
-        } else {
-            let files = super::monitor::MonitorFiles {
-                db: Some(monitor_db.clone()),
-                alerts_config: None,
-                deployments_dir: self.deployments_dir.clone(),
-            };
-            let service =
-                super::monitor::MonitorService::start(config, network, &files, self.monitor_listen)
-                    .await?;
-            context
-                .output
-                .line(&format!("Dashboard: {}", service.dashboard_url))?;
-            Some(service)
-        };
-        let (monitor_stop_tx, mut monitor_stop_rx) = watch::channel(false);
-        let monitoring = async move {
-            match monitor {
-                Some(service) => service
-                    .run(
-                        async move {
-                            let _ = monitor_stop_rx.wait_for(|s| *s).await;
-                        },
-                        None,
-                    )
-                    .await
-                    .map(Some),
-                None => Ok(None),
-            }
-        };
-
-        let (stop_tx, stop_rx) = watch::channel(false);
-        let start_block = handle.block_number();
-        let stopper = self.wait_for_stop(handle, signals, start_block);
-        let log = EventLog {
+        let log = UpLog {
             output: context.output.clone(),
+            bar: DeployBar::new(!context.output.is_json() && !context.global.quiet),
+            counts: Mutex::default(),
             events: Mutex::new(Vec::new()),
         };
-        let simulating = async {
-            let simulation = if self.no_sim {
-                stopper.await;
-                None
-            } else {
-                context.output.line(&format!(
-                    "simulation: {} miners, weights every {} blocks; Ctrl-C stops",
-                    self.miners, self.weights_interval
-                ))?;
-                let sim_config = SimulationConfig {
-                    miners: self.miners,
-                    weights_interval_blocks: self.weights_interval,
-                    tick: if self.chain.fast {
-                        Duration::from_millis(250)
-                    } else {
-                        Duration::from_secs(1)
-                    },
-                };
-                let wallets = |key| taonado_client::with_signer(provider, key);
-                let simulation = taonado_ops::run_simulation(
-                    provider, funder, &wallets, &record, sim_config, stop_rx, &log,
-                );
-                tokio::pin!(simulation);
-                // The simulation ends when the stop flag flips; it may also end on its own
-                // (an error), in which case the stop condition no longer matters.
-                let report = tokio::select! {
-                    report = &mut simulation => report,
-                    () = stopper => {
-                        let _ = stop_tx.send(true);
-                        simulation.await
-                    }
-                };
-                Some(report?)
-            };
-            Ok::<_, CliError>(simulation)
-        };
-        let simulating = async {
-            let result = simulating.await;
-            let _ = monitor_stop_tx.send(true);
-            result
-        };
-        let (simulation, monitor) = tokio::join!(simulating, monitoring);
-        if self.chain.state_dir.is_none() {
-            for suffix in ["", "-wal", "-shm"] {
-                let mut path = monitor_db.clone().into_os_string();
-                path.push(suffix);
-                let _ = std::fs::remove_file(path);
-            }
-        }
-        let simulation = simulation?;
-        let monitor = monitor?;
-        Ok(UpReport {
-            devnet: ready,
-            deployment,
+        // A stop requested while deploying takes effect right after the deployment.
+        let shutdown = crate::shutdown::StopSignals::install()?.into_watch();
+        let stack = taonado_stack::run(plan, shutdown, &log).await?;
+        let counts = log
+            .counts
+            .into_inner()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let report = UpReport {
+            devnet: ready_report(&stack.devnet),
+            deployment: DeployReport::new(&stack.record, stack.record_path, counts),
             events: log
                 .events
                 .into_inner()
                 .unwrap_or_else(|poisoned| poisoned.into_inner()),
-            simulation,
-            monitor,
-        })
-    }
-
-    /// Resolves on the first stop condition: a signal, `--exit-after`, `--exit-after-blocks`
-    /// or the devnet stopping by itself.
-    async fn wait_for_stop(
-        &self,
-        handle: &DevnetHandle,
-        signals: &mut crate::shutdown::StopSignals,
-        start_block: u64,
-    ) {
-        let deadline = async {
-            match self.exit_after {
-                Some(secs) => tokio::time::sleep(Duration::from_secs(secs)).await,
-                None => std::future::pending().await,
-            }
+            simulation: stack.simulation,
+            monitor: stack.monitor,
         };
-        let blocks = async {
-            let Some(n) = self.exit_after_blocks else {
-                return std::future::pending().await;
-            };
-            // The chain is in this process: watching its head costs no RPC.
-            let mut ticks = tokio::time::interval(Duration::from_millis(50));
-            while handle.block_number() < start_block.saturating_add(n) {
-                ticks.tick().await;
-            }
-            tracing::info!(blocks = n, "block limit reached, stopping");
-        };
-        tokio::select! {
-            () = signals.recv() => {}
-            () = deadline => tracing::info!("time limit reached, stopping"),
-            () = blocks => {}
-            () = handle.stopped() => tracing::warn!("the devnet stopped by itself"),
-        }
-    }
-}
-
-/// Without `--state-dir` the chain starts empty, so a record from an earlier run points at
-/// nothing: start the record afresh.
-fn remove_stale_record(path: &std::path::Path) -> Result<(), CliError> {
-    match std::fs::remove_file(path) {
-        Ok(()) => {
-            tracing::info!(path = %path.display(), "fresh chain: replacing the previous local deployment record");
-            Ok(())
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(CliError::failed(
-            anyhow::Error::new(e).context(format!("removing stale record {}", path.display())),
-        )),
+        context.output.report(&report)
     }
 }

@@ -6,13 +6,12 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand};
 use taonado_ops::validator::{
-    BountyTotals, StopReason, ValidatorConfig, ValidatorEvent, ValidatorMode, ValidatorObserver,
-    ValidatorReport, WeightsRound,
+    BountyTotals, StopReason, ValidatorEvent, ValidatorLoop, ValidatorMode, ValidatorObserver,
+    ValidatorPlan, ValidatorReport, WeightsRound,
 };
 use taonado_types::{Hotkey, format_tao};
-use tokio::sync::watch;
 
-use super::miner::{DeploymentsArgs, resolve};
+use crate::args::{DeploymentsArgs, resolve};
 use crate::context::Context;
 use crate::error::CliError;
 use crate::output::{Output, Report};
@@ -136,10 +135,10 @@ pub struct RunArgs {
     #[arg(long, value_name = "N")]
     pub exit_after_blocks: Option<u64>,
     /// Seconds between two looks at the chain while waiting for the allowed block.
-    #[arg(long, value_name = "SECS", default_value_t = 6.0)]
+    #[arg(long, value_name = "SECS", default_value_t = ValidatorPlan::POLL.as_secs_f64())]
     pub poll: f64,
     /// Longest wait after repeated errors, in seconds (the wait starts at 2 s and doubles).
-    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    #[arg(long, value_name = "SECS", default_value_t = ValidatorPlan::BACKOFF_MAX.as_secs())]
     pub max_backoff: u64,
     /// Dev chains only: mine the blocks the loop waits for (`anvil_mine`), for chains that
     /// only produce a block per transaction.
@@ -226,23 +225,19 @@ impl RunArgs {
         let signer = self.signer.signer_or_dev_account(context, &network)?;
         let caller = signer.address();
         let provider = taonado_client::connect_with_signer(&network, &config, signer).await?;
-        let loop_config = ValidatorConfig {
-            mode: self.mode.mode(),
-            max_rounds: self.max_rounds,
-            exit_after_blocks: self.exit_after_blocks,
-            poll: Duration::from_secs_f64(self.poll),
-            backoff_initial: Duration::from_secs(2).min(Duration::from_secs(self.max_backoff)),
-            backoff_max: Duration::from_secs(self.max_backoff),
-            mine_while_waiting: self.mine_blocks,
-        };
-        let mut signals = crate::shutdown::StopSignals::install()?;
-        let (stop_tx, stop_rx) = watch::channel(false);
+        let mut plan = ValidatorPlan::new(validator, self.mode.mode())
+            .with_max_backoff(Duration::from_secs(self.max_backoff));
+        plan.max_rounds = self.max_rounds;
+        plan.exit_after_blocks = self.exit_after_blocks;
+        plan.poll = Duration::from_secs_f64(self.poll);
+        plan.mine_while_waiting = self.mine_blocks;
+        let signals = crate::shutdown::StopSignals::install()?;
         let log = EventLog {
             output: context.output.clone(),
         };
         context.output.line(&format!(
             "validator loop: {caller} on {validator} ({}); Ctrl-C stops",
-            match loop_config.mode {
+            match plan.mode {
                 ValidatorMode::Operator => "operatorSetWeights".to_owned(),
                 ValidatorMode::Public { boost_hotkey: None } => "setWeights".to_owned(),
                 ValidatorMode::Public {
@@ -250,18 +245,11 @@ impl RunArgs {
                 } => format!("setWeights, boost to {h}"),
             }
         ))?;
-        let run =
-            taonado_ops::validator::run(&provider, caller, validator, &loop_config, stop_rx, &log);
-        tokio::pin!(run);
         // The loop stops itself at a limit; a signal flips the stop flag and the loop ends
         // after its current step (a transaction already sent is still awaited).
-        let report = tokio::select! {
-            report = &mut run => report,
-            () = signals.recv() => {
-                let _ = stop_tx.send(true);
-                run.await
-            }
-        }?;
+        let report = ValidatorLoop::new(provider, caller, &log)
+            .run(&plan, signals.into_watch())
+            .await?;
         context.output.report(&report)
     }
 }

@@ -1,6 +1,7 @@
 //! Integration tests of the monitor: alerts caused on a real dev chain and delivered to a
 //! local webhook receiver, the outbox across outages and restarts, e-mail over a loopback
-//! SMTP receiver, and the dashboard rendered by headless Chromium.
+//! SMTP receiver, the dashboard rendered by headless Chromium, and the whole service run
+//! and stopped.
 
 mod browser;
 mod e2e;
@@ -8,4 +9,5 @@ mod email;
 mod outbox;
 mod receiver;
 mod self_cycle;
+mod service;
 mod stack;

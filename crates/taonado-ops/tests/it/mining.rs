@@ -1,6 +1,6 @@
 //! Mining, weight setting and the off-chain weights against the devnet: `miner::register`
 //! and its refusals, `miner::status`, `weights::compare`, `validator::set_weights` by both
-//! paths (interval, bounty, boost) and the `validator::run` loop, then an epoch.
+//! paths (interval, bounty, boost) and the `ValidatorLoop`, then an epoch.
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -21,8 +21,8 @@ use taonado_ops::deploy::{FamilyPolicy, NoProgress, deploy};
 use taonado_ops::miner::{self, MinerError};
 use taonado_ops::subnet::{LocalSubnet, SubnetKind, dev_rpc, mine};
 use taonado_ops::validator::{
-    self, StopReason, ValidatorConfig, ValidatorError, ValidatorEvent, ValidatorMode,
-    ValidatorObserver,
+    self, StopReason, ValidatorError, ValidatorEvent, ValidatorLoop, ValidatorMode,
+    ValidatorObserver, ValidatorPlan,
 };
 use taonado_ops::weights;
 use taonado_types::{AccountId32, Hotkey, evm_mirror};
@@ -295,8 +295,9 @@ async fn stored_weight(chain: &Chain, validator: Address, uid: u16) -> Result<u6
         .unwrap_or(0))
 }
 
-fn config(mode: ValidatorMode) -> ValidatorConfig {
-    ValidatorConfig {
+fn config(validator: Address, mode: ValidatorMode) -> ValidatorPlan {
+    ValidatorPlan {
+        validator,
         mode,
         max_rounds: None,
         exit_after_blocks: None,
@@ -378,17 +379,11 @@ async fn validator_paths_interval_bounty_boost_loop_and_epoch() -> Result<()> {
     // The loop: two public rounds, each after the interval, with the bounty accounted.
     let events = Events::default();
     let (_stop, shutdown) = watch::channel(false);
-    let mut looped = config(public);
+    let mut looped = config(validator, public);
     looped.max_rounds = Some(2);
-    let report = validator::run(
-        &second.provider,
-        second.address,
-        validator,
-        &looped,
-        shutdown,
-        &events,
-    )
-    .await?;
+    let report = ValidatorLoop::new(second.provider.clone(), second.address, &events)
+        .run(&looped, shutdown)
+        .await?;
     assert_eq!(report.stopped, StopReason::MaxRounds);
     assert_eq!(report.totals.rounds, 2);
     assert_eq!(report.totals.failures, 0);
@@ -412,33 +407,21 @@ async fn validator_paths_interval_bounty_boost_loop_and_epoch() -> Result<()> {
     );
 
     // A block limit inside the interval ends the loop with no round; so does a stop request.
-    let mut limited = config(public);
+    let mut limited = config(validator, public);
     limited.exit_after_blocks = Some(2);
     let (_stop, shutdown) = watch::channel(false);
-    let report = validator::run(
-        &second.provider,
-        second.address,
-        validator,
-        &limited,
-        shutdown,
-        &Events::default(),
-    )
-    .await?;
+    let report = ValidatorLoop::new(second.provider.clone(), second.address, &Events::default())
+        .run(&limited, shutdown)
+        .await?;
     assert_eq!(
         (report.stopped, report.totals.rounds),
         (StopReason::BlockLimit, 0)
     );
     let (stop, shutdown) = watch::channel(false);
     stop.send_replace(true);
-    let report = validator::run(
-        &second.provider,
-        second.address,
-        validator,
-        &config(public),
-        shutdown,
-        &Events::default(),
-    )
-    .await?;
+    let report = ValidatorLoop::new(second.provider.clone(), second.address, &Events::default())
+        .run(&config(validator, public), shutdown)
+        .await?;
     assert_eq!(
         (report.stopped, report.totals.rounds),
         (StopReason::Requested, 0)

@@ -1,0 +1,86 @@
+//! The monitor as one service (`MonitorService::run(plan, shutdown)`) on a dev chain: it
+//! indexes, evaluates and serves the dashboard, stops itself at the plan's block limit and
+//! stops cleanly when the shutdown flag turns true.
+
+use std::time::Duration;
+
+use taonado_monitor::{MonitorFile, MonitorPlan, MonitorService, MonitorTuning};
+use tokio::sync::watch;
+
+use crate::stack::Stack;
+
+fn plan(stack: &Stack, db: std::path::PathBuf, exit_after_blocks: Option<u64>) -> MonitorPlan {
+    MonitorPlan {
+        network: "local".into(),
+        chain_id: stack.devnet.chain_id(),
+        netuid: 2,
+        rpc_url: stack.devnet.rpc_url().parse().unwrap(),
+        contracts: stack.contracts.clone(),
+        start_block: 0,
+        db,
+        listen: "127.0.0.1:0".parse().unwrap(),
+        file: MonitorFile::empty(),
+        notifiers: Vec::new(),
+        exit_after_blocks,
+        tuning: MonitorTuning {
+            poll_interval: Duration::from_millis(100),
+            ..MonitorTuning::default()
+        },
+    }
+}
+
+async fn status(url: &str) -> Option<u16> {
+    reqwest::get(url).await.ok().map(|r| r.status().as_u16())
+}
+
+#[tokio::test]
+async fn the_service_runs_on_a_dev_chain_and_stops_on_shutdown() {
+    let stack = Stack::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("data").join("service.db");
+
+    // A block limit: the service stops by itself once an evaluation covers it.
+    let service = MonitorService::start(plan(&stack, db.clone(), Some(3)), stack.provider.clone())
+        .await
+        .unwrap();
+    let (_keep, shutdown) = watch::channel(false);
+    let running = tokio::spawn(service.run(shutdown));
+    stack.mine(5).await;
+    let report = tokio::time::timeout(Duration::from_secs(60), running)
+        .await
+        .expect("the service stops at its block limit")
+        .unwrap()
+        .unwrap();
+    assert!(report.evaluations >= 1, "{report:?}");
+    assert!(report.checkpoint.is_some(), "{report:?}");
+    assert_eq!(report.db, db);
+
+    // No limit: it serves until the shutdown flag turns true, resuming the same database.
+    let service = MonitorService::start(plan(&stack, db.clone(), None), stack.provider.clone())
+        .await
+        .unwrap();
+    let url = service.dashboard_url().to_owned();
+    let (stop, shutdown) = watch::channel(false);
+    let running = tokio::spawn(service.run(shutdown));
+    assert_eq!(status(&format!("{url}healthz")).await, Some(200));
+    stack.mine(2).await;
+    let ready = async {
+        while status(&format!("{url}readyz")).await != Some(200) {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(60), ready)
+        .await
+        .expect("an evaluation makes the service ready");
+    assert!(!running.is_finished());
+    stop.send(true).unwrap();
+    let report = tokio::time::timeout(Duration::from_secs(30), running)
+        .await
+        .expect("the service stops on shutdown")
+        .unwrap()
+        .unwrap();
+    assert!(report.evaluations >= 1, "{report:?}");
+    assert_eq!(report.dashboard_url, url);
+    // The dashboard stopped with it.
+    assert_eq!(status(&format!("{url}healthz")).await, None);
+}
