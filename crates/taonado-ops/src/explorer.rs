@@ -9,7 +9,7 @@
 //! errors, rate limits) are retried.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use alloy::primitives::{Address, Bytes};
@@ -20,39 +20,10 @@ use url::Url;
 use taonado_contracts::{CodeMatch, Contract};
 use taonado_deployment::{DeploymentRecord, names};
 
+pub use crate::error::explorer::ExplorerError;
+
 /// The compiler of the committed artifacts, as explorers name it.
 pub const COMPILER_VERSION: &str = "v0.8.37+commit.f401782d";
-
-/// Why a verification step failed.
-#[derive(Debug, thiserror::Error)]
-pub enum ExplorerError {
-    #[error("cannot read source {path}: {source}; run from the repository root after `npm ci`")]
-    Source {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("{unit} imports {import}, which cannot be resolved; check node_modules (`npm ci`)")]
-    Import { unit: String, import: String },
-    #[error("explorer request to {url} failed: {message}; check --explorer and the network")]
-    Http { url: String, message: String },
-    #[error("explorer {url} answered HTTP {status}: {body}")]
-    Status {
-        url: String,
-        status: u16,
-        body: String,
-    },
-    #[error("explorer answered {action} with something that is not its API's json: {body}")]
-    Response { action: String, body: String },
-    #[error("cannot build the http client: {message}")]
-    Client { message: String },
-    #[error("verification result file {path} is not valid json: {source}")]
-    ResultFormat {
-        path: PathBuf,
-        #[source]
-        source: serde_json::Error,
-    },
-}
 
 type Result<T, E = ExplorerError> = std::result::Result<T, E>;
 

@@ -15,38 +15,7 @@ use crate::tx;
 use crate::weights::{AssociationState, WeightsReader, normalized_weights, resolve_block};
 use taonado_contracts::bindings::{DepositTracker, IMetagraph, WTAO, WeightsV3};
 
-/// Refusals of the mining commands, decided before any transaction.
-#[derive(Debug, thiserror::Error)]
-pub enum MinerError {
-    #[error(
-        "hotkey {hotkey} is not registered on subnet {netuid}; register it first (e.g. `btcli subnet register`)"
-    )]
-    HotkeyNotRegistered { hotkey: Hotkey, netuid: u16 },
-
-    #[error(
-        "{address} is already associated with hotkey {}; associations are permanent, use another EVM address for {hotkey}",
-        other.map_or_else(|| "another hotkey (not on this subnet)".to_owned(), |h| h.to_string())
-    )]
-    AssociatedElsewhere {
-        address: Address,
-        hotkey: Hotkey,
-        other: Option<Hotkey>,
-    },
-
-    #[error(
-        "{address} has {} TAO but needs {} TAO ({} to wrap + {} for gas); fund it first",
-        taonado_types::format_tao(*balance),
-        taonado_types::format_tao(*needed),
-        taonado_types::format_tao(*amount),
-        taonado_types::format_tao(*needed - *amount)
-    )]
-    InsufficientBalance {
-        address: Address,
-        balance: U256,
-        amount: U256,
-        needed: U256,
-    },
-}
+pub use crate::error::miner::MinerError;
 
 /// What `register` did.
 #[derive(Clone, Debug, Serialize)]

@@ -20,29 +20,13 @@ use crate::error::{OpsError, Result};
 use crate::tx;
 use taonado_contracts::bindings::{EvmValidator, WeightsV3};
 
+pub use crate::error::validator::ValidatorError;
+
 /// The revert string of the interval check (`intervalPassed` modifier).
 pub const INTERVAL_REVERT: &str = "Weight set interval has not passed";
 
 /// Pallet errors that mean "too soon for the subnet", not "wrong call".
 const RATE_LIMITED: [&str; 1] = ["SettingWeightsTooFast"];
-
-/// Why a weight setting was not sent.
-#[derive(Debug, thiserror::Error)]
-pub enum ValidatorError {
-    #[error(
-        "the weight set interval has not passed: setWeights is allowed from block {allowed_at} (now {current}, {} to go); nothing was sent",
-        allowed_at.saturating_sub(*current)
-    )]
-    IntervalNotPassed { current: u64, allowed_at: u64 },
-
-    #[error(
-        "{caller} is not the EvmValidator owner ({owner}); operatorSetWeights is owner-only, use the public mode (setWeights) instead"
-    )]
-    NotOwner { caller: Address, owner: Address },
-
-    #[error("{call} would revert: {reason}; nothing was sent")]
-    WouldRevert { call: &'static str, reason: String },
-}
 
 /// Who sets the weights, and how.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]

@@ -12,27 +12,12 @@ use taonado_types::{AccountId32, Hotkey};
 use crate::error::{OpsError, Result};
 use taonado_contracts::bindings::{DepositTracker, ERC20Taonado, IMetagraph, WTAO, WeightsV3};
 
+pub use crate::error::weights::WeightsError;
+
 /// Associations of one hotkey that WeightsV3 counts (`MAX_ASSOCIATIONS_PER_HOTKEY`).
 pub const MAX_ASSOCIATIONS_PER_HOTKEY: usize = 100;
 /// The uid that receives the part of the deposit goal nobody has deposited (`burn_uid`).
 pub const BURN_UID: usize = 0;
-
-/// Inputs on which WeightsV3 itself fails (defects of the live contract, fixed in V4).
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum WeightsError {
-    #[error(
-        "the subnet has no uids; WeightsV3 reverts on an empty metagraph (a V3 defect), register a neuron first"
-    )]
-    NoUids,
-    #[error(
-        "the deposit goal is 0 and nothing is deposited; WeightsV3 divides by zero here (a V3 defect), set a non-zero goal with setDepositGoal"
-    )]
-    DivisionByZero,
-    #[error(
-        "the deposits overflow uint256; WeightsV3 reverts here, which cannot happen with real balances"
-    )]
-    Overflow,
-}
 
 /// `getWeights()`: `deposits[uid]` is the sum of a uid's counted associations' WTAO balances
 /// and lifetime pool deposits (index [`BURN_UID`] is ignored); the burn uid gets what is

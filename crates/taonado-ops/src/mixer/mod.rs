@@ -5,7 +5,6 @@
 
 mod cache;
 mod deposit;
-mod error;
 mod query;
 mod sync;
 mod withdraw;
@@ -18,9 +17,9 @@ use serde::Serialize;
 use taonado_contracts::bindings::ERC20Taonado;
 use taonado_zk::{Note, fr_to_b256};
 
+pub use crate::error::mixer::MixerError;
 pub use cache::{CACHE_VERSION, CacheRead, CachedWithdrawal, EventCache};
 pub use deposit::{DepositReport, DepositRequest, append_note_backup};
-pub use error::MixerError;
 pub use query::{
     ComplianceReport, DepositDisclosure, PoolStats, StatsReport, WithdrawalDisclosure,
 };

@@ -9,8 +9,6 @@
 //! - [`verify`] checks the implementation slot and that every variable of the old layout and the
 //!   balance are what the snapshot (or the state at a block before the upgrade) says.
 
-mod error;
-
 use std::path::{Path, PathBuf};
 
 use alloy::eips::BlockId;
@@ -28,7 +26,7 @@ use crate::error::{OpsError, Result};
 use crate::tx;
 use taonado_deployment::{ContractRecord, DeploymentRecord, unix_now};
 
-pub use error::UpgradeError;
+pub use crate::error::upgrade::UpgradeError;
 
 pub use crate::deploy::verify::IMPLEMENTATION_SLOT;
 

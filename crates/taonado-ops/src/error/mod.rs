@@ -7,7 +7,18 @@ use alloy::primitives::{Address, B256};
 use alloy::providers::PendingTransactionError;
 use alloy::transports::TransportError;
 
-use crate::deploy::family::ChainFamily;
+use taonado_contracts::verifier::ChainFamily;
+
+// Each domain's error lives here, below the domain modules, so that `error` imports none of
+// them: the domain modules re-export their own (`crate::miner::MinerError`, ...).
+pub mod explorer;
+pub mod migrate;
+pub mod miner;
+pub mod mixer;
+pub mod upgrade;
+pub mod validator;
+pub mod weights;
+pub mod wtao;
 
 /// Result alias for taonado-ops.
 pub type Result<T, E = OpsError> = std::result::Result<T, E>;
@@ -170,7 +181,7 @@ pub enum OpsError {
     SimulationConfig,
 
     #[error(transparent)]
-    Mixer(#[from] Box<crate::mixer::MixerError>),
+    Mixer(#[from] Box<mixer::MixerError>),
 
     #[error(
         "refusing to deploy this verifying key to {network}: {reason}; pass a ceremony key \
@@ -179,25 +190,25 @@ pub enum OpsError {
     InsecureVerifyingKey { network: String, reason: String },
 
     #[error(transparent)]
-    Explorer(#[from] crate::explorer::ExplorerError),
+    Explorer(#[from] explorer::ExplorerError),
 
     #[error(transparent)]
-    Miner(#[from] crate::miner::MinerError),
+    Miner(#[from] miner::MinerError),
 
     #[error(transparent)]
-    Validator(#[from] crate::validator::ValidatorError),
+    Validator(#[from] validator::ValidatorError),
 
     #[error(transparent)]
-    Weights(#[from] crate::weights::WeightsError),
+    Weights(#[from] weights::WeightsError),
 
     #[error(transparent)]
-    Wtao(#[from] crate::wtao::WtaoError),
+    Wtao(#[from] wtao::WtaoError),
 
     #[error(transparent)]
-    Upgrade(#[from] crate::upgrade::UpgradeError),
+    Upgrade(#[from] upgrade::UpgradeError),
 
     #[error(transparent)]
-    Migrate(#[from] crate::migrate::MigrateError),
+    Migrate(#[from] migrate::MigrateError),
 }
 
 impl OpsError {

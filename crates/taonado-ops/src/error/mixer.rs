@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use alloy::primitives::{Address, B256};
 use taonado_zk::{NoteError, ZkError};
 
-use crate::error::OpsError;
+use super::OpsError;
 
 /// A mixer-specific failure; RPC, transaction and file errors use the shared
 /// [`crate::OpsError`] variants.
