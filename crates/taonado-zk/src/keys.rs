@@ -4,6 +4,7 @@
 
 use std::{
     fs,
+    io::Write,
     path::{Path, PathBuf},
 };
 
@@ -68,7 +69,9 @@ fn bad_file(path: &Path, reason: impl Into<String>) -> ZkError {
     }
 }
 
-/// Writes `bytes` to `path` through a temporary file, so a crash never leaves half a key.
+/// Writes `bytes` to `path` through a temporary file that is synced before it is renamed
+/// over `path`: without the sync, a power loss after the rename can leave an empty or
+/// partial key under the final name, so a crash never leaves half a key.
 pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ZkError> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         fs::create_dir_all(parent).map_err(io_error("create", parent))?;
@@ -76,7 +79,17 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ZkError>
     let mut temporary = path.as_os_str().to_owned();
     temporary.push(".tmp");
     let temporary = PathBuf::from(temporary);
-    fs::write(&temporary, bytes).map_err(io_error("write", &temporary))?;
+    let written = fs::File::create(&temporary)
+        .and_then(|mut file| {
+            file.write_all(bytes)?;
+            file.sync_all()
+        })
+        .map_err(io_error("write", &temporary));
+    if let Err(error) = written {
+        // Best effort: a half-written temporary file is of no use to anyone.
+        let _ = fs::remove_file(&temporary);
+        return Err(error);
+    }
     fs::rename(&temporary, path).map_err(io_error("rename into place", path))
 }
 
@@ -449,6 +462,17 @@ mod tests {
             load_keys(other_circuit.path(), shape),
             Err(ZkError::CircuitMismatch { .. })
         ));
+    }
+
+    #[test]
+    fn atomic_write_replaces_the_file_and_leaves_no_temporary() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let path = dir.path().join("nested").join(VERIFYING_KEY_FILE);
+        write_atomically(&path, b"one").expect("first write");
+        write_atomically(&path, b"two").expect("second write");
+        assert_eq!(fs::read(&path).expect("reads"), b"two");
+        let parent = path.parent().expect("has a parent");
+        assert_eq!(fs::read_dir(parent).expect("listable").count(), 1);
     }
 
     #[test]
