@@ -11,7 +11,7 @@
 //! (`x.c1, x.c0, y.c1, y.c0` in arkworks/snarkjs naming); use [`g2_words`] to convert.
 
 use alloy_primitives::{Address, Bytes, U256, address};
-use alloy_sol_types::{SolConstructor, SolValue};
+use alloy_sol_types::SolValue;
 
 alloy_sol_types::sol!(
     #[allow(missing_docs)]
@@ -97,60 +97,9 @@ impl std::fmt::Display for ChainFamily {
     }
 }
 
-/// A Groth16 verifying key for 6 public inputs, as the verifier's constructor takes it.
-///
-/// G1 points are `[x, y]`; G2 points are `[x.c1, x.c0, y.c1, y.c0]` (imaginary part first).
-/// Every word must be below the BN254 base-field prime, or the constructor reverts with
-/// "verifier-key-element-gte-prime-q".
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct VerifyingKeyWords {
-    /// `vk_alpha_1`.
-    pub alpha: [U256; 2],
-    /// `vk_beta_2`.
-    pub beta: [U256; 4],
-    /// `vk_gamma_2`.
-    pub gamma: [U256; 4],
-    /// `vk_delta_2`.
-    pub delta: [U256; 4],
-    /// `IC[0..7]`: the constant term, then one point per public input.
-    pub ic: [[U256; 2]; 7],
-}
-
-impl VerifyingKeyWords {
-    /// The 28 constructor words in order: alpha, beta, gamma, delta, IC[0..7].
-    pub fn to_words(&self) -> [U256; 28] {
-        let mut words = [U256::ZERO; 28];
-        let flat = self
-            .alpha
-            .iter()
-            .chain(&self.beta)
-            .chain(&self.gamma)
-            .chain(&self.delta)
-            .chain(self.ic.iter().flatten());
-        for (slot, word) in words.iter_mut().zip(flat) {
-            *slot = *word;
-        }
-        words
-    }
-
-    /// ABI-encoded constructor arguments (28 static words, 896 bytes).
-    pub fn constructor_args(&self) -> Vec<u8> {
-        Groth16VerifierEthereum::constructorCall {
-            alpha: self.alpha,
-            beta: self.beta,
-            gamma: self.gamma,
-            delta: self.delta,
-            ic: self.ic,
-        }
-        .abi_encode()
-    }
-}
-
-/// Puts an Fp2 point given real part first (arkworks `c0, c1`, snarkjs order) into the
-/// contract's imaginary-first order.
-pub fn g2_words(x: [U256; 2], y: [U256; 2]) -> [U256; 4] {
-    [x[1], x[0], y[1], y[0]]
-}
+// The key words are defined in taonado-types, below this crate and taonado-zk (which
+// produces them from a key file), so that neither of the two depends on the other.
+pub use taonado_types::{VerifyingKeyWords, g2_words};
 
 /// The transaction input that deploys a `family` verifier for `key`.
 pub fn initcode(family: ChainFamily, key: &VerifyingKeyWords) -> Bytes {
@@ -251,6 +200,18 @@ mod tests {
         assert!(words.iter().enumerate().all(|(i, v)| *v == w(i as u64)));
         // Static arrays encode inline, so the constructor arguments are exactly these words.
         assert_eq!(key.constructor_args(), words.abi_encode());
+        // ... and exactly what the verifier's own ABI makes of them.
+        let constructor = Groth16VerifierEthereum::constructorCall {
+            alpha: key.alpha,
+            beta: key.beta,
+            gamma: key.gamma,
+            delta: key.delta,
+            ic: key.ic,
+        };
+        assert_eq!(
+            key.constructor_args(),
+            alloy_sol_types::SolConstructor::abi_encode(&constructor)
+        );
     }
 
     #[test]

@@ -18,9 +18,12 @@ pub mod subnet;
 pub mod tx;
 pub mod upgrade;
 pub mod validator;
-pub mod verifying_key;
 pub mod weights;
 pub mod wtao;
+
+/// The verifying key file, parsed by `taonado-zk` (the one parser of the format); kept under
+/// this path so `taonado_ops::verifying_key::VerifyingKeyFile` keeps naming it.
+pub use taonado_zk::verifying_key_file as verifying_key;
 
 pub use deploy::{
     ChainFamily, DeployPlan, DeployProgress, EvmValidatorSettings, FamilyPolicy, InsecureKeyPolicy,

@@ -1,5 +1,5 @@
 //! Domain types shared by every taonado crate: SS58 accounts and hotkeys, the EVM→native
-//! account mirror, TAO/wei/rao units and subnet identifiers.
+//! account mirror, TAO/wei/rao units, subnet identifiers and the verifier's key words.
 //!
 //! Parsing and display only: this crate does no I/O.
 
@@ -8,6 +8,7 @@ mod error;
 mod ids;
 mod mirror;
 mod units;
+mod verifier_key;
 
 pub use account::{AccountId32, BITTENSOR_SS58_PREFIX, Hotkey, SS58_PREFIX};
 pub use error::{Result, TypesError};
@@ -17,3 +18,4 @@ pub use units::{
     MAX_TAO_DECIMALS, RAO_PER_TAO, Rao, WEI_PER_RAO, WEI_PER_TAO, format_tao, parse_tao,
     rao_to_wei, wei_to_rao,
 };
+pub use verifier_key::{VerifyingKeyWords, g2_words};

@@ -4,18 +4,19 @@
 
 use std::{
     fs,
+    io::Write,
     path::{Path, PathBuf},
 };
 
 use alloy_primitives::{B256, U256, keccak256};
-use ark_bn254::{Fq, Fq2, G1Affine, G2Affine};
+use ark_bn254::{Fq, G1Affine, G2Affine};
 use ark_ec::AffineRepr;
-use ark_ff::{PrimeField, Zero};
+use ark_ff::PrimeField;
 use ark_serialize::{CanonicalDeserialize, CanonicalSerialize};
 use serde_json::{Value, json};
 
 use crate::{
-    ZkError,
+    VerifyingKeyFile, ZkError,
     circuit::PUBLIC_INPUTS,
     groth16::{
         CIRCUIT_NAME, CircuitShape, LOCAL_DEV_SETUP_SEED, ProvingKey, VerifyingKey, WithdrawProver,
@@ -68,7 +69,9 @@ fn bad_file(path: &Path, reason: impl Into<String>) -> ZkError {
     }
 }
 
-/// Writes `bytes` to `path` through a temporary file, so a crash never leaves half a key.
+/// Writes `bytes` to `path` through a temporary file that is synced before it is renamed
+/// over `path`: without the sync, a power loss after the rename can leave an empty or
+/// partial key under the final name, so a crash never leaves half a key.
 pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ZkError> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         fs::create_dir_all(parent).map_err(io_error("create", parent))?;
@@ -76,7 +79,17 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ZkError>
     let mut temporary = path.as_os_str().to_owned();
     temporary.push(".tmp");
     let temporary = PathBuf::from(temporary);
-    fs::write(&temporary, bytes).map_err(io_error("write", &temporary))?;
+    let written = fs::File::create(&temporary)
+        .and_then(|mut file| {
+            file.write_all(bytes)?;
+            file.sync_all()
+        })
+        .map_err(io_error("write", &temporary));
+    if let Err(error) = written {
+        // Best effort: a half-written temporary file is of no use to anyone.
+        let _ = fs::remove_file(&temporary);
+        return Err(error);
+    }
     fs::rename(&temporary, path).map_err(io_error("rename into place", path))
 }
 
@@ -226,7 +239,7 @@ impl KeyProvenance {
     pub fn from_json(value: &Value) -> Self {
         let text = |key: &str| value["taonado"][key].as_str().map(str::to_owned);
         Self {
-            setup: text("setup").unwrap_or_else(|| "unknown".to_owned()),
+            setup: text("setup").unwrap_or_else(|| crate::UNKNOWN_SETUP.to_owned()),
             circuit: text("circuit"),
             circuit_hash: text("circuit_hash"),
             phase1: text("phase1"),
@@ -249,49 +262,9 @@ pub fn write_verifying_key(
     write_atomically(path, text.as_bytes())
 }
 
-fn field(path: &Path, value: &Value, what: &str) -> Result<Fq, ZkError> {
-    let text = value
-        .as_str()
-        .ok_or_else(|| bad_file(path, format!("{what} must be a decimal string")))?;
-    let number = U256::from_str_radix(text, 10)
-        .map_err(|_| bad_file(path, format!("{what} is not a decimal number: {text:?}")))?;
-    Fq::from_bigint(ark_ff::BigInt(number.into_limbs()))
-        .ok_or_else(|| bad_file(path, format!("{what} is not below the base field modulus")))
-}
-
-fn g1_from_json(path: &Path, value: &Value, what: &str) -> Result<G1Affine, ZkError> {
-    let x = field(path, &value[0], what)?;
-    let y = field(path, &value[1], what)?;
-    let z = field(path, &value[2], what)?;
-    if z.is_zero() {
-        return Ok(G1Affine::zero());
-    }
-    let point = G1Affine::new_unchecked(x, y);
-    if !point.is_on_curve() {
-        return Err(bad_file(
-            path,
-            format!("{what} is not on the bn254 G1 curve"),
-        ));
-    }
-    Ok(point)
-}
-
-fn g2_from_json(path: &Path, value: &Value, what: &str) -> Result<G2Affine, ZkError> {
-    let coordinate = |i: usize| -> Result<Fq2, ZkError> {
-        Ok(Fq2::new(
-            field(path, &value[i][0], what)?,
-            field(path, &value[i][1], what)?,
-        ))
-    };
-    let point = G2Affine::new_unchecked(coordinate(0)?, coordinate(1)?);
-    if !(point.is_on_curve() && point.is_in_correct_subgroup_assuming_on_curve()) {
-        return Err(bad_file(path, format!("{what} is not a bn254 G2 point")));
-    }
-    Ok(point)
-}
-
-/// Parses a verifying key JSON (as [`verifying_key_json`] writes it) and checks that it
-/// was made for `expected_hash`. `path` only labels errors.
+/// Parses a verifying key JSON (as [`verifying_key_json`] writes it) with
+/// [`VerifyingKeyFile`] and checks that it was made for `expected_hash`. `path` only labels
+/// errors.
 pub fn verifying_key_from_json(
     path: &Path,
     value: &Value,
@@ -307,26 +280,9 @@ pub fn verifying_key_from_json(
             expected: expected_hash.to_string(),
         });
     }
-    if value["protocol"] != "groth16" || value["curve"] != "bn128" {
-        return Err(bad_file(path, "expected protocol groth16 on curve bn128"));
-    }
-    if value["nPublic"].as_u64() != Some(PUBLIC_INPUTS as u64) {
-        return Err(bad_file(path, format!("nPublic must be {PUBLIC_INPUTS}")));
-    }
-    let ic = value["IC"]
-        .as_array()
-        .filter(|ic| ic.len() == PUBLIC_INPUTS + 1)
-        .ok_or_else(|| bad_file(path, format!("IC must list {} points", PUBLIC_INPUTS + 1)))?;
-    Ok(VerifyingKey {
-        alpha_g1: g1_from_json(path, &value["vk_alpha_1"], "vk_alpha_1")?,
-        beta_g2: g2_from_json(path, &value["vk_beta_2"], "vk_beta_2")?,
-        gamma_g2: g2_from_json(path, &value["vk_gamma_2"], "vk_gamma_2")?,
-        delta_g2: g2_from_json(path, &value["vk_delta_2"], "vk_delta_2")?,
-        gamma_abc_g1: ic
-            .iter()
-            .map(|point| g1_from_json(path, point, "IC"))
-            .collect::<Result<_, _>>()?,
-    })
+    VerifyingKeyFile::from_json(value)
+        .map(VerifyingKeyFile::into_verifying_key)
+        .map_err(|error| bad_file(path, error.to_string()))
 }
 
 /// Reads a verifying key JSON made for `expected_hash`.
@@ -449,6 +405,17 @@ mod tests {
             load_keys(other_circuit.path(), shape),
             Err(ZkError::CircuitMismatch { .. })
         ));
+    }
+
+    #[test]
+    fn atomic_write_replaces_the_file_and_leaves_no_temporary() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let path = dir.path().join("nested").join(VERIFYING_KEY_FILE);
+        write_atomically(&path, b"one").expect("first write");
+        write_atomically(&path, b"two").expect("second write");
+        assert_eq!(fs::read(&path).expect("reads"), b"two");
+        let parent = path.parent().expect("has a parent");
+        assert_eq!(fs::read_dir(parent).expect("listable").count(), 1);
     }
 
     #[test]

@@ -19,6 +19,7 @@ pub mod msm;
 pub mod note;
 pub mod pedersen;
 pub mod ptau;
+pub mod verifying_key_file;
 
 pub use circuit::{WithdrawCircuit, WithdrawPublicInputs, WithdrawWitness, address_to_fr};
 pub use error::{NoteError, PtauError, ZkError};
@@ -31,3 +32,4 @@ pub use merkle::{BENCH_LEAF_SEED, MerklePath, MerkleTree, TREE_CAPACITY, splitmi
 pub use mimc::{TREE_LEVELS, hash_left_right, mimc_feistel, mimc_sponge, zero_value, zeros};
 pub use note::{LEGACY_NOTE_PREFIX, Note};
 pub use pedersen::{CircomPoint, pedersen_hash};
+pub use verifying_key_file::{UNKNOWN_SETUP, VerifyingKeyError, VerifyingKeyFile};

@@ -26,10 +26,11 @@ use revm::{
     state::{AccountInfo, Bytecode, EvmState},
 };
 use serde::{Deserialize, Serialize};
+use taonado_types::evm_mirror;
 
 use super::{
     exec::{self, CallRequest, ChainRules, Executed, StateDb},
-    precompiles::{MirrorMap, SubtensorSlot, mirror_of},
+    precompiles::{MirrorMap, SubtensorSlot},
 };
 use crate::{
     config::DevAccount,
@@ -201,7 +202,7 @@ impl Chain {
         let mut mirrors = MirrorMap::new();
         for (account, remote) in dev_accounts.iter().zip(remote) {
             db.insert_account_info(account.address, AccountInfo { balance, ..remote });
-            mirrors.insert(mirror_of(&account.address), account.address);
+            mirrors.insert(evm_mirror(account.address).0, account.address);
         }
         let timestamp = now_secs();
         let header = Header {
@@ -493,9 +494,9 @@ impl Chain {
         for (mirror, address) in new_mirrors {
             self.mirrors.insert(mirror, address);
         }
-        self.mirrors.entry(mirror_of(&tx.from)).or_insert(tx.from);
+        self.mirrors.entry(evm_mirror(tx.from).0).or_insert(tx.from);
         if let TxKind::Call(to) = tx.tx_env.kind {
-            self.mirrors.entry(mirror_of(&to)).or_insert(to);
+            self.mirrors.entry(evm_mirror(to).0).or_insert(to);
         }
         let contract_address = match tx.tx_env.kind {
             TxKind::Create => Some(tx.from.create(tx.tx_env.nonce)),

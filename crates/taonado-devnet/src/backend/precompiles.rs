@@ -9,7 +9,6 @@
 use std::{collections::HashMap, sync::OnceLock};
 
 use alloy_primitives::{Address, B256, Bytes, U256};
-use blake2::{Blake2b, Digest, digest::consts::U32};
 use revm::{
     context::Cfg,
     context_interface::{ContextTr, JournalTr, journaled_state::account::JournaledAccountTr},
@@ -18,7 +17,9 @@ use revm::{
     precompile::{PrecompileHalt, PrecompileOutput, Precompiles, bn254, u64_to_address},
     primitives::AddressSet,
 };
-use sha3::Sha3_256;
+use sha3::{Digest, Sha3_256};
+
+use taonado_types::evm_mirror;
 
 use crate::subtensor::{EvmHost, PrecompileCall, PrecompileOutcome, Subtensor};
 
@@ -38,16 +39,8 @@ pub const SR25519_VERIFY: Address = u64_to_address(0x403);
 /// Message of a failing 0x6 call, as Frontier's dispatch precompile reports undecodable input.
 const DISPATCH_FAILURE: &str = "decode failed";
 
-/// Maps the native mirror account (`blake2b_256("evm:" ‖ h160)`) back to its H160.
+/// Maps the native mirror account ([`taonado_types::evm_mirror`]) back to its H160.
 pub type MirrorMap = HashMap<[u8; 32], Address>;
-
-/// The native account behind an H160.
-pub fn mirror_of(address: &Address) -> [u8; 32] {
-    let mut hasher = Blake2b::<U32>::new();
-    hasher.update(b"evm:");
-    hasher.update(address.as_slice());
-    hasher.finalize().into()
-}
 
 /// All addresses this chain treats as precompiles (warm from the start of every tx).
 pub fn precompile_addresses() -> &'static AddressSet {
@@ -156,7 +149,7 @@ impl<CTX: ContextTr> PrecompileProvider<CTX> for TaoPrecompiles<'_> {
 
         if Subtensor::is_precompile(&address) {
             let caller = inputs.caller;
-            let mirror = mirror_of(&caller);
+            let mirror = evm_mirror(caller).0;
             if !self.mirrors.contains_key(&mirror) {
                 self.new_mirrors.push((mirror, caller));
             }
@@ -350,15 +343,20 @@ impl<CTX: ContextTr> EvmHost for JournalHost<'_, CTX> {
 
 #[cfg(test)]
 mod tests {
+    use blake2::Blake2b;
+
     use super::*;
 
+    /// The chain keys its mirror map with `taonado_types::evm_mirror`; this checks that
+    /// function against the spec vector with an SS58 encoding written out here, apart from
+    /// the types crate's own.
     #[test]
     fn mirror_matches_the_spec_vector() {
         // spec/subtensor.md: 0xf24F…6cac -> 5Fghzk1AJt88PeFEzuRfXzbPchiBbsVGTTXcdx599VdZzkTA
         let address: Address = "0xf24FF3a9CF04c71Dbc94D0b566f7A27B94566cac"
             .parse()
             .expect("valid literal");
-        let mirror = mirror_of(&address);
+        let mirror = evm_mirror(address).0;
         let mut payload = vec![42u8];
         payload.extend_from_slice(&mirror);
         let mut hasher = Blake2b::<blake2::digest::consts::U64>::new();

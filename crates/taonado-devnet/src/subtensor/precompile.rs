@@ -14,45 +14,18 @@ sol! {
     interface IBalanceTransfer {
         function transfer(bytes32 data) external payable;
     }
-
-    interface IMetagraph {
-        struct AxonInfo {
-            uint64 block;
-            uint32 version;
-            uint128 ip;
-            uint16 port;
-            uint8 ip_type;
-            uint8 protocol;
-        }
-        function getUidCount(uint16 netuid) external view returns (uint16);
-        function getStake(uint16 netuid, uint16 uid) external view returns (uint64);
-        function getRank(uint16 netuid, uint16 uid) external view returns (uint16);
-        function getTrust(uint16 netuid, uint16 uid) external view returns (uint16);
-        function getConsensus(uint16 netuid, uint16 uid) external view returns (uint16);
-        function getIncentive(uint16 netuid, uint16 uid) external view returns (uint16);
-        function getDividends(uint16 netuid, uint16 uid) external view returns (uint16);
-        function getVtrust(uint16 netuid, uint16 uid) external view returns (uint16);
-        function getEmission(uint16 netuid, uint16 uid) external view returns (uint64);
-        function getValidatorStatus(uint16 netuid, uint16 uid) external view returns (bool);
-        function getLastUpdate(uint16 netuid, uint16 uid) external view returns (uint64);
-        function getIsActive(uint16 netuid, uint16 uid) external view returns (bool);
-        function getAxon(uint16 netuid, uint16 uid) external view returns (AxonInfo memory);
-        function getHotkey(uint16 netuid, uint16 uid) external view returns (bytes32);
-        function getColdkey(uint16 netuid, uint16 uid) external view returns (bytes32);
-    }
-
-    interface INeuron {
-        function setWeights(uint16 netuid, uint16[] dests, uint16[] weights, uint64 versionKey) external payable;
-        function commitWeights(uint16 netuid, bytes32 commitHash) external payable;
-        function revealWeights(uint16 netuid, uint16[] uids, uint16[] values, uint16[] salt, uint64 versionKey) external payable;
-        function burnedRegister(uint16 netuid, bytes32 hotkey) external payable;
-        function serveAxon(uint16 netuid, uint32 version, uint128 ip, uint16 port, uint8 ipType, uint8 protocol, uint8 placeholder1, uint8 placeholder2) external payable;
-    }
 }
 
-pub use self::{
-    IBalanceTransfer::IBalanceTransferCalls, IMetagraph::IMetagraphCalls, INeuron::INeuronCalls,
+// The metagraph and neuron precompile ABIs are written out once, in taonado-contracts,
+// beside the contracts that call them; the dev chain implements that same ABI, so a
+// selector can never differ between caller and emulator. The dependency points down to a
+// crate of pure data (no I/O, no taonado crate below it), so it adds no cycle.
+use taonado_contracts::bindings::{
+    IMetagraph::{self, IMetagraphCalls},
+    INeuron::INeuronCalls,
 };
+
+pub use self::IBalanceTransfer::IBalanceTransferCalls;
 
 /// Fixed gas costs per function.
 pub mod gas {

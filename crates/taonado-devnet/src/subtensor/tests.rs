@@ -3,13 +3,10 @@
 use alloy_primitives::{Address, B256, U256, hex};
 use alloy_sol_types::{Revert, SolCall, SolError};
 use serde_json::json;
+use taonado_contracts::bindings::{IMetagraph as M, INeuron as N};
 use taonado_types::{AccountId32, Hotkey, NetUid, Rao, evm_mirror};
 
-use super::{
-    host::MemoryHost,
-    precompile::{IBalanceTransfer as B, IMetagraph as M, INeuron as N},
-    *,
-};
+use super::{host::MemoryHost, precompile::IBalanceTransfer as B, *};
 
 const TAO: u64 = 1_000_000_000;
 const NETUID: u16 = 2;

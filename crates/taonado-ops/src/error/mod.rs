@@ -211,6 +211,17 @@ pub enum OpsError {
     Migrate(#[from] migrate::MigrateError),
 }
 
+/// `taonado-zk` parses verifying key files; its refusal keeps this crate's message, which
+/// tells the operator to export the key again.
+impl From<taonado_zk::VerifyingKeyError> for OpsError {
+    fn from(error: taonado_zk::VerifyingKeyError) -> Self {
+        Self::VerifyingKey {
+            field: error.field,
+            reason: error.reason,
+        }
+    }
+}
+
 impl OpsError {
     pub(crate) fn rpc(action: impl Into<String>) -> impl FnOnce(TransportError) -> Self {
         let action = action.into();
@@ -237,5 +248,23 @@ impl OpsError {
             path,
             source,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_verifying_key_names_its_field() {
+        let error = OpsError::from(
+            crate::VerifyingKeyFile::parse(r#"{"protocol": "plonk"}"#)
+                .expect_err("not a groth16 key"),
+        );
+        assert!(
+            matches!(&error, OpsError::VerifyingKey { field, .. } if field == "protocol"),
+            "{error}"
+        );
+        assert!(error.to_string().contains("export it again"), "{error}");
     }
 }
