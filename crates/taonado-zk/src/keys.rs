@@ -4,7 +4,6 @@
 
 use std::{
     fs,
-    io::Write,
     path::{Path, PathBuf},
 };
 
@@ -73,24 +72,19 @@ fn bad_file(path: &Path, reason: impl Into<String>) -> ZkError {
 /// over `path`: without the sync, a power loss after the rename can leave an empty or
 /// partial key under the final name, so a crash never leaves half a key.
 pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ZkError> {
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        fs::create_dir_all(parent).map_err(io_error("create", parent))?;
-    }
-    let mut temporary = path.as_os_str().to_owned();
-    temporary.push(".tmp");
-    let temporary = PathBuf::from(temporary);
-    let written = fs::File::create(&temporary)
-        .and_then(|mut file| {
-            file.write_all(bytes)?;
-            file.sync_all()
-        })
-        .map_err(io_error("write", &temporary));
-    if let Err(error) = written {
-        // Best effort: a half-written temporary file is of no use to anyone.
-        let _ = fs::remove_file(&temporary);
-        return Err(error);
-    }
-    fs::rename(&temporary, path).map_err(io_error("rename into place", path))
+    // The one atomic writer of the workspace (temporary file, sync, rename, directory sync).
+    taonado_deployment::fs::write_atomic(path, bytes).map_err(|error| match error {
+        taonado_deployment::DeploymentError::Io {
+            action,
+            path,
+            source,
+        } => ZkError::Io {
+            action,
+            path,
+            source,
+        },
+        other => io_error("write", path)(std::io::Error::other(other.to_string())),
+    })
 }
 
 /// The proving key file's bytes: magic, circuit hash, compressed arkworks key.

@@ -115,7 +115,7 @@ pub fn load_verifying_key(
     })?;
     VerifyingKeyFile::parse(&text).map_err(|source| PlanError::InvalidVerifyingKey {
         path,
-        source: Box::new(source),
+        source: Box::new(source.into()),
     })
 }
 
