@@ -1,12 +1,11 @@
 //! The argument tree: `Cli` = global flags + one command. Each command's arguments live
 //! next to its code in `cmd/`.
 
-use std::path::PathBuf;
-
-use clap::{Args, Parser, Subcommand};
-use url::Url;
+use clap::{Parser, Subcommand};
 
 use crate::cmd;
+use crate::context::{Context, GlobalArgs};
+use crate::error::CliError;
 
 /// Taonado (Bittensor subnet 113): dev chain, deployment and operations in one binary.
 #[derive(Parser)]
@@ -16,30 +15,6 @@ pub struct Cli {
     pub global: GlobalArgs,
     #[command(subcommand)]
     pub command: Command,
-}
-
-/// Flags every command accepts.
-#[derive(Args, Clone, Debug)]
-pub struct GlobalArgs {
-    /// Network to use: local, testnet, mainnet or a name from taonado.toml
-    /// [default: the file's default_network, else local]
-    #[arg(long, global = true, env = "TAONADO_NETWORK", value_name = "NAME")]
-    pub network: Option<String>,
-    /// JSON-RPC endpoint; overrides the network's rpc_url (the chain id is still checked).
-    #[arg(long, global = true, value_name = "URL")]
-    pub rpc_url: Option<Url>,
-    /// Print exactly one JSON envelope {schema_version, ok, data, errors} on stdout.
-    #[arg(long, global = true)]
-    pub json: bool,
-    /// More logs on stderr (-v, -vv, -vvv); RUST_LOG overrides this.
-    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
-    pub verbose: u8,
-    /// Only errors on stderr.
-    #[arg(short, long, global = true)]
-    pub quiet: bool,
-    /// Config file [default: $TAONADO_CONFIG, ./taonado.toml, ~/.taonado/taonado.toml].
-    #[arg(long, global = true, value_name = "FILE")]
-    pub config: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -103,6 +78,37 @@ pub enum Command {
     /// The Grafana dashboard for the monitor's metrics: `dashboard export`.
     #[command(subcommand)]
     Dashboard(cmd::dashboard::DashboardCommand),
+}
+
+impl Command {
+    /// Runs the command: each arm is one module's entry point.
+    pub async fn run(self, context: &Context) -> Result<(), CliError> {
+        match self {
+            Command::Devnet(args) => args.run(context).await,
+            Command::Deploy(args) => args.run(context).await,
+            Command::Up(args) => args.run(context).await,
+            Command::GasReport(args) => args.run(context).await,
+            Command::Mixer(command) => command.run(context).await,
+            Command::Networks(args) => args.run(context),
+            Command::Config(command) => command.run(context),
+            Command::Upgrade(command) => command.run(context).await,
+            Command::Migrate(command) => command.run(context).await,
+            Command::Address(args) => args.run(context),
+            Command::Wallet(command) => command.run(context),
+            Command::Wtao(command) => command.run(context).await,
+            Command::Zk(command) => command.run(context),
+            Command::Miner(command) => command.run(context).await,
+            Command::Validator(command) => command.run(context).await,
+            Command::Weights(command) => command.run(context).await,
+            Command::Verify(args) => args.run(context).await,
+            Command::Net(command) => command.run(context).await,
+            Command::Index(args) => args.run(context).await,
+            Command::Monitor(args) => args.run(context).await,
+            Command::Alerts(command) => command.run(context).await,
+            Command::Health(args) => args.run(context).await,
+            Command::Dashboard(command) => command.run(context),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -3,11 +3,36 @@
 
 use std::path::PathBuf;
 
+use clap::Args;
 use taonado_config::{Config, ConfigSearch, NetworkConfig, NetworkOverride};
+use url::Url;
 
-use crate::cli::GlobalArgs;
 use crate::error::CliError;
 use crate::output::Output;
+
+/// Flags every command accepts.
+#[derive(Args, Clone, Debug)]
+pub struct GlobalArgs {
+    /// Network to use: local, testnet, mainnet or a name from taonado.toml
+    /// [default: the file's default_network, else local]
+    #[arg(long, global = true, env = "TAONADO_NETWORK", value_name = "NAME")]
+    pub network: Option<String>,
+    /// JSON-RPC endpoint; overrides the network's rpc_url (the chain id is still checked).
+    #[arg(long, global = true, value_name = "URL")]
+    pub rpc_url: Option<Url>,
+    /// Print exactly one JSON envelope {schema_version, ok, data, errors} on stdout.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// More logs on stderr (-v, -vv, -vvv); RUST_LOG overrides this.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+    /// Only errors on stderr.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// Config file [default: $TAONADO_CONFIG, ./taonado.toml, ~/.taonado/taonado.toml].
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
 
 pub struct Context {
     pub global: GlobalArgs,

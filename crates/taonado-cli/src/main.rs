@@ -20,8 +20,9 @@ use std::process::ExitCode;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
-use crate::cli::{Cli, GlobalArgs};
+use crate::cli::Cli;
 use crate::context::Context;
+use crate::context::GlobalArgs;
 use crate::error::CliError;
 use crate::output::Output;
 
@@ -41,7 +42,7 @@ fn main() -> ExitCode {
         .map_err(|e| CliError::failed(anyhow::Error::new(e).context("starting the async runtime")))
         .and_then(|runtime| {
             let context = Context::new(cli.global, output.clone());
-            runtime.block_on(cmd::run(cli.command, &context))
+            runtime.block_on(cli.command.run(&context))
         });
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -73,7 +73,7 @@ impl DeployReport {
     }
 
     pub fn render_contracts(&self, out: &mut dyn Write) -> std::io::Result<()> {
-        let mut table = crate::cmd::table(&["contract", "address", "artifact"]);
+        let mut table = crate::output::table(&["contract", "address", "artifact"]);
         for c in &self.contracts {
             table.add_row(vec![
                 c.name.clone(),

@@ -39,7 +39,7 @@ use alloy::primitives::U256;
 use serde::Deserialize;
 
 use crate::error::{MonitorError, Result};
-use crate::rules::RULES;
+use crate::rule_names::RULES;
 
 /// The whole file.
 #[derive(Clone, Debug, Deserialize)]
@@ -94,7 +94,7 @@ pub struct RuleSettings {
     /// In TAO, as text ("0.1") so that no precision is lost.
     pub validator_balance_min_tao: String,
     pub gas_spike_factor: f64,
-    /// Rule names (see [`RULES`]) that never fire.
+    /// Rule names (see [`RULES`](crate::rule_names::RULES)) that never fire.
     pub disabled: Vec<String>,
 }
 

@@ -20,6 +20,7 @@ pub mod health;
 pub mod metrics;
 pub mod notify;
 pub mod observe;
+pub mod rule_names;
 pub mod rules;
 pub mod service;
 pub mod units;

@@ -11,28 +11,9 @@ use crate::config::RuleSettings;
 use crate::observe::Observation;
 use crate::units::{gwei, tao};
 
-pub const TX_SUCCESS_RATE: &str = "tx_success_rate";
-pub const GAS_PRICE: &str = "gas_price";
-pub const WEIGHT_INTERVAL: &str = "weight_interval";
-pub const WTAO_SUPPLY_DISCREPANCY: &str = "wtao_supply_discrepancy";
-pub const POOL_BALANCE_DISCREPANCY: &str = "pool_balance_discrepancy";
-pub const FAILED_TRANSACTION: &str = "failed_transaction";
-pub const GAS_USED: &str = "gas_used";
-pub const VALIDATOR_BALANCE_LOW: &str = "validator_balance_low";
-pub const SELF_WITHDRAWAL: &str = "self_withdrawal";
-
-/// Every rule, by the name used in dedup keys, `rules.disabled` and the alert's `rule`.
-pub const RULES: &[&str] = &[
-    TX_SUCCESS_RATE,
-    GAS_PRICE,
-    WEIGHT_INTERVAL,
-    WTAO_SUPPLY_DISCREPANCY,
-    POOL_BALANCE_DISCREPANCY,
-    FAILED_TRANSACTION,
-    GAS_USED,
-    VALIDATOR_BALANCE_LOW,
-    SELF_WITHDRAWAL,
-];
+// The names sit in a leaf module because the config file checks `rules.disabled` against
+// them, and the rules read the config's thresholds.
+pub use crate::rule_names::*;
 
 /// The outcome of one evaluation.
 #[derive(Clone, Debug, Default, PartialEq)]

@@ -165,7 +165,7 @@ impl Report for AlertsListReport {
     fn render(&self, out: &mut dyn Write) -> std::io::Result<()> {
         writeln!(out, "firing on {}: {}", self.network, self.firing.len())?;
         if !self.firing.is_empty() {
-            let mut t = super::table(&["severity", "rule", "since", "summary"]);
+            let mut t = crate::output::table(&["severity", "rule", "since", "summary"]);
             for a in &self.firing {
                 t.add_row(vec![
                     a.severity.as_str().into(),
@@ -177,7 +177,7 @@ impl Report for AlertsListReport {
             writeln!(out, "{t}")?;
         }
         writeln!(out, "recent:")?;
-        let mut t = super::table(&["state", "severity", "rule", "updated", "summary"]);
+        let mut t = crate::output::table(&["state", "severity", "rule", "updated", "summary"]);
         for a in &self.recent {
             t.add_row(vec![
                 a.state.as_str().into(),

@@ -156,7 +156,7 @@ impl Report for CheckReport {
             "network {} (chain {}){source}",
             self.network, self.chain_id
         )?;
-        let mut table = super::table(&["status", "subject", "check", "detail"]);
+        let mut table = crate::output::table(&["status", "subject", "check", "detail"]);
         for c in &self.checks {
             table.add_row(vec![
                 c.status.label().to_owned(),

@@ -43,7 +43,7 @@ impl Report for GasReport {
             "gas used on {} in blocks {}..={} ({} transactions)",
             self.network, self.from_block, self.to_block, self.transactions
         )?;
-        let mut table = super::table(&[
+        let mut table = crate::output::table(&[
             "contract", "function", "calls", "reverted", "min", "avg", "max",
         ]);
         for r in &self.rows {

@@ -40,7 +40,7 @@ impl Report for HealthOutput {
             },
             r.network
         )?;
-        let mut t = super::table(&["", "check", "detail"]);
+        let mut t = crate::output::table(&["", "check", "detail"]);
         for c in &r.checks {
             t.add_row(vec![
                 if c.ok { "✅" } else { "❌" }.to_owned(),

@@ -95,7 +95,7 @@ impl Report for IndexReport {
             self.run.reorged_blocks,
             self.run.snapshots
         )?;
-        let mut table = super::table(&["table", "rows"]);
+        let mut table = crate::output::table(&["table", "rows"]);
         for t in &self.rows {
             table.add_row(vec![t.table.to_owned(), t.rows.to_string()]);
         }

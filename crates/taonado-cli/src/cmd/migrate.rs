@@ -147,7 +147,7 @@ impl Report for MigrateVerifyReport {
                 self.v4_weights
             )?,
             None => {
-                let mut table = super::table(&["uid", "v3", "v4", ""]);
+                let mut table = crate::output::table(&["uid", "v3", "v4", ""]);
                 for i in 0..self.v3_weights.len().max(self.v4_weights.len()) {
                     let (a, b) = (self.v3_weights.get(i), self.v4_weights.get(i));
                     let show = |w: Option<&(u16, u16)>| {

@@ -126,7 +126,7 @@ impl Report for MinerStatus {
         )?;
         writeln!(out, "associations: {}", self.association_count)?;
         if !self.associations.is_empty() {
-            let mut table = super::table(&["address", "wtao", "lifetime deposits"]);
+            let mut table = crate::output::table(&["address", "wtao", "lifetime deposits"]);
             for a in &self.associations {
                 table.add_row(vec![
                     a.address.to_string(),

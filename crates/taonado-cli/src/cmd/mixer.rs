@@ -224,7 +224,7 @@ impl InspectReport {
 
 impl Report for InspectReport {
     fn render(&self, out: &mut dyn Write) -> std::io::Result<()> {
-        let mut table = super::table(&["field", "value"]);
+        let mut table = crate::output::table(&["field", "value"]);
         table.add_row(vec![
             "pool".to_owned(),
             format!("{} {}", self.amount, self.currency.to_uppercase()),
@@ -460,7 +460,7 @@ pub struct StatsArgs {
 
 impl Report for StatsReport {
     fn render(&self, out: &mut dyn Write) -> std::io::Result<()> {
-        let mut table = super::table(&[
+        let mut table = crate::output::table(&[
             "pool",
             "address",
             "deposits",
@@ -528,7 +528,7 @@ pub struct SyncArgs {
 
 impl Report for SyncReport {
     fn render(&self, out: &mut dyn Write) -> std::io::Result<()> {
-        let mut table = super::table(&[
+        let mut table = crate::output::table(&[
             "pool",
             "deposits",
             "new",

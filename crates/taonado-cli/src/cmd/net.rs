@@ -52,7 +52,7 @@ pub struct NetReport {
 
 impl Report for NetReport {
     fn render(&self, out: &mut dyn Write) -> std::io::Result<()> {
-        let mut table = super::table(&[
+        let mut table = crate::output::table(&[
             "", "network", "chain", "head", "age", "latency", "rpc", "detail",
         ]);
         for n in &self.networks {

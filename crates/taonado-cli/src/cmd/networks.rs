@@ -55,7 +55,8 @@ impl NetworkRow {
 
 impl Report for NetworksReport {
     fn render(&self, out: &mut dyn Write) -> std::io::Result<()> {
-        let mut table = super::table(&["", "network", "chain id", "rpc url", "netuid", "origin"]);
+        let mut table =
+            crate::output::table(&["", "network", "chain id", "rpc url", "netuid", "origin"]);
         for n in &self.networks {
             let marker = if n.name == self.default_network {
                 "*"

@@ -430,7 +430,7 @@ impl Report for VerifyReport {
             "EvmValidator proxy {} at block {} against block {}",
             self.proxy, self.block, self.baseline_block
         )?;
-        let mut table = super::table(&["", "check", "expected", "found"]);
+        let mut table = crate::output::table(&["", "check", "expected", "found"]);
         for c in &self.checks {
             table.add_row(vec![
                 if c.ok { "ok" } else { "FAIL" }.to_owned(),

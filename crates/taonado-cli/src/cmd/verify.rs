@@ -113,7 +113,7 @@ impl Report for VerifyOutput {
             "network {} (chain {}), explorer {}, compiler {}",
             r.network, r.chain_id, r.explorer, r.compiler
         )?;
-        let mut table = super::table(&[
+        let mut table = crate::output::table(&[
             "contract",
             "address",
             "local bytecode",

@@ -128,7 +128,7 @@ impl Report for ListReport {
                 self.dir.display()
             );
         }
-        let mut table = super::table(&["account", "address", "path"]);
+        let mut table = crate::output::table(&["account", "address", "path"]);
         for entry in &self.keystores {
             table.add_row(vec![
                 entry.name.clone(),

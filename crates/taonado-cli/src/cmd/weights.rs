@@ -55,7 +55,7 @@ impl Report for ShowReport {
             c.block,
             format_tao(c.deposit_goal)
         )?;
-        let mut table = super::table(&[
+        let mut table = crate::output::table(&[
             "uid",
             "hotkey",
             "associations",

@@ -142,7 +142,7 @@ impl CeremonyReport {
 
 impl Report for CeremonyReport {
     fn render(&self, out: &mut dyn Write) -> std::io::Result<()> {
-        let mut table = super::table(&["field", "value"]);
+        let mut table = crate::output::table(&["field", "value"]);
         table.add_row(vec!["file".to_owned(), self.file.display().to_string()]);
         table.add_row(vec!["ceremony".to_owned(), self.name.clone()]);
         table.add_row(vec!["circuit hash".to_owned(), self.circuit_hash.clone()]);
@@ -258,7 +258,7 @@ impl Report for VerifyReport {
             self.verified.contributions.len(),
             self.verified.circuit_hash
         )?;
-        let mut table = super::table(&["#", "contributor", "transcript hash"]);
+        let mut table = crate::output::table(&["#", "contributor", "transcript hash"]);
         for (index, (name, hash)) in self.verified.contributions.iter().enumerate() {
             table.add_row(vec![
                 (index + 1).to_string(),
@@ -371,7 +371,7 @@ pub struct KeyInfoReport {
 
 impl Report for KeyInfoReport {
     fn render(&self, out: &mut dyn Write) -> std::io::Result<()> {
-        let mut table = super::table(&["field", "value"]);
+        let mut table = crate::output::table(&["field", "value"]);
         table.add_row(vec!["file".to_owned(), self.file.display().to_string()]);
         table.add_row(vec!["setup".to_owned(), self.provenance.setup.clone()]);
         let optional = |value: &Option<String>| value.clone().unwrap_or_else(|| "-".to_owned());

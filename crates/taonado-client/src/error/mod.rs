@@ -5,6 +5,11 @@ use std::path::PathBuf;
 use alloy::transports::TransportError;
 use url::Url;
 
+// The hotkey and keystore errors live here, below their modules, so that `error` imports
+// neither; `crate::hotkey::HotkeyError` and `crate::keystore::KeystoreError` re-export them.
+pub mod hotkey;
+pub mod keystore;
+
 /// Result alias used throughout the crate.
 pub type Result<T, E = ClientError> = std::result::Result<T, E>;
 
@@ -120,8 +125,8 @@ pub enum ClientError {
     },
     /// A hotkey (btcli wallet file or secret URI) could not be loaded.
     #[error(transparent)]
-    Hotkey(#[from] crate::hotkey::HotkeyError),
+    Hotkey(#[from] hotkey::HotkeyError),
     /// A keystore could not be created or listed.
     #[error(transparent)]
-    KeystoreFile(#[from] crate::keystore::KeystoreError),
+    KeystoreFile(#[from] keystore::KeystoreError),
 }
