@@ -169,14 +169,16 @@ struct KeyfileJson {
 }
 
 fn read_optional(path: &Path) -> Result<Option<String>, HotkeyError> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => Ok(Some(text)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(HotkeyError::Read {
+    // The workspace's one optional read; only its I/O error can come back.
+    taonado_deployment::fs::read_optional(path).map_err(|error| match error {
+        taonado_deployment::DeploymentError::Io { path, source, .. } => {
+            HotkeyError::Read { path, source }
+        }
+        other => HotkeyError::Read {
             path: path.to_owned(),
-            source,
-        }),
-    }
+            source: std::io::Error::other(other.to_string()),
+        },
+    })
 }
 
 fn parse_keyfile(path: &Path, text: &str) -> Result<KeyfileJson, HotkeyError> {

@@ -5,7 +5,9 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
+
+use taonado_deployment::unix_now;
 
 use hmac::{Hmac, Mac};
 use lettre::message::{Mailbox, header::ContentType};
@@ -160,12 +162,6 @@ pub fn verify(secret: &[u8], timestamp: u64, body: &[u8], header: &str) -> bool 
     mac.update(b".");
     mac.update(body);
     mac.verify_slice(&sig).is_ok()
-}
-
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 impl WebhookNotifier {

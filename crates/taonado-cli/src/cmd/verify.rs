@@ -194,10 +194,7 @@ impl VerifyArgs {
             chain_id: network.chain_id,
             explorer: explorer.to_string(),
             compiler: COMPILER_VERSION.to_owned(),
-            finished_at: std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_secs())
-                .unwrap_or(0),
+            finished_at: taonado_deployment::unix_now(),
             results,
         };
         let saved_to = self
