@@ -171,9 +171,10 @@ struct KeyfileJson {
 fn read_optional(path: &Path) -> Result<Option<String>, HotkeyError> {
     // The workspace's one optional read; only its I/O error can come back.
     taonado_deployment::fs::read_optional(path).map_err(|error| match error {
-        taonado_deployment::DeploymentError::Io { path, source, .. } => {
-            HotkeyError::Read { path, source }
-        }
+        taonado_deployment::DeploymentError::Io { path, error, .. } => HotkeyError::Read {
+            path,
+            source: error,
+        },
         other => HotkeyError::Read {
             path: path.to_owned(),
             source: std::io::Error::other(other.to_string()),

@@ -420,6 +420,9 @@ mod tests {
         std::fs::write(record_path(dir.path(), "local"), "{").unwrap();
         let err = local(dir.path(), &ProtocolAddresses::default()).unwrap_err();
         assert!(err.to_string().contains("local.json"), "{err}");
+        // The cause is in the message, so it must not come again as a source: a chain
+        // printed in full (the CLI's `{:#}`) would say it twice.
+        assert!(std::error::Error::source(&err).is_none(), "{err}");
     }
 
     proptest::proptest! {

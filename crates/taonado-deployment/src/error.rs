@@ -5,21 +5,21 @@ use std::path::PathBuf;
 /// Result alias for taonado-deployment.
 pub type Result<T, E = DeploymentError> = std::result::Result<T, E>;
 
+/// The underlying error is part of each message and deliberately not a `source`: an error
+/// chain printed in full would otherwise say the same cause twice.
 #[derive(Debug, thiserror::Error)]
 pub enum DeploymentError {
-    #[error("cannot {action} {path}: {source}")]
+    #[error("cannot {action} {path}: {error}")]
     Io {
         action: &'static str,
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
 
-    #[error("the deployment record {path} is not valid json: {source}; fix or move it aside")]
+    #[error("the deployment record {path} is not valid json ({error}); fix or move it aside")]
     Format {
         path: PathBuf,
-        #[source]
-        source: serde_json::Error,
+        error: serde_json::Error,
     },
 
     #[error(
@@ -50,10 +50,10 @@ impl DeploymentError {
         path: &std::path::Path,
     ) -> impl FnOnce(std::io::Error) -> Self + use<> {
         let path = path.to_path_buf();
-        move |source| Self::Io {
+        move |error| Self::Io {
             action,
             path,
-            source,
+            error,
         }
     }
 }

@@ -147,18 +147,18 @@ impl DeploymentRecord {
         };
         serde_json::from_str(&text)
             .map(Some)
-            .map_err(|source| DeploymentError::Format {
+            .map_err(|error| DeploymentError::Format {
                 path: path.to_path_buf(),
-                source,
+                error,
             })
     }
 
     /// Writes the record atomically (temporary file + rename).
     pub fn save(&self, path: &Path) -> Result<()> {
         let mut json =
-            serde_json::to_vec_pretty(self).map_err(|source| DeploymentError::Format {
+            serde_json::to_vec_pretty(self).map_err(|error| DeploymentError::Format {
                 path: path.to_path_buf(),
-                source,
+                error,
             })?;
         json.push(b'\n');
         fs::write_atomic(path, &json)

@@ -77,11 +77,11 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ZkError>
         taonado_deployment::DeploymentError::Io {
             action,
             path,
-            source,
+            error,
         } => ZkError::Io {
             action,
             path,
-            source,
+            source: error,
         },
         other => io_error("write", path)(std::io::Error::other(other.to_string())),
     })
