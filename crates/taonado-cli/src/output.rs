@@ -124,6 +124,16 @@ fn write_envelope<T: Serialize>(
     writeln!(out)
 }
 
+/// A plain table for human output.
+pub fn table(header: &[&str]) -> comfy_table::Table {
+    let mut table = comfy_table::Table::new();
+    table
+        .load_style(comfy_table::presets::NOTHING)
+        .set_content_arrangement(comfy_table::ContentArrangement::Disabled)
+        .set_header(header.iter().map(|h| h.to_uppercase()));
+    table
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -191,14 +201,4 @@ mod tests {
             })
         );
     }
-}
-
-/// A plain table for human output.
-pub fn table(header: &[&str]) -> comfy_table::Table {
-    let mut table = comfy_table::Table::new();
-    table
-        .load_style(comfy_table::presets::NOTHING)
-        .set_content_arrangement(comfy_table::ContentArrangement::Disabled)
-        .set_header(header.iter().map(|h| h.to_uppercase()));
-    table
 }
