@@ -1,12 +1,15 @@
 //! The local stack behind `taonado up`: the embedded dev chain, the protocol deployed on it,
 //! the live simulation (miners and the validator) and the monitor (indexer, alerts,
 //! dashboard), composed in one run until the shutdown flag, a limit or the chain stops.
+//! Also the other composition of a dev chain with a procedure: an upgrade rehearsed on a
+//! fork ([`rehearse_upgrade`]).
 //!
 //! [`run`] is the one entry point; the caller (the CLI) builds the [`StackPlan`] from its
 //! flags, turns signals into the shutdown flag and renders what the [`StackObserver`] hears
 //! and the [`StackReport`] it gets back.
 
 mod error;
+mod rehearsal;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -26,6 +29,7 @@ use taonado_ops::{
 use tokio::sync::watch;
 
 pub use error::{Result, StackError};
+pub use rehearsal::{RehearsalOutput, rehearse_upgrade};
 
 /// What `run` starts and when it stops.
 pub struct StackPlan {

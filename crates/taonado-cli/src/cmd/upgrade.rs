@@ -7,8 +7,7 @@ use std::path::{Path, PathBuf};
 use alloy::primitives::Address;
 use alloy::providers::DynProvider;
 use clap::{Args, Subcommand};
-use taonado_client::ProviderSpec;
-use taonado_config::{Config, NetworkConfig};
+use taonado_config::NetworkConfig;
 use taonado_contracts::Contract;
 use taonado_ops::DeploymentRecord;
 use taonado_ops::upgrade::{
@@ -20,6 +19,7 @@ use crate::context::Context;
 use crate::error::CliError;
 use crate::output::Report;
 use crate::signer::SignerOpts;
+use taonado_stack::RehearsalOutput;
 
 #[derive(Subcommand)]
 pub enum UpgradeCommand {
@@ -140,7 +140,7 @@ impl EvmValidatorArgs {
             return context.output.report(&report);
         }
         if self.rehearse {
-            return rehearse(context, &config, &network, &plan, self.fork_block).await;
+            return rehearse(context, &network, &plan, self.fork_block).await;
         }
         // --dry-run is the default: nothing is ever sent without --execute.
         let provider = taonado_client::connect(&network, &config).await?;
@@ -178,49 +178,15 @@ fn finish_dry_run(context: &Context, report: DryRunReport) -> Result<(), CliErro
     Err(context.output.report_failed(&report, error))
 }
 
-/// Upper bound for one request to the fork: the fork answers after fetching what the request
-/// touches from the real chain, one request there per account or slot.
-const FORK_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
-
-/// Forks the network into an in-process dev chain (port 0, lazily fetching from the network's
-/// RPC at a pinned block), impersonates the owner, upgrades, verifies and sets weights there.
-/// The real chain only serves reads.
+/// Rehearses on an in-process fork of the network (`taonado_stack::rehearse_upgrade`): the
+/// real chain only serves reads.
 async fn rehearse(
     context: &Context,
-    _config: &Config,
     network: &NetworkConfig,
     plan: &UpgradePlan,
     fork_block: Option<u64>,
 ) -> Result<(), CliError> {
-    let devnet = taonado_devnet::spawn(taonado_devnet::DevnetConfig {
-        fork_url: Some(network.rpc_url.to_string()),
-        fork_block,
-        port: 0,
-        ..taonado_devnet::DevnetConfig::local()
-    })
-    .await?;
-    tracing::info!(fork = %devnet.rpc_url(), "rehearsing on a fork of {}", network.rpc_url);
-    let url: url::Url = devnet
-        .rpc_url()
-        .parse()
-        .map_err(|e| CliError::failed(anyhow::anyhow!("fork url {}: {e}", devnet.rpc_url())))?;
-    let fork = ProviderSpec {
-        chain_id: Some(devnet.chain_id()),
-        // A request on the fork may fetch many accounts and slots from the real chain first.
-        request_timeout: FORK_REQUEST_TIMEOUT,
-        ..ProviderSpec::new(vec![url])
-    }
-    .build()?
-    .into_provider();
-    let outcome = upgrade::rehearse(&fork, plan).await;
-    let stats = devnet.fork_stats().unwrap_or_default();
-    devnet.shutdown().await?;
-    let report = RehearsalOutput {
-        fork_url: network.rpc_url.to_string(),
-        fetched_accounts: stats.accounts,
-        fetched_storage_slots: stats.storage_slots,
-        rehearsal: outcome?,
-    };
+    let report = taonado_stack::rehearse_upgrade(network, plan, fork_block).await?;
     if report.rehearsal.ok() {
         return context.output.report(&report);
     }
@@ -229,15 +195,6 @@ async fn rehearse(
         report.rehearsal.failing().join("\n  ")
     );
     Err(context.output.report_failed(&report, error))
-}
-
-/// The rehearsal and what the fork fetched from the real chain.
-#[derive(serde::Serialize)]
-pub struct RehearsalOutput {
-    pub fork_url: String,
-    pub fetched_accounts: u64,
-    pub fetched_storage_slots: u64,
-    pub rehearsal: upgrade::RehearsalReport,
 }
 
 impl Report for RehearsalOutput {
