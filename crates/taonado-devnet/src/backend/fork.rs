@@ -33,6 +33,10 @@ use revm::{
 
 use crate::error::{DevnetError, Result};
 
+/// Upper bound of one request to the forked chain. (This is the one provider outside
+/// taonado-client: it is the chain's own backend, below every crate that connects to it.)
+const UPSTREAM_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
 impl DBErrorMarker for DevnetError {}
 
 /// How many items were fetched from the remote (each once).
@@ -244,7 +248,21 @@ fn serve(
         }
     };
     runtime.block_on(async move {
-        let provider: RootProvider = ProviderBuilder::default().connect_http(url);
+        // A hung upstream must fail the fetch (and the request that needed it), not stall
+        // the chain: every request to it is bounded.
+        let http = match alloy::transports::http::reqwest::Client::builder()
+            .timeout(UPSTREAM_REQUEST_TIMEOUT)
+            .build()
+        {
+            Ok(http) => http,
+            Err(e) => {
+                let _ = ready.send(Err(fork_error("build the HTTP client", &url_text, e)));
+                return;
+            }
+        };
+        let provider: RootProvider = ProviderBuilder::default().connect_client(
+            alloy::rpc::client::RpcClient::new_http_with_client(http, url),
+        );
         let err = |what: &str| {
             let url = url_text.clone();
             let what = what.to_owned();
