@@ -33,18 +33,10 @@ pub fn kind_of(contracts: &ProtocolContracts, address: Address) -> Option<Contra
 /// client's failover policy).
 pub use taonado_client::RetryPolicy;
 
-/// Everything the indexer needs.
-#[derive(Clone, Debug)]
-pub struct IndexerConfig {
-    /// The chain every endpoint must serve.
-    pub chain_id: u64,
-    /// JSON-RPC endpoints in order of preference; failures move to the next one.
-    pub endpoints: Vec<Url>,
-    pub contracts: ProtocolContracts,
-    /// The subnet whose metagraph snapshots record.
-    pub netuid: u16,
-    /// The first block to index on an empty database (the deployment block).
-    pub start_block: u64,
+/// How the indexer paces its work. `Default` is `taonado index`'s tuning; the monitor
+/// has its own defaults (`taonado_monitor::MonitorTuning`) for following a live head.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IndexerTuning {
     /// Blocks fetched and written per transaction.
     pub batch_blocks: u64,
     /// Blocks fetched in parallel within a batch.
@@ -55,12 +47,13 @@ pub struct IndexerConfig {
     pub snapshot_interval: Option<u64>,
     /// How often `run` asks for a new head once caught up.
     pub poll_interval: Duration,
+    /// Retries of one request, over all endpoints.
     pub retry: RetryPolicy,
     /// Upper bound for one HTTP request.
     pub request_timeout: Duration,
 }
 
-impl IndexerConfig {
+impl IndexerTuning {
     /// Blocks fetched and written per transaction.
     pub const BATCH_BLOCKS: u64 = 100;
     /// Blocks fetched in parallel.
@@ -79,7 +72,38 @@ impl IndexerConfig {
     };
     /// Upper bound of one HTTP request.
     pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+}
 
+impl Default for IndexerTuning {
+    fn default() -> Self {
+        Self {
+            batch_blocks: Self::BATCH_BLOCKS,
+            concurrency: Self::CONCURRENCY,
+            reorg_depth: Self::REORG_DEPTH,
+            snapshot_interval: Some(Self::SNAPSHOT_INTERVAL),
+            poll_interval: Self::POLL_INTERVAL,
+            retry: Self::RETRY,
+            request_timeout: Self::REQUEST_TIMEOUT,
+        }
+    }
+}
+
+/// Everything the indexer needs: what only the caller knows, and the tuning.
+#[derive(Clone, Debug)]
+pub struct IndexerConfig {
+    /// The chain every endpoint must serve.
+    pub chain_id: u64,
+    /// JSON-RPC endpoints in order of preference; failures move to the next one.
+    pub endpoints: Vec<Url>,
+    pub contracts: ProtocolContracts,
+    /// The subnet whose metagraph snapshots record.
+    pub netuid: u16,
+    /// The first block to index on an empty database (the deployment block).
+    pub start_block: u64,
+    pub tuning: IndexerTuning,
+}
+
+impl IndexerConfig {
     /// Follows `contracts` on `chain_id` through `endpoints` (in order of preference) from
     /// `start_block`, with the default tuning.
     pub fn new(
@@ -95,13 +119,7 @@ impl IndexerConfig {
             contracts,
             netuid,
             start_block,
-            batch_blocks: Self::BATCH_BLOCKS,
-            concurrency: Self::CONCURRENCY,
-            reorg_depth: Self::REORG_DEPTH,
-            snapshot_interval: Some(Self::SNAPSHOT_INTERVAL),
-            poll_interval: Self::POLL_INTERVAL,
-            retry: Self::RETRY,
-            request_timeout: Self::REQUEST_TIMEOUT,
+            tuning: IndexerTuning::default(),
         }
     }
 }

@@ -21,7 +21,7 @@ use alloy::providers::Provider as _;
 use taonado_store::{Checkpoint, Store};
 use tokio::sync::watch;
 
-pub use config::{IndexerConfig, RetryPolicy, kind_of};
+pub use config::{IndexerConfig, IndexerTuning, RetryPolicy, kind_of};
 pub use error::{IndexerError, Result};
 
 use crate::rpc::Rpc;
@@ -157,13 +157,13 @@ impl Indexer {
                 report.checkpoint = checkpoint.map(|c| c.number);
                 break;
             }
-            let to = head.min(next + self.config.batch_blocks.max(1) - 1);
+            let to = head.min(next + self.config.tuning.batch_blocks.max(1) - 1);
             let batch = match fetch::batch(
                 &self.rpc,
                 &self.config.contracts,
                 next,
                 to,
-                self.config.concurrency,
+                self.config.tuning.concurrency,
             )
             .await
             {
@@ -182,7 +182,7 @@ impl Indexer {
                 continue;
             }
             moved = 0;
-            let prune_below = to.saturating_sub(self.config.reorg_depth);
+            let prune_below = to.saturating_sub(self.config.tuning.reorg_depth);
             report.from_block.get_or_insert(next);
             report.batches += 1;
             report.blocks += batch.blocks.len() as u64;
@@ -220,7 +220,7 @@ impl Indexer {
     }
 
     fn snapshot_due(&self, checkpoint: u64) -> Result<bool> {
-        let Some(interval) = self.config.snapshot_interval else {
+        let Some(interval) = self.config.tuning.snapshot_interval else {
             return Ok(false);
         };
         Ok(match self.store.last_snapshot_block()? {
@@ -257,7 +257,9 @@ impl Indexer {
     /// The checkpoint is no longer on the chain: find the newest stored block that still
     /// is, within the reorg depth, and delete everything above it.
     async fn roll_back(&self, checkpoint: Checkpoint) -> Result<u64> {
-        let floor = checkpoint.number.saturating_sub(self.config.reorg_depth);
+        let floor = checkpoint
+            .number
+            .saturating_sub(self.config.tuning.reorg_depth);
         let stored = self.store.block_hashes(floor, checkpoint.number)?;
         for (number, hash) in &stored {
             if self.chain_hash(*number).await? == Some(*hash) {
@@ -271,7 +273,7 @@ impl Indexer {
             }
         }
         // Nothing stored matches: fine only if every indexed block was inside the window.
-        if checkpoint.number < self.config.start_block + self.config.reorg_depth {
+        if checkpoint.number < self.config.start_block + self.config.tuning.reorg_depth {
             let removed = self.store.rollback_to(None)?;
             tracing::warn!(
                 removed,
@@ -280,7 +282,7 @@ impl Indexer {
             return Ok(removed);
         }
         Err(IndexerError::ReorgTooDeep {
-            depth: self.config.reorg_depth,
+            depth: self.config.tuning.reorg_depth,
             checkpoint: checkpoint.number,
         })
     }
@@ -312,7 +314,7 @@ impl Indexer {
                 _ = shutdown.changed() => return Ok(()),
             }
             tokio::select! {
-                _ = tokio::time::sleep(self.config.poll_interval) => {}
+                _ = tokio::time::sleep(self.config.tuning.poll_interval) => {}
                 _ = shutdown.changed() => {}
             }
         }

@@ -80,8 +80,8 @@ impl Rpc {
         }
         let connection = ProviderSpec {
             chain_id: Some(config.chain_id),
-            request_timeout: config.request_timeout,
-            retry: Some(config.retry),
+            request_timeout: config.tuning.request_timeout,
+            retry: Some(config.tuning.retry),
             error_answers: ErrorAnswers::FailOverUnless(is_answer),
             ..ProviderSpec::new(config.endpoints.clone())
         }
@@ -96,7 +96,7 @@ impl Rpc {
         Ok(Self {
             connection,
             chain_id: config.chain_id,
-            attempts: config.retry.max_attempts.max(1),
+            attempts: config.tuning.retry.max_attempts.max(1),
         })
     }
 

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use alloy::providers::DynProvider;
 use serde::Serialize;
-use taonado_indexer::{Indexer, IndexerConfig, RetryPolicy};
+use taonado_indexer::{Indexer, IndexerConfig, IndexerTuning, RetryPolicy};
 use tokio::sync::watch;
 
 use crate::config::MonitorFile;
@@ -28,20 +28,8 @@ use taonado_deployment::{ProtocolContracts, unix_now};
 /// watches a live protocol: small batches near the head, frequent snapshots for the charts.
 #[derive(Clone, Debug)]
 pub struct MonitorTuning {
-    /// Blocks fetched and written per indexer transaction.
-    pub batch_blocks: u64,
-    /// Blocks fetched in parallel.
-    pub concurrency: usize,
-    /// Deepest reorg followed.
-    pub reorg_depth: u64,
-    /// Blocks between state snapshots once caught up.
-    pub snapshot_interval: Option<u64>,
-    /// Time between head polls once caught up.
-    pub poll_interval: Duration,
-    /// Retries of one RPC request of the indexer.
-    pub retry: RetryPolicy,
-    /// Upper bound of one indexer request.
-    pub request_timeout: Duration,
+    /// The indexer's tuning, with the monitor's defaults ([`MonitorTuning::indexer_defaults`]).
+    pub indexer: IndexerTuning,
     /// Samples kept for the dashboard's charts.
     pub history: usize,
     /// Time between retries of the outbox, independent of new blocks.
@@ -49,31 +37,33 @@ pub struct MonitorTuning {
 }
 
 impl MonitorTuning {
-    pub const BATCH_BLOCKS: u64 = 200;
-    pub const CONCURRENCY: usize = 4;
-    pub const REORG_DEPTH: u64 = 32;
-    pub const SNAPSHOT_INTERVAL: u64 = 10;
-    pub const POLL_INTERVAL: Duration = Duration::from_secs(1);
-    pub const RETRY: RetryPolicy = RetryPolicy {
-        max_attempts: 5,
-        initial_backoff: Duration::from_millis(200),
-        max_backoff: Duration::from_secs(10),
-    };
-    pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
     pub const HISTORY: usize = 720;
     pub const DELIVERY_INTERVAL: Duration = Duration::from_secs(1);
+
+    /// Following a live head: larger batches to catch up, a shallower reorg window, a
+    /// snapshot every 10 blocks for the charts, a poll every second, fewer and shorter
+    /// retries so a dead endpoint shows on the dashboard soon.
+    pub fn indexer_defaults() -> IndexerTuning {
+        IndexerTuning {
+            batch_blocks: 200,
+            concurrency: 4,
+            reorg_depth: 32,
+            snapshot_interval: Some(10),
+            poll_interval: Duration::from_secs(1),
+            retry: RetryPolicy {
+                max_attempts: 5,
+                initial_backoff: Duration::from_millis(200),
+                max_backoff: Duration::from_secs(10),
+            },
+            request_timeout: Duration::from_secs(20),
+        }
+    }
 }
 
 impl Default for MonitorTuning {
     fn default() -> Self {
         Self {
-            batch_blocks: Self::BATCH_BLOCKS,
-            concurrency: Self::CONCURRENCY,
-            reorg_depth: Self::REORG_DEPTH,
-            snapshot_interval: Some(Self::SNAPSHOT_INTERVAL),
-            poll_interval: Self::POLL_INTERVAL,
-            retry: Self::RETRY,
-            request_timeout: Self::REQUEST_TIMEOUT,
+            indexer: Self::indexer_defaults(),
             history: Self::HISTORY,
             delivery_interval: Self::DELIVERY_INTERVAL,
         }
@@ -157,13 +147,7 @@ impl MonitorService {
             contracts: contracts.clone(),
             netuid,
             start_block,
-            batch_blocks: tuning.batch_blocks,
-            concurrency: tuning.concurrency,
-            reorg_depth: tuning.reorg_depth,
-            snapshot_interval: tuning.snapshot_interval,
-            poll_interval: tuning.poll_interval,
-            retry: tuning.retry,
-            request_timeout: tuning.request_timeout,
+            tuning: tuning.indexer,
         };
         let indexer = Indexer::new(indexer_config, store.clone())
             .await

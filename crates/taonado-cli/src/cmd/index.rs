@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use clap::Args;
 use serde::Serialize;
-use taonado_indexer::{Indexer, IndexerConfig, IndexerError, SyncReport};
+use taonado_indexer::{Indexer, IndexerConfig, IndexerError, IndexerTuning, SyncReport};
 use taonado_store::Store;
 use url::Url;
 
@@ -33,19 +33,19 @@ pub struct IndexArgs {
     #[arg(long = "fallback-rpc-url", value_name = "URL")]
     pub fallback_rpc_urls: Vec<Url>,
     /// Blocks fetched and committed per database transaction.
-    #[arg(long, value_name = "N", default_value_t = IndexerConfig::BATCH_BLOCKS)]
+    #[arg(long, value_name = "N", default_value_t = IndexerTuning::BATCH_BLOCKS)]
     pub batch_blocks: u64,
     /// Blocks fetched in parallel.
-    #[arg(long, value_name = "N", default_value_t = IndexerConfig::CONCURRENCY)]
+    #[arg(long, value_name = "N", default_value_t = IndexerTuning::CONCURRENCY)]
     pub concurrency: usize,
     /// Deepest reorg followed (recent block hashes kept for comparison).
-    #[arg(long, value_name = "BLOCKS", default_value_t = IndexerConfig::REORG_DEPTH)]
+    #[arg(long, value_name = "BLOCKS", default_value_t = IndexerTuning::REORG_DEPTH)]
     pub reorg_depth: u64,
     /// Blocks between state snapshots once caught up (0: no snapshots).
-    #[arg(long, value_name = "BLOCKS", default_value_t = IndexerConfig::SNAPSHOT_INTERVAL)]
+    #[arg(long, value_name = "BLOCKS", default_value_t = IndexerTuning::SNAPSHOT_INTERVAL)]
     pub snapshot_every: u64,
     /// Seconds between head polls when following.
-    #[arg(long, value_name = "SECS", default_value_t = IndexerConfig::POLL_INTERVAL.as_secs_f64())]
+    #[arg(long, value_name = "SECS", default_value_t = IndexerTuning::POLL_INTERVAL.as_secs_f64())]
     pub poll_interval: f64,
     /// Directory of deployment records (`<network>.json`).
     #[arg(long, value_name = "DIR", default_value = "deployments")]
@@ -167,11 +167,12 @@ impl IndexArgs {
             network.netuid,
             start_block,
         );
-        indexer_config.batch_blocks = self.batch_blocks;
-        indexer_config.concurrency = self.concurrency;
-        indexer_config.reorg_depth = self.reorg_depth;
-        indexer_config.snapshot_interval = (self.snapshot_every > 0).then_some(self.snapshot_every);
-        indexer_config.poll_interval = poll_interval;
+        indexer_config.tuning.batch_blocks = self.batch_blocks;
+        indexer_config.tuning.concurrency = self.concurrency;
+        indexer_config.tuning.reorg_depth = self.reorg_depth;
+        indexer_config.tuning.snapshot_interval =
+            (self.snapshot_every > 0).then_some(self.snapshot_every);
+        indexer_config.tuning.poll_interval = poll_interval;
         let indexer = Indexer::new(indexer_config, store.clone())
             .await
             .map_err(indexer_error)?;

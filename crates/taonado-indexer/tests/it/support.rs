@@ -12,7 +12,7 @@ use anyhow::{Context, Result, ensure};
 use taonado_contracts::bindings::{DepositTracker, ERC20Taonado, EvmValidator, WTAO};
 use taonado_deployment::{DeploymentRecord, ProtocolContracts, names};
 use taonado_devnet::{DevnetConfig, DevnetHandle};
-use taonado_indexer::{IndexerConfig, RetryPolicy};
+use taonado_indexer::{IndexerConfig, IndexerTuning, RetryPolicy};
 use taonado_ops::deploy::{DeployPlan, EvmValidatorSettings, FamilyPolicy, NoProgress, WtaoSource};
 use taonado_ops::subnet::{LocalSubnet, SubnetKind};
 use taonado_ops::verifying_key::VerifyingKeyFile;
@@ -114,17 +114,19 @@ impl Deployed {
             contracts: self.contracts()?,
             netuid: self.record.netuid,
             start_block: 0,
-            batch_blocks: 7,
-            concurrency: 3,
-            reorg_depth: 32,
-            snapshot_interval: Some(1),
-            poll_interval: Duration::from_millis(10),
-            retry: RetryPolicy {
-                max_attempts: 4,
-                initial_backoff: Duration::from_millis(1),
-                max_backoff: Duration::from_millis(5),
+            tuning: IndexerTuning {
+                batch_blocks: 7,
+                concurrency: 3,
+                reorg_depth: 32,
+                snapshot_interval: Some(1),
+                poll_interval: Duration::from_millis(10),
+                retry: RetryPolicy {
+                    max_attempts: 4,
+                    initial_backoff: Duration::from_millis(1),
+                    max_backoff: Duration::from_millis(5),
+                },
+                request_timeout: Duration::from_secs(10),
             },
-            request_timeout: Duration::from_secs(10),
         })
     }
 

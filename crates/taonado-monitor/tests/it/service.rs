@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use taonado_indexer::IndexerTuning;
 use taonado_monitor::{MonitorFile, MonitorPlan, MonitorService, MonitorTuning};
 use tokio::sync::watch;
 
@@ -23,7 +24,10 @@ fn plan(stack: &Stack, db: std::path::PathBuf, exit_after_blocks: Option<u64>) -
         notifiers: Vec::new(),
         exit_after_blocks,
         tuning: MonitorTuning {
-            poll_interval: Duration::from_millis(100),
+            indexer: IndexerTuning {
+                poll_interval: Duration::from_millis(100),
+                ..MonitorTuning::indexer_defaults()
+            },
             ..MonitorTuning::default()
         },
     }

@@ -8,7 +8,7 @@ use alloy::primitives::{Address, U256};
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy::signers::local::PrivateKeySigner;
 use taonado_deployment::ProtocolContracts;
-use taonado_indexer::{Indexer, IndexerConfig, RetryPolicy};
+use taonado_indexer::{Indexer, IndexerConfig, IndexerTuning, RetryPolicy};
 use taonado_monitor::{DeliveryPolicy, Dispatcher, Monitor, MonitorConfig, Notifier, RuleSettings};
 use taonado_ops::VerifyingKeyFile;
 use taonado_ops::deploy::{
@@ -149,16 +149,18 @@ fn indexer_config(devnet: &taonado_devnet::DevnetHandle, c: &ProtocolContracts) 
         contracts: c.clone(),
         netuid: 2,
         start_block: 0,
-        batch_blocks: 500,
-        concurrency: 4,
-        reorg_depth: 16,
-        snapshot_interval: Some(1),
-        poll_interval: std::time::Duration::from_millis(100),
-        retry: RetryPolicy {
-            max_attempts: 3,
-            initial_backoff: std::time::Duration::from_millis(10),
-            max_backoff: std::time::Duration::from_millis(100),
+        tuning: IndexerTuning {
+            batch_blocks: 500,
+            concurrency: 4,
+            reorg_depth: 16,
+            snapshot_interval: Some(1),
+            poll_interval: std::time::Duration::from_millis(100),
+            retry: RetryPolicy {
+                max_attempts: 3,
+                initial_backoff: std::time::Duration::from_millis(10),
+                max_backoff: std::time::Duration::from_millis(100),
+            },
+            request_timeout: std::time::Duration::from_secs(10),
         },
-        request_timeout: std::time::Duration::from_secs(10),
     }
 }
