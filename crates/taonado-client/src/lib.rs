@@ -12,6 +12,7 @@ mod error;
 mod failover;
 mod hotkey;
 mod keystore;
+mod keystore_format;
 mod provider;
 mod signer;
 
@@ -25,5 +26,6 @@ pub use hotkey::{
     keypair_from_suri,
 };
 pub use keystore::{KeystoreEntry, KeystoreError, list_keystores, write_keystore};
+pub use keystore_format::{KeystoreFormatError, check_keystore};
 pub use provider::{Connection, ProviderSpec, REQUEST_TIMEOUT, with_signer};
 pub use signer::{Password, Secret, SignerSource, foundry_keystores_dir, parse_private_key};

@@ -153,6 +153,26 @@ fn decrypt(path: &Path, password: &Password) -> Result<PrivateKeySigner> {
             source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
         });
     }
+    // eth-keystore trusts the file's shape and KDF cost; check both before deriving, and
+    // the size before reading it whole.
+    let too_large = std::fs::metadata(path)
+        .is_ok_and(|m| m.len() > crate::keystore_format::MAX_KEYSTORE_BYTES as u64);
+    if too_large {
+        return Err(ClientError::InvalidKeystore {
+            path: path.to_owned(),
+            reason: crate::keystore_format::KeystoreFormatError::TooLarge,
+        });
+    }
+    let text = std::fs::read_to_string(path).map_err(|source| ClientError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    crate::keystore_format::check_keystore(&text).map_err(|reason| {
+        ClientError::InvalidKeystore {
+            path: path.to_owned(),
+            reason,
+        }
+    })?;
     let password = password.resolve()?;
     PrivateKeySigner::decrypt_keystore(path, password.expose()).map_err(|e| ClientError::Keystore {
         path: path.to_owned(),

@@ -217,3 +217,48 @@ fn wallet_import_new_list_and_passwords() {
     assert_eq!(code, 2, "{stderr}");
     assert!(!sandbox.path().join(".foundry/keystores/nopw").exists());
 }
+
+/// Keystores crafted to crash eth-keystore (a short IV panicked, `n = 2^30` aborted trying
+/// to allocate a terabyte) or with another cipher or version: each is one line and exit 2,
+/// before any key derivation.
+#[test]
+fn a_crafted_keystore_is_a_one_line_usage_error_not_a_crash() {
+    let sandbox = Sandbox::new();
+    let fixture: serde_json::Value = serde_json::from_str(include_str!(
+        "../../../taonado-client/tests/fixtures/dev1.json"
+    ))
+    .expect("fixture");
+    let mutations: [(&str, &[&str], serde_json::Value); 5] = [
+        ("short iv", &["crypto", "cipherparams", "iv"], "35".into()),
+        ("empty iv", &["crypto", "cipherparams", "iv"], "".into()),
+        ("huge n", &["crypto", "kdfparams", "n"], (1u64 << 30).into()),
+        ("cipher", &["crypto", "cipher"], "aes-256-cbc".into()),
+        ("version", &["version"], 1.into()),
+    ];
+    for (what, path, value) in mutations {
+        let mut keystore = fixture.clone();
+        let mut at = &mut keystore;
+        for key in &path[..path.len() - 1] {
+            at = at.get_mut(*key).expect("field");
+        }
+        at[path[path.len() - 1]] = value;
+        let file = sandbox
+            .path()
+            .join(format!("{}.json", what.replace(' ', "-")));
+        write(&file, &keystore.to_string());
+        let (code, _, stderr) = run(sandbox.taonado().args([
+            "wallet",
+            "address",
+            "--keystore",
+            file.to_str().expect("utf-8 path"),
+            "--password",
+            "whatever",
+        ]));
+        assert_eq!(code, 2, "{what}: {stderr}");
+        assert_eq!(stderr.trim().lines().count(), 1, "{what}: {stderr}");
+        assert!(
+            stderr.contains("is not a usable keystore"),
+            "{what}: {stderr}"
+        );
+    }
+}

@@ -109,6 +109,15 @@ pub enum ClientError {
         /// Why it failed.
         message: String,
     },
+    /// A keystore file is malformed or asks for an unbounded key derivation; refused before
+    /// any derivation runs.
+    #[error("{path} is not a usable keystore: {reason}; export it again (`cast wallet import`)")]
+    InvalidKeystore {
+        /// The keystore file.
+        path: PathBuf,
+        /// What is wrong with it (never a value of the file's secret fields).
+        reason: crate::keystore_format::KeystoreFormatError,
+    },
     /// A file (keystore, password file, deployments record) could not be read.
     #[error("cannot read {path}: {source}")]
     Read {
