@@ -33,7 +33,29 @@ pub struct SignerOpts {
     pub password_file: Option<PathBuf>,
 }
 
+/// A secret given as a flag is in the shell's history and, while the command runs, in every
+/// user's process list. Said once per process, however often the signer is resolved.
+static SECRET_FLAG_WARNING: std::sync::Once = std::sync::Once::new();
+
 impl SignerOpts {
+    fn warn_about_secret_flags(&self) {
+        let flag = match (&self.private_key, &self.password) {
+            (Some(_), _) => Some((
+                "--private-key",
+                "use a keystore (--keystore FILE or --account NAME) or TAONADO_PRIVATE_KEY",
+            )),
+            (None, Some(_)) => Some(("--password", "use --password-file FILE or the prompt")),
+            (None, None) => None,
+        };
+        if let Some((flag, instead)) = flag {
+            SECRET_FLAG_WARNING.call_once(|| {
+                tracing::warn!(
+                    "{flag} on the command line is kept in shell history and visible to other users in the process list; {instead}"
+                );
+            });
+        }
+    }
+
     /// The signer source from flags, then `TAONADO_PRIVATE_KEY`, then the network's
     /// configured keystore/account. `None` when nothing names a signer.
     pub fn source(
@@ -41,6 +63,7 @@ impl SignerOpts {
         network: &NetworkConfig,
         home: Option<&std::path::Path>,
     ) -> Result<Option<SignerSource>, CliError> {
+        self.warn_about_secret_flags();
         if let Some(key) = &self.private_key {
             return Ok(Some(SignerSource::PrivateKey(key.clone())));
         }

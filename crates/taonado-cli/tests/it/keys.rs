@@ -246,13 +246,15 @@ fn a_crafted_keystore_is_a_one_line_usage_error_not_a_crash() {
             .path()
             .join(format!("{}.json", what.replace(' ', "-")));
         write(&file, &keystore.to_string());
+        let password = sandbox.path().join("password");
+        write(&password, "whatever\n");
         let (code, _, stderr) = run(sandbox.taonado().args([
             "wallet",
             "address",
             "--keystore",
             file.to_str().expect("utf-8 path"),
-            "--password",
-            "whatever",
+            "--password-file",
+            password.to_str().expect("utf-8 path"),
         ]));
         assert_eq!(code, 2, "{what}: {stderr}");
         assert_eq!(stderr.trim().lines().count(), 1, "{what}: {stderr}");
@@ -261,4 +263,26 @@ fn a_crafted_keystore_is_a_one_line_usage_error_not_a_crash() {
             "{what}: {stderr}"
         );
     }
+}
+
+/// A secret passed as a flag is warned about, once, with where to put it instead; the
+/// command still runs.
+#[test]
+fn secret_flags_are_warned_about_once() {
+    let sandbox = Sandbox::new();
+    let (code, _, stderr) =
+        run(sandbox
+            .taonado()
+            .args(["wallet", "address", "--private-key", DEV1_KEY]));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        stderr.matches("--private-key on the command line").count(),
+        1,
+        "{stderr}"
+    );
+    assert!(stderr.contains("TAONADO_PRIVATE_KEY"), "{stderr}");
+    assert!(
+        !stderr.contains(&DEV1_KEY[2..]),
+        "the key itself is never printed: {stderr}"
+    );
 }

@@ -142,7 +142,18 @@ impl Mixer {
 /// syncs it to disk. One comment line with public data, then the note on its own line.
 pub fn append_note_backup(path: &Path, note: &Note, pool: &Pool, commitment: B256) -> Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(OpsError::io("create the directory of", path))?;
+        // Folders created for notes are the owner's alone (an existing folder is left as
+        // the operator made it).
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            builder.mode(0o700);
+        }
+        builder
+            .create(dir)
+            .map_err(OpsError::io("create the directory of", path))?;
     }
     let mut options = std::fs::OpenOptions::new();
     options.create(true).append(true);
@@ -203,6 +214,8 @@ mod tests {
             use std::os::unix::fs::PermissionsExt;
             let mode = std::fs::metadata(&path).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
+            let folder = std::fs::metadata(path.parent().unwrap()).unwrap();
+            assert_eq!(folder.permissions().mode() & 0o777, 0o700, "notes folder");
         }
     }
 }
