@@ -4,6 +4,7 @@
 
 use std::collections::BTreeSet;
 
+use alloy_primitives::keccak256;
 use rusqlite::{OptionalExtension as _, Row, Transaction, params};
 use serde::{Deserialize, Serialize};
 
@@ -44,6 +45,15 @@ CREATE TABLE outbox (
     sent_at         INTEGER
 );
 CREATE INDEX outbox_due ON outbox (state, next_attempt_at);
+"#;
+
+/// The chain and block an alert first fired at, so that its notifications' idempotency keys
+/// name the alert itself and never repeat for another alert: not after a rebuilt database,
+/// not on a second monitor, not on another chain.
+pub(crate) const FIRED_BLOCK_SQL: &str = r#"
+ALTER TABLE alerts ADD COLUMN fired_chain_id INTEGER;
+ALTER TABLE alerts ADD COLUMN fired_block INTEGER;
+ALTER TABLE alerts ADD COLUMN fired_block_hash BLOB;
 "#;
 
 /// How urgent an alert is.
@@ -216,11 +226,57 @@ fn enqueue_notice(
     now: u64,
 ) -> Result<usize> {
     let payload = notice_json(transition, alert)?;
+    let identity = fired_identity(tx, alert.id)?;
     for channel in channels {
-        let key = format!("alert-{}-{}-{}", alert.id, transition.as_str(), channel);
+        let key = idempotency_key(alert, &identity, transition, channel);
         enqueue_in(tx, &key, channel, Some(alert.id), &payload, now)?;
     }
     Ok(channels.len())
+}
+
+/// Where an alert first fired: chain id, block number and block hash (empty for alerts
+/// recorded before the columns existed, or fired before anything was indexed).
+type FiredAt = (Option<i64>, Option<i64>, Option<Vec<u8>>);
+
+fn fired_identity(tx: &Transaction<'_>, id: i64) -> Result<FiredAt> {
+    tx.query_row(
+        "SELECT fired_chain_id, fired_block, fired_block_hash FROM alerts WHERE id = ?1",
+        params![id],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )
+    .optional()
+    .op("reading where an alert fired")
+    .map(Option::unwrap_or_default)
+}
+
+/// `alert-<keccak256 of the alert's identity>`: rule, dedup key, transition, channel, and
+/// the chain, block, block hash and time it first fired. The same notice always gets the
+/// same key (a receiver dedups retries); two different alerts never share one.
+fn idempotency_key(
+    alert: &AlertRecord,
+    (chain_id, block, hash): &FiredAt,
+    transition: Transition,
+    channel: &str,
+) -> String {
+    let mut identity = Vec::new();
+    for part in [
+        alert.rule.as_bytes(),
+        alert.dedup_key.as_bytes(),
+        transition.as_str().as_bytes(),
+        channel.as_bytes(),
+        &chain_id.unwrap_or(-1).to_be_bytes(),
+        &block.unwrap_or(-1).to_be_bytes(),
+        hash.as_deref().unwrap_or_default(),
+        &alert.fired_at.to_be_bytes(),
+    ] {
+        // Length-prefixed, so no two different tuples hash the same bytes.
+        identity.extend_from_slice(&(part.len() as u64).to_be_bytes());
+        identity.extend_from_slice(part);
+    }
+    format!(
+        "alert-{}",
+        alloy_primitives::hex::encode(&keccak256(&identity)[..16])
+    )
 }
 
 fn firing_in(tx: &Transaction<'_>) -> Result<Vec<AlertRecord>> {
@@ -267,9 +323,12 @@ impl Store {
                     changes.still_firing += 1;
                     continue;
                 }
+                // The alert fires at the indexer's checkpoint: that block names it.
                 tx.execute(
-                    "INSERT INTO alerts (dedup_key, rule, severity, state, summary, details, block, fired_at, updated_at)
-                     VALUES (?1, ?2, ?3, 'firing', ?4, ?5, ?6, ?7, ?7)",
+                    "INSERT INTO alerts (dedup_key, rule, severity, state, summary, details, block, fired_at, updated_at,
+                                         fired_chain_id, fired_block, fired_block_hash)
+                     SELECT ?1, ?2, ?3, 'firing', ?4, ?5, ?6, ?7, ?7, s.chain_id, s.checkpoint_block, s.checkpoint_hash
+                     FROM (SELECT 1) LEFT JOIN indexer_state s ON s.id = 1",
                     params![
                         alert.dedup_key,
                         alert.rule,

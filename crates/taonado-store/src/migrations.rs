@@ -30,6 +30,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "monitor_alerts_outbox",
         sql: crate::alerts::MIGRATION_SQL,
     },
+    Migration {
+        version: 101,
+        name: "alert_fired_block",
+        sql: crate::alerts::FIRED_BLOCK_SQL,
+    },
 ];
 
 const INDEXER_V1: &str = r#"

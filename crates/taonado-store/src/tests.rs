@@ -545,3 +545,73 @@ fn a_wtao_flow_without_a_decimal_wad_is_corrupt() {
         "{err}"
     );
 }
+
+/// Keys of every outbox message, oldest first.
+fn outbox_keys(store: &Store) -> Vec<String> {
+    let mut messages = store.recent_messages(100).unwrap();
+    messages.sort_by_key(|m| m.id);
+    messages.into_iter().map(|m| m.idempotency_key).collect()
+}
+
+fn alert(dedup_key: &str, rule: &str) -> crate::alerts::ActiveAlert {
+    crate::alerts::ActiveAlert {
+        dedup_key: dedup_key.into(),
+        rule: rule.into(),
+        severity: crate::alerts::Severity::Critical,
+        summary: "wrong".into(),
+        details: json!({}),
+        block: Some(4),
+    }
+}
+
+/// A rebuilt database (or a second monitor) numbers its alerts from 1 again; a key made of
+/// the row id would then name two different alerts, and a receiver that deduplicates would
+/// drop the second. Keys come from the alert's identity instead.
+#[test]
+fn idempotency_keys_name_the_alert_not_the_row() {
+    let channels = vec!["hook".to_owned()];
+    let rules: std::collections::BTreeSet<String> =
+        ["gas", "balance"].iter().map(|r| (*r).to_owned()).collect();
+    let first = store();
+    first.write_batch(&chain(0..=4, 0), None).unwrap();
+    first
+        .apply_alerts(&[alert("gas:avg", "gas")], &rules, &channels, 100)
+        .unwrap();
+    // A rebuilt database: another alert is row 1 again, on another branch of blocks.
+    let rebuilt = store();
+    rebuilt.write_batch(&chain(0..=4, 1), None).unwrap();
+    rebuilt
+        .apply_alerts(&[alert("balance:low", "balance")], &rules, &channels, 100)
+        .unwrap();
+    // The same alert at another block and time is another episode: another key.
+    let later = store();
+    later.write_batch(&chain(0..=6, 0), None).unwrap();
+    later
+        .apply_alerts(&[alert("gas:avg", "gas")], &rules, &channels, 200)
+        .unwrap();
+    let keys: Vec<String> = [&first, &rebuilt, &later]
+        .iter()
+        .flat_map(|s| outbox_keys(s))
+        .collect();
+    let unique: std::collections::BTreeSet<&String> = keys.iter().collect();
+    assert_eq!(unique.len(), 3, "{keys:?}");
+
+    // The same alert at the same block, time and chain: the same key (a resend dedups).
+    let replay = store();
+    replay.write_batch(&chain(0..=4, 0), None).unwrap();
+    replay
+        .apply_alerts(&[alert("gas:avg", "gas")], &rules, &channels, 100)
+        .unwrap();
+    assert_eq!(outbox_keys(&replay), outbox_keys(&first));
+
+    // Firing and resolving get different keys, and both stay after a restart of the rules.
+    first.apply_alerts(&[], &rules, &channels, 101).unwrap();
+    let both = outbox_keys(&first);
+    assert_eq!(both.len(), 2);
+    assert_ne!(both[0], both[1]);
+    assert!(
+        both.iter()
+            .all(|k| k.starts_with("alert-") && k.len() == 38),
+        "{both:?}"
+    );
+}
