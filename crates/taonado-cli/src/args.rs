@@ -102,6 +102,13 @@ pub struct ChainArgs {
     /// subtensor fast-runtime profile: 250 ms blocks and subnet tempo 10.
     #[arg(long)]
     pub fast: bool,
+    /// A browser origin allowed to call the chain (CORS), e.g. http://localhost:3000;
+    /// repeatable. None by default: the dev accounts are unlocked.
+    #[arg(long = "allow-origin", value_name = "ORIGIN")]
+    pub allow_origins: Vec<String>,
+    /// A host name the chain answers besides localhost and IP addresses; repeatable.
+    #[arg(long = "allow-host", value_name = "NAME")]
+    pub allow_hosts: Vec<String>,
 }
 
 impl ChainArgs {
@@ -116,6 +123,10 @@ impl ChainArgs {
             host: self.host,
             port: self.port,
             state_dir: self.state_dir.clone(),
+            access: taonado_devnet::Access {
+                allowed_hosts: self.allow_hosts.clone(),
+                allowed_origins: self.allow_origins.clone(),
+            },
             ..base
         }
     }

@@ -49,6 +49,8 @@ pub struct DevnetConfig {
     pub fork_url: Option<String>,
     /// The remote block to fork at (`None`: its latest when the devnet starts).
     pub fork_block: Option<u64>,
+    /// Who may call it besides local, non-browser clients (see [`crate::Access`]).
+    pub access: crate::Access,
 }
 
 impl DevnetConfig {
@@ -68,6 +70,7 @@ impl DevnetConfig {
             gas_limit: DEFAULT_GAS_LIMIT,
             base_fee: DEFAULT_BASE_FEE,
             fork_url: None,
+            access: crate::Access::default(),
             fork_block: None,
         }
     }

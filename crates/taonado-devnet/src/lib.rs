@@ -27,6 +27,7 @@ pub use crate::{
     config::{DEV_ACCOUNTS, DevAccount, DevnetConfig},
     error::{DevnetError, Result},
     rpc::error::RpcError,
+    server::Access,
 };
 
 /// A running devnet. Dropping it stops nothing; call [`DevnetHandle::shutdown`].
@@ -182,7 +183,13 @@ pub async fn spawn(config: DevnetConfig) -> Result<DevnetHandle> {
 
     let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
     let (stopped_tx, stopped_rx) = watch::channel(false);
-    let app = server::router(backend.clone());
+    if !config.host.is_loopback() {
+        tracing::warn!(
+            %local_addr,
+            "the devnet listens beyond this machine and its dev accounts are UNLOCKED: anyone who can reach {local_addr} can send transactions from them"
+        );
+    }
+    let app = server::router(backend.clone(), config.access.clone());
     let server = tokio::spawn(async move {
         let served = axum::serve(listener, app)
             .with_graceful_shutdown(async {

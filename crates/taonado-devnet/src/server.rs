@@ -5,8 +5,9 @@ use std::{panic::AssertUnwindSafe, sync::Arc};
 use axum::{
     Router,
     body::Bytes,
-    extract::{DefaultBodyLimit, State},
-    http::header,
+    extract::{DefaultBodyLimit, Request, State},
+    http::{HeaderMap, HeaderValue, Method, StatusCode, header},
+    middleware::{self, Next},
     response::{IntoResponse, Response},
     routing::post,
 };
@@ -17,11 +18,100 @@ use crate::{backend::Backend, error::DevnetError, rpc};
 /// Deployments of large contracts fit; anything bigger is not a dev-chain request.
 const BODY_LIMIT: usize = 32 * 1024 * 1024;
 
-pub(crate) fn router(backend: Arc<Backend>) -> Router {
+/// Who may talk to the chain. The dev accounts are unlocked, so a web page in the
+/// operator's browser must not reach it: only `application/json` bodies (a page's simple
+/// `text/plain` form post is refused), only `localhost`/IP-literal `Host`s (DNS rebinding
+/// uses a name it controls), and cross-origin browser requests only from listed origins.
+#[derive(Clone, Debug, Default)]
+pub struct Access {
+    /// More `Host` names to answer besides `localhost` and IP literals.
+    pub allowed_hosts: Vec<String>,
+    /// Browser origins (`http://localhost:3000`) allowed to call; none by default.
+    pub allowed_origins: Vec<String>,
+}
+
+pub(crate) fn router(backend: Arc<Backend>, access: Access) -> Router {
+    let access = Arc::new(access);
     Router::new()
-        .route("/", post(handle))
+        .route("/", post(handle).options(preflight))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn_with_state(access.clone(), guard))
         .with_state(backend)
+}
+
+fn refuse(status: StatusCode, why: &'static str) -> Response {
+    tracing::warn!(%status, why, "devnet request refused");
+    (status, why).into_response()
+}
+
+/// The origin of a cross-origin browser request, if it is one we answer.
+fn allowed_origin<'a>(
+    access: &Access,
+    headers: &'a HeaderMap,
+) -> Result<Option<&'a HeaderValue>, ()> {
+    match headers.get(header::ORIGIN) {
+        None => Ok(None),
+        Some(origin) => {
+            let listed = origin
+                .to_str()
+                .is_ok_and(|o| access.allowed_origins.iter().any(|a| a == o || a == "*"));
+            if listed { Ok(Some(origin)) } else { Err(()) }
+        }
+    }
+}
+
+async fn guard(State(access): State<Arc<Access>>, request: Request, next: Next) -> Response {
+    let headers = request.headers();
+    if let Some(host) = headers.get(header::HOST) {
+        let allowed = host
+            .to_str()
+            .is_ok_and(|h| taonado_types::is_allowed_local_host(h, &access.allowed_hosts));
+        if !allowed {
+            return refuse(
+                StatusCode::FORBIDDEN,
+                "this Host is not served; the dev chain answers localhost and IP addresses (add names with --allow-host)",
+            );
+        }
+    }
+    let Ok(origin) = allowed_origin(&access, headers) else {
+        return refuse(
+            StatusCode::FORBIDDEN,
+            "cross-origin requests are off; allow an origin with --allow-origin",
+        );
+    };
+    let origin = origin.cloned();
+    if request.method() == Method::POST {
+        let json = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+        if !json {
+            return refuse(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "JSON-RPC requests must be sent as Content-Type: application/json",
+            );
+        }
+    }
+    let mut response = next.run(request).await;
+    if let Some(origin) = origin {
+        response
+            .headers_mut()
+            .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+    }
+    response
+}
+
+/// A CORS preflight from an allowed origin (the guard refused every other).
+async fn preflight() -> Response {
+    (
+        StatusCode::NO_CONTENT,
+        [
+            (header::ACCESS_CONTROL_ALLOW_METHODS, "POST, OPTIONS"),
+            (header::ACCESS_CONTROL_ALLOW_HEADERS, "content-type"),
+        ],
+    )
+        .into_response()
 }
 
 async fn handle(State(backend): State<Arc<Backend>>, body: Bytes) -> Response {

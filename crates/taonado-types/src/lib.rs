@@ -1,11 +1,13 @@
 //! Domain types shared by every taonado crate: SS58 accounts and hotkeys, the EVM→native
-//! account mirror, TAO/wei/rao units, subnet identifiers and the verifier's key words.
+//! account mirror, TAO/wei/rao units, subnet identifiers, the verifier's key words, and
+//! which `Host` header a local server answers.
 //!
 //! Parsing and display only: this crate does no I/O.
 
 mod account;
 mod error;
 mod ids;
+mod local_host;
 mod mirror;
 mod units;
 mod verifier_key;
@@ -13,6 +15,7 @@ mod verifier_key;
 pub use account::{AccountId32, BITTENSOR_SS58_PREFIX, Hotkey, SS58_PREFIX};
 pub use error::{Result, TypesError};
 pub use ids::{NetUid, Uid};
+pub use local_host::is_allowed_local_host;
 pub use mirror::evm_mirror;
 pub use units::{
     MAX_TAO_DECIMALS, RAO_PER_TAO, Rao, WEI_PER_RAO, WEI_PER_TAO, format_tao, parse_tao,

@@ -198,3 +198,107 @@ async fn storage_code_and_nonce_queries() {
     assert_eq!(provider.get_transaction_count(who).await.unwrap(), 7);
     assert_eq!(provider.get_balance(who).await.unwrap(), U256::from(100));
 }
+
+/// The HTTP status of one POST with these headers.
+async fn status(
+    url: &str,
+    body: &str,
+    content_type: &str,
+    host: Option<&str>,
+    origin: Option<&str>,
+) -> u16 {
+    let mut request = reqwest::Client::new()
+        .post(url)
+        .header("content-type", content_type)
+        .body(body.to_owned());
+    if let Some(host) = host {
+        request = request.header("host", host);
+    }
+    if let Some(origin) = origin {
+        request = request.header("origin", origin);
+    }
+    request
+        .send()
+        .await
+        .expect("the server answers")
+        .status()
+        .as_u16()
+}
+
+/// A web page in the operator's browser must not drive the unlocked dev accounts: its
+/// simple `text/plain` post, a rebound host name and an unlisted origin are all refused
+/// before any JSON-RPC runs, while local clients (no Origin, IP or localhost Host) pass.
+#[tokio::test]
+async fn browser_pages_cannot_call_the_chain() {
+    let node = Node::start().await;
+    let url = &node.handle.rpc_url();
+    let body = r#"{"jsonrpc":"2.0","id":1,"method":"eth_chainId"}"#;
+    assert_eq!(status(url, body, "text/plain", None, None).await, 415);
+    assert_eq!(
+        status(
+            url,
+            body,
+            "application/json",
+            Some("evil.example:8545"),
+            None
+        )
+        .await,
+        403
+    );
+    assert_eq!(
+        status(
+            url,
+            body,
+            "application/json",
+            None,
+            Some("https://evil.example")
+        )
+        .await,
+        403
+    );
+    assert_eq!(status(url, body, "application/json", None, None).await, 200);
+    assert_eq!(
+        status(
+            url,
+            body,
+            "application/json; charset=utf-8",
+            Some("localhost:8545"),
+            None
+        )
+        .await,
+        200
+    );
+}
+
+/// `--allow-origin` lets a listed origin call and read the answer (CORS), and only it.
+#[tokio::test]
+async fn a_listed_origin_gets_cors_headers() {
+    let mut config = taonado_devnet::DevnetConfig::test();
+    config.access.allowed_origins = vec!["http://localhost:3000".into()];
+    let node = Node::start_with(config).await;
+    let client = reqwest::Client::new();
+    let response = client
+        .post(node.handle.rpc_url())
+        .header("content-type", "application/json")
+        .header("origin", "http://localhost:3000")
+        .body(r#"{"jsonrpc":"2.0","id":1,"method":"eth_chainId"}"#)
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(
+        response
+            .headers()
+            .get("access-control-allow-origin")
+            .and_then(|v| v.to_str().ok()),
+        Some("http://localhost:3000")
+    );
+    let preflight = client
+        .request(reqwest::Method::OPTIONS, node.handle.rpc_url())
+        .header("origin", "http://localhost:3000")
+        .header("access-control-request-method", "POST")
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(preflight.status().as_u16(), 204);
+}
