@@ -92,6 +92,8 @@ pub struct MonitorPlan {
     /// Stop once an evaluation has covered this many blocks past the starting checkpoint.
     pub exit_after_blocks: Option<u64>,
     pub tuning: MonitorTuning,
+    /// Host names the dashboard answers besides `localhost` and IP addresses.
+    pub allowed_hosts: Vec<String>,
 }
 
 /// What a monitor run did, reported when it stops.
@@ -117,6 +119,7 @@ pub struct MonitorService {
     db: PathBuf,
     exit_after_blocks: Option<u64>,
     delivery_interval: Duration,
+    allowed_hosts: Vec<String>,
 }
 
 impl MonitorService {
@@ -136,6 +139,7 @@ impl MonitorService {
             notifiers,
             exit_after_blocks,
             tuning,
+            allowed_hosts,
         } = plan;
         if contracts.named().is_empty() {
             tracing::warn!(network = %network, "no protocol addresses known; only the chain is watched");
@@ -175,6 +179,7 @@ impl MonitorService {
             db,
             exit_after_blocks,
             delivery_interval: tuning.delivery_interval,
+            allowed_hosts,
         })
     }
 
@@ -195,6 +200,7 @@ impl MonitorService {
             db,
             exit_after_blocks,
             delivery_interval,
+            allowed_hosts,
         } = self;
         let state = DashboardState {
             network: monitor.config().network.clone(),
@@ -203,6 +209,7 @@ impl MonitorService {
             store: monitor.store().clone(),
             metrics: monitor.metrics(),
             live: monitor.live(),
+            allowed_hosts: Arc::new(allowed_hosts),
         };
         if let Err(e) = monitor.seed_history() {
             tracing::warn!(error = %e, "charts start empty: cannot read stored snapshots");

@@ -311,6 +311,7 @@ async fn start_monitor(
         notifiers,
         exit_after_blocks: None,
         tuning: MonitorTuning::default(),
+        allowed_hosts: Vec::new(),
     };
     Ok(MonitorService::start(monitor_plan, provider).await?)
 }

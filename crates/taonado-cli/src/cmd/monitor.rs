@@ -60,6 +60,10 @@ pub struct MonitorArgs {
     /// Stop cleanly after indexing N blocks past the start (scripts and tests).
     #[arg(long, value_name = "N")]
     pub exit_after_blocks: Option<u64>,
+    /// A host name the dashboard answers besides localhost and IP addresses (the name a
+    /// reverse proxy or a Prometheus scraper uses); repeatable.
+    #[arg(long = "allow-host", value_name = "NAME")]
+    pub allow_hosts: Vec<String>,
     #[command(flatten)]
     pub files: MonitorFiles,
 }
@@ -107,6 +111,7 @@ impl MonitorArgs {
             notifiers,
             exit_after_blocks: self.exit_after_blocks,
             tuning: MonitorTuning::default(),
+            allowed_hosts: self.allow_hosts,
         };
         let service = MonitorService::start(plan, provider)
             .await

@@ -25,14 +25,47 @@ pub struct DashboardState {
     pub store: Store,
     pub metrics: Arc<Metrics>,
     pub live: Live,
+    /// Host names answered besides `localhost` and IP addresses (a reverse proxy's name).
+    pub allowed_hosts: Arc<Vec<String>>,
 }
 
 /// The whole dashboard.
 pub fn router(state: DashboardState) -> Router {
+    let allowed_hosts = state.allowed_hosts.clone();
     Router::new()
         .merge(pages::router())
         .merge(api::router())
+        .layer(axum::middleware::from_fn_with_state(
+            allowed_hosts,
+            host_guard,
+        ))
         .with_state(state)
+}
+
+/// A page on another site must not read the dashboard through a rebound DNS name: only
+/// `localhost`, IP literals and the listed names are answered.
+async fn host_guard(
+    axum::extract::State(allowed): axum::extract::State<Arc<Vec<String>>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    let refused = request
+        .headers()
+        .get(axum::http::header::HOST)
+        .is_some_and(|host| {
+            !host
+                .to_str()
+                .is_ok_and(|h| taonado_types::is_allowed_local_host(h, &allowed))
+        });
+    if refused {
+        return (
+            axum::http::StatusCode::FORBIDDEN,
+            "this Host is not served; pass --allow-host NAME to answer it",
+        )
+            .into_response();
+    }
+    next.run(request).await
 }
 
 /// The one error shape of the API: `{"error": ...}`; store details are logged, not sent.

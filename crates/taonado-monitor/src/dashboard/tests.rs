@@ -21,6 +21,7 @@ fn state() -> DashboardState {
         store: Store::open_in_memory().unwrap(),
         metrics: Arc::new(Metrics::new()),
         live: crate::engine::Live::default(),
+        allowed_hosts: Default::default(),
     }
 }
 
@@ -156,4 +157,31 @@ async fn unknown_paths_are_404() {
 fn live_state_starts_empty() {
     let live = LiveState::default();
     assert!(!live.ready && live.latest.is_none());
+}
+
+/// A rebound DNS name is refused; localhost, IP literals and listed names are served.
+#[tokio::test]
+async fn only_local_and_listed_hosts_are_served() {
+    let mut state = state();
+    state.allowed_hosts = Arc::new(vec!["monitor.example.org".to_owned()]);
+    let app = router(state);
+    for (host, status) in [
+        ("evil.example", StatusCode::FORBIDDEN),
+        ("127.0.0.1:9464", StatusCode::OK),
+        ("localhost:9464", StatusCode::OK),
+        ("monitor.example.org", StatusCode::OK),
+    ] {
+        let response = app
+            .clone()
+            .oneshot(
+                Request::builder()
+                    .uri("/healthz")
+                    .header("host", host)
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(response.status(), status, "{host}");
+    }
 }

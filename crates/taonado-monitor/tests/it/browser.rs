@@ -124,6 +124,7 @@ async fn chromium_renders_the_dashboard_with_data() {
         store,
         metrics: Arc::new(Metrics::new()),
         live: Default::default(),
+        allowed_hosts: Default::default(),
     };
     {
         let mut live = state.live.lock().unwrap();

@@ -30,6 +30,7 @@ fn plan(stack: &Stack, db: std::path::PathBuf, exit_after_blocks: Option<u64>) -
             },
             ..MonitorTuning::default()
         },
+        allowed_hosts: Vec::new(),
     }
 }
 
