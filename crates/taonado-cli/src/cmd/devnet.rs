@@ -41,9 +41,10 @@ fn parse_block_time(s: &str) -> Result<Duration, String> {
     let secs: f64 = s
         .parse()
         .map_err(|_| format!("`{s}` is not a number of seconds"))?;
-    if !(secs.is_finite() && secs > 0.0 && secs <= 3600.0) {
+    // Under a millisecond the miner would spin and grow the chain without bound.
+    if !(secs.is_finite() && (0.001..=3600.0).contains(&secs)) {
         return Err(format!(
-            "block time must be between 0 and 3600 seconds, got {s}"
+            "block time must be between 0.001 and 3600 seconds, got {s}"
         ));
     }
     Ok(Duration::from_secs_f64(secs))
@@ -115,7 +116,8 @@ mod tests {
             Duration::from_millis(250)
         );
         assert_eq!(parse_block_time("12").unwrap(), Duration::from_secs(12));
-        for bad in ["0", "-1", "abc", "NaN", "7200"] {
+        assert_eq!(parse_block_time("0.001").unwrap(), Duration::from_millis(1));
+        for bad in ["0", "-1", "abc", "NaN", "7200", "0.000000001", "0.0009"] {
             assert!(parse_block_time(bad).is_err(), "{bad}");
         }
     }
