@@ -71,7 +71,7 @@ impl Note {
         let rest = text
             .strip_prefix(NOTE_PREFIX)
             .ok_or_else(|| NoteError::WrongPrefix {
-                found: text.chars().take(NOTE_PREFIX.len()).collect(),
+                found: shown(&text.chars().take(NOTE_PREFIX.len()).collect::<String>()),
             })?;
         let mut parts = rest.splitn(4, '-');
         let (Some(currency), Some(amount), Some(chain_id), Some(hex_part)) =
@@ -281,7 +281,7 @@ fn validate_currency(currency: &str) -> Result<(), NoteError> {
         Ok(())
     } else {
         Err(NoteError::BadCurrency {
-            currency: currency.to_owned(),
+            currency: shown(currency),
         })
     }
 }
@@ -296,19 +296,35 @@ fn validate_amount(amount: &str) -> Result<(), NoteError> {
         Ok(())
     } else {
         Err(NoteError::BadAmount {
-            amount: amount.to_owned(),
+            amount: shown(amount),
         })
     }
 }
 
 fn parse_chain_id(text: &str) -> Result<u64, NoteError> {
     let bad = || NoteError::BadChainId {
-        chain_id: text.to_owned(),
+        chain_id: shown(text),
     };
     if text.is_empty() || !text.chars().all(|c| c.is_ascii_digit()) {
         return Err(bad());
     }
     text.parse().map_err(|_| bad())
+}
+
+/// A part of a rejected note as an error may show it. Parts can be out of place (the
+/// secret where the chain id belongs), so anything long or hex-like is described, never
+/// shown: no error ever echoes note material.
+fn shown(part: &str) -> String {
+    let hex_like = part.len() > 6
+        && part
+            .trim_start_matches("0x")
+            .chars()
+            .all(|c| c.is_ascii_hexdigit());
+    if part.chars().count() > 16 || hex_like {
+        format!("<{} characters, not shown>", part.chars().count())
+    } else {
+        part.to_owned()
+    }
 }
 
 #[cfg(test)]
@@ -392,5 +408,41 @@ mod tests {
     fn debug_hides_the_secret() {
         let parsed = Note::parse(&note(LEGACY_NOTE_PREFIX)).expect("valid note");
         assert!(!format!("{parsed:?}").contains(&HEX[..16]));
+    }
+
+    /// Any note-like text with the secret in any position: the error never contains a run
+    /// of the secret.
+    #[test]
+    fn misplaced_secrets_never_reach_the_error() {
+        let secret = "ab".repeat(62);
+        for text in [
+            format!("taonado-wtao-0.1-0x{secret}-42"),
+            format!("taonado-wtao-0x{secret}-0.1-42"),
+            format!("taonado-0x{secret}-wtao-0.1-42"),
+            format!("0x{secret}"),
+            format!("{secret}-taonado"),
+        ] {
+            let err = Note::parse(&text).unwrap_err().to_string();
+            assert!(!err.contains("ababab"), "{text}: {err}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Whatever the fields, a 124-digit secret placed anywhere never shows in the error.
+        #[test]
+        fn no_error_echoes_a_secret(
+            parts in proptest::collection::vec("[a-z0-9.]{0,6}", 0..5),
+            at in 0usize..6,
+            secret in "[0-9a-f]{124}",
+        ) {
+            let mut parts = parts;
+            let at = at.min(parts.len());
+            parts.insert(at, format!("0x{secret}"));
+            let text = format!("taonado-{}", parts.join("-"));
+            if let Err(e) = Note::parse(&text) {
+                let message = e.to_string();
+                proptest::prop_assert!(!message.contains(&secret[..12]), "{}", message);
+            }
+        }
     }
 }
