@@ -33,6 +33,7 @@
 //! base_backoff_secs = 5
 //! max_backoff_secs = 600
 //! max_attempts = 20
+//! max_age_secs = 86400   # give up (dead letter) a day after queueing
 //! ```
 
 use alloy::primitives::U256;
@@ -194,6 +195,9 @@ pub struct DeliveryPolicy {
     pub max_attempts: u32,
     /// How long a message being sent stays hidden from other senders.
     pub lease_secs: u64,
+    /// A message still undelivered this long after it was queued is given up (a dead
+    /// letter); retries stop at `max_attempts` or here, whichever comes first.
+    pub max_age_secs: u64,
 }
 
 impl Default for DeliveryPolicy {
@@ -203,6 +207,7 @@ impl Default for DeliveryPolicy {
             max_backoff_secs: 600,
             max_attempts: 20,
             lease_secs: 60,
+            max_age_secs: 24 * 3600,
         }
     }
 }
@@ -222,6 +227,13 @@ impl DeliveryPolicy {
             .saturating_mul(factor)
             .min(self.max_backoff_secs);
         Some(now.saturating_add(delay))
+    }
+
+    /// [`DeliveryPolicy::next_attempt`] for a message queued at `queued_at`: `None` also
+    /// once the next try would fall past `max_age_secs`.
+    pub fn retry_at(&self, attempts: u32, queued_at: u64, now: u64) -> Option<u64> {
+        self.next_attempt(attempts, now)
+            .filter(|at| *at <= queued_at.saturating_add(self.max_age_secs))
     }
 }
 
@@ -297,6 +309,7 @@ mod tests {
             max_backoff_secs: 30,
             max_attempts: 5,
             lease_secs: 60,
+            max_age_secs: 24 * 3600,
         };
         assert_eq!(policy.next_attempt(1, 100), Some(105));
         assert_eq!(policy.next_attempt(2, 100), Some(110));

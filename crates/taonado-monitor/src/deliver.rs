@@ -104,7 +104,10 @@ impl Dispatcher {
                     }
                     Err((error, retryable)) => {
                         let retry_at = retryable
-                            .then(|| self.policy.next_attempt(message.attempts, now))
+                            .then(|| {
+                                self.policy
+                                    .retry_at(message.attempts, message.created_at, now)
+                            })
                             .flatten();
                         self.store.mark_failed(message.id, &error, retry_at)?;
                         match retry_at {
@@ -157,6 +160,7 @@ mod tests {
             max_backoff_secs: 100,
             max_attempts: 5,
             lease_secs: 60,
+            max_age_secs: 24 * 3600,
         };
         let dispatcher = Dispatcher::new(store.clone(), "local".into(), vec![rec.clone()], policy);
         let rules: BTreeSet<String> = ["r".to_owned()].into();

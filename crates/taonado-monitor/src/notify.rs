@@ -81,7 +81,7 @@ impl Notification {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SendError {
     pub message: String,
-    /// False for answers that will not change (a 4xx other than 408/429, a bad address).
+    /// False for answers that will not change (400, 401, 403, 413, a bad address).
     pub retryable: bool,
 }
 
@@ -225,16 +225,28 @@ impl Notifier for WebhookNotifier {
                 return Ok(());
             }
             let message = format!("the receiver answered {status}");
-            if status.is_client_error()
-                && status != reqwest::StatusCode::REQUEST_TIMEOUT
-                && status != reqwest::StatusCode::TOO_MANY_REQUESTS
-            {
+            if is_permanent_refusal(status) {
                 Err(SendError::permanent(message))
             } else {
                 Err(SendError::retry(message))
             }
         })
     }
+}
+
+/// Answers that say the request or the channel itself is broken, so a retry cannot help: a
+/// malformed body (400), a bad or revoked credential (401, 403), a body too large (413).
+/// Anything else, 404 included (a receiver mid-deploy answers it for a while), is retried
+/// until the delivery policy gives up.
+fn is_permanent_refusal(status: reqwest::StatusCode) -> bool {
+    use reqwest::StatusCode;
+    matches!(
+        status,
+        StatusCode::BAD_REQUEST
+            | StatusCode::UNAUTHORIZED
+            | StatusCode::FORBIDDEN
+            | StatusCode::PAYLOAD_TOO_LARGE
+    )
 }
 
 /// E-mail over SMTP (lettre).

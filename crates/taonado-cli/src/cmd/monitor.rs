@@ -48,6 +48,7 @@ const ALERTS_CONFIG_HELP: &str = r#"Alert rules and channels (--alerts-config, d
   base_backoff_secs = 5
   max_backoff_secs = 600
   max_attempts = 20
+  max_age_secs = 86400          # a message is given up a day after it was queued
 
 Endpoints: / (dashboard), /api/summary, /api/series, /api/alerts, /metrics, /healthz, /readyz."#;
 

@@ -29,6 +29,7 @@ fn dispatcher(store: &Store, receiver: &Receiver) -> Dispatcher {
         max_backoff_secs: 60,
         max_attempts: 10,
         lease_secs: 30,
+        max_age_secs: 24 * 3600,
     };
     Dispatcher::new(store.clone(), "local".into(), vec![hook], policy)
 }
@@ -106,14 +107,40 @@ async fn outage_then_recovery_then_restart_sends_each_message_exactly_once() {
     assert_eq!((counts.pending, counts.sent, counts.dead), (0, 3, 0));
 }
 
+/// A receiver answering 404 for a while (mid-deploy) then 200 receives every alert: a 404
+/// is retried with backoff, not given up.
 #[tokio::test]
-async fn a_receiver_refusing_the_request_is_not_retried_forever() {
-    // A 404 (wrong path) is permanent: the message is given up, not retried.
+async fn a_receiver_answering_404_for_a_while_then_200_receives_every_alert() {
     let receiver = Receiver::start().await;
-    let mut url = receiver.url();
-    url.set_path("/wrong");
+    let store = Store::open_in_memory().unwrap();
+    let d = dispatcher(&store, &receiver);
+    let rules: BTreeSet<String> = ["gas_used".to_owned()].into();
+    let channels = vec!["hook".to_owned()];
+    receiver.refuse_with(Some(404));
+    let alerts: Vec<ActiveAlert> = (0..20).map(|i| alert(&format!("k{i}"))).collect();
+    store.apply_alerts(&alerts, &rules, &channels, 100).unwrap();
+    let refused = d.deliver_due(100).await.unwrap();
+    assert_eq!(
+        (refused.sent, refused.retrying, refused.dead),
+        (0, 20, 0),
+        "{refused:?}"
+    );
+    let refused = d.deliver_due(110).await.unwrap();
+    assert_eq!((refused.retrying, refused.dead), (20, 0), "{refused:?}");
+    receiver.refuse_with(None);
+    assert_eq!(d.deliver_due(130).await.unwrap().sent, 20);
+    assert_eq!(receiver.received().len(), 20);
+    let counts = store.outbox_counts().unwrap();
+    assert_eq!((counts.pending, counts.sent, counts.dead), (0, 20, 0));
+}
+
+/// A refusal that says the channel itself is broken (a revoked credential) is given up at
+/// once, as is a message older than the policy's `max_age_secs`.
+#[tokio::test]
+async fn a_broken_channel_or_an_old_message_is_a_dead_letter() {
+    let receiver = Receiver::start().await;
     let hook: Arc<dyn Notifier> =
-        Arc::new(WebhookNotifier::signed("hook", url, b"k".to_vec()).unwrap());
+        Arc::new(WebhookNotifier::signed("hook", receiver.url(), b"k".to_vec()).unwrap());
     let store = Store::open_in_memory().unwrap();
     store
         .enqueue_test_alert(&["hook".to_owned()], "t", 0)
@@ -121,12 +148,27 @@ async fn a_receiver_refusing_the_request_is_not_retried_forever() {
     let d = Dispatcher::new(
         store.clone(),
         "local".into(),
-        vec![hook],
+        vec![hook.clone()],
         DeliveryPolicy::default(),
     );
+    receiver.refuse_with(Some(401));
     let report = d.deliver_due(0).await.unwrap();
     assert_eq!(report.dead, 1, "{report:?}");
-    assert!(report.errors[0].contains("404"));
+    assert!(report.errors[0].contains("401"));
+
+    receiver.refuse_with(Some(503));
+    store
+        .enqueue_test_alert(&["hook".to_owned()], "u", 1)
+        .unwrap();
+    let short = DeliveryPolicy {
+        max_age_secs: 5,
+        ..DeliveryPolicy::default()
+    };
+    let d = Dispatcher::new(store.clone(), "local".into(), vec![hook], short);
+    // First failure at 1: the next try (1 + 5 s backoff) is within 5 s of queueing; the
+    // second failure's next try (6 + 10 s) is not.
+    assert_eq!(d.deliver_due(1).await.unwrap().retrying, 1);
+    assert_eq!(d.deliver_due(6).await.unwrap().dead, 1);
 }
 
 #[tokio::test]

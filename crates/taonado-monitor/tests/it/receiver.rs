@@ -44,6 +44,8 @@ impl Received {
 #[derive(Default)]
 struct Shared {
     received: Mutex<Vec<Received>>,
+    /// An error status to answer instead of recording (a receiver mid-deploy).
+    refuse_with: Mutex<Option<u16>>,
 }
 
 pub struct Receiver {
@@ -57,13 +59,16 @@ async fn record(
     State(shared): State<Arc<Shared>>,
     headers: HeaderMap,
     body: Bytes,
-) -> &'static str {
+) -> axum::http::StatusCode {
+    if let Some(status) = *shared.refuse_with.lock().unwrap() {
+        return axum::http::StatusCode::from_u16(status).unwrap();
+    }
     shared
         .received
         .lock()
         .unwrap()
         .push(Received { headers, body });
-    "ok"
+    axum::http::StatusCode::OK
 }
 
 impl Receiver {
@@ -113,6 +118,11 @@ impl Receiver {
     /// Listens again on the same port.
     pub async fn restart(&mut self) {
         self.listen().await;
+    }
+
+    /// Answers `status` to every request until called with `None`.
+    pub fn refuse_with(&self, status: Option<u16>) {
+        *self.shared.refuse_with.lock().unwrap() = status;
     }
 
     pub fn received(&self) -> Vec<Received> {
