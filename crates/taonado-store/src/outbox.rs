@@ -189,6 +189,24 @@ impl Store {
         })
     }
 
+    /// Puts given-up messages (of `channel`, or all) back in the queue, due at `now`, with
+    /// their attempts and age reset so the delivery policy tries them afresh. Returns how
+    /// many. Sent messages are never touched: a requeue cannot send anything twice.
+    pub fn requeue_dead(&self, channel: Option<&str>, now: u64) -> Result<u64> {
+        let now = time(now)?;
+        self.with_tx(|tx| {
+            let changed = tx
+                .execute(
+                    "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = ?1,
+                     created_at = ?1
+                     WHERE state = 'dead' AND (?2 IS NULL OR channel = ?2)",
+                    params![now, channel],
+                )
+                .op("requeueing dead messages")?;
+            Ok(changed as u64)
+        })
+    }
+
     /// Messages by state.
     pub fn outbox_counts(&self) -> Result<OutboxCounts> {
         self.with_conn(|conn| {

@@ -615,3 +615,30 @@ fn idempotency_keys_name_the_alert_not_the_row() {
         "{both:?}"
     );
 }
+
+/// `alerts requeue`: dead letters go back to pending with a fresh schedule; sent messages
+/// and other channels' dead letters stay as they are.
+#[test]
+fn requeue_revives_dead_letters_only() {
+    let store = store();
+    let keys = store
+        .enqueue_test_alert(&["a".to_owned(), "b".to_owned(), "c".to_owned()], "t", 0)
+        .unwrap();
+    assert_eq!(keys.len(), 3);
+    let leased = store.lease_due_messages(0, 30, 10).unwrap();
+    let id = |channel: &str| leased.iter().find(|m| m.channel == channel).unwrap().id;
+    store.mark_failed(id("a"), "gone", None).unwrap();
+    store.mark_failed(id("b"), "gone", None).unwrap();
+    store.mark_sent(id("c"), 1).unwrap();
+    assert_eq!(store.requeue_dead(Some("a"), 50).unwrap(), 1);
+    let counts = store.outbox_counts().unwrap();
+    assert_eq!((counts.pending, counts.sent, counts.dead), (1, 1, 1));
+    assert_eq!(store.requeue_dead(None, 60).unwrap(), 1);
+    let due = store.lease_due_messages(60, 30, 10).unwrap();
+    assert_eq!(due.len(), 2);
+    assert!(
+        due.iter().all(|m| m.attempts == 1 && m.created_at >= 50),
+        "{due:?}"
+    );
+    assert_eq!(store.requeue_dead(None, 70).unwrap(), 0);
+}

@@ -1,5 +1,5 @@
-//! `taonado alerts test|list`: send a test alert through every configured channel; show
-//! firing and recent alerts from the monitor's database.
+//! `taonado alerts test|list|requeue`: send a test alert through every configured channel;
+//! show firing and recent alerts from the monitor's database; requeue given-up notifications.
 
 use std::io::Write;
 
@@ -22,6 +22,18 @@ pub enum AlertsCommand {
     Test(AlertsTestArgs),
     /// Firing alerts, then recent ones (fired or resolved), from the monitor's database.
     List(AlertsListArgs),
+    /// Put given-up notifications (dead letters) back in the queue; the running monitor
+    /// sends them on its next delivery round.
+    Requeue(AlertsRequeueArgs),
+}
+
+#[derive(Args)]
+pub struct AlertsRequeueArgs {
+    /// Only this channel's messages [default: every channel].
+    #[arg(long, value_name = "NAME")]
+    pub channel: Option<String>,
+    #[command(flatten)]
+    pub files: MonitorFiles,
 }
 
 #[derive(Args)]
@@ -51,6 +63,7 @@ impl AlertsCommand {
         match self {
             AlertsCommand::Test(args) => args.run(context).await,
             AlertsCommand::List(args) => args.run(context),
+            AlertsCommand::Requeue(args) => args.run(context),
         }
     }
 }
@@ -213,5 +226,51 @@ impl AlertsListArgs {
             network,
         };
         context.output.report(&report)
+    }
+}
+
+#[derive(Serialize)]
+pub struct RequeueReport {
+    pub network: String,
+    pub channel: Option<String>,
+    pub requeued: u64,
+    pub outbox: OutboxCounts,
+}
+
+impl Report for RequeueReport {
+    fn render(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        writeln!(
+            out,
+            "requeued {} given-up notification(s){}; now {} pending, {} sent, {} given up",
+            self.requeued,
+            self.channel
+                .as_ref()
+                .map_or_else(String::new, |c| format!(" of channel {c}")),
+            self.outbox.pending,
+            self.outbox.sent,
+            self.outbox.dead
+        )
+    }
+}
+
+impl AlertsRequeueArgs {
+    fn run(self, context: &Context) -> Result<(), CliError> {
+        let config = context.config()?;
+        let network = context.network_name(&config);
+        let Some(store) = self.files.existing_store(&network)? else {
+            return Err(CliError::usage(anyhow::anyhow!(
+                "no database at {}; run `taonado monitor` first or pass --db",
+                self.files.db_path(&network).display()
+            )));
+        };
+        let requeued = store
+            .requeue_dead(self.channel.as_deref(), unix_now())
+            .map_err(store_error)?;
+        context.output.report(&RequeueReport {
+            network,
+            channel: self.channel,
+            requeued,
+            outbox: store.outbox_counts().map_err(store_error)?,
+        })
     }
 }
