@@ -118,6 +118,20 @@ impl Dispatcher {
                             None => {
                                 report.dead += 1;
                                 tracing::error!(key = %message.idempotency_key, channel = %message.channel, %error, "notification given up");
+                                // Said through the other channels, unless this was itself
+                                // such a notice (no cascade when every channel is down).
+                                let is_notice = message
+                                    .idempotency_key
+                                    .starts_with(taonado_store::alerts::DEAD_LETTER_PREFIX);
+                                if !is_notice {
+                                    self.store.enqueue_dead_letter_notice(
+                                        &message.idempotency_key,
+                                        &message.channel,
+                                        &error,
+                                        &self.channels(),
+                                        now,
+                                    )?;
+                                }
                             }
                         }
                         report.errors.push(format!("{}: {error}", message.channel));

@@ -165,6 +165,9 @@ pub struct AlertChanges {
     pub enqueued: usize,
 }
 
+/// Idempotency keys of dead-letter notices start with this.
+pub const DEAD_LETTER_PREFIX: &str = "dead-";
+
 const ALERT_COLUMNS: &str = "id, dedup_key, rule, severity, state, summary, details, block, fired_at, updated_at, resolved_at";
 
 fn alert_row(r: &Row<'_>) -> rusqlite::Result<AlertRecord> {
@@ -408,6 +411,45 @@ impl Store {
             let mut keys = Vec::new();
             for channel in channels {
                 let key = format!("test-{now}-{seq}-{channel}");
+                enqueue_in(tx, &key, channel, None, &payload, now)?;
+                keys.push(key);
+            }
+            Ok(keys)
+        })
+    }
+
+    /// Tells `channels` that the message `dead_key` to `dead_channel` was given up (a dead
+    /// letter), so an alert is never lost silently. Critical; one notice per dead message
+    /// and channel (keyed `dead-<key>-<channel>`); returns the keys. The caller never calls
+    /// this for a dead-letter notice itself, so a dead channel cannot start a cascade.
+    pub fn enqueue_dead_letter_notice(
+        &self,
+        dead_key: &str,
+        dead_channel: &str,
+        error: &str,
+        channels: &[String],
+        now: u64,
+    ) -> Result<Vec<String>> {
+        let record = AlertRecord {
+            id: 0,
+            dedup_key: format!("{DEAD_LETTER_PREFIX}{dead_key}"),
+            rule: "notification_given_up".into(),
+            severity: Severity::Critical,
+            state: AlertState::Firing,
+            summary: format!(
+                "a notification to channel {dead_channel} was given up ({error}); fix the channel, then run `taonado alerts requeue --channel {dead_channel}`"
+            ),
+            details: serde_json::json!({"channel": dead_channel, "idempotency_key": dead_key}),
+            block: None,
+            fired_at: now,
+            updated_at: now,
+            resolved_at: None,
+        };
+        let payload = notice_json(Transition::Fired, &record)?;
+        self.with_tx(|tx| {
+            let mut keys = Vec::new();
+            for channel in channels.iter().filter(|c| *c != dead_channel) {
+                let key = format!("{DEAD_LETTER_PREFIX}{dead_key}-{channel}");
                 enqueue_in(tx, &key, channel, None, &payload, now)?;
                 keys.push(key);
             }

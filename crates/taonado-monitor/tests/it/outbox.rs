@@ -225,3 +225,46 @@ async fn slack_and_discord_get_their_own_body_shapes() {
             .all(|r| !r.header("idempotency-key").is_empty())
     );
 }
+
+/// A message given up on one channel is told through the others (critical, naming the
+/// channel and the requeue command), once; a dead-letter notice that dies itself is not
+/// told again.
+#[tokio::test]
+async fn a_dead_letter_is_told_through_the_other_channels() {
+    let broken = Receiver::start().await;
+    let working = Receiver::start().await;
+    broken.refuse_with(Some(401));
+    let notifiers: Vec<Arc<dyn Notifier>> = vec![
+        Arc::new(WebhookNotifier::signed("broken", broken.url(), b"k".to_vec()).unwrap()),
+        Arc::new(WebhookNotifier::signed("working", working.url(), b"k".to_vec()).unwrap()),
+    ];
+    let store = Store::open_in_memory().unwrap();
+    let d = Dispatcher::new(
+        store.clone(),
+        "local".into(),
+        notifiers,
+        DeliveryPolicy::default(),
+    );
+    let rules: BTreeSet<String> = ["gas_used".to_owned()].into();
+    let channels = vec!["broken".to_owned(), "working".to_owned()];
+    store
+        .apply_alerts(&[alert("a")], &rules, &channels, 100)
+        .unwrap();
+    let first = d.deliver_due(100).await.unwrap();
+    assert_eq!((first.sent, first.dead), (1, 1), "{first:?}");
+    // The notice is queued as the message dies and goes out on the next round.
+    assert_eq!(d.deliver_due(100).await.unwrap().sent, 1);
+    let received = working.received();
+    assert_eq!(received.len(), 2, "the alert, then the dead-letter notice");
+    let notice = received[1].json();
+    assert_eq!(notice["alert"]["rule"], "notification_given_up");
+    assert_eq!(notice["alert"]["severity"], "critical");
+    let summary = notice["alert"]["summary"].as_str().unwrap();
+    assert!(
+        summary.contains("broken") && summary.contains("alerts requeue"),
+        "{summary}"
+    );
+    // Nothing more: the notice went only to the working channel.
+    assert_eq!(d.deliver_due(10_000).await.unwrap().sent, 0);
+    assert_eq!(store.outbox_counts().unwrap().dead, 1);
+}
