@@ -44,6 +44,37 @@ pub async fn connect(network: &NetworkConfig, config: &Config) -> Result<DynProv
     checked(spec(network).build()?, network, config).await
 }
 
+/// [`connect`] for a long-running service: while the endpoint is unreachable it waits and
+/// tries again (1 s, doubling to 30 s), saying so at WARN each time, instead of failing.
+/// A wrong chain id still fails at once. `None` when `shutdown` turns true first.
+pub async fn connect_when_reachable(
+    network: &NetworkConfig,
+    config: &Config,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) -> Result<Option<DynProvider>> {
+    let mut wait = std::time::Duration::from_secs(1);
+    loop {
+        match connect(network, config).await {
+            Ok(provider) => return Ok(Some(provider)),
+            Err(error @ ClientError::Unreachable { .. }) => {
+                tracing::warn!(
+                    network = %network.name,
+                    endpoint = %crate::endpoint_label(&network.rpc_url),
+                    retry_in_secs = wait.as_secs(),
+                    %error,
+                    "the RPC endpoint is unreachable; waiting for it"
+                );
+            }
+            Err(error) => return Err(error),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            _ = shutdown.wait_for(|stop| *stop) => return Ok(None),
+        }
+        wait = (wait * 2).min(std::time::Duration::from_secs(30));
+    }
+}
+
 /// A provider that fills nonce, gas and chain id and signs with `signer`, after the same
 /// chain id check as [`connect`].
 pub async fn connect_with_signer(
@@ -136,5 +167,21 @@ mod tests {
         let err = connect(&local, &Config::builtin()).await.unwrap_err();
         assert!(matches!(err, ClientError::Unreachable { .. }), "{err}");
         assert!(err.to_string().contains("http://127.0.0.1:9/"), "{err}");
+    }
+
+    /// A dead endpoint is waited for, not fatal; the wait ends on shutdown.
+    #[tokio::test]
+    async fn a_service_waits_for_an_unreachable_endpoint_until_shutdown() {
+        let mut local = Config::builtin().network("local").unwrap();
+        local.rpc_url = "http://127.0.0.1:9".parse().unwrap();
+        let (stop, shutdown) = tokio::sync::watch::channel(false);
+        let waiting = tokio::spawn(async move {
+            connect_when_reachable(&local, &Config::builtin(), shutdown).await
+        });
+        // Still waiting after the first refusal (it would have returned an error before).
+        tokio::task::yield_now().await;
+        assert!(!waiting.is_finished());
+        stop.send(true).unwrap();
+        assert!(matches!(waiting.await.unwrap(), Ok(None)));
     }
 }

@@ -16,7 +16,7 @@ mod keystore_format;
 mod provider;
 mod signer;
 
-pub use connect::{check_chain_id, connect, connect_with_signer};
+pub use connect::{check_chain_id, connect, connect_when_reachable, connect_with_signer};
 pub use error::{ClientError, Result};
 pub use failover::{
     ErrorAnswers, FailoverError, FailoverTransport, RetryPolicy, WrongChain, endpoint_label,

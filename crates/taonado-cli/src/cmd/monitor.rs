@@ -98,7 +98,15 @@ impl MonitorArgs {
         let contracts = deployment.watched(network.wtao_owned);
         // The first block worth indexing: the deployment's earliest recorded block.
         let start_block = deployment.first_block().unwrap_or(0);
-        let provider = taonado_client::connect(&network, &config).await?;
+        let shutdown = signals.into_watch();
+        // A monitor started while its node is down waits for it (and says so) rather than
+        // exiting: it is usually started by a supervisor that would only restart it.
+        let Some(provider) =
+            taonado_client::connect_when_reachable(&network, &config, shutdown.clone()).await?
+        else {
+            tracing::info!("stopped before the RPC endpoint answered");
+            return Ok(());
+        };
         let plan = MonitorPlan {
             network: network.name.clone(),
             chain_id: network.chain_id,
@@ -121,10 +129,7 @@ impl MonitorArgs {
         context
             .output
             .line(&format!("dashboard: {url}  (metrics: {url}metrics)"))?;
-        let report = service
-            .run(signals.into_watch())
-            .await
-            .map_err(monitor_error)?;
+        let report = service.run(shutdown).await.map_err(monitor_error)?;
         context.output.report(&report)
     }
 }
