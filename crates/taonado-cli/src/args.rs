@@ -181,6 +181,16 @@ impl MonitorFiles {
         taonado_monitor::files::existing_store(&path).map_err(monitor_error)
     }
 
+    /// The database, which must exist (commands that read what the monitor recorded).
+    pub fn required_store(&self, network: &str) -> Result<Store, CliError> {
+        self.existing_store(network)?.ok_or_else(|| {
+            CliError::usage(anyhow::anyhow!(
+                "no database at {}; run `taonado monitor` first or pass --db",
+                self.db_path(network).display()
+            ))
+        })
+    }
+
     /// The monitor config file, parsed.
     pub fn load_config(&self) -> Result<MonitorFile, CliError> {
         taonado_monitor::files::load_file(self.alerts_config.as_deref()).map_err(monitor_error)

@@ -213,12 +213,7 @@ impl AlertsListArgs {
     fn run(self, context: &Context) -> Result<(), CliError> {
         let config = context.config()?;
         let network = context.network_name(&config);
-        let Some(store) = self.files.existing_store(&network)? else {
-            return Err(CliError::usage(anyhow::anyhow!(
-                "no database at {}; run `taonado monitor` first or pass --db",
-                self.files.db_path(&network).display()
-            )));
-        };
+        let store = self.files.required_store(&network)?;
         let report = AlertsListReport {
             firing: store.firing_alerts().map_err(store_error)?,
             recent: store.recent_alerts(self.limit).map_err(store_error)?,
@@ -257,12 +252,7 @@ impl AlertsRequeueArgs {
     fn run(self, context: &Context) -> Result<(), CliError> {
         let config = context.config()?;
         let network = context.network_name(&config);
-        let Some(store) = self.files.existing_store(&network)? else {
-            return Err(CliError::usage(anyhow::anyhow!(
-                "no database at {}; run `taonado monitor` first or pass --db",
-                self.files.db_path(&network).display()
-            )));
-        };
+        let store = self.files.required_store(&network)?;
         let requeued = store
             .requeue_dead(self.channel.as_deref(), unix_now())
             .map_err(store_error)?;
