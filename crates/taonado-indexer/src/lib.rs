@@ -42,6 +42,18 @@ pub struct Progress {
     pub synced: bool,
 }
 
+/// Whether the follow loop's rounds reach the chain: what readiness and health report, so
+/// an outage shows while no block arrives (the checkpoint alone cannot say it).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct RoundHealth {
+    /// Unix seconds of the last round that reached the chain.
+    pub last_ok_at: Option<u64>,
+    /// The last round's error, `None` once a round succeeds again.
+    pub last_error: Option<String>,
+    /// Unix seconds of the first failure of the current outage.
+    pub failing_since: Option<u64>,
+}
+
 /// What one [`Indexer::sync_once`] did.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct SyncReport {
@@ -66,6 +78,7 @@ pub struct Indexer {
     store: Store,
     rpc: Rpc,
     progress: watch::Sender<Progress>,
+    health: watch::Sender<RoundHealth>,
 }
 
 impl Indexer {
@@ -84,12 +97,18 @@ impl Indexer {
             store,
             rpc,
             progress,
+            health: watch::channel(RoundHealth::default()).0,
         })
     }
 
     /// Progress notifications: the receiver sees the latest [`Progress`] after each batch.
     pub fn subscribe(&self) -> watch::Receiver<Progress> {
         self.progress.subscribe()
+    }
+
+    /// Whether [`Indexer::run`]'s rounds reach the chain, published after every round.
+    pub fn health(&self) -> watch::Receiver<RoundHealth> {
+        self.health.subscribe()
     }
 
     /// The endpoint requests currently go to (it changes on failover).
@@ -307,8 +326,18 @@ impl Indexer {
             }
             tokio::select! {
                 result = self.sync_once() => match result {
-                    Ok(_) => {}
-                    Err(e) if e.is_transient() => tracing::warn!(error = %e, "sync round failed, retrying"),
+                    Ok(_) => self.health.send_modify(|h| {
+                        h.last_ok_at = Some(taonado_deployment::unix_now());
+                        h.last_error = None;
+                        h.failing_since = None;
+                    }),
+                    Err(e) if e.is_transient() => {
+                        tracing::warn!(error = %e, "sync round failed, retrying");
+                        self.health.send_modify(|h| {
+                            h.last_error = Some(e.to_string());
+                            h.failing_since.get_or_insert_with(taonado_deployment::unix_now);
+                        });
+                    }
                     Err(e) => return Err(e),
                 },
                 _ = shutdown.changed() => return Ok(()),

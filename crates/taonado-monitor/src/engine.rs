@@ -36,9 +36,26 @@ pub struct MonitorConfig {
 pub struct LiveState {
     pub latest: Option<Observation>,
     pub history: VecDeque<Sample>,
-    /// Set after the first successful evaluation (what `/readyz` reports).
+    /// Set after the first successful evaluation.
     pub ready: bool,
     pub last_error: Option<String>,
+    /// The indexer's rounds fail (the RPC endpoint is down): why, since when (unix s).
+    pub rpc_failing: Option<(String, u64)>,
+}
+
+impl LiveState {
+    /// What `/readyz` reports: evaluated at least once, and the chain reachable now.
+    pub fn is_ready(&self) -> bool {
+        self.ready && self.rpc_failing.is_none()
+    }
+
+    /// The error an operator should see first: the outage, else the last evaluation's.
+    pub fn current_error(&self) -> Option<String> {
+        self.rpc_failing
+            .as_ref()
+            .map(|(e, since)| format!("the RPC endpoint fails since unix {since}: {e}"))
+            .or_else(|| self.last_error.clone())
+    }
 }
 
 /// Shared, cheaply cloned handle on [`LiveState`].

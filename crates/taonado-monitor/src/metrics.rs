@@ -40,6 +40,8 @@ pub struct Metrics {
     contract_up: Family<Labels, FloatGauge>,
     alerts_firing: Family<Labels, FloatGauge>,
     outbox: Family<Labels, FloatGauge>,
+    rpc_up: FloatGauge,
+    last_successful_poll: FloatGauge,
 }
 
 /// `(name, help)` of every metric, also used by the Grafana export.
@@ -97,6 +99,14 @@ pub const METRICS: &[(&str, &str)] = &[
     ),
     ("alerts_firing", "Firing alerts by severity"),
     ("outbox_messages", "Notification outbox messages by state"),
+    (
+        "rpc_up",
+        "1 while the indexer's rounds reach the chain, 0 during an outage",
+    ),
+    (
+        "last_successful_poll_timestamp_seconds",
+        "Unix time of the indexer's last round that reached the chain",
+    ),
 ];
 
 fn gauge(registry: &mut Registry, index: usize) -> FloatGauge {
@@ -141,6 +151,8 @@ impl Metrics {
             contract_up: family(&mut r, 17),
             alerts_firing: family(&mut r, 18),
             outbox: family(&mut r, 19),
+            rpc_up: gauge(&mut r, 20),
+            last_successful_poll: gauge(&mut r, 21),
             registry: r,
         }
     }
@@ -187,6 +199,16 @@ impl Metrics {
     }
 
     /// Firing alerts by severity and the outbox by state.
+    /// Whether the chain answers. During an outage the per-contract series are dropped:
+    /// the last answers would claim contracts are up that nobody can see.
+    pub fn update_rpc(&self, up: bool, last_ok_at: Option<u64>) {
+        self.rpc_up.set(if up { 1.0 } else { 0.0 });
+        set_opt(&self.last_successful_poll, last_ok_at.map(|t| t as f64));
+        if !up {
+            self.contract_up.clear();
+        }
+    }
+
     pub fn update_alerts(&self, firing: &[AlertRecord], outbox: OutboxCounts) {
         for severity in Severity::ALL {
             let n = firing.iter().filter(|a| a.severity == severity).count();

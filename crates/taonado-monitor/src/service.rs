@@ -225,6 +225,7 @@ impl MonitorService {
             },
         ));
         let mut progress = indexer.subscribe();
+        let mut rounds = indexer.health();
         let exit_at = exit_after_blocks.map(|n| {
             progress
                 .borrow()
@@ -282,6 +283,12 @@ impl MonitorService {
                         break Ok(());
                     }
                 }
+                changed = rounds.changed() => {
+                    if changed.is_ok() {
+                        let health = rounds.borrow_and_update().clone();
+                        record_round(&monitor, &health);
+                    }
+                }
                 _ = retry_tick.tick() => deliver(&monitor, &mut report).await,
             }
         };
@@ -304,4 +311,19 @@ async fn deliver(monitor: &Monitor, report: &mut MonitorReport) {
         Ok(d) => report.notifications_sent += d.sent,
         Err(e) => tracing::error!(error = %e, "delivery failed"),
     }
+}
+
+/// Readiness, the dashboard's error and the metrics follow the indexer's last round, so an
+/// RPC outage shows while no block arrives.
+fn record_round(monitor: &Monitor, health: &taonado_indexer::RoundHealth) {
+    let failing = health
+        .last_error
+        .clone()
+        .zip(health.failing_since.or(Some(unix_now())));
+    monitor
+        .metrics()
+        .update_rpc(failing.is_none(), health.last_ok_at);
+    let live = monitor.live();
+    let mut live = live.lock().unwrap_or_else(|p| p.into_inner());
+    live.rpc_failing = failing;
 }

@@ -52,8 +52,8 @@ async fn summary(State(state): State<DashboardState>) -> Result<Json<Summary>, A
     Ok(Json(Summary {
         network: state.network.clone(),
         chain_id: state.chain_id,
-        ready: live.ready,
-        last_error: live.last_error.clone(),
+        ready: live.is_ready(),
+        last_error: live.current_error(),
         head_block: latest.and_then(|o| o.head_block),
         sample: latest.map(|o| o.sample()),
         pools: latest.map_or_else(Vec::new, |o| {

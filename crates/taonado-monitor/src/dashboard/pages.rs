@@ -51,15 +51,18 @@ async fn metrics(State(state): State<DashboardState>) -> impl IntoResponse {
     )
 }
 
-/// Ready once the monitor has evaluated at least once (the indexer reached the store).
+/// Ready once the monitor has evaluated at least once and while the chain answers.
 async fn readyz(State(state): State<DashboardState>) -> impl IntoResponse {
-    let ready = state.live.lock().map(|l| l.ready).unwrap_or(false);
-    if ready {
-        (StatusCode::OK, "ready\n")
+    let live = state.live.lock().unwrap_or_else(|p| p.into_inner());
+    if live.is_ready() {
+        (StatusCode::OK, "ready\n".to_owned())
     } else {
+        let why = live
+            .current_error()
+            .unwrap_or_else(|| "no evaluation yet".to_owned());
         (
             StatusCode::SERVICE_UNAVAILABLE,
-            "not ready: no evaluation yet\n",
+            format!("not ready: {why}\n"),
         )
     }
 }

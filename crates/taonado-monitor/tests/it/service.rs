@@ -89,3 +89,65 @@ async fn the_service_runs_on_a_dev_chain_and_stops_on_shutdown() {
     // The dashboard stopped with it.
     assert_eq!(status(&format!("{url}healthz")).await, None);
 }
+
+/// An RPC outage shows while no block arrives: `/readyz` turns 503 with the reason, the
+/// summary's `last_error` names it, `taonado_rpc_up` is 0 and the per-contract series are
+/// gone (they would claim contracts up that nobody can see).
+#[tokio::test]
+async fn an_rpc_outage_makes_the_service_not_ready_and_says_why() {
+    let stack = Stack::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let service = MonitorService::start(
+        plan(&stack, dir.path().join("outage.db"), None),
+        stack.provider.clone(),
+    )
+    .await
+    .unwrap();
+    let url = service.dashboard_url().to_owned();
+    let (stop, shutdown) = watch::channel(false);
+    let running = tokio::spawn(service.run(shutdown));
+    stack.mine(2).await;
+    let wait_for = |path: &'static str, want: u16| {
+        let url = url.clone();
+        async move {
+            while status(&format!("{url}{path}")).await != Some(want) {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(60), wait_for("readyz", 200))
+        .await
+        .expect("ready while the chain answers");
+
+    let Stack { devnet, .. } = stack;
+    devnet.shutdown().await.unwrap();
+    tokio::time::timeout(Duration::from_secs(60), wait_for("readyz", 503))
+        .await
+        .expect("not ready once the indexer's rounds fail");
+    let readyz = reqwest::get(format!("{url}readyz")).await.unwrap();
+    let why = readyz.text().await.unwrap();
+    assert!(why.contains("RPC endpoint fails"), "{why}");
+    let summary: serde_json::Value = reqwest::get(format!("{url}api/summary"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(summary["ready"], false);
+    assert!(
+        summary["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("RPC endpoint fails")),
+        "{summary}"
+    );
+    let metrics = reqwest::get(format!("{url}metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("taonado_rpc_up 0.0"), "{metrics}");
+    assert!(!metrics.contains("taonado_contract_up{"), "{metrics}");
+    stop.send(true).unwrap();
+    let _ = tokio::time::timeout(Duration::from_secs(30), running).await;
+}
