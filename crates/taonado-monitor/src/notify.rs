@@ -214,7 +214,10 @@ impl Notifier for WebhookNotifier {
                     .header(TIMESTAMP_HEADER, timestamp.to_string())
                     .header(SIGNATURE_HEADER, sign(secret, timestamp, &body));
             }
+            // A webhook URL is the channel's credential (Slack, Discord): the error names
+            // the host only, never the URL reqwest would print.
             let response = request.body(body).send().await.map_err(|e| {
+                let e = e.without_url();
                 SendError::retry(format!(
                     "POST to {}: {e}",
                     self.url.host_str().unwrap_or("?")

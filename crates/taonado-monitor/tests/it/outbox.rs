@@ -268,3 +268,33 @@ async fn a_dead_letter_is_told_through_the_other_channels() {
     assert_eq!(d.deliver_due(10_000).await.unwrap().sent, 0);
     assert_eq!(store.outbox_counts().unwrap().dead, 1);
 }
+
+/// A webhook URL is a credential (Slack's and Discord's carry the token in the path): a
+/// failed delivery's error, which is logged and kept in `outbox.last_error`, names the host
+/// only.
+#[tokio::test]
+async fn a_failed_delivery_never_shows_the_webhook_url() {
+    // Port 9 on loopback: nothing listens, the connection is refused at once.
+    let url: url::Url = "http://127.0.0.1:9/services/T000/B000/SECRETTOKEN"
+        .parse()
+        .unwrap();
+    let hook: Arc<dyn Notifier> =
+        Arc::new(WebhookNotifier::signed("hook", url, b"k".to_vec()).unwrap());
+    let store = Store::open_in_memory().unwrap();
+    let keys = store
+        .enqueue_test_alert(&["hook".to_owned()], "t", 0)
+        .unwrap();
+    let d = Dispatcher::new(
+        store.clone(),
+        "local".into(),
+        vec![hook],
+        DeliveryPolicy::default(),
+    );
+    let report = d.deliver_due(0).await.unwrap();
+    assert_eq!(report.retrying, 1, "{report:?}");
+    assert!(!report.errors[0].contains("SECRETTOKEN"), "{report:?}");
+    let kept = store.message(&keys[0]).unwrap().unwrap();
+    let last_error = kept.last_error.unwrap_or_default();
+    assert!(last_error.contains("127.0.0.1"), "{last_error}");
+    assert!(!last_error.contains("SECRETTOKEN"), "{last_error}");
+}
