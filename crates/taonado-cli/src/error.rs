@@ -72,9 +72,10 @@ impl CliError {
         }
     }
 
-    /// The error chain on one line.
+    /// The error chain on one line, with every URL cut to `scheme://host:port` (a node's
+    /// or a webhook's URL may hold a credential, and node errors quote it).
     pub fn message(&self) -> String {
-        format!("{:#}", self.error())
+        taonado_types::redact_urls(&format!("{:#}", self.error())).into_owned()
     }
 
     /// Writing to a closed stdout (`taonado networks | head -1`) is not a failure.

@@ -252,7 +252,7 @@ impl FailoverTransport {
                     Err(wrong) => return ChainCheck::Wrong(wrong),
                 },
                 Err(e) => {
-                    tracing::warn!(endpoint = %endpoint_label(&endpoint.url), error = %e, "endpoint unreachable");
+                    tracing::warn!(endpoint = %endpoint_label(&endpoint.url), error = %taonado_types::RedactedUrl(&e.to_string()), "endpoint unreachable");
                     last_error = Some(e);
                 }
             }
@@ -352,7 +352,7 @@ impl Shared {
                 next = %endpoint_label(&self.endpoints[next].url),
                 attempt,
                 wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
-                error = %error,
+                error = %taonado_types::RedactedUrl(&error.to_string()),
                 "RPC request failed, retrying"
             );
             if !wait.is_zero() {

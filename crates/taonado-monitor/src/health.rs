@@ -42,7 +42,8 @@ fn line(name: impl Into<String>, ok: bool, detail: impl Into<String>) -> HealthC
     HealthCheck {
         name: name.into(),
         ok,
-        detail: detail.into(),
+        // Node errors quote the RPC URL, which may hold an API key.
+        detail: taonado_types::redact_urls(&detail.into()).into_owned(),
     }
 }
 

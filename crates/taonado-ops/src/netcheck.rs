@@ -86,7 +86,7 @@ pub async fn check_networks(targets: &[NetTarget], limits: NetLimits) -> Vec<Net
 pub async fn check_network(target: &NetTarget, limits: NetLimits) -> NetStatus {
     let mut status = NetStatus {
         network: target.name.clone(),
-        rpc_url: target.rpc_url.to_string(),
+        rpc_url: taonado_types::redact_urls(target.rpc_url.as_str()).into_owned(),
         expected_chain_id: target.chain_id,
         chain_id: None,
         head_block: None,
@@ -171,7 +171,8 @@ fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
         }
         next = e.source();
     }
-    parts.join(": ")
+    // Transport errors quote the URL, which may hold an API key.
+    taonado_types::redact_urls(&parts.join(": ")).into_owned()
 }
 
 /// What an operator most likely has to look at, from the error text.

@@ -9,6 +9,7 @@ mod error;
 mod ids;
 mod local_host;
 mod mirror;
+mod redact;
 mod units;
 mod verifier_key;
 
@@ -17,6 +18,7 @@ pub use error::{Result, TypesError};
 pub use ids::{NetUid, Uid};
 pub use local_host::is_allowed_local_host;
 pub use mirror::evm_mirror;
+pub use redact::{RedactedUrl, redact_urls};
 pub use units::{
     MAX_TAO_DECIMALS, RAO_PER_TAO, Rao, WEI_PER_RAO, WEI_PER_TAO, format_tao, parse_tao,
     rao_to_wei, wei_to_rao,

@@ -43,9 +43,11 @@ impl From<NetworkConfig> for ResolvedNetwork {
         Self {
             name: n.name,
             chain_id: n.chain_id,
-            rpc_url: n.rpc_url.to_string(),
+            rpc_url: taonado_types::redact_urls(n.rpc_url.as_str()).into_owned(),
             netuid: n.netuid,
-            explorer_api: n.explorer_api.map(|u| u.to_string()),
+            explorer_api: n
+                .explorer_api
+                .map(|u| taonado_types::redact_urls(u.as_str()).into_owned()),
             wtao_owned: n.wtao_owned,
             dev_chain: n.dev_chain,
             addresses: n.addresses,

@@ -43,7 +43,7 @@ impl NetworkRow {
         Self {
             name: network.name.clone(),
             chain_id: network.chain_id,
-            rpc_url: network.rpc_url.to_string(),
+            rpc_url: taonado_types::redact_urls(network.rpc_url.as_str()).into_owned(),
             netuid: network.netuid,
             origin,
             dev_chain: network.dev_chain,

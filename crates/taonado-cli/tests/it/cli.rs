@@ -173,3 +173,43 @@ fn keystore_without_password_and_without_terminal_asks_for_a_file() {
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("--password-file"), "{stderr}");
 }
+
+/// An RPC URL's credentials (user info, an API key in the path or query) never reach the
+/// terminal: not in `config show`, not in the error of an unreachable node.
+#[test]
+fn rpc_url_credentials_are_never_shown() {
+    let sandbox = Sandbox::new();
+    let url = "http://user:PASSWORD1@127.0.0.1:9/v2/APIKEY2?key=APIKEY3";
+    let (code, stdout, stderr) =
+        run(sandbox
+            .taonado()
+            .args(["--network", "testnet", "--rpc-url", url, "config", "show"]));
+    assert_eq!(code, 0, "{stderr}");
+    let (hcode, hout, herr) = run(sandbox.taonado().args([
+        "--json",
+        "--network",
+        "testnet",
+        "--rpc-url",
+        url,
+        "health",
+        "--timeout",
+        "2",
+    ]));
+    assert_eq!(hcode, 1, "{hout}\n{herr}");
+    let (wcode, wout, werr) = run(sandbox.taonado().args([
+        "--network",
+        "testnet",
+        "--rpc-url",
+        url,
+        "wtao",
+        "balance",
+        "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
+    ]));
+    assert_ne!(wcode, 0, "{wout}\n{werr}");
+    for text in [&stdout, &stderr, &hout, &herr, &wout, &werr] {
+        for secret in ["PASSWORD1", "APIKEY2", "APIKEY3"] {
+            assert!(!text.contains(secret), "{secret} shown in: {text}");
+        }
+    }
+    assert!(stdout.contains("127.0.0.1:9"), "{stdout}");
+}

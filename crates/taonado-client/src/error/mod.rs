@@ -18,7 +18,9 @@ pub type Result<T, E = ClientError> = std::result::Result<T, E>;
 pub enum ClientError {
     /// The RPC endpoint did not answer.
     #[error(
-        "cannot reach {network} at {url}: {source}; is the node running (for local: `taonado devnet`) or is --rpc-url right?"
+        "cannot reach {network} at {}: {}; is the node running (for local: `taonado devnet`) or is --rpc-url right?",
+        taonado_types::RedactedUrl(.url.as_str()),
+        taonado_types::RedactedUrl(&.source.to_string())
     )]
     Unreachable {
         /// The network being connected to.
