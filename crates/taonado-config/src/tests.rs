@@ -298,7 +298,63 @@ fn arb_override() -> impl Strategy<Value = NetworkOverride> {
         )
 }
 
+/// Mutations of a real file: lines dropped, doubled or cut, values swapped for others.
+fn mutated_config_text() -> impl Strategy<Value = String> {
+    const LINES: &[&str] = &[
+        "default_network = \"testnet\"",
+        "[networks.testnet]",
+        "[networks.local]",
+        "[networks.mine]",
+        "rpc_url = \"https://rpc.example/v2/KEY\"",
+        "rpc_url = \"not a url\"",
+        "chain_id = 945",
+        "chain_id = -1",
+        "chain_id = 18446744073709551616",
+        "netuid = 70000",
+        "dev_chain = true",
+        "wtao_owned = \"yes\"",
+        "[networks.testnet.addresses]",
+        "wtao = \"0x0000000000000000000000000000000000000001\"",
+        "wtao = \"0x01\"",
+        "pools = { \"0.1\" = \"0x0000000000000000000000000000000000000002\", \"x\" = 3 }",
+        "[networks.testnet.signer]",
+        "keystore = \"/keys/a.json\"",
+        "private_key = \"0xdead\"",
+        "[[networks]]",
+        "= = =",
+        "\u{0}",
+    ];
+    proptest::collection::vec((proptest::sample::select(LINES), 0usize..40), 0..16).prop_map(
+        |lines| {
+            lines
+                .into_iter()
+                .map(|(line, cut)| {
+                    line.chars()
+                        .take(cut.max(line.len() / 2))
+                        .collect::<String>()
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        },
+    )
+}
+
 proptest! {
+    /// Any taonado.toml: a config, or one error on one line naming the file; never a panic.
+    #[test]
+    fn any_config_text_is_a_config_or_one_line_error(
+        text in prop_oneof![mutated_config_text(), ".{0,200}"]
+    ) {
+        match ConfigFile::parse(Path::new("fuzz.toml"), &text) {
+            Ok(file) => {
+                if let Err(e) = Config::from_file("fuzz.toml".into(), file) {
+                    prop_assert!(!e.to_string().trim().contains('\n'), "{}", e);
+                }
+            }
+            Err(e) => prop_assert!(e.to_string().contains("fuzz.toml"), "{}", e),
+        }
+    }
+
     #[test]
     fn overrides_round_trip_through_toml(
         networks in proptest::collection::btree_map("[a-z][a-z0-9_-]{0,8}", arb_override(), 0..4)

@@ -58,7 +58,10 @@ impl MonitorFile {
     /// Parses and checks the file's text.
     pub fn parse(text: &str) -> Result<Self> {
         let file: MonitorFile =
-            toml::from_str(text).map_err(|e| MonitorError::Config(e.to_string()))?;
+            // toml's message draws the line with a caret over several lines: one line here.
+            toml::from_str(text).map_err(|e| {
+                MonitorError::Config(e.to_string().trim_end().replace('\n', " "))
+            })?;
         file.rules.check()?;
         let mut names = std::collections::BTreeSet::new();
         for channel in &file.channels {
@@ -316,5 +319,31 @@ mod tests {
         assert_eq!(policy.next_attempt(3, 100), Some(120));
         assert_eq!(policy.next_attempt(4, 100), Some(130));
         assert_eq!(policy.next_attempt(5, 100), None);
+    }
+
+    proptest::proptest! {
+        /// Any alert rule file: parsed, or a one-line config error; never a panic.
+        #[test]
+        fn any_rule_file_is_parsed_or_refused_on_one_line(
+            lines in proptest::collection::vec(
+                proptest::sample::select(&[
+                    "[rules]", "[delivery]", "[[channels]]", "window_blocks = 100",
+                    "window_blocks = -5", "tx_success_rate_min = 1.5", "tx_success_rate_min = \"x\"",
+                    "gas_spike_factor = nan", "disabled = [\"gas_price\", \"nope\"]",
+                    "validator_balance_min_tao = \"0.1\"", "validator_balance_min_tao = \"-1\"",
+                    "name = \"ops\"", "kind = \"webhook\"", "kind = \"pager\"",
+                    "url = \"https://hooks.example/x\"", "url = 5", "max_attempts = 0",
+                    "max_age_secs = 18446744073709551615", "= =", "[rules",
+                ][..]),
+                0..12,
+            ),
+            noise in ".{0,40}",
+        ) {
+            let mut text = lines.join("\n");
+            text.push_str(&noise);
+            if let Err(e) = MonitorFile::parse(&text) {
+                proptest::prop_assert!(!e.to_string().trim().contains('\n'), "{}", e);
+            }
+        }
     }
 }
