@@ -139,6 +139,9 @@ pub(crate) struct AccountDiff {
     pub slots: Vec<(U256, U256)>,
 }
 
+/// Snapshots kept at once (`evm_snapshot`); each holds a copy of the subtensor state.
+pub(crate) const MAX_SNAPSHOTS: usize = 10_000;
+
 pub(crate) struct Chain {
     pub rules: ChainRules,
     pub db: StateDb,
@@ -741,6 +744,11 @@ impl Chain {
     }
 
     pub(crate) fn snapshot(&mut self) -> u64 {
+        // Each snapshot keeps a copy of the subtensor state: bound them (100k took 472 MB).
+        // The oldest goes first; reverting to it then answers false, as for a used one.
+        while self.snapshots.len() >= MAX_SNAPSHOTS {
+            self.snapshots.pop_first();
+        }
         let id = self.next_snapshot;
         self.next_snapshot += 1;
         self.snapshots.insert(

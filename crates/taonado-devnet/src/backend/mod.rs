@@ -39,6 +39,33 @@ pub(crate) struct PolledFilter {
     pub kind: FilterKind,
     /// Last block whose changes were returned.
     pub last_block: u64,
+    /// When it was installed or last polled: idle filters expire.
+    pub last_used: std::time::Instant,
+}
+
+/// A filter nobody polled for this long is dropped, as geth does (5 minutes).
+pub(crate) const FILTER_IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
+/// At most this many filters live at once; a new one beyond it evicts the least recently
+/// used. Without a bound, 100k `eth_newFilter` calls held 174 MB.
+pub(crate) const MAX_FILTERS: usize = 10_000;
+
+/// Drops the filters idle past [`FILTER_IDLE_TIMEOUT`] at `now`, then the least recently
+/// used ones until one more fits under [`MAX_FILTERS`].
+pub(crate) fn make_room_for_a_filter(
+    filters: &mut HashMap<U256, PolledFilter>,
+    now: std::time::Instant,
+) {
+    filters.retain(|_, f| now.saturating_duration_since(f.last_used) < FILTER_IDLE_TIMEOUT);
+    while filters.len() >= MAX_FILTERS {
+        let Some(oldest) = filters
+            .iter()
+            .min_by_key(|(_, f)| f.last_used)
+            .map(|(id, _)| *id)
+        else {
+            break;
+        };
+        filters.remove(&oldest);
+    }
 }
 
 pub(crate) struct Backend {
@@ -318,4 +345,48 @@ pub(crate) fn decode_raw(raw: &[u8]) -> Result<PoolTx> {
         impersonated: false,
         tx_env,
     })
+}
+
+#[cfg(test)]
+mod filter_bounds {
+    use std::time::{Duration, Instant};
+
+    use super::*;
+
+    fn filter(last_used: Instant) -> PolledFilter {
+        PolledFilter {
+            kind: FilterKind::Blocks,
+            last_block: 0,
+            last_used,
+        }
+    }
+
+    #[test]
+    fn idle_filters_expire_and_the_count_is_bounded() {
+        let start = Instant::now();
+        let mut filters = HashMap::new();
+        filters.insert(U256::from(1), filter(start));
+        filters.insert(U256::from(2), filter(start + Duration::from_secs(200)));
+        // At start + 301 s the first is idle past 5 minutes; the second is not.
+        make_room_for_a_filter(&mut filters, start + Duration::from_secs(301));
+        assert_eq!(
+            filters.keys().copied().collect::<Vec<_>>(),
+            vec![U256::from(2)]
+        );
+
+        let mut full: HashMap<U256, PolledFilter> = (0..MAX_FILTERS)
+            .map(|i| {
+                (
+                    U256::from(i),
+                    filter(start + Duration::from_millis(i as u64)),
+                )
+            })
+            .collect();
+        make_room_for_a_filter(&mut full, start + Duration::from_secs(20));
+        assert_eq!(full.len(), MAX_FILTERS - 1);
+        assert!(
+            !full.contains_key(&U256::ZERO),
+            "the least recently used goes first"
+        );
+    }
 }

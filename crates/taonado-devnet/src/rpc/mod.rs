@@ -424,10 +424,19 @@ fn dispatch_method(backend: &Backend, method: &str, params: Value) -> Result<Val
                 _ => FilterKind::PendingTransactions,
             };
             let last_block = backend.chain.read().latest_number();
+            let now = std::time::Instant::now();
             let mut filters = backend.filters.lock();
+            crate::backend::make_room_for_a_filter(&mut filters.1, now);
             let id = U256::from(filters.0);
             filters.0 += 1;
-            filters.1.insert(id, PolledFilter { kind, last_block });
+            filters.1.insert(
+                id,
+                PolledFilter {
+                    kind,
+                    last_block,
+                    last_used: now,
+                },
+            );
             to_json(id)
         }
         "eth_uninstallFilter" => {
@@ -480,10 +489,11 @@ fn dispatch_method(backend: &Backend, method: &str, params: Value) -> Result<Val
                 }
             };
             drop(chain);
-            if method == "eth_getFilterChanges"
-                && let Some(stored) = backend.filters.lock().1.get_mut(&id)
-            {
-                stored.last_block = latest;
+            if let Some(stored) = backend.filters.lock().1.get_mut(&id) {
+                stored.last_used = std::time::Instant::now();
+                if method == "eth_getFilterChanges" {
+                    stored.last_block = latest;
+                }
             }
             Ok(value)
         }

@@ -8,7 +8,7 @@ use alloy::{
     providers::Provider,
     rpc::types::TransactionRequest,
 };
-use serde_json::json;
+use serde_json::{Value, json};
 use taonado_devnet::DevnetConfig;
 
 use crate::Node;
@@ -223,4 +223,27 @@ async fn interval_mining_mines_pooled_transactions() {
     let receipt = send(&node, 7).await;
     assert!(receipt.status());
     assert!(receipt.block_number.unwrap() >= 1);
+}
+
+/// Snapshots are bounded (each holds a copy of the subtensor state; 100k took 472 MB): past
+/// 10,000 the oldest is dropped and reverting to it answers false, as for a used one.
+#[tokio::test]
+async fn snapshots_are_bounded_oldest_first() {
+    let node = Node::start().await;
+    let batch: Vec<Value> = (0..10_001)
+        .map(|i| json!({"jsonrpc": "2.0", "id": i, "method": "evm_snapshot", "params": []}))
+        .collect();
+    let answers = node.post(&Value::Array(batch).to_string()).await;
+    let ids: Vec<Value> = answers
+        .as_array()
+        .expect("a batch answer")
+        .iter()
+        .map(|a| a["result"].clone())
+        .collect();
+    assert_eq!(ids.len(), 10_001);
+    assert_eq!(node.rpc("evm_revert", json!([ids[0]])).await, json!(false));
+    assert_eq!(
+        node.rpc("evm_revert", json!([ids[10_000]])).await,
+        json!(true)
+    );
 }
