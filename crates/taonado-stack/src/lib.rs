@@ -283,6 +283,36 @@ async fn run_on(
     })
 }
 
+/// The monitor's plan for `network`: the protocol as its deployment in `deployments_dir`
+/// says (watched from its first recorded block), default tuning, no block limit and no
+/// extra host names. `taonado monitor` and `taonado up` both start from this.
+pub fn monitor_plan(
+    network: &NetworkConfig,
+    deployments_dir: &Path,
+    db: PathBuf,
+    listen: SocketAddr,
+    file: taonado_monitor::MonitorFile,
+    notifiers: Vec<std::sync::Arc<dyn taonado_monitor::Notifier>>,
+) -> Result<MonitorPlan> {
+    let deployment = network.deployment(deployments_dir)?;
+    Ok(MonitorPlan {
+        network: network.name.clone(),
+        chain_id: network.chain_id,
+        netuid: network.netuid,
+        rpc_url: network.rpc_url.clone(),
+        // Where the protocol deployed its own WTAO, the index starts at that deployment.
+        contracts: deployment.watched(network.wtao_owned),
+        start_block: deployment.first_block().unwrap_or(0),
+        db,
+        listen,
+        file,
+        notifiers,
+        exit_after_blocks: None,
+        tuning: MonitorTuning::default(),
+        allowed_hosts: Vec::new(),
+    })
+}
+
 /// The monitor over the just-deployed protocol, with the config file of the working
 /// directory (`./monitor.toml`) if there is one.
 async fn start_monitor(
@@ -293,26 +323,8 @@ async fn start_monitor(
 ) -> Result<MonitorService> {
     let file = taonado_monitor::files::load_file(None)?;
     let notifiers = taonado_monitor::files::notifiers(&file, &|name| std::env::var(name).ok())?;
-    let deployment = network.deployment(&plan.deployments_dir)?;
-    // Where the protocol deployed its own WTAO, the index starts at that deployment.
-    let contracts = deployment.watched(network.wtao_owned);
-    let start_block = deployment.first_block().unwrap_or(0);
     let provider: DynProvider = taonado_client::connect(network, &plan.config).await?;
-    let monitor_plan = MonitorPlan {
-        network: network.name.clone(),
-        chain_id: network.chain_id,
-        netuid: network.netuid,
-        rpc_url: network.rpc_url.clone(),
-        contracts,
-        start_block,
-        db,
-        listen,
-        file,
-        notifiers,
-        exit_after_blocks: None,
-        tuning: MonitorTuning::default(),
-        allowed_hosts: Vec::new(),
-    };
+    let monitor_plan = monitor_plan(network, &plan.deployments_dir, db, listen, file, notifiers)?;
     Ok(MonitorService::start(monitor_plan, provider).await?)
 }
 

@@ -7,7 +7,7 @@ use std::io::Write;
 use std::net::SocketAddr;
 
 use clap::Args;
-use taonado_monitor::{MonitorPlan, MonitorReport, MonitorService, MonitorTuning};
+use taonado_monitor::{MonitorReport, MonitorService};
 
 use crate::args::{MonitorFiles, notifiers};
 use crate::context::Context;
@@ -92,12 +92,16 @@ impl MonitorArgs {
         let signals = crate::shutdown::StopSignals::install()?;
         let file = self.files.load_config()?;
         let notifiers = notifiers(&file)?;
-        let dir = &self.files.deployments_dir;
-        let deployment = network.deployment(dir)?;
-        // Where the protocol deployed its own WTAO, the index starts at that deployment.
-        let contracts = deployment.watched(network.wtao_owned);
-        // The first block worth indexing: the deployment's earliest recorded block.
-        let start_block = deployment.first_block().unwrap_or(0);
+        let mut plan = taonado_stack::monitor_plan(
+            &network,
+            &self.files.deployments_dir,
+            self.files.db_path(&network.name),
+            self.listen,
+            file,
+            notifiers,
+        )?;
+        plan.exit_after_blocks = self.exit_after_blocks;
+        plan.allowed_hosts = self.allow_hosts;
         let shutdown = signals.into_watch();
         // A monitor started while its node is down waits for it (and says so) rather than
         // exiting: it is usually started by a supervisor that would only restart it.
@@ -106,21 +110,6 @@ impl MonitorArgs {
         else {
             tracing::info!("stopped before the RPC endpoint answered");
             return Ok(());
-        };
-        let plan = MonitorPlan {
-            network: network.name.clone(),
-            chain_id: network.chain_id,
-            netuid: network.netuid,
-            rpc_url: network.rpc_url.clone(),
-            contracts,
-            start_block,
-            db: self.files.db_path(&network.name),
-            listen: self.listen,
-            file,
-            notifiers,
-            exit_after_blocks: self.exit_after_blocks,
-            tuning: MonitorTuning::default(),
-            allowed_hosts: self.allow_hosts,
         };
         let service = MonitorService::start(plan, provider)
             .await
