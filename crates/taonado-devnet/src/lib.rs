@@ -136,8 +136,9 @@ pub async fn spawn(config: DevnetConfig) -> Result<DevnetHandle> {
         None => None,
     };
     let fresh = loaded.is_none();
+    let compact = loaded.as_ref().is_some_and(|l| l.compact);
     let chain = match (loaded, fork) {
-        (Some(chain), _) => chain,
+        (Some(loaded), _) => loaded.chain,
         (None, None) => Chain::genesis_on(
             rules,
             subtensor::Subtensor::new(config.subtensor.clone(), 0),
@@ -161,11 +162,11 @@ pub async fn spawn(config: DevnetConfig) -> Result<DevnetHandle> {
     let mut chain = chain;
     chain.automine = config.block_time.is_none();
     if let Some(dir) = &config.state_dir {
-        if fresh {
+        if fresh || compact {
             // A base snapshot always exists, so the write-ahead log has something to extend.
             persist::save(&mut chain, dir)?;
         }
-        chain.wal = Some(persist::Wal::open(dir, &chain.subtensor)?);
+        chain.wal = Some(persist::Wal::open(dir, &chain)?);
     }
     let backend = Arc::new(Backend::new(
         chain,
@@ -231,8 +232,11 @@ async fn interval_miner(backend: Arc<Backend>) {
             Some(period) => {
                 tokio::select! {
                     _ = tokio::time::sleep(period) => {
-                        let number = backend.chain.write().mine_pool_block();
-                        tracing::debug!(number, "interval block mined");
+                        match backend.chain.write().mine_pool_block() {
+                            Ok(number) => tracing::debug!(number, "interval block mined"),
+                            // The pool is kept; the next tick tries again.
+                            Err(error) => tracing::error!(%error, "cannot mine an interval block"),
+                        }
                     }
                     changed = period_rx.changed() => {
                         if changed.is_err() {

@@ -30,6 +30,7 @@ use taonado_types::evm_mirror;
 
 use super::{
     exec::{self, CallRequest, ChainRules, Executed, StateDb},
+    persist::WalChange,
     precompiles::{MirrorMap, SubtensorSlot},
 };
 use crate::{
@@ -100,7 +101,7 @@ enum UndoEntry {
 }
 
 /// Block time control (evm_increaseTime, evm_setNextBlockTimestamp).
-#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct TimeState {
     pub offset_secs: i64,
     pub next_timestamp: Option<u64>,
@@ -125,6 +126,11 @@ pub(crate) struct BlockBuilder {
     undo_mark: usize,
     /// Account changes of this block, kept only when a write-ahead log is open.
     diffs: Vec<AccountDiff>,
+    /// Mirror addresses this block added (with what they replaced), for the log and for
+    /// undoing the block when the log cannot take it.
+    mirrors: Vec<([u8; 32], Address, Option<Address>)>,
+    /// Subtensor state before the block, kept only when a write-ahead log is open.
+    subtensor_before: Option<Subtensor>,
 }
 
 /// (address, created in this tx, changed slots with their new values).
@@ -162,9 +168,10 @@ pub(crate) struct Chain {
     next_snapshot: u64,
     /// Per-block append log next to the state snapshot (with `--state-dir`).
     pub wal: Option<super::persist::Wal>,
-    /// A change the log cannot express happened (dev method, reorg, revert): the
-    /// snapshot must be rewritten.
+    /// The log could not take a reorg or revert: the snapshot must be rewritten.
     pub snapshot_needed: bool,
+    /// Id of the snapshot the write-ahead log extends.
+    pub snapshot_id: u64,
 }
 
 pub(crate) fn now_secs() -> u64 {
@@ -271,6 +278,7 @@ impl Chain {
             next_snapshot: 0,
             wal: None,
             snapshot_needed: false,
+            snapshot_id: 0,
         };
         for block in blocks {
             chain.index_block(&block);
@@ -400,6 +408,8 @@ impl Chain {
             log_index: 0,
             undo_mark: self.undo.len(),
             diffs: Vec::new(),
+            mirrors: Vec::new(),
+            subtensor_before: self.wal.as_ref().map(|_| self.subtensor.clone()),
         }
     }
 
@@ -495,11 +505,21 @@ impl Chain {
             }
         }
         for (mirror, address) in new_mirrors {
-            self.mirrors.insert(mirror, address);
+            let replaced = self.mirrors.insert(mirror, address);
+            if replaced != Some(address) {
+                block.mirrors.push((mirror, address, replaced));
+            }
         }
-        self.mirrors.entry(evm_mirror(tx.from).0).or_insert(tx.from);
+        let mut known = |address: Address| {
+            let mirror = evm_mirror(address).0;
+            if let std::collections::hash_map::Entry::Vacant(entry) = self.mirrors.entry(mirror) {
+                entry.insert(address);
+                block.mirrors.push((mirror, address, None));
+            }
+        };
+        known(tx.from);
         if let TxKind::Call(to) = tx.tx_env.kind {
-            self.mirrors.entry(evm_mirror(to).0).or_insert(to);
+            known(to);
         }
         let contract_address = match tx.tx_env.kind {
             TxKind::Create => Some(tx.from.create(tx.tx_env.nonce)),
@@ -533,7 +553,7 @@ impl Chain {
     }
 
     /// Seal `block`, run the subtensor block hook, return its number.
-    pub(crate) fn seal(&mut self, block: BlockBuilder) -> u64 {
+    pub(crate) fn seal(&mut self, block: BlockBuilder) -> Result<u64> {
         let parent = self.latest();
         let mut logs_bloom = Bloom::default();
         for tx in &block.txs {
@@ -581,9 +601,9 @@ impl Chain {
         };
         let hash = header.hash_slow();
         let number = block.number;
+        let time_before = self.time;
         self.time.next_timestamp = None;
         self.subtensor.on_block(number);
-        let diffs = block.diffs;
         let stored = StoredBlock {
             header,
             hash,
@@ -591,14 +611,32 @@ impl Chain {
             undo_mark: block.undo_mark,
             subtensor_after: Some(Arc::new(self.subtensor.clone())),
         };
-        self.index_block(&stored);
-        if let Some(wal) = &mut self.wal
-            && let Err(error) = wal.append(Some(&stored), &diffs, &self.subtensor)
-        {
-            // The snapshot written at shutdown still has everything; only crash safety
-            // is lost, so say so instead of failing the block.
-            tracing::warn!(%error, "cannot append to the write-ahead log");
+        if let Some(wal) = &mut self.wal {
+            let mirrors: Vec<_> = block.mirrors.iter().map(|(m, a, _)| (*m, *a)).collect();
+            let change = WalChange {
+                block: Some(&stored),
+                diffs: &block.diffs,
+                mirrors: &mirrors,
+                ..WalChange::new(&self.subtensor, self.time)
+            };
+            if let Err(error) = wal.append(&change) {
+                // Not on disk, so not acknowledged: undo the block and fail the request.
+                self.rollback_to(block.undo_mark);
+                for (mirror, _, replaced) in block.mirrors.into_iter().rev() {
+                    match replaced {
+                        Some(previous) => self.mirrors.insert(mirror, previous),
+                        None => self.mirrors.remove(&mirror),
+                    };
+                }
+                if let Some(subtensor) = block.subtensor_before {
+                    self.subtensor = subtensor;
+                }
+                self.time = time_before;
+                tracing::error!(%error, number, "cannot log the block; its transactions are not accepted");
+                return Err(error);
+            }
         }
+        self.index_block(&stored);
         self.blocks.push(stored);
         if let Some(old) = number
             .checked_sub(SUBTENSOR_HISTORY)
@@ -606,26 +644,35 @@ impl Chain {
         {
             old.subtensor_after = None;
         }
-        number
+        Ok(number)
     }
 
     /// Mine one block from the pool (in order; what does not fit waits, invalid txs are
-    /// dropped with a warning). Returns the block number.
-    pub(crate) fn mine_pool_block(&mut self) -> u64 {
+    /// dropped with a warning). Returns the block number. When the block cannot be logged,
+    /// the pool is left as it was.
+    pub(crate) fn mine_pool_block(&mut self) -> Result<u64> {
         let mut block = self.start_block();
         let pool = std::mem::take(&mut self.pool);
         let mut left = Vec::new();
-        for tx in pool {
+        for tx in &pool {
             if block.cumulative_gas + tx.tx_env.gas_limit > self.rules.gas_limit {
-                left.push(tx);
+                left.push(tx.clone());
                 continue;
             }
-            if let Err(error) = self.execute_into(&mut block, &tx) {
+            if let Err(error) = self.execute_into(&mut block, tx) {
                 tracing::warn!(hash = %tx.hash, %error, "dropping pooled transaction");
             }
         }
-        self.pool = left;
-        self.seal(block)
+        match self.seal(block) {
+            Ok(number) => {
+                self.pool = left;
+                Ok(number)
+            }
+            Err(error) => {
+                self.pool = pool;
+                Err(error)
+            }
+        }
     }
 
     fn record_undo(&mut self, state: &EvmState) {
@@ -653,8 +700,9 @@ impl Chain {
         }
     }
 
-    fn record_account_undo(&mut self, address: Address, slots: Vec<(U256, U256)>) {
-        self.snapshot_needed = true;
+    /// Remember an account before a dev method changes it; returns the undo mark before.
+    fn record_account_undo(&mut self, address: Address, slots: Vec<(U256, U256)>) -> usize {
+        let mark = self.undo.len();
         let prior = self
             .db
             .cache
@@ -666,9 +714,12 @@ impl Chain {
             prior,
             slots,
         });
+        mark
     }
 
-    fn rollback_to(&mut self, mark: usize) {
+    /// Undo the log back to `mark`; returns the accounts (and slots) it restored.
+    fn rollback_to(&mut self, mark: usize) -> HashMap<Address, Vec<U256>> {
+        let mut touched: HashMap<Address, Vec<U256>> = HashMap::new();
         while self.undo.len() > mark {
             let Some(UndoEntry::Account {
                 address,
@@ -678,6 +729,10 @@ impl Chain {
             else {
                 break;
             };
+            touched
+                .entry(address)
+                .or_default()
+                .extend(slots.iter().map(|(key, _)| *key));
             match prior {
                 None => {
                     self.db.cache.accounts.remove(&address);
@@ -697,6 +752,119 @@ impl Chain {
                 }
             }
         }
+        touched
+    }
+
+    /// The current values of `touched` accounts and slots, as log records: the accounts
+    /// that exist, and those that do not.
+    fn current_values(
+        &self,
+        touched: HashMap<Address, Vec<U256>>,
+    ) -> (Vec<AccountDiff>, Vec<Address>) {
+        let mut diffs = Vec::new();
+        let mut removed = Vec::new();
+        for (address, keys) in touched {
+            match self.db.cache.accounts.get(&address) {
+                None => removed.push(address),
+                Some(account) => diffs.push(AccountDiff {
+                    address,
+                    info: account.info.clone(),
+                    account_state: account.account_state.clone(),
+                    slots: keys
+                        .into_iter()
+                        .map(|key| (key, account.storage.get(&key).copied().unwrap_or_default()))
+                        .collect(),
+                }),
+            }
+        }
+        (diffs, removed)
+    }
+
+    /// Log what undo entries since `mark` changed (a dev method); when the log cannot
+    /// take it, undo the change and fail.
+    fn log_change_since(&mut self, mark: usize, subtensor_before: Option<Subtensor>) -> Result<()> {
+        if self.wal.is_none() {
+            return Ok(());
+        }
+        let mut touched: HashMap<Address, Vec<U256>> = HashMap::new();
+        for entry in &self.undo[mark.min(self.undo.len())..] {
+            let UndoEntry::Account { address, slots, .. } = entry;
+            touched
+                .entry(*address)
+                .or_default()
+                .extend(slots.iter().map(|(key, _)| *key));
+        }
+        let (diffs, removed) = self.current_values(touched);
+        let change = WalChange {
+            diffs: &diffs,
+            removed: &removed,
+            ..WalChange::new(&self.subtensor, self.time)
+        };
+        let appended = match &mut self.wal {
+            Some(wal) => wal.append(&change),
+            None => Ok(()),
+        };
+        if let Err(error) = appended {
+            self.rollback_to(mark);
+            if let Some(subtensor) = subtensor_before {
+                self.subtensor = subtensor;
+            }
+            return Err(error);
+        }
+        Ok(())
+    }
+
+    /// Log a reorg or revert to `target` (blocks dropped, `touched` restored). The change
+    /// cannot be undone, so a log that refuses it makes the next dev call rewrite the
+    /// snapshot instead.
+    fn log_truncation(
+        &mut self,
+        target: u64,
+        touched: HashMap<Address, Vec<U256>>,
+        pool_cleared: bool,
+    ) {
+        if self.wal.is_none() {
+            return;
+        }
+        let (diffs, removed) = self.current_values(touched);
+        let change = WalChange {
+            truncate_to: Some(target),
+            diffs: &diffs,
+            removed: &removed,
+            pool_cleared,
+            ..WalChange::new(&self.subtensor, self.time)
+        };
+        if let Some(wal) = &mut self.wal
+            && let Err(error) = wal.append(&change)
+        {
+            tracing::warn!(%error, "cannot log the reorg; the snapshot will be rewritten");
+            self.snapshot_needed = true;
+        }
+    }
+
+    /// Log a time control change; when the log cannot take it, keep the old time and fail.
+    pub(crate) fn set_time(&mut self, time: TimeState) -> Result<()> {
+        let before = self.time;
+        self.time = time;
+        if let Some(wal) = &mut self.wal
+            && let Err(error) = wal.append(&WalChange::new(&self.subtensor, self.time))
+        {
+            self.time = before;
+            return Err(error);
+        }
+        Ok(())
+    }
+
+    /// Put a validated transaction in the pool, logged first.
+    pub(crate) fn add_to_pool(&mut self, tx: PoolTx) -> Result<()> {
+        if let Some(wal) = &mut self.wal {
+            wal.append(&WalChange {
+                pooled: Some(&tx),
+                ..WalChange::new(&self.subtensor, self.time)
+            })?;
+        }
+        self.pool.push(tx);
+        Ok(())
     }
 
     /// Drop every block above `target`.
@@ -736,10 +904,10 @@ impl Chain {
             .and_then(|b| b.subtensor_after.clone())
             .ok_or(DevnetError::ReorgTooDeep { depth, floor })?;
         let mark = self.blocks[target as usize + 1].undo_mark;
-        self.snapshot_needed = true;
-        self.rollback_to(mark);
+        let touched = self.rollback_to(mark);
         self.truncate_to(target);
         self.subtensor = (*subtensor).clone();
+        self.log_truncation(target, touched, false);
         Ok(target)
     }
 
@@ -769,42 +937,46 @@ impl Chain {
             return false;
         };
         self.snapshots.retain(|other, _| *other < id);
-        self.snapshot_needed = true;
-        self.rollback_to(snapshot.undo_mark);
+        let touched = self.rollback_to(snapshot.undo_mark);
         self.truncate_to(snapshot.block);
         self.subtensor = snapshot.subtensor;
         self.time = snapshot.time;
         self.pool.clear();
+        self.log_truncation(snapshot.block, touched, true);
         true
     }
 
-    pub(crate) fn set_balance(&mut self, address: Address, balance: U256) {
-        self.record_account_undo(address, Vec::new());
+    pub(crate) fn set_balance(&mut self, address: Address, balance: U256) -> Result<()> {
+        let mark = self.record_account_undo(address, Vec::new());
         let mut info = self.account(address);
         info.balance = balance;
         self.db.insert_account_info(address, info);
+        self.log_change_since(mark, None)
     }
 
-    pub(crate) fn set_nonce(&mut self, address: Address, nonce: u64) {
-        self.record_account_undo(address, Vec::new());
+    pub(crate) fn set_nonce(&mut self, address: Address, nonce: u64) -> Result<()> {
+        let mark = self.record_account_undo(address, Vec::new());
         let mut info = self.account(address);
         info.nonce = nonce;
         self.db.insert_account_info(address, info);
+        self.log_change_since(mark, None)
     }
 
-    pub(crate) fn set_code(&mut self, address: Address, code: Bytes) {
-        self.record_account_undo(address, Vec::new());
+    pub(crate) fn set_code(&mut self, address: Address, code: Bytes) -> Result<()> {
+        let mark = self.record_account_undo(address, Vec::new());
         let mut info = self.account(address);
         let bytecode = Bytecode::new_raw(code);
         info.code_hash = bytecode.hash_slow();
         info.code = Some(bytecode);
         self.db.insert_account_info(address, info);
+        self.log_change_since(mark, None)
     }
 
-    pub(crate) fn set_storage(&mut self, address: Address, slot: U256, value: U256) {
+    pub(crate) fn set_storage(&mut self, address: Address, slot: U256, value: U256) -> Result<()> {
         let old = self.storage(address, slot);
-        self.record_account_undo(address, vec![(slot, old)]);
+        let mark = self.record_account_undo(address, vec![(slot, old)]);
         let _ = self.db.insert_account_storage(address, slot, value);
+        self.log_change_since(mark, None)
     }
 
     /// Run a read-only call against the latest state (and a throwaway subtensor clone).
@@ -876,26 +1048,17 @@ impl Chain {
 
     /// Log what a `subtensor_*` dev method changed (EVM balances since undo entry `mark`,
     /// and the subtensor state) to the write-ahead log.
-    pub(crate) fn log_dev_change(&mut self, mark: usize) {
-        let Some(wal) = &mut self.wal else { return };
-        let mut diffs: Vec<AccountDiff> = Vec::new();
-        for entry in &self.undo[mark.min(self.undo.len())..] {
-            let UndoEntry::Account { address, .. } = entry;
-            if diffs.iter().any(|d| d.address == *address) {
-                continue;
-            }
-            if let Some(account) = self.db.cache.accounts.get(address) {
-                diffs.push(AccountDiff {
-                    address: *address,
-                    info: account.info.clone(),
-                    account_state: account.account_state.clone(),
-                    slots: Vec::new(),
-                });
-            }
-        }
-        if let Err(error) = wal.append(None, &diffs, &self.subtensor) {
-            tracing::warn!(%error, "cannot append to the write-ahead log");
-        }
+    pub(crate) fn log_dev_change(
+        &mut self,
+        mark: usize,
+        subtensor_before: Option<Subtensor>,
+    ) -> Result<()> {
+        self.log_change_since(mark, subtensor_before)
+    }
+
+    /// Whether changes are logged (then callers keep what they need to undo one).
+    pub(crate) fn is_logged(&self) -> bool {
+        self.wal.is_some()
     }
 
     /// A host for `subtensor_*` dev methods: changes the latest EVM state directly.

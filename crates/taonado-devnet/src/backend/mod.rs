@@ -105,7 +105,7 @@ impl Backend {
         if chain.automine {
             let mut block = chain.start_block();
             chain.execute_into(&mut block, &tx)?;
-            chain.seal(block);
+            chain.seal(block)?;
         } else {
             let pending = chain.pending_nonce(tx.from);
             let nonce = tx.tx_env.nonce;
@@ -123,13 +123,18 @@ impl Backend {
             }
             // Validate against the latest state (intrinsic gas, funds) without keeping it.
             chain.validate(&tx)?;
-            chain.pool.push(tx);
+            chain.add_to_pool(tx)?;
         }
         Ok(hash)
     }
 
     /// Mine `blocks` blocks (pool first), `interval` seconds apart when given.
-    pub(crate) fn mine(&self, blocks: u64, interval: Option<u64>, timestamp: Option<u64>) -> u64 {
+    pub(crate) fn mine(
+        &self,
+        blocks: u64,
+        interval: Option<u64>,
+        timestamp: Option<u64>,
+    ) -> Result<u64> {
         let mut chain = self.chain.write();
         let mut last = chain.latest_number();
         for i in 0..blocks {
@@ -141,9 +146,9 @@ impl Backend {
                 let ts = chain.latest().header.timestamp.saturating_add(step);
                 chain.time.next_timestamp = Some(ts);
             }
-            last = chain.mine_pool_block();
+            last = chain.mine_pool_block()?;
         }
-        last
+        Ok(last)
     }
 
     /// eth_call against the latest state.
@@ -290,15 +295,16 @@ impl Backend {
         self.interval.send_replace(interval);
     }
 
-    pub(crate) fn set_automine(&self, enabled: bool) {
+    pub(crate) fn set_automine(&self, enabled: bool) -> Result<()> {
         let mut chain = self.chain.write();
         chain.automine = enabled;
         if enabled {
             self.interval.send_replace(None);
             if !chain.pool.is_empty() {
-                chain.mine_pool_block();
+                chain.mine_pool_block()?;
             }
         }
+        Ok(())
     }
 }
 
@@ -388,5 +394,103 @@ mod filter_bounds {
             !full.contains_key(&U256::ZERO),
             "the least recently used goes first"
         );
+    }
+}
+
+#[cfg(test)]
+mod failed_log_writes {
+    use alloy_primitives::address;
+
+    use super::*;
+    use crate::{
+        backend::{exec::ChainRules, persist},
+        config::{DEV_ACCOUNTS, DevnetConfig},
+        subtensor::Subtensor,
+    };
+
+    /// A chain with a state dir whose write-ahead log refuses writes (a full disk).
+    fn backend_with(dir: &std::path::Path, failing: bool) -> Backend {
+        let config = DevnetConfig::test();
+        let rules = ChainRules {
+            chain_id: config.chain_id,
+            gas_limit: config.gas_limit,
+            base_fee: config.base_fee,
+        };
+        let mut chain = Chain::genesis(
+            rules,
+            Subtensor::new(config.subtensor, 0),
+            DEV_ACCOUNTS.to_vec(),
+            config.balance_wei,
+        );
+        persist::save(&mut chain, dir).unwrap();
+        chain.wal = Some(if failing {
+            persist::Wal::failing(dir, &chain).unwrap()
+        } else {
+            persist::Wal::open(dir, &chain).unwrap()
+        });
+        Backend::new(chain, Some(dir.to_path_buf()), None)
+    }
+
+    fn transfer(value: u64) -> CallRequest {
+        CallRequest {
+            from: Some(DEV_ACCOUNTS[0].address),
+            to: Some(address!("abababababababababababababababababababab")),
+            value: Some(U256::from(value)),
+            gas: Some(21_000),
+            ..CallRequest::default()
+        }
+    }
+
+    #[test]
+    fn a_change_the_log_cannot_take_is_refused_and_undone() {
+        let dir = tempfile::tempdir().unwrap();
+        let backend = backend_with(dir.path(), true);
+        let to = address!("abababababababababababababababababababab");
+        let sender_before = backend.chain.read().account(DEV_ACCOUNTS[0].address);
+
+        let error = backend.send_unsigned(transfer(5)).unwrap_err();
+        assert!(matches!(error, DevnetError::StateIo { .. }), "{error}");
+        let chain = backend.chain.read();
+        assert_eq!(chain.latest_number(), 0, "no block was kept");
+        assert_eq!(chain.account(to).balance, U256::ZERO);
+        assert_eq!(
+            chain.account(DEV_ACCOUNTS[0].address).nonce,
+            sender_before.nonce
+        );
+        drop(chain);
+
+        let error = backend.chain.write().set_balance(to, U256::from(9));
+        assert!(error.is_err());
+        assert_eq!(backend.chain.read().account(to).balance, U256::ZERO);
+        let mut time = backend.chain.read().time;
+        time.offset_secs = 1_000;
+        assert!(backend.chain.write().set_time(time).is_err());
+        assert_eq!(backend.chain.read().time.offset_secs, 0);
+
+        // With interval mining the pool keeps what it acknowledged when a block fails.
+        backend.chain.write().automine = false;
+        assert!(
+            backend.send_unsigned(transfer(6)).is_err(),
+            "not pooled either"
+        );
+        assert!(backend.chain.read().pool.is_empty());
+    }
+
+    #[test]
+    fn a_block_that_cannot_be_logged_leaves_the_pool_as_it_was() {
+        let dir = tempfile::tempdir().unwrap();
+        let backend = backend_with(dir.path(), false);
+        backend.chain.write().automine = false;
+        backend.send_unsigned(transfer(7)).unwrap();
+        let good = backend.chain.write().wal.take().unwrap();
+        let chain_ref = backend.chain.read();
+        let failing = persist::Wal::failing(dir.path(), &chain_ref).unwrap();
+        drop(chain_ref);
+        drop(good);
+        backend.chain.write().wal = Some(failing);
+        assert!(backend.chain.write().mine_pool_block().is_err());
+        let chain = backend.chain.read();
+        assert_eq!(chain.latest_number(), 0);
+        assert_eq!(chain.pool.len(), 1, "the acknowledged transaction waits");
     }
 }

@@ -225,11 +225,13 @@ fn dispatch_method(backend: &Backend, method: &str, params: Value) -> Result<Val
     if method.starts_with("subtensor_") {
         let mut chain = backend.chain.write();
         let mark = chain.undo_len();
+        // Kept to undo the change if it cannot be logged.
+        let before = chain.is_logged().then(|| chain.subtensor.clone());
         let (mut host, subtensor, number) = chain.rpc_host_and_subtensor();
         let result = subtensor
             .handle_rpc(&mut host, method, params, number)
             .map_err(|e| subtensor_error(method, e));
-        chain.log_dev_change(mark);
+        chain.log_dev_change(mark, before)?;
         return result;
     }
     let p = Params::new(params)?;
@@ -507,7 +509,7 @@ fn dispatch_method(backend: &Backend, method: &str, params: Value) -> Result<Val
                 )));
             }
             let interval = p.quantity_u64(1)?;
-            backend.mine(blocks, interval, None);
+            backend.mine(blocks, interval, None)?;
             Ok(Value::Null)
         }
         "evm_mine" => {
@@ -519,7 +521,7 @@ fn dispatch_method(backend: &Backend, method: &str, params: Value) -> Result<Val
                     .flatten(),
                 _ => p.quantity_u64(0)?,
             };
-            backend.mine(1, None, timestamp);
+            backend.mine(1, None, timestamp)?;
             Ok(Value::String("0x0".into()))
         }
         "anvil_setBalance" | "hardhat_setBalance" => {
@@ -527,13 +529,13 @@ fn dispatch_method(backend: &Backend, method: &str, params: Value) -> Result<Val
             let balance = p
                 .quantity(1)?
                 .ok_or_else(|| DevnetError::InvalidParams("missing balance".into()))?;
-            backend.chain.write().set_balance(address, balance);
+            backend.chain.write().set_balance(address, balance)?;
             Ok(Value::Null)
         }
         "anvil_setCode" | "hardhat_setCode" => {
             let address: Address = p.req(0)?;
             let code: Bytes = p.req(1)?;
-            backend.chain.write().set_code(address, code);
+            backend.chain.write().set_code(address, code)?;
             Ok(Value::Null)
         }
         "anvil_setNonce" | "hardhat_setNonce" => {
@@ -541,7 +543,7 @@ fn dispatch_method(backend: &Backend, method: &str, params: Value) -> Result<Val
             let nonce = p
                 .quantity_u64(1)?
                 .ok_or_else(|| DevnetError::InvalidParams("missing nonce".into()))?;
-            backend.chain.write().set_nonce(address, nonce);
+            backend.chain.write().set_nonce(address, nonce)?;
             Ok(Value::Null)
         }
         "anvil_setStorageAt" | "hardhat_setStorageAt" => {
@@ -553,7 +555,7 @@ fn dispatch_method(backend: &Backend, method: &str, params: Value) -> Result<Val
             backend
                 .chain
                 .write()
-                .set_storage(address, slot, value.into());
+                .set_storage(address, slot, value.into())?;
             Ok(Value::Bool(true))
         }
         "evm_snapshot" | "anvil_snapshot" => Ok(hex_u64(backend.chain.write().snapshot())),
@@ -566,11 +568,12 @@ fn dispatch_method(backend: &Backend, method: &str, params: Value) -> Result<Val
         "evm_increaseTime" | "anvil_increaseTime" => {
             let seconds = p.quantity_u64(0)?.unwrap_or(0);
             let mut chain = backend.chain.write();
-            chain.time.offset_secs = chain
-                .time
+            let mut time = chain.time;
+            time.offset_secs = time
                 .offset_secs
                 .saturating_add(i64::try_from(seconds).unwrap_or(i64::MAX));
-            Ok(hex_u64(chain.time.offset_secs.max(0) as u64))
+            chain.set_time(time)?;
+            Ok(hex_u64(time.offset_secs.max(0) as u64))
         }
         "evm_setNextBlockTimestamp" | "anvil_setNextBlockTimestamp" => {
             let timestamp = p
@@ -583,7 +586,9 @@ fn dispatch_method(backend: &Backend, method: &str, params: Value) -> Result<Val
                     "timestamp {timestamp} is before the latest block's {latest}"
                 )));
             }
-            chain.time.next_timestamp = Some(timestamp);
+            let mut time = chain.time;
+            time.next_timestamp = Some(timestamp);
+            chain.set_time(time)?;
             Ok(Value::Null)
         }
         "anvil_impersonateAccount" | "hardhat_impersonateAccount" => {
@@ -598,7 +603,7 @@ fn dispatch_method(backend: &Backend, method: &str, params: Value) -> Result<Val
         }
         "anvil_setAutomine" | "evm_setAutomine" => {
             let enabled: bool = p.req(0)?;
-            backend.set_automine(enabled);
+            backend.set_automine(enabled)?;
             Ok(Value::Null)
         }
         "anvil_getAutomine" | "hardhat_getAutomine" => {
