@@ -5,6 +5,7 @@
 mod cli;
 mod deploy;
 mod devnet;
+mod devnet_kill;
 mod envelope;
 mod health;
 mod index;

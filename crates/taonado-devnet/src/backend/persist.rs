@@ -327,6 +327,8 @@ impl Wal {
     }
 
     fn write_record(&mut self, frame: &[u8]) -> Result<()> {
+        // Progress for the kill test, which kills on this line to land inside a write.
+        tracing::debug!(bytes = frame.len(), "write-ahead log append");
         let written = self
             .file
             .seek(SeekFrom::Start(self.len))
