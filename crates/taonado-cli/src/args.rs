@@ -109,6 +109,23 @@ pub struct ChainArgs {
     /// A host name the chain answers besides localhost and IP addresses; repeatable.
     #[arg(long = "allow-host", value_name = "NAME")]
     pub allow_hosts: Vec<String>,
+    /// Gas of one eth_call / eth_estimateGas [default: the block gas limit].
+    #[arg(long, value_name = "GAS")]
+    pub call_gas_cap: Option<u64>,
+    /// A call still executing after this many seconds is answered with an error.
+    #[arg(long, value_name = "SECS", default_value_t = 5.0, value_parser = parse_call_timeout)]
+    pub call_timeout: f64,
+}
+
+/// Seconds, from a millisecond to a day.
+fn parse_call_timeout(s: &str) -> Result<f64, String> {
+    let secs: f64 = s
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    if !(0.001..=86_400.0).contains(&secs) {
+        return Err(format!("{secs} s is outside 0.001 to 86400 seconds"));
+    }
+    Ok(secs)
 }
 
 impl ChainArgs {
@@ -126,6 +143,11 @@ impl ChainArgs {
             access: taonado_devnet::Access {
                 allowed_hosts: self.allow_hosts.clone(),
                 allowed_origins: self.allow_origins.clone(),
+            },
+            limits: taonado_devnet::RpcLimits {
+                call_gas_cap: self.call_gas_cap,
+                call_timeout: std::time::Duration::from_secs_f64(self.call_timeout),
+                ..base.limits.clone()
             },
             ..base
         }

@@ -51,7 +51,56 @@ pub struct DevnetConfig {
     pub fork_block: Option<u64>,
     /// Who may call it besides local, non-browser clients (see [`crate::Access`]).
     pub access: crate::Access,
+    /// What one client can make the server do (see [`RpcLimits`]).
+    pub limits: RpcLimits,
 }
+
+/// Bounds that keep one client (or a web page, or a flood) from stalling the chain.
+#[derive(Clone, Debug)]
+pub struct RpcLimits {
+    /// Gas of one `eth_call`/`eth_estimateGas` (`None`: the block gas limit).
+    pub call_gas_cap: Option<u64>,
+    /// A body with a call that takes longer gets an error (the call itself is bounded by
+    /// the gas cap and ends on its own).
+    pub call_timeout: Duration,
+    /// Bodies with calls executing at once; more wait (see `max_queued_calls`).
+    pub call_slots: usize,
+    /// Bodies waiting for a call slot; past that a body is refused at once.
+    pub max_queued_calls: usize,
+    /// Requests in one batch.
+    pub max_batch: usize,
+    /// A connection that does not send a whole request head in this time is closed
+    /// (idle keep-alive connections too).
+    pub header_read_timeout: Duration,
+    /// A request body must arrive within this.
+    pub body_read_timeout: Duration,
+    /// Open connections; more wait in the kernel's backlog (file descriptors stay free
+    /// for the state files).
+    pub max_connections: usize,
+}
+
+impl Default for RpcLimits {
+    fn default() -> Self {
+        Self {
+            call_gas_cap: None,
+            // geth's RPCEVMTimeout
+            call_timeout: Duration::from_secs(5),
+            call_slots: std::thread::available_parallelism().map_or(2, |n| n.get().max(2)),
+            max_queued_calls: 256,
+            // geth's BatchRequestLimit
+            max_batch: 1_000,
+            // geth's ReadHeaderTimeout
+            header_read_timeout: Duration::from_secs(30),
+            body_read_timeout: Duration::from_secs(30),
+            // under the usual 1,024 open-file limit
+            max_connections: 1_000,
+        }
+    }
+}
+
+/// The shortest `--block-time`: under a millisecond the miner would spin and grow the
+/// chain without bound.
+pub const MIN_BLOCK_TIME: Duration = Duration::from_millis(1);
 
 impl DevnetConfig {
     /// A local chain like `taonado devnet` without flags: port 8545, instant blocks,
@@ -72,6 +121,7 @@ impl DevnetConfig {
             fork_url: None,
             access: crate::Access::default(),
             fork_block: None,
+            limits: RpcLimits::default(),
         }
     }
 

@@ -38,6 +38,15 @@ pub enum DevnetError {
     )]
     TooManyAccounts { requested: usize, available: usize },
 
+    #[error("block time {0:?} is under the 1 ms minimum; use --block-time 0.001 or more")]
+    BlockTimeTooShort(std::time::Duration),
+    #[error("execution took longer than {0:?}; lower the call's gas or raise --call-timeout")]
+    CallTimeout(std::time::Duration),
+    #[error("too many calls are executing or waiting; retry shortly")]
+    Busy,
+    #[error("batch of {size} requests is over the limit of {limit}")]
+    BatchTooLarge { size: usize, limit: usize },
+
     #[error("parse error: {0}")]
     Parse(String),
     #[error("invalid request: {0}")]

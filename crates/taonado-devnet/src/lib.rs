@@ -24,7 +24,7 @@ use tokio::{
 
 use crate::backend::{Backend, chain::Chain, exec::ChainRules, persist};
 pub use crate::{
-    config::{DEV_ACCOUNTS, DevAccount, DevnetConfig},
+    config::{DEV_ACCOUNTS, DevAccount, DevnetConfig, RpcLimits},
     error::{DevnetError, Result},
     rpc::error::RpcError,
     server::Access,
@@ -114,6 +114,11 @@ pub async fn spawn(config: DevnetConfig) -> Result<DevnetHandle> {
             available: DEV_ACCOUNTS.len(),
         });
     }
+    if let Some(block_time) = config.block_time
+        && block_time < config::MIN_BLOCK_TIME
+    {
+        return Err(DevnetError::BlockTimeTooShort(block_time));
+    }
     let dev_accounts = DEV_ACCOUNTS[..config.accounts].to_vec();
     let mut config = config;
     let fork = match &config.fork_url {
@@ -168,11 +173,11 @@ pub async fn spawn(config: DevnetConfig) -> Result<DevnetHandle> {
         }
         chain.wal = Some(persist::Wal::open(dir, &chain)?);
     }
-    let backend = Arc::new(Backend::new(
-        chain,
-        config.state_dir.clone(),
-        config.block_time,
-    ));
+    let mut backend = Backend::new(chain, config.state_dir.clone(), config.block_time);
+    if let Some(cap) = config.limits.call_gas_cap {
+        backend.call_gas_cap = cap.min(config.gas_limit);
+    }
+    let backend = Arc::new(backend);
 
     let addr = SocketAddr::new(config.host, config.port);
     let listener = tokio::net::TcpListener::bind(addr)
@@ -190,16 +195,14 @@ pub async fn spawn(config: DevnetConfig) -> Result<DevnetHandle> {
             "the devnet listens beyond this machine and its dev accounts are UNLOCKED: anyone who can reach {local_addr} can send transactions from them"
         );
     }
-    let app = server::router(backend.clone(), config.access.clone());
+    let app = server::router(
+        backend.clone(),
+        config.access.clone(),
+        config.limits.clone(),
+    );
+    let limits = config.limits.clone();
     let server = tokio::spawn(async move {
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = shutdown_rx.await;
-            })
-            .await;
-        if let Err(error) = served {
-            tracing::error!(%error, "devnet server stopped");
-        }
+        server::serve(listener, app, limits, shutdown_rx).await;
         let _ = stopped_tx.send(true);
     });
     let miner = tokio::spawn(interval_miner(backend.clone()));

@@ -1,19 +1,35 @@
 //! HTTP transport: axum, JSON-RPC envelopes and batches. Knows nothing about Ethereum.
 
-use std::{panic::AssertUnwindSafe, sync::Arc};
+use std::{
+    panic::AssertUnwindSafe,
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
 
 use axum::{
     Router,
-    body::Bytes,
-    extract::{DefaultBodyLimit, Request, State},
+    body::Body,
+    extract::{Request, State},
     http::{HeaderMap, HeaderValue, Method, StatusCode, header},
     middleware::{self, Next},
     response::{IntoResponse, Response},
     routing::post,
 };
+use hyper_util::{
+    rt::{TokioIo, TokioTimer},
+    service::TowerToHyperService,
+};
 use serde_json::{Map, Value, json};
+use tokio::{
+    net::TcpListener,
+    sync::{OwnedSemaphorePermit, Semaphore, oneshot, watch},
+    task::JoinSet,
+};
 
-use crate::{backend::Backend, error::DevnetError, rpc};
+use crate::{backend::Backend, config::RpcLimits, error::DevnetError, rpc};
 
 /// Deployments of large contracts fit; anything bigger is not a dev-chain request.
 const BODY_LIMIT: usize = 32 * 1024 * 1024;
@@ -30,13 +46,97 @@ pub struct Access {
     pub allowed_origins: Vec<String>,
 }
 
-pub(crate) fn router(backend: Arc<Backend>, access: Access) -> Router {
+/// Methods that execute EVM code for a caller without a block: they run on the blocking
+/// pool, a few bodies at a time (`RpcLimits::call_slots`), under a deadline.
+const EXECUTING_METHODS: [&str; 3] = ["eth_call", "eth_estimateGas", "eth_sendTransaction"];
+
+/// The chain and the bounds its requests run under.
+pub(crate) struct Server {
+    backend: Arc<Backend>,
+    limits: RpcLimits,
+    call_slots: Arc<Semaphore>,
+    queued_calls: AtomicUsize,
+}
+
+pub(crate) fn router(backend: Arc<Backend>, access: Access, limits: RpcLimits) -> Router {
     let access = Arc::new(access);
+    let server = Arc::new(Server {
+        backend,
+        call_slots: Arc::new(Semaphore::new(limits.call_slots.max(1))),
+        queued_calls: AtomicUsize::new(0),
+        limits,
+    });
     Router::new()
         .route("/", post(handle).options(preflight))
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn_with_state(access.clone(), guard))
-        .with_state(backend)
+        .with_state(server)
+}
+
+/// Accept and serve connections until `shutdown`: at most `max_connections` at once, each
+/// closed when it does not send a request head within `header_read_timeout` (an idle
+/// keep-alive connection too). axum's own `serve` has neither bound, and 20,000 idle
+/// connections used up the open-file limit, so the chain stopped accepting.
+pub(crate) async fn serve(
+    listener: TcpListener,
+    app: Router,
+    limits: RpcLimits,
+    shutdown: oneshot::Receiver<()>,
+) {
+    let connections = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let (closing_tx, closing_rx) = watch::channel(false);
+    let mut served = JoinSet::new();
+    tokio::pin!(shutdown);
+    loop {
+        let permit = tokio::select! {
+            permit = connections.clone().acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => break,
+            },
+            _ = &mut shutdown => break,
+        };
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(error) => {
+                    // Out of file descriptors, or a connection reset before accept: wait a
+                    // little instead of spinning.
+                    tracing::warn!(%error, "cannot accept a connection");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = &mut shutdown => break,
+        };
+        let service = TowerToHyperService::new(app.clone());
+        let mut closing = closing_rx.clone();
+        let header_read_timeout = limits.header_read_timeout;
+        served.spawn(async move {
+            let _permit = permit;
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder
+                .timer(TokioTimer::new())
+                .header_read_timeout(header_read_timeout);
+            let connection = builder.serve_connection(TokioIo::new(stream), service);
+            tokio::pin!(connection);
+            tokio::select! {
+                _ = connection.as_mut() => {}
+                _ = closing.changed() => {
+                    connection.as_mut().graceful_shutdown();
+                    let _ = connection.await;
+                }
+            }
+        });
+        while served.try_join_next().is_some() {}
+    }
+    let _ = closing_tx.send(true);
+    // Requests in progress finish; a connection that does not is cut after a while.
+    let drained = async { while served.join_next().await.is_some() {} };
+    if tokio::time::timeout(Duration::from_secs(5), drained)
+        .await
+        .is_err()
+    {
+        served.abort_all();
+    }
 }
 
 fn refuse(status: StatusCode, why: &'static str) -> Response {
@@ -114,28 +214,137 @@ async fn preflight() -> Response {
         .into_response()
 }
 
-async fn handle(State(backend): State<Arc<Backend>>, body: Bytes) -> Response {
-    // A fork's state lookups block on its remote node, which may be served by this very
-    // runtime (a test, `upgrade --rehearse`): keep them off the async workers, or a blocked
-    // worker can hold the task the remote needs to answer.
-    let response = if backend.forked {
-        let backend = backend.clone();
-        tokio::task::spawn_blocking(move || process(&backend, &body))
-            .await
-            .unwrap_or_else(|_| {
-                error_response(
-                    Value::Null,
-                    &DevnetError::Internal("the request worker stopped; please report it".into()),
-                )
-            })
-    } else {
-        process(&backend, &body)
-    };
+/// Holds a place in the queue of bodies waiting for a call slot.
+struct QueuedCall<'a>(&'a AtomicUsize);
+
+impl Drop for QueuedCall<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl Server {
+    /// A call slot, waiting for one if needed; `None` when too many bodies wait already.
+    async fn call_slot(&self) -> Option<OwnedSemaphorePermit> {
+        if let Ok(permit) = self.call_slots.clone().try_acquire_owned() {
+            return Some(permit);
+        }
+        if self.queued_calls.fetch_add(1, Ordering::SeqCst) >= self.limits.max_queued_calls {
+            self.queued_calls.fetch_sub(1, Ordering::SeqCst);
+            return None;
+        }
+        let _queued = QueuedCall(&self.queued_calls);
+        self.call_slots.clone().acquire_owned().await.ok()
+    }
+}
+
+fn json_response(value: &Value) -> Response {
     (
         [(header::CONTENT_TYPE, "application/json")],
-        serde_json::to_vec(&response).unwrap_or_default(),
+        serde_json::to_vec(value).unwrap_or_default(),
     )
         .into_response()
+}
+
+/// Whether any request of the body executes EVM code outside a block.
+fn executes(value: &Value) -> bool {
+    let one = |request: &Value| {
+        request
+            .get("method")
+            .and_then(Value::as_str)
+            .is_some_and(|m| EXECUTING_METHODS.contains(&m))
+    };
+    match value {
+        Value::Array(items) => items.iter().any(one),
+        single => one(single),
+    }
+}
+
+async fn handle(State(server): State<Arc<Server>>, body: Body) -> Response {
+    let limits = &server.limits;
+    let body = match tokio::time::timeout(
+        limits.body_read_timeout,
+        axum::body::to_bytes(body, BODY_LIMIT),
+    )
+    .await
+    {
+        Ok(Ok(body)) => body,
+        Ok(Err(_)) => {
+            return refuse(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "the request body is over 32 MiB or was cut off",
+            );
+        }
+        Err(_) => {
+            return refuse(
+                StatusCode::REQUEST_TIMEOUT,
+                "the request body did not arrive in time",
+            );
+        }
+    };
+    let value: Value = match serde_json::from_slice(&body) {
+        Ok(value) => value,
+        Err(error) => {
+            return json_response(&error_response(
+                Value::Null,
+                &DevnetError::Parse(error.to_string()),
+            ));
+        }
+    };
+    if let Value::Array(items) = &value
+        && items.len() > limits.max_batch
+    {
+        return json_response(&error_response(
+            Value::Null,
+            &DevnetError::BatchTooLarge {
+                size: items.len(),
+                limit: limits.max_batch,
+            },
+        ));
+    }
+    // Every body runs on the blocking pool: state lookups take the chain's lock (and, when
+    // forked, block on the remote node, which may be served by this very runtime), so the
+    // async workers stay free to accept and answer `eth_chainId` whatever else runs.
+    // Bodies that execute code also need a call slot and answer within a deadline.
+    let executing = executes(&value);
+    let slot = if executing {
+        match server.call_slot().await {
+            Some(slot) => Some(slot),
+            None => return json_response(&error_response(Value::Null, &DevnetError::Busy)),
+        }
+    } else {
+        None
+    };
+    let backend = server.backend.clone();
+    let id = value.get("id").cloned().unwrap_or(Value::Null);
+    // A batch past its deadline stops executing: its remaining requests get the timeout
+    // error instead of burning the slot.
+    let deadline = (executing && !server.backend.forked).then(|| {
+        (
+            std::time::Instant::now() + limits.call_timeout,
+            limits.call_timeout,
+        )
+    });
+    let work = tokio::task::spawn_blocking(move || {
+        // Held until the execution ends, even when its caller stopped waiting.
+        let _slot = slot;
+        process_value(&backend, value, deadline)
+    });
+    let stopped = || {
+        error_response(
+            Value::Null,
+            &DevnetError::Internal("the request worker stopped; please report it".into()),
+        )
+    };
+    let response = if executing && !server.backend.forked {
+        match tokio::time::timeout(limits.call_timeout, work).await {
+            Ok(done) => done.unwrap_or_else(|_| stopped()),
+            Err(_) => error_response(id, &DevnetError::CallTimeout(limits.call_timeout)),
+        }
+    } else {
+        work.await.unwrap_or_else(|_| stopped())
+    };
+    json_response(&response)
 }
 
 fn error_response(id: Value, error: &DevnetError) -> Value {
@@ -144,11 +353,21 @@ fn error_response(id: Value, error: &DevnetError) -> Value {
 }
 
 /// One HTTP body: a request or a batch.
+#[cfg(test)]
 pub(crate) fn process(backend: &Backend, body: &[u8]) -> Value {
-    let value: Value = match serde_json::from_slice(body) {
-        Ok(value) => value,
-        Err(error) => return error_response(Value::Null, &DevnetError::Parse(error.to_string())),
-    };
+    match serde_json::from_slice(body) {
+        Ok(value) => process_value(backend, value, None),
+        Err(error) => error_response(Value::Null, &DevnetError::Parse(error.to_string())),
+    }
+}
+
+/// One parsed body: a request or a batch, whose requests are not started after
+/// `deadline`.
+pub(crate) fn process_value(
+    backend: &Backend,
+    value: Value,
+    deadline: Option<(std::time::Instant, Duration)>,
+) -> Value {
     match value {
         Value::Array(items) if items.is_empty() => error_response(
             Value::Null,
@@ -157,7 +376,13 @@ pub(crate) fn process(backend: &Backend, body: &[u8]) -> Value {
         Value::Array(items) => Value::Array(
             items
                 .into_iter()
-                .map(|item| process_one(backend, item))
+                .map(|item| match deadline {
+                    Some((deadline, timeout)) if std::time::Instant::now() >= deadline => {
+                        let id = item.get("id").cloned().unwrap_or(Value::Null);
+                        error_response(id, &DevnetError::CallTimeout(timeout))
+                    }
+                    _ => process_one(backend, item),
+                })
                 .collect(),
         ),
         single => process_one(backend, single),
@@ -245,6 +470,43 @@ mod tests {
             config.balance_wei,
         );
         Backend::new(chain, None, None)
+    }
+
+    #[tokio::test]
+    async fn bodies_past_the_call_queue_are_refused_at_once() {
+        let server = Server {
+            backend: Arc::new(backend()),
+            limits: RpcLimits {
+                call_slots: 1,
+                max_queued_calls: 1,
+                ..RpcLimits::default()
+            },
+            call_slots: Arc::new(Semaphore::new(1)),
+            queued_calls: AtomicUsize::new(0),
+        };
+        let held = server.call_slot().await.expect("the free slot");
+        let waiting = server.call_slot();
+        tokio::pin!(waiting);
+        // The second waits in the queue (polled once, so it is counted there)…
+        assert!(futures_poll_once(waiting.as_mut()).await.is_none());
+        assert_eq!(server.queued_calls.load(Ordering::SeqCst), 1);
+        // …and a third finds the queue full.
+        assert!(server.call_slot().await.is_none());
+        drop(held);
+        assert!(waiting.await.is_some());
+        assert_eq!(server.queued_calls.load(Ordering::SeqCst), 0);
+    }
+
+    /// Poll a future once; `Some` if it was ready.
+    async fn futures_poll_once<F: std::future::Future + Unpin>(future: F) -> Option<F::Output> {
+        let mut future = future;
+        std::future::poll_fn(|cx| {
+            std::task::Poll::Ready(match std::pin::Pin::new(&mut future).poll(cx) {
+                std::task::Poll::Ready(output) => Some(output),
+                std::task::Poll::Pending => None,
+            })
+        })
+        .await
     }
 
     fn is_well_formed(answer: &Value) -> bool {

@@ -166,7 +166,7 @@ fn sigkill_during_large_transactions_loses_no_acknowledged_one() {
         let inside_a_write = round % 2 == 1;
         loop {
             let reached = if inside_a_write {
-                child.appends.load(Ordering::SeqCst) - appends_at_start >= target + 1
+                child.appends.load(Ordering::SeqCst) - appends_at_start > target
             } else {
                 acknowledged.lock().expect("lock").len() >= target
             };

@@ -77,6 +77,8 @@ pub(crate) struct Backend {
     pub forked: bool,
     /// Interval-mining period; the miner task follows changes.
     pub interval: watch::Sender<Option<Duration>>,
+    /// Gas of one eth_call / eth_estimateGas (at most the block gas limit).
+    pub call_gas_cap: u64,
 }
 
 impl Backend {
@@ -87,7 +89,9 @@ impl Backend {
     ) -> Self {
         let chain_id = chain.rules.chain_id;
         let forked = chain.db.db.fork().is_some();
+        let call_gas_cap = chain.rules.gas_limit;
         Self {
+            call_gas_cap,
             forked,
             chain: RwLock::new(chain),
             filters: Mutex::new((1, HashMap::new())),
@@ -156,8 +160,8 @@ impl Backend {
         let chain = self.chain.read();
         let gas = request
             .gas
-            .unwrap_or(chain.rules.gas_limit)
-            .min(chain.rules.gas_limit);
+            .unwrap_or(self.call_gas_cap)
+            .min(self.call_gas_cap);
         let executed = chain.call(request, gas).map_err(|error| match error {
             DevnetError::InsufficientFunds { balance, cost, .. } => {
                 DevnetError::InsufficientFunds {
@@ -176,8 +180,8 @@ impl Backend {
         let chain = self.chain.read();
         let cap = request
             .gas
-            .unwrap_or(chain.rules.gas_limit)
-            .min(chain.rules.gas_limit);
+            .unwrap_or(self.call_gas_cap)
+            .min(self.call_gas_cap);
         let (used, _) = outcome_to_result(chain.call(request, cap)?)?;
         let succeeds = |gas: u64| -> Result<bool> {
             match chain.call(request, gas) {

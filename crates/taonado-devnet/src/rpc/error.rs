@@ -12,6 +12,8 @@ pub const INVALID_PARAMS: i64 = -32602;
 pub const INTERNAL_ERROR: i64 = -32603;
 /// geth's generic server error (rejected transactions, missing state…).
 pub const SERVER_ERROR: i64 = -32000;
+/// EIP-1474's "limit exceeded" (a busy server, a batch too large).
+pub const LIMIT_EXCEEDED: i64 = -32005;
 /// geth's `execution reverted` code; `data` holds the revert bytes.
 pub const EXECUTION_REVERTED: i64 = 3;
 
@@ -48,7 +50,9 @@ impl From<&DevnetError> for RpcError {
             | E::StateIo { .. }
             | E::StateCorrupt { .. }
             | E::StateChainMismatch { .. } => INTERNAL_ERROR,
-            E::TooManyAccounts { .. } => INVALID_PARAMS,
+            E::TooManyAccounts { .. } | E::BlockTimeTooShort(_) => INVALID_PARAMS,
+            E::Busy | E::BatchTooLarge { .. } => LIMIT_EXCEEDED,
+            E::CallTimeout(_) => SERVER_ERROR,
             E::TxSignature(_)
             | E::NonceTooLow { .. }
             | E::NonceTooHigh { .. }

@@ -229,7 +229,15 @@ async fn interval_mining_mines_pooled_transactions() {
 /// 10,000 the oldest is dropped and reverting to it answers false, as for a used one.
 #[tokio::test]
 async fn snapshots_are_bounded_oldest_first() {
-    let node = Node::start().await;
+    // One batch of 10,001 (over the default batch limit of 1,000).
+    let node = Node::start_with(taonado_devnet::DevnetConfig {
+        limits: taonado_devnet::RpcLimits {
+            max_batch: 20_000,
+            ..Default::default()
+        },
+        ..taonado_devnet::DevnetConfig::test()
+    })
+    .await;
     let batch: Vec<Value> = (0..10_001)
         .map(|i| json!({"jsonrpc": "2.0", "id": i, "method": "evm_snapshot", "params": []}))
         .collect();

@@ -4,6 +4,7 @@ mod contracts;
 mod dev_methods;
 mod fork;
 mod invalid;
+mod limits;
 mod persistence;
 mod rpc;
 mod transactions;
