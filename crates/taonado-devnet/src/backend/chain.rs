@@ -383,8 +383,16 @@ impl Chain {
                 base_fee: self.rules.base_fee,
             });
         }
-        if self.tx_locations.contains_key(&tx.hash) || self.pool.iter().any(|p| p.hash == tx.hash) {
+        // geth's wording: "already known" only while the transaction waits in the pool;
+        // once mined, its nonce is used, and clients map "nonce too low" to a typed error.
+        if self.pool.iter().any(|p| p.hash == tx.hash) {
             return Err(DevnetError::AlreadyKnown(tx.hash));
+        }
+        if self.tx_locations.contains_key(&tx.hash) {
+            return Err(DevnetError::NonceTooLow {
+                tx: tx.tx_env.nonce,
+                state: self.account(tx.from).nonce,
+            });
         }
         Ok(())
     }

@@ -170,3 +170,37 @@ async fn transfer_estimate_is_21000() {
         .await;
     assert_eq!(estimate, json!("0x5208"));
 }
+
+/// A transaction sent twice: "already known" while it waits in the pool (as geth), "nonce
+/// too low" once it is mined (clients map that wording to a typed error).
+#[tokio::test]
+async fn a_repeated_transaction_is_already_known_then_nonce_too_low() {
+    use alloy::{
+        consensus::{SignableTransaction, TxEnvelope, TxLegacy},
+        eips::eip2718::Encodable2718,
+        primitives::TxKind,
+        signers::SignerSync,
+    };
+    let node = Node::start().await;
+    node.rpc("evm_setAutomine", json!([false])).await;
+    let signer = node.signer(2);
+    let tx = TxLegacy {
+        chain_id: Some(42),
+        nonce: 0,
+        gas_price: 20 * GWEI,
+        gas_limit: 21_000,
+        to: TxKind::Call(address!("2323232323232323232323232323232323232323")),
+        value: U256::from(5),
+        input: Default::default(),
+    };
+    let signature = signer.sign_hash_sync(&tx.signature_hash()).unwrap();
+    let raw = alloy::primitives::hex::encode_prefixed(
+        TxEnvelope::Legacy(tx.into_signed(signature)).encoded_2718(),
+    );
+    node.rpc("eth_sendRawTransaction", json!([raw])).await;
+    let (_, message) = node.rpc_err("eth_sendRawTransaction", json!([raw])).await;
+    assert!(message.contains("already known"), "{message}");
+    node.rpc("evm_mine", json!([])).await;
+    let (_, message) = node.rpc_err("eth_sendRawTransaction", json!([raw])).await;
+    assert!(message.starts_with("nonce too low"), "{message}");
+}
