@@ -850,6 +850,56 @@ impl Chain {
         }
     }
 
+    /// Move TAO that a 0x800 transfer credited to `address`'s SS58 mirror (while the chain
+    /// did not yet know `address`, so it went to the native ledger) onto its EVM balance:
+    /// on Bittensor the two are one account. Later transfers to that mirror credit the EVM
+    /// balance directly.
+    pub(crate) fn claim_mirror_credit(&mut self, address: Address) -> Result<()> {
+        let mirror = evm_mirror(address);
+        if self.subtensor.native_balance(&mirror).0 == 0 {
+            return Ok(());
+        }
+        let before = self.wal.as_ref().map(|_| self.subtensor.clone());
+        let mark = self.record_account_undo(address, Vec::new());
+        let credit = self.subtensor.take_native_balance(&mirror);
+        let mut info = self.account(address);
+        info.balance = info
+            .balance
+            .saturating_add(taonado_types::rao_to_wei(credit));
+        self.db.insert_account_info(address, info);
+        let learned = self.mirrors.insert(mirror.0, address).is_none();
+        if self.wal.is_some() {
+            let mut touched = HashMap::new();
+            touched.insert(address, Vec::new());
+            let (diffs, removed) = self.current_values(touched);
+            let mirrors = if learned {
+                vec![(mirror.0, address)]
+            } else {
+                Vec::new()
+            };
+            let change = WalChange {
+                diffs: &diffs,
+                removed: &removed,
+                mirrors: &mirrors,
+                ..WalChange::new(&self.subtensor, self.time)
+            };
+            if let Some(wal) = &mut self.wal
+                && let Err(error) = wal.append(&change)
+            {
+                self.rollback_to(mark);
+                if let Some(subtensor) = before {
+                    self.subtensor = subtensor;
+                }
+                if learned {
+                    self.mirrors.remove(&mirror.0);
+                }
+                return Err(error);
+            }
+        }
+        tracing::debug!(%address, rao = credit.0, "mirror credit moved to the EVM balance");
+        Ok(())
+    }
+
     /// Log a time control change; when the log cannot take it, keep the old time and fail.
     pub(crate) fn set_time(&mut self, time: TimeState) -> Result<()> {
         let before = self.time;

@@ -101,6 +101,15 @@ impl Backend {
         }
     }
 
+    /// See [`Chain::claim_mirror_credit`]; the common case (nothing credited) only reads.
+    pub(crate) fn claim_mirror_credit(&self, address: Address) -> Result<()> {
+        let mirror = taonado_types::evm_mirror(address);
+        if self.chain.read().subtensor.native_balance(&mirror).0 == 0 {
+            return Ok(());
+        }
+        self.chain.write().claim_mirror_credit(address)
+    }
+
     /// Submit a transaction: mined at once in automine mode, pooled otherwise.
     pub(crate) fn submit(&self, tx: PoolTx) -> Result<B256> {
         let hash = tx.hash;

@@ -291,6 +291,9 @@ fn dispatch_method(backend: &Backend, method: &str, params: Value) -> Result<Val
         "eth_getBalance" | "eth_getTransactionCount" | "eth_getCode" => {
             let address: Address = p.req(0)?;
             let block: Option<BlockId> = p.opt(1)?;
+            if method == "eth_getBalance" {
+                backend.claim_mirror_credit(address)?;
+            }
             let chain = backend.chain.read();
             if method == "eth_getTransactionCount"
                 && matches!(block, Some(BlockId::Number(BlockNumberOrTag::Pending)))
@@ -316,22 +319,34 @@ fn dispatch_method(backend: &Backend, method: &str, params: Value) -> Result<Val
             let request: TransactionRequest = p.req(0)?;
             let block: Option<BlockId> = p.opt(1)?;
             check_state_block(&backend.chain.read(), block)?;
-            to_json(backend.call(&call_request(request))?)
+            let request = call_request(request);
+            if let Some(from) = request.from {
+                backend.claim_mirror_credit(from)?;
+            }
+            to_json(backend.call(&request)?)
         }
         "eth_estimateGas" => {
             let request: TransactionRequest = p.req(0)?;
             let block: Option<BlockId> = p.opt(1)?;
             check_state_block(&backend.chain.read(), block)?;
-            Ok(hex_u64(backend.estimate_gas(&call_request(request))?))
+            let request = call_request(request);
+            if let Some(from) = request.from {
+                backend.claim_mirror_credit(from)?;
+            }
+            Ok(hex_u64(backend.estimate_gas(&request)?))
         }
         "eth_sendRawTransaction" => {
             let raw: Bytes = p.req(0)?;
             let tx = decode_raw(&raw)?;
+            backend.claim_mirror_credit(tx.from)?;
             to_json(backend.submit(tx)?)
         }
         "eth_sendTransaction" => {
-            let request: TransactionRequest = p.req(0)?;
-            to_json(backend.send_unsigned(call_request(request))?)
+            let request = call_request(p.req::<TransactionRequest>(0)?);
+            if let Some(from) = request.from {
+                backend.claim_mirror_credit(from)?;
+            }
+            to_json(backend.send_unsigned(request)?)
         }
         "eth_getBlockByNumber" | "eth_getBlockByHash" => {
             let id: BlockId = if method == "eth_getBlockByHash" {

@@ -204,3 +204,54 @@ async fn a_repeated_transaction_is_already_known_then_nonce_too_low() {
     let (_, message) = node.rpc_err("eth_sendRawTransaction", json!([raw])).await;
     assert!(message.starts_with("nonce too low"), "{message}");
 }
+
+/// TAO sent through 0x800 to the SS58 mirror of an EVM address the chain has never seen
+/// is that address's EVM balance, as on Bittensor, and the address can spend it.
+#[tokio::test]
+async fn a_transfer_to_a_mirror_is_the_evm_balance_of_its_address() {
+    use alloy::{primitives::keccak256, signers::local::PrivateKeySigner};
+    let node = Node::start().await;
+    let fresh = PrivateKeySigner::random();
+    let mirror = taonado_types::evm_mirror(fresh.address());
+    let mut data = keccak256("transfer(bytes32)")[..4].to_vec();
+    data.extend_from_slice(&mirror.0);
+    let two_tao = U256::from(2_000_000_000_000_000_000u128);
+    let receipt = node
+        .provider(0)
+        .send_transaction(
+            TransactionRequest::default()
+                .with_to(address!("0000000000000000000000000000000000000800"))
+                .with_value(two_tao)
+                .with_input(data),
+        )
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    assert!(receipt.status());
+    let provider = node.provider(0);
+    assert_eq!(
+        provider.get_balance(fresh.address()).await.unwrap(),
+        two_tao
+    );
+
+    // The address spends it with a transaction of its own.
+    let spender = alloy::providers::ProviderBuilder::new()
+        .wallet(alloy::network::EthereumWallet::from(fresh.clone()))
+        .connect_http(node.handle.rpc_url().parse().unwrap());
+    let sent = spender
+        .send_transaction(
+            TransactionRequest::default()
+                .with_to(address!("4545454545454545454545454545454545454545"))
+                .with_value(U256::from(1_000_000_000_000_000_000u128)),
+        )
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    assert!(sent.status());
+    let left = provider.get_balance(fresh.address()).await.unwrap();
+    assert!(left < U256::from(1_000_000_000_000_000_000u128) && left > U256::ZERO);
+}
