@@ -227,3 +227,22 @@ fn insufficient_balance_sends_nothing() {
         assert!(message.contains("has 0 TAO but needs 1"), "{message}");
     }
 }
+
+/// On Bittensor the SS58 mirror of an EVM address and that address are one account: TAO
+/// sent to the mirror (of an address the chain has never seen) is its EVM balance.
+#[test]
+fn native_transfer_to_the_mirror_of_an_evm_address_is_its_evm_balance() {
+    let chain = Chain::start();
+    let fresh = "0x00000000000000000000000000000000000c0ffe";
+    let (code, stdout, stderr) = run(chain.sandbox.taonado().args(["--json", "address", fresh]));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let mirror = envelope(&stdout)["data"]["ss58"]
+        .as_str()
+        .expect("the mirror's SS58")
+        .to_owned();
+    chain.ok(&["transfer", &mirror, "1.5"]);
+    assert_eq!(
+        cast(&chain.devnet.url, &["balance", fresh]),
+        "1500000000000000000"
+    );
+}
