@@ -112,6 +112,9 @@ pub struct ChainArgs {
     /// Gas of one eth_call / eth_estimateGas [default: the block gas limit].
     #[arg(long, value_name = "GAS")]
     pub call_gas_cap: Option<u64>,
+    /// Keep the state of only the last N blocks readable (at least 256) [default: all].
+    #[arg(long, value_name = "N")]
+    pub prune_history: Option<u64>,
     /// A call still executing after this many seconds is answered with an error.
     #[arg(long, value_name = "SECS", default_value_t = 5.0, value_parser = parse_call_timeout)]
     pub call_timeout: f64,
@@ -149,6 +152,7 @@ impl ChainArgs {
                 call_timeout: std::time::Duration::from_secs_f64(self.call_timeout),
                 ..base.limits.clone()
             },
+            prune_history: self.prune_history,
             ..base
         }
     }

@@ -53,6 +53,9 @@ pub struct DevnetConfig {
     pub access: crate::Access,
     /// What one client can make the server do (see [`RpcLimits`]).
     pub limits: RpcLimits,
+    /// Keep the state of only the last N blocks readable (at least 256, the reorg depth);
+    /// `None` keeps all, as a dev chain should.
+    pub prune_history: Option<u64>,
 }
 
 /// Bounds that keep one client (or a web page, or a flood) from stalling the chain.
@@ -122,6 +125,7 @@ impl DevnetConfig {
             access: crate::Access::default(),
             fork_block: None,
             limits: RpcLimits::default(),
+            prune_history: None,
         }
     }
 

@@ -103,8 +103,10 @@ pub enum DevnetError {
 
     #[error("block {0} not found")]
     BlockNotFound(String),
-    #[error("state of block {requested} is not kept (latest is {latest}); query 'latest'")]
-    HistoricalState { requested: u64, latest: u64 },
+    #[error(
+        "state of block {requested} is not kept: history starts at block {floor} (the chain was restarted from an older state dir, or pruned)"
+    )]
+    HistoricalState { requested: u64, floor: u64 },
     #[error("cannot drop {depth} blocks: only blocks above {floor} can be reorganised")]
     ReorgTooDeep { depth: u64, floor: u64 },
     #[error("filter {0} not found")]

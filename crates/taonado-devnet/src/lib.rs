@@ -166,6 +166,7 @@ pub async fn spawn(config: DevnetConfig) -> Result<DevnetHandle> {
     };
     let mut chain = chain;
     chain.automine = config.block_time.is_none();
+    chain.keep_history = config.prune_history;
     if let Some(dir) = &config.state_dir {
         if fresh || compact {
             // A base snapshot always exists, so the write-ahead log has something to extend.

@@ -30,6 +30,7 @@ use taonado_types::evm_mirror;
 
 use super::{
     exec::{self, CallRequest, ChainRules, Executed, StateDb},
+    history::StateAt,
     persist::WalChange,
     precompiles::{MirrorMap, SubtensorSlot},
 };
@@ -82,8 +83,9 @@ pub(crate) struct StoredBlock {
     pub header: Header,
     pub hash: B256,
     pub txs: Vec<StoredTx>,
-    /// Undo-log length before this block's transactions (what a reorg rolls back to).
-    #[serde(skip)]
+    /// Undo-log length before this block's transactions (what a reorg rolls back to, and
+    /// where the history of the state after the previous block starts).
+    #[serde(default)]
     pub undo_mark: usize,
     /// Subtensor state after this block (recent blocks only).
     #[serde(skip)]
@@ -91,8 +93,8 @@ pub(crate) struct StoredBlock {
 }
 
 /// Previous value of something a commit or dev method changed.
-#[derive(Clone, Debug)]
-enum UndoEntry {
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) enum UndoEntry {
     Account {
         address: Address,
         prior: Option<(AccountInfo, AccountState)>,
@@ -145,6 +147,9 @@ pub(crate) struct AccountDiff {
     pub slots: Vec<(U256, U256)>,
 }
 
+/// With `--prune-history`, how often (in blocks) old history is dropped.
+const PRUNE_EVERY: u64 = 64;
+
 /// Snapshots kept at once (`evm_snapshot`); each holds a copy of the subtensor state.
 pub(crate) const MAX_SNAPSHOTS: usize = 10_000;
 
@@ -161,7 +166,7 @@ pub(crate) struct Chain {
     pub impersonated: HashSet<Address>,
     pub automine: bool,
     pub dev_accounts: Vec<DevAccount>,
-    undo: Vec<UndoEntry>,
+    pub undo: Vec<UndoEntry>,
     /// Blocks at or below this height cannot be dropped (state before a restart is not kept).
     reorg_floor: u64,
     snapshots: BTreeMap<u64, Snapshot>,
@@ -172,6 +177,10 @@ pub(crate) struct Chain {
     pub snapshot_needed: bool,
     /// Id of the snapshot the write-ahead log extends.
     pub snapshot_id: u64,
+    /// The oldest block whose state can be read (the undo log starts there).
+    pub history_floor: u64,
+    /// Keep the state of only this many recent blocks (`--prune-history`); all when None.
+    pub keep_history: Option<u64>,
 }
 
 pub(crate) fn now_secs() -> u64 {
@@ -279,6 +288,8 @@ impl Chain {
             wal: None,
             snapshot_needed: false,
             snapshot_id: 0,
+            history_floor: 0,
+            keep_history: None,
         };
         for block in blocks {
             chain.index_block(&block);
@@ -336,18 +347,6 @@ impl Chain {
             .ok()
             .flatten()
             .unwrap_or_default()
-    }
-
-    pub(crate) fn code(&self, address: Address) -> Bytes {
-        let info = self.account(address);
-        match info.code {
-            Some(code) => code.original_bytes(),
-            None => self
-                .db
-                .code_by_hash_ref(info.code_hash)
-                .map(|c| c.original_bytes())
-                .unwrap_or_default(),
-        }
     }
 
     pub(crate) fn storage(&self, address: Address, slot: U256) -> U256 {
@@ -652,7 +651,38 @@ impl Chain {
         {
             old.subtensor_after = None;
         }
+        if let Some(keep) = self.keep_history
+            && number % PRUNE_EVERY == 0
+        {
+            self.prune_history(keep);
+        }
         Ok(number)
+    }
+
+    /// Drop the history older than the last `keep` blocks (never less than a reorg can
+    /// reach): the undo entries before it, and the snapshots that would need them.
+    pub(crate) fn prune_history(&mut self, keep: u64) {
+        let latest = self.latest_number();
+        let floor = latest.saturating_sub(keep.max(SUBTENSOR_HISTORY));
+        if floor <= self.history_floor {
+            return;
+        }
+        let Some(mark) = self.blocks.get(floor as usize + 1).map(|b| b.undo_mark) else {
+            return;
+        };
+        let mark = mark.min(self.undo.len());
+        self.undo.drain(..mark);
+        for block in &mut self.blocks[floor as usize + 1..] {
+            block.undo_mark -= mark;
+        }
+        self.snapshots
+            .retain(|_, snapshot| snapshot.undo_mark >= mark);
+        for snapshot in self.snapshots.values_mut() {
+            snapshot.undo_mark -= mark;
+        }
+        self.reorg_floor = self.reorg_floor.max(floor);
+        self.history_floor = floor;
+        tracing::debug!(floor, dropped = mark, "history pruned");
     }
 
     /// Mine one block from the pool (in order; what does not fit waits, invalid txs are
@@ -688,12 +718,7 @@ impl Chain {
             if !account.is_touched() {
                 continue;
             }
-            let prior = self
-                .db
-                .cache
-                .accounts
-                .get(address)
-                .map(|a| (a.info.clone(), a.account_state.clone()));
+            let prior = prior_of(&self.db, *address);
             let slots = account
                 .storage
                 .iter()
@@ -711,12 +736,7 @@ impl Chain {
     /// Remember an account before a dev method changes it; returns the undo mark before.
     fn record_account_undo(&mut self, address: Address, slots: Vec<(U256, U256)>) -> usize {
         let mark = self.undo.len();
-        let prior = self
-            .db
-            .cache
-            .accounts
-            .get(&address)
-            .map(|a| (a.info.clone(), a.account_state.clone()));
+        let prior = prior_of(&self.db, address);
         self.undo.push(UndoEntry::Account {
             address,
             prior,
@@ -1037,25 +1057,62 @@ impl Chain {
         self.log_change_since(mark, None)
     }
 
-    /// Run a read-only call against the latest state (and a throwaway subtensor clone).
-    pub(crate) fn call(&self, request: &CallRequest, gas_limit: u64) -> Result<Executed> {
-        let latest = self.latest();
+    /// The state at the end of block `number` (the latest when `number` is the head or
+    /// beyond), read through the undo log.
+    pub(crate) fn state_at(&self, number: u64) -> Result<StateAt<'_>> {
+        let latest = self.latest_number();
+        if number >= latest {
+            return Ok(StateAt {
+                db: &self.db,
+                later: &[],
+            });
+        }
+        if number < self.history_floor {
+            return Err(DevnetError::HistoricalState {
+                requested: number,
+                floor: self.history_floor,
+            });
+        }
+        let mark = self.blocks[number as usize + 1].undo_mark;
+        Ok(StateAt {
+            db: &self.db,
+            later: &self.undo[mark.min(self.undo.len())..],
+        })
+    }
+
+    /// Run a read-only call against the state at block `number` (and a throwaway clone of
+    /// the subtensor state of then, when it is still kept, else of now).
+    pub(crate) fn call(
+        &self,
+        request: &CallRequest,
+        gas_limit: u64,
+        number: u64,
+    ) -> Result<Executed> {
+        let state = self.state_at(number)?;
+        let block = self.block(number).unwrap_or_else(|| self.latest());
         let mut block_env = self.rules.block_env(
-            latest.header.number,
-            latest.header.timestamp,
-            latest.header.mix_hash,
+            block.header.number,
+            block.header.timestamp,
+            block.header.mix_hash,
         );
         block_env.basefee = 0;
-        let nonce = request
-            .nonce
-            .unwrap_or_else(|| self.account(request.from.unwrap_or_default()).nonce);
+        let nonce = match request.nonce {
+            Some(nonce) => nonce,
+            None => state
+                .basic_ref(request.from.unwrap_or_default())?
+                .map_or(0, |a| a.nonce),
+        };
         let tx = request.tx_env(gas_limit, nonce, self.rules.chain_id);
+        let subtensor = match &block.subtensor_after {
+            Some(then) if number < self.latest_number() => then.as_ref(),
+            _ => &self.subtensor,
+        };
         let slot = SubtensorSlot::Shared {
-            base: &self.subtensor,
+            base: subtensor,
             scratch: None,
         };
         let (executed, _) = exec::execute(
-            &self.db,
+            &state,
             self.rules.cfg(true),
             block_env,
             tx,
@@ -1134,6 +1191,16 @@ impl Chain {
     }
 }
 
+/// An account as the undo log keeps it: without its code, which stays in the code table
+/// (so a long history does not repeat contract code).
+fn prior_of(db: &StateDb, address: Address) -> Option<(AccountInfo, AccountState)> {
+    db.cache.accounts.get(&address).map(|a| {
+        let mut info = a.info.clone();
+        info.code = None;
+        (info, a.account_state.clone())
+    })
+}
+
 /// [`EvmHost`] over the committed state, for dev methods outside any transaction.
 pub(crate) struct DbHost<'a> {
     db: &'a mut StateDb,
@@ -1144,12 +1211,7 @@ pub(crate) struct DbHost<'a> {
 impl DbHost<'_> {
     /// Set `address`'s balance, recording the old account for undo.
     fn set_balance(&mut self, address: Address, balance: U256) {
-        let prior = self
-            .db
-            .cache
-            .accounts
-            .get(&address)
-            .map(|a| (a.info.clone(), a.account_state.clone()));
+        let prior = prior_of(self.db, address);
         self.undo.push(UndoEntry::Account {
             address,
             prior,

@@ -4,7 +4,7 @@
 use alloy_consensus::{Transaction as _, TxEnvelope};
 use alloy_primitives::{Address, B256, TxKind, U256};
 use revm::{
-    Context, ExecuteEvm, Journal, MainContext,
+    Context, DatabaseRef, ExecuteEvm, Journal, MainContext,
     context::{BlockEnv, CfgEnv, Evm, FrameStack, TxEnv, result::EVMError},
     context_interface::result::{ExecutionResult, InvalidTransaction},
     database::CacheDB,
@@ -24,12 +24,12 @@ pub const SPEC: SpecId = SpecId::CANCUN;
 /// The chain's canonical state.
 pub type StateDb = CacheDB<super::fork::ForkDb>;
 
-type Ctx<'db> = Context<
+type Ctx<'db, DB> = Context<
     BlockEnv,
     TxEnv,
     CfgEnv,
-    WrapDatabaseRef<&'db StateDb>,
-    Journal<WrapDatabaseRef<&'db StateDb>>,
+    WrapDatabaseRef<&'db DB>,
+    Journal<WrapDatabaseRef<&'db DB>>,
     (),
 >;
 
@@ -75,16 +75,17 @@ impl ChainRules {
     }
 }
 
-/// Run `tx` on top of `db` without changing it. The caller commits `Executed::state`.
-pub(crate) fn execute<'a>(
-    db: &StateDb,
+/// Run `tx` on top of `db` (the latest state, or an earlier block's through the undo log)
+/// without changing it. The caller commits `Executed::state`.
+pub(crate) fn execute<'a, DB: DatabaseRef<Error = DevnetError>>(
+    db: &DB,
     cfg: CfgEnv,
     block: BlockEnv,
     tx: TxEnv,
     subtensor: SubtensorSlot<'a>,
     mirrors: &'a MirrorMap,
 ) -> Result<(Executed, SubtensorSlot<'a>), DevnetError> {
-    let ctx: Ctx<'_> = Context::mainnet()
+    let ctx: Ctx<'_, DB> = Context::mainnet()
         .with_cfg(cfg)
         .with_block(block)
         .with_db(WrapDatabaseRef(db));
@@ -94,7 +95,7 @@ pub(crate) fn execute<'a>(
     let mut evm = Evm {
         ctx,
         inspector: (),
-        instruction: EthInstructions::<EthInterpreter, Ctx<'_>>::new_mainnet_with_spec(SPEC),
+        instruction: EthInstructions::<EthInterpreter, Ctx<'_, DB>>::new_mainnet_with_spec(SPEC),
         precompiles: TaoPrecompiles::new(subtensor, mirrors),
         frame_stack: FrameStack::new(),
     };

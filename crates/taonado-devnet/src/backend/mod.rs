@@ -8,6 +8,7 @@
 pub(crate) mod chain;
 pub(crate) mod exec;
 pub mod fork;
+pub(crate) mod history;
 pub(crate) mod persist;
 pub mod precompiles;
 
@@ -164,36 +165,42 @@ impl Backend {
         Ok(last)
     }
 
-    /// eth_call against the latest state.
-    pub(crate) fn call(&self, request: &CallRequest) -> Result<alloy_primitives::Bytes> {
+    /// eth_call against the state at block `number`.
+    pub(crate) fn call(
+        &self,
+        request: &CallRequest,
+        number: u64,
+    ) -> Result<alloy_primitives::Bytes> {
         let chain = self.chain.read();
         let gas = request
             .gas
             .unwrap_or(self.call_gas_cap)
             .min(self.call_gas_cap);
-        let executed = chain.call(request, gas).map_err(|error| match error {
-            DevnetError::InsufficientFunds { balance, cost, .. } => {
-                DevnetError::InsufficientFunds {
-                    address: request.from.unwrap_or_default(),
-                    balance,
-                    cost,
+        let executed = chain
+            .call(request, gas, number)
+            .map_err(|error| match error {
+                DevnetError::InsufficientFunds { balance, cost, .. } => {
+                    DevnetError::InsufficientFunds {
+                        address: request.from.unwrap_or_default(),
+                        balance,
+                        cost,
+                    }
                 }
-            }
-            other => other,
-        })?;
+                other => other,
+            })?;
         outcome_to_result(executed).map(|(_, output)| output)
     }
 
     /// eth_estimateGas: the smallest gas limit with which the call succeeds (binary search).
-    pub(crate) fn estimate_gas(&self, request: &CallRequest) -> Result<u64> {
+    pub(crate) fn estimate_gas(&self, request: &CallRequest, number: u64) -> Result<u64> {
         let chain = self.chain.read();
         let cap = request
             .gas
             .unwrap_or(self.call_gas_cap)
             .min(self.call_gas_cap);
-        let (used, _) = outcome_to_result(chain.call(request, cap)?)?;
+        let (used, _) = outcome_to_result(chain.call(request, cap, number)?)?;
         let succeeds = |gas: u64| -> Result<bool> {
-            match chain.call(request, gas) {
+            match chain.call(request, gas, number) {
                 Ok(executed) => Ok(executed.result.is_success()),
                 // Too little gas to even start (intrinsic cost): not enough.
                 Err(DevnetError::IntrinsicGasTooLow { .. }) => Ok(false),
@@ -239,7 +246,7 @@ impl Backend {
         };
         let gas_limit = match request.gas {
             Some(gas) => gas,
-            None => self.estimate_gas(&request)?,
+            None => self.estimate_gas(&request, u64::MAX)?,
         };
         let max_fee_per_gas = request
             .max_fee_per_gas

@@ -34,7 +34,7 @@ use crc::{CRC_32_ISCSI, Crc, Table};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    chain::{AccountDiff, Chain, PoolTx, StoredBlock, TimeState},
+    chain::{AccountDiff, Chain, PoolTx, StoredBlock, TimeState, UndoEntry},
     exec::{self, ChainRules, StateDb},
     precompiles::MirrorMap,
 };
@@ -67,6 +67,9 @@ struct SavedRef<'a> {
     mirrors: Vec<(&'a [u8; 32], &'a Address)>,
     blocks: &'a [StoredBlock],
     pool: Vec<SavedPoolTx>,
+    /// The history of the state (previous values), so old blocks stay readable.
+    undo: &'a [UndoEntry],
+    history_floor: u64,
 }
 
 #[derive(Deserialize)]
@@ -83,6 +86,11 @@ struct Saved {
     blocks: Vec<StoredBlock>,
     #[serde(default)]
     pool: Vec<SavedPoolTx>,
+    #[serde(default)]
+    undo: Vec<UndoEntry>,
+    /// Absent in snapshots without history: then it starts at their last block.
+    #[serde(default)]
+    history_floor: Option<u64>,
 }
 
 /// A pending transaction as stored (the execution environment is derived again).
@@ -396,6 +404,8 @@ pub(crate) fn save(chain: &mut Chain, dir: &Path) -> Result<()> {
         mirrors: chain.mirrors.iter().collect(),
         blocks: &chain.blocks,
         pool: chain.pool.iter().map(SavedPoolTx::from).collect(),
+        undo: &chain.undo,
+        history_floor: chain.history_floor,
     };
     let bytes = serde_json::to_vec(&saved).map_err(|source| DevnetError::StateCorrupt {
         path: path.clone(),
@@ -475,6 +485,8 @@ pub(crate) fn load(
     );
     chain.snapshot_id = saved.id;
     chain.pool = saved.pool.into_iter().map(PoolTx::from).collect();
+    chain.history_floor = saved.history_floor.unwrap_or_else(|| chain.latest_number());
+    chain.undo = saved.undo;
     Ok(Some(Loaded { chain, compact }))
 }
 
@@ -582,14 +594,19 @@ fn framed_records(bytes: &[u8]) -> (Vec<&[u8]>, usize) {
 }
 
 /// Apply one record; false when it does not follow the chain (a gap), which ends replay.
-fn apply(saved: &mut Saved, record: WalRecord) -> bool {
+/// The undo log (the state's history) is rebuilt as the records are applied: one entry
+/// per changed account, holding what it was before.
+fn apply(saved: &mut Saved, mut record: WalRecord) -> bool {
+    let truncation = record.truncate_to.is_some();
     if let Some(target) = record.truncate_to {
-        if target as usize >= saved.blocks.len() {
+        let Some(dropped) = saved.blocks.get(target as usize + 1) else {
             return false;
-        }
+        };
+        let mark = dropped.undo_mark;
+        saved.undo.truncate(mark);
         saved.blocks.truncate(target as usize + 1);
     }
-    if let Some(block) = &record.block {
+    if let Some(block) = &mut record.block {
         let next = saved.blocks.len() as u64;
         let number = block.header.number;
         if number < next {
@@ -598,6 +615,42 @@ fn apply(saved: &mut Saved, record: WalRecord) -> bool {
         }
         if number > next {
             return false;
+        }
+        block.undo_mark = saved.undo.len();
+    }
+    if !truncation {
+        // (a truncation's diffs restore what the dropped entries held: nothing to keep)
+        let changed = record
+            .diffs
+            .iter()
+            .map(|diff| {
+                (
+                    diff.address,
+                    diff.slots.iter().map(|(key, _)| *key).collect(),
+                )
+            })
+            .chain(record.removed.iter().map(|address| (*address, Vec::new())));
+        for (address, keys) in changed.collect::<Vec<(Address, Vec<_>)>>() {
+            let account = saved.db.cache.accounts.get(&address);
+            let prior = account.map(|a| {
+                let mut info = a.info.clone();
+                info.code = None;
+                (info, a.account_state.clone())
+            });
+            let slots = keys
+                .into_iter()
+                .map(|key| {
+                    let value = account
+                        .and_then(|a| a.storage.get(&key).copied())
+                        .unwrap_or_default();
+                    (key, value)
+                })
+                .collect();
+            saved.undo.push(UndoEntry::Account {
+                address,
+                prior,
+                slots,
+            });
         }
     }
     for diff in record.diffs {

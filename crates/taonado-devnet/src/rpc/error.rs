@@ -235,7 +235,7 @@ mod tests {
         check(
             E::HistoricalState {
                 requested: 1,
-                latest: 2,
+                floor: 2,
             },
             SERVER_ERROR,
             "not kept",

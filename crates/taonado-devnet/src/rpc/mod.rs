@@ -8,6 +8,7 @@ use std::time::Duration;
 use alloy_eips::{BlockId, BlockNumberOrTag};
 use alloy_primitives::{Address, B256, Bytes, U256};
 use alloy_rpc_types_eth::{FeeHistory, Filter, Log, TransactionRequest};
+use revm::DatabaseRef;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
@@ -117,15 +118,16 @@ fn tag_number(chain: &Chain, tag: BlockNumberOrTag) -> u64 {
     }
 }
 
-/// State queries are answered at the latest block only.
-fn check_state_block(chain: &Chain, block: Option<BlockId>) -> Result<()> {
+/// The block a state query asks for (tags other than `earliest` and numbers mean the
+/// latest); a block the chain does not have is an error.
+fn state_block(chain: &Chain, block: Option<BlockId>) -> Result<u64> {
     let latest = chain.latest_number();
     let number = match block {
-        None => return Ok(()),
+        None => return Ok(latest),
         Some(BlockId::Number(tag)) => match tag {
             BlockNumberOrTag::Number(n) => n,
             BlockNumberOrTag::Earliest => 0,
-            _ => return Ok(()),
+            _ => return Ok(latest),
         },
         Some(BlockId::Hash(hash)) => chain
             .block_by_hash(&hash.block_hash)
@@ -135,13 +137,7 @@ fn check_state_block(chain: &Chain, block: Option<BlockId>) -> Result<()> {
     if number > latest {
         return Err(DevnetError::BlockNotFound(format!("{number:#x}")));
     }
-    if number < latest {
-        return Err(DevnetError::HistoricalState {
-            requested: number,
-            latest,
-        });
-    }
-    Ok(())
+    Ok(number)
 }
 
 fn find_block(chain: &Chain, id: BlockId) -> Option<&crate::backend::chain::StoredBlock> {
@@ -300,11 +296,18 @@ fn dispatch_method(backend: &Backend, method: &str, params: Value) -> Result<Val
             {
                 return Ok(hex_u64(chain.pending_nonce(address)));
             }
-            check_state_block(&chain, block)?;
+            let state = chain.state_at(state_block(&chain, block)?)?;
+            let info = state.basic_ref(address)?.unwrap_or_default();
             match method {
-                "eth_getBalance" => to_json(chain.account(address).balance),
-                "eth_getTransactionCount" => Ok(hex_u64(chain.account(address).nonce)),
-                _ => to_json(chain.code(address)),
+                "eth_getBalance" => to_json(info.balance),
+                "eth_getTransactionCount" => Ok(hex_u64(info.nonce)),
+                _ => {
+                    let code = match info.code {
+                        Some(code) => code,
+                        None => state.code_by_hash_ref(info.code_hash)?,
+                    };
+                    to_json(code.original_bytes())
+                }
             }
         }
         "eth_getStorageAt" => {
@@ -312,28 +315,28 @@ fn dispatch_method(backend: &Backend, method: &str, params: Value) -> Result<Val
             let slot: U256 = p.req(1)?;
             let block: Option<BlockId> = p.opt(2)?;
             let chain = backend.chain.read();
-            check_state_block(&chain, block)?;
-            to_json(B256::from(chain.storage(address, slot)))
+            let state = chain.state_at(state_block(&chain, block)?)?;
+            to_json(B256::from(state.storage_ref(address, slot)?))
         }
         "eth_call" => {
             let request: TransactionRequest = p.req(0)?;
             let block: Option<BlockId> = p.opt(1)?;
-            check_state_block(&backend.chain.read(), block)?;
+            let number = state_block(&backend.chain.read(), block)?;
             let request = call_request(request);
             if let Some(from) = request.from {
                 backend.claim_mirror_credit(from)?;
             }
-            to_json(backend.call(&request)?)
+            to_json(backend.call(&request, number)?)
         }
         "eth_estimateGas" => {
             let request: TransactionRequest = p.req(0)?;
             let block: Option<BlockId> = p.opt(1)?;
-            check_state_block(&backend.chain.read(), block)?;
+            let number = state_block(&backend.chain.read(), block)?;
             let request = call_request(request);
             if let Some(from) = request.from {
                 backend.claim_mirror_credit(from)?;
             }
-            Ok(hex_u64(backend.estimate_gas(&request)?))
+            Ok(hex_u64(backend.estimate_gas(&request, number)?))
         }
         "eth_sendRawTransaction" => {
             let raw: Bytes = p.req(0)?;

@@ -1,5 +1,6 @@
 //! Integration tests: a devnet on port 0, driven over HTTP with alloy and raw JSON-RPC.
 
+mod archive;
 mod contracts;
 mod dev_methods;
 mod fork;

@@ -107,16 +107,33 @@ async fn block_tags_resolve() {
     assert_eq!(history.base_fee_per_gas, vec![20_000_000_000; 3]);
 }
 
+/// With `--prune-history` the state of older blocks is dropped: asking for it is a clear
+/// error; the kept blocks and the latest still answer.
 #[tokio::test]
-async fn historical_state_is_a_clear_error() {
-    let node = Node::start().await;
-    node.rpc("anvil_mine", json!([2])).await;
+async fn pruned_state_is_a_clear_error() {
+    let node = Node::start_with(taonado_devnet::DevnetConfig {
+        prune_history: Some(256),
+        ..taonado_devnet::DevnetConfig::test()
+    })
+    .await;
     let who = DEV_ACCOUNTS[0].address;
-    let (code, message) = node.rpc_err("eth_getBalance", json!([who, "0x1"])).await;
+    node.rpc("anvil_setBalance", json!([who, "0x1"])).await;
+    node.rpc("anvil_mine", json!([10])).await;
+    node.rpc("anvil_setBalance", json!([who, "0x2"])).await;
+    node.rpc("anvil_mine", json!([640])).await;
+    let (code, message) = node.rpc_err("eth_getBalance", json!([who, "0x5"])).await;
     assert_eq!(code, -32000);
     assert!(message.contains("not kept"), "{message}");
-    // latest by number is fine
-    node.rpc("eth_getBalance", json!([who, "0x2"])).await;
+    assert!(message.contains("history starts at block"), "{message}");
+    // The last 256 blocks are kept (pruning runs every 64 blocks).
+    assert_eq!(
+        node.rpc("eth_getBalance", json!([who, "0x200"])).await,
+        json!("0x2")
+    );
+    assert_eq!(
+        node.rpc("eth_getBalance", json!([who, "latest"])).await,
+        json!("0x2")
+    );
 }
 
 #[tokio::test]
