@@ -102,3 +102,37 @@ fn devnet_rejects_a_bad_subnet_config() {
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("subnet.toml"), "{stderr}");
 }
+
+/// cast reads state at an earlier block, as against anvil.
+#[test]
+fn cast_reads_the_state_of_an_earlier_block() {
+    let sandbox = Sandbox::new();
+    let devnet = Devnet::start(&sandbox, &[]);
+    let recipient = "0x000000000000000000000000000000000000dEaD";
+    for value in ["1ether", "2ether"] {
+        cast(
+            &devnet.url,
+            &[
+                "send",
+                "--private-key",
+                DEV0_KEY,
+                recipient,
+                "--value",
+                value,
+            ],
+        );
+    }
+    assert_eq!(
+        cast(&devnet.url, &["balance", "--block", "1", recipient]),
+        "1000000000000000000"
+    );
+    assert_eq!(
+        cast(&devnet.url, &["balance", "--block", "0", recipient]),
+        "0"
+    );
+    assert_eq!(
+        cast(&devnet.url, &["balance", recipient]),
+        "3000000000000000000"
+    );
+    assert_eq!(cast(&devnet.url, &["nonce", "--block", "1", DEV0]), "1");
+}
