@@ -48,7 +48,14 @@ pub struct Access {
 
 /// Methods that execute EVM code for a caller without a block: they run on the blocking
 /// pool, a few bodies at a time (`RpcLimits::call_slots`), under a deadline.
-const EXECUTING_METHODS: [&str; 3] = ["eth_call", "eth_estimateGas", "eth_sendTransaction"];
+const EXECUTING_METHODS: [&str; 6] = [
+    "eth_call",
+    "eth_estimateGas",
+    "eth_sendTransaction",
+    "eth_createAccessList",
+    "debug_traceCall",
+    "debug_traceTransaction",
+];
 
 /// The chain and the bounds its requests run under.
 pub(crate) struct Server {

@@ -652,7 +652,7 @@ impl Chain {
             old.subtensor_after = None;
         }
         if let Some(keep) = self.keep_history
-            && number % PRUNE_EVERY == 0
+            && number.is_multiple_of(PRUNE_EVERY)
         {
             self.prune_history(keep);
         }

@@ -4,7 +4,7 @@
 use alloy_consensus::{Transaction as _, TxEnvelope};
 use alloy_primitives::{Address, B256, TxKind, U256};
 use revm::{
-    Context, DatabaseRef, ExecuteEvm, Journal, MainContext,
+    Context, DatabaseRef, ExecuteEvm, InspectEvm, Inspector, Journal, MainContext,
     context::{BlockEnv, CfgEnv, Evm, FrameStack, TxEnv, result::EVMError},
     context_interface::result::{ExecutionResult, InvalidTransaction},
     database::CacheDB,
@@ -24,7 +24,7 @@ pub const SPEC: SpecId = SpecId::CANCUN;
 /// The chain's canonical state.
 pub type StateDb = CacheDB<super::fork::ForkDb>;
 
-type Ctx<'db, DB> = Context<
+pub(crate) type Ctx<'db, DB> = Context<
     BlockEnv,
     TxEnv,
     CfgEnv,
@@ -116,6 +116,55 @@ pub(crate) fn execute<'a, DB: DatabaseRef<Error = DevnetError>>(
             new_mirrors,
         },
         subtensor,
+    ))
+}
+
+/// [`execute`] with an inspector watching (traces, access lists); returns it with the
+/// outcome. Not on the hot path: plain execution keeps the inspector-free loop.
+pub(crate) fn execute_inspected<'d, 'a, DB, I>(
+    db: &'d DB,
+    cfg: CfgEnv,
+    block: BlockEnv,
+    tx: TxEnv,
+    subtensor: SubtensorSlot<'a>,
+    mirrors: &'a MirrorMap,
+    inspector: I,
+) -> Result<(Executed, I), DevnetError>
+where
+    DB: DatabaseRef<Error = DevnetError>,
+    I: Inspector<Ctx<'d, DB>, EthInterpreter>,
+{
+    let ctx: Ctx<'d, DB> = Context::mainnet()
+        .with_cfg(cfg)
+        .with_block(block)
+        .with_db(WrapDatabaseRef(db));
+    let mut evm = Evm {
+        ctx,
+        inspector,
+        instruction: EthInstructions::<EthInterpreter, Ctx<'d, DB>>::new_mainnet_with_spec(SPEC),
+        precompiles: TaoPrecompiles::new(subtensor, mirrors),
+        frame_stack: FrameStack::new(),
+    };
+    let outcome = evm.inspect_tx(tx);
+    let Evm {
+        precompiles,
+        inspector,
+        ..
+    } = evm;
+    let TaoPrecompiles {
+        new_mirrors,
+        dispatch_error,
+        ..
+    } = precompiles;
+    let outcome = outcome.map_err(map_evm_error)?;
+    Ok((
+        Executed {
+            result: outcome.result,
+            state: outcome.state,
+            dispatch_error,
+            new_mirrors,
+        },
+        inspector,
     ))
 }
 

@@ -16,6 +16,10 @@ use revm::{
 use super::{chain::UndoEntry, exec::StateDb};
 use crate::error::DevnetError;
 
+/// An account's previous value in the undo log: itself (None: not in the state then) and
+/// the previous values of the slots that changed.
+type Prior<'e> = (&'e Option<(AccountInfo, AccountState)>, &'e [(U256, U256)]);
+
 /// The state as it was before the undo entries `later` were made.
 pub(crate) struct StateAt<'a> {
     pub db: &'a StateDb,
@@ -24,10 +28,7 @@ pub(crate) struct StateAt<'a> {
 
 impl StateAt<'_> {
     /// Previous values recorded for `address`, oldest first.
-    fn entries(
-        &self,
-        address: Address,
-    ) -> impl Iterator<Item = (&Option<(AccountInfo, AccountState)>, &[(U256, U256)])> {
+    fn entries(&self, address: Address) -> impl Iterator<Item = Prior<'_>> {
         self.later.iter().filter_map(move |entry| {
             let UndoEntry::Account {
                 address: changed,

@@ -11,6 +11,7 @@ pub mod fork;
 pub(crate) mod history;
 pub(crate) mod persist;
 pub mod precompiles;
+pub(crate) mod trace;
 
 use std::{collections::HashMap, path::PathBuf, time::Duration};
 

@@ -8,12 +8,15 @@ use std::time::Duration;
 use alloy_eips::{BlockId, BlockNumberOrTag};
 use alloy_primitives::{Address, B256, Bytes, U256};
 use alloy_rpc_types_eth::{FeeHistory, Filter, Log, TransactionRequest};
+use alloy_rpc_types_trace::geth::GethDebugTracingOptions;
 use revm::DatabaseRef;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use crate::{
-    backend::{Backend, FilterKind, PolledFilter, chain::Chain, decode_raw, exec::CallRequest},
+    backend::{
+        Backend, FilterKind, PolledFilter, chain::Chain, decode_raw, exec::CallRequest, trace,
+    },
     error::{DevnetError, Result},
 };
 
@@ -337,6 +340,36 @@ fn dispatch_method(backend: &Backend, method: &str, params: Value) -> Result<Val
                 backend.claim_mirror_credit(from)?;
             }
             Ok(hex_u64(backend.estimate_gas(&request, number)?))
+        }
+        "debug_traceTransaction" => {
+            let hash: B256 = p.req(0)?;
+            let opts: GethDebugTracingOptions = p.opt(1)?.unwrap_or_default();
+            let chain = backend.chain.read();
+            to_json(trace::trace_transaction(&chain, hash, opts)?)
+        }
+        "debug_traceCall" => {
+            let request = call_request(p.req::<TransactionRequest>(0)?);
+            let block: Option<BlockId> = p.opt(1)?;
+            let opts: GethDebugTracingOptions = p.opt(2)?.unwrap_or_default();
+            let chain = backend.chain.read();
+            let number = state_block(&chain, block)?;
+            let gas = request
+                .gas
+                .unwrap_or(backend.call_gas_cap)
+                .min(backend.call_gas_cap);
+            to_json(trace::trace_call(&chain, &request, gas, number, opts)?)
+        }
+        "eth_createAccessList" => {
+            let request = call_request(p.req::<TransactionRequest>(0)?);
+            let block: Option<BlockId> = p.opt(1)?;
+            let chain = backend.chain.read();
+            let number = state_block(&chain, block)?;
+            let gas = request
+                .gas
+                .unwrap_or(backend.call_gas_cap)
+                .min(backend.call_gas_cap);
+            let (access_list, gas_used) = trace::create_access_list(&chain, &request, gas, number)?;
+            Ok(json!({"accessList": access_list, "gasUsed": hex_u64(gas_used)}))
         }
         "eth_sendRawTransaction" => {
             let raw: Bytes = p.req(0)?;

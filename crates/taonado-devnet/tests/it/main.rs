@@ -8,6 +8,7 @@ mod invalid;
 mod limits;
 mod persistence;
 mod rpc;
+mod trace;
 mod transactions;
 
 use alloy::{
