@@ -370,4 +370,240 @@ impl WebsnarkProvingKey {
 }
 
 #[cfg(test)]
-mod tests {}
+mod tests {
+    use ark_ec::{AffineRepr, CurveGroup};
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn field_bytes<P: MontConfig<4>>(value: Fp<ark_ff::MontBackend<P, 4>, 4>) -> Vec<u8> {
+        // arkworks' internal representation is the Montgomery form websnark writes.
+        value
+            .0
+            .0
+            .iter()
+            .flat_map(|limb| limb.to_le_bytes())
+            .collect()
+    }
+
+    fn g1_bytes(point: G1Affine) -> Vec<u8> {
+        let (x, y) = point.xy().unwrap_or((Fq::zero(), Fq::one()));
+        [field_bytes(x), field_bytes(y)].concat()
+    }
+
+    fn g2_bytes(point: G2Affine) -> Vec<u8> {
+        let (x, y) = point.xy().unwrap_or((Fq2::zero(), Fq2::one()));
+        [x.c0, x.c1, y.c0, y.c1]
+            .into_iter()
+            .flat_map(field_bytes)
+            .collect()
+    }
+
+    fn g1_multiple(k: u64) -> G1Affine {
+        (G1Affine::generator() * Fr::from(k)).into_affine()
+    }
+
+    fn g2_multiple(k: u64) -> G2Affine {
+        (G2Affine::generator() * Fr::from(k)).into_affine()
+    }
+
+    /// A key of 3 variables (one public), a domain of 4 rows; A[1] is the identity.
+    fn small_key() -> Vec<u8> {
+        let (n_vars, n_public, domain) = (3usize, 1usize, 4usize);
+        let pols = |entries: &[&[(u32, u64)]]| -> Vec<u8> {
+            let mut out = Vec::new();
+            for column in entries {
+                out.extend_from_slice(&(column.len() as u32).to_le_bytes());
+                for (row, value) in *column {
+                    out.extend_from_slice(&row.to_le_bytes());
+                    out.extend(field_bytes(Fr::from(*value)));
+                }
+            }
+            out
+        };
+        let pols_a = pols(&[&[(0, 1), (2, 1)], &[(3, 1)], &[(1, 5)]]);
+        let pols_b = pols(&[&[], &[(0, 2)], &[(1, 1), (2, 3)]]);
+        let a: Vec<u8> = [G1Affine::zero(), g1_multiple(2), g1_multiple(3)]
+            .into_iter()
+            .flat_map(g1_bytes)
+            .collect();
+        let b1: Vec<u8> = (4..7).map(g1_multiple).flat_map(g1_bytes).collect();
+        let b2: Vec<u8> = (7..10).map(g2_multiple).flat_map(g2_bytes).collect();
+        let c: Vec<u8> = g1_bytes(g1_multiple(10));
+        let h: Vec<u8> = (11..14).map(g1_multiple).flat_map(g1_bytes).collect();
+        // The sections follow each other in the header's order.
+        let pols_b_at = POINTS_END + pols_a.len();
+        let a_at = pols_b_at + pols_b.len();
+        let b1_at = a_at + a.len();
+        let b2_at = b1_at + b1.len();
+        let c_at = b2_at + b2.len();
+        let h_at = c_at + c.len();
+        let offsets = [POINTS_END, pols_b_at, a_at, b1_at, b2_at, c_at, h_at];
+        let mut out = Vec::new();
+        for value in [n_vars, n_public, domain].into_iter().chain(offsets) {
+            out.extend_from_slice(&(value as u32).to_le_bytes());
+        }
+        out.extend(g1_bytes(g1_multiple(21)));
+        out.extend(g1_bytes(g1_multiple(22)));
+        out.extend(g1_bytes(g1_multiple(23)));
+        out.extend(g2_bytes(g2_multiple(24)));
+        out.extend(g2_bytes(g2_multiple(25)));
+        out.extend(pols_a);
+        out.extend(pols_b);
+        out.extend(a);
+        out.extend(b1);
+        out.extend(b2);
+        out.extend(c);
+        out.extend(h);
+        out
+    }
+
+    #[test]
+    fn a_well_formed_key_is_read() {
+        let key = WebsnarkProvingKey::parse(&small_key(), PointCheck::Full).expect("valid");
+        assert_eq!((key.n_vars, key.n_public, key.domain_size), (3, 1, 4));
+        assert_eq!(
+            key.pols_a[0],
+            vec![(0, Fr::from(1u64)), (2, Fr::from(1u64))]
+        );
+        assert_eq!(key.pols_b[0], vec![]);
+        assert_eq!(
+            key.pols_b[2],
+            vec![(1, Fr::from(1u64)), (2, Fr::from(3u64))]
+        );
+        assert_eq!(key.alpha_g1, g1_multiple(21));
+        assert_eq!(key.delta_g2, g2_multiple(25));
+        // (0, Montgomery 1) is the point at infinity.
+        assert!(key.a[0].is_zero());
+        assert_eq!(key.a[2], g1_multiple(3));
+        assert_eq!(key.b2[1], g2_multiple(8));
+        assert_eq!(key.c, vec![g1_multiple(10)]);
+        assert_eq!(key.h.len(), 3);
+    }
+
+    #[test]
+    fn every_truncation_is_an_error() {
+        let bytes = small_key();
+        for len in 0..bytes.len() {
+            assert!(
+                WebsnarkProvingKey::parse(&bytes[..len], PointCheck::Full).is_err(),
+                "{len} bytes read as a key"
+            );
+        }
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(matches!(
+            WebsnarkProvingKey::parse(&longer, PointCheck::Full),
+            Err(WebsnarkKeyError::Header {
+                field: "hExps offset",
+                ..
+            })
+        ));
+    }
+
+    fn set_u32(bytes: &mut [u8], offset: usize, value: u32) {
+        bytes[offset..offset + 4].copy_from_slice(&value.to_le_bytes());
+    }
+
+    #[test]
+    fn malformed_fields_are_typed_errors() {
+        let bytes = small_key();
+        let parse = |bytes: &[u8], check| WebsnarkProvingKey::parse(bytes, check);
+
+        let mut domain = bytes.clone();
+        set_u32(&mut domain, 8, 3);
+        assert!(matches!(
+            parse(&domain, PointCheck::Full),
+            Err(WebsnarkKeyError::Header {
+                field: "domainSize",
+                ..
+            })
+        ));
+
+        let mut public = bytes.clone();
+        set_u32(&mut public, 4, 3);
+        assert!(matches!(
+            parse(&public, PointCheck::Full),
+            Err(WebsnarkKeyError::Header {
+                field: "nPublic",
+                ..
+            })
+        ));
+
+        // polsA of variable 0 claims 2^32 − 1 entries: refused without allocating them.
+        let mut count = bytes.clone();
+        set_u32(&mut count, POINTS_END, u32::MAX);
+        assert!(matches!(
+            parse(&count, PointCheck::Full),
+            Err(WebsnarkKeyError::Truncated { .. })
+        ));
+
+        let mut row = bytes.clone();
+        set_u32(&mut row, POINTS_END + 4, 4);
+        assert!(matches!(
+            parse(&row, PointCheck::Full),
+            Err(WebsnarkKeyError::RowOutOfRange { row: 4, .. })
+        ));
+
+        // alfa1.x = p (all ones is above it): not a reduced field element.
+        let mut coordinate = bytes.clone();
+        coordinate[HEADER_BYTES..HEADER_BYTES + 32].fill(0xff);
+        assert!(matches!(
+            parse(&coordinate, PointCheck::Full),
+            Err(WebsnarkKeyError::NotInField { .. })
+        ));
+
+        // The last hExps point moved off the curve: refused when checked in full,
+        // accepted as a pinned file (whose hash already vouches for it).
+        let mut off_curve = bytes.clone();
+        let last = off_curve.len() - 1;
+        off_curve[last - 40] ^= 1;
+        assert!(matches!(
+            parse(&off_curve, PointCheck::Full),
+            Err(WebsnarkKeyError::BadPoint { .. })
+        ));
+        assert!(parse(&off_curve, PointCheck::Pinned).is_ok());
+    }
+
+    #[test]
+    fn a_g2_point_outside_the_subgroup_is_refused() {
+        // A point on the twist whose order is not r: x = 1 has such a point (the twist's
+        // cofactor is large, so almost every point is outside the subgroup).
+        let x = Fq2::new(Fq::one(), Fq::zero());
+        let point = G2Affine::get_point_from_x_unchecked(x, false).expect("1 is on the twist");
+        assert!(!point.is_in_correct_subgroup_assuming_on_curve());
+        let mut bytes = small_key();
+        let beta2 = HEADER_BYTES + 3 * G1_BYTES;
+        bytes[beta2..beta2 + G2_BYTES].copy_from_slice(&g2_bytes(point));
+        assert!(matches!(
+            WebsnarkProvingKey::parse(&bytes, PointCheck::Full),
+            Err(WebsnarkKeyError::BadPoint { reason, .. }) if reason.contains("subgroup")
+        ));
+    }
+
+    proptest! {
+        /// Whatever bytes are changed, reading is an answer, never a panic.
+        #[test]
+        fn changed_bytes_never_panic(
+            changes in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8)
+        ) {
+            let mut bytes = small_key();
+            for (index, value) in changes {
+                let i = index.index(bytes.len());
+                bytes[i] = value;
+            }
+            let _ = WebsnarkProvingKey::parse(&bytes, PointCheck::Full);
+            let _ = WebsnarkProvingKey::parse(&bytes, PointCheck::Pinned);
+        }
+
+        /// Any header, however large its counts and offsets, is an answer.
+        #[test]
+        fn any_header_never_panics(header in proptest::collection::vec(any::<u32>(), 10)) {
+            let mut bytes = small_key();
+            for (i, value) in header.iter().enumerate() {
+                set_u32(&mut bytes, 4 * i, *value);
+            }
+            let _ = WebsnarkProvingKey::parse(&bytes, PointCheck::Full);
+        }
+    }
+}

@@ -833,6 +833,29 @@ mod tests {
         assert_eq!(values_only.values(), layout.values.as_slice());
     }
 
+    /// Digest of the emission order (names joined by newlines) for
+    /// `WITNESS_LAYOUT_VERSION` 1.
+    const LAYOUT_DIGEST: &str = "1d1438dea7b520358b67175941cd26179cfe10467d28b6873ca2f6f8598516d4";
+
+    /// A stored circuit maps variables to positions in the emission order: a change to
+    /// the order must bump `WITNESS_LAYOUT_VERSION` (so circuits stored by an older build
+    /// are refused and imported again) and update `LAYOUT_DIGEST`.
+    #[test]
+    fn the_emission_order_is_pinned() {
+        use sha2::{Digest, Sha256};
+        let tables = PedersenTables::new().expect("tables");
+        let (public, witness) = sample();
+        let layout = layout(&tables, &public, &witness).expect("witness");
+        let digest = hex::encode(Sha256::digest(layout.names.join("\n")));
+        assert_eq!(
+            (super::super::store::WITNESS_LAYOUT_VERSION, digest.as_str()),
+            (1, LAYOUT_DIGEST),
+            "the witness layout changed: bump WITNESS_LAYOUT_VERSION and update LAYOUT_DIGEST"
+        );
+        assert_eq!(layout.names[0], "one");
+        assert_eq!(layout.names[1], "main.root");
+    }
+
     #[test]
     fn a_wrong_root_or_nullifier_hash_is_refused_by_name() {
         let tables = PedersenTables::new().expect("tables");
