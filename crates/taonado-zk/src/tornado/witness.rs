@@ -454,17 +454,16 @@ fn pedersen(
             chunk,
         )?);
     }
-    let mut sum = outputs
-        .first()
-        .copied()
-        .ok_or(ZkError::PedersenMessageTooLong {
-            bits: 0,
-            max_bits: 0,
-        })?;
-    for (index, addend) in outputs.iter().enumerate().skip(1) {
+    let Some((first, rest)) = outputs.split_first() else {
+        return Err(ZkError::Unsatisfied {
+            constraint: "Pedersen: a hash of no bits".to_owned(),
+        });
+    };
+    let mut sum = *first;
+    for (index, addend) in rest.iter().enumerate() {
         sum = baby_add(
             signals,
-            &scope.child(format_args!("adders[{}]", index - 1)),
+            &scope.child(format_args!("adders[{index}]")),
             sum,
             *addend,
         )?;
