@@ -112,16 +112,18 @@ fn main() {
     let out = args.next().map(PathBuf::from);
 
     let data = tempfile::tempdir().expect("temporary folder");
-    let ((), import_ms, import_cpu) = measure(|| {
+    let (report, import_ms, import_cpu) = measure(|| {
         tornado::import_keys(
             &keys.join("tornado.json"),
             &keys.join("tornadoProvingKey.bin"),
             data.path(),
         )
-        .map(|_| ())
-        .expect("Tornado's pinned files import");
+        .expect("Tornado's pinned files import")
     });
-    println!("import (once): wall {import_ms:.0} ms, cpu {import_cpu:.0} ms");
+    println!(
+        "import (once): wall {import_ms:.0} ms, cpu {import_cpu:.0} ms; stored circuit {} bytes, proving key {} bytes",
+        report.circuit_bytes, report.proving_key_bytes
+    );
     let own = WithdrawProver::setup_from_seed(LOCAL_DEV_SETUP_SEED).expect("setup");
 
     let mut rng = rand::rng();
