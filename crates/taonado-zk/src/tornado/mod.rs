@@ -23,7 +23,7 @@ mod verifying_key;
 pub mod websnark;
 mod witness;
 
-pub use prover::TornadoProver;
+pub use prover::{TornadoProver, Withdrawal, WithdrawalProof};
 pub use store::{
     ImportReport, PinnedFile, STORED_CIRCUIT_FILE, STORED_PROVING_KEY_FILE, check_pinned,
     import_keys, load_prover,

@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use alloy_primitives::{Address, B256, U256};
 use ark_std::rand::{SeedableRng, rngs::StdRng};
 
 use super::{
@@ -13,11 +14,57 @@ use super::{
     witness::{self, PedersenTables},
 };
 use crate::{
-    Proof, ProvingKey, VerifyingKey, WithdrawProver, ZkError,
-    circuit::{WithdrawPublicInputs, WithdrawWitness},
-    field::Fr,
-    groth16::{CircuitShape, verify},
+    MerklePath, Note, Proof, ProvingKey, VerifyingKey, WithdrawProver, ZkError,
+    circuit::{PUBLIC_INPUTS, WithdrawPublicInputs, WithdrawWitness},
+    field::{Fr, fr_to_b256, fr_to_u256},
+    groth16::{CircuitShape, proof_to_bytes, proof_to_words, verify},
 };
+
+/// A withdrawal to prove, as the pool's `withdraw(...)` takes it.
+#[derive(Debug, Clone, Copy)]
+pub struct Withdrawal<'a> {
+    /// The deposit's note.
+    pub note: &'a Note,
+    /// The note's commitment's path to `root`.
+    pub path: MerklePath,
+    /// A root the pool knows.
+    pub root: B256,
+    /// Who receives `denomination − fee`.
+    pub recipient: Address,
+    /// Who receives the fee.
+    pub relayer: Address,
+    /// The relayer's fee.
+    pub fee: U256,
+    /// The native refund.
+    pub refund: U256,
+}
+
+/// A verified proof and the public inputs it proves, in the contract's words.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WithdrawalProof {
+    /// The proof.
+    pub proof: Proof,
+    /// Its public inputs.
+    pub public: WithdrawPublicInputs,
+}
+
+impl WithdrawalProof {
+    /// The proof as the verifier takes it: `a.x, a.y, b.x.c1, b.x.c0, b.y.c1, b.y.c0,
+    /// c.x, c.y`.
+    pub fn proof_words(&self) -> [U256; 8] {
+        proof_to_words(&self.proof)
+    }
+
+    /// `abi.encode(uint256[8])` of [`WithdrawalProof::proof_words`]: `withdraw`'s `_proof`.
+    pub fn proof_bytes(&self) -> Vec<u8> {
+        proof_to_bytes(&self.proof)
+    }
+
+    /// `root, nullifierHash, recipient, relayer, fee, refund`.
+    pub fn public_words(&self) -> [U256; PUBLIC_INPUTS] {
+        self.public.to_array().map(fr_to_u256)
+    }
+}
 
 /// Tornado's proving key and circuit, ready to prove withdrawals from the live pool.
 #[derive(Debug, Clone)]
@@ -112,6 +159,26 @@ impl TornadoProver {
             n_slots: circuit.n_slots,
             variable_slots: circuit.variable_slots,
         })
+    }
+
+    /// Proves `withdrawal` (witness, every constraint, proof, verification against
+    /// `Verifier.sol`'s key).
+    pub fn prove_withdrawal<R: rand::CryptoRng + ?Sized>(
+        &self,
+        withdrawal: &Withdrawal<'_>,
+        rng: &mut R,
+    ) -> Result<WithdrawalProof, ZkError> {
+        let public = WithdrawPublicInputs::from_evm(
+            withdrawal.root,
+            fr_to_b256(withdrawal.note.nullifier_hash()),
+            withdrawal.recipient,
+            withdrawal.relayer,
+            withdrawal.fee,
+            withdrawal.refund,
+        )?;
+        let witness = WithdrawWitness::new(withdrawal.note, withdrawal.path);
+        let proof = self.prove(&public, &witness, rng)?;
+        Ok(WithdrawalProof { proof, public })
     }
 
     /// The verifying key proofs are checked against: `Verifier.sol`'s.

@@ -171,6 +171,45 @@ fn tornado_proof_verifies_against_the_verifier_sol_key() {
     assert!(tornado::verify(&public, &again).expect("verifies"));
 }
 
+/// The API the CLI calls: a note, a path and the `withdraw(...)` arguments in, the
+/// contract's words out.
+#[test]
+fn tornado_withdrawal_proof_in_contract_words() {
+    let Some((_, prover)) = imported() else {
+        return;
+    };
+    let mut rng = StdRng::seed_from_u64(3);
+    let note = Note::generate("wtao", "1", 964, &mut rng).expect("valid pool");
+    let mut tree = MerkleTree::from_leaves(&splitmix_leaves(31, 7)).expect("fits");
+    let index = tree.insert(note.commitment()).expect("room");
+    let recipient = Address::repeat_byte(0x42);
+    let withdrawal = tornado::Withdrawal {
+        note: &note,
+        path: tree.path(index).expect("inserted"),
+        root: taonado_zk::fr_to_b256(tree.root()),
+        recipient,
+        relayer: Address::ZERO,
+        fee: U256::ZERO,
+        refund: U256::ZERO,
+    };
+    let proved = prover
+        .prove_withdrawal(&withdrawal, &mut rng)
+        .expect("proof");
+    assert!(tornado::verify(&proved.public, &proved.proof).expect("verifies"));
+    let public = proved.public_words();
+    assert_eq!(public[0], taonado_zk::fr_to_u256(tree.root()));
+    assert_eq!(public[1], taonado_zk::fr_to_u256(note.nullifier_hash()));
+    assert_eq!(public[2], U256::from_be_slice(recipient.as_slice()));
+    assert_eq!(public[3..], [U256::ZERO; 3]);
+    let bytes = proved.proof_bytes();
+    assert_eq!(bytes.len(), 256);
+    assert_eq!(
+        bytes[64..96],
+        proved.proof_words()[2].to_be_bytes::<32>(),
+        "b.x.c1 is the third word"
+    );
+}
+
 #[test]
 fn tornado_wrong_witness_is_refused_before_proving() {
     let Some((_, prover)) = imported() else {
