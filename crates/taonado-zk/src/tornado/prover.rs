@@ -249,3 +249,81 @@ impl TornadoProver {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use ark_std::UniformRand;
+
+    use super::*;
+    use crate::MerkleTree;
+
+    /// The key files' folder from `TAONADO_TORNADO_KEYS` (as tests/it/tornado.rs, which
+    /// also takes the tarball); `None` prints a notice, and fails under
+    /// `TAONADO_SLOW_TESTS=1`.
+    fn key_dir() -> Option<PathBuf> {
+        let dir = std::env::var_os("TAONADO_TORNADO_KEYS").map(PathBuf::from);
+        let found = dir.and_then(|dir| {
+            [dir.clone(), dir.join("package/build/circuits")]
+                .into_iter()
+                .find(|d| d.join("tornado.json").is_file())
+        });
+        if found.is_none() {
+            assert!(
+                std::env::var("TAONADO_SLOW_TESTS").map_or(true, |v| v != "1"),
+                "TAONADO_SLOW_TESTS=1 needs TAONADO_TORNADO_KEYS: a folder holding tornado.json and tornadoProvingKey.bin"
+            );
+            eprintln!("skipped: TAONADO_TORNADO_KEYS names no folder with Tornado's keys");
+        }
+        found
+    }
+
+    /// The trap of spec/tornado-keys.md: the same key and witness over arkworks' domain
+    /// (generator 5) give a proof that does not verify; over generator 7 it does.
+    #[test]
+    fn only_the_generator_7_domain_gives_proofs_that_verify() {
+        let Some(dir) = key_dir() else { return };
+        let data = tempfile::tempdir().expect("temporary folder");
+        super::super::import_keys(
+            &dir.join("tornado.json"),
+            &dir.join("tornadoProvingKey.bin"),
+            data.path(),
+        )
+        .expect("imports");
+        let prover = super::super::load_prover(data.path()).expect("loads");
+        let note = Note::from_parts("wtao", "1", 964, [9; 31], [8; 31]).expect("note");
+        let mut tree = MerkleTree::new();
+        let index = tree.insert(note.commitment()).expect("room");
+        let public = WithdrawPublicInputs {
+            root: tree.root(),
+            nullifier_hash: note.nullifier_hash(),
+            ..WithdrawPublicInputs::default()
+        };
+        let witness = WithdrawWitness::new(&note, tree.path(index).expect("inserted"));
+        let assignment = prover.assignment(&public, &witness).expect("witness");
+        let mut rng = StdRng::from_seed([4; 32]);
+        let (r, s) = (Fr::rand(&mut rng), Fr::rand(&mut rng));
+        let shape = prover.shape();
+        for (generator, verifies) in [(5u64, false), (7, true)] {
+            let other = CircuitShape::from_r1cs(
+                shape.matrices().to_vec(),
+                shape.num_instance_variables(),
+                shape.num_witness_variables(),
+                shape.hash(),
+                Fr::from(generator),
+            )
+            .expect("shape");
+            let rows = other.satisfied_rows(&assignment).expect("satisfied");
+            let with_other = WithdrawProver::from_parts(prover.prover.proving_key().clone(), other);
+            let proof = with_other
+                .prove_assignment(&assignment, rows, r, s)
+                .expect("proof");
+            assert_eq!(
+                verify(tornado_verifying_key(), &public, &proof).expect("runs"),
+                verifies,
+                "generator {generator}"
+            );
+        }
+    }
+}
