@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use ark_bn254::{Fq, Fq2, G1Affine, G2Affine};
 use ark_ec::AffineRepr;
-use ark_ff::{One, Zero};
+use ark_ff::{BigInteger, One, PrimeField, Zero};
 use serde_json::{Value, json};
 use taonado_zk::{
     BENCH_LEAF_SEED, Fr, MerkleTree, Note, Proof, VerifyingKey, WithdrawProver,
@@ -163,7 +163,10 @@ fn main() {
         let (_, w, c) = measure(|| own.prove(&public, &witness, &mut rng).expect("proof"));
         wall[3].push(w);
         cpu[3].push(c);
-        last = Some(proof);
+        last = Some((
+            proof,
+            prover.assignment(&public, &witness).expect("witness"),
+        ));
     }
     println!("{rounds} rounds, medians:");
     for (i, label) in labels.iter().enumerate() {
@@ -173,8 +176,15 @@ fn main() {
             median(&mut cpu[i])
         );
     }
-    if let (Some(out), Some(proof)) = (out, last) {
+    if let (Some(out), Some((proof, assignment))) = (out, last) {
         assert!(tornado::verify(&public, &proof).expect("verifies"));
         write_snarkjs(&out, tornado::tornado_verifying_key(), &public, &proof);
+        // The same witness for websnark's `groth16GenProof`: 32 bytes per variable,
+        // little-endian, normal form.
+        let witness_bin: Vec<u8> = assignment
+            .iter()
+            .flat_map(|x: &Fr| x.into_bigint().to_bytes_le())
+            .collect();
+        std::fs::write(out.join("witness.bin"), witness_bin).expect("writes");
     }
 }
