@@ -44,8 +44,10 @@ pub const CIRCUIT_JSON_IN_TARBALL: &str = "package/build/circuits/tornado.json";
 pub const PROVING_KEY_IN_TARBALL: &str = "package/build/circuits/tornadoProvingKey.bin";
 
 /// Generator of the multiplicative group whose powers give the FFT domain's roots in
-/// websnark's keys (snarkjs 0.1's choice; arkworks uses 5, whose roots order the same
-/// domain differently, so its proofs for this key would not verify).
+/// websnark's keys (snarkjs 0.1's choice). arkworks uses 5, whose roots order the same
+/// domain differently, so its proofs for this key do not verify; so does npm's websnark
+/// 0.0.5, which takes the first quadratic non-residue (5): checked, its proofs for this
+/// key fail snarkjs' verification.
 const DOMAIN_ROOT_GENERATOR: u64 = 7;
 
 /// Verifies a proof against Tornado's verifying key (the live `Verifier.sol`'s).
