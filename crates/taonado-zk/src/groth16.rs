@@ -99,10 +99,11 @@ impl CircuitShape {
             .ok_or_else(|| synthesis("setup", &SynthesisError::PredicateNotFound))?;
         // libsnark's reduction adds a row per instance variable.
         let rows = cs.num_constraints() + cs.num_instance_variables();
-        let quotient_domain = QuotientDomain::new(rows).ok_or_else(|| ZkError::Synthesis {
-            stage: "setup",
-            message: format!("no radix-2 FFT domain holds {rows} rows"),
-        })?;
+        let quotient_domain =
+            QuotientDomain::new(rows, Fr::GENERATOR).ok_or_else(|| ZkError::Synthesis {
+                stage: "setup",
+                message: format!("no radix-2 FFT domain holds {rows} rows"),
+            })?;
         let mut shape = Self {
             matrices,
             num_instance_variables: cs.num_instance_variables(),
@@ -113,6 +114,44 @@ impl CircuitShape {
         };
         shape.hash = shape.digest();
         Ok(shape)
+    }
+
+    /// The shape of an R1CS made elsewhere (Tornado's circom circuit): matrices A, B, C with
+    /// columns `1, inputs…, witness…`, and the generator whose roots of unity index the
+    /// QAP domain's rows in the keys made for it ([`fft::Radix2Fft::with_generator`]).
+    pub(crate) fn from_r1cs(
+        matrices: Vec<Matrix<Fr>>,
+        num_instance_variables: usize,
+        num_witness_variables: usize,
+        hash: B256,
+        root_generator: Fr,
+    ) -> Result<Self, ZkError> {
+        let num_constraints = matrices.first().map_or(0, Vec::len);
+        if matrices.len() != 3 || matrices.iter().any(|m| m.len() != num_constraints) {
+            return Err(ZkError::Synthesis {
+                stage: "setup",
+                message: "an R1CS needs three matrices with one row per constraint".to_owned(),
+            });
+        }
+        let rows = num_constraints + num_instance_variables;
+        let quotient_domain =
+            QuotientDomain::new(rows, root_generator).ok_or_else(|| ZkError::Synthesis {
+                stage: "setup",
+                message: format!("no radix-2 FFT domain of this generator holds {rows} rows"),
+            })?;
+        Ok(Self {
+            matrices,
+            num_instance_variables,
+            num_witness_variables,
+            num_constraints,
+            hash,
+            quotient_domain,
+        })
+    }
+
+    /// Size of the QAP's FFT domain.
+    pub fn domain_size(&self) -> usize {
+        self.quotient_domain.size()
     }
 
     /// Keccak-256 of a canonical serialisation of the matrices and sizes: keys record it,
@@ -216,7 +255,7 @@ impl CircuitShape {
     /// A's and B's rows applied to `assignment` (one value per constraint), or the index
     /// of the first constraint it does not satisfy. The prover's quotient takes these rows,
     /// so they are evaluated once.
-    fn satisfied_rows(&self, assignment: &[Fr]) -> Result<(Vec<Fr>, Vec<Fr>), usize> {
+    pub(crate) fn satisfied_rows(&self, assignment: &[Fr]) -> Result<(Vec<Fr>, Vec<Fr>), usize> {
         let evaluate = |row: &[(Fr, usize)]| evaluate_row(row, assignment);
         let [a, b, c] = self.matrices.as_slice() else {
             return Err(0);
@@ -268,10 +307,14 @@ struct QuotientDomain {
 }
 
 impl QuotientDomain {
-    /// The smallest domain of at least `rows` points, with the coset offset g of
-    /// ark-poly (`Fr::GENERATOR`); `None` beyond 2^28 points.
-    fn new(rows: usize) -> Option<Self> {
-        let fft = fft::Radix2Fft::new(rows.max(1).next_power_of_two().trailing_zeros())?;
+    /// The smallest domain of at least `rows` points, its roots of unity from
+    /// `root_generator`, with the coset offset g of ark-poly (`Fr::GENERATOR`, outside
+    /// every such domain); `None` beyond 2^28 points.
+    fn new(rows: usize, root_generator: Fr) -> Option<Self> {
+        let fft = fft::Radix2Fft::with_generator(
+            rows.max(1).next_power_of_two().trailing_zeros(),
+            root_generator,
+        )?;
         let n = fft.size();
         let n_inverse = Fr::from(n as u64).inverse()?;
         let g = Fr::GENERATOR;
@@ -490,7 +533,7 @@ impl WithdrawProver {
     /// libsnark R1CS-to-QAP reduction and random `r`, `s`, so proofs stay zero-knowledge),
     /// with the multi-scalar multiplications done by [`crate::msm`]: affine bucket sums
     /// with batched inversions, about 1.6x fewer field multiplications than arkworks'.
-    fn prove_assignment(
+    pub(crate) fn prove_assignment(
         &self,
         assignment: &[Fr],
         rows: (Vec<Fr>, Vec<Fr>),

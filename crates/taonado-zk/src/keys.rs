@@ -52,7 +52,10 @@ impl KeyPaths {
     }
 }
 
-fn io_error(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> ZkError {
+pub(crate) fn io_error(
+    action: &'static str,
+    path: &Path,
+) -> impl FnOnce(std::io::Error) -> ZkError {
     let path = path.to_path_buf();
     move |source| ZkError::Io {
         action,

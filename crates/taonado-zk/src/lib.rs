@@ -3,8 +3,10 @@
 //! prover (with its own multi-scalar multiplication, [`msm`]) and a multi-party phase-2
 //! [`ceremony`] for production keys, whose phase 1 is a snarkjs powers of tau ([`ptau`]).
 //!
-//! Everything here is pure and synchronous; only [`keys`], [`ceremony`] and [`ptau`] touch
-//! files.
+//! [`tornado`] proves for the live pool with Tornado Cash's own circuit and ceremony keys.
+//!
+//! Everything here is pure and synchronous; only [`keys`], [`ceremony`], [`ptau`] and
+//! [`tornado::store`] touch files.
 
 pub mod ceremony;
 pub mod circuit;
@@ -19,10 +21,11 @@ pub mod msm;
 pub mod note;
 pub mod pedersen;
 pub mod ptau;
+pub mod tornado;
 pub mod verifying_key_file;
 
 pub use circuit::{WithdrawCircuit, WithdrawPublicInputs, WithdrawWitness, address_to_fr};
-pub use error::{NoteError, PtauError, ZkError};
+pub use error::{NoteError, PtauError, WebsnarkKeyError, ZkError};
 pub use field::{Fr, fr_from_b256, fr_from_u256, fr_to_b256, fr_to_u256, parse_fr};
 pub use groth16::{
     CircuitShape, Proof, ProvingKey, VerifyingKey, WithdrawProver, check_witness, proof_from_bytes,

@@ -5,6 +5,7 @@ mod circuit;
 mod groth16;
 mod notes;
 mod ptau;
+mod tornado;
 mod vectors;
 
 use serde_json::Value;
