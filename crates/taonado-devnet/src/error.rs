@@ -91,6 +91,10 @@ pub enum DevnetError {
     InvalidTransaction(String),
     #[error("transaction {0} is already known")]
     AlreadyKnown(B256),
+    #[error(
+        "replacement transaction underpriced: raise both fee caps by at least 10% over the pending transaction's"
+    )]
+    ReplacementUnderpriced,
     #[error("no signer for {0}; use a dev account or anvil_impersonateAccount first")]
     UnknownAccount(Address),
 

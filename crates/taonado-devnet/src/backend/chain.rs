@@ -935,13 +935,47 @@ impl Chain {
 
     /// Put a validated transaction in the pool, logged first.
     pub(crate) fn add_to_pool(&mut self, tx: PoolTx) -> Result<()> {
+        self.pool_with(tx, None)
+    }
+
+    /// Replace the pending transaction of the same sender and nonce, as geth does: only
+    /// when both fee caps are at least 10% higher ("replacement transaction underpriced"
+    /// otherwise). Returns false when there is no such pending transaction.
+    pub(crate) fn replace_in_pool(&mut self, tx: PoolTx) -> Result<bool> {
+        let Some(pending) = self
+            .pool
+            .iter()
+            .find(|p| p.from == tx.from && p.tx_env.nonce == tx.tx_env.nonce)
+        else {
+            return Ok(false);
+        };
+        let bumped = |new: u128, old: u128| new.saturating_mul(100) >= old.saturating_mul(110);
+        let new_tip = tx.tx_env.gas_priority_fee.unwrap_or(tx.tx_env.gas_price);
+        let old_tip = pending
+            .tx_env
+            .gas_priority_fee
+            .unwrap_or(pending.tx_env.gas_price);
+        if !bumped(tx.tx_env.gas_price, pending.tx_env.gas_price) || !bumped(new_tip, old_tip) {
+            return Err(DevnetError::ReplacementUnderpriced);
+        }
+        let replaced = pending.hash;
+        self.pool_with(tx, Some(replaced))?;
+        Ok(true)
+    }
+
+    fn pool_with(&mut self, tx: PoolTx, replaced: Option<B256>) -> Result<()> {
         if let Some(wal) = &mut self.wal {
             wal.append(&WalChange {
                 pooled: Some(&tx),
+                unpooled: replaced,
                 ..WalChange::new(&self.subtensor, self.time)
             })?;
         }
-        self.pool.push(tx);
+        match replaced.and_then(|hash| self.pool.iter().position(|p| p.hash == hash)) {
+            // Same place in the queue: the nonce order of the pool is kept.
+            Some(index) => self.pool[index] = tx,
+            None => self.pool.push(tx),
+        }
         Ok(())
     }
 

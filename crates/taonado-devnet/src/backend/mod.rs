@@ -124,6 +124,17 @@ impl Backend {
         } else {
             let pending = chain.pending_nonce(tx.from);
             let nonce = tx.tx_env.nonce;
+            if nonce < pending && nonce >= chain.account(tx.from).nonce {
+                // A pending transaction with this nonce: a replacement (or underpriced).
+                chain.validate(&tx)?;
+                if chain.replace_in_pool(tx)? {
+                    return Ok(hash);
+                }
+                return Err(DevnetError::NonceTooLow {
+                    tx: nonce,
+                    state: pending,
+                });
+            }
             if nonce < pending {
                 return Err(DevnetError::NonceTooLow {
                     tx: nonce,

@@ -136,6 +136,8 @@ pub(crate) struct WalChange<'a> {
     pub removed: &'a [Address],
     pub mirrors: &'a [([u8; 32], Address)],
     pub pooled: Option<&'a PoolTx>,
+    /// A pending transaction taken out of the pool (replaced by `pooled`).
+    pub unpooled: Option<B256>,
     pub pool_cleared: bool,
     pub subtensor: &'a Subtensor,
     pub time: TimeState,
@@ -150,6 +152,7 @@ impl<'a> WalChange<'a> {
             removed: &[],
             mirrors: &[],
             pooled: None,
+            unpooled: None,
             pool_cleared: false,
             subtensor,
             time,
@@ -171,6 +174,8 @@ struct RecordRef<'a> {
     mirrors: &'a [([u8; 32], Address)],
     #[serde(skip_serializing_if = "Option::is_none")]
     pooled: Option<SavedPoolTx>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    unpooled: Option<B256>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pool_cleared: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -193,6 +198,8 @@ struct WalRecord {
     mirrors: Vec<([u8; 32], Address)>,
     #[serde(default)]
     pooled: Option<SavedPoolTx>,
+    #[serde(default)]
+    unpooled: Option<B256>,
     #[serde(default)]
     pool_cleared: bool,
     #[serde(default)]
@@ -286,6 +293,7 @@ impl Wal {
             && change.removed.is_empty()
             && change.mirrors.is_empty()
             && change.pooled.is_none()
+            && change.unpooled.is_none()
             && !change.pool_cleared
             && !subtensor_changed
             && !time_changed
@@ -299,6 +307,7 @@ impl Wal {
             removed: change.removed,
             mirrors: change.mirrors,
             pooled: change.pooled.map(SavedPoolTx::from),
+            unpooled: change.unpooled,
             pool_cleared: change.pool_cleared,
             time: time_changed.then_some(change.time),
         };
@@ -672,6 +681,9 @@ fn apply(saved: &mut Saved, mut record: WalRecord) -> bool {
     }
     if record.pool_cleared {
         saved.pool.clear();
+    }
+    if let Some(hash) = record.unpooled {
+        saved.pool.retain(|pending| pending.hash != hash);
     }
     if let Some(tx) = record.pooled {
         saved.pool.push(tx);

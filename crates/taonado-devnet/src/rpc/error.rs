@@ -64,6 +64,7 @@ impl From<&DevnetError> for RpcError {
             | E::UnsupportedTxType(_)
             | E::InvalidTransaction(_)
             | E::AlreadyKnown(_)
+            | E::ReplacementUnderpriced
             | E::UnknownAccount(_)
             | E::Halted(_)
             | E::BlockNotFound(_)

@@ -255,3 +255,48 @@ async fn a_transfer_to_a_mirror_is_the_evm_balance_of_its_address() {
     let left = provider.get_balance(fresh.address()).await.unwrap();
     assert!(left < U256::from(1_000_000_000_000_000_000u128) && left > U256::ZERO);
 }
+
+/// A pending transaction is replaced by one with the same nonce and fee caps at least 10%
+/// higher; a smaller bump is "replacement transaction underpriced", as in geth.
+#[tokio::test]
+async fn a_pending_transaction_is_replaced_only_by_a_10_percent_bump() {
+    use alloy::{
+        consensus::{SignableTransaction, TxEnvelope, TxLegacy},
+        eips::eip2718::Encodable2718,
+        primitives::TxKind,
+        signers::SignerSync,
+    };
+    let node = Node::start().await;
+    node.rpc("evm_setAutomine", json!([false])).await;
+    let signer = node.signer(3);
+    let to = address!("7878787878787878787878787878787878787878");
+    let raw = |gas_price: u128, value: u64| {
+        let tx = TxLegacy {
+            chain_id: Some(42),
+            nonce: 0,
+            gas_price,
+            gas_limit: 21_000,
+            to: TxKind::Call(to),
+            value: U256::from(value),
+            input: Default::default(),
+        };
+        let signature = signer.sign_hash_sync(&tx.signature_hash()).unwrap();
+        alloy::primitives::hex::encode_prefixed(
+            TxEnvelope::Legacy(tx.into_signed(signature)).encoded_2718(),
+        )
+    };
+    node.rpc("eth_sendRawTransaction", json!([raw(20 * GWEI, 1)]))
+        .await;
+    let (_, message) = node
+        .rpc_err("eth_sendRawTransaction", json!([raw(21 * GWEI, 2)]))
+        .await;
+    assert!(
+        message.contains("replacement transaction underpriced"),
+        "{message}"
+    );
+    node.rpc("eth_sendRawTransaction", json!([raw(22 * GWEI, 3)]))
+        .await;
+    node.rpc("evm_mine", json!([])).await;
+    let provider = node.provider(0);
+    assert_eq!(provider.get_balance(to).await.unwrap(), U256::from(3));
+}
