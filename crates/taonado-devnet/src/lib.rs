@@ -14,6 +14,7 @@ pub mod error;
 mod rpc;
 mod server;
 pub mod subtensor;
+mod ws;
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 

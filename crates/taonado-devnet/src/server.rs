@@ -12,7 +12,7 @@ use std::{
 use axum::{
     Router,
     body::Body,
-    extract::{Request, State},
+    extract::{Request, State, ws::WebSocketUpgrade},
     http::{HeaderMap, HeaderValue, Method, StatusCode, header},
     middleware::{self, Next},
     response::{IntoResponse, Response},
@@ -74,7 +74,7 @@ pub(crate) fn router(backend: Arc<Backend>, access: Access, limits: RpcLimits) -
         limits,
     });
     Router::new()
-        .route("/", post(handle).options(preflight))
+        .route("/", post(handle).options(preflight).get(ws_upgrade))
         .layer(middleware::from_fn_with_state(access.clone(), guard))
         .with_state(server)
 }
@@ -123,7 +123,10 @@ pub(crate) async fn serve(
             builder
                 .timer(TokioTimer::new())
                 .header_read_timeout(header_read_timeout);
-            let connection = builder.serve_connection(TokioIo::new(stream), service);
+            // With upgrades: a GET with `Upgrade: websocket` becomes a WebSocket (see `ws`).
+            let connection = builder
+                .serve_connection(TokioIo::new(stream), service)
+                .with_upgrades();
             tokio::pin!(connection);
             tokio::select! {
                 _ = connection.as_mut() => {}
@@ -267,6 +270,17 @@ fn executes(value: &Value) -> bool {
     }
 }
 
+/// A WebSocket connection on the same port (the guard has checked its Host and Origin).
+async fn ws_upgrade(State(server): State<Arc<Server>>, upgrade: WebSocketUpgrade) -> Response {
+    upgrade.on_upgrade(move |socket| crate::ws::session(server, socket))
+}
+
+impl Server {
+    pub(crate) fn backend(&self) -> &Backend {
+        &self.backend
+    }
+}
+
 async fn handle(State(server): State<Arc<Server>>, body: Body) -> Response {
     let limits = &server.limits;
     let body = match tokio::time::timeout(
@@ -309,6 +323,12 @@ async fn handle(State(server): State<Arc<Server>>, body: Body) -> Response {
             },
         ));
     }
+    json_response(&answer(&server, value).await)
+}
+
+/// The answer to one parsed body (a request or a batch), over HTTP or WebSocket.
+pub(crate) async fn answer(server: &Arc<Server>, value: Value) -> Value {
+    let limits = &server.limits;
     // Every body runs on the blocking pool: state lookups take the chain's lock (and, when
     // forked, block on the remote node, which may be served by this very runtime), so the
     // async workers stay free to accept and answer `eth_chainId` whatever else runs.
@@ -317,7 +337,7 @@ async fn handle(State(server): State<Arc<Server>>, body: Body) -> Response {
     let slot = if executing {
         match server.call_slot().await {
             Some(slot) => Some(slot),
-            None => return json_response(&error_response(Value::Null, &DevnetError::Busy)),
+            None => return error_response(Value::Null, &DevnetError::Busy),
         }
     } else {
         None
@@ -343,18 +363,17 @@ async fn handle(State(server): State<Arc<Server>>, body: Body) -> Response {
             &DevnetError::Internal("the request worker stopped; please report it".into()),
         )
     };
-    let response = if executing && !server.backend.forked {
+    if executing && !server.backend.forked {
         match tokio::time::timeout(limits.call_timeout, work).await {
             Ok(done) => done.unwrap_or_else(|_| stopped()),
             Err(_) => error_response(id, &DevnetError::CallTimeout(limits.call_timeout)),
         }
     } else {
         work.await.unwrap_or_else(|_| stopped())
-    };
-    json_response(&response)
+    }
 }
 
-fn error_response(id: Value, error: &DevnetError) -> Value {
+pub(crate) fn error_response(id: Value, error: &DevnetError) -> Value {
     let rpc_error = rpc::error::RpcError::from(error);
     json!({"jsonrpc": "2.0", "id": id, "error": rpc_error.to_json()})
 }

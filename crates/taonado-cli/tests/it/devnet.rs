@@ -136,3 +136,35 @@ fn cast_reads_the_state_of_an_earlier_block() {
     );
     assert_eq!(cast(&devnet.url, &["nonce", "--block", "1", DEV0]), "1");
 }
+
+/// cast over WebSocket (same port), and cast run on a transaction: the rows of the issue's
+/// table that failed before (405 on ws://, no state of block 0).
+#[test]
+fn cast_works_over_websocket_and_replays_a_transaction() {
+    let sandbox = Sandbox::new();
+    let devnet = Devnet::start(&sandbox, &[]);
+    let ws = devnet.url.replace("http://", "ws://");
+    let sent = cast(
+        &devnet.url,
+        &[
+            "send",
+            "--private-key",
+            DEV0_KEY,
+            "0x000000000000000000000000000000000000bEEF",
+            "--value",
+            "1ether",
+            "--json",
+        ],
+    );
+    let hash = serde_json::from_str::<serde_json::Value>(&sent).expect("cast send --json")
+        ["transactionHash"]
+        .as_str()
+        .expect("a hash")
+        .to_owned();
+    assert_eq!(cast(&ws, &["block-number"]), "1");
+    let replay = cast(&devnet.url, &["run", &hash]);
+    assert!(
+        replay.contains("Transaction successfully executed"),
+        "{replay}"
+    );
+}

@@ -147,6 +147,20 @@ pub(crate) struct AccountDiff {
     pub slots: Vec<(U256, U256)>,
 }
 
+/// What WebSocket subscribers hear about (see `server::subscriptions`).
+#[derive(Clone, Debug)]
+pub(crate) enum ChainEvent {
+    /// A block was sealed.
+    Block(u64),
+    /// Blocks were dropped (reorg, `evm_revert`), newest first: their logs are removed.
+    Dropped(Arc<Vec<StoredBlock>>),
+    /// A transaction entered the pool.
+    Pending(B256),
+}
+
+/// Events a subscriber may fall behind by before it is dropped.
+const EVENT_BUFFER: usize = 4_096;
+
 /// With `--prune-history`, how often (in blocks) old history is dropped.
 const PRUNE_EVERY: u64 = 64;
 
@@ -181,6 +195,8 @@ pub(crate) struct Chain {
     pub history_floor: u64,
     /// Keep the state of only this many recent blocks (`--prune-history`); all when None.
     pub keep_history: Option<u64>,
+    /// New blocks, dropped blocks and pooled transactions, for WebSocket subscriptions.
+    pub events: tokio::sync::broadcast::Sender<ChainEvent>,
 }
 
 pub(crate) fn now_secs() -> u64 {
@@ -290,6 +306,7 @@ impl Chain {
             snapshot_id: 0,
             history_floor: 0,
             keep_history: None,
+            events: tokio::sync::broadcast::channel(EVENT_BUFFER).0,
         };
         for block in blocks {
             chain.index_block(&block);
@@ -645,6 +662,8 @@ impl Chain {
         }
         self.index_block(&stored);
         self.blocks.push(stored);
+        // No subscriber is not an error.
+        let _ = self.events.send(ChainEvent::Block(number));
         if let Some(old) = number
             .checked_sub(SUBTENSOR_HISTORY)
             .and_then(|n| self.blocks.get_mut(n as usize))
@@ -964,6 +983,7 @@ impl Chain {
     }
 
     fn pool_with(&mut self, tx: PoolTx, replaced: Option<B256>) -> Result<()> {
+        let hash = tx.hash;
         if let Some(wal) = &mut self.wal {
             wal.append(&WalChange {
                 pooled: Some(&tx),
@@ -976,11 +996,13 @@ impl Chain {
             Some(index) => self.pool[index] = tx,
             None => self.pool.push(tx),
         }
+        let _ = self.events.send(ChainEvent::Pending(hash));
         Ok(())
     }
 
     /// Drop every block above `target`.
     fn truncate_to(&mut self, target: u64) {
+        let mut dropped = Vec::new();
         while self.latest_number() > target {
             let Some(block) = self.blocks.pop() else {
                 break;
@@ -993,9 +1015,13 @@ impl Chain {
             for tx in &block.txs {
                 self.tx_locations.remove(&tx.hash);
             }
+            dropped.push(block);
         }
         self.snapshots
             .retain(|_, snapshot| snapshot.block <= target);
+        if !dropped.is_empty() {
+            let _ = self.events.send(ChainEvent::Dropped(Arc::new(dropped)));
+        }
     }
 
     /// `taonado_reorg(depth)`: drop the last `depth` blocks and their state changes.

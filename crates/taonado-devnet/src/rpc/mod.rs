@@ -151,6 +151,32 @@ fn find_block(chain: &Chain, id: BlockId) -> Option<&crate::backend::chain::Stor
 }
 
 /// Logs of blocks `from..=to` (clamped to the chain) that match `filter`.
+/// The logs of one block that match `filter` (a dropped block's, for subscribers).
+pub(crate) fn logs_of_block(
+    block: &crate::backend::chain::StoredBlock,
+    filter: &Filter,
+) -> Vec<Log> {
+    if !filter.matches_bloom(block.header.logs_bloom) {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for (index, tx) in block.txs.iter().enumerate() {
+        if tx.receipt.logs.iter().any(|log| filter.matches(log)) {
+            out.extend(
+                convert::logs_of(block, index, tx)
+                    .into_iter()
+                    .filter(|log| filter.matches(&log.inner)),
+            );
+        }
+    }
+    out
+}
+
+/// Logs of blocks `from..=to` that match `filter` (for subscribers).
+pub(crate) fn logs_in(chain: &Chain, filter: &Filter, from: u64, to: u64) -> Vec<Log> {
+    collect_logs(chain, filter, from, to)
+}
+
 fn collect_logs(chain: &Chain, filter: &Filter, from: u64, to: u64) -> Vec<Log> {
     let mut out = Vec::new();
     let to = to.min(chain.latest_number());

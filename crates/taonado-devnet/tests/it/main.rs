@@ -10,6 +10,7 @@ mod persistence;
 mod rpc;
 mod trace;
 mod transactions;
+mod ws;
 
 use alloy::{
     network::EthereumWallet,
