@@ -42,7 +42,12 @@ pub fn wallet_provider(url: &str, key: PrivateKeySigner) -> Result<DynProvider> 
 }
 
 pub async fn deployed() -> Result<Deployed> {
-    let devnet = taonado_devnet::spawn(DevnetConfig::test()).await?;
+    deployed_on(DevnetConfig::test()).await
+}
+
+/// The protocol deployed on a devnet started with `config`.
+pub async fn deployed_on(config: DevnetConfig) -> Result<Deployed> {
+    let devnet = taonado_devnet::spawn(config).await?;
     let owner = PrivateKeySigner::from_bytes(&devnet.dev_accounts()[0].private_key)?;
     let url = devnet.rpc_url();
     let provider = wallet_provider(&url, owner.clone())?;

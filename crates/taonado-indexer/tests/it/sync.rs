@@ -267,13 +267,18 @@ async fn wrong_chain_and_foreign_database_are_refused() -> Result<()> {
 /// once (no retries: only a newer block can help), and the next checkpoint's works.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_snapshot_of_pruned_state_is_refused_at_once() -> Result<()> {
-    let d = deployed().await?;
+    // A devnet that keeps the state of its last 256 blocks only (--prune-history).
+    let d = deployed_on(taonado_devnet::DevnetConfig {
+        prune_history: Some(256),
+        ..taonado_devnet::DevnetConfig::test()
+    })
+    .await?;
     let store = Store::open_in_memory()?;
     let indexer = Indexer::new(d.config(vec![d.endpoint()?])?, store.clone()).await?;
     let report = indexer.sync_once().await?;
     let old = report.checkpoint.expect("a checkpoint");
-    // The devnet keeps only the latest state.
-    d.mine(3).await?;
+    // Past the kept history (pruned every 64 blocks).
+    d.mine(400).await?;
     let error = indexer.snapshot(old).await.expect_err("state is gone");
     assert!(
         matches!(&error, IndexerError::StatePruned { .. }),
