@@ -59,7 +59,7 @@ pub struct ProtocolArgs {
     #[arg(long, value_name = "TAO", default_value = "1000", value_parser = parse_tao)]
     pub deposit_goal: U256,
     /// Groth16 verification key of the withdraw circuit (snarkjs verification_key.json)
-    /// [default on dev chains: keys/local/withdraw.vk.json].
+    /// [default on dev chains: the local dev key built into the binary].
     #[arg(long, value_name = "FILE")]
     pub verifying_key: Option<PathBuf>,
     /// EvmValidator bounty paid to a public setWeights caller, in TAO.

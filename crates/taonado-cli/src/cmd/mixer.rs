@@ -351,10 +351,10 @@ pub struct WithdrawArgs {
     #[arg(long, value_name = "TAO", default_value = "0")]
     pub refund: String,
     /// Directory holding withdraw.pk.bin and withdraw.vk.json of the setup the pools were
-    /// deployed with: a ceremony's `taonado zk ceremony export` directory, or the local dev
-    /// keys (regenerated there if missing; ceremony keys never are).
-    #[arg(long, value_name = "DIR", default_value = "keys/local")]
-    pub keys_dir: PathBuf,
+    /// deployed with (a ceremony's `taonado zk ceremony export` directory) [default: the
+    /// local dev keys built into the binary, for pools deployed with them].
+    #[arg(long, value_name = "DIR")]
+    pub keys_dir: Option<PathBuf>,
     #[command(flatten)]
     pub paths: MixerPaths,
     #[command(flatten)]
@@ -391,17 +391,19 @@ impl Report for WithdrawReport {
         writeln!(
             out,
             "proving key: {} from {}",
-            key_origin(&self.proving_key, self.proving_key_regenerated),
-            self.keys_dir.display()
+            key_origin(&self.proving_key),
+            self.keys_dir.as_ref().map_or_else(
+                || taonado_zk::keys::EMBEDDED_LOCAL_KEYS.to_owned(),
+                |dir| dir.display().to_string()
+            )
         )
     }
 }
 
 /// Which setup a proving key came from, in words.
-fn key_origin(key: &KeyProvenance, regenerated: bool) -> String {
+fn key_origin(key: &KeyProvenance) -> String {
     if key.setup == LOCAL_DEV_SETUP {
-        let how = if regenerated { ", regenerated" } else { "" };
-        return format!("setup {LOCAL_DEV_SETUP} (the INSECURE local development key{how})");
+        return format!("setup {LOCAL_DEV_SETUP} (the INSECURE local development key)");
     }
     let mut details = Vec::new();
     if let Some(count) = key.contributions {
@@ -441,7 +443,7 @@ impl WithdrawArgs {
         };
         let bar = MixerBar::new(context);
         let report = mixer
-            .withdraw(&request, &self.keys_dir, &bar)
+            .withdraw(&request, self.keys_dir.as_deref(), &bar)
             .await
             .map_err(classify)?;
         drop(bar);
@@ -693,13 +695,12 @@ mod tests {
             contributions: None,
             transcript_hash: None,
         };
-        assert!(key_origin(&key, false).contains("INSECURE local development key"));
-        assert!(key_origin(&key, true).contains("regenerated"));
+        assert!(key_origin(&key).contains("INSECURE local development key"));
         key.setup = "ceremony:e2e".to_owned();
         key.phase1 = Some("local-insecure".to_owned());
         key.contributions = Some(2);
         assert_eq!(
-            key_origin(&key, false),
+            key_origin(&key),
             "setup ceremony:e2e (2 contribution(s), phase 1 local-insecure)"
         );
     }

@@ -38,7 +38,7 @@ pub struct UpArgs {
     /// setWeights interval on this chain).
     #[arg(long, value_name = "BLOCKS", default_value_t = 10)]
     pub weights_interval: u64,
-    /// Groth16 verification key of the withdraw circuit [default: keys/local/withdraw.vk.json].
+    /// Groth16 verification key of the withdraw circuit [default: the local dev key built into the binary].
     #[arg(long, value_name = "FILE")]
     pub verifying_key: Option<PathBuf>,
     /// Directory of deployment records; `local.json` there is (re)written.

@@ -13,6 +13,7 @@ mod mining;
 mod mixer;
 mod mixer_keys;
 mod monitor;
+mod outside_checkout;
 mod support;
 mod up;
 mod upgrade;

@@ -91,10 +91,14 @@ pub enum MixerError {
     KeysMissing { deployed: String, dir: PathBuf },
 
     #[error(
-        "the proving key in {} (setup \"{setup}\") is not the key the deployed verifier embeds; pass --keys-dir with the exact keys the pools were deployed with",
-        .dir.display()
+        "the proving key in {keys} (setup \"{setup}\") is not the key the deployed verifier embeds; pass --keys-dir with the exact keys the pools were deployed with"
     )]
-    VerifyingKeyMismatch { setup: String, dir: PathBuf },
+    VerifyingKeyMismatch { setup: String, keys: String },
+
+    #[error(
+        "the deployed verifier uses keys from setup \"{deployed}\"; pass --keys-dir with them (for a ceremony, the directory `taonado zk ceremony export` wrote); only the local dev keys come with the binary"
+    )]
+    KeysDirRequired { deployed: String },
 
     #[error(
         "the deployed verifier was made for circuit {deployed}, but the local proving key is for circuit {local}; redeploy the verifier or use the matching keys"
