@@ -51,6 +51,17 @@ pub fn resolve(
     Ok((config, network, address))
 }
 
+/// The network, its config and its protocol addresses (the record laid over the config).
+pub fn resolve_addresses(
+    context: &Context,
+    deployments: &DeploymentsArgs,
+) -> Result<(Config, NetworkConfig, taonado_config::ProtocolAddresses), CliError> {
+    let config = context.config()?;
+    let network = context.network(&config, true)?;
+    let addresses = network.deployment(&deployments.deployments_dir)?.addresses;
+    Ok((config, network, addresses))
+}
+
 /// What the protocol is deployed with.
 #[derive(Args, Clone, Debug)]
 #[command(next_help_heading = "Protocol")]

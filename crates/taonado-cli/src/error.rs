@@ -116,7 +116,10 @@ impl From<OpsError> for CliError {
             | OpsError::ChainIdMismatch { .. }
             | OpsError::RecordChainMismatch { .. }
             | OpsError::RecordDeployerMismatch { .. }
-            | OpsError::RecordFormat { .. } => Self::usage(error),
+            | OpsError::RecordFormat { .. }
+            | OpsError::LiveWeights(taonado_ops::weights::LiveWeightsError::NotDeployed) => {
+                Self::usage(error)
+            }
             OpsError::Deployment(inner) => Self::from(inner),
             _ => Self::failed(error),
         }

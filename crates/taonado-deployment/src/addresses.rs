@@ -157,8 +157,11 @@ impl ProtocolAddresses {
 pub struct ProtocolContracts {
     pub wtao: Option<Address>,
     pub deposit_tracker: Option<Address>,
-    /// The live weights contract (V4 after a migration, else V3, else V2).
+    /// The live weights contract (V4 after a migration, else V3, else V2). Watchers check
+    /// on chain that the EvmValidator reads it.
     pub weights: Option<Address>,
+    /// What the deployment calls `weights` (`WeightsV4`, `WeightsV3`, `WeightsV2`).
+    pub weights_name: Option<&'static str>,
     /// The EvmValidator proxy.
     pub evm_validator: Option<Address>,
     pub pools: Vec<Address>,
@@ -174,7 +177,7 @@ impl ProtocolContracts {
         for (name, address) in [
             ("WTAO", self.wtao),
             ("DepositTracker", self.deposit_tracker),
-            ("Weights", self.weights),
+            (self.weights_name.unwrap_or("Weights"), self.weights),
             ("EvmValidator", self.evm_validator),
         ] {
             if let Some(address) = address {
@@ -271,6 +274,7 @@ impl Deployment {
             wtao: a.wtao,
             deposit_tracker: a.deposit_tracker,
             weights: a.live_weights().map(|(_, address)| address),
+            weights_name: a.live_weights().map(|(name, _)| name),
             evm_validator: a.evm_validator,
             pools: a.pools.values().copied().collect(),
             wtao_fully_indexed,

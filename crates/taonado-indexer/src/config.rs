@@ -135,6 +135,7 @@ mod tests {
             wtao: Some(a(1)),
             deposit_tracker: Some(a(2)),
             weights: None,
+            weights_name: None,
             evm_validator: Some(a(4)),
             pools: vec![a(5), a(6)],
             wtao_fully_indexed: false,

@@ -12,8 +12,12 @@ use taonado_types::{AccountId32, Hotkey};
 
 use crate::error::{OpsError, Result};
 use crate::tx;
-use crate::weights::{AssociationState, WeightsReader, normalized_weights, resolve_block};
+use crate::weights::{
+    AssociationState, WeightsReader, live_weights, normalized_weights, resolve_block,
+};
+use alloy::eips::BlockId;
 use taonado_contracts::bindings::{DepositTracker, IMetagraph, WTAO, WeightsV3};
+use taonado_deployment::ProtocolAddresses;
 
 pub use crate::error::miner::MinerError;
 
@@ -70,13 +74,14 @@ pub(crate) fn find_uid(hotkeys: &[B256], hotkey: &Hotkey) -> Option<u16> {
 pub async fn register(
     provider: &DynProvider,
     from: Address,
-    weights: Address,
+    addresses: &ProtocolAddresses,
     hotkey: Hotkey,
     amount: U256,
     top_up: bool,
 ) -> Result<RegisterReport> {
     let block = resolve_block(provider, None).await?;
-    let reader = WeightsReader::new(provider, weights, block).await?;
+    let weights = live_weights(provider, addresses, Some(BlockId::number(block))).await?;
+    let reader = WeightsReader::new(provider, weights.address, block).await?;
     let hotkeys = reader.hotkeys().await?;
     let uid = find_uid(&hotkeys, &hotkey).ok_or(MinerError::HotkeyNotRegistered {
         hotkey,
@@ -209,11 +214,12 @@ pub async fn register(
 /// incentive and emission.
 pub async fn status(
     provider: &DynProvider,
-    weights: Address,
+    addresses: &ProtocolAddresses,
     hotkey: Hotkey,
 ) -> Result<MinerStatus> {
     let block = resolve_block(provider, None).await?;
-    let reader = WeightsReader::new(provider, weights, block).await?;
+    let weights = live_weights(provider, addresses, Some(BlockId::number(block))).await?;
+    let reader = WeightsReader::new(provider, weights.address, block).await?;
     let hotkeys = reader.hotkeys().await?;
     let uid = find_uid(&hotkeys, &hotkey);
     let key = hotkey.account().to_b256();
@@ -280,15 +286,6 @@ pub async fn status(
         incentive,
         emission,
     })
-}
-
-/// The WeightsV3 address an EvmValidator pushes (so commands need only the validator's).
-pub async fn weights_of_validator(provider: &DynProvider, validator: Address) -> Result<Address> {
-    taonado_contracts::bindings::EvmValidator::new(validator, provider)
-        .weights()
-        .call()
-        .await
-        .map_err(OpsError::contract("reading EvmValidator.weights"))
 }
 
 /// Checks that `weights` is a WeightsV3 (answers `depositGoal`), for a clear error early.

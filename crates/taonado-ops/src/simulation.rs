@@ -127,7 +127,8 @@ pub async fn run_simulation(
     let funder_provider = wallets(funder);
     let subnet = LocalSubnet::new(funder_provider.clone(), kind, record.netuid, funder_address);
     let validator = record.address(names::EVM_VALIDATOR)?;
-    let weights = record.address(names::WEIGHTS)?;
+    // Miners register through the weights contract the EvmValidator reads, as the CLI does.
+    let addresses = taonado_deployment::ProtocolAddresses::from_record(record);
 
     let first_block = block_number(provider).await?;
     let mut miners = Vec::with_capacity(config.miners);
@@ -142,7 +143,7 @@ pub async fn run_simulation(
             funder_address,
             wallets,
             &subnet,
-            weights,
+            &addresses,
             wrapped,
         )
         .await?;
@@ -270,7 +271,7 @@ async fn join_miner(
     funder_address: Address,
     wallets: Wallets<'_>,
     subnet: &LocalSubnet,
-    weights: Address,
+    addresses: &taonado_deployment::ProtocolAddresses,
     wrapped: U256,
 ) -> Result<Miner> {
     let key = PrivateKeySigner::random();
@@ -292,7 +293,7 @@ async fn join_miner(
     crate::miner::register(
         &provider,
         address,
-        weights,
+        addresses,
         Hotkey(AccountId32(hotkey.0)),
         wrapped,
         false,

@@ -96,6 +96,7 @@ impl Deployed {
             wtao: Some(self.record.address(names::WTAO)?),
             deposit_tracker: Some(self.record.address(names::DEPOSIT_TRACKER)?),
             weights: Some(self.record.address(names::WEIGHTS)?),
+            weights_name: Some("WeightsV3"),
             evm_validator: Some(self.record.address(names::EVM_VALIDATOR)?),
             pools: self
                 .record

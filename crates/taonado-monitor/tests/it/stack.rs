@@ -80,6 +80,7 @@ impl Stack {
             wtao: get("WTAO"),
             deposit_tracker: get("DepositTracker"),
             weights: get("WeightsV3"),
+            weights_name: Some("WeightsV3"),
             evm_validator: get("EvmValidator"),
             pools: record.pools.iter().map(|p| p.contract.address).collect(),
             // Indexed from genesis, WTAO included.

@@ -202,6 +202,9 @@ pub enum OpsError {
     Weights(#[from] weights::WeightsError),
 
     #[error(transparent)]
+    LiveWeights(#[from] weights::LiveWeightsError),
+
+    #[error(transparent)]
     Wtao(#[from] wtao::WtaoError),
 
     #[error(transparent)]
