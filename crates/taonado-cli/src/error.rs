@@ -108,20 +108,14 @@ impl From<ClientError> for CliError {
 }
 
 impl From<OpsError> for CliError {
+    /// The one classification of the procedures' errors: `OpsError::is_usage` says which
+    /// ones mean the command line or config must change; the chain's or the funds' state and
+    /// every failure of the node or a transaction exit 1.
     fn from(error: OpsError) -> Self {
         match error {
-            OpsError::VerifyingKey { .. }
-            | OpsError::NoWtaoAddress { .. }
-            | OpsError::SimulationConfig
-            | OpsError::ChainIdMismatch { .. }
-            | OpsError::RecordChainMismatch { .. }
-            | OpsError::RecordDeployerMismatch { .. }
-            | OpsError::RecordFormat { .. }
-            | OpsError::LiveWeights(taonado_ops::weights::LiveWeightsError::NotDeployed) => {
-                Self::usage(error)
-            }
             OpsError::Deployment(inner) => Self::from(inner),
-            _ => Self::failed(error),
+            error if error.is_usage() => Self::usage(error),
+            error => Self::failed(error),
         }
     }
 }

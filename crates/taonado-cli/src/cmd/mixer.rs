@@ -62,16 +62,6 @@ pub struct MixerPaths {
     pub cache_dir: Option<PathBuf>,
 }
 
-/// A mixer error as a CLI error: bad notes, flags, caches and keys are usage errors (exit
-/// 2), chain and node failures are failures (exit 1).
-fn classify(error: OpsError) -> CliError {
-    match &error {
-        OpsError::Mixer(inner) if inner.is_input_error() => CliError::usage(error),
-        OpsError::Mixer(_) => CliError::failed(error),
-        _ => CliError::from(error),
-    }
-}
-
 fn home_subdir(home: Option<&Path>, parts: &[&str]) -> Result<PathBuf, CliError> {
     let home = home.ok_or_else(|| {
         CliError::usage(anyhow::anyhow!(
@@ -113,7 +103,7 @@ async fn open(
     };
     let mixer = Mixer::new(provider, record, &cache_dir)
         .await
-        .map_err(classify)?;
+        .map_err(CliError::from)?;
     Ok((mixer, sender))
 }
 
@@ -321,7 +311,10 @@ impl DepositArgs {
             wrap: self.wrap,
         };
         let bar = MixerBar::new(context);
-        let report = mixer.deposit(&request, &bar).await.map_err(classify)?;
+        let report = mixer
+            .deposit(&request, &bar)
+            .await
+            .map_err(CliError::from)?;
         drop(bar);
         context.output.report(&DepositOutput {
             note: report.note.to_string(),
@@ -445,7 +438,7 @@ impl WithdrawArgs {
         let report = mixer
             .withdraw(&request, self.keys_dir.as_deref(), &bar)
             .await
-            .map_err(classify)?;
+            .map_err(CliError::from)?;
         drop(bar);
         context.output.report(&report)
     }
@@ -507,7 +500,7 @@ impl StatsArgs {
     pub async fn run(self, context: &Context) -> Result<(), CliError> {
         let (mixer, _) = open(context, &self.paths, None).await?;
         let bar = MixerBar::new(context);
-        let report = mixer.stats_with(&bar).await.map_err(classify)?;
+        let report = mixer.stats_with(&bar).await.map_err(CliError::from)?;
         drop(bar);
         context.output.report(&report)
     }
@@ -568,26 +561,23 @@ impl SyncArgs {
     pub async fn run(self, context: &Context) -> Result<(), CliError> {
         let (mixer, _) = open(context, &self.paths, None).await?;
         let pools = match &self.pool {
-            Some(amount) => vec![mixer.pool(amount).map_err(classify)?],
+            Some(amount) => vec![mixer.pool(amount).map_err(CliError::from)?],
             None => Vec::new(),
         };
         let bar = MixerBar::new(context);
         let report = mixer
             .sync(&pools, self.rebuild, &bar)
             .await
-            .map_err(classify)?;
+            .map_err(CliError::from)?;
         drop(bar);
         if let Some(stale) = report.pools.iter().find(|p| !p.root_known) {
-            return Err(classify(
-                MixerError::CacheStale {
-                    path: stale.cache_path.clone(),
-                    reason: format!(
-                        "its rebuilt root {} is not a known root of the pool",
-                        stale.root
-                    ),
-                }
-                .into(),
-            ));
+            return Err(CliError::from(OpsError::from(MixerError::CacheStale {
+                path: stale.cache_path.clone(),
+                reason: format!(
+                    "its rebuilt root {} is not a known root of the pool",
+                    stale.root
+                ),
+            })));
         }
         context.output.report(&report)
     }
@@ -651,7 +641,7 @@ impl ComplianceArgs {
     pub async fn run(self, context: &Context) -> Result<(), CliError> {
         let note = parse_note(&self.note)?;
         let (mixer, _) = open(context, &self.paths, None).await?;
-        let report = mixer.compliance(&note).await.map_err(classify)?;
+        let report = mixer.compliance(&note).await.map_err(CliError::from)?;
         context.output.report(&report)
     }
 }
@@ -674,14 +664,24 @@ mod tests {
     }
 
     #[test]
-    fn mixer_input_errors_are_usage_and_chain_failures_are_failed() {
+    fn mixer_input_errors_are_usage_and_chain_state_is_a_failed_check() {
         let spent = OpsError::from(MixerError::SpentNote {
             nullifier_hash: Default::default(),
         });
-        assert_eq!(classify(spent).exit_code(), 2);
+        assert_eq!(CliError::from(spent).exit_code(), 1);
+        let poor = OpsError::from(MixerError::NotEnoughWtao {
+            account: Default::default(),
+            have: "0".into(),
+            need: "1".into(),
+        });
+        assert_eq!(CliError::from(poor).exit_code(), 1);
         assert_eq!(
-            classify(OpsError::from(MixerError::ProofRejectedLocally)).exit_code(),
+            CliError::from(OpsError::from(MixerError::ProofRejectedLocally)).exit_code(),
             1
+        );
+        assert_eq!(
+            CliError::from(OpsError::from(MixerError::FeeWithoutRelayer)).exit_code(),
+            2
         );
     }
 

@@ -6,6 +6,7 @@ mod cli;
 mod deploy;
 mod devnet;
 mod envelope;
+mod exit_codes;
 mod health;
 mod index;
 mod keys;

@@ -206,8 +206,9 @@ impl MixerChain {
             .to_owned()
     }
 
-    /// A rejected command: usage exit, one stderr line, the note's secret part nowhere.
-    fn assert_rejected(&self, args: &[&str], note: &str, expect: &str) {
+    /// A rejected command: exit `code` (2: the command line is wrong; 1: the chain, the
+    /// funds or the cache refuse it), one stderr line, the note's secret part nowhere.
+    fn assert_rejected(&self, args: &[&str], note: &str, expect: &str, code: i32) {
         // -q: only errors on stderr, so the error itself must be that one line.
         let mut cmd = self.sandbox.taonado();
         cmd.args(["-q", "--rpc-url", &self.devnet.url, "mixer"])
@@ -215,8 +216,8 @@ impl MixerChain {
         if args.first() == Some(&"withdraw") {
             cmd.arg("--keys-dir").arg(local_keys_dir());
         }
-        let (code, stdout, stderr) = run(&mut cmd);
-        assert_eq!(code, 2, "{args:?}: {stdout}\n{stderr}");
+        let (actual, stdout, stderr) = run(&mut cmd);
+        assert_eq!(actual, code, "{args:?}: {stdout}\n{stderr}");
         assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
         assert!(
             stderr.contains(expect),
@@ -266,7 +267,8 @@ fn deposit_then_withdraw_to_a_fresh_address_and_reject_bad_input() {
         assert_eq!(mode & 0o777, 0o600);
     }
 
-    // Every bad input is one line, exit 2, and moves nothing.
+    // Every bad input is one line and moves nothing: exit 2 for a malformed command line,
+    // 1 for a note the chain does not hold.
     let recipient = fresh_address(0xa7);
     let hex_start = note.rfind("0x").expect("hex part");
     let other_chain = note.replace(&format!("-{}-0x", chain.chain_id), "-945-0x");
@@ -284,24 +286,26 @@ fn deposit_then_withdraw_to_a_fresh_address_and_reject_bad_input() {
             recipient.clone(),
         ]
     };
-    for (args, expect) in [
-        (withdraw(truncated), "124 hex digits"),
-        (withdraw(&other_chain), "chain 945"),
-        (withdraw(&other_pool), "no wtao pool of amount 5"),
-        (withdraw(&never_deposited), "never deposited"),
+    for (args, expect, code) in [
+        (withdraw(truncated), "124 hex digits", 2),
+        (withdraw(&other_chain), "chain 945", 2),
+        (withdraw(&other_pool), "no wtao pool of amount 5", 2),
+        (withdraw(&never_deposited), "never deposited", 1),
     ] {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        chain.assert_rejected(&args, &note, expect);
+        chain.assert_rejected(&args, &note, expect, code);
     }
     chain.assert_rejected(
         &["withdraw", "--note", &note, "--recipient", "0x1234"],
         &note,
         "is not an address",
+        2,
     );
     chain.assert_rejected(
         &["deposit", "--pool", "1", "--private-key", DEV1_KEY],
         &note,
         "holds 0 WTAO",
+        1,
     );
 
     // A corrupt cache is reported plainly; `sync --rebuild` repairs it.
@@ -327,6 +331,7 @@ fn deposit_then_withdraw_to_a_fresh_address_and_reject_bad_input() {
             .collect::<Vec<_>>(),
         &note,
         "is corrupt",
+        1,
     );
     assert_eq!(chain.wtao_balance(&recipient), "0");
     let (code, stdout, stderr) = chain.mixer(&["sync", "--pool", "1", "--rebuild"]);
@@ -348,6 +353,7 @@ fn deposit_then_withdraw_to_a_fresh_address_and_reject_bad_input() {
             .collect::<Vec<_>>(),
         &note,
         "already withdrawn",
+        1,
     );
 
     let (code, stdout, stderr) = chain.mixer(&["stats"]);

@@ -139,16 +139,38 @@ pub enum MixerError {
 }
 
 impl MixerError {
-    /// Whether the input (note, flags, cache, keys) must change, as opposed to the chain or
-    /// the node failing: the CLI maps this to its usage exit code.
-    pub fn is_input_error(&self) -> bool {
-        !matches!(
-            self,
-            Self::Prove(_)
-                | Self::ProofRejectedLocally
-                | Self::MissingEvent { .. }
-                | Self::LeafGap { .. }
-        )
+    /// Whether the command line or the configuration must change (exit 2: a malformed note,
+    /// a pool or fee the flags got wrong, keys that are not the deployed setup's), as opposed
+    /// to the state of the chain or of funds (a spent note, a commitment never deposited, too
+    /// little WTAO) or a failure of the node, the cache or the prover (exit 1).
+    pub fn is_usage(&self) -> bool {
+        match self {
+            Self::Note(_)
+            | Self::NoPool { .. }
+            | Self::FeeTooHigh { .. }
+            | Self::FeeWithoutRelayer
+            | Self::NoVerifierRecord
+            | Self::KeySetupMismatch { .. }
+            | Self::KeysMissing { .. }
+            | Self::VerifyingKeyMismatch { .. }
+            | Self::KeysDirRequired { .. }
+            | Self::CircuitMismatch { .. }
+            | Self::Keys(_)
+            | Self::BadAmount { .. }
+            | Self::ChainMismatch { .. } => true,
+            Self::NotEnoughWtao { .. }
+            | Self::SpentNote { .. }
+            | Self::UnknownCommitment { .. }
+            | Self::LegacyPoolNotFound { .. }
+            | Self::CacheCorrupt { .. }
+            | Self::CacheStale { .. }
+            | Self::LeafGap { .. }
+            | Self::Prove(_)
+            | Self::ProofRejectedLocally
+            | Self::WithdrawRejected { .. }
+            | Self::DepositRejected { .. }
+            | Self::MissingEvent { .. } => false,
+        }
     }
 }
 
