@@ -93,8 +93,11 @@ pub trait StackObserver: SimulationObserver {
     fn deploy_progress(&self) -> &dyn DeployProgress;
     /// The chain is up and the protocol deployed.
     fn deployed(&self, devnet: &DevnetFacts, record: &DeploymentRecord, record_path: &Path);
-    /// The monitor's dashboard is listening.
-    fn dashboard(&self, url: &str);
+    /// Every endpoint listens: the chain (told by `deployed`) and, unless the monitor is
+    /// off, the dashboard with `/metrics` at `dashboard_url`. Called once, right after the
+    /// monitor binds and before the simulation starts, so callers can print the endpoints
+    /// while the stack runs.
+    fn listening(&self, dashboard_url: Option<&str>);
     /// The simulation starts (it is not started with `--no-sim`).
     fn simulating(&self, config: &SimulationConfig);
 }
@@ -211,10 +214,10 @@ async fn run_on(
         None => None,
         Some(listen) => {
             let service = start_monitor(plan, &network, listen, monitor_db.clone()).await?;
-            observer.dashboard(service.dashboard_url());
             Some(service)
         }
     };
+    observer.listening(monitor.as_ref().map(MonitorService::dashboard_url));
     let (monitor_stop_tx, monitor_stop_rx) = watch::channel(false);
     let monitoring = async move {
         match monitor {

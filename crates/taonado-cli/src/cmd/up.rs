@@ -61,7 +61,19 @@ pub struct UpArgs {
     pub chain: ChainArgs,
 }
 
-/// What `taonado up` reports (the JSON envelope comes once, after the stop).
+/// What `taonado up --json` prints as soon as every endpoint listens (its first envelope
+/// line; the [`UpReport`] follows after the stop).
+#[derive(Serialize)]
+pub struct UpReady {
+    /// Always `ready`, so a reader tells this line from the final report.
+    pub stage: &'static str,
+    pub devnet: ReadyReport,
+    pub deployment: serde_json::Value,
+    pub dashboard_url: Option<String>,
+    pub metrics_url: Option<String>,
+}
+
+/// What `taonado up` reports after the stop (under `--json`, the second envelope line).
 #[derive(Serialize)]
 pub struct UpReport {
     pub devnet: ReadyReport,
@@ -98,6 +110,8 @@ struct UpLog {
     bar: DeployBar,
     counts: Mutex<StepCounts>,
     events: Mutex<Vec<SimulationEvent>>,
+    /// The chain and the deployment, kept from `deployed` for the ready line.
+    deployed: Mutex<Option<(ReadyReport, serde_json::Value)>>,
 }
 
 impl SimulationObserver for UpLog {
@@ -122,11 +136,18 @@ impl StackObserver for UpLog {
             .counts
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner()) = counts;
-        if self.output.is_json() {
-            return;
-        }
         let ready = ready_report(devnet);
         let deployment = DeployReport::new(record, record_path.to_path_buf(), counts);
+        if self.output.is_json() {
+            // Serialized now: the ready line is printed once the dashboard listens too.
+            if let Ok(value) = serde_json::to_value(&deployment) {
+                *self
+                    .deployed
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some((ready, value));
+            }
+            return;
+        }
         let mut text = Vec::new();
         let rendered = (|| -> std::io::Result<()> {
             ready.render_accounts(&mut text)?;
@@ -139,8 +160,25 @@ impl StackObserver for UpLog {
         }
     }
 
-    fn dashboard(&self, url: &str) {
-        let _ = self.output.line(&format!("Dashboard: {url}"));
+    fn listening(&self, dashboard_url: Option<&str>) {
+        if let Some(url) = dashboard_url {
+            let _ = self.output.line(&format!("Dashboard: {url}"));
+        }
+        let deployed = self
+            .deployed
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take();
+        if let Some((devnet, deployment)) = deployed {
+            let ready = UpReady {
+                stage: "ready",
+                devnet,
+                deployment,
+                dashboard_url: dashboard_url.map(str::to_owned),
+                metrics_url: dashboard_url.map(metrics_url),
+            };
+            let _ = self.output.json_line(&ready);
+        }
     }
 
     fn simulating(&self, config: &SimulationConfig) {
@@ -149,6 +187,11 @@ impl StackObserver for UpLog {
             config.miners, config.weights_interval_blocks
         ));
     }
+}
+
+/// `/metrics` next to the dashboard (`http://host:port/` or without the slash).
+fn metrics_url(dashboard_url: &str) -> String {
+    format!("{}/metrics", dashboard_url.trim_end_matches('/'))
 }
 
 fn ready_report(devnet: &DevnetFacts) -> ReadyReport {
@@ -246,6 +289,7 @@ impl UpArgs {
             bar: DeployBar::new(!context.output.is_json() && !context.global.quiet),
             counts: Mutex::default(),
             events: Mutex::new(Vec::new()),
+            deployed: Mutex::new(None),
         };
         // A stop requested while deploying takes effect right after the deployment.
         let shutdown = crate::shutdown::StopSignals::install()?.into_watch();

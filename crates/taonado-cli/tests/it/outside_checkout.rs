@@ -40,7 +40,8 @@ fn ok(sandbox: &Sandbox, args: &[&str], stdin: Option<&str>) -> Value {
     };
     assert_eq!(code, 0, "{args:?}: {stdout}\n{stderr}");
     assert!(!stderr.contains("regenerat"), "{args:?}: {stderr}");
-    envelope(&stdout)["data"].clone()
+    // `up` prints its ready line first; the command's report is the last line.
+    envelope(stdout.lines().last().unwrap_or_default())["data"].clone()
 }
 
 #[test]
