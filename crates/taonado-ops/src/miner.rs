@@ -35,6 +35,9 @@ pub struct RegisterReport {
     pub wrap_tx: Option<B256>,
     pub wtao_balance: U256,
     pub gas_spent_wei: U256,
+    /// What the operator should know (said on stderr before anything was sent too): the
+    /// hotkey holds the burn uid.
+    pub warnings: Vec<String>,
 }
 
 /// A miner's view of the protocol at one block.
@@ -87,6 +90,15 @@ pub async fn register(
         hotkey,
         netuid: reader.netuid,
     })?;
+    let mut warnings = Vec::new();
+    if usize::from(uid) == crate::weights::BURN_UID {
+        let warning = format!(
+            "hotkey {hotkey} holds uid {uid}, the burn uid: the weights never count its associations, so what {from} wraps under it earns this miner no weight; register a hotkey with another uid"
+        );
+        // Said before anything is sent, and kept in the report.
+        tracing::warn!("{warning}");
+        warnings.push(warning);
+    }
     let key = hotkey.account().to_b256();
     let tracker = DepositTracker::new(reader.tracker, provider);
     let associated = tracker
@@ -206,6 +218,7 @@ pub async fn register(
         wrap_tx,
         wtao_balance,
         gas_spent_wei: gas_spent,
+        warnings,
     })
 }
 

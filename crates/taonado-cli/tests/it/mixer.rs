@@ -451,3 +451,36 @@ fn deposits_into_every_pool_and_withdraws_each_to_a_fresh_address() {
         );
     }
 }
+
+#[test]
+fn withdrawing_to_the_depositor_warns_before_proving() {
+    let chain = MixerChain::start();
+    let deposit = chain.deposit("1");
+    let note = deposit["note"].as_str().expect("note").to_owned();
+    let (code, stdout, stderr) = chain.mixer_with_stdin(
+        &[
+            "withdraw",
+            "--note",
+            "-",
+            "--recipient",
+            crate::support::DEV0,
+        ],
+        Some(&note),
+    );
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let data = &envelope(&stdout)["data"];
+    let warnings = data["warnings"].as_array().expect("warnings");
+    assert!(
+        warnings.len() == 1
+            && warnings[0]
+                .as_str()
+                .is_some_and(|w| w.contains("gives no privacy")),
+        "{data}"
+    );
+    assert!(stderr.contains("gives no privacy"), "{stderr}");
+
+    // To a fresh address: no warning.
+    let other = chain.deposit("1");
+    let withdrawn = chain.withdraw(other["note"].as_str().expect("note"), &fresh_address(0xc3));
+    assert_eq!(withdrawn["warnings"], serde_json::json!([]), "{withdrawn}");
+}

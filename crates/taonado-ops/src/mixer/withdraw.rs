@@ -65,6 +65,9 @@ pub struct WithdrawReport {
     /// Which setup the proving key came from (`local-dev-insecure` or `ceremony:<name>`,
     /// with the ceremony's phase 1, contributions and transcript hash).
     pub proving_key: KeyProvenance,
+    /// What the user should know (said on stderr before proving too): the recipient is the
+    /// depositor.
+    pub warnings: Vec<String>,
 }
 
 /// The proving key a withdrawal uses, and the setup it came from.
@@ -220,6 +223,21 @@ impl Mixer {
             .into());
         }
 
+        // Withdrawing to the address that deposited links the two on chain: said before
+        // anything is proved or sent, and kept in the report.
+        let deposit = self
+            .deposit_disclosure(&pool, &cache, &path, commitment, leaf_index)
+            .await?;
+        let mut warnings = Vec::new();
+        if [deposit.user, deposit.sender].contains(&Some(request.recipient)) {
+            let warning = format!(
+                "the recipient {} is the address that made this deposit (block {}): the withdrawal links the two on chain and gives no privacy; withdraw to a fresh address",
+                request.recipient, deposit.block
+            );
+            tracing::warn!("{warning}");
+            warnings.push(warning);
+        }
+
         progress.stage(MixerStage::LoadingKey);
         let LoadedProver { prover, provenance } = load_prover(&self.record, keys_dir)?;
         progress.stage(MixerStage::Proving);
@@ -289,6 +307,7 @@ impl Mixer {
             cache_resynced: outcome.resynced,
             keys_dir: keys_dir.map(Path::to_path_buf),
             proving_key: provenance,
+            warnings,
             pool,
         })
     }
