@@ -232,7 +232,7 @@ pub async fn observe(
         }
     }
     obs.pools_observed = true;
-    for &address in &contracts.pools {
+    for &address in contracts.pools.values() {
         let pool = ERC20Taonado::new(address, provider);
         let read = async {
             let denomination = pool
@@ -331,7 +331,7 @@ pub async fn contract_statuses(
                 .await
                 .map(|_| ())
                 .map_err(|e| e.to_string())
-        } else if contracts.pools.contains(&address) {
+        } else if contracts.pools.values().any(|pool| *pool == address) {
             ERC20Taonado::new(address, provider)
                 .denomination()
                 .block(at)

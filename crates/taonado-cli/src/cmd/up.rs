@@ -50,8 +50,14 @@ pub struct UpArgs {
     /// Stop cleanly after SECS seconds of simulation.
     #[arg(long, value_name = "SECS")]
     pub exit_after: Option<u64>,
-    /// Address of the monitor's dashboard and /metrics [default: a free port, printed].
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
+    /// Address of the monitor's dashboard and /metrics [default: 127.0.0.1 on a free port,
+    /// printed].
+    #[arg(
+        long,
+        value_name = "ADDR",
+        default_value = "127.0.0.1:0",
+        hide_default_value = true
+    )]
     pub monitor_listen: std::net::SocketAddr,
     /// Do not run the monitor (indexer, alerts, dashboard).
     #[arg(long)]

@@ -303,6 +303,9 @@ fn after_a_migration_every_command_shows_the_weights_the_evm_validator_reads() {
     let (_, health, stderr) = taonado(&sandbox, url, &["health"]);
     let line = health_line(&health, "contract WeightsV4");
     assert_eq!(line["ok"], true, "{line}\n{stderr}");
+    // Pools are named as every other command names them.
+    assert_eq!(health_line(&health, "contract Pool 1 WTAO")["ok"], true);
+    assert!(!health.to_string().contains("Pool0"), "{health}");
     assert!(
         !health.to_string().contains("contract WeightsV3"),
         "{health}"

@@ -102,7 +102,12 @@ impl Deployed {
                 .record
                 .pools
                 .iter()
-                .map(|p| p.contract.address)
+                .map(|p| {
+                    (
+                        taonado_types::format_tao(p.denomination),
+                        p.contract.address,
+                    )
+                })
                 .collect(),
             wtao_fully_indexed: true,
         })
