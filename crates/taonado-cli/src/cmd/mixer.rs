@@ -607,8 +607,9 @@ impl Report for ComplianceReport {
         )?;
         writeln!(
             out,
-            "deposit: block {}, time {} (unix), by {}, sender {}, tx {}, leaf {}, commitment {}",
+            "deposit: block {}, time {} (unix {}), by {}, sender {}, tx {}, leaf {}, commitment {}",
             d.block,
+            d.time_utc,
             d.timestamp,
             or_unknown(d.user),
             or_unknown(d.sender),
@@ -620,10 +621,12 @@ impl Report for ComplianceReport {
         match &self.withdrawal {
             Some(w) => writeln!(
                 out,
-                "withdrawal: block {}, time {} (unix), to {}, relayer {}, fee {} WTAO, sender {}, tx {}",
+                "withdrawal: block {}, time {}, to {}, relayer {}, fee {} WTAO, sender {}, tx {}",
                 w.block,
-                w.timestamp
-                    .map_or_else(|| "unknown".to_owned(), |t| t.to_string()),
+                match (&w.time_utc, w.timestamp) {
+                    (Some(utc), Some(unix)) => format!("{utc} (unix {unix})"),
+                    _ => "unknown".to_owned(),
+                },
                 w.recipient,
                 w.relayer,
                 taonado_types::format_tao(w.fee),

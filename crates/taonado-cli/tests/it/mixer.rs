@@ -393,6 +393,27 @@ fn deposit_then_withdraw_to_a_fresh_address_and_reject_bad_input() {
         !stdout.contains(&note[hex_start..]),
         "compliance never prints the note"
     );
+    // Times in ISO-8601 UTC next to the Unix seconds.
+    for side in ["deposit", "withdrawal"] {
+        let utc = disclosed[side]["time_utc"].as_str().unwrap_or_default();
+        let unix = disclosed[side]["timestamp"].as_u64().expect("timestamp");
+        assert!(
+            utc.len() == 20 && utc.as_bytes()[10] == b'T' && utc.ends_with('Z'),
+            "{side}: {utc:?}"
+        );
+        let year: u64 = utc[..4].parse().expect("a year");
+        assert_eq!(year, 1970 + unix / 31_556_952, "{side}: {utc} vs {unix}");
+    }
+    let (code, human, _) = run(chain.sandbox.taonado().args([
+        "--rpc-url",
+        &chain.devnet.url,
+        "mixer",
+        "compliance",
+        "--note",
+        &note,
+    ]));
+    assert_eq!(code, 0, "{human}");
+    assert!(human.contains("Z (unix "), "{human}");
 }
 
 /// Every pool, each withdrawn to its own fresh address, the 0.1 WTAO note after 31 later

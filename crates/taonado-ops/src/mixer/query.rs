@@ -53,6 +53,8 @@ pub struct DepositDisclosure {
     pub block: u64,
     /// Unix seconds, from the event.
     pub timestamp: u64,
+    /// The same time in ISO-8601 UTC (`2026-11-25T21:54:02Z`).
+    pub time_utc: String,
     /// The depositor as the event names it (absent on the testnet pool's event).
     pub user: Option<Address>,
     /// Who sent the deposit transaction.
@@ -67,6 +69,8 @@ pub struct WithdrawalDisclosure {
     pub block: u64,
     /// Unix seconds of the block.
     pub timestamp: Option<u64>,
+    /// The same time in ISO-8601 UTC.
+    pub time_utc: Option<String>,
     pub recipient: Address,
     pub relayer: Address,
     pub fee: U256,
@@ -213,6 +217,7 @@ impl Mixer {
             withdrawal = Some(WithdrawalDisclosure {
                 nullifier_hash,
                 block: event.block,
+                time_utc: timestamp.map(taonado_types::iso8601_utc),
                 timestamp,
                 recipient: event.recipient,
                 relayer: event.relayer,
@@ -266,6 +271,7 @@ impl Mixer {
             leaf_index: deposit.leaf_index,
             block: deposit.block,
             timestamp: deposit.timestamp,
+            time_utc: taonado_types::iso8601_utc(deposit.timestamp),
             user: deposit.user,
             sender: self.sender_of(deposit.tx_hash).await?,
             tx_hash: deposit.tx_hash,
