@@ -281,7 +281,8 @@ pub(crate) fn finish_verify(context: &Context, report: VerifyReport) -> Result<(
         return context.output.report(&report);
     }
     let error = anyhow::anyhow!(
-        "upgrade verification failed: {}",
+        "upgrade verification failed ({}): {}",
+        report.compared,
         report.failing().join("; ")
     );
     Err(context.output.report_failed(&report, error))
@@ -386,8 +387,8 @@ impl Report for VerifyReport {
     fn render(&self, out: &mut dyn Write) -> std::io::Result<()> {
         writeln!(
             out,
-            "EvmValidator proxy {} at block {} against block {}",
-            self.proxy, self.block, self.baseline_block
+            "EvmValidator proxy {} at block {}: {}",
+            self.proxy, self.block, self.compared
         )?;
         let mut table = crate::output::table(&["", "check", "expected", "found"]);
         for c in &self.checks {

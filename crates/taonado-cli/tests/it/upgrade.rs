@@ -340,3 +340,53 @@ fn after_a_migration_every_command_shows_the_weights_the_evm_validator_reads() {
         "{line}"
     );
 }
+
+#[test]
+fn upgrade_verify_compares_the_upgrades_block_not_later_operation() {
+    let sandbox = Sandbox::new();
+    let devnet = Devnet::start(&sandbox, &[]);
+    let url = devnet.url.as_str();
+    let record = deployed(&sandbox, url);
+    let proxy = address(&record, "EvmValidator");
+    let (code, executed, stderr) =
+        taonado(&sandbox, url, &["upgrade", "evm-validator", "--execute"]);
+    assert_eq!(code, 0, "{executed}\n{stderr}");
+
+    // Ordinary operation after the upgrade: an owner setter and a payment to the proxy.
+    cast(
+        url,
+        &[
+            "send",
+            &proxy,
+            "setSetWeightsBounty(uint256)",
+            "12345",
+            "--private-key",
+            crate::support::DEV0_KEY,
+        ],
+    );
+    cast(
+        url,
+        &[
+            "send",
+            &proxy,
+            "--value",
+            "1ether",
+            "--private-key",
+            crate::support::DEV0_KEY,
+        ],
+    );
+
+    let (code, verified, stderr) = taonado(&sandbox, url, &["upgrade", "verify"]);
+    assert_eq!(code, 0, "{verified}\n{stderr}");
+    let data = &verified["data"];
+    assert!(
+        data["compared"]
+            .as_str()
+            .is_some_and(|c| c.contains("the upgrade's block")),
+        "{data}"
+    );
+    assert!(
+        data["state_block"].as_u64() < data["block"].as_u64(),
+        "the state is the upgrade block's, not the latest: {data}"
+    );
+}
