@@ -72,8 +72,13 @@ impl StackPlan {
             miners,
             weights_interval_blocks: weights_interval,
             tick: if fast { Self::FAST_TICK } else { Self::TICK },
+            // `run` sets the mixer traffic: it knows where the chain's files go.
+            mixer: None,
         }
     }
+
+    /// The pool the simulation deposits into and withdraws from.
+    pub const MIXER_POOL: &str = "1";
 }
 
 /// The dev chain as it came up.
@@ -210,6 +215,10 @@ async fn run_on(
         Some(dir) => dir.join("monitor.db"),
         None => std::env::temp_dir().join(format!("taonado-up-{}.db", std::process::id())),
     };
+    let mixer_dir = match &plan.devnet.state_dir {
+        Some(dir) => dir.join("mixer"),
+        None => std::env::temp_dir().join(format!("taonado-up-{}-mixer", std::process::id())),
+    };
     let monitor = match plan.monitor_listen {
         None => None,
         Some(listen) => {
@@ -237,15 +246,17 @@ async fn run_on(
             }
             Some(config) => {
                 observer.simulating(config);
+                // The mixer's caches and the simulation's throwaway notes live with the
+                // chain's state, or for a throwaway chain in a folder removed at the stop.
+                let mut config = config.clone();
+                config.mixer = Some(taonado_ops::MixerTraffic {
+                    amount: StackPlan::MIXER_POOL.to_owned(),
+                    interval_blocks: plan.weights_interval.max(1),
+                    work_dir: mixer_dir.clone(),
+                });
                 let wallets = |key| taonado_client::with_signer(&provider, key);
                 let simulation = taonado_ops::run_simulation(
-                    &provider,
-                    funder,
-                    &wallets,
-                    &record,
-                    config.clone(),
-                    stop_rx,
-                    observer,
+                    &provider, funder, &wallets, &record, config, stop_rx, observer,
                 );
                 tokio::pin!(simulation);
                 // The simulation ends when the stop flag flips; it may also end on its own
@@ -274,6 +285,7 @@ async fn run_on(
             path.push(suffix);
             let _ = std::fs::remove_file(path);
         }
+        let _ = std::fs::remove_dir_all(&mixer_dir);
     }
     let simulation = simulation?;
     let monitor = monitor?;

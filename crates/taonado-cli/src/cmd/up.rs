@@ -94,11 +94,13 @@ impl Report for UpReport {
         match &self.simulation {
             Some(s) => writeln!(
                 out,
-                "stopped: {} miners, {} weight settings ({} failed), {} epochs, blocks {}..{}, bounty paid {} TAO",
+                "stopped: {} miners, {} weight settings ({} failed), {} epochs, {} mixer deposits and {} withdrawals, blocks {}..{}, bounty paid {} TAO",
                 s.miners.len(),
                 s.weight_sets,
                 s.weight_failures,
                 s.epochs,
+                s.mixer_deposits,
+                s.mixer_withdrawals,
                 s.first_block,
                 s.last_block,
                 taonado_types::format_tao(s.bounty_paid_wei)
@@ -255,6 +257,25 @@ fn describe(event: &SimulationEvent) -> String {
         } => format!(
             "epoch at block {block}: incentives {incentives:?}, emissions (rao) {emissions:?}"
         ),
+        SimulationEvent::MixerDeposit {
+            pool,
+            leaf_index,
+            tx,
+            block,
+        } => format!(
+            "mixer: deposited into the {pool} WTAO pool at block {block} (leaf {leaf_index}, tx {tx})"
+        ),
+        SimulationEvent::MixerWithdrawal {
+            pool,
+            recipient,
+            tx,
+            block,
+        } => format!(
+            "mixer: withdrew from the {pool} WTAO pool to {recipient} at block {block} (tx {tx})"
+        ),
+        SimulationEvent::MixerFailed { block, reason } => {
+            format!("mixer step failed at block {block}: {reason}")
+        }
     }
 }
 

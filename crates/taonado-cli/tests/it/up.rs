@@ -207,3 +207,36 @@ fn up_json_prints_the_endpoints_as_soon_as_they_listen() {
         "{rest:?}"
     );
 }
+
+#[test]
+fn the_simulation_deposits_into_and_withdraws_from_the_mixer() {
+    let sandbox = Sandbox::new();
+    let (code, stdout, stderr) = run(sandbox.taonado().args([
+        "--json",
+        "up",
+        "--port",
+        "0",
+        "--fast",
+        "--miners",
+        "1",
+        "--weights-interval",
+        "3",
+        "--exit-after-blocks",
+        "20",
+        "--no-monitor",
+    ]));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let last = stdout.lines().last().unwrap_or_default();
+    let data = &envelope(last)["data"];
+    let events = data["events"].as_array().expect("events");
+    let count = |name: &str| events.iter().filter(|e| e["event"] == name).count();
+    assert!(count("mixer-deposit") >= 1, "{events:?}");
+    assert!(count("mixer-withdrawal") >= 1, "{events:?}");
+    assert_eq!(count("mixer-failed"), 0, "{events:?}");
+    assert!(
+        data["simulation"]["mixer_withdrawals"]
+            .as_u64()
+            .is_some_and(|n| n >= 1),
+        "{data}"
+    );
+}
