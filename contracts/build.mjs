@@ -2,7 +2,9 @@
 // Builds the committed contract artifacts with the pinned solc-js (package.json).
 //
 //   node contracts/build.mjs           compile contracts/src/**/*.{sol,yul} and write
-//                                      crates/taonado-contracts/artifacts/*.json
+//                                      crates/taonado-contracts/artifacts/*.json, plus the
+//                                      exact standard-JSON input (every source, OpenZeppelin's
+//                                      included) that explorer verification submits
 //   node contracts/build.mjs --check   compile in memory; exit 1 with a summary if any
 //                                      committed artifact differs (or is missing/extra)
 //   --verbose                          print solc's warnings in full
@@ -24,6 +26,8 @@ const SRC_DIR = join(CONTRACTS_DIR, "src");
 const NODE_MODULES = join(ROOT, "node_modules");
 const OUT_DIR = join(ROOT, "crates", "taonado-contracts", "artifacts");
 const BUILD_INFO = "build-info.json";
+// The Solidity standard-JSON input as compiled, so `taonado verify` needs no node_modules.
+const STANDARD_JSON_INPUT = "standard-json-input.json";
 
 const SOLC_VERSION = "0.8.37+commit.f401782d.Emscripten.clang";
 // The oldest EVM version that works end to end. The sources compile down to constantinople,
@@ -31,22 +35,31 @@ const SOLC_VERSION = "0.8.37+commit.f401782d.Emscripten.clang";
 // (20 gwei base fee) and alloy use. London bytecode has no PUSH0, MCOPY or transient storage,
 // so it runs on Bittensor's Frontier EVM whatever its exact spec. The dev chain runs London too.
 const EVM_VERSION = "london";
-const SETTINGS = {
+// What each artifact carries (the output selection does not change the bytecode).
+const ARTIFACT_OUTPUTS = [
+  "abi",
+  "evm.bytecode.object",
+  "evm.deployedBytecode.object",
+  "evm.deployedBytecode.immutableReferences",
+  "evm.methodIdentifiers",
+  "storageLayout",
+];
+// The settings an explorer compiles with (taonado-ops' `explorer::solc_settings`).
+const EXPLORER_SETTINGS = {
   evmVersion: EVM_VERSION,
   optimizer: { enabled: true, runs: 200 },
   metadata: { bytecodeHash: "ipfs" },
+  outputSelection: { "*": { "*": ARTIFACT_OUTPUTS } },
+};
+const SETTINGS = {
+  ...EXPLORER_SETTINGS,
   outputSelection: {
     "*": {
       // The AST is read only for the ERC-7201 namespaces (see storageNamespaces below).
       "": ["ast"],
-      "*": [
-        "abi",
-        "evm.bytecode.object",
-        "evm.deployedBytecode.object",
-        "evm.deployedBytecode.immutableReferences",
-        "evm.methodIdentifiers",
-        "storageLayout",
-      ],
+      // The metadata lists each source's keccak256, which `taonado verify` checks before it
+      // submits a source.
+      "*": [...ARTIFACT_OUTPUTS, "metadata"],
     },
   },
 };
@@ -185,6 +198,7 @@ function buildArtifacts() {
         immutableReferences: c.evm.deployedBytecode.immutableReferences ?? {},
         methodIdentifiers: c.evm.methodIdentifiers ?? {},
         storageLayout: c.storageLayout ?? { storage: [], types: null },
+        metadata: c.metadata,
       });
       const namespaces = storageNamespaces(nodes, sourceName, contractName);
       // Only contracts that have namespaced storage carry the key, so the others' artifacts stay as they were.
@@ -228,6 +242,20 @@ function buildArtifacts() {
   for (const name of [...artifacts.keys()].sort()) {
     rendered.set(`${name}.json`, render(artifacts.get(name)));
   }
+  // Every unit solc read (ours and the imported OpenZeppelin files), with its exact text.
+  const compiled = Object.fromEntries(
+    Object.keys(output.sources)
+      .sort()
+      .map((unit) => {
+        const found = findImport(unit);
+        if (found.error) throw new Error(found.error);
+        return [unit, { content: found.contents }];
+      }),
+  );
+  rendered.set(
+    STANDARD_JSON_INPUT,
+    render({ language: "Solidity", sources: compiled, settings: EXPLORER_SETTINGS }),
+  );
   const sha256 = Object.fromEntries(
     [...rendered.entries()].map(([file, text]) => [file, createHash("sha256").update(text).digest("hex")]),
   );

@@ -51,6 +51,17 @@ pub fn resolve(
     Ok((config, network, address))
 }
 
+/// The network, its config and its protocol addresses (the record laid over the config).
+pub fn resolve_addresses(
+    context: &Context,
+    deployments: &DeploymentsArgs,
+) -> Result<(Config, NetworkConfig, taonado_config::ProtocolAddresses), CliError> {
+    let config = context.config()?;
+    let network = context.network(&config, true)?;
+    let addresses = network.deployment(&deployments.deployments_dir)?.addresses;
+    Ok((config, network, addresses))
+}
+
 /// What the protocol is deployed with.
 #[derive(Args, Clone, Debug)]
 #[command(next_help_heading = "Protocol")]
@@ -59,7 +70,7 @@ pub struct ProtocolArgs {
     #[arg(long, value_name = "TAO", default_value = "1000", value_parser = parse_tao)]
     pub deposit_goal: U256,
     /// Groth16 verification key of the withdraw circuit (snarkjs verification_key.json)
-    /// [default on dev chains: keys/local/withdraw.vk.json].
+    /// [default on dev chains: the local dev key built into the binary].
     #[arg(long, value_name = "FILE")]
     pub verifying_key: Option<PathBuf>,
     /// EvmValidator bounty paid to a public setWeights caller, in TAO.

@@ -27,7 +27,8 @@ pub enum Command {
     Up(cmd::up::UpArgs),
     /// Gas used per contract function, from the receipts of a block range.
     GasReport(cmd::gas::GasReportArgs),
-    /// The privacy mixer: inspect notes.
+    /// The privacy mixer: deposit, withdraw, stats, sync, compliance disclosure and note
+    /// inspection.
     #[command(subcommand)]
     Mixer(cmd::mixer::MixerCommand),
     /// List the configured networks.
@@ -55,7 +56,8 @@ pub enum Command {
     /// Set the subnet's weights through the EvmValidator (once or in a loop).
     #[command(subcommand)]
     Validator(cmd::validator::ValidatorCommand),
-    /// WeightsV3: on-chain weights next to an off-chain recomputation.
+    /// The weights the EvmValidator reads (WeightsV3, or V4 after a migration): on chain next
+    /// to an off-chain recomputation.
     #[command(subcommand)]
     Weights(cmd::weights::WeightsCommand),
     /// Withdraw-circuit keys: phase-2 ceremony, key provenance.
@@ -120,5 +122,50 @@ mod tests {
     #[test]
     fn argument_tree_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    /// Every argument of `command` and its subcommands, as `path --flag`, with the command.
+    fn walk(command: &clap::Command, path: &str, out: &mut Vec<(String, clap::Arg)>) {
+        for arg in command.get_arguments() {
+            out.push((format!("{path} --{}", arg.get_id()), arg.clone()));
+        }
+        for sub in command.get_subcommands() {
+            walk(sub, &format!("{path} {}", sub.get_name()), out);
+        }
+    }
+
+    #[test]
+    fn no_help_text_states_a_default_clap_already_shows() {
+        let mut args = Vec::new();
+        walk(&Cli::command(), "taonado", &mut args);
+        let doubled: Vec<String> = args
+            .iter()
+            .filter(|(_, arg)| {
+                !arg.get_default_values().is_empty()
+                    && !arg.is_hide_default_value_set()
+                    && [arg.get_help(), arg.get_long_help()]
+                        .into_iter()
+                        .flatten()
+                        .any(|help| help.to_string().contains("[default:"))
+            })
+            .map(|(path, _)| path.clone())
+            .collect();
+        assert!(doubled.is_empty(), "{doubled:?}");
+    }
+
+    #[test]
+    fn the_mixer_summary_names_every_subcommand() {
+        let cli = Cli::command();
+        let mixer = cli.find_subcommand("mixer").expect("mixer");
+        let about = mixer.get_about().expect("an about").to_string();
+        for sub in mixer.get_subcommands() {
+            let name = sub.get_name();
+            let word = if name == "inspect" {
+                "inspection"
+            } else {
+                name
+            };
+            assert!(about.contains(word), "{about:?} does not name {name}");
+        }
     }
 }

@@ -75,7 +75,7 @@ impl CliError {
     /// The error chain on one line, with every URL cut to `scheme://host:port` (a node's
     /// or a webhook's URL may hold a credential, and node errors quote it).
     pub fn message(&self) -> String {
-        taonado_types::redact_urls(&format!("{:#}", self.error())).into_owned()
+        taonado_types::redact_urls(&chain_once(self.error())).into_owned()
     }
 
     /// Writing to a closed stdout (`taonado networks | head -1`) is not a failure.
@@ -86,6 +86,24 @@ impl CliError {
                 .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
         })
     }
+}
+
+/// `outer: cause: cause's cause`, each cause once: many library errors already write their
+/// source into their own message (`binding 127.0.0.1:8545: Address already in use`) and
+/// keep it as `source()` too, so anyhow's `{:#}` would print it twice.
+fn chain_once(error: &anyhow::Error) -> String {
+    let mut message = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if text.is_empty() || message.contains(&text) {
+            continue;
+        }
+        if !message.is_empty() {
+            message.push_str(": ");
+        }
+        message.push_str(&text);
+    }
+    message
 }
 
 impl From<ConfigError> for CliError {
@@ -108,17 +126,14 @@ impl From<ClientError> for CliError {
 }
 
 impl From<OpsError> for CliError {
+    /// The one classification of the procedures' errors: `OpsError::is_usage` says which
+    /// ones mean the command line or config must change; the chain's or the funds' state and
+    /// every failure of the node or a transaction exit 1.
     fn from(error: OpsError) -> Self {
         match error {
-            OpsError::VerifyingKey { .. }
-            | OpsError::NoWtaoAddress { .. }
-            | OpsError::SimulationConfig
-            | OpsError::ChainIdMismatch { .. }
-            | OpsError::RecordChainMismatch { .. }
-            | OpsError::RecordDeployerMismatch { .. }
-            | OpsError::RecordFormat { .. } => Self::usage(error),
             OpsError::Deployment(inner) => Self::from(inner),
-            _ => Self::failed(error),
+            error if error.is_usage() => Self::usage(error),
+            error => Self::failed(error),
         }
     }
 }
@@ -249,6 +264,31 @@ mod tests {
         assert_eq!(error.message(), "outer: inner");
         assert_eq!(error.kind(), "usage");
         assert_eq!(error.report(), None);
+    }
+
+    #[test]
+    fn a_cause_already_in_the_message_is_not_repeated() {
+        /// As thiserror's `#[error("binding 127.0.0.1:8545: {source}")]` with `#[source]`.
+        #[derive(Debug)]
+        struct Bind {
+            source: std::io::Error,
+        }
+        impl std::fmt::Display for Bind {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, "binding 127.0.0.1:8545: {}", self.source)
+            }
+        }
+        impl std::error::Error for Bind {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.source)
+            }
+        }
+        let io = std::io::Error::from(std::io::ErrorKind::AddrInUse);
+        let cause = io.to_string();
+        let error = CliError::failed(anyhow::Error::new(Bind { source: io }).context("devnet"));
+        let message = error.message();
+        assert_eq!(message.matches(&cause).count(), 1, "{message}");
+        assert_eq!(message, format!("devnet: binding 127.0.0.1:8545: {cause}"));
     }
 
     #[test]

@@ -78,6 +78,19 @@ impl Output {
         }
     }
 
+    /// Under `--json`, print `data` as an envelope line now: a long-running command's news
+    /// that scripts need before it ends (`up`'s endpoints once they listen). Nothing
+    /// otherwise: people get `line`s.
+    pub fn json_line<T: Serialize>(&self, data: &T) -> Result<(), CliError> {
+        if !self.json {
+            return Ok(());
+        }
+        let mut stdout = std::io::stdout().lock();
+        write_envelope(&mut stdout, Some(data), Vec::new())?;
+        stdout.flush()?;
+        Ok(())
+    }
+
     /// Print a line of progressive human output (long-running commands); nothing under
     /// `--json`, whose single envelope comes at the end.
     pub fn line(&self, line: &str) -> Result<(), CliError> {

@@ -70,7 +70,18 @@ pub fn write_keystore(
         Some(name),
     );
     match result {
-        Ok((written, _uuid)) => Ok(written.address()),
+        Ok((written, _uuid)) => {
+            let address = written.address();
+            record_address(path, address).map_err(|message| {
+                // Best effort: leave no keystore the listing cannot name.
+                let _ = std::fs::remove_file(path);
+                KeystoreError::Encrypt {
+                    path: path.to_owned(),
+                    message,
+                }
+            })?;
+            Ok(address)
+        }
         Err(e) => {
             // Best effort: leave no empty placeholder behind.
             let _ = std::fs::remove_file(path);
@@ -114,6 +125,24 @@ pub fn list_keystores(dir: &Path) -> Result<Vec<KeystoreEntry>, KeystoreError> {
     }
     found.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(found)
+}
+
+/// Adds the geth-style `address` field (lowercase hex, no `0x`) that eth-keystore leaves
+/// out, so `wallet list` can name the account of a keystore it just wrote; Foundry and geth
+/// read the field or ignore it. Rewritten atomically with mode 0600: a crash never leaves
+/// half a key.
+fn record_address(path: &Path, address: Address) -> Result<(), String> {
+    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+    let mut json: serde_json::Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+    let object = json
+        .as_object_mut()
+        .ok_or_else(|| "the keystore is not a JSON object".to_owned())?;
+    object.insert(
+        "address".to_owned(),
+        alloy::primitives::hex::encode(address).into(),
+    );
+    taonado_deployment::fs::write_private(path, json.to_string().as_bytes())
+        .map_err(|e| e.to_string())
 }
 
 /// The `address` field of a keystore, if it has a valid one.
@@ -175,6 +204,9 @@ mod tests {
         let password = Secret::new("correct horse");
         let address = write_keystore(&path, &signer, &password).unwrap();
         assert_eq!(address, signer.address());
+        // The listing names the account of a keystore just written.
+        let listed = list_keystores(path.parent().unwrap()).unwrap();
+        assert_eq!(listed[0].address, Some(signer.address()));
         let loaded = SignerSource::Keystore {
             path: path.clone(),
             password: Password::Value(password.clone()),

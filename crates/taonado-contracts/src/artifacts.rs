@@ -140,6 +140,9 @@ pub struct Artifact {
     /// The ERC-7201 namespaced structs of the contract and its bases (OpenZeppelin 5's
     /// upgradeable state), which `storage_layout` does not list; base contracts first.
     pub storage_namespaces: Vec<StorageNamespace>,
+    /// The keccak256 of every source unit the contract was compiled from, as solc's metadata
+    /// records it (and the metadata hash in the bytecode commits to); empty for Yul objects.
+    pub source_keccak256: BTreeMap<String, B256>,
     /// SHA-256 of the committed artifact file (as listed in `build-info.json`).
     pub sha256: B256,
 }
@@ -246,6 +249,20 @@ struct RawArtifact {
     storage_layout: StorageLayout,
     #[serde(default)]
     storage_namespaces: Vec<StorageNamespace>,
+    /// solc's metadata JSON, verbatim (Yul objects have none).
+    #[serde(default)]
+    metadata: Option<String>,
+}
+
+/// The `sources` of solc's metadata: unit name to the keccak256 of its text.
+#[derive(Deserialize)]
+struct RawMetadata {
+    sources: BTreeMap<String, RawMetadataSource>,
+}
+
+#[derive(Deserialize)]
+struct RawMetadataSource {
+    keccak256: B256,
 }
 
 /// How some on-chain runtime code compares with an artifact.
@@ -274,6 +291,19 @@ impl Artifact {
             contract.name(),
             "artifact file and contract name differ"
         );
+        let source_keccak256 = raw.metadata.as_deref().map_or_else(BTreeMap::new, |text| {
+            let metadata: RawMetadata = serde_json::from_str(text).unwrap_or_else(|e| {
+                panic!(
+                    "embedded artifact {} has malformed metadata: {e}",
+                    contract.name()
+                )
+            });
+            metadata
+                .sources
+                .into_iter()
+                .map(|(unit, source)| (unit, source.keccak256))
+                .collect()
+        });
         Artifact {
             contract,
             source_name: raw.source_name,
@@ -284,6 +314,7 @@ impl Artifact {
             method_identifiers: raw.method_identifiers,
             storage_layout: raw.storage_layout,
             storage_namespaces: raw.storage_namespaces,
+            source_keccak256,
             sha256: B256::from_slice(&Sha256::digest(json.as_bytes())),
         }
     }

@@ -18,6 +18,11 @@ pub use artifacts::{
 };
 pub use error::{Error, Result};
 
+/// The Solidity standard-JSON input the artifacts were compiled from (every source,
+/// OpenZeppelin's included, and the settings), as `node contracts/build.mjs` wrote it: what
+/// explorer verification submits, so it needs no checkout or `node_modules`.
+pub const STANDARD_JSON_INPUT: &str = include_str!("../artifacts/standard-json-input.json");
+
 /// The EVM version every artifact is compiled for. A chain that runs them (the dev chain
 /// included) must implement at least this hardfork.
 pub const EVM_VERSION: &str = "london";

@@ -116,7 +116,7 @@ impl ProtocolAddresses {
         out.extend(
             self.pools
                 .iter()
-                .map(|(denomination, address)| (format!("Pool {denomination} WTAO"), *address)),
+                .map(|(denomination, address)| (pool_name(denomination), *address)),
         );
         out
     }
@@ -151,17 +151,26 @@ impl ProtocolAddresses {
     }
 }
 
+/// How every command names a pool: `Pool 1 WTAO` for the pool of `amount` `"1"` (TAO).
+pub fn pool_name(amount: &str) -> String {
+    format!("Pool {amount} WTAO")
+}
+
 /// The protocol contracts a watcher (the indexer, the monitor) follows. Missing ones are
 /// skipped.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct ProtocolContracts {
     pub wtao: Option<Address>,
     pub deposit_tracker: Option<Address>,
-    /// The live weights contract (V4 after a migration, else V3, else V2).
+    /// The live weights contract (V4 after a migration, else V3, else V2). Watchers check
+    /// on chain that the EvmValidator reads it.
     pub weights: Option<Address>,
+    /// What the deployment calls `weights` (`WeightsV4`, `WeightsV3`, `WeightsV2`).
+    pub weights_name: Option<&'static str>,
     /// The EvmValidator proxy.
     pub evm_validator: Option<Address>,
-    pub pools: Vec<Address>,
+    /// The pools by TAO amount (`"0.1"`, `"1"`, …), as [`ProtocolAddresses::pools`].
+    pub pools: BTreeMap<String, Address>,
     /// The index starts at or before WTAO's deployment, so its events give the wrapped
     /// total (true where the protocol deployed its own WTAO).
     pub wtao_fully_indexed: bool,
@@ -174,15 +183,15 @@ impl ProtocolContracts {
         for (name, address) in [
             ("WTAO", self.wtao),
             ("DepositTracker", self.deposit_tracker),
-            ("Weights", self.weights),
+            (self.weights_name.unwrap_or("Weights"), self.weights),
             ("EvmValidator", self.evm_validator),
         ] {
             if let Some(address) = address {
                 out.push((name.to_owned(), address));
             }
         }
-        for (i, pool) in self.pools.iter().enumerate() {
-            out.push((format!("Pool{i}"), *pool));
+        for (amount, pool) in &self.pools {
+            out.push((pool_name(amount), *pool));
         }
         out
     }
@@ -197,7 +206,7 @@ impl ProtocolContracts {
         ]
         .into_iter()
         .flatten()
-        .chain(self.pools.iter().copied())
+        .chain(self.pools.values().copied())
         .collect();
         all.sort();
         all.dedup();
@@ -271,8 +280,9 @@ impl Deployment {
             wtao: a.wtao,
             deposit_tracker: a.deposit_tracker,
             weights: a.live_weights().map(|(_, address)| address),
+            weights_name: a.live_weights().map(|(name, _)| name),
             evm_validator: a.evm_validator,
-            pools: a.pools.values().copied().collect(),
+            pools: a.pools.clone(),
             wtao_fully_indexed,
         }
     }
@@ -331,6 +341,14 @@ mod tests {
         assert_eq!(deployment.first_block(), Some(3));
         let watched = deployment.watched(true);
         assert_eq!(watched.pools.len(), 1);
+        assert!(
+            watched
+                .named()
+                .iter()
+                .any(|(name, _)| name == "Pool 0.1 WTAO"),
+            "{:?}",
+            watched.named()
+        );
         assert_eq!(watched.addresses().len(), 3);
     }
 
@@ -433,7 +451,11 @@ mod tests {
             let pools: Vec<Address> = bytes.iter().map(|b| Address::repeat_byte(*b)).collect();
             let contracts = ProtocolContracts {
                 wtao: bytes.first().map(|b| Address::repeat_byte(*b)),
-                pools: pools.clone(),
+                pools: pools
+                    .iter()
+                    .enumerate()
+                    .map(|(i, pool)| (i.to_string(), *pool))
+                    .collect(),
                 ..ProtocolContracts::default()
             };
             let all = contracts.addresses();

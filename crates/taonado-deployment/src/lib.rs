@@ -17,7 +17,7 @@ mod error;
 pub mod fs;
 mod record;
 
-pub use addresses::{Deployment, ProtocolAddresses, ProtocolContracts, record_path};
+pub use addresses::{Deployment, ProtocolAddresses, ProtocolContracts, pool_name, record_path};
 pub use error::{DeploymentError, Result};
 pub use record::{
     ContractRecord, DeploymentRecord, PendingDeployment, PoolRecord, SubnetKind, VerifierRecord,

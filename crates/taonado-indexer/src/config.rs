@@ -24,7 +24,8 @@ pub fn kind_of(contracts: &ProtocolContracts, address: Address) -> Option<Contra
         .or_else(|| {
             contracts
                 .pools
-                .contains(&address)
+                .values()
+                .any(|pool| *pool == address)
                 .then_some(ContractKind::Pool)
         })
 }
@@ -135,8 +136,9 @@ mod tests {
             wtao: Some(a(1)),
             deposit_tracker: Some(a(2)),
             weights: None,
+            weights_name: None,
             evm_validator: Some(a(4)),
-            pools: vec![a(5), a(6)],
+            pools: [("0.1".to_owned(), a(5)), ("1".to_owned(), a(6))].into(),
             wtao_fully_indexed: false,
         };
         assert_eq!(kind_of(&contracts, a(1)), Some(ContractKind::Wtao));

@@ -68,7 +68,7 @@ pub(crate) async fn take(
                 amount,
             });
         }
-        for pool in &contracts.pools {
+        for pool in contracts.pools.values() {
             let amount = view(rpc, wtao, WTAO::balanceOfCall(*pool), block).await?;
             balances.push(SnapshotBalance {
                 kind: "pool".into(),

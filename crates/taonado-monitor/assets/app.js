@@ -15,6 +15,25 @@ function fmt(v, digits) {
   return v.toLocaleString("en-US", { maximumFractionDigits: digits === undefined ? 4 : digits });
 }
 
+// Series that are fractions (0..1) are shown as percentages; the others carry their unit.
+const PERCENT = new Set(["tx_success_rate", "tx_error_rate"]);
+
+function fmtMetric(key, v, digits) {
+  if (PERCENT.has(key) && typeof v === "number" && !Number.isNaN(v)) {
+    return (v * 100).toLocaleString("en-US", { maximumFractionDigits: 1, minimumFractionDigits: 1 }) + " %";
+  }
+  return fmt(v, digits);
+}
+
+// Unix seconds as ISO-8601 UTC, and its time of day for axis labels.
+function isoUtc(unix) {
+  return new Date(unix * 1000).toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+function timeOfDay(unix) {
+  return isoUtc(unix).slice(11, 19);
+}
+
 function ago(unix) {
   if (!unix) return "–";
   const s = Math.max(0, Math.round(Date.now() / 1000 - unix));
@@ -48,8 +67,8 @@ const CARDS = [
   ["wtao_supply_tao", "WTAO supply (TAO)", 4],
   ["pools_total_tao", "In pools (TAO)", 4],
   ["validator_balance_tao", "Bounty balance (TAO)", 4],
-  ["tx_success_rate", "Tx success rate", 3],
-  ["tx_error_rate", "Contract error rate", 3],
+  ["tx_success_rate", "Tx success rate", 1],
+  ["tx_error_rate", "Contract error rate", 1],
   ["avg_gas_price_gwei", "Avg gas price (gwei)", 3],
   ["gas_price_now_gwei", "Gas price now (gwei)", 3],
   ["weight_sets", "Weight sets (window)", 0],
@@ -58,14 +77,15 @@ const CARDS = [
   ["checkpoint_lag", "Checkpoint lag", 0],
 ];
 
+// [series, title, unit shown on hover]
 const CHARTS = [
-  ["avg_gas_price_gwei", "Average gas price (gwei)"],
-  ["tx_success_rate", "Transaction success rate"],
-  ["wtao_supply_tao", "WTAO supply (TAO)"],
-  ["active_miners", "Active miners"],
-  ["blocks_since_weight_set", "Blocks since last weight set"],
-  ["validator_balance_tao", "EvmValidator bounty balance (TAO)"],
-  ["checkpoint_lag", "Checkpoint lag (blocks)"],
+  ["avg_gas_price_gwei", "Average gas price (gwei)", "gwei"],
+  ["tx_success_rate", "Transaction success rate (%)", ""],
+  ["wtao_supply_tao", "WTAO supply (TAO)", "TAO"],
+  ["active_miners", "Active miners", "miners"],
+  ["blocks_since_weight_set", "Blocks since last weight set", "blocks"],
+  ["validator_balance_tao", "EvmValidator bounty balance (TAO)", "TAO"],
+  ["checkpoint_lag", "Checkpoint lag (blocks)", "blocks"],
 ];
 
 function renderCards(sample) {
@@ -74,15 +94,16 @@ function renderCards(sample) {
   for (const [key, label, digits] of CARDS) {
     const card = el("div", { class: "card", "data-metric": key });
     card.appendChild(el("div", { class: "label" }, label));
-    card.appendChild(el("div", { class: "value" }, fmt(sample ? sample[key] : null, digits)));
+    card.appendChild(el("div", { class: "value" }, fmtMetric(key, sample ? sample[key] : null, digits)));
     box.appendChild(card);
   }
 }
 
 const SVG = "http://www.w3.org/2000/svg";
 
-function chart(title, points) {
+function chart(key, title, unit, points) {
   const box = el("div", { class: "chart" });
+  const show = (v) => fmtMetric(key, v, 3) + (unit ? " " + unit : "");
   box.appendChild(el("div", { class: "title" }, title));
   const svg = document.createElementNS(SVG, "svg");
   const W = 300, H = 110, P = 4;
@@ -108,14 +129,31 @@ function chart(title, points) {
     const line = document.createElementNS(SVG, "polyline");
     line.setAttribute("points", points.map((p) => sx(p[0]).toFixed(1) + "," + sy(p[1]).toFixed(1)).join(" "));
     svg.appendChild(line);
+    // Each sample: a dot whose tooltip gives its time (UTC) and value with its unit.
+    for (const [x, y] of points) {
+      const dot = document.createElementNS(SVG, "circle");
+      dot.setAttribute("cx", sx(x).toFixed(1)); dot.setAttribute("cy", sy(y).toFixed(1));
+      dot.setAttribute("r", "2");
+      const tip = document.createElementNS(SVG, "title");
+      tip.textContent = isoUtc(x) + ": " + show(y);
+      dot.appendChild(tip);
+      svg.appendChild(dot);
+    }
     for (const [y, v] of [[10, hi], [H, lo]]) {
       const t = document.createElementNS(SVG, "text");
       t.setAttribute("x", "2"); t.setAttribute("y", String(y));
-      t.textContent = fmt(v, 3);
+      t.textContent = fmtMetric(key, v, 3);
       svg.appendChild(t);
     }
   }
   box.appendChild(svg);
+  if (points.length > 0) {
+    // The time axis: the first and the last sample, UTC.
+    const axis = el("div", { class: "axis", "data-x-axis": "utc" });
+    axis.appendChild(el("span", {}, timeOfDay(points[0][0])));
+    axis.appendChild(el("span", {}, timeOfDay(points[points.length - 1][0]) + " UTC"));
+    box.appendChild(axis);
+  }
   box.setAttribute("data-points", String(points.length));
   return box;
 }
@@ -123,11 +161,11 @@ function chart(title, points) {
 function renderCharts(samples) {
   const box = document.getElementById("charts");
   box.replaceChildren();
-  for (const [key, title] of CHARTS) {
+  for (const [key, title, unit] of CHARTS) {
     const points = samples
       .filter((s) => s[key] !== null && s[key] !== undefined && !Number.isNaN(s[key]))
       .map((s) => [s.at_unix, s[key]]);
-    box.appendChild(chart(title, points));
+    box.appendChild(chart(key, title, unit, points));
   }
 }
 

@@ -140,9 +140,10 @@ impl Monitor {
         .await?;
         self.metrics.update(&obs);
         let evaluation = evaluate(&obs, &self.config.rules);
-        let changes = self.store.apply_alerts(
+        let changes = self.store.apply_evaluation(
             &evaluation.active,
             &evaluation.evaluated,
+            &evaluation.readings,
             &self.dispatcher.channels(),
             now,
         )?;
@@ -152,7 +153,10 @@ impl Monitor {
             tracing::warn!(rule = %alert.rule, severity = alert.severity.as_str(), "{}", alert.summary);
         }
         for alert in &changes.resolved {
-            tracing::info!(rule = %alert.rule, "resolved: {}", alert.summary);
+            match changes.recovered.get(&alert.dedup_key) {
+                Some(now) => tracing::info!(rule = %alert.rule, "resolved: now {now}"),
+                None => tracing::info!(rule = %alert.rule, "resolved: {}", alert.summary),
+            }
         }
         let report = EvaluationReport {
             block: obs.checkpoint_block,

@@ -36,6 +36,8 @@ pub struct Notification {
     pub network: String,
     pub transition: Transition,
     pub alert: AlertRecord,
+    /// For a resolution: the value the rule reads now.
+    pub recovered: Option<String>,
 }
 
 impl Notification {
@@ -45,6 +47,7 @@ impl Notification {
             network,
             transition: notice.transition,
             alert: notice.alert,
+            recovered: notice.recovered,
         }
     }
 
@@ -55,11 +58,17 @@ impl Notification {
             Transition::Resolved => "RESOLVED",
             Transition::Test => "TEST",
         };
+        // A resolution leads with the recovered value; the summary still says why it fired.
+        let what = match (&self.transition, &self.recovered) {
+            (Transition::Resolved, Some(now)) => {
+                format!("now {now} (fired: {})", self.alert.summary)
+            }
+            _ => self.alert.summary.clone(),
+        };
         format!(
-            "[taonado {}] {state} {}: {}",
+            "[taonado {}] {state} {}: {what}",
             self.network,
             self.alert.severity.as_str().to_uppercase(),
-            self.alert.summary
         )
     }
 
@@ -484,6 +493,67 @@ mod tests {
             sign(b"Jefe", 1_700_000_000, b"{\"a\":1}"),
             "sha256=fa5f6481efc59da48b19c9dc10196c9953e5651f8304b3a318b6b87d70272e0a"
         );
+    }
+
+    #[test]
+    fn a_resolution_states_the_recovered_value_from_the_evaluation() {
+        use std::collections::BTreeSet;
+
+        use crate::config::RuleSettings;
+        use crate::rules::{TX_SUCCESS_RATE, evaluate};
+
+        // A failure storm fires the success-rate rule; the recovered chain resolves it.
+        let settings = RuleSettings::default();
+        let stats = |succeeded: u64| taonado_store::TxStats {
+            total: 15,
+            succeeded,
+            failed: 15 - succeeded,
+            success_rate: Some(succeeded as f64 / 15.0),
+            avg_gas_price_wei: None,
+            max_gas_price_wei: None,
+            total_gas_used: 0,
+        };
+        let mut storm = crate::observe::Observation {
+            checkpoint_block: Some(100),
+            tx: Some(stats(8)),
+            ..crate::observe::Observation::default()
+        };
+        let store = taonado_store::Store::open_in_memory().expect("a store");
+        let channels = vec!["hook".to_owned()];
+        let fired = evaluate(&storm, &settings);
+        let only_rate: BTreeSet<String> = [TX_SUCCESS_RATE.to_owned()].into();
+        let active: Vec<_> = fired
+            .active
+            .iter()
+            .filter(|a| a.rule == TX_SUCCESS_RATE)
+            .cloned()
+            .collect();
+        assert_eq!(active.len(), 1);
+        store
+            .apply_evaluation(&active, &only_rate, &fired.readings, &channels, 1)
+            .expect("fires");
+        storm.tx = Some(stats(15));
+        let healed = evaluate(&storm, &settings);
+        let changes = store
+            .apply_evaluation(&[], &only_rate, &healed.readings, &channels, 2)
+            .expect("resolves");
+        assert_eq!(changes.resolved.len(), 1);
+        let message = store
+            .recent_messages(10)
+            .expect("the outbox")
+            .into_iter()
+            .find(|m| m.payload.contains("\"resolved\""))
+            .expect("a resolution message");
+        let notice: AlertNotice = serde_json::from_str(&message.payload).expect("a notice");
+        let headline =
+            Notification::new(message.idempotency_key, "local".into(), notice).headline();
+        assert!(headline.contains("RESOLVED"), "{headline}");
+        let (now, fired) = headline.split_once("(fired:").expect("both parts");
+        assert!(
+            now.contains("100.0%") && !now.contains("below"),
+            "{headline}"
+        );
+        assert!(fired.contains("53.3%"), "{headline}");
     }
 
     #[test]

@@ -232,7 +232,7 @@ pub async fn observe(
         }
     }
     obs.pools_observed = true;
-    for &address in &contracts.pools {
+    for &address in contracts.pools.values() {
         let pool = ERC20Taonado::new(address, provider);
         let read = async {
             let denomination = pool
@@ -331,7 +331,7 @@ pub async fn contract_statuses(
                 .await
                 .map(|_| ())
                 .map_err(|e| e.to_string())
-        } else if contracts.pools.contains(&address) {
+        } else if contracts.pools.values().any(|pool| *pool == address) {
             ERC20Taonado::new(address, provider)
                 .denomination()
                 .block(at)
@@ -347,8 +347,24 @@ pub async fn contract_statuses(
                 .await
                 .map(|_| ())
                 .map_err(|e| e.to_string())
+        } else if let Some(validator) = contracts.evm_validator {
+            // The weights contract: the one the EvmValidator reads, or the deployment record
+            // is behind the chain (a migration it does not know of) and this is a red line.
+            match EvmValidator::new(validator, provider)
+                .weights()
+                .block(at)
+                .call()
+                .await
+            {
+                Ok(reads) if reads == address => Ok(()),
+                Ok(reads) => Err(format!(
+                    "the EvmValidator reads weights from {reads}, not from this {name}; the deployment record is behind the chain (run `taonado migrate verify`)"
+                )),
+                Err(e) => Err(format!("reading EvmValidator.weights: {e}")),
+            }
         } else {
-            // Weights (V2 or V3): code present is what both versions can answer for.
+            // Weights without an EvmValidator to ask: code present is what every version
+            // can answer for.
             Ok(())
         };
         if let Err(e) = &call {

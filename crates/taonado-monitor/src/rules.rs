@@ -2,7 +2,7 @@
 //! that hold now. A rule whose inputs are missing (a failed chain call, nothing indexed yet)
 //! is left out of `evaluated`, so its firing alerts keep their state instead of resolving.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use alloy::primitives::U256;
 use taonado_store::alerts::{ActiveAlert, Severity};
@@ -21,6 +21,9 @@ pub struct Evaluation {
     pub active: Vec<ActiveAlert>,
     /// Rules that had their inputs (their absent alerts resolve).
     pub evaluated: BTreeSet<String>,
+    /// What each evaluated rule reads now, by dedup key (or by rule, for rules whose alerts
+    /// are per transaction): a resolution states it, not the text it fired with.
+    pub readings: BTreeMap<String, String>,
 }
 
 struct Builder<'a> {
@@ -58,12 +61,113 @@ impl Builder<'_> {
     }
 }
 
+/// What the enabled rules read in `obs`, in words: the recovered value a resolution states.
+/// Keyed like the alerts (`rule:key`); per-transaction rules by rule.
+fn readings(obs: &Observation, settings: &RuleSettings) -> BTreeMap<String, String> {
+    let window = settings.window_blocks;
+    let mut out = BTreeMap::new();
+    let mut read = |rule: &str, key: Option<&str>, text: String| {
+        if settings.enabled(rule) {
+            let id = key.map_or_else(|| rule.to_owned(), |k| format!("{rule}:{k}"));
+            out.insert(id, text);
+        }
+    };
+    if let Some(stats) = &obs.tx {
+        let rate = match stats.success_rate {
+            Some(rate) if stats.total >= settings.min_transactions => format!(
+                "transaction success rate {:.1}% over the last {window} blocks (minimum {:.1}%; {} of {} failed)",
+                rate * 100.0,
+                settings.tx_success_rate_min * 100.0,
+                stats.failed,
+                stats.total
+            ),
+            _ => format!(
+                "{} protocol transactions over the last {window} blocks, fewer than the {} the success rate is judged on",
+                stats.total, settings.min_transactions
+            ),
+        };
+        read(TX_SUCCESS_RATE, Some("protocol"), rate);
+        let price = stats.avg_gas_price_wei.map_or_else(
+            || format!("no priced transactions over the last {window} blocks"),
+            |avg| {
+                format!(
+                    "average gas price {:.3} gwei over the last {window} blocks (limit {} gwei)",
+                    gwei(avg),
+                    settings.avg_gas_price_max_gwei
+                )
+            },
+        );
+        read(GAS_PRICE, Some("average"), price);
+        for rule in [FAILED_TRANSACTION, GAS_USED, SELF_WITHDRAWAL] {
+            read(
+                rule,
+                None,
+                format!("no longer among the last {window} blocks' transactions"),
+            );
+        }
+    }
+    if let Some(checkpoint) = obs.checkpoint_block {
+        let since = checkpoint.saturating_sub(obs.last_weight_set_block.unwrap_or(0));
+        read(
+            WEIGHT_INTERVAL,
+            Some("evm_validator"),
+            format!(
+                "weights set {since} blocks ago (limit {})",
+                settings.weight_interval_max_blocks
+            ),
+        );
+    }
+    if let Some(wtao) = &obs.wtao {
+        read(
+            WTAO_SUPPLY_DISCREPANCY,
+            Some(&format!("{:#x}", wtao.address)),
+            format!(
+                "WTAO holds {} TAO and its supply is {} TAO",
+                tao(wtao.native_balance),
+                tao(wtao.supply)
+            ),
+        );
+    }
+    if obs.pools_observed {
+        for pool in &obs.pools {
+            read(
+                POOL_BALANCE_DISCREPANCY,
+                Some(&format!("{:#x}", pool.address)),
+                format!(
+                    "pool {} holds {} TAO, as its {} deposits and {} withdrawals imply",
+                    pool.address,
+                    tao(pool.balance),
+                    pool.deposits,
+                    pool.withdrawals
+                ),
+            );
+        }
+    }
+    if let Some(balance) = obs.validator_balance
+        && let Ok(min) = settings.validator_balance_min()
+    {
+        read(
+            VALIDATOR_BALANCE_LOW,
+            Some("evm_validator"),
+            format!(
+                "EvmValidator bounty balance {} TAO (minimum {} TAO)",
+                tao(balance),
+                tao(min)
+            ),
+        );
+    }
+    out
+}
+
 /// The alerts that hold for `obs` under `settings`.
 pub fn evaluate(obs: &Observation, settings: &RuleSettings) -> Evaluation {
     let mut b = Builder {
         settings,
         block: obs.checkpoint_block,
-        out: Evaluation::default(),
+        out: Evaluation {
+            readings: readings(obs, settings),
+            ..Evaluation::default()
+        },
     };
     let window = settings.window_blocks;
 

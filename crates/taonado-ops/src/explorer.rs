@@ -1,9 +1,11 @@
 //! Source verification on an Etherscan- or Blockscout-compatible explorer (taostats).
 //!
 //! The sources are submitted as the exact solc standard-JSON input `contracts/build.mjs`
-//! compiles: every `contracts/src/**/*.sol` plus the OpenZeppelin files they import (read from
-//! `node_modules`), with the same settings, so the explorer's compilation reproduces the
-//! deployed bytecode and its metadata hash. Submission is `module=contract&action=verifysourcecode`
+//! compiles: every `contracts/src/**/*.sol` plus the OpenZeppelin files they import, with the
+//! same settings, so the explorer's compilation reproduces the deployed bytecode and its
+//! metadata hash. By default that is the input committed next to the artifacts
+//! ([`committed_standard_json_input`]), so no checkout or `node_modules` is needed;
+//! [`standard_json_input`] rebuilds it from a checkout. Submission is `module=contract&action=verifysourcecode`
 //! followed by `checkverifystatus` polling; the EvmValidator proxy is linked with
 //! `verifyproxycontract`/`checkproxyverification`. Transient failures (HTTP 5xx, transport
 //! errors, rate limits) are retried.
@@ -48,6 +50,15 @@ pub fn solc_settings() -> Value {
     })
 }
 
+/// The standard-JSON input the committed artifacts were compiled from, built into the binary.
+pub fn committed_standard_json_input() -> Result<Value> {
+    serde_json::from_str(taonado_contracts::STANDARD_JSON_INPUT).map_err(|e| {
+        ExplorerError::EmbeddedInput {
+            message: e.to_string(),
+        }
+    })
+}
+
 /// The standard-JSON input of the Solidity build: `contracts_dir/src/**/*.sol` (unit names
 /// `src/...`) and everything they import, OpenZeppelin from `node_modules`.
 pub fn standard_json_input(contracts_dir: &Path, node_modules: &Path) -> Result<Value> {
@@ -85,6 +96,36 @@ pub fn standard_json_input(contracts_dir: &Path, node_modules: &Path) -> Result<
         "sources": sources,
         "settings": solc_settings(),
     }))
+}
+
+/// Checks that `standard_json` holds, for every source unit each of `contracts` was compiled
+/// from, the exact text its artifact's metadata hashes (`sources.<unit>.keccak256`), so no
+/// source the deployed code was not built from (a stub, an edited or another version's file)
+/// is ever submitted. The error names the first file that differs.
+pub fn check_sources(
+    standard_json: &Value,
+    contracts: impl IntoIterator<Item = Contract>,
+) -> Result<()> {
+    for contract in contracts {
+        for (unit, expected) in &contract.artifact().source_keccak256 {
+            let content = standard_json["sources"][unit.as_str()]["content"]
+                .as_str()
+                .ok_or_else(|| ExplorerError::SourceMissing {
+                    unit: unit.clone(),
+                    contract: contract.name().to_owned(),
+                })?;
+            let found = alloy::primitives::keccak256(content.as_bytes());
+            if found != *expected {
+                return Err(ExplorerError::SourceMismatch {
+                    unit: unit.clone(),
+                    contract: contract.name().to_owned(),
+                    expected: *expected,
+                    found,
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 fn collect_sol(dir: &Path, root: &Path, out: &mut Vec<String>) -> Result<()> {
@@ -420,9 +461,10 @@ pub fn requests_for(
     (submit, skip)
 }
 
-/// Verifies every contract of `record` on the explorer: reads each address's code first (only
-/// code that matches its artifact is submitted), then submits and polls, then links the
-/// EvmValidator proxy to its implementation.
+/// Verifies every contract of `record` on the explorer: checks every source against the
+/// artifacts' metadata ([`check_sources`]; nothing is submitted when one differs), reads each
+/// address's code (only code that matches its artifact is submitted), then submits and polls,
+/// then links the EvmValidator proxy to its implementation.
 pub async fn verify_record(
     provider: &alloy::providers::DynProvider,
     client: &ExplorerClient,
@@ -432,6 +474,7 @@ pub async fn verify_record(
     use alloy::providers::Provider;
     let source = standard_json.to_string();
     let (submit, skip) = requests_for(record);
+    check_sources(standard_json, submit.iter().map(|request| request.contract))?;
     let mut results = Vec::new();
     for (name, address, reason) in skip {
         results.push(VerificationResult {
@@ -832,10 +875,42 @@ contract X { /* import "nope.sol"; */ }
     }
 
     #[test]
-    fn the_checkout_gives_every_source_the_artifacts_come_from() {
+    fn the_committed_input_is_the_checkouts_and_compiles_with_the_explorer_settings() {
+        let committed = committed_standard_json_input().expect("the embedded input parses");
+        assert_eq!(committed["settings"], solc_settings());
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-        let input = standard_json_input(&root.join("contracts"), &root.join("node_modules"))
-            .expect("contracts/src and node_modules are present in the checkout");
+        if root.join("node_modules/@openzeppelin").is_dir() {
+            let rebuilt = standard_json_input(&root.join("contracts"), &root.join("node_modules"))
+                .expect("the checkout's sources");
+            assert_eq!(committed, rebuilt);
+        }
+    }
+
+    #[test]
+    fn a_source_the_artifact_was_not_compiled_from_is_refused_by_name() {
+        let mut input = committed_standard_json_input().expect("the embedded input parses");
+        check_sources(&input, Contract::ALL.iter().copied()).expect("the committed sources");
+        let unit = "@openzeppelin/contracts/proxy/ERC1967/ERC1967Proxy.sol";
+        input["sources"][unit]["content"] = "// stub\n".into();
+        let error = check_sources(&input, [Contract::ERC1967Proxy]).unwrap_err();
+        assert!(
+            matches!(&error, ExplorerError::SourceMismatch { unit: u, .. } if u == unit),
+            "{error}"
+        );
+        assert!(error.to_string().contains(unit), "{error}");
+        // WTAO does not import it, so only the contracts that do are refused.
+        check_sources(&input, [Contract::WTAO]).expect("WTAO's sources are intact");
+        let sources = input["sources"].as_object_mut().expect("sources");
+        sources.remove(unit);
+        assert!(matches!(
+            check_sources(&input, [Contract::ERC1967Proxy]),
+            Err(ExplorerError::SourceMissing { .. })
+        ));
+    }
+
+    #[test]
+    fn the_committed_input_gives_every_source_the_artifacts_come_from() {
+        let input = committed_standard_json_input().expect("the embedded input parses");
         let sources = input["sources"].as_object().expect("sources");
         for &contract in Contract::ALL {
             let unit = &contract.artifact().source_name;

@@ -33,7 +33,8 @@ pub use error::{OpsError, Result};
 // The record is the deployment model's (taonado-deployment); re-exported for callers of
 // `deploy`, which returns it.
 pub use simulation::{
-    SimulationConfig, SimulationEvent, SimulationObserver, SimulationReport, run_simulation,
+    MixerTraffic, SimulationConfig, SimulationEvent, SimulationObserver, SimulationReport,
+    run_simulation,
 };
 pub use subnet::{LocalSubnet, SubnetKind};
 pub use taonado_deployment::{ContractRecord, DeploymentRecord, PoolRecord, VerifierRecord};

@@ -12,8 +12,12 @@ use taonado_types::{AccountId32, Hotkey};
 
 use crate::error::{OpsError, Result};
 use crate::tx;
-use crate::weights::{AssociationState, WeightsReader, normalized_weights, resolve_block};
+use crate::weights::{
+    AssociationState, WeightsReader, live_weights, normalized_weights, resolve_block,
+};
+use alloy::eips::BlockId;
 use taonado_contracts::bindings::{DepositTracker, IMetagraph, WTAO, WeightsV3};
+use taonado_deployment::ProtocolAddresses;
 
 pub use crate::error::miner::MinerError;
 
@@ -31,6 +35,9 @@ pub struct RegisterReport {
     pub wrap_tx: Option<B256>,
     pub wtao_balance: U256,
     pub gas_spent_wei: U256,
+    /// What the operator should know (said on stderr before anything was sent too): the
+    /// hotkey holds the burn uid.
+    pub warnings: Vec<String>,
 }
 
 /// A miner's view of the protocol at one block.
@@ -70,18 +77,28 @@ pub(crate) fn find_uid(hotkeys: &[B256], hotkey: &Hotkey) -> Option<u16> {
 pub async fn register(
     provider: &DynProvider,
     from: Address,
-    weights: Address,
+    addresses: &ProtocolAddresses,
     hotkey: Hotkey,
     amount: U256,
     top_up: bool,
 ) -> Result<RegisterReport> {
     let block = resolve_block(provider, None).await?;
-    let reader = WeightsReader::new(provider, weights, block).await?;
+    let weights = live_weights(provider, addresses, Some(BlockId::number(block))).await?;
+    let reader = WeightsReader::new(provider, weights.address, block).await?;
     let hotkeys = reader.hotkeys().await?;
     let uid = find_uid(&hotkeys, &hotkey).ok_or(MinerError::HotkeyNotRegistered {
         hotkey,
         netuid: reader.netuid,
     })?;
+    let mut warnings = Vec::new();
+    if usize::from(uid) == crate::weights::BURN_UID {
+        let warning = format!(
+            "hotkey {hotkey} holds uid {uid}, the burn uid: the weights never count its associations, so what {from} wraps under it earns this miner no weight; register a hotkey with another uid"
+        );
+        // Said before anything is sent, and kept in the report.
+        tracing::warn!("{warning}");
+        warnings.push(warning);
+    }
     let key = hotkey.account().to_b256();
     let tracker = DepositTracker::new(reader.tracker, provider);
     let associated = tracker
@@ -201,6 +218,7 @@ pub async fn register(
         wrap_tx,
         wtao_balance,
         gas_spent_wei: gas_spent,
+        warnings,
     })
 }
 
@@ -209,11 +227,12 @@ pub async fn register(
 /// incentive and emission.
 pub async fn status(
     provider: &DynProvider,
-    weights: Address,
+    addresses: &ProtocolAddresses,
     hotkey: Hotkey,
 ) -> Result<MinerStatus> {
     let block = resolve_block(provider, None).await?;
-    let reader = WeightsReader::new(provider, weights, block).await?;
+    let weights = live_weights(provider, addresses, Some(BlockId::number(block))).await?;
+    let reader = WeightsReader::new(provider, weights.address, block).await?;
     let hotkeys = reader.hotkeys().await?;
     let uid = find_uid(&hotkeys, &hotkey);
     let key = hotkey.account().to_b256();
@@ -280,15 +299,6 @@ pub async fn status(
         incentive,
         emission,
     })
-}
-
-/// The WeightsV3 address an EvmValidator pushes (so commands need only the validator's).
-pub async fn weights_of_validator(provider: &DynProvider, validator: Address) -> Result<Address> {
-    taonado_contracts::bindings::EvmValidator::new(validator, provider)
-        .weights()
-        .call()
-        .await
-        .map_err(OpsError::contract("reading EvmValidator.weights"))
 }
 
 /// Checks that `weights` is a WeightsV3 (answers `depositGoal`), for a clear error early.

@@ -1,7 +1,9 @@
 //! The live demo behind `taonado up`: miners join the local subnet, wrap different amounts of
 //! TAO and associate their hotkeys; the validator sets weights every interval (alternating the
 //! owner's `operatorSetWeights` and a miner's public, bounty-paying `setWeights`); the chain's
-//! epochs pay emissions. Everything is reported to a [`SimulationObserver`] as it happens, and
+//! epochs pay emissions; with [`MixerTraffic`], the funder also deposits into a pool and
+//! withdraws each note to a fresh address (a real proof, with the local dev keys), so the
+//! pools see traffic. Everything is reported to a [`SimulationObserver`] as it happens, and
 //! the loop ends when the shutdown watch flips.
 //!
 //! The loop ticks with `tokio::time::interval`; on a chain that only mines on demand (instant
@@ -31,6 +33,19 @@ pub struct SimulationConfig {
     pub weights_interval_blocks: u64,
     /// Wall-clock time between two looks at the chain.
     pub tick: Duration,
+    /// Mixer deposits and withdrawals, when set.
+    pub mixer: Option<MixerTraffic>,
+}
+
+/// The simulation's use of the mixer: every `interval_blocks`, a deposit into the pool of
+/// `amount` by the funder, or the withdrawal of the open note to a fresh address.
+#[derive(Clone, Debug)]
+pub struct MixerTraffic {
+    /// The pool amount (`"1"`).
+    pub amount: String,
+    pub interval_blocks: u64,
+    /// Where the event caches and the (throwaway) note backup go.
+    pub work_dir: std::path::PathBuf,
 }
 
 /// Which path set the weights.
@@ -66,6 +81,20 @@ pub enum SimulationEvent {
         incentives: Vec<u16>,
         emissions: Vec<u64>,
     },
+    MixerDeposit {
+        pool: String,
+        leaf_index: u64,
+        tx: B256,
+        block: u64,
+    },
+    MixerWithdrawal {
+        pool: String,
+        recipient: Address,
+        tx: B256,
+        block: u64,
+    },
+    /// A mixer step failed; the loop goes on.
+    MixerFailed { block: u64, reason: String },
 }
 
 /// Makes a provider that signs with a key, on the caller's connection (the CLI passes
@@ -95,6 +124,8 @@ pub struct SimulationReport {
     pub weight_failures: usize,
     pub epochs: usize,
     pub bounty_paid_wei: U256,
+    pub mixer_deposits: usize,
+    pub mixer_withdrawals: usize,
     pub first_block: u64,
     pub last_block: u64,
 }
@@ -127,7 +158,8 @@ pub async fn run_simulation(
     let funder_provider = wallets(funder);
     let subnet = LocalSubnet::new(funder_provider.clone(), kind, record.netuid, funder_address);
     let validator = record.address(names::EVM_VALIDATOR)?;
-    let weights = record.address(names::WEIGHTS)?;
+    // Miners register through the weights contract the EvmValidator reads, as the CLI does.
+    let addresses = taonado_deployment::ProtocolAddresses::from_record(record);
 
     let first_block = block_number(provider).await?;
     let mut miners = Vec::with_capacity(config.miners);
@@ -142,7 +174,7 @@ pub async fn run_simulation(
             funder_address,
             wallets,
             &subnet,
-            weights,
+            &addresses,
             wrapped,
         )
         .await?;
@@ -166,9 +198,21 @@ pub async fn run_simulation(
         weight_failures: 0,
         epochs: 0,
         bounty_paid_wei: U256::ZERO,
+        mixer_deposits: 0,
+        mixer_withdrawals: 0,
         first_block,
         last_block: first_block,
     };
+    let mixer = match &config.mixer {
+        Some(traffic) => Some((
+            crate::mixer::Mixer::new(funder_provider.clone(), record.clone(), &traffic.work_dir)
+                .await?,
+            traffic,
+        )),
+        None => None,
+    };
+    let mut open_note: Option<taonado_zk::Note> = None;
+    let mut last_mixer_block: Option<u64> = None;
     let mut last_weights_block: Option<u64> = None;
     let mut last_block = first_block;
     let mut last_epoch = subnet.epoch_index().await?;
@@ -229,6 +273,26 @@ pub async fn run_simulation(
             }
         }
 
+        if let Some((mixer, traffic)) = &mixer
+            && last_mixer_block.is_none_or(|last| block >= last + traffic.interval_blocks)
+        {
+            last_mixer_block = Some(block);
+            match mix_once(mixer, traffic, funder_address, &mut open_note).await {
+                Ok(event) => {
+                    match &event {
+                        SimulationEvent::MixerDeposit { .. } => report.mixer_deposits += 1,
+                        SimulationEvent::MixerWithdrawal { .. } => report.mixer_withdrawals += 1,
+                        _ => {}
+                    }
+                    observer.event(&event);
+                }
+                Err(err) => observer.event(&SimulationEvent::MixerFailed {
+                    block,
+                    reason: err.to_string(),
+                }),
+            }
+        }
+
         let epoch = subnet.epoch_index().await?;
         if epoch != last_epoch {
             last_epoch = epoch;
@@ -258,6 +322,49 @@ pub async fn run_simulation(
     Ok(report)
 }
 
+/// One mixer step: withdraw the open note to a fresh address, or deposit a new one.
+async fn mix_once(
+    mixer: &crate::mixer::Mixer,
+    traffic: &MixerTraffic,
+    funder: Address,
+    open_note: &mut Option<taonado_zk::Note>,
+) -> Result<SimulationEvent> {
+    let progress = crate::mixer::NoMixerProgress;
+    if let Some(note) = open_note.take() {
+        let recipient = PrivateKeySigner::random().address();
+        let request = crate::mixer::WithdrawRequest {
+            note,
+            recipient,
+            relayer: Address::ZERO,
+            fee: U256::ZERO,
+            refund: U256::ZERO,
+        };
+        // The local dev keys come with the binary; a simulation only runs on dev chains.
+        let withdrawn = mixer.withdraw(&request, None, &progress).await?;
+        return Ok(SimulationEvent::MixerWithdrawal {
+            pool: withdrawn.pool.amount.clone(),
+            recipient,
+            tx: withdrawn.tx_hash,
+            block: withdrawn.block,
+        });
+    }
+    let request = crate::mixer::DepositRequest {
+        amount: traffic.amount.clone(),
+        sender: funder,
+        backup: traffic.work_dir.join("simulation-notes.txt"),
+        wrap: true,
+    };
+    let deposited = mixer.deposit(&request, &progress).await?;
+    let event = SimulationEvent::MixerDeposit {
+        pool: deposited.pool.amount.clone(),
+        leaf_index: deposited.leaf_index,
+        tx: deposited.tx_hash,
+        block: deposited.block,
+    };
+    *open_note = Some(deposited.note);
+    Ok(event)
+}
+
 async fn block_number(provider: &DynProvider) -> Result<u64> {
     provider
         .get_block_number()
@@ -270,7 +377,7 @@ async fn join_miner(
     funder_address: Address,
     wallets: Wallets<'_>,
     subnet: &LocalSubnet,
-    weights: Address,
+    addresses: &taonado_deployment::ProtocolAddresses,
     wrapped: U256,
 ) -> Result<Miner> {
     let key = PrivateKeySigner::random();
@@ -292,7 +399,7 @@ async fn join_miner(
     crate::miner::register(
         &provider,
         address,
-        weights,
+        addresses,
         Hotkey(AccountId32(hotkey.0)),
         wrapped,
         false,

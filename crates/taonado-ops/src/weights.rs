@@ -10,9 +10,12 @@ use serde::Serialize;
 use taonado_types::{AccountId32, Hotkey};
 
 use crate::error::{OpsError, Result};
-use taonado_contracts::bindings::{DepositTracker, ERC20Taonado, IMetagraph, WTAO, WeightsV3};
+use taonado_contracts::bindings::{
+    DepositTracker, ERC20Taonado, EvmValidator, IMetagraph, WTAO, WeightsV3,
+};
+use taonado_deployment::ProtocolAddresses;
 
-pub use crate::error::weights::WeightsError;
+pub use crate::error::weights::{LiveWeightsError, WeightsError};
 
 /// Associations of one hotkey that WeightsV3 counts (`MAX_ASSOCIATIONS_PER_HOTKEY`).
 pub const MAX_ASSOCIATIONS_PER_HOTKEY: usize = 100;
@@ -85,6 +88,89 @@ pub struct UidDeposits {
     pub deposits: U256,
 }
 
+/// The weights contract the protocol uses. Every command that reads weights takes it from
+/// [`live_weights`], so none can show another contract than the EvmValidator reads.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LiveWeights {
+    /// What the deployment calls the address: `WeightsV4`, `WeightsV3` or `WeightsV2`.
+    pub name: &'static str,
+    pub address: Address,
+    /// True when the address was read from the EvmValidator on chain; false when the
+    /// deployment names no EvmValidator and its newest weights contract is taken.
+    pub read_from_evm_validator: bool,
+    /// Set when the deployment names a newer weights contract than the one the EvmValidator
+    /// reads (a migration deployed but not switched over).
+    pub newer_unused: Option<String>,
+}
+
+/// The weights contract the EvmValidator reads at `at` (latest when `None`), named by and
+/// cross-checked with the deployment's addresses (the record laid over the config): an
+/// address the deployment does not name is an error, never shown under an old name. Without
+/// an EvmValidator, the deployment's newest weights contract.
+pub async fn live_weights(
+    provider: &DynProvider,
+    addresses: &ProtocolAddresses,
+    at: Option<BlockId>,
+) -> Result<LiveWeights> {
+    let recorded = addresses.live_weights();
+    let Some(evm_validator) = addresses.evm_validator else {
+        let (name, address) = recorded.ok_or(LiveWeightsError::NotDeployed)?;
+        return Ok(LiveWeights {
+            name,
+            address,
+            read_from_evm_validator: false,
+            newer_unused: None,
+        });
+    };
+    let reads = EvmValidator::new(evm_validator, provider)
+        .weights()
+        .block(at.unwrap_or(BlockId::latest()))
+        .call()
+        .await
+        .map_err(OpsError::contract("reading EvmValidator.weights"))?;
+    let known = [
+        ("WeightsV4", addresses.weights_v4),
+        ("WeightsV3", addresses.weights_v3),
+        ("WeightsV2", addresses.weights_v2),
+    ];
+    let name = known
+        .iter()
+        .find_map(|(name, address)| (*address == Some(reads)).then_some(*name))
+        .ok_or_else(|| LiveWeightsError::Unrecorded {
+            evm_validator,
+            reads,
+            known: describe(&known),
+        })?;
+    let newer_unused = recorded
+        .filter(|(_, address)| *address != reads)
+        .map(|(newest, address)| {
+            format!(
+                "the deployment also names {newest} {address}, which the EvmValidator does not read; finish the migration with `taonado migrate weights`"
+            )
+        });
+    if let Some(note) = &newer_unused {
+        tracing::warn!("{note}");
+    }
+    Ok(LiveWeights {
+        name,
+        address: reads,
+        read_from_evm_validator: true,
+        newer_unused,
+    })
+}
+
+fn describe(known: &[(&str, Option<Address>)]) -> String {
+    let named: Vec<String> = known
+        .iter()
+        .filter_map(|(name, address)| address.map(|a| format!("{name} {a}")))
+        .collect();
+    if named.is_empty() {
+        "no weights contract".to_owned()
+    } else {
+        named.join(", ")
+    }
+}
+
 /// A uid whose on-chain and recomputed weights differ (`None`: the vector is shorter).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct WeightMismatch {
@@ -97,6 +183,8 @@ pub struct WeightMismatch {
 #[derive(Clone, Debug, Serialize)]
 pub struct WeightsComparison {
     pub block: u64,
+    /// The weights contract compared: the one the EvmValidator reads ([`live_weights`]).
+    pub weights: LiveWeights,
     pub weights_contract: Address,
     pub netuid: u16,
     pub deposit_goal: U256,
@@ -358,16 +446,18 @@ pub(crate) async fn resolve_block(provider: &DynProvider, block: Option<u64>) ->
     }
 }
 
-/// Reads WeightsV3's `getNormalizedWeights()` and recomputes it from the state of the same
-/// block (the latest when `block` is `None`). A node without that block's state (the devnet
+/// Reads `getNormalizedWeights()` of the weights contract the EvmValidator reads at that
+/// block ([`live_weights`]: WeightsV3, or WeightsV4 after a migration, whose weights are V3's
+/// where V3 is defined) and recomputes it from the state of the same block (the latest when `block` is `None`). A node without that block's state (the devnet
 /// keeps only the latest; public nodes prune) fails with an RPC error.
 pub async fn compare(
     provider: &DynProvider,
-    weights: Address,
+    addresses: &ProtocolAddresses,
     block: Option<u64>,
 ) -> Result<WeightsComparison> {
     let block = resolve_block(provider, block).await?;
-    let reader = WeightsReader::new(provider, weights, block).await?;
+    let weights = live_weights(provider, addresses, Some(BlockId::number(block))).await?;
+    let reader = WeightsReader::new(provider, weights.address, block).await?;
     let deposit_goal = reader.deposit_goal().await?;
     let onchain = reader.onchain_normalized().await?;
     let hotkeys = reader.hotkeys().await?;
@@ -382,7 +472,8 @@ pub async fn compare(
     let offchain = normalized_weights(deposit_goal, &deposits)?;
     Ok(WeightsComparison {
         block,
-        weights_contract: weights,
+        weights_contract: weights.address,
+        weights,
         netuid: reader.netuid,
         deposit_goal,
         mismatches: mismatches(&onchain, &offchain),

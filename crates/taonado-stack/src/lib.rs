@@ -72,8 +72,13 @@ impl StackPlan {
             miners,
             weights_interval_blocks: weights_interval,
             tick: if fast { Self::FAST_TICK } else { Self::TICK },
+            // `run` sets the mixer traffic: it knows where the chain's files go.
+            mixer: None,
         }
     }
+
+    /// The pool the simulation deposits into and withdraws from.
+    pub const MIXER_POOL: &str = "1";
 }
 
 /// The dev chain as it came up.
@@ -93,8 +98,11 @@ pub trait StackObserver: SimulationObserver {
     fn deploy_progress(&self) -> &dyn DeployProgress;
     /// The chain is up and the protocol deployed.
     fn deployed(&self, devnet: &DevnetFacts, record: &DeploymentRecord, record_path: &Path);
-    /// The monitor's dashboard is listening.
-    fn dashboard(&self, url: &str);
+    /// Every endpoint listens: the chain (told by `deployed`) and, unless the monitor is
+    /// off, the dashboard with `/metrics` at `dashboard_url`. Called once, right after the
+    /// monitor binds and before the simulation starts, so callers can print the endpoints
+    /// while the stack runs.
+    fn listening(&self, dashboard_url: Option<&str>);
     /// The simulation starts (it is not started with `--no-sim`).
     fn simulating(&self, config: &SimulationConfig);
 }
@@ -207,14 +215,18 @@ async fn run_on(
         Some(dir) => dir.join("monitor.db"),
         None => std::env::temp_dir().join(format!("taonado-up-{}.db", std::process::id())),
     };
+    let mixer_dir = match &plan.devnet.state_dir {
+        Some(dir) => dir.join("mixer"),
+        None => std::env::temp_dir().join(format!("taonado-up-{}-mixer", std::process::id())),
+    };
     let monitor = match plan.monitor_listen {
         None => None,
         Some(listen) => {
             let service = start_monitor(plan, &network, listen, monitor_db.clone()).await?;
-            observer.dashboard(service.dashboard_url());
             Some(service)
         }
     };
+    observer.listening(monitor.as_ref().map(MonitorService::dashboard_url));
     let (monitor_stop_tx, monitor_stop_rx) = watch::channel(false);
     let monitoring = async move {
         match monitor {
@@ -234,15 +246,17 @@ async fn run_on(
             }
             Some(config) => {
                 observer.simulating(config);
+                // The mixer's caches and the simulation's throwaway notes live with the
+                // chain's state, or for a throwaway chain in a folder removed at the stop.
+                let mut config = config.clone();
+                config.mixer = Some(taonado_ops::MixerTraffic {
+                    amount: StackPlan::MIXER_POOL.to_owned(),
+                    interval_blocks: plan.weights_interval.max(1),
+                    work_dir: mixer_dir.clone(),
+                });
                 let wallets = |key| taonado_client::with_signer(&provider, key);
                 let simulation = taonado_ops::run_simulation(
-                    &provider,
-                    funder,
-                    &wallets,
-                    &record,
-                    config.clone(),
-                    stop_rx,
-                    observer,
+                    &provider, funder, &wallets, &record, config, stop_rx, observer,
                 );
                 tokio::pin!(simulation);
                 // The simulation ends when the stop flag flips; it may also end on its own
@@ -271,6 +285,7 @@ async fn run_on(
             path.push(suffix);
             let _ = std::fs::remove_file(path);
         }
+        let _ = std::fs::remove_dir_all(&mixer_dir);
     }
     let simulation = simulation?;
     let monitor = monitor?;

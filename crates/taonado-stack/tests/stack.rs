@@ -36,8 +36,8 @@ impl StackObserver for Heard {
         self.push("deployed".into());
     }
 
-    fn dashboard(&self, url: &str) {
-        self.push(format!("dashboard {url}"));
+    fn listening(&self, dashboard_url: Option<&str>) {
+        self.push(format!("listening {dashboard_url:?}"));
     }
 
     fn simulating(&self, _: &SimulationConfig) {
@@ -82,6 +82,9 @@ async fn a_stop_requested_early_ends_the_stack_right_after_the_deployment() {
     assert!(report.simulation.is_some(), "the simulation ran");
     let heard = heard.0.into_inner().unwrap();
     assert_eq!(heard[0], "deployed");
-    assert!(heard[1].starts_with("dashboard http://"), "{heard:?}");
+    assert!(
+        heard[1].starts_with("listening Some(\"http://"),
+        "{heard:?}"
+    );
     assert_eq!(heard[2], "simulating");
 }

@@ -2,7 +2,7 @@
 //! notifications each transition needs written to the outbox in the same transaction, so
 //! a state change and its delivery are never separated by a crash.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use alloy_primitives::keccak256;
 use rusqlite::{OptionalExtension as _, Row, Transaction, params};
@@ -152,6 +152,10 @@ impl Transition {
 pub struct AlertNotice {
     pub transition: Transition,
     pub alert: AlertRecord,
+    /// For a resolution: what the rule measures now (the recovered value); the alert's
+    /// summary still says why it fired.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovered: Option<String>,
 }
 
 /// What one [`Store::apply_alerts`] changed.
@@ -163,6 +167,8 @@ pub struct AlertChanges {
     pub still_firing: usize,
     /// Outbox messages written.
     pub enqueued: usize,
+    /// What the rule of each resolved alert reads now, by dedup key (when known).
+    pub recovered: BTreeMap<String, String>,
 }
 
 /// Idempotency keys of dead-letter notices start with this.
@@ -210,10 +216,15 @@ fn to_i64(what: &'static str, value: u64) -> Result<i64> {
     })
 }
 
-fn notice_json(transition: Transition, alert: &AlertRecord) -> Result<String> {
+fn notice_json(
+    transition: Transition,
+    alert: &AlertRecord,
+    recovered: Option<&str>,
+) -> Result<String> {
     serde_json::to_string(&AlertNotice {
         transition,
         alert: alert.clone(),
+        recovered: recovered.map(str::to_owned),
     })
     .map_err(|e| StoreError::Corrupt {
         what: "alert notice",
@@ -226,9 +237,10 @@ fn enqueue_notice(
     channels: &[String],
     transition: Transition,
     alert: &AlertRecord,
+    recovered: Option<&str>,
     now: u64,
 ) -> Result<usize> {
-    let payload = notice_json(transition, alert)?;
+    let payload = notice_json(transition, alert, recovered)?;
     let identity = fired_identity(tx, alert.id)?;
     for channel in channels {
         let key = idempotency_key(alert, &identity, transition, channel);
@@ -294,14 +306,27 @@ fn firing_in(tx: &Transaction<'_>) -> Result<Vec<AlertRecord>> {
 }
 
 impl Store {
-    /// Records one evaluation: alerts in `active` that were not firing start firing, firing
-    /// alerts of a rule in `evaluated_rules` that are no longer active resolve (rules that
-    /// could not be evaluated keep their state). Each transition enqueues one message per
-    /// channel in the same transaction.
+    /// [`Store::apply_evaluation`] without readings: resolutions say no recovered value.
     pub fn apply_alerts(
         &self,
         active: &[ActiveAlert],
         evaluated_rules: &BTreeSet<String>,
+        channels: &[String],
+        now: u64,
+    ) -> Result<AlertChanges> {
+        self.apply_evaluation(active, evaluated_rules, &BTreeMap::new(), channels, now)
+    }
+
+    /// Records one evaluation: alerts in `active` that were not firing start firing, firing
+    /// alerts of a rule in `evaluated_rules` that are no longer active resolve (rules that
+    /// could not be evaluated keep their state). Each transition enqueues one message per
+    /// channel in the same transaction. A resolution's message carries what the rule reads
+    /// now, from `readings` by dedup key, else by rule.
+    pub fn apply_evaluation(
+        &self,
+        active: &[ActiveAlert],
+        evaluated_rules: &BTreeSet<String>,
+        readings: &BTreeMap<String, String>,
         channels: &[String],
         now: u64,
     ) -> Result<AlertChanges> {
@@ -356,7 +381,8 @@ impl Store {
                     updated_at: now,
                     resolved_at: None,
                 };
-                changes.enqueued += enqueue_notice(tx, channels, Transition::Fired, &record, now)?;
+                changes.enqueued +=
+                    enqueue_notice(tx, channels, Transition::Fired, &record, None, now)?;
                 changes.fired.push(record);
             }
             for mut record in firing {
@@ -372,8 +398,23 @@ impl Store {
                 record.state = AlertState::Resolved;
                 record.resolved_at = Some(now);
                 record.updated_at = now;
-                changes.enqueued +=
-                    enqueue_notice(tx, channels, Transition::Resolved, &record, now)?;
+                let recovered = readings
+                    .get(&record.dedup_key)
+                    .or_else(|| readings.get(&record.rule))
+                    .map(String::as_str);
+                changes.enqueued += enqueue_notice(
+                    tx,
+                    channels,
+                    Transition::Resolved,
+                    &record,
+                    recovered,
+                    now,
+                )?;
+                if let Some(text) = recovered {
+                    changes
+                        .recovered
+                        .insert(record.dedup_key.clone(), text.to_owned());
+                }
                 changes.resolved.push(record);
             }
             Ok(changes)
@@ -400,7 +441,7 @@ impl Store {
             updated_at: now,
             resolved_at: None,
         };
-        let payload = notice_json(Transition::Test, &record)?;
+        let payload = notice_json(Transition::Test, &record, None)?;
         self.with_tx(|tx| {
             // The sequence makes two tests in the same second distinct messages.
             let seq: i64 = tx
@@ -445,7 +486,7 @@ impl Store {
             updated_at: now,
             resolved_at: None,
         };
-        let payload = notice_json(Transition::Fired, &record)?;
+        let payload = notice_json(Transition::Fired, &record, None)?;
         self.with_tx(|tx| {
             let mut keys = Vec::new();
             for channel in channels.iter().filter(|c| *c != dead_channel) {

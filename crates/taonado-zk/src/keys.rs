@@ -29,6 +29,18 @@ pub const VERIFYING_KEY_FILE: &str = "withdraw.vk.json";
 /// The setup label of keys made from [`LOCAL_DEV_SETUP_SEED`].
 pub const LOCAL_DEV_SETUP: &str = "local-dev-insecure";
 
+/// The local development proving key (`keys/local/withdraw.pk.bin`), compiled into the
+/// binary so that the local setup works from any directory and is never regenerated at run
+/// time: its toxic waste is public, so shipping it costs no secrecy.
+const LOCAL_DEV_PROVING_KEY: &[u8] = include_bytes!("../../../keys/local/withdraw.pk.bin");
+
+/// The local development verifying key (`keys/local/withdraw.vk.json`, snarkjs format),
+/// compiled into the binary; what `deploy` puts on dev chains when no key is given.
+pub const LOCAL_DEV_VERIFYING_KEY_JSON: &str = include_str!("../../../keys/local/withdraw.vk.json");
+
+/// How errors name the compiled-in local keys (they have no path on the user's machine).
+pub const EMBEDDED_LOCAL_KEYS: &str = "<embedded local dev keys>";
+
 /// First bytes of a proving key file; the circuit hash, the Keccak-256 of the key bytes
 /// and the compressed key follow.
 const PROVING_KEY_MAGIC: &[u8; 16] = b"taonado-pk-v2\0\0\0";
@@ -115,6 +127,15 @@ pub fn write_proving_key(path: &Path, prover: &WithdrawProver) -> Result<(), ZkE
 /// Reads a proving key file made for `shape`'s circuit.
 pub fn read_proving_key(path: &Path, shape: CircuitShape) -> Result<WithdrawProver, ZkError> {
     let bytes = fs::read(path).map_err(io_error("read", path))?;
+    decode_proving_key(path, &bytes, shape)
+}
+
+/// Decodes a proving key file's bytes made for `shape`'s circuit; `path` only labels errors.
+fn decode_proving_key(
+    path: &Path,
+    bytes: &[u8],
+    shape: CircuitShape,
+) -> Result<WithdrawProver, ZkError> {
     let hash_end = PROVING_KEY_MAGIC.len() + 32;
     let header = hash_end + 32;
     if bytes.len() < header || &bytes[..PROVING_KEY_MAGIC.len()] != PROVING_KEY_MAGIC {
@@ -332,9 +353,30 @@ pub fn load_keys(
     Ok((prover, KeyProvenance::from_json(&value)))
 }
 
-/// Loads the local development prover from `dir`, or runs the deterministic local setup
-/// and writes both key files when the proving key is missing or belongs to another
-/// circuit. Returns the prover and whether it was (re)generated.
+/// The local development prover and its provenance, from the keys compiled into the binary
+/// (checked exactly as [`load_keys`] checks a directory: both bound to this build's
+/// circuit, the proving key's verifying key equal to the verifying key file).
+pub fn local_dev_keys() -> Result<(WithdrawProver, KeyProvenance), ZkError> {
+    let label = Path::new(EMBEDDED_LOCAL_KEYS);
+    let shape = CircuitShape::withdraw()?;
+    let value: Value = serde_json::from_str(LOCAL_DEV_VERIFYING_KEY_JSON)
+        .map_err(|e| bad_file(label, format!("invalid JSON: {e}")))?;
+    let vk = verifying_key_from_json(label, &value, shape.hash())?;
+    let prover = decode_proving_key(label, LOCAL_DEV_PROVING_KEY, shape)?;
+    if *prover.verifying_key() != vk {
+        return Err(bad_file(
+            label,
+            "the proving key's verifying key differs from the verifying key; rebuild with the keys of keys/local",
+        ));
+    }
+    Ok((prover, KeyProvenance::from_json(&value)))
+}
+
+/// Writes the local development keys into `dir` (the developer tool behind
+/// `keys/local`: `cargo run --release -p taonado-zk --example local-keys`). Loads them
+/// from `dir` when present and current; otherwise runs the deterministic local setup
+/// and writes both key files. Returns the prover and whether it was (re)generated. Never
+/// called at run time: the binary proves with [`local_dev_keys`].
 pub fn load_or_create_local(dir: &Path) -> Result<(WithdrawProver, bool), ZkError> {
     let paths = KeyPaths::in_dir(dir);
     let shape = CircuitShape::withdraw()?;
@@ -402,6 +444,13 @@ mod tests {
             load_keys(other_circuit.path(), shape),
             Err(ZkError::CircuitMismatch { .. })
         ));
+    }
+
+    #[test]
+    fn the_embedded_local_keys_load_as_the_local_dev_setup() {
+        let (prover, provenance) = local_dev_keys().expect("the compiled-in keys load");
+        assert_eq!(provenance.setup, LOCAL_DEV_SETUP);
+        assert!(is_local_dev_verifying_key(prover.verifying_key()));
     }
 
     #[test]

@@ -122,6 +122,7 @@ impl AlertsTestArgs {
                 updated_at: now,
                 resolved_at: None,
             },
+            recovered: None,
         };
         // Sent directly, not through the outbox: the operator wants the answer now, and a
         // failed test must not be retried behind their back.

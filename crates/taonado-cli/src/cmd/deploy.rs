@@ -179,7 +179,7 @@ pub struct DeployCheckArgs {
     /// Directory of deployment records (`<network>.json`).
     #[arg(long, value_name = "DIR", default_value = "deployments")]
     pub deployments_dir: PathBuf,
-    /// Groth16 verification key that would be deployed [default on dev chains: keys/local/withdraw.vk.json].
+    /// Groth16 verification key that would be deployed [default on dev chains: the local dev key built into the binary].
     #[arg(long, value_name = "FILE")]
     pub verifying_key: Option<PathBuf>,
     /// Highest acceptable gas price, in gwei.

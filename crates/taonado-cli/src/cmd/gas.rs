@@ -15,7 +15,7 @@ use crate::output::Report;
 
 #[derive(Args)]
 pub struct GasReportArgs {
-    /// First block to scan [default: 0].
+    /// First block to scan.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub from_block: u64,
     /// Last block to scan [default: the latest].

@@ -9,7 +9,7 @@ use clap::{Args, Subcommand};
 use taonado_ops::miner::{MinerStatus, RegisterReport};
 use taonado_types::format_tao;
 
-use crate::args::{DeploymentsArgs, resolve};
+use crate::args::{DeploymentsArgs, resolve_addresses};
 use crate::args::{HotkeyOpts, SignerOpts, parse_tao};
 use crate::context::Context;
 use crate::error::CliError;
@@ -86,8 +86,7 @@ impl Report for RegisterReport {
 impl RegisterArgs {
     pub async fn run(self, context: &Context) -> Result<(), CliError> {
         let hotkey = self.hotkey.public()?;
-        let (config, network, weights) =
-            resolve(context, &self.deployments, "WeightsV3", |a| a.weights_v3)?;
+        let (config, network, addresses) = resolve_addresses(context, &self.deployments)?;
         let signer = self.signer.signer_or_dev_account(context, &network)?;
         let from = signer.address();
         let provider: DynProvider =
@@ -96,7 +95,7 @@ impl RegisterArgs {
         let report = taonado_ops::miner::register(
             &provider,
             from,
-            weights,
+            &addresses,
             hotkey,
             self.amount,
             self.top_up,
@@ -166,10 +165,9 @@ impl Report for MinerStatus {
 impl StatusArgs {
     pub async fn run(self, context: &Context) -> Result<(), CliError> {
         let hotkey = self.hotkey.public()?;
-        let (config, network, weights) =
-            resolve(context, &self.deployments, "WeightsV3", |a| a.weights_v3)?;
+        let (config, network, addresses) = resolve_addresses(context, &self.deployments)?;
         let provider = taonado_client::connect(&network, &config).await?;
-        let status = taonado_ops::miner::status(&provider, weights, hotkey).await?;
+        let status = taonado_ops::miner::status(&provider, &addresses, hotkey).await?;
         context.output.report(&status)
     }
 }

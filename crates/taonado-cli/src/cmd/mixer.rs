@@ -62,16 +62,6 @@ pub struct MixerPaths {
     pub cache_dir: Option<PathBuf>,
 }
 
-/// A mixer error as a CLI error: bad notes, flags, caches and keys are usage errors (exit
-/// 2), chain and node failures are failures (exit 1).
-fn classify(error: OpsError) -> CliError {
-    match &error {
-        OpsError::Mixer(inner) if inner.is_input_error() => CliError::usage(error),
-        OpsError::Mixer(_) => CliError::failed(error),
-        _ => CliError::from(error),
-    }
-}
-
 fn home_subdir(home: Option<&Path>, parts: &[&str]) -> Result<PathBuf, CliError> {
     let home = home.ok_or_else(|| {
         CliError::usage(anyhow::anyhow!(
@@ -113,7 +103,7 @@ async fn open(
     };
     let mixer = Mixer::new(provider, record, &cache_dir)
         .await
-        .map_err(classify)?;
+        .map_err(CliError::from)?;
     Ok((mixer, sender))
 }
 
@@ -321,7 +311,10 @@ impl DepositArgs {
             wrap: self.wrap,
         };
         let bar = MixerBar::new(context);
-        let report = mixer.deposit(&request, &bar).await.map_err(classify)?;
+        let report = mixer
+            .deposit(&request, &bar)
+            .await
+            .map_err(CliError::from)?;
         drop(bar);
         context.output.report(&DepositOutput {
             note: report.note.to_string(),
@@ -351,10 +344,10 @@ pub struct WithdrawArgs {
     #[arg(long, value_name = "TAO", default_value = "0")]
     pub refund: String,
     /// Directory holding withdraw.pk.bin and withdraw.vk.json of the setup the pools were
-    /// deployed with: a ceremony's `taonado zk ceremony export` directory, or the local dev
-    /// keys (regenerated there if missing; ceremony keys never are).
-    #[arg(long, value_name = "DIR", default_value = "keys/local")]
-    pub keys_dir: PathBuf,
+    /// deployed with (a ceremony's `taonado zk ceremony export` directory) [default: the
+    /// local dev keys built into the binary, for pools deployed with them].
+    #[arg(long, value_name = "DIR")]
+    pub keys_dir: Option<PathBuf>,
     #[command(flatten)]
     pub paths: MixerPaths,
     #[command(flatten)]
@@ -391,17 +384,19 @@ impl Report for WithdrawReport {
         writeln!(
             out,
             "proving key: {} from {}",
-            key_origin(&self.proving_key, self.proving_key_regenerated),
-            self.keys_dir.display()
+            key_origin(&self.proving_key),
+            self.keys_dir.as_ref().map_or_else(
+                || taonado_zk::keys::EMBEDDED_LOCAL_KEYS.to_owned(),
+                |dir| dir.display().to_string()
+            )
         )
     }
 }
 
 /// Which setup a proving key came from, in words.
-fn key_origin(key: &KeyProvenance, regenerated: bool) -> String {
+fn key_origin(key: &KeyProvenance) -> String {
     if key.setup == LOCAL_DEV_SETUP {
-        let how = if regenerated { ", regenerated" } else { "" };
-        return format!("setup {LOCAL_DEV_SETUP} (the INSECURE local development key{how})");
+        return format!("setup {LOCAL_DEV_SETUP} (the INSECURE local development key)");
     }
     let mut details = Vec::new();
     if let Some(count) = key.contributions {
@@ -441,9 +436,9 @@ impl WithdrawArgs {
         };
         let bar = MixerBar::new(context);
         let report = mixer
-            .withdraw(&request, &self.keys_dir, &bar)
+            .withdraw(&request, self.keys_dir.as_deref(), &bar)
             .await
-            .map_err(classify)?;
+            .map_err(CliError::from)?;
         drop(bar);
         context.output.report(&report)
     }
@@ -505,7 +500,7 @@ impl StatsArgs {
     pub async fn run(self, context: &Context) -> Result<(), CliError> {
         let (mixer, _) = open(context, &self.paths, None).await?;
         let bar = MixerBar::new(context);
-        let report = mixer.stats_with(&bar).await.map_err(classify)?;
+        let report = mixer.stats_with(&bar).await.map_err(CliError::from)?;
         drop(bar);
         context.output.report(&report)
     }
@@ -566,26 +561,23 @@ impl SyncArgs {
     pub async fn run(self, context: &Context) -> Result<(), CliError> {
         let (mixer, _) = open(context, &self.paths, None).await?;
         let pools = match &self.pool {
-            Some(amount) => vec![mixer.pool(amount).map_err(classify)?],
+            Some(amount) => vec![mixer.pool(amount).map_err(CliError::from)?],
             None => Vec::new(),
         };
         let bar = MixerBar::new(context);
         let report = mixer
             .sync(&pools, self.rebuild, &bar)
             .await
-            .map_err(classify)?;
+            .map_err(CliError::from)?;
         drop(bar);
         if let Some(stale) = report.pools.iter().find(|p| !p.root_known) {
-            return Err(classify(
-                MixerError::CacheStale {
-                    path: stale.cache_path.clone(),
-                    reason: format!(
-                        "its rebuilt root {} is not a known root of the pool",
-                        stale.root
-                    ),
-                }
-                .into(),
-            ));
+            return Err(CliError::from(OpsError::from(MixerError::CacheStale {
+                path: stale.cache_path.clone(),
+                reason: format!(
+                    "its rebuilt root {} is not a known root of the pool",
+                    stale.root
+                ),
+            })));
         }
         context.output.report(&report)
     }
@@ -615,8 +607,9 @@ impl Report for ComplianceReport {
         )?;
         writeln!(
             out,
-            "deposit: block {}, time {} (unix), by {}, sender {}, tx {}, leaf {}, commitment {}",
+            "deposit: block {}, time {} (unix {}), by {}, sender {}, tx {}, leaf {}, commitment {}",
             d.block,
+            d.time_utc,
             d.timestamp,
             or_unknown(d.user),
             or_unknown(d.sender),
@@ -628,10 +621,12 @@ impl Report for ComplianceReport {
         match &self.withdrawal {
             Some(w) => writeln!(
                 out,
-                "withdrawal: block {}, time {} (unix), to {}, relayer {}, fee {} WTAO, sender {}, tx {}",
+                "withdrawal: block {}, time {}, to {}, relayer {}, fee {} WTAO, sender {}, tx {}",
                 w.block,
-                w.timestamp
-                    .map_or_else(|| "unknown".to_owned(), |t| t.to_string()),
+                match (&w.time_utc, w.timestamp) {
+                    (Some(utc), Some(unix)) => format!("{utc} (unix {unix})"),
+                    _ => "unknown".to_owned(),
+                },
                 w.recipient,
                 w.relayer,
                 taonado_types::format_tao(w.fee),
@@ -649,7 +644,7 @@ impl ComplianceArgs {
     pub async fn run(self, context: &Context) -> Result<(), CliError> {
         let note = parse_note(&self.note)?;
         let (mixer, _) = open(context, &self.paths, None).await?;
-        let report = mixer.compliance(&note).await.map_err(classify)?;
+        let report = mixer.compliance(&note).await.map_err(CliError::from)?;
         context.output.report(&report)
     }
 }
@@ -672,14 +667,24 @@ mod tests {
     }
 
     #[test]
-    fn mixer_input_errors_are_usage_and_chain_failures_are_failed() {
+    fn mixer_input_errors_are_usage_and_chain_state_is_a_failed_check() {
         let spent = OpsError::from(MixerError::SpentNote {
             nullifier_hash: Default::default(),
         });
-        assert_eq!(classify(spent).exit_code(), 2);
+        assert_eq!(CliError::from(spent).exit_code(), 1);
+        let poor = OpsError::from(MixerError::NotEnoughWtao {
+            account: Default::default(),
+            have: "0".into(),
+            need: "1".into(),
+        });
+        assert_eq!(CliError::from(poor).exit_code(), 1);
         assert_eq!(
-            classify(OpsError::from(MixerError::ProofRejectedLocally)).exit_code(),
+            CliError::from(OpsError::from(MixerError::ProofRejectedLocally)).exit_code(),
             1
+        );
+        assert_eq!(
+            CliError::from(OpsError::from(MixerError::FeeWithoutRelayer)).exit_code(),
+            2
         );
     }
 
@@ -693,13 +698,12 @@ mod tests {
             contributions: None,
             transcript_hash: None,
         };
-        assert!(key_origin(&key, false).contains("INSECURE local development key"));
-        assert!(key_origin(&key, true).contains("regenerated"));
+        assert!(key_origin(&key).contains("INSECURE local development key"));
         key.setup = "ceremony:e2e".to_owned();
         key.phase1 = Some("local-insecure".to_owned());
         key.contributions = Some(2);
         assert_eq!(
-            key_origin(&key, false),
+            key_origin(&key),
             "setup ceremony:e2e (2 contribution(s), phase 1 local-insecure)"
         );
     }

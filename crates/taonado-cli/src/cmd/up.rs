@@ -38,7 +38,7 @@ pub struct UpArgs {
     /// setWeights interval on this chain).
     #[arg(long, value_name = "BLOCKS", default_value_t = 10)]
     pub weights_interval: u64,
-    /// Groth16 verification key of the withdraw circuit [default: keys/local/withdraw.vk.json].
+    /// Groth16 verification key of the withdraw circuit [default: the local dev key built into the binary].
     #[arg(long, value_name = "FILE")]
     pub verifying_key: Option<PathBuf>,
     /// Directory of deployment records; `local.json` there is (re)written.
@@ -50,8 +50,14 @@ pub struct UpArgs {
     /// Stop cleanly after SECS seconds of simulation.
     #[arg(long, value_name = "SECS")]
     pub exit_after: Option<u64>,
-    /// Address of the monitor's dashboard and /metrics [default: a free port, printed].
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
+    /// Address of the monitor's dashboard and /metrics [default: 127.0.0.1 on a free port,
+    /// printed].
+    #[arg(
+        long,
+        value_name = "ADDR",
+        default_value = "127.0.0.1:0",
+        hide_default_value = true
+    )]
     pub monitor_listen: std::net::SocketAddr,
     /// Do not run the monitor (indexer, alerts, dashboard).
     #[arg(long)]
@@ -61,7 +67,19 @@ pub struct UpArgs {
     pub chain: ChainArgs,
 }
 
-/// What `taonado up` reports (the JSON envelope comes once, after the stop).
+/// What `taonado up --json` prints as soon as every endpoint listens (its first envelope
+/// line; the [`UpReport`] follows after the stop).
+#[derive(Serialize)]
+pub struct UpReady {
+    /// Always `ready`, so a reader tells this line from the final report.
+    pub stage: &'static str,
+    pub devnet: ReadyReport,
+    pub deployment: serde_json::Value,
+    pub dashboard_url: Option<String>,
+    pub metrics_url: Option<String>,
+}
+
+/// What `taonado up` reports after the stop (under `--json`, the second envelope line).
 #[derive(Serialize)]
 pub struct UpReport {
     pub devnet: ReadyReport,
@@ -76,11 +94,13 @@ impl Report for UpReport {
         match &self.simulation {
             Some(s) => writeln!(
                 out,
-                "stopped: {} miners, {} weight settings ({} failed), {} epochs, blocks {}..{}, bounty paid {} TAO",
+                "stopped: {} miners, {} weight settings ({} failed), {} epochs, {} mixer deposits and {} withdrawals, blocks {}..{}, bounty paid {} TAO",
                 s.miners.len(),
                 s.weight_sets,
                 s.weight_failures,
                 s.epochs,
+                s.mixer_deposits,
+                s.mixer_withdrawals,
                 s.first_block,
                 s.last_block,
                 taonado_types::format_tao(s.bounty_paid_wei)
@@ -98,6 +118,8 @@ struct UpLog {
     bar: DeployBar,
     counts: Mutex<StepCounts>,
     events: Mutex<Vec<SimulationEvent>>,
+    /// The chain and the deployment, kept from `deployed` for the ready line.
+    deployed: Mutex<Option<(ReadyReport, serde_json::Value)>>,
 }
 
 impl SimulationObserver for UpLog {
@@ -122,11 +144,18 @@ impl StackObserver for UpLog {
             .counts
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner()) = counts;
-        if self.output.is_json() {
-            return;
-        }
         let ready = ready_report(devnet);
         let deployment = DeployReport::new(record, record_path.to_path_buf(), counts);
+        if self.output.is_json() {
+            // Serialized now: the ready line is printed once the dashboard listens too.
+            if let Ok(value) = serde_json::to_value(&deployment) {
+                *self
+                    .deployed
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some((ready, value));
+            }
+            return;
+        }
         let mut text = Vec::new();
         let rendered = (|| -> std::io::Result<()> {
             ready.render_accounts(&mut text)?;
@@ -139,8 +168,25 @@ impl StackObserver for UpLog {
         }
     }
 
-    fn dashboard(&self, url: &str) {
-        let _ = self.output.line(&format!("Dashboard: {url}"));
+    fn listening(&self, dashboard_url: Option<&str>) {
+        if let Some(url) = dashboard_url {
+            let _ = self.output.line(&format!("Dashboard: {url}"));
+        }
+        let deployed = self
+            .deployed
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take();
+        if let Some((devnet, deployment)) = deployed {
+            let ready = UpReady {
+                stage: "ready",
+                devnet,
+                deployment,
+                dashboard_url: dashboard_url.map(str::to_owned),
+                metrics_url: dashboard_url.map(metrics_url),
+            };
+            let _ = self.output.json_line(&ready);
+        }
     }
 
     fn simulating(&self, config: &SimulationConfig) {
@@ -149,6 +195,11 @@ impl StackObserver for UpLog {
             config.miners, config.weights_interval_blocks
         ));
     }
+}
+
+/// `/metrics` next to the dashboard (`http://host:port/` or without the slash).
+fn metrics_url(dashboard_url: &str) -> String {
+    format!("{}/metrics", dashboard_url.trim_end_matches('/'))
 }
 
 fn ready_report(devnet: &DevnetFacts) -> ReadyReport {
@@ -206,6 +257,25 @@ fn describe(event: &SimulationEvent) -> String {
         } => format!(
             "epoch at block {block}: incentives {incentives:?}, emissions (rao) {emissions:?}"
         ),
+        SimulationEvent::MixerDeposit {
+            pool,
+            leaf_index,
+            tx,
+            block,
+        } => format!(
+            "mixer: deposited into the {pool} WTAO pool at block {block} (leaf {leaf_index}, tx {tx})"
+        ),
+        SimulationEvent::MixerWithdrawal {
+            pool,
+            recipient,
+            tx,
+            block,
+        } => format!(
+            "mixer: withdrew from the {pool} WTAO pool to {recipient} at block {block} (tx {tx})"
+        ),
+        SimulationEvent::MixerFailed { block, reason } => {
+            format!("mixer step failed at block {block}: {reason}")
+        }
     }
 }
 
@@ -246,6 +316,7 @@ impl UpArgs {
             bar: DeployBar::new(!context.output.is_json() && !context.global.quiet),
             counts: Mutex::default(),
             events: Mutex::new(Vec::new()),
+            deployed: Mutex::new(None),
         };
         // A stop requested while deploying takes effect right after the deployment.
         let shutdown = crate::shutdown::StopSignals::install()?.into_watch();

@@ -281,7 +281,8 @@ pub(crate) fn finish_verify(context: &Context, report: VerifyReport) -> Result<(
         return context.output.report(&report);
     }
     let error = anyhow::anyhow!(
-        "upgrade verification failed: {}",
+        "upgrade verification failed ({}): {}",
+        report.compared,
         report.failing().join("; ")
     );
     Err(context.output.report_failed(&report, error))
@@ -305,19 +306,21 @@ impl Report for DryRunReport {
             "target {}: runtime code keccak {}, creation code keccak {}",
             self.target_artifact, self.runtime_code_hash, self.creation_code_hash
         )?;
+        if self.already_current {
+            // No plan follows: printing the steps of an upgrade that is not needed would
+            // contradict this line.
+            return writeln!(
+                out,
+                "the proxy already runs {}: nothing to upgrade",
+                self.target_artifact
+            );
+        }
         for check in &self.checks {
             let mark = if check.ok { "ok  " } else { "FAIL" };
             writeln!(out, "{mark} {}: {}", check.name, check.detail)?;
         }
         for problem in &self.layout.problems {
             writeln!(out, "     - {problem}")?;
-        }
-        if self.already_current {
-            writeln!(
-                out,
-                "the proxy already runs {}: nothing to upgrade",
-                self.target_artifact
-            )?;
         }
         let who = if self.owner_is_contract {
             format!(
@@ -384,8 +387,8 @@ impl Report for VerifyReport {
     fn render(&self, out: &mut dyn Write) -> std::io::Result<()> {
         writeln!(
             out,
-            "EvmValidator proxy {} at block {} against block {}",
-            self.proxy, self.block, self.baseline_block
+            "EvmValidator proxy {} at block {}: {}",
+            self.proxy, self.block, self.compared
         )?;
         let mut table = crate::output::table(&["", "check", "expected", "found"]);
         for c in &self.checks {
@@ -399,5 +402,53 @@ impl Report for VerifyReport {
         writeln!(out, "{table}")?;
         let failed = self.checks.iter().filter(|c| !c.ok).count();
         writeln!(out, "{} checks, {failed} failed", self.checks.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use alloy::primitives::{B256, Bytes};
+    use taonado_ops::upgrade::LayoutSummary;
+
+    use super::*;
+
+    fn dry_run(already_current: bool) -> String {
+        let report = DryRunReport {
+            chain_id: 42,
+            block: 7,
+            proxy: Address::repeat_byte(1),
+            current_implementation: Address::repeat_byte(2),
+            current_artifact: Some("EvmValidatorV2".into()),
+            target_artifact: "EvmValidatorV2".into(),
+            runtime_code_hash: B256::ZERO,
+            creation_code_hash: B256::ZERO,
+            layout: LayoutSummary {
+                compatible: true,
+                problems: Vec::new(),
+                appended: Vec::new(),
+                new_namespaces: Vec::new(),
+            },
+            owner: Address::repeat_byte(3),
+            owner_is_contract: false,
+            deployer: Address::repeat_byte(3),
+            deployer_nonce: 9,
+            predicted_implementation: Address::repeat_byte(4),
+            upgrade_calldata: Bytes::new(),
+            already_current,
+            checks: Vec::new(),
+        };
+        let mut out = Vec::new();
+        report.render(&mut out).expect("renders");
+        String::from_utf8(out).expect("utf-8")
+    }
+
+    #[test]
+    fn a_proxy_already_on_the_target_gets_no_upgrade_plan() {
+        let current = dry_run(true);
+        assert!(current.contains("nothing to upgrade"), "{current}");
+        assert!(!current.contains("upgradeToAndCall"), "{current}");
+        let pending = dry_run(false);
+        assert!(pending.contains("upgradeToAndCall"), "{pending}");
+        assert!(!pending.contains("nothing to upgrade"), "{pending}");
     }
 }

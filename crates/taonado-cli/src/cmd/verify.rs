@@ -34,12 +34,14 @@ pub struct VerifyArgs {
     /// Directory of deployment records (`<network>.json`).
     #[arg(long, value_name = "DIR", default_value = "deployments")]
     pub deployments_dir: PathBuf,
-    /// The contract sources (`contracts/`, holding `src/`).
-    #[arg(long, value_name = "DIR", default_value = "contracts")]
-    pub contracts_dir: PathBuf,
-    /// Where the OpenZeppelin imports are (`npm ci` installs them).
-    #[arg(long, value_name = "DIR", default_value = "node_modules")]
-    pub node_modules: PathBuf,
+    /// Submit the sources of this checkout (`contracts/`, holding `src/`) instead of the
+    /// ones the artifacts were compiled from, which come with the binary.
+    #[arg(long, value_name = "DIR")]
+    pub contracts_dir: Option<PathBuf>,
+    /// Where the OpenZeppelin imports of --contracts-dir are (`npm ci` installs them)
+    /// [default: node_modules].
+    #[arg(long, value_name = "DIR", requires = "contracts_dir")]
+    pub node_modules: Option<PathBuf>,
     /// Result file [default: <deployments-dir>/<network>.verification.json].
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -181,9 +183,17 @@ impl VerifyArgs {
             poll_interval: seconds(self.poll_interval, "--poll-interval")?,
             max_polls: self.max_polls.max(1),
         };
-        let input =
-            taonado_ops::explorer::standard_json_input(&self.contracts_dir, &self.node_modules)
-                .map_err(|e| CliError::usage(taonado_ops::OpsError::from(e)))?;
+        let input = match &self.contracts_dir {
+            Some(contracts_dir) => taonado_ops::explorer::standard_json_input(
+                contracts_dir,
+                self.node_modules
+                    .as_deref()
+                    .unwrap_or(Path::new("node_modules")),
+            )
+            .map_err(|e| CliError::usage(taonado_ops::OpsError::from(e)))?,
+            None => taonado_ops::explorer::committed_standard_json_input()
+                .map_err(|e| CliError::failed(taonado_ops::OpsError::from(e)))?,
+        };
         let client = ExplorerClient::new(explorer.clone(), api_key, policy)
             .map_err(|e| CliError::failed(taonado_ops::OpsError::from(e)))?;
         let provider = taonado_client::connect(&network, &config).await?;

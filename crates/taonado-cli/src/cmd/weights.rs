@@ -1,5 +1,6 @@
-//! `taonado weights show`: WeightsV3's on-chain normalized weights next to the same
-//! algorithm recomputed in Rust from the same block's state. Exit 1 on any difference.
+//! `taonado weights show`: the normalized weights of the contract the EvmValidator reads
+//! (WeightsV3, or WeightsV4 after a migration) next to the same algorithm recomputed in Rust
+//! from the same block's state. Exit 1 on any difference.
 
 use std::io::Write;
 
@@ -7,14 +8,15 @@ use clap::{Args, Subcommand};
 use taonado_ops::weights::WeightsComparison;
 use taonado_types::format_tao;
 
-use crate::args::{DeploymentsArgs, resolve};
+use crate::args::{DeploymentsArgs, resolve_addresses};
 use crate::context::Context;
 use crate::error::CliError;
 use crate::output::Report;
 
 #[derive(Subcommand)]
 pub enum WeightsCommand {
-    /// On-chain normalized weights vs an off-chain recomputation (exit 1 if they differ).
+    /// On-chain normalized weights (of the contract the EvmValidator reads) vs an off-chain
+    /// recomputation (exit 1 if they differ).
     Show(ShowArgs),
 }
 
@@ -49,12 +51,16 @@ impl Report for ShowReport {
         let c = &self.0;
         writeln!(
             out,
-            "WeightsV3 {} on subnet {} at block {}; deposit goal {} TAO",
-            c.weights_contract,
+            "{} {} on subnet {} at block {}; deposit goal {} TAO",
+            c.weights.name,
+            c.weights.address,
             c.netuid,
             c.block,
             format_tao(c.deposit_goal)
         )?;
+        if let Some(note) = &c.weights.newer_unused {
+            writeln!(out, "note: {note}")?;
+        }
         let mut table = crate::output::table(&[
             "uid",
             "hotkey",
@@ -88,10 +94,9 @@ impl Report for ShowReport {
 
 impl ShowArgs {
     pub async fn run(self, context: &Context) -> Result<(), CliError> {
-        let (config, network, weights) =
-            resolve(context, &self.deployments, "WeightsV3", |a| a.weights_v3)?;
+        let (config, network, addresses) = resolve_addresses(context, &self.deployments)?;
         let provider = taonado_client::connect(&network, &config).await?;
-        let comparison = taonado_ops::weights::compare(&provider, weights, self.block).await?;
+        let comparison = taonado_ops::weights::compare(&provider, &addresses, self.block).await?;
         if comparison.is_equal() {
             return context.output.report(&ShowReport(comparison));
         }

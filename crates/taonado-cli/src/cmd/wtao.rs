@@ -9,8 +9,7 @@ use alloy::providers::DynProvider;
 use clap::{Args, Subcommand};
 use serde::Serialize;
 use taonado_config::{Config, NetworkConfig};
-use taonado_ops::OpsError;
-use taonado_ops::wtao::{self, WtaoBalance, WtaoError, WtaoTransfer};
+use taonado_ops::wtao::{self, WtaoBalance, WtaoTransfer};
 use taonado_types::{AccountId32, format_tao, parse_tao};
 
 use crate::args::SignerOpts;
@@ -228,16 +227,6 @@ impl Report for TransferView {
     }
 }
 
-/// An ops error as a CLI error: amounts that cannot be sent are usage errors (exit 2), a
-/// balance that does not cover the transfer or a chain failure is a failure (exit 1).
-fn classify(error: OpsError) -> CliError {
-    match &error {
-        OpsError::Wtao(WtaoError::InsufficientBalance { .. }) => CliError::failed(error),
-        OpsError::Wtao(_) => CliError::usage(error),
-        _ => CliError::from(error),
-    }
-}
-
 /// The network, its WTAO address and, when `signer` is set, a signing provider.
 struct Session {
     provider: DynProvider,
@@ -325,7 +314,7 @@ impl AmountArgs {
                 wtao::unwrap(&session.provider, session.wtao, from, self.amount).await
             }
         }
-        .map_err(classify)?;
+        .map_err(CliError::from)?;
         context.output.report(&TransferView::from(&report))
     }
 }
@@ -341,7 +330,7 @@ impl BalanceArgs {
         };
         let balance = wtao::balance(&session.provider, session.wtao, owner)
             .await
-            .map_err(classify)?;
+            .map_err(CliError::from)?;
         context.output.report(&BalanceView::from(&balance))
     }
 }
@@ -350,7 +339,7 @@ impl TransferArgs {
     async fn run(self, context: &Context) -> Result<(), CliError> {
         if let Recipient::Native(_) = self.to {
             // Refuse sub-rao amounts before asking for a password or connecting.
-            wtao::native_amount(self.amount).map_err(classify)?;
+            wtao::native_amount(self.amount).map_err(CliError::from)?;
         }
         let session = Session::open(context, &self.location, Some(&self.signer), true).await?;
         let from = session.sender()?;
@@ -363,7 +352,7 @@ impl TransferArgs {
                     .await
             }
         }
-        .map_err(classify)?;
+        .map_err(CliError::from)?;
         context.output.report(&TransferView::from(&report))
     }
 }

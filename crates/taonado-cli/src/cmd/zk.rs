@@ -17,9 +17,6 @@ use crate::error::CliError;
 use crate::output::Report;
 use crate::progress::Spinner;
 
-/// The verifying key `key-info` reads when `--vk` is not given.
-const DEFAULT_VERIFYING_KEY: &str = "keys/local/withdraw.vk.json";
-
 #[derive(Subcommand)]
 pub enum ZkCommand {
     /// Multi-party Groth16 phase-2 ceremony for the withdraw circuit.
@@ -349,7 +346,7 @@ impl ExportArgs {
 
 #[derive(Args)]
 pub struct KeyInfoArgs {
-    /// Verifying key (snarkjs verification_key.json) [default: keys/local/withdraw.vk.json].
+    /// Verifying key (snarkjs verification_key.json) [default: the local dev key built into the binary].
     #[arg(long, value_name = "FILE")]
     pub vk: Option<PathBuf>,
 }
@@ -412,14 +409,21 @@ impl Report for KeyInfoReport {
 
 impl KeyInfoArgs {
     pub fn run(self, context: &Context) -> Result<(), CliError> {
-        let file = self
-            .vk
-            .unwrap_or_else(|| PathBuf::from(DEFAULT_VERIFYING_KEY));
-        let text = std::fs::read_to_string(&file).map_err(|e| {
-            CliError::usage(
-                anyhow::Error::new(e).context(format!("reading verifying key {}", file.display())),
-            )
-        })?;
+        let (file, text) = match self.vk {
+            Some(file) => {
+                let text = std::fs::read_to_string(&file).map_err(|e| {
+                    CliError::usage(
+                        anyhow::Error::new(e)
+                            .context(format!("reading verifying key {}", file.display())),
+                    )
+                })?;
+                (file, text)
+            }
+            None => (
+                PathBuf::from(keys::EMBEDDED_LOCAL_KEYS),
+                keys::LOCAL_DEV_VERIFYING_KEY_JSON.to_owned(),
+            ),
+        };
         let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
             CliError::usage(anyhow::anyhow!(
                 "verifying key {} is not JSON: {e}",

@@ -135,15 +135,26 @@ fn deploy_to_an_unreachable_node_exits_1() {
 }
 
 #[test]
-fn deploy_without_a_verifying_key_gives_a_hint() {
+fn deploy_without_a_verifying_key_uses_the_built_in_dev_key_only_on_dev_chains() {
     let sandbox = Sandbox::new();
+    // A dev chain needs no key file: the command gets as far as the (absent) node.
     let (code, _, stderr) =
         run(sandbox
             .taonado()
             .args(["deploy", "--rpc-url", "http://127.0.0.1:9"]));
-    assert_eq!(code, 2);
-    assert!(stderr.contains("keys/local/withdraw.vk.json"), "{stderr}");
-    assert!(stderr.contains("--verifying-key"), "{stderr}");
+    assert_eq!(code, 1, "{stderr}");
+    assert!(!stderr.contains("verifying key"), "{stderr}");
+    let (code, _, stderr) = run(sandbox.taonado().args([
+        "deploy",
+        "--network",
+        "testnet",
+        "--rpc-url",
+        "http://127.0.0.1:9",
+        "--private-key",
+        "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
+    ]));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("needs --verifying-key"), "{stderr}");
 }
 
 #[test]

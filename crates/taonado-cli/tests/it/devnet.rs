@@ -1,6 +1,6 @@
 //! `taonado devnet` as seen by Foundry's cast.
 
-use crate::support::{DEV0, DEV0_KEY, Devnet, Sandbox, cast};
+use crate::support::{DEV0, DEV0_KEY, Devnet, Sandbox, cast, run};
 
 #[test]
 fn devnet_serves_cast_and_stops_cleanly() {
@@ -166,5 +166,25 @@ fn cast_works_over_websocket_and_replays_a_transaction() {
     assert!(
         replay.contains("Transaction successfully executed"),
         "{replay}"
+    );
+}
+
+#[test]
+fn a_port_in_use_is_named_once_with_its_cause_once() {
+    let sandbox = Sandbox::new();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a port");
+    let port = taken
+        .local_addr()
+        .expect("local address")
+        .port()
+        .to_string();
+    let (code, _, stderr) = run(sandbox.taonado().args(["devnet", "--port", &port]));
+    assert_eq!(code, 1, "{stderr}");
+    let error: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(error.len(), 1, "{stderr}");
+    assert_eq!(
+        error[0].matches("Address already in use").count(),
+        1,
+        "{stderr}"
     );
 }

@@ -154,13 +154,27 @@ fn wallet_import_new_list_and_passwords() {
     // list: the names --account accepts.
     let (code, stdout, stderr) = run(sandbox.taonado().args(["--json", "wallet", "list"]));
     assert_eq!(code, 0, "{stderr}");
-    let names: Vec<String> = envelope(&stdout)["data"]["keystores"]
+    let listed = envelope(&stdout)["data"]["keystores"]
         .as_array()
         .expect("keystores")
+        .clone();
+    let names: Vec<&str> = listed
         .iter()
-        .map(|k| k["name"].as_str().expect("name").to_owned())
+        .map(|k| k["name"].as_str().expect("name"))
         .collect();
     assert_eq!(names, ["dev1", "fresh"]);
+    // The accounts of keystores it just wrote are named, never "(not recorded)".
+    let addresses: Vec<Option<String>> = listed
+        .iter()
+        .map(|k| k["address"].as_str().map(str::to_lowercase))
+        .collect();
+    assert_eq!(
+        addresses,
+        [Some(DEV1.to_lowercase()), Some(fresh.to_lowercase())]
+    );
+    let (code, human, _) = run(sandbox.taonado().args(["wallet", "list"]));
+    assert_eq!(code, 0, "{human}");
+    assert!(!human.contains("not recorded"), "{human}");
 
     // The keystores decrypt with the right password, by name and by path.
     let (code, stdout, stderr) = run(sandbox.taonado().args([

@@ -309,3 +309,50 @@ fn miners_register_validators_set_weights_and_an_epoch_pays_in_deposit_order() {
     assert_eq!(code, 0);
     assert!(stdout.contains("last epoch: incentive"), "{stdout}");
 }
+
+#[test]
+fn registering_the_burn_uids_hotkey_warns_before_anything_is_sent() {
+    let sandbox = Sandbox::new();
+    let devnet = Devnet::start(&sandbox, &[]);
+    let url = devnet.url.as_str();
+    let deployed = ok_json(&sandbox, url, &["deploy"]);
+    let netuid = deployed["record"]["netuid"].as_u64().expect("netuid");
+    let burn_hotkey = cast(
+        url,
+        &[
+            "call",
+            "0x0000000000000000000000000000000000000802",
+            "getHotkey(uint16,uint16)(bytes32)",
+            &netuid.to_string(),
+            "0",
+        ],
+    );
+    let (code, stdout, stderr) = taonado(
+        &sandbox,
+        url,
+        &[
+            "--json",
+            "miner",
+            "register",
+            "--amount",
+            "1",
+            "--hotkey",
+            &burn_hotkey,
+            "--private-key",
+            MINERS[0].0,
+        ],
+    );
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let data = &envelope(&stdout)["data"];
+    assert_eq!(data["uid"], 0, "{data}");
+    let warnings = data["warnings"].as_array().expect("warnings");
+    assert!(
+        warnings.len() == 1 && warnings[0].as_str().is_some_and(|w| w.contains("burn uid")),
+        "{data}"
+    );
+    let warned_at = stderr.find("burn uid").expect("a warning on stderr");
+    assert!(
+        !stderr[..warned_at].contains("sent"),
+        "the warning comes before any transaction: {stderr}"
+    );
+}

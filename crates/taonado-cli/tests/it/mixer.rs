@@ -206,8 +206,9 @@ impl MixerChain {
             .to_owned()
     }
 
-    /// A rejected command: usage exit, one stderr line, the note's secret part nowhere.
-    fn assert_rejected(&self, args: &[&str], note: &str, expect: &str) {
+    /// A rejected command: exit `code` (2: the command line is wrong; 1: the chain, the
+    /// funds or the cache refuse it), one stderr line, the note's secret part nowhere.
+    fn assert_rejected(&self, args: &[&str], note: &str, expect: &str, code: i32) {
         // -q: only errors on stderr, so the error itself must be that one line.
         let mut cmd = self.sandbox.taonado();
         cmd.args(["-q", "--rpc-url", &self.devnet.url, "mixer"])
@@ -215,8 +216,8 @@ impl MixerChain {
         if args.first() == Some(&"withdraw") {
             cmd.arg("--keys-dir").arg(local_keys_dir());
         }
-        let (code, stdout, stderr) = run(&mut cmd);
-        assert_eq!(code, 2, "{args:?}: {stdout}\n{stderr}");
+        let (actual, stdout, stderr) = run(&mut cmd);
+        assert_eq!(actual, code, "{args:?}: {stdout}\n{stderr}");
         assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
         assert!(
             stderr.contains(expect),
@@ -266,7 +267,8 @@ fn deposit_then_withdraw_to_a_fresh_address_and_reject_bad_input() {
         assert_eq!(mode & 0o777, 0o600);
     }
 
-    // Every bad input is one line, exit 2, and moves nothing.
+    // Every bad input is one line and moves nothing: exit 2 for a malformed command line,
+    // 1 for a note the chain does not hold.
     let recipient = fresh_address(0xa7);
     let hex_start = note.rfind("0x").expect("hex part");
     let other_chain = note.replace(&format!("-{}-0x", chain.chain_id), "-945-0x");
@@ -284,24 +286,26 @@ fn deposit_then_withdraw_to_a_fresh_address_and_reject_bad_input() {
             recipient.clone(),
         ]
     };
-    for (args, expect) in [
-        (withdraw(truncated), "124 hex digits"),
-        (withdraw(&other_chain), "chain 945"),
-        (withdraw(&other_pool), "no wtao pool of amount 5"),
-        (withdraw(&never_deposited), "never deposited"),
+    for (args, expect, code) in [
+        (withdraw(truncated), "124 hex digits", 2),
+        (withdraw(&other_chain), "chain 945", 2),
+        (withdraw(&other_pool), "no wtao pool of amount 5", 2),
+        (withdraw(&never_deposited), "never deposited", 1),
     ] {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        chain.assert_rejected(&args, &note, expect);
+        chain.assert_rejected(&args, &note, expect, code);
     }
     chain.assert_rejected(
         &["withdraw", "--note", &note, "--recipient", "0x1234"],
         &note,
         "is not an address",
+        2,
     );
     chain.assert_rejected(
         &["deposit", "--pool", "1", "--private-key", DEV1_KEY],
         &note,
         "holds 0 WTAO",
+        1,
     );
 
     // A corrupt cache is reported plainly; `sync --rebuild` repairs it.
@@ -327,6 +331,7 @@ fn deposit_then_withdraw_to_a_fresh_address_and_reject_bad_input() {
             .collect::<Vec<_>>(),
         &note,
         "is corrupt",
+        1,
     );
     assert_eq!(chain.wtao_balance(&recipient), "0");
     let (code, stdout, stderr) = chain.mixer(&["sync", "--pool", "1", "--rebuild"]);
@@ -348,6 +353,7 @@ fn deposit_then_withdraw_to_a_fresh_address_and_reject_bad_input() {
             .collect::<Vec<_>>(),
         &note,
         "already withdrawn",
+        1,
     );
 
     let (code, stdout, stderr) = chain.mixer(&["stats"]);
@@ -387,6 +393,27 @@ fn deposit_then_withdraw_to_a_fresh_address_and_reject_bad_input() {
         !stdout.contains(&note[hex_start..]),
         "compliance never prints the note"
     );
+    // Times in ISO-8601 UTC next to the Unix seconds.
+    for side in ["deposit", "withdrawal"] {
+        let utc = disclosed[side]["time_utc"].as_str().unwrap_or_default();
+        let unix = disclosed[side]["timestamp"].as_u64().expect("timestamp");
+        assert!(
+            utc.len() == 20 && utc.as_bytes()[10] == b'T' && utc.ends_with('Z'),
+            "{side}: {utc:?}"
+        );
+        let year: u64 = utc[..4].parse().expect("a year");
+        assert_eq!(year, 1970 + unix / 31_556_952, "{side}: {utc} vs {unix}");
+    }
+    let (code, human, _) = run(chain.sandbox.taonado().args([
+        "--rpc-url",
+        &chain.devnet.url,
+        "mixer",
+        "compliance",
+        "--note",
+        &note,
+    ]));
+    assert_eq!(code, 0, "{human}");
+    assert!(human.contains("Z (unix "), "{human}");
 }
 
 /// Every pool, each withdrawn to its own fresh address, the 0.1 WTAO note after 31 later
@@ -444,4 +471,37 @@ fn deposits_into_every_pool_and_withdraws_each_to_a_fresh_address() {
             "{pool}"
         );
     }
+}
+
+#[test]
+fn withdrawing_to_the_depositor_warns_before_proving() {
+    let chain = MixerChain::start();
+    let deposit = chain.deposit("1");
+    let note = deposit["note"].as_str().expect("note").to_owned();
+    let (code, stdout, stderr) = chain.mixer_with_stdin(
+        &[
+            "withdraw",
+            "--note",
+            "-",
+            "--recipient",
+            crate::support::DEV0,
+        ],
+        Some(&note),
+    );
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let data = &envelope(&stdout)["data"];
+    let warnings = data["warnings"].as_array().expect("warnings");
+    assert!(
+        warnings.len() == 1
+            && warnings[0]
+                .as_str()
+                .is_some_and(|w| w.contains("gives no privacy")),
+        "{data}"
+    );
+    assert!(stderr.contains("gives no privacy"), "{stderr}");
+
+    // To a fresh address: no warning.
+    let other = chain.deposit("1");
+    let withdrawn = chain.withdraw(other["note"].as_str().expect("note"), &fresh_address(0xc3));
+    assert_eq!(withdrawn["warnings"], serde_json::json!([]), "{withdrawn}");
 }

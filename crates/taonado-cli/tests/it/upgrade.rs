@@ -255,3 +255,138 @@ fn rehearsal_on_a_fork_of_a_running_devnet_leaves_it_unchanged() {
     assert_eq!(code, 0);
     assert_eq!(dry["data"]["current_artifact"], "EvmValidator");
 }
+
+/// The check line of `health --json` named `name`.
+fn health_line(health: &Value, name: &str) -> Value {
+    health["data"]["checks"]
+        .as_array()
+        .and_then(|checks| checks.iter().find(|c| c["name"] == name))
+        .cloned()
+        .unwrap_or_else(|| panic!("no {name} line in {health}"))
+}
+
+#[test]
+fn after_a_migration_every_command_shows_the_weights_the_evm_validator_reads() {
+    let sandbox = Sandbox::new();
+    let devnet = Devnet::start(&sandbox, &[]);
+    let url = devnet.url.as_str();
+    let record = deployed(&sandbox, url);
+    let v3 = address(&record, "WeightsV3");
+    let (code, shown, stderr) = taonado(&sandbox, url, &["weights", "show"]);
+    assert_eq!(code, 0, "{shown}\n{stderr}");
+    assert_eq!(shown["data"]["weights"]["name"], "WeightsV3", "{shown}");
+
+    let (code, migrated, stderr) =
+        taonado(&sandbox, url, &["migrate", "weights", "--to", "WeightsV4"]);
+    assert_eq!(code, 0, "{migrated}\n{stderr}");
+    let v4 = migrated["data"]["weights_v4"]
+        .as_str()
+        .expect("v4")
+        .to_owned();
+
+    let (code, shown, stderr) = taonado(&sandbox, url, &["weights", "show"]);
+    assert_eq!(code, 0, "{shown}\n{stderr}");
+    let weights = &shown["data"]["weights"];
+    assert_eq!(weights["name"], "WeightsV4", "{shown}");
+    assert_eq!(weights["read_from_evm_validator"], true, "{shown}");
+    assert!(
+        weights["address"]
+            .as_str()
+            .is_some_and(|a| a.eq_ignore_ascii_case(&v4))
+    );
+    let (code, human, _) = run(sandbox
+        .taonado()
+        .args(["--rpc-url", url, "weights", "show"]));
+    assert_eq!(code, 0, "{human}");
+    assert!(human.starts_with("WeightsV4 "), "{human}");
+
+    let (_, health, stderr) = taonado(&sandbox, url, &["health"]);
+    let line = health_line(&health, "contract WeightsV4");
+    assert_eq!(line["ok"], true, "{line}\n{stderr}");
+    // Pools are named as every other command names them.
+    assert_eq!(health_line(&health, "contract Pool 1 WTAO")["ok"], true);
+    assert!(!health.to_string().contains("Pool0"), "{health}");
+    assert!(
+        !health.to_string().contains("contract WeightsV3"),
+        "{health}"
+    );
+
+    // A record that missed the migration: no command shows V3 as the live weights.
+    let path = sandbox.path().join("deployments/local.json");
+    let mut saved: Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("record")).expect("json");
+    saved["contracts"]
+        .as_object_mut()
+        .expect("contracts")
+        .remove("WeightsV4");
+    std::fs::write(&path, saved.to_string()).expect("write the record");
+    let (code, shown, _) = taonado(&sandbox, url, &["weights", "show"]);
+    assert_eq!(code, 1, "{shown}");
+    let message = shown["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("which the deployment does not name")
+            && message.to_lowercase().contains(&v4.to_lowercase())
+            && message.to_lowercase().contains(&v3.to_lowercase()),
+        "{message}"
+    );
+    let (code, health, _) = taonado(&sandbox, url, &["health"]);
+    assert_eq!(code, 1, "{health}");
+    let line = health_line(&health, "contract WeightsV3");
+    assert_eq!(line["ok"], false, "{line}");
+    assert!(
+        line["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("reads weights from")),
+        "{line}"
+    );
+}
+
+#[test]
+fn upgrade_verify_compares_the_upgrades_block_not_later_operation() {
+    let sandbox = Sandbox::new();
+    let devnet = Devnet::start(&sandbox, &[]);
+    let url = devnet.url.as_str();
+    let record = deployed(&sandbox, url);
+    let proxy = address(&record, "EvmValidator");
+    let (code, executed, stderr) =
+        taonado(&sandbox, url, &["upgrade", "evm-validator", "--execute"]);
+    assert_eq!(code, 0, "{executed}\n{stderr}");
+
+    // Ordinary operation after the upgrade: an owner setter and a payment to the proxy.
+    cast(
+        url,
+        &[
+            "send",
+            &proxy,
+            "setSetWeightsBounty(uint256)",
+            "12345",
+            "--private-key",
+            crate::support::DEV0_KEY,
+        ],
+    );
+    cast(
+        url,
+        &[
+            "send",
+            &proxy,
+            "--value",
+            "1ether",
+            "--private-key",
+            crate::support::DEV0_KEY,
+        ],
+    );
+
+    let (code, verified, stderr) = taonado(&sandbox, url, &["upgrade", "verify"]);
+    assert_eq!(code, 0, "{verified}\n{stderr}");
+    let data = &verified["data"];
+    assert!(
+        data["compared"]
+            .as_str()
+            .is_some_and(|c| c.contains("the upgrade's block")),
+        "{data}"
+    );
+    assert!(
+        data["state_block"].as_u64() < data["block"].as_u64(),
+        "the state is the upgrade block's, not the latest: {data}"
+    );
+}

@@ -13,13 +13,13 @@ use serde_json::{Value, json};
 use crate::support::{Devnet, Sandbox, envelope, fixture, run};
 
 #[derive(Default)]
-struct ExplorerState {
+pub(crate) struct ExplorerState {
     /// Answer the next N submissions with HTTP 503.
     flaky: u32,
     /// Submissions whose contract name ends with this fail verification.
     fail_suffix: Option<String>,
     /// (params of each accepted submission).
-    submissions: Vec<HashMap<String, String>>,
+    pub(crate) submissions: Vec<HashMap<String, String>>,
     polls: HashMap<String, u32>,
     rejected_5xx: u32,
     proxy_links: Vec<HashMap<String, String>>,
@@ -82,15 +82,15 @@ async fn api(
 }
 
 /// The explorer on a port of its own, in a thread with its own runtime; stopped on drop.
-struct Explorer {
-    url: String,
-    state: Shared,
+pub(crate) struct Explorer {
+    pub(crate) url: String,
+    pub(crate) state: Shared,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Explorer {
-    fn start(state: ExplorerState) -> Self {
+    pub(crate) fn start(state: ExplorerState) -> Self {
         let state: Shared = Arc::new(Mutex::new(state));
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -339,4 +339,72 @@ fn verify_without_a_record_or_report_file_is_a_usage_error() {
     let (code, _, stderr) = run(sandbox.taonado().args(["verify", "report"]));
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("run `taonado verify` first"), "{stderr}");
+}
+
+/// Writes the committed standard-JSON input's sources as a checkout under `root`
+/// (`contracts/src/...` and `node_modules/@openzeppelin/...`), with `stub` replacing one file.
+fn checkout_with_a_stub(root: &std::path::Path, stub: &str) {
+    let input: Value = serde_json::from_str(taonado_contracts::STANDARD_JSON_INPUT).expect("json");
+    for (unit, source) in input["sources"].as_object().expect("sources") {
+        let base = if unit.starts_with("@openzeppelin/") {
+            root.join("node_modules")
+        } else {
+            root.join("contracts")
+        };
+        let path = base.join(unit);
+        std::fs::create_dir_all(path.parent().expect("a folder")).expect("mkdir");
+        let content = if unit == stub {
+            "// SPDX-License-Identifier: MIT\npragma solidity ^0.8.20;\ncontract ERC1967Proxy {}\n"
+        } else {
+            source["content"].as_str().expect("content")
+        };
+        std::fs::write(path, content).expect("write a source");
+    }
+}
+
+#[test]
+fn verify_refuses_a_source_the_artifacts_were_not_compiled_from_and_submits_nothing() {
+    let sandbox = Sandbox::new();
+    let devnet = Devnet::start(&sandbox, &[]);
+    let vk = fixture("placeholder.vk.json");
+    let (code, stdout, stderr) = run(sandbox
+        .taonado()
+        .args([
+            "--json",
+            "deploy",
+            "--rpc-url",
+            &devnet.url,
+            "--verifying-key",
+        ])
+        .arg(&vk));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let stub = "@openzeppelin/contracts/proxy/ERC1967/ERC1967Proxy.sol";
+    let checkout = sandbox.path().join("checkout");
+    checkout_with_a_stub(&checkout, stub);
+    let explorer = Explorer::start(ExplorerState::default());
+    let (code, stdout, stderr) = run(sandbox
+        .taonado()
+        .args([
+            "--json",
+            "verify",
+            "--rpc-url",
+            &devnet.url,
+            "--explorer",
+            &explorer.url,
+        ])
+        .arg("--contracts-dir")
+        .arg(checkout.join("contracts"))
+        .arg("--node-modules")
+        .arg(checkout.join("node_modules")));
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    let message = envelope(&stdout)["errors"][0]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        message.contains(&format!("source {stub} has keccak256")),
+        "{message}"
+    );
+    let state = explorer.state.lock().expect("state");
+    assert!(state.submissions.is_empty(), "{:?}", state.submissions);
 }

@@ -51,11 +51,18 @@ fn key_info_flags_the_local_key_even_when_relabelled() {
 }
 
 #[test]
-fn key_info_without_a_key_file_is_a_usage_error() {
+fn key_info_describes_the_built_in_key_and_a_missing_file_is_a_usage_error() {
     let sandbox = Sandbox::new();
-    let (code, _, stderr) = run(sandbox.taonado().args(["zk", "key-info"]));
+    let (code, stdout, stderr) = run(sandbox.taonado().args(["--json", "zk", "key-info"]));
+    assert_eq!(code, 0, "{stderr}");
+    let data = &envelope(&stdout)["data"];
+    assert_eq!(data["is_local_dev_key"], true, "{data}");
+    let (code, _, stderr) =
+        run(sandbox
+            .taonado()
+            .args(["zk", "key-info", "--vk", "absent.vk.json"]));
     assert_eq!(code, 2, "{stderr}");
-    assert!(stderr.contains("keys/local/withdraw.vk.json"), "{stderr}");
+    assert!(stderr.contains("absent.vk.json"), "{stderr}");
 }
 
 /// init, two contributions, verify, a tampered copy rejected, export, key-info.

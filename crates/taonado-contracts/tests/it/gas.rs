@@ -288,6 +288,11 @@ fn gas_report() {
     let text = report.markdown();
     println!("{text}");
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/gas-report.md");
+    // `target/` is absent when CARGO_TARGET_DIR builds elsewhere.
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)
+            .unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
+    }
     std::fs::write(&path, &text).unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
 
     let deposit = report

@@ -101,12 +101,18 @@ impl Deployed {
             wtao: Some(self.record.address(names::WTAO)?),
             deposit_tracker: Some(self.record.address(names::DEPOSIT_TRACKER)?),
             weights: Some(self.record.address(names::WEIGHTS)?),
+            weights_name: Some("WeightsV3"),
             evm_validator: Some(self.record.address(names::EVM_VALIDATOR)?),
             pools: self
                 .record
                 .pools
                 .iter()
-                .map(|p| p.contract.address)
+                .map(|p| {
+                    (
+                        taonado_types::format_tao(p.denomination),
+                        p.contract.address,
+                    )
+                })
                 .collect(),
             wtao_fully_indexed: true,
         })

@@ -249,3 +249,43 @@ mod pool_invariant {
         }
     }
 }
+
+#[test]
+fn every_enabled_rule_reads_its_value_for_a_resolution() {
+    let settings = RuleSettings::default();
+    let mut obs = healthy();
+    // A storm: most transactions failed, the rate is below the minimum and the alert fires.
+    if let Some(t) = obs.tx.as_mut() {
+        t.failed = 14;
+        t.succeeded = 16;
+        t.total = 30;
+        t.success_rate = Some(16.0 / 30.0);
+    }
+    let storm = evaluate(&obs, &settings);
+    assert!(storm.active.iter().any(|a| a.rule == TX_SUCCESS_RATE));
+    // Recovered: the rule's reading is the recovered value, not the text it fired with.
+    let recovered = evaluate(&healthy(), &settings);
+    let reading = &recovered.readings[&format!("{TX_SUCCESS_RATE}:protocol")];
+    assert!(
+        reading.contains("100.0%") && !reading.contains("below"),
+        "{reading}"
+    );
+    for alert in &storm.active {
+        assert!(
+            recovered.readings.contains_key(&alert.dedup_key)
+                || recovered.readings.contains_key(&alert.rule),
+            "no reading resolves {}",
+            alert.dedup_key
+        );
+    }
+    // Every rule a healthy observation evaluates has a reading.
+    for rule in &recovered.evaluated {
+        assert!(
+            recovered
+                .readings
+                .keys()
+                .any(|k| k == rule || k.starts_with(&format!("{rule}:"))),
+            "{rule} has no reading"
+        );
+    }
+}

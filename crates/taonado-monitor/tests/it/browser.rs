@@ -168,6 +168,20 @@ async fn chromium_renders_the_dashboard_with_data() {
         dom.contains("data-points=\"6\""),
         "a chart has the six samples"
     );
+    // Rates are percentages, charts have a UTC time axis and values with units on hover.
+    assert!(
+        dom.contains(">90.0 %<"),
+        "the success rate as a percentage: {dom}"
+    );
+    assert!(dom.contains("data-x-axis=\"utc\""), "{dom}");
+    assert!(
+        dom.contains("22:13:20") && dom.contains("22:14:20 UTC"),
+        "{dom}"
+    );
+    assert!(
+        dom.contains("<title>2023-11-14T22:13:20Z: 10 gwei</title>"),
+        "hover shows time and unit: {dom}"
+    );
 
     let shot = Path::new(env!("CARGO_TARGET_TMPDIR")).join("taonado-dashboard.png");
     let _ = std::fs::remove_file(&shot);

@@ -69,7 +69,7 @@ async fn a_deposit_withdrawn_to_its_depositor_fires_a_signed_self_withdrawal_ale
                 fee: U256::ZERO,
                 refund: U256::ZERO,
             },
-            &keys,
+            Some(&keys),
             &NoMixerProgress,
         )
         .await

@@ -80,8 +80,18 @@ impl Stack {
             wtao: get("WTAO"),
             deposit_tracker: get("DepositTracker"),
             weights: get("WeightsV3"),
+            weights_name: Some("WeightsV3"),
             evm_validator: get("EvmValidator"),
-            pools: record.pools.iter().map(|p| p.contract.address).collect(),
+            pools: record
+                .pools
+                .iter()
+                .map(|p| {
+                    (
+                        taonado_types::format_tao(p.denomination),
+                        p.contract.address,
+                    )
+                })
+                .collect(),
             // Indexed from genesis, WTAO included.
             wtao_fully_indexed: true,
         };
@@ -138,7 +148,8 @@ impl Stack {
     }
 
     pub fn pool(&self, i: usize) -> Address {
-        self.contracts.pools[i]
+        // The record lists the pools by ascending denomination.
+        self.record.pools[i].contract.address
     }
 }
 

@@ -11,18 +11,9 @@ use super::{DeployPlan, EvmValidatorSettings, FamilyPolicy, InsecureKeyPolicy, W
 use crate::error::OpsError;
 use crate::verifying_key::VerifyingKeyFile;
 
-/// The verifying key used on dev chains when none is given (relative to the working
-/// directory, as run from the repository root).
-pub const LOCAL_VERIFYING_KEY: &str = "keys/local/withdraw.vk.json";
-
 /// Why no plan could be made: each one is fixed by a flag, a file or the config.
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
-    #[error(
-        "no verifying key at {LOCAL_VERIFYING_KEY} (the local dev key of the withdraw circuit, relative to the working directory); run from the repository root or pass --verifying-key FILE (a snarkjs verification_key.json)"
-    )]
-    NoLocalVerifyingKey,
-
     #[error(
         "network {network} needs --verifying-key FILE (the withdraw circuit's ceremony verification_key.json); the local dev key is never deployed to a live network"
     )]
@@ -89,7 +80,8 @@ pub async fn node_kind(provider: &DynProvider) -> NodeKind {
     }
 }
 
-/// Read the verifying key: the given file, or the local dev key on dev chains.
+/// Read the verifying key: the given file, or on dev chains the local dev key compiled
+/// into the binary (so `deploy` and `up` work from any directory).
 pub fn load_verifying_key(
     given: Option<&Path>,
     network: &NetworkConfig,
@@ -97,11 +89,11 @@ pub fn load_verifying_key(
     let path = match given {
         Some(path) => path.to_owned(),
         None if network.dev_chain => {
-            let path = PathBuf::from(LOCAL_VERIFYING_KEY);
-            if !path.is_file() {
-                return Err(PlanError::NoLocalVerifyingKey);
-            }
-            path
+            return VerifyingKeyFile::parse(taonado_zk::keys::LOCAL_DEV_VERIFYING_KEY_JSON)
+                .map_err(|source| PlanError::InvalidVerifyingKey {
+                    path: PathBuf::from(taonado_zk::keys::EMBEDDED_LOCAL_KEYS),
+                    source: Box::new(source.into()),
+                });
         }
         None => {
             return Err(PlanError::VerifyingKeyRequired {
@@ -229,6 +221,9 @@ mod tests {
         );
         let anvil = build_plan(&local, NodeKind::Anvil, &settings(), key(), "x.json".into())
             .expect("a plan");
+        // No file is read: the compiled-in local key, whatever the working directory.
+        let local_key = load_verifying_key(None, &local).expect("the embedded local dev key");
+        assert_eq!(local_key.setup_label(), taonado_zk::keys::LOCAL_DEV_SETUP);
         assert!(anvil.anvil_mocks && !anvil.local_subnet);
         assert_eq!(anvil.verifier_family, FamilyPolicy::Detect);
     }

@@ -170,7 +170,7 @@ fn weights_pool(pools: &[(U256, Address)]) -> Option<Address> {
 
 /// Pool display name, as the deploy steps and the config's pool keys name them.
 pub fn pool_name(denomination: U256) -> String {
-    format!("Pool {} WTAO", taonado_types::format_tao(denomination))
+    taonado_deployment::pool_name(&taonado_types::format_tao(denomination))
 }
 
 /// Runs every post-deployment check against the chain.

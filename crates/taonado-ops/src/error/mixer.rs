@@ -91,10 +91,14 @@ pub enum MixerError {
     KeysMissing { deployed: String, dir: PathBuf },
 
     #[error(
-        "the proving key in {} (setup \"{setup}\") is not the key the deployed verifier embeds; pass --keys-dir with the exact keys the pools were deployed with",
-        .dir.display()
+        "the proving key in {keys} (setup \"{setup}\") is not the key the deployed verifier embeds; pass --keys-dir with the exact keys the pools were deployed with"
     )]
-    VerifyingKeyMismatch { setup: String, dir: PathBuf },
+    VerifyingKeyMismatch { setup: String, keys: String },
+
+    #[error(
+        "the deployed verifier uses keys from setup \"{deployed}\"; pass --keys-dir with them (for a ceremony, the directory `taonado zk ceremony export` wrote); only the local dev keys come with the binary"
+    )]
+    KeysDirRequired { deployed: String },
 
     #[error(
         "the deployed verifier was made for circuit {deployed}, but the local proving key is for circuit {local}; redeploy the verifier or use the matching keys"
@@ -135,16 +139,38 @@ pub enum MixerError {
 }
 
 impl MixerError {
-    /// Whether the input (note, flags, cache, keys) must change, as opposed to the chain or
-    /// the node failing: the CLI maps this to its usage exit code.
-    pub fn is_input_error(&self) -> bool {
-        !matches!(
-            self,
-            Self::Prove(_)
-                | Self::ProofRejectedLocally
-                | Self::MissingEvent { .. }
-                | Self::LeafGap { .. }
-        )
+    /// Whether the command line or the configuration must change (exit 2: a malformed note,
+    /// a pool or fee the flags got wrong, keys that are not the deployed setup's), as opposed
+    /// to the state of the chain or of funds (a spent note, a commitment never deposited, too
+    /// little WTAO) or a failure of the node, the cache or the prover (exit 1).
+    pub fn is_usage(&self) -> bool {
+        match self {
+            Self::Note(_)
+            | Self::NoPool { .. }
+            | Self::FeeTooHigh { .. }
+            | Self::FeeWithoutRelayer
+            | Self::NoVerifierRecord
+            | Self::KeySetupMismatch { .. }
+            | Self::KeysMissing { .. }
+            | Self::VerifyingKeyMismatch { .. }
+            | Self::KeysDirRequired { .. }
+            | Self::CircuitMismatch { .. }
+            | Self::Keys(_)
+            | Self::BadAmount { .. }
+            | Self::ChainMismatch { .. } => true,
+            Self::NotEnoughWtao { .. }
+            | Self::SpentNote { .. }
+            | Self::UnknownCommitment { .. }
+            | Self::LegacyPoolNotFound { .. }
+            | Self::CacheCorrupt { .. }
+            | Self::CacheStale { .. }
+            | Self::LeafGap { .. }
+            | Self::Prove(_)
+            | Self::ProofRejectedLocally
+            | Self::WithdrawRejected { .. }
+            | Self::DepositRejected { .. }
+            | Self::MissingEvent { .. } => false,
+        }
     }
 }
 

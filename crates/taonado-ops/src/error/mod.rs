@@ -202,6 +202,9 @@ pub enum OpsError {
     Weights(#[from] weights::WeightsError),
 
     #[error(transparent)]
+    LiveWeights(#[from] weights::LiveWeightsError),
+
+    #[error(transparent)]
     Wtao(#[from] wtao::WtaoError),
 
     #[error(transparent)]
@@ -223,6 +226,26 @@ impl From<taonado_zk::VerifyingKeyError> for OpsError {
 }
 
 impl OpsError {
+    /// Whether the command line or the configuration must change (the CLI's exit 2). The
+    /// state of the chain or of funds, and failures of the node, a transaction or the
+    /// prover, are failed checks (exit 1). [`OpsError::Deployment`] is left to the caller,
+    /// which classifies `taonado-deployment`'s errors in one place.
+    pub fn is_usage(&self) -> bool {
+        match self {
+            Self::VerifyingKey { .. }
+            | Self::NoWtaoAddress { .. }
+            | Self::SimulationConfig
+            | Self::ChainIdMismatch { .. }
+            | Self::RecordChainMismatch { .. }
+            | Self::RecordDeployerMismatch { .. }
+            | Self::RecordFormat { .. }
+            | Self::LiveWeights(weights::LiveWeightsError::NotDeployed) => true,
+            Self::Mixer(error) => error.is_usage(),
+            Self::Wtao(error) => error.is_usage(),
+            _ => false,
+        }
+    }
+
     pub(crate) fn rpc(action: impl Into<String>) -> impl FnOnce(TransportError) -> Self {
         let action = action.into();
         move |source| Self::Rpc { action, source }

@@ -16,3 +16,20 @@ pub enum WeightsError {
     )]
     Overflow,
 }
+
+/// Why the weights contract in use cannot be named with confidence.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum LiveWeightsError {
+    #[error(
+        "no weights contract is known: the deployment names neither an EvmValidator nor a Weights contract; run `taonado deploy` or set the addresses in taonado.toml"
+    )]
+    NotDeployed,
+    #[error(
+        "the EvmValidator {evm_validator} reads weights from {reads}, which the deployment does not name (it knows {known}); record the migration with `taonado migrate weights` or fix the addresses in taonado.toml"
+    )]
+    Unrecorded {
+        evm_validator: alloy::primitives::Address,
+        reads: alloy::primitives::Address,
+        known: String,
+    },
+}

@@ -30,3 +30,14 @@ pub enum WtaoError {
     #[error("{amount} wei is more rao than a native balance can hold")]
     RaoOverflow { amount: U256 },
 }
+
+impl WtaoError {
+    /// Whether the command line must change (an amount that cannot be sent: exit 2), as
+    /// opposed to a balance that does not cover it (the state of funds: exit 1).
+    pub fn is_usage(&self) -> bool {
+        match self {
+            Self::ZeroAmount | Self::SubRaoAmount { .. } | Self::RaoOverflow { .. } => true,
+            Self::InsufficientBalance { .. } => false,
+        }
+    }
+}

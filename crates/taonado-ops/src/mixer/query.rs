@@ -53,6 +53,8 @@ pub struct DepositDisclosure {
     pub block: u64,
     /// Unix seconds, from the event.
     pub timestamp: u64,
+    /// The same time in ISO-8601 UTC (`2026-11-25T21:54:02Z`).
+    pub time_utc: String,
     /// The depositor as the event names it (absent on the testnet pool's event).
     pub user: Option<Address>,
     /// Who sent the deposit transaction.
@@ -67,6 +69,8 @@ pub struct WithdrawalDisclosure {
     pub block: u64,
     /// Unix seconds of the block.
     pub timestamp: Option<u64>,
+    /// The same time in ISO-8601 UTC.
+    pub time_utc: Option<String>,
     pub recipient: Address,
     pub relayer: Address,
     pub fee: U256,
@@ -190,35 +194,9 @@ impl Mixer {
         let leaf_index = self
             .leaf_index(pool.address, &cache, &sync.cache_path, commitment)
             .await?;
-        // `check_consistency` holds for every cache `sync_pool` returns: one block per leaf.
-        let block = cache.leaf_blocks[leaf_index];
-        let filter = Filter::new()
-            .address(pool.address)
-            .event_signature(deposit_topics())
-            .topic1(commitment)
-            .from_block(block)
-            .to_block(block);
         let deposit = self
-            .provider
-            .get_logs(&filter)
-            .await
-            .map_err(OpsError::rpc("reading the Deposit event"))?
-            .iter()
-            .filter_map(decode_deposit)
-            .find(|d| d.commitment == commitment)
-            .ok_or_else(|| MixerError::CacheStale {
-                path: sync.cache_path.clone(),
-                reason: format!("block {block} holds no Deposit of commitment {commitment}"),
-            })?;
-        let deposit = DepositDisclosure {
-            commitment,
-            leaf_index: deposit.leaf_index,
-            block: deposit.block,
-            timestamp: deposit.timestamp,
-            user: deposit.user,
-            sender: self.sender_of(deposit.tx_hash).await?,
-            tx_hash: deposit.tx_hash,
-        };
+            .deposit_disclosure(&pool, &cache, &sync.cache_path, commitment, leaf_index)
+            .await?;
         let spent = contract
             .isSpent(nullifier_hash)
             .call()
@@ -239,6 +217,7 @@ impl Mixer {
             withdrawal = Some(WithdrawalDisclosure {
                 nullifier_hash,
                 block: event.block,
+                time_utc: timestamp.map(taonado_types::iso8601_utc),
                 timestamp,
                 recipient: event.recipient,
                 relayer: event.relayer,
@@ -254,6 +233,48 @@ impl Mixer {
             // A withdrawal mined after the sync is spent before the cache knows it.
             spent: spent || withdrawal.is_some(),
             withdrawal,
+        })
+    }
+
+    /// The deposit at `leaf_index` of `pool` (commitment `commitment`), read from its own
+    /// block's Deposit event, with who sent it.
+    pub(super) async fn deposit_disclosure(
+        &self,
+        pool: &Pool,
+        cache: &super::cache::EventCache,
+        cache_path: &std::path::Path,
+        commitment: B256,
+        leaf_index: usize,
+    ) -> Result<DepositDisclosure> {
+        // `check_consistency` holds for every cache `sync_pool` returns: one block per leaf.
+        let block = cache.leaf_blocks[leaf_index];
+        let filter = Filter::new()
+            .address(pool.address)
+            .event_signature(deposit_topics())
+            .topic1(commitment)
+            .from_block(block)
+            .to_block(block);
+        let deposit = self
+            .provider
+            .get_logs(&filter)
+            .await
+            .map_err(OpsError::rpc("reading the Deposit event"))?
+            .iter()
+            .filter_map(decode_deposit)
+            .find(|d| d.commitment == commitment)
+            .ok_or_else(|| MixerError::CacheStale {
+                path: cache_path.to_path_buf(),
+                reason: format!("block {block} holds no Deposit of commitment {commitment}"),
+            })?;
+        Ok(DepositDisclosure {
+            commitment,
+            leaf_index: deposit.leaf_index,
+            block: deposit.block,
+            timestamp: deposit.timestamp,
+            time_utc: taonado_types::iso8601_utc(deposit.timestamp),
+            user: deposit.user,
+            sender: self.sender_of(deposit.tx_hash).await?,
+            tx_hash: deposit.tx_hash,
         })
     }
 

@@ -59,13 +59,15 @@ pub struct WithdrawReport {
     pub prove_ms: u64,
     /// Why the event cache was rebuilt from scratch, if it was.
     pub cache_resynced: Option<String>,
-    /// Where the proving key was read from.
-    pub keys_dir: PathBuf,
+    /// Where the proving key was read from; `None`: the local dev keys compiled into the
+    /// binary.
+    pub keys_dir: Option<PathBuf>,
     /// Which setup the proving key came from (`local-dev-insecure` or `ceremony:<name>`,
     /// with the ceremony's phase 1, contributions and transcript hash).
     pub proving_key: KeyProvenance,
-    /// Whether the local development key was missing or stale and was regenerated.
-    pub proving_key_regenerated: bool,
+    /// What the user should know (said on stderr before proving too): the recipient is the
+    /// depositor.
+    pub warnings: Vec<String>,
 }
 
 /// The proving key a withdrawal uses, and the setup it came from.
@@ -74,60 +76,53 @@ pub struct LoadedProver {
     pub prover: WithdrawProver,
     /// What the key directory's verifying key says about its setup.
     pub provenance: KeyProvenance,
-    /// Whether the local development key was missing or stale and was regenerated.
-    pub regenerated: bool,
 }
 
-/// The prover from `keys_dir`, after checking that it is the key the deployed verifier
-/// embeds: the key directory's setup must be the record's `verifier.key_setup`
-/// (`local-dev-insecure` or `ceremony:<name>`), its circuit the recorded circuit, and its
-/// verifying key the one the Verifier was deployed with. Only the local development key,
-/// which anyone can recompute, is regenerated when missing or stale; a ceremony key never is.
-pub fn load_prover(record: &DeploymentRecord, keys_dir: &Path) -> Result<LoadedProver> {
+/// The prover of the deployed setup, after checking that it is the key the deployed
+/// verifier embeds: the keys' setup must be the record's `verifier.key_setup`
+/// (`local-dev-insecure` or `ceremony:<name>`), their circuit the recorded circuit, and their
+/// verifying key the one the Verifier was deployed with. `keys_dir` `None` means the local
+/// dev keys compiled into the binary (for a local-dev deployment; a ceremony's keys must be
+/// named). No key is ever created or regenerated here.
+pub fn load_prover(record: &DeploymentRecord, keys_dir: Option<&Path>) -> Result<LoadedProver> {
     let verifier = record
         .verifier
         .as_ref()
         .ok_or(MixerError::NoVerifierRecord)?;
     let deployed = verifier.key_setup.as_str();
-    match keys::read_provenance(keys_dir).map_err(MixerError::Keys)? {
-        Some(found) if found.setup != deployed => {
-            return Err(MixerError::KeySetupMismatch {
+    let loaded = match keys_dir {
+        None if deployed == keys::LOCAL_DEV_SETUP => {
+            let (prover, provenance) = keys::local_dev_keys().map_err(MixerError::Keys)?;
+            LoadedProver { prover, provenance }
+        }
+        None => {
+            return Err(MixerError::KeysDirRequired {
                 deployed: deployed.to_owned(),
-                found: found.setup,
-                dir: keys_dir.to_path_buf(),
             }
             .into());
         }
-        None if deployed != keys::LOCAL_DEV_SETUP => {
-            return Err(MixerError::KeysMissing {
-                deployed: deployed.to_owned(),
-                dir: keys_dir.to_path_buf(),
+        Some(dir) => {
+            match keys::read_provenance(dir).map_err(MixerError::Keys)? {
+                Some(found) if found.setup != deployed => {
+                    return Err(MixerError::KeySetupMismatch {
+                        deployed: deployed.to_owned(),
+                        found: found.setup,
+                        dir: dir.to_path_buf(),
+                    }
+                    .into());
+                }
+                None => {
+                    return Err(MixerError::KeysMissing {
+                        deployed: deployed.to_owned(),
+                        dir: dir.to_path_buf(),
+                    }
+                    .into());
+                }
+                Some(_) => {}
             }
-            .into());
-        }
-        _ => {}
-    }
-    let loaded = if deployed == keys::LOCAL_DEV_SETUP {
-        let (prover, regenerated) =
-            keys::load_or_create_local(keys_dir).map_err(MixerError::Keys)?;
-        if regenerated {
-            tracing::warn!(dir = %keys_dir.display(), "the local proving key was missing or stale and was regenerated");
-        }
-        let provenance = keys::read_provenance(keys_dir)
-            .map_err(MixerError::Keys)?
-            .unwrap_or_else(|| local_dev_provenance(&prover));
-        LoadedProver {
-            prover,
-            provenance,
-            regenerated,
-        }
-    } else {
-        let shape = CircuitShape::withdraw().map_err(MixerError::Keys)?;
-        let (prover, provenance) = keys::load_keys(keys_dir, shape).map_err(MixerError::Keys)?;
-        LoadedProver {
-            prover,
-            provenance,
-            regenerated: false,
+            let shape = CircuitShape::withdraw().map_err(MixerError::Keys)?;
+            let (prover, provenance) = keys::load_keys(dir, shape).map_err(MixerError::Keys)?;
+            LoadedProver { prover, provenance }
         }
     };
 
@@ -151,7 +146,10 @@ pub fn load_prover(record: &DeploymentRecord, keys_dir: &Path) -> Result<LoadedP
     {
         return Err(MixerError::VerifyingKeyMismatch {
             setup: loaded.provenance.setup.clone(),
-            dir: keys_dir.to_path_buf(),
+            keys: keys_dir.map_or_else(
+                || keys::EMBEDDED_LOCAL_KEYS.to_owned(),
+                |dir| dir.display().to_string(),
+            ),
         }
         .into());
     }
@@ -172,27 +170,15 @@ fn verifier_constructor_args(loaded: &LoadedProver) -> Result<Vec<u8>> {
         .constructor_args())
 }
 
-/// The provenance of a local development key whose verifying key file is missing.
-fn local_dev_provenance(prover: &WithdrawProver) -> KeyProvenance {
-    KeyProvenance {
-        setup: keys::LOCAL_DEV_SETUP.to_owned(),
-        circuit: Some(taonado_zk::groth16::CIRCUIT_NAME.to_owned()),
-        circuit_hash: Some(prover.shape().hash().to_string()),
-        phase1: None,
-        contributions: None,
-        transcript_hash: None,
-    }
-}
-
 impl Mixer {
     /// Checks everything that can be checked before proving (note, fee, spent, cache
     /// against the chain), proves, verifies the proof locally, and submits it with a gas
     /// limit of the estimate plus a margin. The proving key is loaded from `keys_dir` (see
-    /// [`load_prover`]) only once the checks pass, so bad input fails fast.
+    /// [`load_prover`]; `None`: the compiled-in local dev keys) only once the checks pass, so bad input fails fast.
     pub async fn withdraw(
         &self,
         request: &WithdrawRequest,
-        keys_dir: &Path,
+        keys_dir: Option<&Path>,
         progress: &dyn MixerProgress,
     ) -> Result<WithdrawReport> {
         let note = &request.note;
@@ -237,12 +223,23 @@ impl Mixer {
             .into());
         }
 
+        // Withdrawing to the address that deposited links the two on chain: said before
+        // anything is proved or sent, and kept in the report.
+        let deposit = self
+            .deposit_disclosure(&pool, &cache, &path, commitment, leaf_index)
+            .await?;
+        let mut warnings = Vec::new();
+        if [deposit.user, deposit.sender].contains(&Some(request.recipient)) {
+            let warning = format!(
+                "the recipient {} is the address that made this deposit (block {}): the withdrawal links the two on chain and gives no privacy; withdraw to a fresh address",
+                request.recipient, deposit.block
+            );
+            tracing::warn!("{warning}");
+            warnings.push(warning);
+        }
+
         progress.stage(MixerStage::LoadingKey);
-        let LoadedProver {
-            prover,
-            provenance,
-            regenerated,
-        } = load_prover(&self.record, keys_dir)?;
+        let LoadedProver { prover, provenance } = load_prover(&self.record, keys_dir)?;
         progress.stage(MixerStage::Proving);
         let started = Instant::now();
         let merkle_path = tree
@@ -308,9 +305,9 @@ impl Mixer {
             gas_used: receipt.gas_used,
             prove_ms,
             cache_resynced: outcome.resynced,
-            keys_dir: keys_dir.to_path_buf(),
+            keys_dir: keys_dir.map(Path::to_path_buf),
             proving_key: provenance,
-            proving_key_regenerated: regenerated,
+            warnings,
             pool,
         })
     }
@@ -389,16 +386,27 @@ mod tests {
     #[test]
     fn ceremony_keys_load_for_a_ceremony_deployment() {
         let dir = relabelled_keys("ceremony:unit");
-        let loaded = load_prover(&record("ceremony:unit", &local_key()), dir.path())
+        let loaded = load_prover(&record("ceremony:unit", &local_key()), Some(dir.path()))
             .expect("the deployed key, under the deployed label");
         assert_eq!(loaded.provenance.setup, "ceremony:unit");
-        assert!(!loaded.regenerated);
+    }
+
+    #[test]
+    fn a_local_deployment_proves_with_the_compiled_in_keys_and_a_ceremony_needs_its_dir() {
+        let loaded = load_prover(&record(keys::LOCAL_DEV_SETUP, &local_key()), None)
+            .expect("the embedded local keys are the deployed ones");
+        assert_eq!(loaded.provenance.setup, keys::LOCAL_DEV_SETUP);
+        let error = mixer_error(load_prover(&record("ceremony:unit", &local_key()), None));
+        assert!(
+            matches!(error, MixerError::KeysDirRequired { .. }),
+            "{error}"
+        );
     }
 
     #[test]
     fn keys_of_another_setup_are_refused_in_one_line_naming_both() {
         let ceremony = record("ceremony:unit", &local_key());
-        let error = mixer_error(load_prover(&ceremony, &local_keys()));
+        let error = mixer_error(load_prover(&ceremony, Some(&local_keys())));
         assert!(
             matches!(&error, MixerError::KeySetupMismatch { deployed, found, .. }
                 if deployed == "ceremony:unit" && found == keys::LOCAL_DEV_SETUP),
@@ -408,12 +416,12 @@ mod tests {
         assert_eq!(message.lines().count(), 1);
         assert!(message.contains("--keys-dir"), "{message}");
 
-        // A local deployment never proves with (or regenerates over) a ceremony's keys.
+        // A local deployment never proves with (or writes over) a ceremony's keys.
         let dir = relabelled_keys("ceremony:unit");
         let before = std::fs::read(dir.path().join(keys::PROVING_KEY_FILE)).expect("reads");
         let local = record(keys::LOCAL_DEV_SETUP, &local_key());
         assert!(matches!(
-            mixer_error(load_prover(&local, dir.path())),
+            mixer_error(load_prover(&local, Some(dir.path()))),
             MixerError::KeySetupMismatch { .. }
         ));
         let after = std::fs::read(dir.path().join(keys::PROVING_KEY_FILE)).expect("reads");
@@ -425,7 +433,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("temporary directory");
         let error = mixer_error(load_prover(
             &record("ceremony:unit", &local_key()),
-            dir.path(),
+            Some(dir.path()),
         ));
         assert!(matches!(error, MixerError::KeysMissing { .. }), "{error}");
         assert_eq!(std::fs::read_dir(dir.path()).expect("lists").count(), 0);
@@ -435,7 +443,10 @@ mod tests {
     fn a_key_the_verifier_does_not_embed_is_refused() {
         let dir = relabelled_keys("ceremony:unit");
         let other = VerifyingKeyFile::generator_placeholder("ceremony:unit");
-        let error = mixer_error(load_prover(&record("ceremony:unit", &other), dir.path()));
+        let error = mixer_error(load_prover(
+            &record("ceremony:unit", &other),
+            Some(dir.path()),
+        ));
         assert!(
             matches!(error, MixerError::VerifyingKeyMismatch { .. }),
             "{error}"

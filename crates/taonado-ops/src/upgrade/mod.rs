@@ -295,6 +295,55 @@ pub struct StateSnapshot {
     pub artifact: String,
     pub balance: U256,
     pub words: Vec<SnapshotWord>,
+    /// The same words and the balance read at the upgrade's block, written by [`execute`]
+    /// once the upgrade is mined: what the upgrade kept, whatever ordinary operation
+    /// (setWeights, owner setters, bounty payments) changes later.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after_upgrade: Option<PostUpgradeState>,
+}
+
+/// The proxy's state at the block of its upgrade.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PostUpgradeState {
+    pub block: u64,
+    pub balance: U256,
+    pub words: Vec<SnapshotWord>,
+}
+
+/// The values of `words`' slots and the balance of `proxy` at `block`.
+async fn state_at(
+    provider: &DynProvider,
+    proxy: Address,
+    words: &[SnapshotWord],
+    block: u64,
+) -> Result<PostUpgradeState> {
+    let at = BlockId::number(block);
+    let mut read = Vec::with_capacity(words.len());
+    for word in words {
+        let value = provider
+            .get_storage_at(proxy, word.slot.into())
+            .block_id(at)
+            .await
+            .map_err(OpsError::rpc(format!(
+                "reading {} of {proxy}",
+                word.variable
+            )))?;
+        read.push(SnapshotWord {
+            variable: word.variable.clone(),
+            slot: word.slot,
+            value: B256::from(value),
+        });
+    }
+    let balance = provider
+        .get_balance(proxy)
+        .block_id(at)
+        .await
+        .map_err(OpsError::rpc(format!("reading the balance of {proxy}")))?;
+    Ok(PostUpgradeState {
+        block,
+        balance,
+        words: read,
+    })
 }
 
 impl StateSnapshot {
@@ -401,6 +450,7 @@ pub async fn snapshot(
         artifact: artifact.name().to_owned(),
         balance,
         words,
+        after_upgrade: None,
     })
 }
 
@@ -462,9 +512,8 @@ pub async fn execute(
         });
     }
     // The snapshot is of the last block before anything is sent.
-    snapshot(provider, plan.proxy, None)
-        .await?
-        .save(&paths.snapshot)?;
+    let mut before = snapshot(provider, plan.proxy, None).await?;
+    before.save(&paths.snapshot)?;
 
     let target = plan.target.artifact();
     let recorded = record
@@ -525,7 +574,19 @@ pub async fn execute(
         .with_input(call.abi_encode());
     let pending = tx::send(provider, tx, "sending upgradeToAndCall").await?;
     let upgrade_tx = *pending.tx_hash();
-    tx::confirm(pending, "EvmValidator.upgradeToAndCall").await?;
+    let receipt = tx::confirm(pending, "EvmValidator.upgradeToAndCall").await?;
+    // What the upgrade kept is read at its own block, so `verify` can tell it from what
+    // ordinary operation changes afterwards.
+    let upgrade_block = match receipt.block_number {
+        Some(block) => block,
+        None => provider
+            .get_block_number()
+            .await
+            .map_err(OpsError::rpc("reading the block number"))?,
+    };
+    before.after_upgrade =
+        Some(state_at(provider, plan.proxy, &before.words, upgrade_block).await?);
+    before.save(&paths.snapshot)?;
     if let Some(r) = record.as_mut() {
         r.wiring
             .insert("EvmValidator.upgradeToAndCall".into(), upgrade_tx);
@@ -567,6 +628,11 @@ pub struct VerifyReport {
     pub proxy: Address,
     pub block: u64,
     pub baseline_block: u64,
+    /// The block whose state was compared with the baseline: the upgrade's (from the
+    /// snapshot `execute` completed), else the latest.
+    pub state_block: u64,
+    /// What was compared with what, in words (printed with a failure).
+    pub compared: String,
     pub checks: Vec<VerifyCheck>,
 }
 
@@ -632,38 +698,44 @@ pub async fn verify(
         target.name().to_owned(),
         format!("{verdict:?}"),
     );
-    for word in &before.words {
-        let value = provider
-            .get_storage_at(proxy, word.slot.into())
-            .block_id(at)
-            .await
-            .map_err(OpsError::rpc(format!(
-                "reading {} of {proxy}",
-                word.variable
-            )))?;
-        let value = B256::from(value);
+    // The kept state: at the upgrade's block when `execute` recorded it there, else now.
+    let (state, compared) = match before.after_upgrade.clone() {
+        Some(after) => {
+            let compared = format!(
+                "state at the upgrade's block {} against block {} before it (the implementation now); later operation does not count",
+                after.block, before.block
+            );
+            (after, compared)
+        }
+        None => {
+            let after = state_at(provider, proxy, &before.words, block).await?;
+            let compared = format!(
+                "state now (block {block}) against block {} before the upgrade: what ordinary operation changed since the upgrade (setWeights, owner setters, bounty payments) shows as a difference; run it right after the upgrade, or use the snapshot `upgrade evm-validator --execute` writes",
+                before.block
+            );
+            (after, compared)
+        }
+    };
+    for (word, now) in before.words.iter().zip(&state.words) {
         push(
             format!("state {} (slot {})", word.variable, word.slot),
-            value == word.value,
+            now.value == word.value,
             word.value.to_string(),
-            value.to_string(),
+            now.value.to_string(),
         );
     }
-    let balance = provider
-        .get_balance(proxy)
-        .block_id(at)
-        .await
-        .map_err(OpsError::rpc(format!("reading the balance of {proxy}")))?;
     push(
         "balance".into(),
-        balance == before.balance,
+        state.balance == before.balance,
         before.balance.to_string(),
-        balance.to_string(),
+        state.balance.to_string(),
     );
     Ok(VerifyReport {
         proxy,
         block,
         baseline_block: before.block,
+        state_block: state.block,
+        compared,
         checks,
     })
 }
@@ -746,6 +818,7 @@ mod tests {
                 slot: B256::ZERO,
                 value: B256::repeat_byte(3),
             }],
+            after_upgrade: None,
         };
         snap.save(&path).unwrap();
         assert_eq!(StateSnapshot::load(&path).unwrap(), snap);

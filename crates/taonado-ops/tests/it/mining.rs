@@ -101,7 +101,7 @@ async fn join(
     subnet: &LocalSubnet,
     amounts: &[u64],
 ) -> Result<Vec<Miner>> {
-    let weights = record.address(names::WEIGHTS)?;
+    let weights = &taonado_deployment::ProtocolAddresses::from_record(record);
     let mut miners = Vec::new();
     for (i, amount) in amounts.iter().enumerate() {
         let amount = tao(*amount);
@@ -143,7 +143,7 @@ async fn nonce(provider: &DynProvider, address: Address) -> Result<u64> {
 #[tokio::test]
 async fn register_status_refusals_and_weights_match_offchain() -> Result<()> {
     let (chain, record, subnet) = setup().await?;
-    let weights = record.address(names::WEIGHTS)?;
+    let weights = &taonado_deployment::ProtocolAddresses::from_record(&record);
     let miners = join(&chain, &record, &subnet, &[3, 1, 2]).await?;
 
     // Again with the same hotkey: success, nothing sent, nothing wrapped.
@@ -428,7 +428,7 @@ async fn validator_paths_interval_bounty_boost_loop_and_epoch() -> Result<()> {
     // An epoch: incentives and emissions follow the deposits.
     let tempo = subnet.tempo().await?.context("devnet tempo")?;
     mine(&chain.provider, tempo).await?;
-    let weights = record.address(names::WEIGHTS)?;
+    let weights = &taonado_deployment::ProtocolAddresses::from_record(&record);
     let mut incentives = vec![0u64; usize::from(subnet.uid_count().await?)];
     let mut emissions = incentives.clone();
     for m in &miners {

@@ -227,7 +227,11 @@ async fn withdrawals_use_a_current_root_and_reject_replays_and_tampering() -> Re
     let keys = local_keys_dir();
     let error = mixer_error(
         mixer
-            .withdraw(&request(&first.note, recipient), &keys, &NoMixerProgress)
+            .withdraw(
+                &request(&first.note, recipient),
+                Some(&keys),
+                &NoMixerProgress,
+            )
             .await,
     );
     assert!(matches!(error, MixerError::CacheCorrupt { .. }), "{error}");
@@ -240,7 +244,11 @@ async fn withdrawals_use_a_current_root_and_reject_replays_and_tampering() -> Re
     cache.save(&cache_path)?;
     let error = mixer_error(
         mixer
-            .withdraw(&request(&first.note, recipient), &keys, &NoMixerProgress)
+            .withdraw(
+                &request(&first.note, recipient),
+                Some(&keys),
+                &NoMixerProgress,
+            )
             .await,
     );
     assert!(matches!(error, MixerError::CacheStale { .. }), "{error}");
@@ -259,7 +267,11 @@ async fn withdrawals_use_a_current_root_and_reject_replays_and_tampering() -> Re
 
     // Note A withdraws with the current root.
     let withdrawn = mixer
-        .withdraw(&request(&first.note, recipient), &keys, &NoMixerProgress)
+        .withdraw(
+            &request(&first.note, recipient),
+            Some(&keys),
+            &NoMixerProgress,
+        )
         .await?;
     assert_eq!(withdrawn.leaf_index, 0);
     assert_eq!(withdrawn.tree_size, 32);
@@ -269,7 +281,11 @@ async fn withdrawals_use_a_current_root_and_reject_replays_and_tampering() -> Re
     assert!(withdrawn.gas_limit > withdrawn.gas_used);
     let error = mixer_error(
         mixer
-            .withdraw(&request(&first.note, recipient), &keys, &NoMixerProgress)
+            .withdraw(
+                &request(&first.note, recipient),
+                Some(&keys),
+                &NoMixerProgress,
+            )
             .await,
     );
     assert!(matches!(error, MixerError::SpentNote { .. }), "{error}");
@@ -297,7 +313,7 @@ async fn withdrawals_use_a_current_root_and_reject_replays_and_tampering() -> Re
         &second.note,
         tree.path(usize::try_from(second.leaf_index)?)?,
     );
-    let prover = load_prover(&deployed.record, &keys)?.prover;
+    let prover = load_prover(&deployed.record, Some(&keys))?.prover;
     let proof = prover.prove(&public, &witness, &mut rand::rng())?;
     let bytes = Bytes::from(proof_to_bytes(&proof));
     let withdraw = |proof: Bytes, recipient: Address, relayer: Address, fee: U256| {

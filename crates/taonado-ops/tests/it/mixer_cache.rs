@@ -143,9 +143,7 @@ async fn stats_count_from_the_cache_fetch_only_new_blocks_and_catch_tampering() 
         fee,
         refund: U256::ZERO,
     };
-    let withdrawn = mixer
-        .withdraw(&request, &local_keys_dir(), &NoMixerProgress)
-        .await?;
+    let withdrawn = mixer.withdraw(&request, None, &NoMixerProgress).await?;
 
     // First stats: withdraw synced the 0.1 pool's cache already; stats equal the scan.
     let first = mixer.stats().await?;

@@ -97,6 +97,7 @@ async fn simulation_joins_miners_sets_weights_and_sees_epochs() -> Result<()> {
         miners: 3,
         weights_interval_blocks: 2,
         tick: std::time::Duration::from_millis(5),
+        mixer: None,
     };
     let wallets = |key| taonado_client::with_signer(&chain.provider, key);
     let report = run_simulation(

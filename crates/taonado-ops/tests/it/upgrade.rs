@@ -2,7 +2,7 @@
 
 use alloy::primitives::U256;
 use alloy::providers::Provider;
-use anyhow::Result;
+use anyhow::{Context, Result};
 use taonado_contracts::Contract;
 use taonado_contracts::bindings::{EvmValidator, EvmValidatorV2};
 use taonado_deployment::names;
@@ -103,7 +103,8 @@ async fn upgrade_then_migrate_keeps_state_and_weights() -> Result<()> {
         "{:?}",
         historical.failing()
     );
-    // A changed variable is caught: the owner changes the bounty after the upgrade.
+    // The owner changes the bounty after the upgrade: ordinary operation, not a defect of
+    // the upgrade, so the snapshot `execute` completed at the upgrade's block still verifies.
     let bump = EvmValidator::new(proxy, &chain.provider)
         .setSetWeightsBounty(U256::from(12345))
         .send()
@@ -111,12 +112,31 @@ async fn upgrade_then_migrate_keeps_state_and_weights() -> Result<()> {
         .get_receipt()
         .await?;
     assert!(bump.status());
+    let after_upgrade = snapshot
+        .after_upgrade
+        .clone()
+        .context("the upgrade's state")?;
     let verified = upgrade::verify(
         &chain.provider,
         proxy,
         executed.implementation,
         Contract::EvmValidatorV2,
-        Baseline::Snapshot(snapshot),
+        Baseline::Snapshot(snapshot.clone()),
+    )
+    .await?;
+    assert!(verified.ok(), "{:?}", verified.failing());
+    assert_eq!(verified.state_block, after_upgrade.block);
+    // Without the upgrade's state (an older snapshot), the state now is compared, the change
+    // is caught, and the report says what it compared.
+    let verified = upgrade::verify(
+        &chain.provider,
+        proxy,
+        executed.implementation,
+        Contract::EvmValidatorV2,
+        Baseline::Snapshot(upgrade::StateSnapshot {
+            after_upgrade: None,
+            ..snapshot
+        }),
     )
     .await?;
     assert_eq!(
@@ -128,6 +148,11 @@ async fn upgrade_then_migrate_keeps_state_and_weights() -> Result<()> {
         1,
         "{:?}",
         verified.failing()
+    );
+    assert!(
+        verified.compared.contains("ordinary operation"),
+        "{}",
+        verified.compared
     );
 
     let migrated =
