@@ -3,7 +3,7 @@
 //! taonado-ops' [`Mixer`]. Notes are printed exactly once (by `deposit`) and never logged.
 
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use alloy::primitives::{Address, U256};
 use clap::{Args, Subcommand};
@@ -17,7 +17,7 @@ use taonado_zk::keys::{KeyProvenance, LOCAL_DEV_SETUP};
 use taonado_zk::{Note, fr_to_b256};
 
 use crate::args::SignerOpts;
-use crate::context::Context;
+use crate::context::{Context, home_subdir};
 use crate::error::CliError;
 use crate::output::Report;
 use crate::progress::Spinner;
@@ -70,17 +70,6 @@ fn classify(error: OpsError) -> CliError {
         OpsError::Mixer(_) => CliError::failed(error),
         _ => CliError::from(error),
     }
-}
-
-fn home_subdir(home: Option<&Path>, parts: &[&str]) -> Result<PathBuf, CliError> {
-    let home = home.ok_or_else(|| {
-        CliError::usage(anyhow::anyhow!(
-            "cannot find the home directory for ~/.taonado; pass the path explicitly"
-        ))
-    })?;
-    Ok(parts
-        .iter()
-        .fold(home.join(".taonado"), |path, part| path.join(part)))
 }
 
 /// Connects (with a signer when `signer` is given), loads the record and opens the mixer.
@@ -702,14 +691,5 @@ mod tests {
             key_origin(&key, false),
             "setup ceremony:e2e (2 contribution(s), phase 1 local-insecure)"
         );
-    }
-
-    #[test]
-    fn home_paths_are_under_dot_taonado() {
-        assert_eq!(
-            home_subdir(Some(Path::new("/home/op")), &["cache", "local"]).unwrap(),
-            Path::new("/home/op/.taonado/cache/local")
-        );
-        assert_eq!(home_subdir(None, &["notes"]).unwrap_err().exit_code(), 2);
     }
 }

@@ -15,6 +15,7 @@ mod mixer;
 mod mixer_keys;
 mod monitor;
 mod support;
+mod tornado;
 mod up;
 mod upgrade;
 mod verify;
