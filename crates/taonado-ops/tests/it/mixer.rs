@@ -14,8 +14,8 @@ use taonado_devnet::DevnetConfig;
 use taonado_ops::OpsError;
 use taonado_ops::deploy::{FamilyPolicy, deploy};
 use taonado_ops::mixer::{
-    DepositRequest, EventCache, Mixer, MixerError, NoMixerProgress, Pool, WithdrawRequest,
-    load_prover,
+    DepositRequest, EventCache, Mixer, MixerError, NoMixerProgress, Pool, WithdrawKeys,
+    WithdrawRequest, load_prover,
 };
 use taonado_ops::subnet::SubnetKind;
 use taonado_ops::verifying_key::VerifyingKeyFile;
@@ -224,7 +224,11 @@ async fn withdrawals_use_a_current_root_and_reject_replays_and_tampering() -> Re
         fee: U256::ZERO,
         refund: U256::ZERO,
     };
-    let keys = local_keys_dir();
+    let keys = WithdrawKeys {
+        keys_dir: local_keys_dir(),
+        // Never read: the pools' verifier embeds the local dev key.
+        tornado_dir: local_keys_dir().join("no-tornado-keys"),
+    };
     let error = mixer_error(
         mixer
             .withdraw(&request(&first.note, recipient), &keys, &NoMixerProgress)
@@ -297,7 +301,7 @@ async fn withdrawals_use_a_current_root_and_reject_replays_and_tampering() -> Re
         &second.note,
         tree.path(usize::try_from(second.leaf_index)?)?,
     );
-    let prover = load_prover(&deployed.record, &keys)?.prover;
+    let prover = load_prover(&deployed.record, &keys.keys_dir)?.prover;
     let proof = prover.prove(&public, &witness, &mut rand::rng())?;
     let bytes = Bytes::from(proof_to_bytes(&proof));
     let withdraw = |proof: Bytes, recipient: Address, relayer: Address, fee: U256| {
