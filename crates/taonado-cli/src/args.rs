@@ -76,7 +76,8 @@ pub struct ProtocolArgs {
     #[arg(long, value_name = "TAO", default_value = "1000", value_parser = parse_tao)]
     pub deposit_goal: U256,
     /// Groth16 verification key of the withdraw circuit (snarkjs verification_key.json)
-    /// [default on dev chains: keys/local/withdraw.vk.json].
+    /// [default: keys/local/withdraw.vk.json on dev chains, `--setup tornado` on live
+    /// networks].
     #[arg(long, value_name = "FILE", conflicts_with = "setup")]
     pub verifying_key: Option<PathBuf>,
     /// Deploy the verifier with a published setup's key instead of a file: `tornado`

@@ -178,7 +178,8 @@ pub struct DeployCheckArgs {
     /// Directory of deployment records (`<network>.json`).
     #[arg(long, value_name = "DIR", default_value = "deployments")]
     pub deployments_dir: PathBuf,
-    /// Groth16 verification key that would be deployed [default on dev chains: keys/local/withdraw.vk.json].
+    /// Groth16 verification key that would be deployed [default: keys/local/withdraw.vk.json
+    /// on dev chains, `--setup tornado` on live networks].
     #[arg(long, value_name = "FILE", conflicts_with = "setup")]
     pub verifying_key: Option<PathBuf>,
     /// A published setup's key that would be deployed instead of a file: `tornado`.

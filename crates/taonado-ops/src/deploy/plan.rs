@@ -24,7 +24,7 @@ pub enum PlanError {
     NoLocalVerifyingKey,
 
     #[error(
-        "network {network} needs --setup tornado (Tornado Cash's ceremony key) or --verifying-key FILE (the withdraw circuit's ceremony verification_key.json); the local dev key is never deployed to a live network"
+        "network {network} needs --verifying-key FILE (the withdraw circuit's ceremony verification_key.json); the local dev key is never deployed to a live network"
     )]
     VerifyingKeyRequired { network: String },
 
@@ -97,7 +97,8 @@ pub enum KeyChoice {
     /// Tornado Cash's ceremony key, the live pool's `Verifier.sol` key (`--setup tornado`):
     /// withdrawals prove with Tornado's circuit and proving key.
     Tornado,
-    /// Nothing chosen: the local dev key on dev chains.
+    /// Nothing chosen: the local dev key on dev chains, Tornado's ceremony key on live
+    /// networks (the one public trusted setup of this circuit family; the live pool uses it).
     NetworkDefault,
 }
 
@@ -120,7 +121,8 @@ pub fn resolve_verifying_key(
     match choice {
         KeyChoice::Tornado => Ok(VerifyingKeyFile::tornado()),
         KeyChoice::File(path) => load_verifying_key(Some(path), network),
-        KeyChoice::NetworkDefault => load_verifying_key(None, network),
+        KeyChoice::NetworkDefault if network.dev_chain => load_verifying_key(None, network),
+        KeyChoice::NetworkDefault => Ok(VerifyingKeyFile::tornado()),
     }
 }
 
@@ -275,6 +277,16 @@ mod tests {
             .expect("the mainnet preset");
         let err = load_verifying_key(None, &mainnet).expect_err("no key given");
         assert!(err.to_string().contains("needs --verifying-key"), "{err}");
+        // Without a choice, a live network gets Tornado's ceremony key, which its checks
+        // accept.
+        let default =
+            resolve_verifying_key(&KeyChoice::NetworkDefault, &mainnet).expect("Tornado's key");
+        assert_eq!(default.setup_label(), taonado_zk::tornado::SETUP_NAME);
+        assert_eq!(default.live_network_objection(), None);
+        assert_eq!(
+            resolve_verifying_key(&KeyChoice::Tornado, &mainnet).expect("Tornado's key"),
+            default
+        );
         let plan = build_plan(
             &mainnet,
             NodeKind::Other,

@@ -884,6 +884,12 @@ mod tests {
             verifying_key_check(&ceremony, true).status,
             CheckStatus::Pass
         );
+        // Tornado Cash's ceremony key (1,114 contributors) is a trusted setup.
+        let tornado = VerifyingKeyFile::tornado();
+        assert_eq!(refused_on_testnet(&tornado), None);
+        let check = verifying_key_check(&tornado, true);
+        assert_eq!(check.status, CheckStatus::Pass);
+        assert_eq!(check.detail, "tornado-ceremony");
     }
 
     #[test]

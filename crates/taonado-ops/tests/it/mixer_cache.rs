@@ -17,7 +17,7 @@ use taonado_ops::OpsError;
 use taonado_ops::deploy::{FamilyPolicy, deploy};
 use taonado_ops::mixer::{
     CACHE_VERSION, DepositRequest, EventCache, Mixer, MixerError, NoMixerProgress, StatsReport,
-    WithdrawRequest,
+    WithdrawKeys, WithdrawRequest,
 };
 use taonado_ops::subnet::SubnetKind;
 use taonado_ops::verifying_key::VerifyingKeyFile;
@@ -144,7 +144,15 @@ async fn stats_count_from_the_cache_fetch_only_new_blocks_and_catch_tampering() 
         refund: U256::ZERO,
     };
     let withdrawn = mixer
-        .withdraw(&request, &local_keys_dir(), &NoMixerProgress)
+        .withdraw(
+            &request,
+            &WithdrawKeys {
+                keys_dir: local_keys_dir(),
+                // Never read: the pools' verifier embeds the local dev key.
+                tornado_dir: local_keys_dir().join("no-tornado-keys"),
+            },
+            &NoMixerProgress,
+        )
         .await?;
 
     // First stats: withdraw synced the 0.1 pool's cache already; stats equal the scan.
