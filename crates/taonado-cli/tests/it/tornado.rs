@@ -109,6 +109,28 @@ fn keys_fetch_stores_tornados_keys_and_key_info_names_the_setup() {
     assert_eq!(after["stored_keys"], path_arg(&dir), "{after}");
 }
 
+/// A verifying key file with Tornado's points is named tornado-ceremony whatever its label.
+#[test]
+fn key_info_names_tornados_key_by_its_points() {
+    let sandbox = Sandbox::new();
+    let vk = sandbox.path().join("tornado.vk.json");
+    let json = taonado_zk::keys::verifying_key_json(
+        taonado_zk::tornado::tornado_verifying_key(),
+        alloy::primitives::B256::ZERO,
+        "unknown",
+    );
+    std::fs::write(&vk, json.to_string()).expect("write the key");
+    let (code, stdout, stderr) =
+        run(sandbox
+            .taonado()
+            .args(["--json", "zk", "key-info", "--vk", path_arg(&vk)]));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let data = envelope(&stdout)["data"].clone();
+    assert_eq!(data["setup"], "tornado-ceremony", "{data}");
+    assert_eq!(data["safe_for_live_network"], true, "{data}");
+    assert_eq!(data["file"], path_arg(&vk), "{data}");
+}
+
 /// One byte flipped, the file cut short, or another file: refused with the pinned hash
 /// named, exit 1, one line, nothing stored.
 #[test]

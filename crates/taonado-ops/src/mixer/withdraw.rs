@@ -84,7 +84,7 @@ pub fn verifier_key_in_code(code: &[u8], recorded_args: &[u8]) -> Option<Verifie
     {
         return Some(VerifierKey::Tornado);
     }
-    if recorded_args.len() % 32 == 0
+    if recorded_args.len().is_multiple_of(32)
         && embeds(&mut recorded_args.chunks(32).map(U256::from_be_slice))
     {
         return Some(VerifierKey::Ours);
