@@ -335,6 +335,21 @@ fn tornado_setup_deploys_and_withdraws_end_to_end() {
     let (code, stdout, stderr) = fetch(&pool.sandbox, &tarball);
     assert_eq!(code, 0, "{stdout}\n{stderr}");
 
+    // A stored key with one byte flipped: refused with the pin named and how to fetch.
+    let stored_key = stored_keys_dir(&pool.sandbox).join("tornadoProvingKey.bin");
+    let good = std::fs::read(&stored_key).expect("the stored key");
+    let mut flipped = good.clone();
+    flipped[good.len() / 3] ^= 0x80;
+    std::fs::write(&stored_key, &flipped).expect("flip a byte");
+    pool.assert_refused(
+        &recipient,
+        &[
+            "8e2d2f22beafb5a9666daebca57b13f8029c3656c65fcfbcc86e2418fa16a3af",
+            "taonado zk keys fetch --setup tornado",
+        ],
+    );
+    std::fs::write(&stored_key, &good).expect("restore the key");
+
     let dry = pool.dry_run(&recipient);
     assert_eq!(dry["setup"], "tornado-ceremony", "{dry}");
 
