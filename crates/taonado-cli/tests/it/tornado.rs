@@ -263,6 +263,21 @@ impl Pool {
             .args(extra))
     }
 
+    /// Another 1 WTAO deposit, whose note is dropped.
+    fn deposit_more(&self) {
+        let (code, stdout, stderr) = run(self.sandbox.taonado().args([
+            "-q",
+            "--rpc-url",
+            &self.devnet.url,
+            "mixer",
+            "deposit",
+            "--pool",
+            "1",
+            "--wrap",
+        ]));
+        assert_eq!(code, 0, "{stdout}\n{stderr}");
+    }
+
     fn wtao_balance(&self, account: &str) -> String {
         let balance = cast(
             &self.devnet.url,
@@ -316,8 +331,9 @@ impl Pool {
 }
 
 /// The end to end on the dev chain (Bittensor family): pools deployed with
-/// Tornado's key, a deposit, and a withdrawal to a fresh address proved by our prover with
-/// Tornado's ceremony keys; before the keys are fetched, one line saying how to fetch them.
+/// Tornado's key, a deposit, 31 later deposits, and a withdrawal to a fresh address proved
+/// by our prover with Tornado's ceremony keys; before the keys are fetched, or with a
+/// damaged stored key, one line saying how to fetch them.
 #[test]
 fn tornado_setup_deploys_and_withdraws_end_to_end() {
     let Some(tarball) = tornado_tarball() else {
@@ -350,8 +366,16 @@ fn tornado_setup_deploys_and_withdraws_end_to_end() {
     );
     std::fs::write(&stored_key, &good).expect("restore the key");
 
+    // 31 later deposits: the root of the note's deposit has left the pool's 30-root
+    // history, so the proof is against the tree rebuilt from every deposit.
+    for _ in 0..31 {
+        pool.deposit_more();
+    }
+
     let dry = pool.dry_run(&recipient);
     assert_eq!(dry["setup"], "tornado-ceremony", "{dry}");
+    assert_eq!(dry["tree_size"], 32, "{dry}");
+    assert_eq!(dry["leaf_index"], 0, "{dry}");
 
     let (code, stdout, stderr) = pool.withdraw(&recipient, &[], true);
     assert_eq!(code, 0, "{stdout}\n{stderr}");
