@@ -375,8 +375,14 @@ impl Mixer {
         progress.stage(MixerStage::LoadingKey);
         let proved = match verifier_key {
             VerifierKey::Tornado => {
+                let loading = Instant::now();
                 let prover = tornado::load_prover(&keys.tornado_dir)
                     .map_err(|source| MixerError::TornadoKeys { source })?;
+                tracing::debug!(
+                    setup = tornado::SETUP_NAME,
+                    load_ms = elapsed_ms(loading),
+                    "proving key loaded"
+                );
                 progress.stage(MixerStage::Proving);
                 let started = Instant::now();
                 let withdrawal = Withdrawal {
@@ -409,11 +415,13 @@ impl Mixer {
                 }
             }
             VerifierKey::Ours => {
+                let loading = Instant::now();
                 let LoadedProver {
                     prover,
                     provenance,
                     regenerated,
                 } = load_prover(&self.record, &keys.keys_dir)?;
+                tracing::debug!(setup = %provenance.setup, load_ms = elapsed_ms(loading), "proving key loaded");
                 progress.stage(MixerStage::Proving);
                 let started = Instant::now();
                 let public = WithdrawPublicInputs::from_evm(
@@ -507,6 +515,7 @@ impl Mixer {
                 request.refund,
             )
             .value(request.refund);
+        tracing::debug!(setup = %p.setup, prove_ms = p.prove_ms, "proved and verified");
         let estimate = call
             .estimate_gas()
             .await
