@@ -1,6 +1,8 @@
 //! `taonado zk …`: the withdraw circuit's keys. `ceremony` runs a multi-party Groth16
 //! phase 2 (init, contribute, verify, export); `key-info` says where a verifying key came
-//! from, so a local development key is never mistaken for a ceremony's.
+//! from, so a local development key is never mistaken for a ceremony's; `keys fetch
+//! --setup tornado` stores Tornado's ceremony keys in the data folder
+//! (`taonado_ops::zk_keys`).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
