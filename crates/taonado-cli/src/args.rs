@@ -62,6 +62,23 @@ pub fn resolve_addresses(
     Ok((config, network, addresses))
 }
 
+/// A published trusted setup the tool knows (`--setup`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum PublishedSetup {
+    /// Tornado Cash's trusted setup (1,114 contributors): the live pool's verifier key.
+    Tornado,
+}
+
+impl ProtocolArgs {
+    /// The verifying key `--verifying-key`/`--setup` choose.
+    pub fn key_choice(&self) -> taonado_ops::deploy::plan::KeyChoice {
+        taonado_ops::deploy::plan::KeyChoice::from_flags(
+            self.verifying_key.as_deref(),
+            self.setup == Some(PublishedSetup::Tornado),
+        )
+    }
+}
+
 /// What the protocol is deployed with.
 #[derive(Args, Clone, Debug)]
 #[command(next_help_heading = "Protocol")]
@@ -70,9 +87,14 @@ pub struct ProtocolArgs {
     #[arg(long, value_name = "TAO", default_value = "1000", value_parser = parse_tao)]
     pub deposit_goal: U256,
     /// Groth16 verification key of the withdraw circuit (snarkjs verification_key.json)
-    /// [default on dev chains: the local dev key built into the binary].
-    #[arg(long, value_name = "FILE")]
+    /// [default: the local dev key built into the binary on dev chains, `--setup tornado`
+    /// on live networks].
+    #[arg(long, value_name = "FILE", conflicts_with = "setup")]
     pub verifying_key: Option<PathBuf>,
+    /// Deploy the verifier with a published setup's key instead of a file: `tornado`
+    /// (Tornado Cash's ceremony key, as the live pool's Verifier.sol).
+    #[arg(long, value_enum, value_name = "SETUP")]
+    pub setup: Option<PublishedSetup>,
     /// EvmValidator bounty paid to a public setWeights caller, in TAO.
     #[arg(long, value_name = "TAO", default_value = "0.001", value_parser = parse_tao)]
     pub set_weights_bounty: U256,

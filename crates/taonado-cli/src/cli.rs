@@ -22,7 +22,7 @@ pub enum Command {
     /// Run the embedded Bittensor-EVM dev chain (JSON-RPC, subtensor precompiles, dev accounts).
     Devnet(cmd::devnet::DevnetArgs),
     /// Deploy the protocol to a network (idempotent, resumable; recorded in deployments/<network>.json).
-    Deploy(cmd::deploy::DeployArgs),
+    Deploy(Box<cmd::deploy::DeployArgs>),
     /// Dev chain + deployment + live mining simulation, in one process.
     Up(cmd::up::UpArgs),
     /// Gas used per contract function, from the receipts of a block range.

@@ -1,7 +1,7 @@
 //! The resolved invocation: global flags turned into config, network and output once, so
 //! commands never look at raw strings.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 use taonado_config::{Config, ConfigSearch, NetworkConfig, NetworkOverride};
@@ -49,6 +49,18 @@ impl Context {
         }
     }
 
+    /// `~/.taonado/<parts…>`: the user's data folder (caches, notes, fetched keys), the
+    /// same from any working directory.
+    pub fn data_subdir(&self, parts: &[&str]) -> Result<PathBuf, CliError> {
+        home_subdir(self.home.as_deref(), parts)
+    }
+
+    /// Where `zk keys fetch --setup tornado` stores Tornado's ceremony keys and where
+    /// `mixer withdraw` loads them from.
+    pub fn tornado_keys_dir(&self) -> Result<PathBuf, CliError> {
+        self.data_subdir(&["keys", taonado_zk::tornado::SETUP_NAME])
+    }
+
     /// Load the config file (if any) over the presets.
     pub fn config(&self) -> Result<Config, CliError> {
         let search = ConfigSearch {
@@ -94,5 +106,31 @@ impl Context {
             ..NetworkOverride::default()
         };
         Ok(config.resolve(&name, &env, &flags)?)
+    }
+}
+
+/// `<home>/.taonado/<parts…>`.
+pub fn home_subdir(home: Option<&Path>, parts: &[&str]) -> Result<PathBuf, CliError> {
+    let home = home.ok_or_else(|| {
+        CliError::usage(anyhow::anyhow!(
+            "cannot find the home directory for ~/.taonado; set HOME or pass the path explicitly"
+        ))
+    })?;
+    Ok(parts
+        .iter()
+        .fold(home.join(".taonado"), |path, part| path.join(part)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn home_paths_are_under_dot_taonado() {
+        assert_eq!(
+            home_subdir(Some(Path::new("/home/op")), &["cache", "local"]).unwrap(),
+            Path::new("/home/op/.taonado/cache/local")
+        );
+        assert_eq!(home_subdir(None, &["notes"]).unwrap_err().exit_code(), 2);
     }
 }

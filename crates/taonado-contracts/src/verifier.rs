@@ -108,6 +108,32 @@ pub fn initcode(family: ChainFamily, key: &VerifyingKeyWords) -> Bytes {
     code.into()
 }
 
+/// Every value a `PUSH1`…`PUSH32` in the runtime `code` pushes, as words. A verifier's key
+/// is in its code this way both in Tornado's `Verifier.sol` (constants) and in ours
+/// (immutables, which solc writes as `PUSH32` operands), whatever compiler built it.
+pub fn pushed_words(code: &[u8]) -> std::collections::HashSet<U256> {
+    let mut words = std::collections::HashSet::new();
+    let mut pc = 0;
+    while pc < code.len() {
+        let opcode = code[pc];
+        pc += 1;
+        if (0x60..=0x7f).contains(&opcode) {
+            let len = usize::from(opcode - 0x5f);
+            let end = (pc + len).min(code.len());
+            words.insert(U256::from_be_slice(&code[pc..end]));
+            pc = end;
+        }
+    }
+    words
+}
+
+/// Whether the runtime `code` pushes every word of `key`: the verifier checks proofs
+/// against that key (a verifier whose key is in its code cannot check against another).
+pub fn code_embeds_key(code: &[u8], key: &VerifyingKeyWords) -> bool {
+    let pushed = pushed_words(code);
+    key.to_words().iter().all(|word| pushed.contains(word))
+}
+
 /// The `proof` argument of `verifyProof`: `abi.encode(uint256[8])` of
 /// `a.x, a.y, b.x.c1, b.x.c0, b.y.c1, b.y.c0, c.x, c.y`, with `b` already in contract order
 /// (see [`g2_words`]).

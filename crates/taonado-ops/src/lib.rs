@@ -20,6 +20,7 @@ pub mod upgrade;
 pub mod validator;
 pub mod weights;
 pub mod wtao;
+pub mod zk_keys;
 
 /// The verifying key file, parsed by `taonado-zk` (the one parser of the format); kept under
 /// this path so `taonado_ops::verifying_key::VerifyingKeyFile` keeps naming it.

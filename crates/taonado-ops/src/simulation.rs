@@ -340,7 +340,13 @@ async fn mix_once(
             refund: U256::ZERO,
         };
         // The local dev keys come with the binary; a simulation only runs on dev chains.
-        let withdrawn = mixer.withdraw(&request, None, &progress).await?;
+        // The simulation's pools are deployed with the local dev key: the compiled-in keys
+        // prove; no Tornado keys are needed (an empty folder would be refused, not read).
+        let keys = crate::mixer::WithdrawKeys {
+            keys_dir: None,
+            tornado_dir: std::path::PathBuf::new(),
+        };
+        let withdrawn = mixer.withdraw(&request, &keys, &progress).await?;
         return Ok(SimulationEvent::MixerWithdrawal {
             pool: withdrawn.pool.amount.clone(),
             recipient,

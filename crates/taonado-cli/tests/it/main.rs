@@ -17,6 +17,7 @@ mod mixer_keys;
 mod monitor;
 mod outside_checkout;
 mod support;
+mod tornado;
 mod up;
 mod upgrade;
 mod verify;

@@ -636,6 +636,22 @@ fn verifier_reports_its_chain_family_and_add_precompile() {
 }
 
 #[test]
+fn deployed_verifier_code_embeds_its_key_and_no_other() {
+    let (mut evm, from) = funded();
+    let key = key_words(&setup().vk);
+    let mut other = key.clone();
+    other.ic[6][0] += U256::from(1);
+    for family in [ChainFamily::Ethereum, ChainFamily::Bittensor] {
+        let verifier = deploy_verifier(&mut evm, from, family);
+        let code = evm.code(verifier);
+        assert!(verifier::code_embeds_key(&code, &key), "{family}");
+        assert!(!verifier::code_embeds_key(&code, &other), "{family}");
+        // The creation code holds the key only as constructor arguments, never pushed.
+        assert!(!verifier::code_embeds_key(family.creation_code(), &key));
+    }
+}
+
+#[test]
 fn constructor_rejects_key_words_outside_the_base_field() {
     let (mut evm, from) = funded();
     let good = key_words(&setup().vk);

@@ -8,7 +8,7 @@ use alloy::primitives::{Address, U256};
 use taonado_monitor::rules::SELF_WITHDRAWAL;
 use taonado_monitor::{Notifier, RuleSettings, WebhookNotifier};
 use taonado_ops::VerifyingKeyFile;
-use taonado_ops::mixer::{DepositRequest, Mixer, NoMixerProgress, WithdrawRequest};
+use taonado_ops::mixer::{DepositRequest, Mixer, NoMixerProgress, WithdrawKeys, WithdrawRequest};
 
 use crate::receiver::Receiver;
 use crate::stack::Stack;
@@ -69,7 +69,11 @@ async fn a_deposit_withdrawn_to_its_depositor_fires_a_signed_self_withdrawal_ale
                 fee: U256::ZERO,
                 refund: U256::ZERO,
             },
-            Some(&keys),
+            &WithdrawKeys {
+                keys_dir: None,
+                // Never read: the pools' verifier embeds the local dev key.
+                tornado_dir: keys.join("no-tornado-keys"),
+            },
             &NoMixerProgress,
         )
         .await

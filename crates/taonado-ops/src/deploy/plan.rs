@@ -80,6 +80,43 @@ pub async fn node_kind(provider: &DynProvider) -> NodeKind {
     }
 }
 
+/// Which verifying key a deployment's Verifier embeds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KeyChoice {
+    /// A snarkjs `verification_key.json` (`--verifying-key FILE`).
+    File(PathBuf),
+    /// Tornado Cash's ceremony key, the live pool's `Verifier.sol` key (`--setup tornado`):
+    /// withdrawals prove with Tornado's circuit and proving key.
+    Tornado,
+    /// Nothing chosen: the local dev key on dev chains, Tornado's ceremony key on live
+    /// networks (the one public trusted setup of this circuit family; the live pool uses it).
+    NetworkDefault,
+}
+
+impl KeyChoice {
+    /// The choice `--verifying-key` and `--setup tornado` make (clap keeps them exclusive).
+    pub fn from_flags(file: Option<&Path>, tornado: bool) -> Self {
+        match (file, tornado) {
+            (_, true) => Self::Tornado,
+            (Some(path), false) => Self::File(path.to_owned()),
+            (None, false) => Self::NetworkDefault,
+        }
+    }
+}
+
+/// The verifying key of `choice` for `network`.
+pub fn resolve_verifying_key(
+    choice: &KeyChoice,
+    network: &NetworkConfig,
+) -> Result<VerifyingKeyFile, PlanError> {
+    match choice {
+        KeyChoice::Tornado => Ok(VerifyingKeyFile::tornado()),
+        KeyChoice::File(path) => load_verifying_key(Some(path), network),
+        KeyChoice::NetworkDefault if network.dev_chain => load_verifying_key(None, network),
+        KeyChoice::NetworkDefault => Ok(VerifyingKeyFile::tornado()),
+    }
+}
+
 /// Read the verifying key: the given file, or on dev chains the local dev key compiled
 /// into the binary (so `deploy` and `up` work from any directory).
 pub fn load_verifying_key(
@@ -235,6 +272,16 @@ mod tests {
             .expect("the mainnet preset");
         let err = load_verifying_key(None, &mainnet).expect_err("no key given");
         assert!(err.to_string().contains("needs --verifying-key"), "{err}");
+        // Without a choice, a live network gets Tornado's ceremony key, which its checks
+        // accept.
+        let default =
+            resolve_verifying_key(&KeyChoice::NetworkDefault, &mainnet).expect("Tornado's key");
+        assert_eq!(default.setup_label(), taonado_zk::tornado::SETUP_NAME);
+        assert_eq!(default.live_network_objection(), None);
+        assert_eq!(
+            resolve_verifying_key(&KeyChoice::Tornado, &mainnet).expect("Tornado's key"),
+            default
+        );
         let plan = build_plan(
             &mainnet,
             NodeKind::Other,

@@ -401,8 +401,8 @@ pub struct DevChainNode {
 pub struct PreflightRequest<'a> {
     pub network: &'a NetworkConfig,
     pub deployer: DeployerKey,
-    /// The verifying key that would be deployed [default on dev chains: the local key].
-    pub verifying_key: Option<&'a Path>,
+    /// The verifying key that would be deployed.
+    pub verifying_key: plan::KeyChoice,
     /// Highest acceptable gas price, gwei.
     pub max_gas_price_gwei: f64,
     /// The committed artifacts (with build-info.json).
@@ -466,7 +466,7 @@ pub async fn run(
 
     let deployer = deployer_checks(request.deployer, network, &*dev_chain, &mut checks);
 
-    let verifying_key = match plan::load_verifying_key(request.verifying_key, network) {
+    let verifying_key = match plan::resolve_verifying_key(&request.verifying_key, network) {
         Ok(key) => {
             checks.push(verifying_key_check(&key, live));
             Some(key)
@@ -884,6 +884,12 @@ mod tests {
             verifying_key_check(&ceremony, true).status,
             CheckStatus::Pass
         );
+        // Tornado Cash's ceremony key (1,114 contributors) is a trusted setup.
+        let tornado = VerifyingKeyFile::tornado();
+        assert_eq!(refused_on_testnet(&tornado), None);
+        let check = verifying_key_check(&tornado, true);
+        assert_eq!(check.status, CheckStatus::Pass);
+        assert_eq!(check.detail, "tornado-ceremony");
     }
 
     #[test]

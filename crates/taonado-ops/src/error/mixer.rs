@@ -108,6 +108,16 @@ pub enum MixerError {
     #[error("loading the proving key failed")]
     Keys(#[source] ZkError),
 
+    #[error(
+        "the pool's verifier at {verifier} checks proofs against a key that is neither Tornado's ceremony key nor one of this deployment's; nothing was sent"
+    )]
+    UnknownVerifierKey { verifier: Address },
+
+    // The source's message is the whole story; the hint is added unless it already says
+    // how to fetch the keys.
+    #[error("{}", tornado_keys_message(.source))]
+    TornadoKeys { source: ZkError },
+
     #[error("proving the withdrawal failed")]
     Prove(#[source] ZkError),
 
@@ -136,6 +146,18 @@ pub enum MixerError {
         "the deployment record belongs to chain {record} but the node is chain {node}; use the right network"
     )]
     ChainMismatch { record: u64, node: u64 },
+}
+
+/// A Tornado key error, ending with how to fetch the keys.
+fn tornado_keys_message(source: &ZkError) -> String {
+    let message = source.to_string();
+    if message.contains("taonado zk keys fetch") {
+        message
+    } else {
+        format!(
+            "Tornado's stored keys are unusable: {message}; fetch them again with `taonado zk keys fetch --setup tornado`"
+        )
+    }
 }
 
 impl MixerError {
@@ -168,6 +190,8 @@ impl MixerError {
             | Self::Prove(_)
             | Self::ProofRejectedLocally
             | Self::WithdrawRejected { .. }
+            | Self::UnknownVerifierKey { .. }
+            | Self::TornadoKeys { .. }
             | Self::DepositRejected { .. }
             | Self::MissingEvent { .. } => false,
         }

@@ -24,7 +24,10 @@ pub use query::{
     ComplianceReport, DepositDisclosure, PoolStats, StatsReport, WithdrawalDisclosure,
 };
 pub use sync::{PoolSync, SyncReport};
-pub use withdraw::{LoadedProver, WithdrawReport, WithdrawRequest, load_prover};
+pub use withdraw::{
+    LoadedProver, VerifierKey, WithdrawDryRun, WithdrawKeys, WithdrawReport, WithdrawRequest,
+    load_prover, verifier_key_in_code,
+};
 
 use crate::error::{OpsError, Result};
 use taonado_deployment::{DeploymentRecord, names};

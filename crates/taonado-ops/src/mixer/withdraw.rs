@@ -4,12 +4,16 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use alloy::primitives::{Address, B256, Bytes, U256};
+use alloy::providers::Provider;
+use alloy::sol_types::SolValue;
 use serde::Serialize;
 use taonado_contracts::bindings::ERC20Taonado;
+use taonado_contracts::verifier::pushed_words;
 use taonado_zk::keys::{self, KeyProvenance};
+use taonado_zk::tornado::{self, Withdrawal};
 use taonado_zk::{
     CircuitShape, Note, WithdrawProver, WithdrawPublicInputs, WithdrawWitness, fr_to_b256,
-    proof_to_bytes,
+    fr_to_u256, proof_to_words,
 };
 
 use super::sync::tree_of;
@@ -37,10 +41,113 @@ pub struct WithdrawRequest {
     pub refund: U256,
 }
 
+/// Where the proving keys are: the pool's verifier decides which one is used.
+#[derive(Clone, Debug)]
+pub struct WithdrawKeys {
+    /// `withdraw.pk.bin` and `withdraw.vk.json` of our own circuit: a ceremony's export
+    /// (`--keys-dir`); `None`: the local dev keys compiled into the binary.
+    pub keys_dir: Option<PathBuf>,
+    /// Tornado's ceremony keys as `zk keys fetch --setup tornado` stored them.
+    pub tornado_dir: PathBuf,
+}
+
+/// Which key the pool's verifier checks proofs against, read from its code on chain.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum VerifierKey {
+    /// Tornado Cash's ceremony key (the live pool's): proved with Tornado's circuit.
+    Tornado,
+    /// The key this deployment's Verifier was constructed with (the record's), or the
+    /// local development key: proved with our circuit and the keys of `--keys-dir`.
+    Ours,
+}
+
+/// The key a verifier's runtime code embeds: Tornado's, or one of ours (`recorded_args`,
+/// the record's Verifier constructor arguments, or the local dev key); `None` for any
+/// other.
+pub fn verifier_key_in_code(code: &[u8], recorded_args: &[u8]) -> Option<VerifierKey> {
+    let pushed = pushed_words(code);
+    let embeds = |words: &mut dyn Iterator<Item = U256>| {
+        let mut any = false;
+        for word in words {
+            if !pushed.contains(&word) {
+                return false;
+            }
+            any = true;
+        }
+        any
+    };
+    // `to_words` fails only for a key without 7 IC points, which Tornado's is not.
+    if let Ok(tornado) = VerifyingKeyFile::tornado().to_words()
+        && embeds(&mut tornado.to_words().into_iter())
+    {
+        return Some(VerifierKey::Tornado);
+    }
+    if recorded_args.len().is_multiple_of(32)
+        && embeds(&mut recorded_args.chunks(32).map(U256::from_be_slice))
+    {
+        return Some(VerifierKey::Ours);
+    }
+    let local = taonado_zk::verifying_key_file::local_dev_alpha_words();
+    if embeds(&mut local.into_iter()) {
+        return Some(VerifierKey::Ours);
+    }
+    None
+}
+
+/// A proved and locally verified withdrawal, before anything is sent.
+struct Prepared {
+    pool: Pool,
+    nullifier_hash: B256,
+    root: B256,
+    leaf_index: usize,
+    tree_size: usize,
+    proof_words: [U256; 8],
+    public_words: [U256; 6],
+    prove_ms: u64,
+    cache_resynced: Option<String>,
+    setup: String,
+    keys_dir: Option<PathBuf>,
+    provenance: KeyProvenance,
+    warnings: Vec<String>,
+}
+
+/// A withdrawal proved and verified but not sent (`mixer withdraw --dry-run`).
+#[derive(Clone, Debug, Serialize)]
+pub struct WithdrawDryRun {
+    pub pool: Pool,
+    /// `tornado-ceremony`, `local-dev-insecure` or `ceremony:<name>`.
+    pub setup: String,
+    /// The 8 proof words in the contract's order (`a.x, a.y, b.x.c1, b.x.c0, b.y.c1,
+    /// b.y.c0, c.x, c.y`), 0x-hex of 32 bytes.
+    pub proof: Vec<B256>,
+    /// `root, nullifierHash, recipient, relayer, fee, refund`, 0x-hex of 32 bytes.
+    pub public_inputs: Vec<B256>,
+    pub nullifier_hash: B256,
+    pub root: B256,
+    pub leaf_index: usize,
+    pub tree_size: usize,
+    pub recipient: Address,
+    pub relayer: Address,
+    pub fee: U256,
+    pub refund: U256,
+    pub prove_ms: u64,
+    /// Where the proving key was read from; `None`: the local dev keys compiled in.
+    pub keys_dir: Option<PathBuf>,
+    pub proving_key: KeyProvenance,
+    /// What the user should know (said on stderr before proving too).
+    pub warnings: Vec<String>,
+    /// Always false: nothing was sent.
+    pub sent: bool,
+}
+
 /// The withdrawal made.
 #[derive(Clone, Debug, Serialize)]
 pub struct WithdrawReport {
     pub pool: Pool,
+    /// The setup the proof was made with: `tornado-ceremony`, `local-dev-insecure` or
+    /// `ceremony:<name>`.
+    pub setup: String,
     pub nullifier_hash: B256,
     pub root: B256,
     pub leaf_index: usize,
@@ -171,16 +278,39 @@ fn verifier_constructor_args(loaded: &LoadedProver) -> Result<Vec<u8>> {
 }
 
 impl Mixer {
+    /// Which key the pool's verifier checks proofs against: its address from the pool's
+    /// `verifier()`, its key from its runtime code (see [`verifier_key_in_code`]).
+    pub async fn verifier_key(&self, pool: &Pool) -> Result<VerifierKey> {
+        let verifier = ERC20Taonado::new(pool.address, &self.provider)
+            .verifier()
+            .call()
+            .await
+            .map_err(OpsError::contract("reading the pool's verifier"))?;
+        let code = self
+            .provider
+            .get_code_at(verifier)
+            .await
+            .map_err(OpsError::rpc("reading the verifier's code"))?;
+        let recorded_args = self
+            .record
+            .contracts
+            .get(names::VERIFIER)
+            .map(|c| c.constructor_args.to_vec())
+            .unwrap_or_default();
+        verifier_key_in_code(&code, &recorded_args)
+            .ok_or_else(|| MixerError::UnknownVerifierKey { verifier }.into())
+    }
+
     /// Checks everything that can be checked before proving (note, fee, spent, cache
-    /// against the chain), proves, verifies the proof locally, and submits it with a gas
-    /// limit of the estimate plus a margin. The proving key is loaded from `keys_dir` (see
-    /// [`load_prover`]; `None`: the compiled-in local dev keys) only once the checks pass, so bad input fails fast.
-    pub async fn withdraw(
+    /// against the chain, the verifier's key), proves with the setup the pool's verifier
+    /// uses, and verifies the proof locally. Keys are loaded only once the checks pass,
+    /// so bad input fails fast.
+    async fn prepare_withdrawal(
         &self,
         request: &WithdrawRequest,
-        keys_dir: Option<&Path>,
+        keys: &WithdrawKeys,
         progress: &dyn MixerProgress,
-    ) -> Result<WithdrawReport> {
+    ) -> Result<Prepared> {
         let note = &request.note;
         let pool = self.note_pool(note).await?;
         if request.fee > pool.denomination {
@@ -204,6 +334,7 @@ impl Mixer {
         if spent {
             return Err(MixerError::SpentNote { nullifier_hash }.into());
         }
+        let verifier_key = self.verifier_key(&pool).await?;
 
         let (cache, outcome) = self.sync_pool(&pool, false, progress).await?;
         let path = outcome.cache_path.clone();
@@ -222,7 +353,6 @@ impl Mixer {
             }
             .into());
         }
-
         // Withdrawing to the address that deposited links the two on chain: said before
         // anything is proved or sent, and kept in the report.
         let deposit = self
@@ -237,49 +367,155 @@ impl Mixer {
             tracing::warn!("{warning}");
             warnings.push(warning);
         }
-
-        progress.stage(MixerStage::LoadingKey);
-        let LoadedProver { prover, provenance } = load_prover(&self.record, keys_dir)?;
-        progress.stage(MixerStage::Proving);
-        let started = Instant::now();
         let merkle_path = tree
             .path(leaf_index)
             .map_err(|e| MixerError::CacheCorrupt {
                 path: path.clone(),
                 reason: e.to_string(),
             })?;
-        let public = WithdrawPublicInputs::from_evm(
-            root,
-            nullifier_hash,
-            request.recipient,
-            request.relayer,
-            request.fee,
-            request.refund,
-        )
-        .map_err(MixerError::Prove)?;
-        let witness = WithdrawWitness::new(note, merkle_path);
-        let proof = prover
-            .prove(&public, &witness, &mut rand::rng())
-            .map_err(MixerError::Prove)?;
-        if !taonado_zk::verify(prover.verifying_key(), &public, &proof)
-            .map_err(MixerError::Prove)?
-        {
-            return Err(MixerError::ProofRejectedLocally.into());
-        }
-        let prove_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
 
+        progress.stage(MixerStage::LoadingKey);
+        let proved = match verifier_key {
+            VerifierKey::Tornado => {
+                let loading = Instant::now();
+                let prover = tornado::load_prover(&keys.tornado_dir)
+                    .map_err(|source| MixerError::TornadoKeys { source })?;
+                tracing::debug!(
+                    setup = tornado::SETUP_NAME,
+                    load_ms = elapsed_ms(loading),
+                    "proving key loaded"
+                );
+                progress.stage(MixerStage::Proving);
+                let started = Instant::now();
+                let withdrawal = Withdrawal {
+                    note,
+                    path: merkle_path,
+                    root,
+                    recipient: request.recipient,
+                    relayer: request.relayer,
+                    fee: request.fee,
+                    refund: request.refund,
+                };
+                // Verified against Verifier.sol's key before it is returned.
+                let proof = prover
+                    .prove_withdrawal(&withdrawal, &mut rand::rng())
+                    .map_err(MixerError::Prove)?;
+                Prepared {
+                    pool,
+                    nullifier_hash,
+                    root,
+                    leaf_index,
+                    tree_size: cache.leaves.len(),
+                    proof_words: proof.proof_words(),
+                    public_words: proof.public_words(),
+                    prove_ms: elapsed_ms(started),
+                    cache_resynced: outcome.resynced,
+                    setup: tornado::SETUP_NAME.to_owned(),
+                    keys_dir: Some(keys.tornado_dir.clone()),
+                    provenance: VerifyingKeyFile::tornado().provenance().clone(),
+                    warnings,
+                }
+            }
+            VerifierKey::Ours => {
+                let loading = Instant::now();
+                let LoadedProver { prover, provenance } =
+                    load_prover(&self.record, keys.keys_dir.as_deref())?;
+                tracing::debug!(setup = %provenance.setup, load_ms = elapsed_ms(loading), "proving key loaded");
+                progress.stage(MixerStage::Proving);
+                let started = Instant::now();
+                let public = WithdrawPublicInputs::from_evm(
+                    root,
+                    nullifier_hash,
+                    request.recipient,
+                    request.relayer,
+                    request.fee,
+                    request.refund,
+                )
+                .map_err(MixerError::Prove)?;
+                let witness = WithdrawWitness::new(note, merkle_path);
+                let proof = prover
+                    .prove(&public, &witness, &mut rand::rng())
+                    .map_err(MixerError::Prove)?;
+                if !taonado_zk::verify(prover.verifying_key(), &public, &proof)
+                    .map_err(MixerError::Prove)?
+                {
+                    return Err(MixerError::ProofRejectedLocally.into());
+                }
+                Prepared {
+                    pool,
+                    nullifier_hash,
+                    root,
+                    leaf_index,
+                    tree_size: cache.leaves.len(),
+                    proof_words: proof_to_words(&proof),
+                    public_words: public.to_array().map(fr_to_u256),
+                    prove_ms: elapsed_ms(started),
+                    cache_resynced: outcome.resynced,
+                    setup: provenance.setup.clone(),
+                    keys_dir: keys.keys_dir.clone(),
+                    provenance,
+                    warnings,
+                }
+            }
+        };
+        Ok(proved)
+    }
+
+    /// Proves and verifies a withdrawal as [`Mixer::withdraw`] does, and sends nothing.
+    pub async fn withdraw_dry_run(
+        &self,
+        request: &WithdrawRequest,
+        keys: &WithdrawKeys,
+        progress: &dyn MixerProgress,
+    ) -> Result<WithdrawDryRun> {
+        let p = self.prepare_withdrawal(request, keys, progress).await?;
+        Ok(WithdrawDryRun {
+            pool: p.pool,
+            setup: p.setup,
+            proof: p.proof_words.iter().map(|w| B256::from(*w)).collect(),
+            public_inputs: p.public_words.iter().map(|w| B256::from(*w)).collect(),
+            nullifier_hash: p.nullifier_hash,
+            root: p.root,
+            leaf_index: p.leaf_index,
+            tree_size: p.tree_size,
+            recipient: request.recipient,
+            relayer: request.relayer,
+            fee: request.fee,
+            refund: request.refund,
+            prove_ms: p.prove_ms,
+            keys_dir: p.keys_dir,
+            proving_key: p.provenance,
+            warnings: p.warnings,
+            sent: false,
+        })
+    }
+
+    /// Checks everything that can be checked before proving (note, fee, spent, cache
+    /// against the chain), proves with the setup the pool's verifier embeds (Tornado's
+    /// keys from `keys.tornado_dir`, or ours from `keys.keys_dir`, see [`load_prover`]),
+    /// verifies the proof locally, and submits it with a gas limit of the estimate plus a
+    /// margin.
+    pub async fn withdraw(
+        &self,
+        request: &WithdrawRequest,
+        keys: &WithdrawKeys,
+        progress: &dyn MixerProgress,
+    ) -> Result<WithdrawReport> {
+        let p = self.prepare_withdrawal(request, keys, progress).await?;
+        let contract = ERC20Taonado::new(p.pool.address, &self.provider);
         progress.stage(MixerStage::Sending { action: "withdraw" });
         let call = contract
             .withdraw(
-                Bytes::from(proof_to_bytes(&proof)),
-                root,
-                nullifier_hash,
+                Bytes::from(p.proof_words.abi_encode()),
+                p.root,
+                p.nullifier_hash,
                 request.recipient,
                 request.relayer,
                 request.fee,
                 request.refund,
             )
             .value(request.refund);
+        tracing::debug!(setup = %p.setup, prove_ms = p.prove_ms, "proved and verified");
         let estimate = call
             .estimate_gas()
             .await
@@ -288,13 +524,14 @@ impl Mixer {
             })?;
         let gas_limit = estimate.saturating_add(estimate * WITHDRAW_GAS_MARGIN_PERCENT / 100);
         let receipt = tx::call_and_confirm(&call.gas(gas_limit), "withdrawing").await?;
-        tracing::info!(pool = %pool.address, %nullifier_hash, tx = %receipt.transaction_hash, "withdrawn");
+        tracing::info!(pool = %p.pool.address, nullifier_hash = %p.nullifier_hash, tx = %receipt.transaction_hash, setup = %p.setup, "withdrawn");
         Ok(WithdrawReport {
-            amount: pool.denomination - request.fee,
-            nullifier_hash,
-            root,
-            leaf_index,
-            tree_size: cache.leaves.len(),
+            amount: p.pool.denomination - request.fee,
+            setup: p.setup,
+            nullifier_hash: p.nullifier_hash,
+            root: p.root,
+            leaf_index: p.leaf_index,
+            tree_size: p.tree_size,
             recipient: request.recipient,
             relayer: request.relayer,
             fee: request.fee,
@@ -303,14 +540,18 @@ impl Mixer {
             block: receipt.block_number.unwrap_or_default(),
             gas_limit,
             gas_used: receipt.gas_used,
-            prove_ms,
-            cache_resynced: outcome.resynced,
-            keys_dir: keys_dir.map(Path::to_path_buf),
-            proving_key: provenance,
-            warnings,
-            pool,
+            prove_ms: p.prove_ms,
+            cache_resynced: p.cache_resynced,
+            keys_dir: p.keys_dir,
+            proving_key: p.provenance,
+            warnings: p.warnings,
+            pool: p.pool,
         })
     }
+}
+
+fn elapsed_ms(started: Instant) -> u64 {
+    u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)
 }
 
 #[cfg(test)]
@@ -381,6 +622,52 @@ mod tests {
             Err(other) => panic!("expected a mixer error, got {other}"),
             Ok(loaded) => panic!("loaded keys of setup {}", loaded.provenance.setup),
         }
+    }
+
+    /// Runtime code that pushes `words` with PUSH32, between other instructions.
+    fn code_pushing(words: &[U256]) -> Vec<u8> {
+        let mut code = vec![0x60, 0x80, 0x60, 0x40, 0x52];
+        for word in words {
+            code.push(0x7f);
+            code.extend_from_slice(&word.to_be_bytes::<32>());
+            code.push(0x50);
+        }
+        code
+    }
+
+    #[test]
+    fn the_verifier_key_is_read_from_the_pushed_words_of_its_code() {
+        let tornado = VerifyingKeyFile::tornado().to_words().expect("words");
+        let local = local_key().to_words().expect("words");
+        let local_args = local.constructor_args();
+        assert_eq!(
+            verifier_key_in_code(&code_pushing(&tornado.to_words()), &local_args),
+            Some(VerifierKey::Tornado)
+        );
+        assert_eq!(
+            verifier_key_in_code(&code_pushing(&local.to_words()), &[]),
+            Some(VerifierKey::Ours),
+            "the local dev key is ours without a record"
+        );
+        let other = VerifyingKeyFile::generator_placeholder("ceremony:x")
+            .to_words()
+            .expect("words");
+        let other_code = code_pushing(&other.to_words());
+        assert_eq!(
+            verifier_key_in_code(&other_code, &other.constructor_args()),
+            Some(VerifierKey::Ours),
+            "the key the record says the Verifier was built with"
+        );
+        assert_eq!(verifier_key_in_code(&other_code, &local_args), None);
+        assert_eq!(verifier_key_in_code(&other_code, &[]), None);
+        // One of Tornado's words missing: not Tornado's.
+        let mut almost = tornado.to_words();
+        almost[27] += U256::from(1);
+        assert_eq!(verifier_key_in_code(&code_pushing(&almost), &[]), None);
+        // A word cut short by the end of the code is not pushed whole.
+        let mut cut = code_pushing(&tornado.to_words());
+        cut.truncate(cut.len() - 2);
+        assert_eq!(verifier_key_in_code(&cut, &[]), None);
     }
 
     #[test]

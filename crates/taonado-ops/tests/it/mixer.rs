@@ -14,8 +14,8 @@ use taonado_devnet::DevnetConfig;
 use taonado_ops::OpsError;
 use taonado_ops::deploy::{FamilyPolicy, deploy};
 use taonado_ops::mixer::{
-    DepositRequest, EventCache, Mixer, MixerError, NoMixerProgress, Pool, WithdrawRequest,
-    load_prover,
+    DepositRequest, EventCache, Mixer, MixerError, NoMixerProgress, Pool, WithdrawKeys,
+    WithdrawRequest, load_prover,
 };
 use taonado_ops::subnet::SubnetKind;
 use taonado_ops::verifying_key::VerifyingKeyFile;
@@ -224,14 +224,14 @@ async fn withdrawals_use_a_current_root_and_reject_replays_and_tampering() -> Re
         fee: U256::ZERO,
         refund: U256::ZERO,
     };
-    let keys = local_keys_dir();
+    let keys = WithdrawKeys {
+        keys_dir: Some(local_keys_dir()),
+        // Never read: the pools' verifier embeds the local dev key.
+        tornado_dir: local_keys_dir().join("no-tornado-keys"),
+    };
     let error = mixer_error(
         mixer
-            .withdraw(
-                &request(&first.note, recipient),
-                Some(&keys),
-                &NoMixerProgress,
-            )
+            .withdraw(&request(&first.note, recipient), &keys, &NoMixerProgress)
             .await,
     );
     assert!(matches!(error, MixerError::CacheCorrupt { .. }), "{error}");
@@ -244,11 +244,7 @@ async fn withdrawals_use_a_current_root_and_reject_replays_and_tampering() -> Re
     cache.save(&cache_path)?;
     let error = mixer_error(
         mixer
-            .withdraw(
-                &request(&first.note, recipient),
-                Some(&keys),
-                &NoMixerProgress,
-            )
+            .withdraw(&request(&first.note, recipient), &keys, &NoMixerProgress)
             .await,
     );
     assert!(matches!(error, MixerError::CacheStale { .. }), "{error}");
@@ -267,11 +263,7 @@ async fn withdrawals_use_a_current_root_and_reject_replays_and_tampering() -> Re
 
     // Note A withdraws with the current root.
     let withdrawn = mixer
-        .withdraw(
-            &request(&first.note, recipient),
-            Some(&keys),
-            &NoMixerProgress,
-        )
+        .withdraw(&request(&first.note, recipient), &keys, &NoMixerProgress)
         .await?;
     assert_eq!(withdrawn.leaf_index, 0);
     assert_eq!(withdrawn.tree_size, 32);
@@ -281,11 +273,7 @@ async fn withdrawals_use_a_current_root_and_reject_replays_and_tampering() -> Re
     assert!(withdrawn.gas_limit > withdrawn.gas_used);
     let error = mixer_error(
         mixer
-            .withdraw(
-                &request(&first.note, recipient),
-                Some(&keys),
-                &NoMixerProgress,
-            )
+            .withdraw(&request(&first.note, recipient), &keys, &NoMixerProgress)
             .await,
     );
     assert!(matches!(error, MixerError::SpentNote { .. }), "{error}");
@@ -313,7 +301,7 @@ async fn withdrawals_use_a_current_root_and_reject_replays_and_tampering() -> Re
         &second.note,
         tree.path(usize::try_from(second.leaf_index)?)?,
     );
-    let prover = load_prover(&deployed.record, Some(&keys))?.prover;
+    let prover = load_prover(&deployed.record, keys.keys_dir.as_deref())?.prover;
     let proof = prover.prove(&public, &witness, &mut rand::rng())?;
     let bytes = Bytes::from(proof_to_bytes(&proof));
     let withdraw = |proof: Bytes, recipient: Address, relayer: Address, fee: U256| {

@@ -17,7 +17,7 @@ use taonado_ops::OpsError;
 use taonado_ops::deploy::{FamilyPolicy, deploy};
 use taonado_ops::mixer::{
     CACHE_VERSION, DepositRequest, EventCache, Mixer, MixerError, NoMixerProgress, StatsReport,
-    WithdrawRequest,
+    WithdrawKeys, WithdrawRequest,
 };
 use taonado_ops::subnet::SubnetKind;
 use taonado_ops::verifying_key::VerifyingKeyFile;
@@ -143,7 +143,17 @@ async fn stats_count_from_the_cache_fetch_only_new_blocks_and_catch_tampering() 
         fee,
         refund: U256::ZERO,
     };
-    let withdrawn = mixer.withdraw(&request, None, &NoMixerProgress).await?;
+    let withdrawn = mixer
+        .withdraw(
+            &request,
+            &WithdrawKeys {
+                keys_dir: None,
+                // Never read: the pools' verifier embeds the local dev key.
+                tornado_dir: std::env::temp_dir().join("no-tornado-keys"),
+            },
+            &NoMixerProgress,
+        )
+        .await?;
 
     // First stats: withdraw synced the 0.1 pool's cache already; stats equal the scan.
     let first = mixer.stats().await?;

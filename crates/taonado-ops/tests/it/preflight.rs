@@ -7,6 +7,7 @@ use alloy::primitives::Address;
 use alloy::signers::local::PrivateKeySigner;
 use anyhow::Result;
 use taonado_devnet::{DevnetConfig, DevnetHandle};
+use taonado_ops::deploy::plan::KeyChoice;
 use taonado_ops::deploy::preflight::{
     self, ChainUnavailable, DeployerKey, DevChain, DevChainNode, PreflightRequest,
 };
@@ -81,7 +82,7 @@ async fn a_dev_chain_passes_and_the_dry_run_measures_the_deployment() -> Result<
         PreflightRequest {
             network: &network,
             deployer: DeployerKey::Missing,
-            verifying_key: Some(&vk),
+            verifying_key: KeyChoice::File(vk.clone()),
             max_gas_price_gwei: 100.0,
             artifacts_dir: &root.join("crates/taonado-contracts/artifacts"),
             contracts_dir: &root.join("contracts"),
@@ -135,7 +136,7 @@ async fn an_unusable_node_skips_the_chain_checks_and_starts_no_dev_chain() -> Re
         PreflightRequest {
             network: &network,
             deployer: DeployerKey::Missing,
-            verifying_key: None,
+            verifying_key: KeyChoice::NetworkDefault,
             max_gas_price_gwei: -1.0,
             artifacts_dir: dir.path(),
             contracts_dir: dir.path(),
@@ -158,7 +159,7 @@ async fn an_unusable_node_skips_the_chain_checks_and_starts_no_dev_chain() -> Re
         [
             ("config", "valid", CheckStatus::Pass),
             ("deployer key", "present", CheckStatus::Fail),
-            ("verifying key", "setup", CheckStatus::Fail),
+            ("verifying key", "setup", CheckStatus::Pass),
             ("artifacts", "build-info.json", CheckStatus::Skip),
             ("rpc", "chain id", CheckStatus::Fail),
             ("gas price", "on chain", CheckStatus::Skip),
@@ -167,9 +168,8 @@ async fn an_unusable_node_skips_the_chain_checks_and_starts_no_dev_chain() -> Re
         ]
     );
     assert!(
-        status(&report.checks, "verifying key", "setup")
-            .detail
-            .contains("needs --verifying-key"),
+        // No key given: a live network gets Tornado's ceremony key, a trusted setup.
+        status(&report.checks, "verifying key", "setup").detail == "tornado-ceremony",
         "{:?}",
         report.checks
     );
@@ -191,7 +191,7 @@ async fn keys_on_a_live_network_must_be_encrypted_and_unlock() -> Result<()> {
                 PreflightRequest {
                     network,
                     deployer,
-                    verifying_key: None,
+                    verifying_key: KeyChoice::NetworkDefault,
                     max_gas_price_gwei: 100.0,
                     artifacts_dir: &dir,
                     contracts_dir: &dir,

