@@ -129,7 +129,8 @@ pub struct ChainArgs {
     /// Interface to listen on.
     #[arg(long, default_value = "127.0.0.1")]
     pub host: IpAddr,
-    /// Keep the chain in DIR across restarts (flushed on a clean stop).
+    /// Keep the chain in DIR across restarts (every change is logged before it is
+    /// acknowledged, so a kill loses nothing).
     #[arg(long, value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
     /// subtensor fast-runtime profile: 250 ms blocks and subnet tempo 10.
@@ -145,12 +146,27 @@ pub struct ChainArgs {
     /// Gas of one eth_call / eth_estimateGas [default: the block gas limit].
     #[arg(long, value_name = "GAS")]
     pub call_gas_cap: Option<u64>,
-    /// Keep the state of only the last N blocks readable (at least 256) [default: all].
-    #[arg(long, value_name = "N")]
+    /// Keep the state of only the last N blocks readable (at least 256, the reorg depth)
+    /// [default: all].
+    #[arg(long, value_name = "N", value_parser = parse_prune_history)]
     pub prune_history: Option<u64>,
     /// A call still executing after this many seconds is answered with an error.
     #[arg(long, value_name = "SECS", default_value_t = 5.0, value_parser = parse_call_timeout)]
     pub call_timeout: f64,
+}
+
+/// A history depth a reorg can still use.
+fn parse_prune_history(s: &str) -> Result<u64, String> {
+    let blocks: u64 = s
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of blocks"))?;
+    let floor = taonado_devnet::SUBTENSOR_HISTORY;
+    if blocks < floor {
+        return Err(format!(
+            "{blocks} blocks is under {floor}, the depth a reorg can reach; use {floor} or more"
+        ));
+    }
+    Ok(blocks)
 }
 
 /// Seconds, from a millisecond to a day.
@@ -194,6 +210,14 @@ impl ChainArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn prune_history_keeps_at_least_the_reorg_depth() {
+        assert_eq!(parse_prune_history("256"), Ok(256));
+        assert_eq!(parse_prune_history("100000"), Ok(100_000));
+        assert!(parse_prune_history("10").unwrap_err().contains("under 256"));
+        assert!(parse_prune_history("x").is_err());
+    }
 
     #[test]
     fn tao_amounts_parse_to_wei() {

@@ -23,6 +23,8 @@ use tokio::{
     task::JoinHandle,
 };
 
+/// The deepest reorg (`taonado_reorg`), and so the least history `--prune-history` keeps.
+pub use crate::backend::chain::SUBTENSOR_HISTORY;
 use crate::backend::{Backend, chain::Chain, exec::ChainRules, persist};
 pub use crate::{
     config::{DEV_ACCOUNTS, DevAccount, DevnetConfig, RpcLimits},
