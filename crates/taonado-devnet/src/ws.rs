@@ -228,7 +228,7 @@ fn notifications(server: &Server, kind: &Kind, event: &ChainEvent) -> Vec<Value>
         .collect(),
         (Kind::Logs(filter), ChainEvent::Block(number)) => {
             let chain = backend.chain.read();
-            rpc::logs_in(&chain, filter, *number, *number)
+            rpc::collect_logs(&chain, filter, *number, *number)
                 .into_iter()
                 .filter_map(|log| serde_json::to_value(log).ok())
                 .collect()

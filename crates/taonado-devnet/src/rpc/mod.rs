@@ -150,8 +150,7 @@ fn find_block(chain: &Chain, id: BlockId) -> Option<&crate::backend::chain::Stor
     }
 }
 
-/// Logs of blocks `from..=to` (clamped to the chain) that match `filter`.
-/// The logs of one block that match `filter` (a dropped block's, for subscribers).
+/// The logs of one block that match `filter` (also a dropped block's, for subscribers).
 pub(crate) fn logs_of_block(
     block: &crate::backend::chain::StoredBlock,
     filter: &Filter,
@@ -172,32 +171,13 @@ pub(crate) fn logs_of_block(
     out
 }
 
-/// Logs of blocks `from..=to` that match `filter` (for subscribers).
-pub(crate) fn logs_in(chain: &Chain, filter: &Filter, from: u64, to: u64) -> Vec<Log> {
-    collect_logs(chain, filter, from, to)
-}
-
-fn collect_logs(chain: &Chain, filter: &Filter, from: u64, to: u64) -> Vec<Log> {
-    let mut out = Vec::new();
+/// Logs of blocks `from..=to` (clamped to the chain) that match `filter`.
+pub(crate) fn collect_logs(chain: &Chain, filter: &Filter, from: u64, to: u64) -> Vec<Log> {
     let to = to.min(chain.latest_number());
-    for number in from..=to {
-        let Some(block) = chain.block(number) else {
-            break;
-        };
-        if !filter.matches_bloom(block.header.logs_bloom) {
-            continue;
-        }
-        for (index, tx) in block.txs.iter().enumerate() {
-            if tx.receipt.logs.iter().any(|log| filter.matches(log)) {
-                out.extend(
-                    convert::logs_of(block, index, tx)
-                        .into_iter()
-                        .filter(|log| filter.matches(&log.inner)),
-                );
-            }
-        }
-    }
-    out
+    (from..=to)
+        .map_while(|number| chain.block(number))
+        .flat_map(|block| logs_of_block(block, filter))
+        .collect()
 }
 
 fn filter_range(chain: &Chain, filter: &Filter) -> Result<(u64, u64)> {
