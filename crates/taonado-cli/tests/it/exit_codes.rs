@@ -3,12 +3,9 @@
 //! a commitment never deposited, too little WTAO or TAO, an unregistered hotkey) and a node
 //! that cannot be reached are failed checks, exit 1, `"kind":"failed"`.
 
-use std::io::Write;
-use std::process::Stdio;
-
 use serde_json::Value;
 
-use crate::support::{Devnet, Sandbox, run};
+use crate::support::{Devnet, Sandbox, run_with_stdin};
 
 /// Dev account 1 (a public test key): TAO but no WTAO.
 const DEV1_KEY: &str = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
@@ -21,29 +18,7 @@ const RECIPIENT: &str = "0x00000000000000000000000000000000000000b7";
 fn attempt(sandbox: &Sandbox, args: &[String], stdin: Option<&str>) -> (i32, String, String) {
     let mut cmd = sandbox.taonado();
     cmd.arg("--json").args(args);
-    let (code, stdout, stderr) = match stdin {
-        None => run(&mut cmd),
-        Some(input) => {
-            let mut child = cmd
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .expect("spawn taonado");
-            child
-                .stdin
-                .take()
-                .expect("piped stdin")
-                .write_all(input.as_bytes())
-                .expect("write stdin");
-            let out = child.wait_with_output().expect("taonado runs");
-            (
-                out.status.code().expect("exited normally"),
-                String::from_utf8_lossy(&out.stdout).into_owned(),
-                String::from_utf8_lossy(&out.stderr).into_owned(),
-            )
-        }
-    };
+    let (code, stdout, stderr) = run_with_stdin(&mut cmd, stdin);
     match serde_json::from_str::<Value>(stdout.trim()) {
         Ok(envelope) => (
             code,

@@ -8,7 +8,7 @@ use std::process::Stdio;
 
 use serde_json::Value;
 
-use crate::support::{DEV0, DEV0_KEY, Devnet, Sandbox, cast, envelope, run};
+use crate::support::{DEV0, DEV0_KEY, Devnet, Sandbox, cast, envelope, run, run_with_stdin};
 
 fn vector_notes() -> Vec<Value> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -152,27 +152,7 @@ impl MixerChain {
         if args.first() == Some(&"withdraw") {
             cmd.arg("--keys-dir").arg(local_keys_dir());
         }
-        let Some(input) = stdin else {
-            return run(&mut cmd);
-        };
-        let mut child = cmd
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn taonado");
-        child
-            .stdin
-            .take()
-            .expect("piped stdin")
-            .write_all(input.as_bytes())
-            .expect("write stdin");
-        let out = child.wait_with_output().expect("taonado runs");
-        (
-            out.status.code().expect("exited normally"),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
+        run_with_stdin(&mut cmd, stdin)
     }
 
     fn deposit(&self, pool: &str) -> Value {

@@ -5,39 +5,15 @@
 
 use serde_json::Value;
 
-use crate::support::{Devnet, Sandbox, envelope, run};
+use crate::support::{Devnet, Sandbox, envelope, run_with_stdin};
 use crate::verify::{Explorer, ExplorerState};
 
 /// Runs `taonado --json <args>` in the sandbox and returns the envelope's data, asserting
 /// exit 0 and that nothing was regenerated.
 fn ok(sandbox: &Sandbox, args: &[&str], stdin: Option<&str>) -> Value {
-    use std::io::Write;
-    use std::process::Stdio;
     let mut cmd = sandbox.taonado();
     cmd.arg("--json").args(args);
-    let (code, stdout, stderr) = match stdin {
-        None => run(&mut cmd),
-        Some(input) => {
-            let mut child = cmd
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .expect("spawn taonado");
-            child
-                .stdin
-                .take()
-                .expect("piped stdin")
-                .write_all(input.as_bytes())
-                .expect("write stdin");
-            let out = child.wait_with_output().expect("taonado runs");
-            (
-                out.status.code().expect("exited normally"),
-                String::from_utf8_lossy(&out.stdout).into_owned(),
-                String::from_utf8_lossy(&out.stderr).into_owned(),
-            )
-        }
-    };
+    let (code, stdout, stderr) = run_with_stdin(&mut cmd, stdin);
     assert_eq!(code, 0, "{args:?}: {stdout}\n{stderr}");
     assert!(!stderr.contains("regenerat"), "{args:?}: {stderr}");
     // `up` prints its ready line first; the command's report is the last line.

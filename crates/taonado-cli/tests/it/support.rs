@@ -54,6 +54,33 @@ impl Sandbox {
 }
 
 /// Runs a finished command, returns (exit code, stdout, stderr).
+/// Runs a command with `stdin` written to its standard input (plain [`run`] when `None`),
+/// returns (exit code, stdout, stderr).
+pub fn run_with_stdin(cmd: &mut Command, stdin: Option<&str>) -> (i32, String, String) {
+    use std::io::Write;
+    let Some(input) = stdin else {
+        return run(cmd);
+    };
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn taonado");
+    child
+        .stdin
+        .take()
+        .expect("piped stdin")
+        .write_all(input.as_bytes())
+        .expect("write stdin");
+    let out = child.wait_with_output().expect("taonado runs");
+    (
+        out.status.code().expect("exited normally"),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 pub fn run(cmd: &mut Command) -> (i32, String, String) {
     let out = cmd.output().expect("run taonado");
     (
