@@ -830,6 +830,16 @@ impl Chain {
     /// Log what undo entries since `mark` changed (a dev method); when the log cannot
     /// take it, undo the change and fail.
     fn log_change_since(&mut self, mark: usize, subtensor_before: Option<Subtensor>) -> Result<()> {
+        self.log_change_since_with(mark, subtensor_before, &[])
+    }
+
+    /// [`Self::log_change_since`], with mirror addresses the change taught the chain.
+    fn log_change_since_with(
+        &mut self,
+        mark: usize,
+        subtensor_before: Option<Subtensor>,
+        mirrors: &[([u8; 32], Address)],
+    ) -> Result<()> {
         if self.wal.is_none() {
             return Ok(());
         }
@@ -845,6 +855,7 @@ impl Chain {
         let change = WalChange {
             diffs: &diffs,
             removed: &removed,
+            mirrors,
             ..WalChange::new(&self.subtensor, self.time)
         };
         let appended = match &mut self.wal {
@@ -907,33 +918,16 @@ impl Chain {
             .saturating_add(taonado_types::rao_to_wei(credit));
         self.db.insert_account_info(address, info);
         let learned = self.mirrors.insert(mirror.0, address).is_none();
-        if self.wal.is_some() {
-            let mut touched = HashMap::new();
-            touched.insert(address, Vec::new());
-            let (diffs, removed) = self.current_values(touched);
-            let mirrors = if learned {
-                vec![(mirror.0, address)]
-            } else {
-                Vec::new()
-            };
-            let change = WalChange {
-                diffs: &diffs,
-                removed: &removed,
-                mirrors: &mirrors,
-                ..WalChange::new(&self.subtensor, self.time)
-            };
-            if let Some(wal) = &mut self.wal
-                && let Err(error) = wal.append(&change)
-            {
-                self.rollback_to(mark);
-                if let Some(subtensor) = before {
-                    self.subtensor = subtensor;
-                }
-                if learned {
-                    self.mirrors.remove(&mirror.0);
-                }
-                return Err(error);
+        let mirrors = if learned {
+            vec![(mirror.0, address)]
+        } else {
+            Vec::new()
+        };
+        if let Err(error) = self.log_change_since_with(mark, before, &mirrors) {
+            if learned {
+                self.mirrors.remove(&mirror.0);
             }
+            return Err(error);
         }
         tracing::debug!(%address, rao = credit.0, "mirror credit moved to the EVM balance");
         Ok(())
