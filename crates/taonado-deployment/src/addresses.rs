@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use alloy_primitives::{Address, U256};
 
 use crate::error::{DeploymentError, Result};
-use crate::record::{DeploymentRecord, names};
+use crate::record::{ContractRecord, DeploymentRecord, PoolRecord, names};
 
 /// The record file of `network` under `dir` (normally `./deployments`).
 pub fn record_path(dir: &Path, network: &str) -> PathBuf {
@@ -261,6 +261,60 @@ impl Deployment {
         })
     }
 
+    /// The record when there is one; otherwise, when the configuration names pools (the
+    /// mainnet and testnet presets do), a record of the configured addresses. That is how
+    /// the live pools are used without a `deployments/<network>.json` of ours: it is
+    /// never saved, and it knows no deployment blocks (`block: None`), so event scans find
+    /// where a contract begins themselves. `None` when neither exists.
+    pub fn record_or_configured(&self, netuid: u16) -> Result<Option<DeploymentRecord>> {
+        if let Some(record) = &self.record {
+            return Ok(Some(record.clone()));
+        }
+        if self.addresses.pools.is_empty() {
+            return Ok(None);
+        }
+        let mut record = DeploymentRecord::new(&self.network, self.chain_id, netuid, Address::ZERO);
+        record.created_at = 0;
+        record.updated_at = 0;
+        let configured = |address: Address| ContractRecord {
+            address,
+            tx_hash: None,
+            block: None,
+            gas_used: None,
+            artifact: String::new(),
+            artifact_sha256: None,
+            constructor_args: Default::default(),
+            deployed_at: 0,
+        };
+        let a = &self.addresses;
+        let named = [
+            (names::WTAO, a.wtao),
+            (names::DEPOSIT_TRACKER, a.deposit_tracker),
+            ("WeightsV2", a.weights_v2),
+            (names::WEIGHTS, a.weights_v3),
+            (names::WEIGHTS_V4, a.weights_v4),
+            (names::EVM_VALIDATOR, a.evm_validator),
+            (names::HASHER, a.hasher),
+            (names::VERIFIER, a.verifier),
+        ];
+        for (name, address) in named {
+            if let Some(address) = address {
+                record
+                    .contracts
+                    .insert(name.to_owned(), configured(address));
+            }
+        }
+        record.pools = a
+            .pools_by_denomination()?
+            .into_iter()
+            .map(|(denomination, address)| PoolRecord {
+                denomination,
+                contract: configured(address),
+            })
+            .collect();
+        Ok(Some(record))
+    }
+
     /// The earliest block the record names: nothing of the protocol happened before it.
     pub fn first_block(&self) -> Option<u64> {
         let record = self.record.as_ref()?;
@@ -370,6 +424,47 @@ mod tests {
         assert_eq!(
             deployment.watched(true).weights,
             Some(Address::with_last_byte(4))
+        );
+    }
+
+    #[test]
+    fn without_a_record_the_configured_pools_make_an_unsaved_record_without_blocks() {
+        let dir = tempfile::tempdir().unwrap();
+        let none = local(dir.path(), &ProtocolAddresses::default()).unwrap();
+        assert_eq!(none.record_or_configured(113).unwrap(), None);
+
+        let mut configured = ProtocolAddresses {
+            wtao: Some(Address::repeat_byte(1)),
+            verifier: Some(Address::repeat_byte(2)),
+            ..ProtocolAddresses::default()
+        };
+        configured.pools.insert("1".into(), Address::repeat_byte(3));
+        let deployment = local(dir.path(), &configured).unwrap();
+        let record = deployment.record_or_configured(113).unwrap().unwrap();
+        assert_eq!((record.chain_id, record.netuid), (42, 113));
+        assert_eq!(
+            record.address(names::WTAO).unwrap(),
+            Address::repeat_byte(1)
+        );
+        assert_eq!(record.contracts[names::VERIFIER].block, None);
+        assert_eq!(record.pools.len(), 1);
+        assert_eq!(
+            record.pools[0].denomination,
+            U256::from(10u64).pow(U256::from(18))
+        );
+        assert_eq!(record.pools[0].contract.address, Address::repeat_byte(3));
+        assert_eq!(record.pools[0].contract.block, None);
+        assert!(
+            !record_path(dir.path(), "local").exists(),
+            "nothing is written"
+        );
+
+        // A record, where one exists, is what is used.
+        std::fs::write(record_path(dir.path(), "local"), RECORD).unwrap();
+        let recorded = local(dir.path(), &configured).unwrap();
+        assert_eq!(
+            recorded.record_or_configured(113).unwrap().as_ref(),
+            recorded.record.as_ref()
         );
     }
 

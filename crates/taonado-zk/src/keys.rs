@@ -42,8 +42,14 @@ pub const LOCAL_DEV_VERIFYING_KEY_JSON: &str = include_str!("../../../keys/local
 pub const EMBEDDED_LOCAL_KEYS: &str = "<embedded local dev keys>";
 
 /// First bytes of a proving key file; the circuit hash, the Keccak-256 of the key bytes
-/// and the compressed key follow.
-const PROVING_KEY_MAGIC: &[u8; 16] = b"taonado-pk-v2\0\0\0";
+/// and the uncompressed key follow. Uncompressed because a compressed point costs a
+/// square root to load: ~150k of them took 1.5 s of every `mixer withdraw`, while the
+/// uncompressed key (twice the bytes) loads in tens of milliseconds.
+const PROVING_KEY_MAGIC: &[u8; 16] = b"taonado-pk-v3\0\0\0";
+
+/// The previous format's magic: the same layout with a compressed key. Still read, so
+/// keys exported by earlier ceremonies keep working (slowly); written never.
+const COMPRESSED_PROVING_KEY_MAGIC: &[u8; 16] = b"taonado-pk-v2\0\0\0";
 
 /// Where a key directory's files live.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,11 +108,11 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ZkError>
     })
 }
 
-/// The proving key file's bytes: magic, circuit hash, compressed arkworks key.
+/// The proving key file's bytes: magic, circuit hash, digest, uncompressed arkworks key.
 pub fn proving_key_bytes(prover: &WithdrawProver) -> Result<Vec<u8>, ZkError> {
     let key = prover.proving_key();
-    let mut payload = Vec::with_capacity(key.compressed_size());
-    key.serialize_compressed(&mut payload)
+    let mut payload = Vec::with_capacity(key.uncompressed_size());
+    key.serialize_uncompressed(&mut payload)
         .map_err(|e| ZkError::Synthesis {
             stage: "serialize",
             message: e.to_string(),
@@ -138,9 +144,17 @@ fn decode_proving_key(
 ) -> Result<WithdrawProver, ZkError> {
     let hash_end = PROVING_KEY_MAGIC.len() + 32;
     let header = hash_end + 32;
-    if bytes.len() < header || &bytes[..PROVING_KEY_MAGIC.len()] != PROVING_KEY_MAGIC {
-        return Err(bad_file(path, "not a taonado proving key (bad magic)"));
+    if bytes.len() < header {
+        return Err(bad_file(path, "not a taonado proving key (too short)"));
     }
+    let magic = &bytes[..PROVING_KEY_MAGIC.len()];
+    let compressed = if magic == PROVING_KEY_MAGIC {
+        false
+    } else if magic == COMPRESSED_PROVING_KEY_MAGIC {
+        true
+    } else {
+        return Err(bad_file(path, "not a taonado proving key (bad magic)"));
+    };
     let found = B256::from_slice(&bytes[PROVING_KEY_MAGIC.len()..hash_end]);
     if found != shape.hash() {
         return Err(ZkError::CircuitMismatch {
@@ -159,8 +173,12 @@ fn decode_proving_key(
     // The digest rules out corruption, and a wrong key only yields proofs that the
     // verifying key rejects, so the per-point subgroup checks (seconds for ~150k points)
     // are skipped.
-    let key = ProvingKey::deserialize_compressed_unchecked(payload)
-        .map_err(|e| bad_file(path, format!("cannot decode the proving key: {e}")))?;
+    let key = if compressed {
+        ProvingKey::deserialize_compressed_unchecked(payload)
+    } else {
+        ProvingKey::deserialize_uncompressed_unchecked(payload)
+    }
+    .map_err(|e| bad_file(path, format!("cannot decode the proving key: {e}")))?;
     if key.vk.gamma_abc_g1.len() != PUBLIC_INPUTS + 1 {
         return Err(bad_file(path, "the proving key is not for 6 public inputs"));
     }
@@ -372,17 +390,30 @@ pub fn local_dev_keys() -> Result<(WithdrawProver, KeyProvenance), ZkError> {
     Ok((prover, KeyProvenance::from_json(&value)))
 }
 
+/// Whether the proving key file at `path` is in the format this build writes.
+fn is_current_format(path: &Path) -> Result<bool, ZkError> {
+    let bytes = fs::read(path).map_err(io_error("read", path))?;
+    Ok(bytes.starts_with(PROVING_KEY_MAGIC))
+}
+
 /// Writes the local development keys into `dir` (the developer tool behind
 /// `keys/local`: `cargo run --release -p taonado-zk --example local-keys`). Loads them
 /// from `dir` when present and current; otherwise runs the deterministic local setup
-/// and writes both key files. Returns the prover and whether it was (re)generated. Never
+/// and writes both key files. Returns the prover and whether a key file was written (made anew, or rewritten from the previous, compressed format). Never
 /// called at run time: the binary proves with [`local_dev_keys`].
 pub fn load_or_create_local(dir: &Path) -> Result<(WithdrawProver, bool), ZkError> {
     let paths = KeyPaths::in_dir(dir);
     let shape = CircuitShape::withdraw()?;
     if paths.proving_key.exists() {
         match read_proving_key(&paths.proving_key, shape) {
-            Ok(prover) => return Ok((prover, false)),
+            Ok(prover) => {
+                // A key of the previous (compressed) format is rewritten in the current one.
+                if !is_current_format(&paths.proving_key)? {
+                    write_proving_key(&paths.proving_key, &prover)?;
+                    return Ok((prover, true));
+                }
+                return Ok((prover, false));
+            }
             Err(ZkError::CircuitMismatch { .. } | ZkError::BadKeyFile { .. }) => {}
             Err(other) => return Err(other),
         }
@@ -451,6 +482,34 @@ mod tests {
         let (prover, provenance) = local_dev_keys().expect("the compiled-in keys load");
         assert_eq!(provenance.setup, LOCAL_DEV_SETUP);
         assert!(is_local_dev_verifying_key(prover.verifying_key()));
+    }
+
+    #[test]
+    fn the_committed_key_is_uncompressed_and_a_compressed_key_of_the_old_format_still_loads() {
+        assert!(
+            LOCAL_DEV_PROVING_KEY.starts_with(PROVING_KEY_MAGIC),
+            "keys/local/withdraw.pk.bin is not in the current (uncompressed) format; rewrite it with the local-keys example"
+        );
+        let (prover, _) = local_dev_keys().expect("the compiled-in keys load");
+        let key = prover.proving_key();
+        let mut payload = Vec::new();
+        key.serialize_compressed(&mut payload).expect("serialises");
+        let mut old = Vec::new();
+        old.extend_from_slice(COMPRESSED_PROVING_KEY_MAGIC);
+        old.extend_from_slice(prover.shape().hash().as_slice());
+        old.extend_from_slice(keccak256(&payload).as_slice());
+        old.extend_from_slice(&payload);
+        let label = Path::new("old.pk.bin");
+        let loaded = decode_proving_key(label, &old, prover.shape().clone()).expect("v2 loads");
+        assert_eq!(loaded.proving_key(), key);
+
+        // Either format: one flipped payload byte is refused by the digest.
+        let mut current = proving_key_bytes(&prover).expect("serialises");
+        let last = current.len() - 1;
+        current[last] ^= 1;
+        let error = decode_proving_key(label, &current, prover.shape().clone())
+            .expect_err("a flipped byte is refused");
+        assert!(error.to_string().contains("digest"), "{error}");
     }
 
     #[test]

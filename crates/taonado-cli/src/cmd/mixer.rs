@@ -8,11 +8,11 @@ use std::path::PathBuf;
 use alloy::primitives::{Address, U256};
 use clap::{Args, Subcommand};
 use serde::Serialize;
+use taonado_ops::OpsError;
 use taonado_ops::mixer::{
     ComplianceReport, DepositReport, DepositRequest, Mixer, MixerError, MixerProgress, MixerStage,
     StatsReport, SyncReport, WithdrawDryRun, WithdrawKeys, WithdrawReport, WithdrawRequest,
 };
-use taonado_ops::{DeploymentRecord, OpsError};
 use taonado_zk::keys::{KeyProvenance, LOCAL_DEV_SETUP};
 use taonado_zk::{Note, fr_to_b256};
 
@@ -70,13 +70,18 @@ async fn open(
 ) -> Result<(Mixer, Option<Address>), CliError> {
     let config = context.config()?;
     let network = context.network(&config, true)?;
-    let record_path = taonado_deployment::record_path(&paths.deployments_dir, &network.name);
-    let record = DeploymentRecord::load(&record_path)?.ok_or_else(|| {
-        CliError::usage(anyhow::anyhow!(
-            "no deployment record at {}; run `taonado deploy` first or pass --deployments-dir",
-            record_path.display()
-        ))
-    })?;
+    // The record, or on a network whose configuration names the pools (the live presets),
+    // those addresses: a note of the live pool withdraws without a record of ours.
+    let deployment = network.deployment(&paths.deployments_dir)?;
+    let record = deployment
+        .record_or_configured(network.netuid)?
+        .ok_or_else(|| {
+            CliError::usage(anyhow::anyhow!(
+                "no deployment record at {} and network {} configures no pools; run `taonado deploy` first or pass --deployments-dir",
+                deployment.record_path.display(),
+                network.name
+            ))
+        })?;
     let cache_dir = match &paths.cache_dir {
         Some(dir) => dir.clone(),
         None => home_subdir(context.home.as_deref(), &["cache", &network.name])?,

@@ -438,8 +438,12 @@ pub struct KeyInfoReport {
     pub file: PathBuf,
     #[serde(flatten)]
     pub provenance: KeyProvenance,
-    /// Whether the recorded circuit hash is this build's withdraw circuit.
+    /// Whether this build proves for the key's circuit: its recorded hash is our withdraw
+    /// circuit's, or the key is Tornado's (whose circuit is identified by the sha256 of its
+    /// pinned JSON and proved by this build's Tornado witness generator).
     pub matches_this_circuit: bool,
+    /// What the circuit hash is, in words (the text output's label for it).
+    pub circuit_hash_meaning: String,
     /// Whether the key's points are the local development key's, whatever its label says.
     pub is_local_dev_key: bool,
     /// Only ceremony keys with a real phase 1 that are not the local dev key.
@@ -465,11 +469,7 @@ impl Report for KeyInfoReport {
             format!(
                 "{} ({})",
                 optional(&self.provenance.circuit_hash),
-                if self.matches_this_circuit {
-                    "this build's circuit"
-                } else {
-                    "NOT this build's circuit"
-                }
+                self.circuit_hash_meaning
             ),
         ]);
         table.add_row(vec![
@@ -521,6 +521,7 @@ fn tornado_key_info(context: &Context, file: PathBuf) -> Result<KeyInfoReport, C
         provenance: taonado_zk::VerifyingKeyFile::tornado().provenance().clone(),
         // Tornado's circuit is the one this build proves with the stored keys.
         matches_this_circuit: true,
+        circuit_hash_meaning: "sha256 of Tornado's withdraw.json, the circuit its ceremony key is for; proved by this build's Tornado witness generator".to_owned(),
         is_local_dev_key: false,
         safe_for_live_network: true,
         verdict: tornado_verdict(stored.as_deref()),
@@ -605,10 +606,17 @@ impl KeyInfoArgs {
                 provenance.setup
             )
         };
+        let circuit_hash_meaning = if matches_this_circuit {
+            "this build's withdraw circuit"
+        } else {
+            "NOT this build's withdraw circuit"
+        }
+        .to_owned();
         context.output.report(&KeyInfoReport {
             file,
             provenance,
             matches_this_circuit,
+            circuit_hash_meaning,
             is_local_dev_key,
             safe_for_live_network,
             stored_keys: None,

@@ -485,3 +485,56 @@ fn withdrawing_to_the_depositor_warns_before_proving() {
     let withdrawn = chain.withdraw(other["note"].as_str().expect("note"), &fresh_address(0xc3));
     assert_eq!(withdrawn["warnings"], serde_json::json!([]), "{withdrawn}");
 }
+
+/// The live pools have no record of ours: `mixer` works from the configured addresses (the
+/// mainnet preset's, here a `taonado.toml`'s) and finds where the pool begins by itself.
+#[test]
+fn without_a_record_the_configured_pool_syncs_from_its_first_block_and_withdraws() {
+    let chain = MixerChain::start();
+    let note = chain.deposit("1")["note"]
+        .as_str()
+        .expect("note")
+        .to_owned();
+    let record_path = chain.sandbox.path().join("deployments/local.json");
+    let record: Value =
+        serde_json::from_str(&std::fs::read_to_string(&record_path).expect("the record"))
+            .expect("JSON");
+    let pool = record["pools"]
+        .as_array()
+        .expect("pools")
+        .iter()
+        .find(|p| p["denomination"] == "0xde0b6b3a7640000")
+        .expect("the 1 WTAO pool")
+        .clone();
+    let pool_block = pool["block"].as_u64().expect("the pool's block");
+    assert!(pool_block > 1, "the pool is not the chain's first contract");
+    let address = |name: &str| {
+        record["contracts"][name]["address"]
+            .as_str()
+            .expect("recorded")
+            .to_owned()
+    };
+    std::fs::rename(&record_path, record_path.with_extension("json.moved")).expect("move");
+    std::fs::write(
+        chain.sandbox.path().join("taonado.toml"),
+        format!(
+            "[networks.local.addresses]\nwtao = \"{}\"\nverifier = \"{}\"\n[networks.local.addresses.pools]\n\"1\" = \"{}\"\n",
+            address("WTAO"),
+            address("Verifier"),
+            pool["address"].as_str().expect("pool address")
+        ),
+    )
+    .expect("write the config");
+
+    let (code, stdout, stderr) = chain.mixer(&["sync", "--pool", "1"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let synced = &envelope(&stdout)["data"]["pools"][0];
+    assert_eq!(synced["from_block"], pool_block, "{synced}");
+    assert_eq!(synced["leaves"], 1);
+    assert_eq!(synced["root_known"], true);
+
+    let recipient = fresh_address(0x5c);
+    chain.withdraw(&note, &recipient);
+    assert_eq!(chain.wtao_balance(&recipient), "1000000000000000000");
+    assert!(!record_path.exists(), "nothing wrote a record");
+}

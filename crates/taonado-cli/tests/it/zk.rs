@@ -157,3 +157,26 @@ fn ceremony_init_rejects_a_small_or_foreign_ptau() {
     );
     assert!(!sandbox.path().join("c.bin").exists());
 }
+
+/// Tornado's circuit hash is the sha256 of its JSON, not our circuit's hash: the label says so.
+#[test]
+fn key_info_for_tornado_says_what_its_circuit_hash_is() {
+    let sandbox = Sandbox::new();
+    let (code, stdout, stderr) = run(sandbox
+        .taonado()
+        .args(["zk", "key-info", "--setup", "tornado"]));
+    assert_eq!(code, 0, "{stderr}");
+    let line = stdout
+        .lines()
+        .find(|l| l.contains("circuit hash"))
+        .unwrap_or_else(|| panic!("no circuit hash row in {stdout}"));
+    assert!(line.contains("Tornado's withdraw.json"), "{line}");
+    assert!(!line.contains("this build's withdraw circuit"), "{line}");
+
+    let (code, stdout, stderr) = run(sandbox.taonado().args(["zk", "key-info"]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("(this build's withdraw circuit)"),
+        "{stdout}"
+    );
+}

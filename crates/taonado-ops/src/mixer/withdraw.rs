@@ -57,9 +57,12 @@ pub struct WithdrawKeys {
 pub enum VerifierKey {
     /// Tornado Cash's ceremony key (the live pool's): proved with Tornado's circuit.
     Tornado,
-    /// The key this deployment's Verifier was constructed with (the record's), or the
-    /// local development key: proved with our circuit and the keys of `--keys-dir`.
+    /// The key this deployment's Verifier was constructed with (the record's): proved with
+    /// our circuit and the keys of `--keys-dir`.
     Ours,
+    /// The local development key, found in a verifier the record does not name (a pool
+    /// known only from the configuration): proved with the compiled-in local keys.
+    LocalDev,
 }
 
 /// The key a verifier's runtime code embeds: Tornado's, or one of ours (`recorded_args`,
@@ -90,7 +93,7 @@ pub fn verifier_key_in_code(code: &[u8], recorded_args: &[u8]) -> Option<Verifie
     }
     let local = taonado_zk::verifying_key_file::local_dev_alpha_words();
     if embeds(&mut local.into_iter()) {
-        return Some(VerifierKey::Ours);
+        return Some(VerifierKey::LocalDev);
     }
     None
 }
@@ -278,6 +281,23 @@ fn verifier_constructor_args(loaded: &LoadedProver) -> Result<Vec<u8>> {
 }
 
 impl Mixer {
+    /// The record, with the local dev setup named as the verifier's when the code showed
+    /// the local dev key and the record names no verifier (a configured pool): the proving
+    /// key is then checked against that setup as for any recorded one.
+    fn record_naming(&self, key: VerifierKey) -> std::borrow::Cow<'_, DeploymentRecord> {
+        if key != VerifierKey::LocalDev || self.record.verifier.is_some() {
+            return std::borrow::Cow::Borrowed(&self.record);
+        }
+        let mut record = self.record.clone();
+        record.verifier = Some(taonado_deployment::VerifierRecord {
+            family: String::new(),
+            key_setup: keys::LOCAL_DEV_SETUP.to_owned(),
+            circuit: None,
+            circuit_hash: None,
+        });
+        std::borrow::Cow::Owned(record)
+    }
+
     /// Which key the pool's verifier checks proofs against: its address from the pool's
     /// `verifier()`, its key from its runtime code (see [`verifier_key_in_code`]).
     pub async fn verifier_key(&self, pool: &Pool) -> Result<VerifierKey> {
@@ -416,10 +436,10 @@ impl Mixer {
                     warnings,
                 }
             }
-            VerifierKey::Ours => {
+            VerifierKey::Ours | VerifierKey::LocalDev => {
                 let loading = Instant::now();
                 let LoadedProver { prover, provenance } =
-                    load_prover(&self.record, keys.keys_dir.as_deref())?;
+                    load_prover(&self.record_naming(verifier_key), keys.keys_dir.as_deref())?;
                 tracing::debug!(setup = %provenance.setup, load_ms = elapsed_ms(loading), "proving key loaded");
                 progress.stage(MixerStage::Proving);
                 let started = Instant::now();
@@ -646,7 +666,7 @@ mod tests {
         );
         assert_eq!(
             verifier_key_in_code(&code_pushing(&local.to_words()), &[]),
-            Some(VerifierKey::Ours),
+            Some(VerifierKey::LocalDev),
             "the local dev key is ours without a record"
         );
         let other = VerifyingKeyFile::generator_placeholder("ceremony:x")
