@@ -7,6 +7,7 @@ mod deploy;
 mod devnet;
 mod devnet_kill;
 mod envelope;
+mod ethers_ws;
 mod exit_codes;
 mod health;
 mod index;
