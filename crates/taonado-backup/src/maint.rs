@@ -315,3 +315,38 @@ pub fn migrate(db: &Path) -> Result<MigrationStatus> {
     drop(taonado_store::Store::open(db)?);
     migration_status(db)
 }
+
+/// `30d`, `12h`, `90m`, `3600s` (or plain seconds) as seconds.
+pub fn parse_age(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let (digits, unit) = match text.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => text.split_at(i),
+        None => (text, "s"),
+    };
+    let n: u64 = digits.parse().ok()?;
+    let scale = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        "w" => 604_800,
+        _ => return None,
+    };
+    n.checked_mul(scale)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ages_take_a_unit() {
+        assert_eq!(parse_age("30d"), Some(30 * 86_400));
+        assert_eq!(parse_age("12h"), Some(43_200));
+        assert_eq!(parse_age("90"), Some(90));
+        assert_eq!(parse_age("2w"), Some(1_209_600));
+        assert_eq!(parse_age("d"), None);
+        assert_eq!(parse_age("30x"), None);
+        assert_eq!(parse_age("-1d"), None);
+    }
+}

@@ -172,3 +172,11 @@ fn kept_path(file: &Path, now: u64) -> PathBuf {
         n += 1;
     }
 }
+
+/// `recover --backup-date D`: the newest set of `network` of that day (or `latest`) under
+/// `dest`, restored by [`restore`] (the plan's `set` is replaced by the one found).
+pub fn recover(dest: &Path, date: &str, mut plan: RestorePlan) -> Result<RestoreReport> {
+    let found = set::find(dest, &plan.expected.network, date)?;
+    plan.set = found.path;
+    restore(&plan)
+}
