@@ -85,7 +85,8 @@ pub struct DrillReport {
     pub backup_checkpoint: Option<u64>,
     /// The chain's head when the environment broke.
     pub failure_head: u64,
-    /// Seconds from the failure until the monitor had indexed `failure_head` again.
+    /// Seconds from the failure until the monitor had indexed `failure_head` again (for an
+    /// RPC outage: the first block after the node came back).
     pub rto_seconds: f64,
     /// Blocks the restored state lacked at the failure (re-indexed from the chain).
     pub rpo_blocks: u64,
@@ -258,13 +259,14 @@ async fn run_on(
     // Break.
     let failure = Instant::now();
     let rpo_seconds = failure.duration_since(backup_time).as_secs_f64();
-    let _ = stop.send(true);
-    monitor.await.map_err(drill_err)?.map_err(drill_err)?;
     let mut handle = Some(handle);
     let mut backup_verified = false;
     let mut rpo_blocks = 0;
+    let mut target = failure_head;
     match plan.scenario {
         Scenario::CompleteFailure | Scenario::DatabaseLoss => {
+            let _ = stop.send(true);
+            monitor.await.map_err(drill_err)?.map_err(drill_err)?;
             remove_db(&env.db)?;
             if plan.scenario == Scenario::CompleteFailure {
                 std::fs::remove_dir_all(&env.deployments)
@@ -310,9 +312,8 @@ async fn run_on(
             (stop, monitor) = start_monitor(&env).await?;
         }
         Scenario::RpcOutage => {
-            // The monitor keeps running; the node stops (state flushed) and comes back on
-            // the same port.
-            (stop, monitor) = start_monitor(&env).await?;
+            // The monitor keeps running; the node stops (its state flushed) and comes back
+            // on the same port; blocks made after it must reach the monitor's database.
             let live = handle.take().ok_or_else(|| drill_err("no chain"))?;
             let port = live.local_addr().port();
             live.shutdown().await.map_err(drill_err)?;
@@ -323,14 +324,19 @@ async fn run_on(
             let mut config = devnet_config.clone();
             config.port = port;
             handle = Some(taonado_devnet::spawn(config).await.map_err(drill_err)?);
-            step(format!("node back on port {port}"), &mut steps);
+            activity(&env, 1).await?;
+            target = env.provider.get_block_number().await.map_err(drill_err)?;
+            step(
+                format!("node back on port {port}, head {target}"),
+                &mut steps,
+            );
         }
     }
-    wait_for(&env.db, failure_head).await?;
+    wait_for(&env.db, target).await?;
     let rto_seconds = failure.elapsed().as_secs_f64();
     let recovered_checkpoint = checkpoint(&env.db)?.unwrap_or(0);
     step(
-        format!("the monitor caught up with block {failure_head}"),
+        format!("the monitor caught up with block {target}"),
         &mut steps,
     );
     let _ = stop.send(true);
@@ -375,7 +381,7 @@ async fn run_on(
     }
     let passed = missing_events == 0
         && extra_events == 0
-        && recovered_checkpoint >= failure_head
+        && recovered_checkpoint >= target
         && rto_seconds <= RTO_TARGET_SECS
         && rpo_seconds <= RPO_TARGET_SECS;
     Ok(DrillReport {

@@ -104,6 +104,7 @@ impl BackupError {
             | Self::SchemaTooNew { .. }
             | Self::Exists { .. }
             | Self::BadDate { .. }
+            | Self::NoSetForDate { .. }
             | Self::NotFound { .. }
             | Self::NoComponent { .. }
             | Self::NotDevChain { .. }

@@ -17,19 +17,16 @@ pub const RETENTION: [Retention; 3] = [
     Retention {
         table: "outbox",
         rule: "notifications sent or given up (dead), created before the cutoff",
-        count: "SELECT count(*) FROM outbox WHERE state IN ('sent', 'dead') AND created_at < ?1",
         delete: "DELETE FROM outbox WHERE state IN ('sent', 'dead') AND created_at < ?1",
     },
     Retention {
         table: "alerts",
         rule: "resolved alerts resolved before the cutoff, once no notification refers to them",
-        count: "SELECT count(*) FROM alerts WHERE state = 'resolved' AND resolved_at < ?1 AND id NOT IN (SELECT alert_id FROM outbox WHERE alert_id IS NOT NULL)",
         delete: "DELETE FROM alerts WHERE state = 'resolved' AND resolved_at < ?1 AND id NOT IN (SELECT alert_id FROM outbox WHERE alert_id IS NOT NULL)",
     },
     Retention {
         table: "snapshots",
         rule: "state snapshots (with their balances, weights and neurons) taken before the cutoff, except the latest",
-        count: "SELECT count(*) FROM snapshots WHERE timestamp < ?1 AND id <> (SELECT max(id) FROM snapshots)",
         delete: "DELETE FROM snapshots WHERE timestamp < ?1 AND id <> (SELECT max(id) FROM snapshots)",
     },
 ];
@@ -39,7 +36,6 @@ pub const RETENTION: [Retention; 3] = [
 pub struct Retention {
     pub table: &'static str,
     pub rule: &'static str,
-    count: &'static str,
     delete: &'static str,
 }
 
@@ -80,28 +76,25 @@ pub fn cleanup(db: &Path, cutoff: u64, apply: bool) -> Result<CleanupReport> {
         Ok(u64::try_from(n).unwrap_or(0))
     };
     let before = children(&tx)?;
+    // The deletes run in one transaction, rolled back unless `apply`: the counts shown are
+    // exactly what `--yes` deletes (a notification's deletion frees its alert).
     let mut lines = Vec::new();
     for r in RETENTION {
-        let rows: i64 = tx
-            .query_row(r.count, [cutoff_sql], |row| row.get(0))
-            .map_err(BackupError::sql("counting old rows", db))?;
-        if apply {
-            tx.execute(r.delete, [cutoff_sql])
-                .map_err(BackupError::sql("deleting old rows", db))?;
-        }
+        let rows = tx
+            .execute(r.delete, [cutoff_sql])
+            .map_err(BackupError::sql("deleting old rows", db))?;
         lines.push(CleanupLine {
             table: r.table,
             rule: r.rule,
-            rows: u64::try_from(rows).unwrap_or(0),
+            rows: rows as u64,
         });
     }
-    let cascaded_rows = if apply {
-        before - children(&tx)?.min(before)
-    } else {
-        0
-    };
+    let cascaded_rows = before.saturating_sub(children(&tx)?);
     if apply {
         tx.commit().map_err(BackupError::sql("committing", db))?;
+    } else {
+        tx.rollback()
+            .map_err(BackupError::sql("rolling back", db))?;
     }
     Ok(CleanupReport {
         db: db.to_path_buf(),
