@@ -322,9 +322,15 @@ async fn pool_state(
     let mut leaves: BTreeMap<u32, B256> = BTreeMap::new();
     let mut spent = Vec::new();
     for log in logs(provider, address, from, head).await? {
-        if let Ok(d) = ERC20Taonado::Deposit::decode_log(&log.inner) {
-            leaves.insert(d.leafIndex, d.commitment);
-        } else if let Ok(w) = ERC20Taonado::Withdrawal::decode_log(&log.inner) {
+        // Both Deposit signatures (the testnet pool's lacks `user`), as the mixer reads them.
+        if let Some(d) = taonado_ops::mixer::decode_deposit(&log) {
+            let index = u32::try_from(d.leaf_index).map_err(|_| {
+                e("the Deposit logs")(format!("leaf index {} out of range", d.leaf_index))
+            })?;
+            leaves.insert(index, d.commitment);
+        } else if log.topics().first() == Some(&ERC20Taonado::Withdrawal::SIGNATURE_HASH) {
+            let w = ERC20Taonado::Withdrawal::decode_log_data(log.data())
+                .map_err(|x| e("a Withdrawal log")(x.to_string()))?;
             spent.push(w.nullifierHash);
         }
     }

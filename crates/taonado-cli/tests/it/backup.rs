@@ -503,3 +503,170 @@ fn recover_prune_schedule_and_db_maintenance() {
     assert_eq!(code, 2, "{line}");
     assert!(!sandbox.path().join("nope.db").exists());
 }
+
+/// A pool's last root, next index and root history, and the EvmValidator's weights, read
+/// from the chain at `url`.
+fn read_pool_and_weights(
+    url: &str,
+    pool: &str,
+    validator: &str,
+) -> (String, u32, Vec<String>, (Vec<u16>, Vec<u16>)) {
+    use alloy::primitives::{Address, U256};
+    use alloy::providers::ProviderBuilder;
+    use taonado_contracts::bindings::{ERC20Taonado, EvmValidator, WeightsV3};
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    runtime.block_on(async {
+        let provider = ProviderBuilder::new().connect_http(url.parse().expect("url"));
+        let pool = ERC20Taonado::new(pool.parse::<Address>().unwrap(), &provider);
+        let root = pool.getLastRoot().call().await.unwrap();
+        let next = pool.nextIndex().call().await.unwrap();
+        let size = pool.ROOT_HISTORY_SIZE().call().await.unwrap();
+        let mut roots = Vec::new();
+        for i in 0..size {
+            roots.push(format!(
+                "{:#x}",
+                pool.roots(U256::from(i)).call().await.unwrap()
+            ));
+        }
+        let validator = EvmValidator::new(validator.parse::<Address>().unwrap(), &provider);
+        let weights = validator.weights().call().await.unwrap();
+        let w = WeightsV3::new(weights, &provider)
+            .getNormalizedWeights()
+            .call()
+            .await
+            .unwrap();
+        (format!("{root:#x}"), next, roots, (w.dests, w.normalized))
+    })
+}
+
+fn contract_state(set: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(set.join("contract-state.json")).unwrap())
+        .unwrap()
+}
+
+#[test]
+fn contract_state_restores_into_a_dev_chain_with_the_same_roots_and_weights() {
+    // The source chain: a miner wraps and associates (//Dave, a genesis neuron), two mixer
+    // deposits change the pool's tree.
+    let a = Sandbox::new();
+    let chain_a = deployed(&a);
+    let url_a = chain_a.url.clone();
+    ok(
+        &a,
+        &[
+            "miner",
+            "register",
+            "--amount",
+            "3",
+            "--suri",
+            "//Dave",
+            "--rpc-url",
+            &url_a,
+        ],
+    );
+    for _ in 0..2 {
+        ok(
+            &a,
+            &[
+                "mixer",
+                "deposit",
+                "--pool",
+                "0.1",
+                "--wrap",
+                "--rpc-url",
+                &url_a,
+            ],
+        );
+    }
+    let created = ok(&a, &["backup", "create", "--rpc-url", &url_a]);
+    let set = a.path().join(created["path"].as_str().unwrap());
+    let source = contract_state(&set);
+    assert_eq!(source["pools"]["0.1"]["next_index"], 2, "{source}");
+    assert!(
+        !source["deposit_tracker"]["associations"]
+            .as_object()
+            .unwrap()
+            .is_empty()
+    );
+
+    // A fresh dev chain with the protocol deployed: other roots and weights.
+    let b = Sandbox::new();
+    let chain_b = deployed(&b);
+    let url_b = chain_b.url.clone();
+    let before = ok(&b, &["backup", "create", "--rpc-url", &url_b]);
+    let before = contract_state(&b.path().join(before["path"].as_str().unwrap()));
+    assert_ne!(
+        before["pools"]["0.1"]["last_root"],
+        source["pools"]["0.1"]["last_root"]
+    );
+    assert_ne!(before["weights"]["weights"], source["weights"]["weights"]);
+
+    let restored = ok(
+        &a,
+        &[
+            "backup",
+            "restore",
+            "--path",
+            set.to_str().unwrap(),
+            "--component",
+            "contract-state",
+            "--to",
+            "local",
+            "--to-rpc-url",
+            &url_b,
+            "--to-deployments-dir",
+            b.path().join("deployments").to_str().unwrap(),
+        ],
+    );
+    let report = &restored["contract_state"];
+    assert_eq!(report["roots_equal"]["0.1"], true, "{restored}");
+    assert_eq!(report["weights_equal"], true, "{restored}");
+    // Nothing of the files was touched.
+    assert!(
+        restored["files"].as_array().unwrap().is_empty(),
+        "{restored}"
+    );
+
+    // Read back from chain B directly (its pools now hold leaves it has no Deposit logs of,
+    // so a backup of B would rightly refuse them).
+    let (root, next, roots, weights) = read_pool_and_weights(
+        &url_b,
+        source["pools"]["0.1"]["address"].as_str().unwrap(),
+        source["evm_validator"]["address"].as_str().unwrap(),
+    );
+    assert_eq!(Value::from(root), source["pools"]["0.1"]["last_root"]);
+    assert_eq!(Value::from(next), source["pools"]["0.1"]["next_index"]);
+    assert_eq!(Value::from(roots), source["pools"]["0.1"]["roots"]);
+    assert_eq!(Value::from(weights.0), source["weights"]["uids"]);
+    assert_eq!(Value::from(weights.1), source["weights"]["weights"]);
+
+    // Contract state goes only into a dev chain.
+    let (code, line) = fails(
+        &a,
+        &[
+            "backup",
+            "restore",
+            "--path",
+            set.to_str().unwrap(),
+            "--component",
+            "contract-state",
+        ],
+    );
+    assert_eq!(code, 2, "{line}");
+    assert!(line.contains("--to local"), "{line}");
+    let (code, line) = fails(
+        &a,
+        &[
+            "backup",
+            "restore",
+            "--path",
+            set.to_str().unwrap(),
+            "--component",
+            "contract-state",
+            "--to",
+            "testnet",
+        ],
+    );
+    assert_eq!(code, 2, "{line}");
+    assert!(line.contains("dev chain"), "{line}");
+}
