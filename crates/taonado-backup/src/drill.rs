@@ -192,8 +192,7 @@ pub async fn run(plan: &DrillPlan, observer: &dyn DrillObserver) -> Result<Drill
     let handle = taonado_devnet::spawn(devnet_config.clone())
         .await
         .map_err(drill_err)?;
-    let result = run_on(plan, observer, &root, handle, devnet_config).await;
-    result
+    run_on(plan, observer, &root, handle, devnet_config).await
 }
 
 async fn run_on(

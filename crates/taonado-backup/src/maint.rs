@@ -204,6 +204,8 @@ pub struct CheckReport {
     pub pending_migrations: Vec<u32>,
     pub checkpoint: Option<u64>,
     pub row_counts: std::collections::BTreeMap<String, u64>,
+    /// What failed, one phrase each (empty when ok).
+    pub problems: Vec<String>,
     pub ok: bool,
 }
 
@@ -215,10 +217,27 @@ pub fn check(db: &Path) -> Result<CheckReport> {
     let status = status_of(&conn, db)?;
     let facts = sqlite::facts(&conn, db)?;
     let schema_version = status.applied.last().map_or(0, |v| v.version);
-    let ok = integrity.is_none()
-        && foreign_key_violations == 0
-        && schema_version <= status.known
-        && status.pending.is_empty();
+    let mut problems = Vec::new();
+    if let Some(i) = &integrity {
+        problems.push(format!("integrity_check: {i}"));
+    }
+    if foreign_key_violations > 0 {
+        problems.push(format!(
+            "{foreign_key_violations} rows whose parent row is missing"
+        ));
+    }
+    if schema_version > status.known {
+        problems.push(format!(
+            "schema version {schema_version} is newer than this binary's {}",
+            status.known
+        ));
+    } else if !status.pending.is_empty() {
+        problems.push(format!(
+            "{} migrations pending (`taonado db migrate`)",
+            status.pending.len()
+        ));
+    }
+    let ok = problems.is_empty();
     Ok(CheckReport {
         db: db.to_path_buf(),
         integrity,
@@ -228,6 +247,7 @@ pub fn check(db: &Path) -> Result<CheckReport> {
         pending_migrations: status.pending.iter().map(|m| m.version).collect(),
         checkpoint: facts.checkpoint.map(|c| c.0),
         row_counts: facts.row_counts,
+        problems,
         ok,
     })
 }

@@ -72,12 +72,13 @@ pub fn restore(plan: &RestorePlan) -> Result<RestoreReport> {
     };
     let files = targets(plan, &manifest, &components);
     // Every refusal before the first write.
-    if !plan.force && !plan.dry_run {
-        if let Some(existing) = files.iter().find(|f| f.replaced) {
-            return Err(BackupError::Exists {
-                path: existing.to.clone(),
-            });
-        }
+    if !plan.force
+        && !plan.dry_run
+        && let Some(existing) = files.iter().find(|f| f.replaced)
+    {
+        return Err(BackupError::Exists {
+            path: existing.to.clone(),
+        });
     }
     let mut done = Vec::new();
     for mut file in files {

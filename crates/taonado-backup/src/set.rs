@@ -497,17 +497,33 @@ pub struct Schedule {
     pub cron: String,
 }
 
+/// When and how `backup schedule` runs the backup.
+#[derive(Clone, Debug)]
+pub struct SchedulePlan {
+    /// The `taonado` binary to run.
+    pub binary: String,
+    pub working_dir: PathBuf,
+    pub dest: PathBuf,
+    pub network: String,
+    /// Time of day, UTC.
+    pub hour: u8,
+    pub minute: u8,
+    pub keep_daily: usize,
+    pub keep_weekly: usize,
+}
+
 /// A daily backup at `hour:minute` UTC, then a prune and a verify of the newest set.
-pub fn schedule(
-    binary: &str,
-    working_dir: &Path,
-    dest: &Path,
-    network: &str,
-    hour: u8,
-    minute: u8,
-    keep_daily: usize,
-    keep_weekly: usize,
-) -> Schedule {
+pub fn schedule(plan: &SchedulePlan) -> Schedule {
+    let SchedulePlan {
+        binary,
+        working_dir,
+        dest,
+        network,
+        hour,
+        minute,
+        keep_daily,
+        keep_weekly,
+    } = plan;
     let dest = dest.display();
     let wd = working_dir.display();
     let create = format!("{binary} --network {network} backup create --dest {dest}");
@@ -548,8 +564,8 @@ mod tests {
     #[test]
     fn prune_keeps_the_newest_of_each_day_and_week() {
         const DAY: u64 = 86_400;
-        // Monday 2026-11-30 00:00 UTC is day 20_422.
-        let monday = 20_422 * DAY;
+        // Monday 2026-11-30 00:00 UTC is day 20_787.
+        let monday = 20_787 * DAY;
         // Two sets a day for ten days.
         let times: Vec<u64> = (0..10)
             .flat_map(|d| [monday + d * DAY + 3600, monday + d * DAY + 7200])

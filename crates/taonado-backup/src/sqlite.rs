@@ -244,3 +244,81 @@ pub fn size_on_disk(path: &Path) -> u64 {
         .map(|m| m.len())
         .sum()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A writer commits pairs of rows while copies are taken: every copy passes
+    /// integrity_check and holds whole pairs only (one snapshot, never half a transaction).
+    #[test]
+    fn online_copies_are_consistent_while_another_connection_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("live.db");
+        let conn = Connection::open(&db).unwrap();
+        conn.pragma_update(None, "journal_mode", "WAL").unwrap();
+        conn.execute_batch("CREATE TABLE t (pair INTEGER NOT NULL, half INTEGER NOT NULL)")
+            .unwrap();
+        drop(conn);
+        let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
+        let writer_db = db.clone();
+        let writer = std::thread::spawn(move || {
+            let mut conn = Connection::open(&writer_db).unwrap();
+            conn.busy_timeout(Duration::from_secs(10)).unwrap();
+            let mut pair = 0i64;
+            while stop_rx.try_recv().is_err() {
+                let tx = conn.transaction().unwrap();
+                for half in 0..2 {
+                    tx.execute("INSERT INTO t VALUES (?1, ?2)", [pair, half])
+                        .unwrap();
+                }
+                tx.commit().unwrap();
+                pair += 1;
+            }
+            pair
+        });
+        let mut seen = Vec::new();
+        for i in 0..20 {
+            let copy = dir.path().join(format!("copy-{i}.db"));
+            online_copy(&db, &copy).unwrap();
+            let c = open_existing(&copy, false).unwrap();
+            assert_eq!(integrity(&c, &copy).unwrap(), None);
+            let (rows, pairs): (i64, i64) = c
+                .query_row("SELECT count(*), count(DISTINCT pair) FROM t", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .unwrap();
+            assert_eq!(rows, 2 * pairs, "a half-written transaction was copied");
+            // One file, no WAL beside it.
+            assert!(!dir.path().join(format!("copy-{i}.db-wal")).exists());
+            seen.push(rows);
+        }
+        stop_tx.send(()).unwrap();
+        let written = writer.join().unwrap();
+        assert!(written > 0);
+        assert!(seen.windows(2).all(|w| w[0] <= w[1]), "{seen:?}");
+    }
+
+    #[test]
+    fn facts_of_a_store_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("s.db");
+        let store = taonado_store::Store::open(&db).unwrap();
+        store.init_chain(42).unwrap();
+        drop(store);
+        let conn = open_existing(&db, false).unwrap();
+        let facts = facts(&conn, &db).unwrap();
+        assert_eq!(
+            facts.schema_version,
+            taonado_store::migrations::latest_version(taonado_store::MIGRATIONS)
+        );
+        assert_eq!(facts.chain_id, Some(42));
+        assert_eq!(facts.row_counts.get("events"), Some(&0));
+        assert_eq!(facts.checkpoint, None);
+        assert!(matches!(
+            open_existing(&dir.path().join("absent.db"), false),
+            Err(BackupError::NotFound { .. })
+        ));
+        assert!(!dir.path().join("absent.db").exists());
+    }
+}

@@ -705,10 +705,10 @@ pub async fn restore_local(
 /// the target's same contract (the deployments' addresses may differ), anything else stays.
 fn map_address(state: &ContractState, target: &ProtocolAddresses, a: Address) -> Address {
     for (name, p) in &state.pools {
-        if p.address == a {
-            if let Some(t) = target.pools.get(name) {
-                return *t;
-            }
+        if p.address == a
+            && let Some(t) = target.pools.get(name)
+        {
+            return *t;
         }
     }
     match &state.evm_validator {

@@ -606,16 +606,16 @@ impl ScheduleArgs {
         } else {
             cwd.join(&self.dir.dest)
         };
-        let schedule = set::schedule(
-            &binary,
-            &cwd,
-            &dest,
-            &network,
+        let schedule = set::schedule(&set::SchedulePlan {
+            binary,
+            working_dir: cwd,
+            dest,
+            network,
             hour,
             minute,
-            self.keep_daily,
-            self.keep_weekly,
-        );
+            keep_daily: self.keep_daily,
+            keep_weekly: self.keep_weekly,
+        });
         context.output.report(&schedule)
     }
 }

@@ -117,7 +117,7 @@ impl DbCommand {
                 } else {
                     Err(context.output.report_failed(
                         &report,
-                        anyhow::anyhow!("{}: the database check failed", report.db.display()),
+                        anyhow::anyhow!("{}: {}", report.db.display(), report.problems.join("; ")),
                     ))
                 }
             }

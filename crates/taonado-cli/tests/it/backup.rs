@@ -504,13 +504,16 @@ fn recover_prune_schedule_and_db_maintenance() {
     assert!(!sandbox.path().join("nope.db").exists());
 }
 
-/// A pool's last root, next index and root history, and the EvmValidator's weights, read
-/// from the chain at `url`.
+/// A pool's last root, next index and root history, and the EvmValidator's weights (uids,
+/// values).
+type PoolAndWeights = (String, u32, Vec<String>, (Vec<u16>, Vec<u16>));
+
+/// [`PoolAndWeights`] read from the chain at `url`.
 fn read_pool_and_weights(
     url: &str,
     pool: &str,
     validator: &str,
-) -> (String, u32, Vec<String>, (Vec<u16>, Vec<u16>)) {
+) -> PoolAndWeights {
     use alloy::primitives::{Address, U256};
     use alloy::providers::ProviderBuilder;
     use taonado_contracts::bindings::{ERC20Taonado, EvmValidator, WeightsV3};
