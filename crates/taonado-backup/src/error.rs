@@ -47,6 +47,15 @@ pub enum BackupError {
         expected_chain_id: u64,
     },
     #[error(
+        "{path} indexes chain {chain_id}, not {network} (chain {expected_chain_id}); pass the --db of {network} or another --network"
+    )]
+    DatabaseOfOtherChain {
+        path: PathBuf,
+        chain_id: u64,
+        network: String,
+        expected_chain_id: u64,
+    },
+    #[error(
         "{path} holds database schema version {found} but this binary knows up to {known}; upgrade taonado to restore it"
     )]
     SchemaTooNew {
@@ -101,6 +110,7 @@ impl BackupError {
     pub fn is_usage(&self) -> bool {
         match self {
             Self::OtherNetwork { .. }
+            | Self::DatabaseOfOtherChain { .. }
             | Self::SchemaTooNew { .. }
             | Self::Exists { .. }
             | Self::BadDate { .. }

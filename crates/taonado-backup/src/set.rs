@@ -86,10 +86,27 @@ pub async fn create(plan: &CreatePlan, state: Option<StateSource<'_>>) -> Result
 
 async fn fill(plan: &CreatePlan, state: Option<StateSource<'_>>, work: &Path) -> Result<Manifest> {
     let mkdir = |p: &Path| std::fs::create_dir_all(p).map_err(BackupError::io("creating", p));
-    mkdir(work)?;
+    // The set holds the operator's data (alerts, delivery payloads): readable by its owner
+    // only.
+    private_dir(work)?;
     let mut files = Vec::new();
-    // Contract state first: its pinned block is then at or below what the database copy,
-    // taken next, has indexed.
+    // A database of another chain is refused before anything is read.
+    if let Some(db) = &plan.database {
+        let live = sqlite::open_existing(db, false)?;
+        if let Some(chain_id) = sqlite::facts(&live, db)?.chain_id
+            && chain_id != plan.chain_id
+        {
+            return Err(BackupError::DatabaseOfOtherChain {
+                path: db.clone(),
+                chain_id,
+                network: plan.network.clone(),
+                expected_chain_id: plan.chain_id,
+            });
+        }
+        drop(live);
+    }
+    // The contract state is read at the head first and the database copied next, so the
+    // copy is as recent as it can be.
     let mut pinned = None;
     if let Some(source) = state {
         let contract_state = state::capture(&source).await?;
@@ -144,6 +161,20 @@ async fn fill(plan: &CreatePlan, state: Option<StateSource<'_>>, work: &Path) ->
     };
     manifest::write(work, &manifest)?;
     Ok(manifest)
+}
+
+#[cfg(unix)]
+fn private_dir(path: &Path) -> Result<()> {
+    use std::os::unix::fs::DirBuilderExt as _;
+    std::fs::DirBuilder::new()
+        .mode(0o700)
+        .create(path)
+        .map_err(BackupError::io("creating", path))
+}
+
+#[cfg(not(unix))]
+fn private_dir(path: &Path) -> Result<()> {
+    std::fs::create_dir(path).map_err(BackupError::io("creating", path))
 }
 
 fn copy(src: &Path, dst: &Path) -> Result<()> {
@@ -597,5 +628,87 @@ mod tests {
             set_name("local", 1_795_643_642),
             "taonado-local-20261125T215402Z"
         );
+    }
+}
+
+#[cfg(test)]
+mod create_tests {
+    use super::*;
+
+    fn plan(dir: &Path, db: PathBuf, chain_id: u64) -> CreatePlan {
+        CreatePlan {
+            dest: dir.join("backups"),
+            network: "local".into(),
+            chain_id,
+            config_file: None,
+            deployment_records: Vec::new(),
+            database: Some(db),
+            now: 1_795_643_642,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_database_of_another_chain_is_not_backed_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("other.db");
+        taonado_store::Store::open(&db)
+            .unwrap()
+            .init_chain(945)
+            .unwrap();
+        let err = create(&plan(dir.path(), db.clone(), 42), None)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, BackupError::DatabaseOfOtherChain { chain_id: 945, .. }),
+            "{err}"
+        );
+        assert!(err.to_string().contains(&db.display().to_string()), "{err}");
+        assert!(err.is_usage());
+        // No set, and no partial folder left behind.
+        let left: Vec<_> = std::fs::read_dir(dir.path().join("backups"))
+            .unwrap()
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
+    }
+
+    #[tokio::test]
+    async fn sets_of_one_second_get_distinct_names_and_verify() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("local.db");
+        taonado_store::Store::open(&db)
+            .unwrap()
+            .init_chain(42)
+            .unwrap();
+        let first = create(&plan(dir.path(), db.clone(), 42), None)
+            .await
+            .unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(&first.path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o700);
+        }
+        let second = create(&plan(dir.path(), db, 42), None).await.unwrap();
+        assert_ne!(first.path, second.path);
+        let expected = Expected {
+            network: "local".into(),
+            chain_id: 42,
+        };
+        let report = verify(&second.path, &expected, 7).unwrap();
+        assert!(report.database_checked);
+        let listed = list(&dir.path().join("backups")).unwrap();
+        assert_eq!(listed.len(), 2);
+        assert_eq!(listed[1].last_verified_at, Some(7));
+        assert_eq!(listed[0].last_verified_at, None);
+        assert_eq!(
+            find(&dir.path().join("backups"), "local", "2026-11-25")
+                .unwrap()
+                .path,
+            second.path
+        );
+        assert!(matches!(
+            find(&dir.path().join("backups"), "local", "2026-13"),
+            Err(BackupError::BadDate { .. })
+        ));
     }
 }
