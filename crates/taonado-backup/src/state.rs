@@ -505,6 +505,10 @@ mod slots {
     pub const POOL_NULLIFIERS: u64 = 5;
     pub const POOL_COMMITMENTS: u64 = 6;
     pub const POOL_LIFETIME_DEPOSITS: u64 = 7;
+    pub const VALIDATOR_BOUNTY: u64 = 2;
+    pub const VALIDATOR_LAST_SET_WEIGHTS_BLOCK: u64 = 4;
+    pub const VALIDATOR_INTERVAL: u64 = 5;
+    pub const VALIDATOR_REFUND_OVERHEAD: u64 = 6;
 }
 
 /// `keccak256(key ‖ slot)`: a mapping entry's slot.
@@ -532,6 +536,9 @@ pub struct LocalRestoreReport {
     pub roots_equal: BTreeMap<String, bool>,
     /// The EvmValidator's weights on the dev chain equal the backup's.
     pub weights_equal: Option<bool>,
+    /// Its numeric settings (bounty, interval, last set-weights block, refund overhead) and
+    /// balance equal the backup's.
+    pub validator_equal: Option<bool>,
 }
 
 /// Writes `state` into the protocol deployed at `target` on a dev chain (chain id `chain_id`
@@ -637,8 +644,21 @@ pub async fn restore_local(
         }
     }
     if let Some(v) = &state.evm_validator {
+        // Its numeric settings and balance; its weights and metagraph addresses stay the
+        // target's own (the same contracts of the target's deployment).
         let validator = need("EvmValidator", target.evm_validator)?;
         native.push((validator, v.balance));
+        for (slot, value) in [
+            (slots::VALIDATOR_BOUNTY, v.set_weights_bounty),
+            (
+                slots::VALIDATOR_LAST_SET_WEIGHTS_BLOCK,
+                v.last_set_weights_block,
+            ),
+            (slots::VALIDATOR_INTERVAL, v.set_weights_block_interval),
+            (slots::VALIDATOR_REFUND_OVERHEAD, v.refund_overhead),
+        ] {
+            writes.push((validator, word(slot), B256::from(value)));
+        }
     }
     let rpc = |what: &'static str| {
         move |e: alloy::transports::TransportError| BackupError::Rpc {
@@ -693,11 +713,25 @@ pub async fn restore_local(
         }
         _ => None,
     };
+    let validator_equal = match (&state.evm_validator, target.evm_validator) {
+        (Some(v), Some(address)) => {
+            let now = validator_state(provider, address, block).await?;
+            Some(
+                now.set_weights_bounty == v.set_weights_bounty
+                    && now.set_weights_block_interval == v.set_weights_block_interval
+                    && now.last_set_weights_block == v.last_set_weights_block
+                    && now.refund_overhead == v.refund_overhead
+                    && now.balance == v.balance,
+            )
+        }
+        _ => None,
+    };
     Ok(LocalRestoreReport {
         block,
         slots_written: writes.len() as u64,
         roots_equal,
         weights_equal,
+        validator_equal,
     })
 }
 
@@ -764,6 +798,23 @@ mod tests {
         assert_eq!(
             slot_of(pool, "totalLifetimeDeposits"),
             (slots::POOL_LIFETIME_DEPOSITS, 0)
+        );
+        let validator = Contract::EvmValidator;
+        assert_eq!(
+            slot_of(validator, "setWeightsBounty"),
+            (slots::VALIDATOR_BOUNTY, 0)
+        );
+        assert_eq!(
+            slot_of(validator, "lastSetWeightsBlock"),
+            (slots::VALIDATOR_LAST_SET_WEIGHTS_BLOCK, 0)
+        );
+        assert_eq!(
+            slot_of(validator, "setWeightsBlockInterval"),
+            (slots::VALIDATOR_INTERVAL, 0)
+        );
+        assert_eq!(
+            slot_of(validator, "refundOverhead"),
+            (slots::VALIDATOR_REFUND_OVERHEAD, 0)
         );
     }
 }

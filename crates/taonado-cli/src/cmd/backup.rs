@@ -435,7 +435,7 @@ impl Report for RestoreOutcome {
         if let Some(s) = &self.contract_state {
             writeln!(
                 out,
-                "contract state: {} slots written at block {}; roots equal: {}; weights equal: {}",
+                "contract state: {} slots written at block {}; roots equal: {}; weights equal: {}; EvmValidator settings equal: {}",
                 s.slots_written,
                 s.block,
                 s.roots_equal
@@ -444,6 +444,8 @@ impl Report for RestoreOutcome {
                     .collect::<Vec<_>>()
                     .join(", "),
                 s.weights_equal
+                    .map_or_else(|| "-".to_owned(), |w| w.to_string()),
+                s.validator_equal
                     .map_or_else(|| "-".to_owned(), |w| w.to_string())
             )?;
         }

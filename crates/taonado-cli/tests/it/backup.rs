@@ -509,11 +509,7 @@ fn recover_prune_schedule_and_db_maintenance() {
 type PoolAndWeights = (String, u32, Vec<String>, (Vec<u16>, Vec<u16>));
 
 /// [`PoolAndWeights`] read from the chain at `url`.
-fn read_pool_and_weights(
-    url: &str,
-    pool: &str,
-    validator: &str,
-) -> PoolAndWeights {
+fn read_pool_and_weights(url: &str, pool: &str, validator: &str) -> PoolAndWeights {
     use alloy::primitives::{Address, U256};
     use alloy::providers::ProviderBuilder;
     use taonado_contracts::bindings::{ERC20Taonado, EvmValidator, WeightsV3};
@@ -624,6 +620,7 @@ fn contract_state_restores_into_a_dev_chain_with_the_same_roots_and_weights() {
     let report = &restored["contract_state"];
     assert_eq!(report["roots_equal"]["0.1"], true, "{restored}");
     assert_eq!(report["weights_equal"], true, "{restored}");
+    assert_eq!(report["validator_equal"], true, "{restored}");
     // Nothing of the files was touched.
     assert!(
         restored["files"].as_array().unwrap().is_empty(),
