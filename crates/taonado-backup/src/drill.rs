@@ -61,6 +61,9 @@ pub struct DrillPlan {
     /// WTAO wraps before the backup, and after it (what the backup lacks).
     pub activity_before: u32,
     pub activity_after: u32,
+    /// Run `backup continuous` beside the monitor and recover from its replica (killed with
+    /// the environment) instead of the dated set.
+    pub continuous: bool,
 }
 
 /// Hears the drill's steps (the CLI shows them).
@@ -104,6 +107,9 @@ pub struct DrillReport {
     pub chain_logs: u64,
     /// The backup verified (hashes, integrity_check, counts, sentinel) before the restore.
     pub backup_verified: bool,
+    /// The set the recovery restored (the replica with `continuous`).
+    pub recovered_from: Option<PathBuf>,
+    pub continuous: bool,
     pub passed: bool,
     pub steps: Vec<String>,
 }
@@ -120,7 +126,7 @@ impl DrillReport {
              - chain {chain}, backup `{set}` (checkpoint {bc})\n\
              - failure at head {head}; recovered checkpoint {rc}\n\
              - events table {events} rows, eth_getLogs {logs} logs: {missing} missing, {extra} extra\n\
-             - backup verified before restore: {verified}\n\
+             - recovered from {from}{mode}, verified before restore: {verified}\n\
              - result: **{result}**\n\n## Steps\n\n{steps}\n",
             scenario = self.scenario.as_str(),
             rto = self.rto_seconds,
@@ -142,6 +148,15 @@ impl DrillReport {
             missing = self.missing_events,
             extra = self.extra_events,
             verified = self.backup_verified,
+            from = self.recovered_from.as_ref().map_or_else(
+                || "the chain itself".to_owned(),
+                |p| format!("`{}`", p.display())
+            ),
+            mode = if self.continuous {
+                " (continuous replica)"
+            } else {
+                ""
+            },
             result = if self.passed { "passed" } else { "FAILED" },
             steps = self
                 .steps
@@ -228,6 +243,19 @@ async fn run_on(
         &mut steps,
     );
 
+    // With `continuous`, the replicator runs from here until the failure kills it.
+    let (fresh_tx, fresh) = watch::channel(None);
+    let replicator = plan.continuous.then(|| {
+        let (keep, rx) = watch::channel(false);
+        let replica = crate::replica::ReplicaPlan {
+            create: backup_plan(&env),
+            interval: Duration::from_millis(100),
+        };
+        tokio::spawn(async move {
+            let _keep = keep;
+            crate::replica::run_observed(replica, rx, &fresh_tx).await
+        })
+    });
     // The backup is taken while the chain moves and the monitor writes.
     let (writing, backup) = tokio::join!(activity(&env, 2), backup(&env));
     writing?;
@@ -257,7 +285,14 @@ async fn run_on(
 
     // Break.
     let failure = Instant::now();
-    let rpo_seconds = failure.duration_since(backup_time).as_secs_f64();
+    let failure_wall = std::time::SystemTime::now();
+    let mut rpo_seconds = failure.duration_since(backup_time).as_secs_f64();
+    if let Some(task) = replicator {
+        // The replicator dies with the environment, mid-round or not.
+        task.abort();
+        let _ = task.await;
+    }
+    let mut recovered_from = None;
     let mut handle = Some(handle);
     let mut backup_verified = false;
     let mut rpo_blocks = 0;
@@ -289,11 +324,24 @@ async fn run_on(
                 network: env.network.name.clone(),
                 chain_id: env.network.chain_id,
             };
-            let latest = set::find(&env.backups, &env.network.name, "latest")?;
-            set::verify(&latest.path, &expected, taonado_deployment::unix_now())?;
+            let (source, source_name) = if plan.continuous {
+                let path = crate::replica::replica_path(&env.backups, &env.network.name);
+                // What the replica lacked: the writes since its last round.
+                let fresh_at = (*fresh.borrow()).unwrap_or(failure_wall);
+                rpo_seconds = failure_wall
+                    .duration_since(fresh_at)
+                    .unwrap_or_default()
+                    .as_secs_f64();
+                let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+                (path, name.unwrap_or_default())
+            } else {
+                let latest = set::find(&env.backups, &env.network.name, "latest")?;
+                (latest.path, latest.name)
+            };
+            set::verify(&source, &expected, taonado_deployment::unix_now())?;
             backup_verified = true;
             let report = restore(&RestorePlan {
-                set: latest.path.clone(),
+                set: source.clone(),
                 expected,
                 component: (plan.scenario == Scenario::DatabaseLoss).then_some(Component::Database),
                 database: env.db.clone(),
@@ -305,9 +353,10 @@ async fn run_on(
             })?;
             rpo_blocks = failure_head.saturating_sub(report.checkpoint.unwrap_or(0));
             step(
-                format!("restored {} files from {}", report.files.len(), latest.name),
+                format!("restored {} files from {}", report.files.len(), source_name),
                 &mut steps,
             );
+            recovered_from = Some(source);
             (stop, monitor) = start_monitor(&env).await?;
         }
         Scenario::RpcOutage => {
@@ -404,6 +453,8 @@ async fn run_on(
         events: rows.len() as u64,
         chain_logs: logs.len() as u64,
         backup_verified,
+        recovered_from,
+        continuous: plan.continuous,
         passed,
         steps,
     })
@@ -483,19 +534,26 @@ async fn activity(env: &Env, n: u32) -> Result<()> {
     Ok(())
 }
 
+/// What a backup of the environment copies: config, record and database.
+fn backup_plan(env: &Env) -> CreatePlan {
+    CreatePlan {
+        dest: env.backups.clone(),
+        network: env.network.name.clone(),
+        chain_id: env.network.chain_id,
+        config_file: Some(env.config_file.clone()),
+        deployment_records: vec![taonado_deployment::record_path(
+            &env.deployments,
+            &env.network.name,
+        )],
+        database: Some(env.db.clone()),
+        now: taonado_deployment::unix_now(),
+    }
+}
+
 async fn backup(env: &Env) -> Result<set::CreateReport> {
     let deployment = env.network.deployment(&env.deployments)?;
-    let record = taonado_deployment::record_path(&env.deployments, &env.network.name);
     set::create(
-        &CreatePlan {
-            dest: env.backups.clone(),
-            network: env.network.name.clone(),
-            chain_id: env.network.chain_id,
-            config_file: Some(env.config_file.clone()),
-            deployment_records: vec![record],
-            database: Some(env.db.clone()),
-            now: taonado_deployment::unix_now(),
-        },
+        &backup_plan(env),
         Some(StateSource {
             provider: &env.provider,
             addresses: &deployment.addresses,

@@ -13,6 +13,7 @@ pub mod drill;
 mod error;
 pub mod maint;
 pub mod manifest;
+pub mod replica;
 pub mod restore;
 pub mod set;
 pub mod sqlite;

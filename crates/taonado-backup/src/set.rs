@@ -84,7 +84,11 @@ pub async fn create(plan: &CreatePlan, state: Option<StateSource<'_>>) -> Result
     })
 }
 
-async fn fill(plan: &CreatePlan, state: Option<StateSource<'_>>, work: &Path) -> Result<Manifest> {
+pub(crate) async fn fill(
+    plan: &CreatePlan,
+    state: Option<StateSource<'_>>,
+    work: &Path,
+) -> Result<Manifest> {
     let mkdir = |p: &Path| std::fs::create_dir_all(p).map_err(BackupError::io("creating", p));
     // The set holds the operator's data (alerts, delivery payloads): readable by its owner
     // only.

@@ -39,6 +39,20 @@ pub enum BackupCommand {
     Prune(PruneArgs),
     /// Print a systemd service and timer, and a cron line, that back up daily.
     Schedule(ScheduleArgs),
+    /// Keep a replica set (`replica-<network>`) of the database fresh until SIGINT/SIGTERM:
+    /// a sealed online copy every --interval in which the database changed.
+    Continuous(ContinuousArgs),
+}
+
+#[derive(Args)]
+pub struct ContinuousArgs {
+    #[command(flatten)]
+    pub dir: SetsDir,
+    #[command(flatten)]
+    pub sources: Sources,
+    /// Time between rounds: 10s, 1m…
+    #[arg(long, value_name = "AGE", default_value = "10s")]
+    pub interval: String,
 }
 
 #[derive(Args)]
@@ -202,6 +216,7 @@ impl BackupCommand {
             }
             Self::Prune(args) => args.run(context),
             Self::Schedule(args) => args.run(context),
+            Self::Continuous(args) => args.run(context).await,
         }
     }
 }
@@ -619,5 +634,51 @@ impl ScheduleArgs {
             keep_weekly: self.keep_weekly,
         });
         context.output.report(&schedule)
+    }
+}
+
+impl Report for taonado_backup::replica::ReplicaReport {
+    fn render(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        writeln!(
+            out,
+            "replica {}: {} copies, last at {} (checkpoint {})",
+            self.path.display(),
+            self.copies,
+            self.last_copied_at
+                .map_or_else(|| "-".to_owned(), taonado_types::iso8601_utc),
+            self.last_checkpoint
+                .map_or_else(|| "-".to_owned(), |c| c.to_string())
+        )
+    }
+}
+
+impl ContinuousArgs {
+    async fn run(self, context: &Context) -> Result<(), CliError> {
+        let config = context.config()?;
+        let network = context.network(&config, false)?;
+        let seconds = taonado_backup::maint::parse_age(&self.interval)
+            .filter(|s| *s > 0)
+            .ok_or_else(|| {
+                CliError::usage(anyhow::anyhow!(
+                    "--interval {}: use a positive number with s, m or h (10s)",
+                    self.interval
+                ))
+            })?;
+        let record = taonado_deployment::record_path(&self.sources.deployments_dir, &network.name);
+        let plan = taonado_backup::replica::ReplicaPlan {
+            create: CreatePlan {
+                dest: self.dir.dest.clone(),
+                network: network.name.clone(),
+                chain_id: network.chain_id,
+                config_file: config.source().map(Path::to_path_buf),
+                deployment_records: record.exists().then_some(record).into_iter().collect(),
+                database: Some(self.sources.db_path(&network.name)),
+                now: unix_now(),
+            },
+            interval: std::time::Duration::from_secs(seconds),
+        };
+        let shutdown = crate::shutdown::StopSignals::install()?.into_watch();
+        let report = taonado_backup::replica::run(plan, shutdown).await?;
+        context.output.report(&report)
     }
 }

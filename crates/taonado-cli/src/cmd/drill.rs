@@ -38,6 +38,10 @@ pub struct DrillArgs {
     /// WTAO wraps after the backup (what it lacks).
     #[arg(long, value_name = "N", default_value_t = 3)]
     pub activity_after: u32,
+    /// Replicate the database continuously (`backup continuous`) beside the monitor and
+    /// recover from the replica, not from the dated set.
+    #[arg(long)]
+    pub continuous: bool,
 }
 
 struct Steps<'a>(&'a Spinner);
@@ -66,6 +70,7 @@ impl DrillArgs {
             work_dir: self.work_dir,
             activity_before: self.activity_before,
             activity_after: self.activity_after,
+            continuous: self.continuous,
         };
         let spinner = Spinner::for_context(context);
         let report = drill::run(&plan, &Steps(&spinner)).await?;

@@ -102,6 +102,34 @@ fn drill_complete_failure_prints_measured_rto_and_rpo() {
     );
 }
 
+#[test]
+fn drills_of_a_database_loss_from_a_continuous_replica_and_of_a_node_outage() {
+    let sandbox = Sandbox::new();
+    let data = ok(
+        &sandbox,
+        &["drill", "--scenario", "database-loss", "--continuous"],
+    );
+    assert_eq!(data["passed"], true, "{data}");
+    assert!(
+        data["recovered_from"]
+            .as_str()
+            .is_some_and(|p| p.ends_with("replica-local")),
+        "{data}"
+    );
+    assert!(data["rpo_seconds"].as_f64().is_some(), "{data}");
+    assert_eq!(data["missing_events"], 0, "{data}");
+    assert_eq!(data["extra_events"], 0, "{data}");
+
+    let data = ok(&sandbox, &["drill", "--scenario", "rpc-outage"]);
+    assert_eq!(data["passed"], true, "{data}");
+    assert_eq!(data["rpo_blocks"], 0, "{data}");
+    assert!(
+        data["recovered_checkpoint"].as_u64() > data["failure_head"].as_u64(),
+        "{data}"
+    );
+    assert_eq!(data["missing_events"], 0, "{data}");
+}
+
 struct Monitor(Child);
 
 impl Drop for Monitor {
