@@ -110,6 +110,9 @@ pub struct DrillReport {
     /// The set the recovery restored (the replica with `continuous`).
     pub recovered_from: Option<PathBuf>,
     pub continuous: bool,
+    /// The machine's 1-minute load average when the drill ended (Linux), since the
+    /// measured times depend on it.
+    pub load_average: Option<f64>,
     pub passed: bool,
     pub steps: Vec<String>,
 }
@@ -123,7 +126,7 @@ impl DrillReport {
              | measure | value | target | |\n|---|---|---|---|\n\
              | RTO (failure → monitor caught up) | {rto:.2} s | {rto_t:.0} s | {rto_ok} |\n\
              | RPO (state the backup lacked) | {rpo_b} blocks, {rpo_s:.2} s | {rpo_t:.0} s | {rpo_ok} |\n\n\
-             - chain {chain}, backup `{set}` (checkpoint {bc})\n\
+             - chain {chain}, backup `{set}` (checkpoint {bc}); load average {load}\n\
              - failure at head {head}; recovered checkpoint {rc}\n\
              - events table {events} rows, eth_getLogs {logs} logs: {missing} missing, {extra} extra\n\
              - recovered from {from}{mode}, verified before restore: {verified}\n\
@@ -137,6 +140,9 @@ impl DrillReport {
             rpo_t = self.rpo_target_seconds,
             rpo_ok = mark(self.rpo_seconds <= self.rpo_target_seconds),
             chain = self.chain_id,
+            load = self
+                .load_average
+                .map_or_else(|| "unknown".to_owned(), |l| format!("{l:.2}")),
             set = self.backup_set.display(),
             bc = self
                 .backup_checkpoint
@@ -455,6 +461,7 @@ async fn run_on(
         backup_verified,
         recovered_from,
         continuous: plan.continuous,
+        load_average: load_average(),
         passed,
         steps,
     })
@@ -616,6 +623,16 @@ async fn wait_for(db: &Path, block: u64) -> Result<()> {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// The 1-minute load average from `/proc/loadavg`, where there is one.
+fn load_average() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }
 
 fn remove_db(db: &Path) -> Result<()> {
