@@ -647,30 +647,12 @@ fn remove_db(db: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The events table (block, log index, transaction hash), through the store's query.
 fn stored_events(db: &Path) -> Result<Vec<(u64, u64, B256)>> {
-    let conn = crate::sqlite::open_existing(db, false)?;
-    let mut stmt = conn
-        .prepare(
-            "SELECT block_number, log_index, tx_hash FROM events ORDER BY block_number, log_index",
-        )
-        .map_err(BackupError::sql("reading events", db))?;
-    let rows = stmt
-        .query_map([], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, Vec<u8>>(2)?,
-            ))
-        })
-        .map_err(BackupError::sql("reading events", db))?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (b, i, h) = row.map_err(BackupError::sql("reading events", db))?;
-        out.push((
-            u64::try_from(b).unwrap_or(0),
-            u64::try_from(i).unwrap_or(0),
-            B256::try_from(h.as_slice()).unwrap_or_default(),
-        ));
-    }
-    Ok(out)
+    let store = taonado_store::Store::open(db)?;
+    Ok(store
+        .events(&taonado_store::EventFilter::default())?
+        .into_iter()
+        .map(|e| (e.block_number, e.log_index, e.tx_hash))
+        .collect())
 }

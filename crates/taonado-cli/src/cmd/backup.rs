@@ -141,7 +141,8 @@ pub struct RestoreTargets {
     /// Show what would be written, write nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// Replace files that exist (the live database included), keeping a copy of each.
+    /// Replace files that exist (the live database included), keeping a copy of each. Stop
+    /// the monitor and the indexer first.
     #[arg(long)]
     pub force: bool,
     /// Restore the contract state into this dev chain network (e.g. `local`), to rehearse
