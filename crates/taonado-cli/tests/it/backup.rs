@@ -698,3 +698,52 @@ fn contract_state_restores_into_a_dev_chain_with_the_same_roots_and_weights() {
     assert_eq!(code, 2, "{line}");
     assert!(line.contains("dev chain"), "{line}");
 }
+
+#[test]
+fn backup_continuous_keeps_a_replica_and_copies_once_more_when_stopped() {
+    let sandbox = Sandbox::new();
+    let (_, db) = db_only_set(&sandbox);
+    let mut child = sandbox
+        .taonado()
+        .args(["-q", "--json", "backup", "continuous", "--interval", "1h"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn backup continuous");
+    // The first round runs at once; the next would be in an hour.
+    let replica = sandbox.path().join("backups/replica-local");
+    while !replica.join("manifest.json").exists() {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute_batch(
+            "INSERT INTO alerts (dedup_key, rule, severity, state, summary, details, fired_at, updated_at)
+             VALUES ('written-after', 'r', 'warning', 'firing', 's', '{}', 1, 1)",
+        )
+        .unwrap();
+    crate::support::terminate(&child);
+    let out = child.wait_with_output().expect("wait");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let report = envelope(&stdout)["data"].clone();
+    assert_eq!(report["copies"], 2, "{report}");
+
+    ok(
+        &sandbox,
+        &["backup", "verify", "--path", "backups/replica-local"],
+    );
+    let copy = sandbox.path().join("replica-copy.db");
+    std::fs::copy(replica.join("database/taonado.db"), &copy).unwrap();
+    let n: i64 = rusqlite::Connection::open(&copy)
+        .unwrap()
+        .query_row(
+            "SELECT count(*) FROM alerts WHERE dedup_key = 'written-after'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(n, 1, "the last write reached the replica at the stop");
+    let (code, line) = fails(&sandbox, &["backup", "continuous", "--interval", "0s"]);
+    assert_eq!(code, 2, "{line}");
+}
