@@ -703,7 +703,7 @@ fn contract_state_restores_into_a_dev_chain_with_the_same_roots_and_weights() {
 fn backup_continuous_keeps_a_replica_and_copies_once_more_when_stopped() {
     let sandbox = Sandbox::new();
     let (_, db) = db_only_set(&sandbox);
-    let mut child = sandbox
+    let child = sandbox
         .taonado()
         .args(["-q", "--json", "backup", "continuous", "--interval", "1h"])
         .stdout(Stdio::piped())
