@@ -80,6 +80,17 @@ pub enum Command {
     /// The Grafana dashboard for the monitor's metrics: `dashboard export`.
     #[command(subcommand)]
     Dashboard(cmd::dashboard::DashboardCommand),
+    /// Backup sets (config, deployment records, database, contract state): create, verify,
+    /// list, restore, prune, schedule.
+    #[command(subcommand)]
+    Backup(cmd::backup::BackupCommand),
+    /// Recover from the backup set of a date (everything, or one --component).
+    Recover(cmd::backup::RecoverArgs),
+    /// Recovery drill on a throwaway dev chain: break, recover, measure RTO and RPO.
+    Drill(cmd::drill::DrillArgs),
+    /// Database maintenance: cleanup, compact, backup, check, migrate.
+    #[command(subcommand)]
+    Db(cmd::db::DbCommand),
 }
 
 impl Command {
@@ -109,6 +120,10 @@ impl Command {
             Command::Alerts(command) => command.run(context).await,
             Command::Health(args) => args.run(context).await,
             Command::Dashboard(command) => command.run(context),
+            Command::Backup(command) => command.run(context).await,
+            Command::Recover(args) => args.run(context).await,
+            Command::Drill(args) => args.run(context).await,
+            Command::Db(command) => command.run(context),
         }
     }
 }

@@ -125,6 +125,18 @@ impl From<ClientError> for CliError {
     }
 }
 
+impl From<taonado_backup::BackupError> for CliError {
+    /// `BackupError::is_usage` decides: another network or schema, a target that exists
+    /// without `--force`, a bad date are usage; a corrupt set or a failed check is 1.
+    fn from(error: taonado_backup::BackupError) -> Self {
+        if error.is_usage() {
+            Self::usage(error)
+        } else {
+            Self::failed(error)
+        }
+    }
+}
+
 impl From<OpsError> for CliError {
     /// The one classification of the procedures' errors: `OpsError::is_usage` says which
     /// ones mean the command line or config must change; the chain's or the funds' state and

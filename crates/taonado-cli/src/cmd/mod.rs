@@ -3,10 +3,13 @@
 
 pub mod address;
 pub mod alerts;
+pub mod backup;
 pub mod config;
 pub mod dashboard;
+pub mod db;
 pub mod deploy;
 pub mod devnet;
+pub mod drill;
 pub mod gas;
 pub mod health;
 pub mod index;

@@ -14,9 +14,9 @@ use taonado_store::{EventFilter, Store};
 
 use crate::support::{DEV0_KEY, DEV1, Devnet, Sandbox, cast, envelope, fixture, run};
 
-type LogKey = (u64, u64, B256, Address, Vec<B256>, Vec<u8>);
+pub(crate) type LogKey = (u64, u64, B256, Address, Vec<B256>, Vec<u8>);
 
-fn protocol_addresses(record: &Path) -> Vec<Address> {
+pub(crate) fn protocol_addresses(record: &Path) -> Vec<Address> {
     let text = std::fs::read_to_string(record).expect("deployment record");
     let record: Value = serde_json::from_str(&text).expect("record is JSON");
     let parse = |v: &Value| {
@@ -40,7 +40,7 @@ fn protocol_addresses(record: &Path) -> Vec<Address> {
     out
 }
 
-fn chain_logs(url: &str, addresses: Vec<Address>, to: u64) -> Vec<LogKey> {
+pub(crate) fn chain_logs(url: &str, addresses: Vec<Address>, to: u64) -> Vec<LogKey> {
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
     runtime.block_on(async {
         let provider = ProviderBuilder::new().connect_http(url.parse().expect("url"));
@@ -64,7 +64,7 @@ fn chain_logs(url: &str, addresses: Vec<Address>, to: u64) -> Vec<LogKey> {
     })
 }
 
-fn stored(db: &Path) -> (Option<u64>, Vec<LogKey>) {
+pub(crate) fn stored(db: &Path) -> (Option<u64>, Vec<LogKey>) {
     let store = Store::open(db).expect("open the index");
     let checkpoint = store.checkpoint().expect("checkpoint").map(|c| c.number);
     let events = store

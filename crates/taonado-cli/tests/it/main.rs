@@ -2,6 +2,7 @@
 //! with Foundry's `cast`. Readiness is read from the child's first stdout line (the
 //! `--json` envelope), never waited for with sleeps.
 
+mod backup;
 mod cli;
 mod deploy;
 mod devnet;

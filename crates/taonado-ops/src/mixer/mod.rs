@@ -206,7 +206,7 @@ impl Mixer {
 /// A Deposit event, decoded from topics and data so that the testnet pool's event without
 /// `user` (same data layout, one topic less) decodes too.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct DepositLog {
+pub struct DepositLog {
     pub commitment: B256,
     pub leaf_index: u64,
     pub timestamp: u64,
@@ -222,7 +222,7 @@ alloy::sol! {
 }
 
 /// Both Deposit event signatures.
-pub(crate) fn deposit_topics() -> Vec<B256> {
+pub fn deposit_topics() -> Vec<B256> {
     use alloy::sol_types::SolEvent;
     vec![
         ERC20Taonado::Deposit::SIGNATURE_HASH,
@@ -230,7 +230,7 @@ pub(crate) fn deposit_topics() -> Vec<B256> {
     ]
 }
 
-pub(crate) fn decode_deposit(log: &alloy::rpc::types::Log) -> Option<DepositLog> {
+pub fn decode_deposit(log: &alloy::rpc::types::Log) -> Option<DepositLog> {
     let topics = log.topics();
     let data = &log.data().data;
     if topics.len() < 2 || data.len() < 64 || !deposit_topics().contains(&topics[0]) {
