@@ -47,7 +47,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     for _ in 0..workers {
         let (url, body) = (url.clone(), body.clone());
         tasks.push(tokio::spawn(async move {
-            let client = reqwest::Client::builder().pool_max_idle_per_host(1).build()?;
+            let client = reqwest::Client::builder()
+                .pool_max_idle_per_host(1)
+                .build()?;
             let mut latencies = Vec::new();
             let mut failures = 0u64;
             while Instant::now() < deadline {

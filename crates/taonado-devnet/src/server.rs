@@ -63,6 +63,9 @@ pub(crate) struct Server {
     limits: RpcLimits,
     call_slots: Arc<Semaphore>,
     queued_calls: AtomicUsize,
+    /// `eth_call`s running inline on an async worker now (at most one, see
+    /// [`answer_inline_call`]).
+    inline_calls: AtomicUsize,
 }
 
 pub(crate) fn router(backend: Arc<Backend>, access: Access, limits: RpcLimits) -> Router {
@@ -71,6 +74,7 @@ pub(crate) fn router(backend: Arc<Backend>, access: Access, limits: RpcLimits) -
         backend,
         call_slots: Arc::new(Semaphore::new(limits.call_slots.max(1))),
         queued_calls: AtomicUsize::new(0),
+        inline_calls: AtomicUsize::new(0),
         limits,
     });
     Router::new()
@@ -333,6 +337,9 @@ pub(crate) async fn answer(server: &Arc<Server>, value: Value) -> Value {
     // forked, block on the remote node, which may be served by this very runtime), so the
     // async workers stay free to accept and answer `eth_chainId` whatever else runs.
     // Bodies that execute code also need a call slot and answer within a deadline.
+    if let Some(answer) = answer_inline_call(server, &value) {
+        return answer;
+    }
     let executing = executes(&value);
     let slot = if executing {
         match server.call_slot().await {
@@ -371,6 +378,55 @@ pub(crate) async fn answer(server: &Arc<Server>, value: Value) -> Value {
     } else {
         work.await.unwrap_or_else(|_| stopped())
     }
+}
+
+fn result_response(id: Value, result: Value) -> Value {
+    let mut response = Map::with_capacity(3);
+    response.insert("jsonrpc".into(), Value::String("2.0".into()));
+    response.insert("id".into(), id);
+    response.insert("result".into(), result);
+    Value::Object(response)
+}
+
+/// A single, well-formed `eth_call` answered on this async worker within
+/// the backend's inline budget (see `backend::budget`: two thread wake-ups cost more than most
+/// calls). `None` for anything else, and for a call that ran out of budget: the caller
+/// then takes the blocking pool's path, which answers it in full.
+///
+/// One call at a time runs inline, so the other async workers always stay free to accept
+/// and answer, whatever is sent; its time budget is at most `--call-timeout`.
+fn answer_inline_call(server: &Server, value: &Value) -> Option<Value> {
+    let backend = &server.backend;
+    let request = value.as_object()?;
+    if request.get("method")?.as_str()? != "eth_call"
+        || request.get("jsonrpc").is_some_and(|v| v != "2.0")
+    {
+        return None;
+    }
+    let id = request.get("id").cloned().unwrap_or(Value::Null);
+    if !matches!(id, Value::Null | Value::Number(_) | Value::String(_)) {
+        return None;
+    }
+    let mut budget = backend.inline_budget?;
+    budget.max_time = budget.max_time.min(server.limits.call_timeout);
+    if server
+        .inline_calls
+        .compare_exchange(0, 1, Ordering::AcqRel, Ordering::Acquire)
+        .is_err()
+    {
+        return None;
+    }
+    let params = request.get("params").cloned().unwrap_or(Value::Null);
+    // A panic is reported by the blocking path, which runs the call again.
+    let answered = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        rpc::eth_call_within(backend, params, budget)
+    }));
+    server.inline_calls.store(0, Ordering::Release);
+    let answered = answered.ok()??;
+    Some(match answered {
+        Ok(result) => result_response(id, result),
+        Err(error) => error_response(id, &error),
+    })
 }
 
 pub(crate) fn error_response(id: Value, error: &DevnetError) -> Value {
@@ -457,13 +513,7 @@ fn process_one(backend: &Backend, request: Value) -> Value {
                 )))
             });
     match result {
-        Ok(result) => {
-            let mut response = Map::with_capacity(3);
-            response.insert("jsonrpc".into(), Value::String("2.0".into()));
-            response.insert("id".into(), id);
-            response.insert("result".into(), result);
-            Value::Object(response)
-        }
+        Ok(result) => result_response(id, result),
         Err(error) => {
             tracing::debug!(%method, %error, "rpc error");
             error_response(id, &error)
@@ -509,6 +559,7 @@ mod tests {
             },
             call_slots: Arc::new(Semaphore::new(1)),
             queued_calls: AtomicUsize::new(0),
+            inline_calls: AtomicUsize::new(0),
         };
         let held = server.call_slot().await.expect("the free slot");
         let waiting = server.call_slot();
@@ -521,6 +572,83 @@ mod tests {
         drop(held);
         assert!(waiting.await.is_some());
         assert_eq!(server.queued_calls.load(Ordering::SeqCst), 0);
+    }
+
+    fn server_of(backend: Backend) -> Server {
+        Server {
+            backend: Arc::new(backend),
+            limits: RpcLimits::default(),
+            call_slots: Arc::new(Semaphore::new(1)),
+            queued_calls: AtomicUsize::new(0),
+            inline_calls: AtomicUsize::new(0),
+        }
+    }
+
+    /// Counts `iterations` down in a loop, then returns the word 7.
+    fn counting_code(iterations: u8) -> String {
+        format!("0x60{iterations:02x}5b600190038060025760076000526020 6000f3").replace(' ', "")
+    }
+
+    const COUNTER: &str = "0x00000000000000000000000000000000000c0047";
+
+    fn call(to: &str) -> Value {
+        json!({"jsonrpc": "2.0", "id": 5, "method": "eth_call", "params": [{"to": to}, "latest"]})
+    }
+
+    fn with_budget(max_steps: u64) -> Server {
+        let mut backend = backend();
+        backend.inline_budget = Some(crate::backend::budget::InlineBudget {
+            max_steps,
+            max_time: Duration::from_secs(3600),
+        });
+        let server = server_of(backend);
+        let set = json!({"jsonrpc": "2.0", "id": 1, "method": "anvil_setCode", "params": [COUNTER, counting_code(200)]});
+        assert!(
+            process_value(&server.backend, set, None)
+                .get("result")
+                .is_some()
+        );
+        server
+    }
+
+    #[test]
+    fn an_inline_call_answers_as_the_blocking_path_does_or_hands_over() {
+        let seven = json!(format!("0x{:064x}", 7));
+        let full = process_value(&with_budget(0).backend, call(COUNTER), None);
+        assert_eq!(full["result"], seven, "{full}");
+
+        // Within budget: answered inline, the same answer.
+        let roomy = with_budget(10_000);
+        assert_eq!(
+            answer_inline_call(&roomy, &call(COUNTER)),
+            Some(full.clone())
+        );
+
+        // ~1,400 steps do not fit 100: handed over, and the blocking path answers in full.
+        let tight = with_budget(100);
+        assert_eq!(answer_inline_call(&tight, &call(COUNTER)), None);
+        assert_eq!(process_value(&tight.backend, call(COUNTER), None), full);
+
+        // A precompile whose cost can be large leaves the worker, whatever the budget.
+        let modexp = "0x0000000000000000000000000000000000000005";
+        assert_eq!(answer_inline_call(&roomy, &call(modexp)), None);
+        assert!(
+            process_value(&roomy.backend, call(modexp), None)
+                .get("result")
+                .is_some()
+        );
+
+        // One inline call at a time; batches and other methods never run inline.
+        roomy.inline_calls.store(1, Ordering::SeqCst);
+        assert_eq!(answer_inline_call(&roomy, &call(COUNTER)), None);
+        roomy.inline_calls.store(0, Ordering::SeqCst);
+        assert_eq!(answer_inline_call(&roomy, &json!([call(COUNTER)])), None);
+        let balance = json!({"jsonrpc": "2.0", "id": 1, "method": "eth_getBalance", "params": [COUNTER, "latest"]});
+        assert_eq!(answer_inline_call(&roomy, &balance), None);
+        // A call timeout shorter than the budget wins: nothing runs inline.
+        let mut hurried = with_budget(10_000);
+        hurried.limits.call_timeout = Duration::ZERO;
+        assert_eq!(answer_inline_call(&hurried, &call(COUNTER)), None);
     }
 
     /// Poll a future once; `Some` if it was ready.

@@ -29,6 +29,7 @@ use serde::{Deserialize, Serialize};
 use taonado_types::evm_mirror;
 
 use super::{
+    budget::{BudgetInspector, InlineBudget},
     exec::{self, CallRequest, ChainRules, Executed, StateDb},
     history::StateAt,
     persist::WalChange,
@@ -1142,6 +1143,60 @@ impl Chain {
         gas_limit: u64,
         number: u64,
     ) -> Result<Executed> {
+        self.call_with(
+            request,
+            gas_limit,
+            number,
+            |state, cfg, block, tx, slot, mirrors| {
+                exec::execute(state, cfg, block, tx, slot, mirrors).map(|(executed, _)| executed)
+            },
+        )
+    }
+
+    /// [`Chain::call`] within `budget` (see `backend::budget`): `None` when the budget ran
+    /// out, and the call must run again unwatched.
+    pub(crate) fn call_within(
+        &self,
+        request: &CallRequest,
+        gas_limit: u64,
+        number: u64,
+        budget: InlineBudget,
+    ) -> Result<Option<Executed>> {
+        self.call_with(
+            request,
+            gas_limit,
+            number,
+            |state, cfg, block, tx, slot, mirrors| {
+                let (executed, inspector) = exec::execute_inspected(
+                    state,
+                    cfg,
+                    block,
+                    tx,
+                    slot,
+                    mirrors,
+                    BudgetInspector::new(budget),
+                )?;
+                Ok((!inspector.exhausted()).then_some(executed))
+            },
+        )
+    }
+
+    /// The environment of a call at block `number` (its state, block, the sender's nonce,
+    /// the subtensor state then), handed to `run`.
+    fn call_with<T>(
+        &self,
+        request: &CallRequest,
+        gas_limit: u64,
+        number: u64,
+        run: impl FnOnce(
+            &StateAt<'_>,
+            revm::context::CfgEnv,
+            revm::context::BlockEnv,
+            revm::context::TxEnv,
+            SubtensorSlot<'_>,
+            &MirrorMap,
+        ) -> Result<T>,
+    ) -> Result<T> {
         let state = self.state_at(number)?;
         let block = self.block(number).unwrap_or_else(|| self.latest());
         let mut block_env = self.rules.block_env(
@@ -1165,15 +1220,14 @@ impl Chain {
             base: subtensor,
             scratch: None,
         };
-        let (executed, _) = exec::execute(
+        run(
             &state,
             self.rules.cfg(true),
             block_env,
             tx,
             slot,
             &self.mirrors,
-        )?;
-        Ok(executed)
+        )
     }
 
     /// Check a pooled transaction would execute on the latest state (ignoring the pool).

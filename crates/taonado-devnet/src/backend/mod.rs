@@ -5,6 +5,7 @@
 //! read lock, so they run in parallel with each other. Signature recovery and JSON work
 //! happen outside the lock.
 
+pub(crate) mod budget;
 pub(crate) mod chain;
 pub(crate) mod exec;
 pub mod fork;
@@ -81,6 +82,10 @@ pub(crate) struct Backend {
     pub interval: watch::Sender<Option<Duration>>,
     /// Gas of one eth_call / eth_estimateGas (at most the block gas limit).
     pub call_gas_cap: u64,
+    /// What an `eth_call` may run on the async worker that received it before it moves to
+    /// the blocking pool (see `budget`); `None` in fork mode, where any state read may wait
+    /// on the remote node.
+    pub inline_budget: Option<budget::InlineBudget>,
 }
 
 impl Backend {
@@ -94,6 +99,7 @@ impl Backend {
         let call_gas_cap = chain.rules.gas_limit;
         Self {
             call_gas_cap,
+            inline_budget: (!forked).then_some(budget::InlineBudget::SERVER),
             forked,
             chain: RwLock::new(chain),
             filters: Mutex::new((1, HashMap::new())),
@@ -177,30 +183,37 @@ impl Backend {
         Ok(last)
     }
 
-    /// eth_call against the state at block `number`.
-    pub(crate) fn call(
+    /// eth_call, within `budget` when one is given (`Ok(None)`: it ran out, see
+    /// `budget`), unwatched otherwise.
+    pub(crate) fn call_within(
         &self,
         request: &CallRequest,
         number: u64,
-    ) -> Result<alloy_primitives::Bytes> {
+        budget: Option<budget::InlineBudget>,
+    ) -> Result<Option<alloy_primitives::Bytes>> {
         let chain = self.chain.read();
         let gas = request
             .gas
             .unwrap_or(self.call_gas_cap)
             .min(self.call_gas_cap);
-        let executed = chain
-            .call(request, gas, number)
-            .map_err(|error| match error {
-                DevnetError::InsufficientFunds { balance, cost, .. } => {
-                    DevnetError::InsufficientFunds {
-                        address: request.from.unwrap_or_default(),
-                        balance,
-                        cost,
-                    }
+        let executed = match budget {
+            Some(budget) => chain.call_within(request, gas, number, budget),
+            None => chain.call(request, gas, number).map(Some),
+        };
+        let Some(executed) = executed.map_err(|error| match error {
+            DevnetError::InsufficientFunds { balance, cost, .. } => {
+                DevnetError::InsufficientFunds {
+                    address: request.from.unwrap_or_default(),
+                    balance,
+                    cost,
                 }
-                other => other,
-            })?;
-        outcome_to_result(executed).map(|(_, output)| output)
+            }
+            other => other,
+        })?
+        else {
+            return Ok(None);
+        };
+        outcome_to_result(executed).map(|(_, output)| Some(output))
     }
 
     /// eth_estimateGas: the smallest gas limit with which the call succeeds (binary search).

@@ -15,7 +15,8 @@ use serde_json::{Value, json};
 
 use crate::{
     backend::{
-        Backend, FilterKind, PolledFilter, chain::Chain, decode_raw, exec::CallRequest, trace,
+        Backend, FilterKind, PolledFilter, budget::InlineBudget, chain::Chain, decode_raw,
+        exec::CallRequest, trace,
     },
     error::{DevnetError, Result},
 };
@@ -226,6 +227,33 @@ pub(crate) fn dispatch(backend: &Backend, method: &str, params: Value) -> Result
     result
 }
 
+/// `eth_call` within `budget` (see `backend::budget`): `None` when it ran out and the
+/// request must go through [`dispatch`] on the blocking pool.
+pub(crate) fn eth_call_within(
+    backend: &Backend,
+    params: Value,
+    budget: InlineBudget,
+) -> Option<Result<Value>> {
+    match Params::new(params) {
+        Ok(p) => eth_call(backend, &p, Some(budget)).transpose(),
+        Err(error) => Some(Err(error)),
+    }
+}
+
+fn eth_call(backend: &Backend, p: &Params, budget: Option<InlineBudget>) -> Result<Option<Value>> {
+    let request: TransactionRequest = p.req(0)?;
+    let block: Option<BlockId> = p.opt(1)?;
+    let number = state_block(&backend.chain.read(), block)?;
+    let request = call_request(request);
+    if let Some(from) = request.from {
+        backend.claim_mirror_credit(from)?;
+    }
+    match backend.call_within(&request, number, budget)? {
+        Some(output) => to_json(output).map(Some),
+        None => Ok(None),
+    }
+}
+
 fn dispatch_method(backend: &Backend, method: &str, params: Value) -> Result<Value> {
     if method.starts_with("subtensor_") {
         let mut chain = backend.chain.write();
@@ -327,16 +355,7 @@ fn dispatch_method(backend: &Backend, method: &str, params: Value) -> Result<Val
             let state = chain.state_at(state_block(&chain, block)?)?;
             to_json(B256::from(state.storage_ref(address, slot)?))
         }
-        "eth_call" => {
-            let request: TransactionRequest = p.req(0)?;
-            let block: Option<BlockId> = p.opt(1)?;
-            let number = state_block(&backend.chain.read(), block)?;
-            let request = call_request(request);
-            if let Some(from) = request.from {
-                backend.claim_mirror_credit(from)?;
-            }
-            to_json(backend.call(&request, number)?)
-        }
+        "eth_call" => eth_call(backend, &p, None).map(|answer| answer.unwrap_or(Value::Null)),
         "eth_estimateGas" => {
             let request: TransactionRequest = p.req(0)?;
             let block: Option<BlockId> = p.opt(1)?;
