@@ -16,6 +16,7 @@ use crate::error::Result;
 use crate::metrics::Metrics;
 use crate::observe::{Observation, Sample, observe};
 use crate::rules::evaluate;
+use crate::trace::{FailureTraces, contract_names};
 use crate::units::tao_f64;
 use crate::wrapped::WrappedTotals;
 use taonado_deployment::ProtocolContracts;
@@ -83,6 +84,8 @@ pub struct Monitor {
     live: Live,
     /// WTAO's running wrapped total, extended by each evaluation.
     wrapped: Arc<WrappedTotals>,
+    /// Failed transactions' traces, each read once.
+    traces: Arc<FailureTraces>,
 }
 
 impl Monitor {
@@ -100,6 +103,7 @@ impl Monitor {
             metrics: Arc::new(Metrics::new()),
             live: Live::default(),
             wrapped: Arc::default(),
+            traces: Arc::default(),
         }
     }
 
@@ -129,7 +133,7 @@ impl Monitor {
     }
 
     async fn evaluate_inner(&self, now: u64) -> Result<EvaluationReport> {
-        let obs = observe(
+        let mut obs = observe(
             &self.store,
             &self.provider,
             &self.config.contracts,
@@ -138,6 +142,11 @@ impl Monitor {
             now,
         )
         .await?;
+        if !obs.failed_txs.is_empty() {
+            let names = contract_names(&self.config.contracts);
+            let hashes: Vec<_> = obs.failed_txs.iter().map(|tx| tx.hash).collect();
+            obs.failure_traces = self.traces.of(&self.provider, &names, &hashes).await;
+        }
         self.metrics.update(&obs);
         let evaluation = evaluate(&obs, &self.config.rules);
         let changes = self.store.apply_evaluation(

@@ -23,6 +23,7 @@ pub mod observe;
 pub mod rule_names;
 pub mod rules;
 pub mod service;
+pub mod trace;
 pub mod units;
 pub mod wrapped;
 

@@ -73,6 +73,10 @@ pub struct Observation {
     /// Protocol transactions in the rule window; `None` before anything is indexed.
     pub tx: Option<TxStats>,
     pub failed_txs: Vec<TxRow>,
+    /// Call trace and revert reason of each failed transaction, by hash (read by the
+    /// engine after the observation, see [`crate::trace`]).
+    pub failure_traces:
+        std::collections::BTreeMap<alloy::primitives::B256, crate::trace::FailureTrace>,
     /// Transactions in the window (newest first), for the gas-use rule.
     pub recent_txs: Vec<TxRow>,
     pub weight_sets_in_window: u64,

@@ -9,6 +9,7 @@ use taonado_store::alerts::{ActiveAlert, Severity};
 
 use crate::config::RuleSettings;
 use crate::observe::Observation;
+use crate::trace::FailureTrace;
 use crate::units::{gwei, tao};
 
 // The names sit in a leaf module because the config file checks `rules.disabled` against
@@ -274,12 +275,20 @@ pub fn evaluate(obs: &Observation, settings: &RuleSettings) -> Evaluation {
 
     if obs.tx.is_some() && b.rule(FAILED_TRANSACTION) {
         for tx in &obs.failed_txs {
+            let trace = obs.failure_traces.get(&tx.hash);
+            let why = match trace {
+                Some(FailureTrace {
+                    reason: Some(reason),
+                    ..
+                }) => format!(": {reason}"),
+                _ => String::new(),
+            };
             b.fire(
                 FAILED_TRANSACTION,
                 format!("{:#x}", tx.hash),
                 Severity::Critical,
                 format!(
-                    "failed transaction {} to {} ({}.{}) at block {} from {}",
+                    "failed transaction {} to {} ({}.{}) at block {} from {}{why}",
                     tx.hash,
                     tx.to,
                     tx.contract.as_str(),
@@ -287,7 +296,14 @@ pub fn evaluate(obs: &Observation, settings: &RuleSettings) -> Evaluation {
                     tx.block_number,
                     tx.from
                 ),
-                serde_json::json!({"tx": tx.hash, "to": tx.to, "contract": tx.contract.as_str(), "function": tx.function, "block": tx.block_number, "from": tx.from, "gas_used": tx.gas_used}),
+                serde_json::json!({
+                    "tx": tx.hash, "to": tx.to, "contract": tx.contract.as_str(),
+                    "function": tx.function, "block": tx.block_number, "from": tx.from,
+                    "gas_used": tx.gas_used,
+                    "revert_reason": trace.and_then(|t| t.reason.clone()),
+                    "call_trace": trace.map(|t| t.calls.clone()).unwrap_or_default(),
+                    "trace_unavailable": trace.and_then(|t| t.unavailable.clone()),
+                }),
             );
         }
     }

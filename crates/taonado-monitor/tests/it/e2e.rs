@@ -155,6 +155,29 @@ async fn alert_conditions_on_the_dev_chain_are_delivered_signed_and_resolve() {
         failed_alert["alert"]["details"]["tx"],
         format!("{:#x}", failed.transaction_hash)
     );
+    // Why it failed, from the dev chain's debug_traceTransaction (callTracer).
+    let reason = "reverted: \"The commitment has been submitted\"";
+    assert_eq!(
+        failed_alert["alert"]["details"]["revert_reason"], reason,
+        "{failed_alert}"
+    );
+    assert!(
+        failed_alert["alert"]["summary"]
+            .as_str()
+            .is_some_and(|m| m.ends_with(reason)),
+        "{failed_alert}"
+    );
+    let trace = failed_alert["alert"]["details"]["call_trace"]
+        .as_array()
+        .expect("a call trace");
+    assert!(
+        trace[0]
+            .as_str()
+            .is_some_and(|line| line.starts_with("CALL Pool ")
+                && line.contains(" WTAO (0x")
+                && line.contains(reason)),
+        "{trace:?}"
+    );
     let firing = stack.store.firing_alerts().unwrap();
     assert_eq!(firing.len(), 8);
     assert_eq!(
