@@ -169,10 +169,8 @@ fn walk(frame: &Value, depth: usize, names: &HashMap<Address, String>, trace: &m
     // The transaction's own revert reason, or, when it has none (a bare revert, a halt),
     // the first decoded reason of a call below it.
     let decoded = |f: &Option<String>| f.as_deref().is_some_and(|r| r.starts_with("reverted: \""));
-    if depth == 0 || (decoded(&failure) && !decoded(&trace.reason)) {
-        if failure.is_some() {
-            trace.reason = failure;
-        }
+    if failure.is_some() && (depth == 0 || (decoded(&failure) && !decoded(&trace.reason))) {
+        trace.reason = failure;
     }
     if let Some(calls) = frame["calls"].as_array() {
         for call in calls {
