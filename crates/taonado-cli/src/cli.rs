@@ -77,6 +77,9 @@ pub enum Command {
     Alerts(cmd::alerts::AlertsCommand),
     /// One-shot health check for cron: network, contracts, gas, patterns (exit 0 healthy, 1 not).
     Health(cmd::health::HealthArgs),
+    /// The relayer for private withdrawals: an HTTP API that sends withdrawals for a fee, so
+    /// the recipient needs no TAO for gas.
+    Relayer(Box<cmd::relayer::RelayerArgs>),
     /// The Grafana dashboard for the monitor's metrics: `dashboard export`.
     #[command(subcommand)]
     Dashboard(cmd::dashboard::DashboardCommand),
@@ -109,6 +112,7 @@ impl Command {
             Command::Alerts(command) => command.run(context).await,
             Command::Health(args) => args.run(context).await,
             Command::Dashboard(command) => command.run(context),
+            Command::Relayer(args) => args.run(context).await,
         }
     }
 }
