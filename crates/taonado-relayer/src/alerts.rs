@@ -131,15 +131,38 @@ mod tests {
         let addr = Address::repeat_byte(1);
         let b = U256::from(50u64);
         assert!(notification("local", addr, b, None, None, None).is_none());
-        assert!(notification("local", addr, b, Some(Severity::Warning), Some(Severity::Warning), None).is_none());
-        let fired = notification("local", addr, b, None, Some(Severity::Warning), Some(7)).expect("fires");
+        assert!(
+            notification(
+                "local",
+                addr,
+                b,
+                Some(Severity::Warning),
+                Some(Severity::Warning),
+                None
+            )
+            .is_none()
+        );
+        let fired =
+            notification("local", addr, b, None, Some(Severity::Warning), Some(7)).expect("fires");
         assert_eq!(fired.transition, Transition::Fired);
         assert_eq!(fired.alert.severity, Severity::Warning);
-        let worse = notification("local", addr, b, Some(Severity::Warning), Some(Severity::Critical), None)
-            .expect("escalates");
+        let worse = notification(
+            "local",
+            addr,
+            b,
+            Some(Severity::Warning),
+            Some(Severity::Critical),
+            None,
+        )
+        .expect("escalates");
         assert_eq!(worse.alert.severity, Severity::Critical);
-        let resolved = notification("local", addr, b, Some(Severity::Critical), None, None).expect("resolves");
+        let resolved =
+            notification("local", addr, b, Some(Severity::Critical), None, None).expect("resolves");
         assert_eq!(resolved.transition, Transition::Resolved);
-        assert!(resolved.headline().contains("RESOLVED"), "{}", resolved.headline());
+        assert!(
+            resolved.headline().contains("RESOLVED"),
+            "{}",
+            resolved.headline()
+        );
     }
 }

@@ -14,7 +14,7 @@ use taonado_ops::VerifyingKeyFile;
 use taonado_zk::{VerifyingKey, WithdrawPublicInputs};
 
 use crate::api::{PoolInfo, WithdrawBody};
-use crate::error::{RelayerError, Refusal, Result};
+use crate::error::{Refusal, RelayerError, Result};
 use crate::service::Shared;
 use crate::store::{Job, JobState, now_ms};
 
@@ -58,12 +58,12 @@ pub(crate) async fn pool_key(
             path: path.clone(),
             reason: e.to_string(),
         })?;
-        candidates.push(
-            VerifyingKeyFile::parse(&text).map_err(|e| RelayerError::VerifyingKey {
+        candidates.push(VerifyingKeyFile::parse(&text).map_err(|e| {
+            RelayerError::VerifyingKey {
                 path: path.clone(),
                 reason: e.to_string(),
-            })?,
-        );
+            }
+        })?);
     }
     candidates
         .into_iter()
@@ -81,7 +81,9 @@ fn word(text: &str, what: &str) -> Result<B256, Refusal> {
     })
     .map_err(|_| Refusal::Malformed(format!("{what} is not hex")))?;
     if bytes.len() > 32 {
-        return Err(Refusal::Malformed(format!("{what} is longer than 32 bytes")));
+        return Err(Refusal::Malformed(format!(
+            "{what} is longer than 32 bytes"
+        )));
     }
     let mut out = [0u8; 32];
     out[32 - bytes.len()..].copy_from_slice(&bytes);
@@ -102,8 +104,8 @@ pub(crate) fn parse(body: &WithdrawBody) -> Result<Parsed, Refusal> {
         .parse()
         .map_err(|_| Refusal::Malformed("contract is not an address".into()))?;
     let proof_hex = body.proof.strip_prefix("0x").unwrap_or(&body.proof);
-    let proof = hex::decode(proof_hex)
-        .map_err(|_| Refusal::Malformed("proof is not hex".into()))?;
+    let proof =
+        hex::decode(proof_hex).map_err(|_| Refusal::Malformed("proof is not hex".into()))?;
     if proof.len() != 256 {
         return Err(Refusal::Malformed(format!(
             "proof has {} bytes; it must be the 8 proof words (256 bytes)",
@@ -116,7 +118,14 @@ pub(crate) fn parse(body: &WithdrawBody) -> Result<Parsed, Refusal> {
             body.args.len()
         )));
     }
-    let names = ["root", "nullifierHash", "recipient", "relayer", "fee", "refund"];
+    let names = [
+        "root",
+        "nullifierHash",
+        "recipient",
+        "relayer",
+        "fee",
+        "refund",
+    ];
     let mut args = [B256::ZERO; 6];
     for ((out, text), name) in args.iter_mut().zip(&body.args).zip(names) {
         *out = word(text, name)?;
@@ -156,9 +165,18 @@ pub(crate) async fn check(shared: &Shared, body: &WithdrawBody) -> Result<Job, R
     if fee > entry.info.denomination {
         return Err(Refusal::FeeAboveDenomination { fee });
     }
-    shared.check_fee(pool, entry.info.denomination, fee, body.quote.as_deref()).await?;
-    if let Some(job) = shared.store.live_job(nullifier_hash).map_err(|e| Refusal::Unavailable(e.to_string()))? {
-        return Err(Refusal::DuplicateJob { nullifier_hash, job });
+    shared
+        .check_fee(pool, entry.info.denomination, fee, body.quote.as_deref())
+        .await?;
+    if let Some(job) = shared
+        .store
+        .live_job(nullifier_hash)
+        .map_err(|e| Refusal::Unavailable(e.to_string()))?
+    {
+        return Err(Refusal::DuplicateJob {
+            nullifier_hash,
+            job,
+        });
     }
 
     // The proof, against the key the pool's verifier embeds.

@@ -227,7 +227,11 @@ pub async fn withdraw_via_relayer(
     let body = WithdrawBody {
         contract: pool.address.to_string(),
         proof: proof_hex(&proved.proof),
-        args: proved.public_inputs.iter().map(ToString::to_string).collect(),
+        args: proved
+            .public_inputs
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
         quote: Some(quote.id.clone()),
     };
     let accepted = client.submit(&body).await?;

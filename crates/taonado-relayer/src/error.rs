@@ -13,12 +13,16 @@ pub enum Refusal {
     Malformed(String),
     #[error("{0} is not a pool of this deployment")]
     UnknownPool(alloy::primitives::Address),
-    #[error("the relayer field is {found}, not this relayer's address {own}; prove with the relayer address of GET /v1/status")]
+    #[error(
+        "the relayer field is {found}, not this relayer's address {own}; prove with the relayer address of GET /v1/status"
+    )]
     RelayerMismatch {
         found: alloy::primitives::Address,
         own: alloy::primitives::Address,
     },
-    #[error("the fee {fee} wei is below the {required} wei this relayer charges now ({why}); read a fresh quote from GET /v1/status and prove again")]
+    #[error(
+        "the fee {fee} wei is below the {required} wei this relayer charges now ({why}); read a fresh quote from GET /v1/status and prove again"
+    )]
     FeeTooLow {
         fee: alloy::primitives::U256,
         required: alloy::primitives::U256,
@@ -30,7 +34,9 @@ pub enum Refusal {
     RefundUnsupported,
     #[error("the note's nullifier {0} is already spent")]
     NullifierSpent(alloy::primitives::B256),
-    #[error("a job for nullifier {nullifier_hash} is already queued: {job}")]
+    #[error(
+        "job {job} already has nullifier {nullifier_hash}: a replay; follow that job with GET /v1/jobs/{job}"
+    )]
     DuplicateJob {
         nullifier_hash: alloy::primitives::B256,
         job: String,
@@ -41,11 +47,10 @@ pub enum Refusal {
     InvalidProof,
     #[error("the withdrawal would revert: {0}")]
     WouldRevert(String),
-    #[error("the network gas price {gas_price} wei is above this relayer's maximum {max} wei; try later")]
-    GasPriceTooHigh {
-        gas_price: u128,
-        max: u128,
-    },
+    #[error(
+        "the network gas price {gas_price} wei is above this relayer's maximum {max} wei; try later"
+    )]
+    GasPriceTooHigh { gas_price: u128, max: u128 },
     #[error("too many requests from this address; try again in a minute")]
     RateLimited,
     #[error("the relayer cannot check the request now: {0}")]
@@ -141,7 +146,9 @@ pub enum RelayerError {
     Serve(#[source] std::io::Error),
     #[error("{action}: {message}")]
     Rpc { action: String, message: String },
-    #[error("the pool {pool}'s verifier checks proofs with a key this relayer does not know; pass the ceremony's --keys-dir")]
+    #[error(
+        "the pool {pool}'s verifier checks proofs with a key this relayer does not know; pass the ceremony's --keys-dir"
+    )]
     UnknownVerifierKey { pool: alloy::primitives::Address },
     #[error("reading the verifying key {path}: {reason}")]
     VerifyingKey { path: PathBuf, reason: String },

@@ -12,7 +12,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
-use crate::api::{AcceptedView, ErrorView, JOBS_PATH, JobView, STATUS_PATH, WITHDRAW_PATH, WithdrawBody};
+use crate::api::{
+    AcceptedView, ErrorView, JOBS_PATH, JobView, STATUS_PATH, WITHDRAW_PATH, WithdrawBody,
+};
 use crate::error::Refusal;
 use crate::service::Shared;
 
@@ -107,7 +109,11 @@ async fn withdraw(
 
 async fn job(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Response {
     if id.len() > 64 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return error(StatusCode::BAD_REQUEST, "MALFORMED_REQUEST", "a job id is hex".into());
+        return error(
+            StatusCode::BAD_REQUEST,
+            "MALFORMED_REQUEST",
+            "a job id is hex".into(),
+        );
     }
     let job = match shared.store.get(&id) {
         Ok(Some(job)) => job,

@@ -41,25 +41,56 @@ impl Metrics {
         let balance = FloatGauge::default();
         let gas_price = FloatGauge::default();
         let submit_to_confirmed = Histogram::new(
-            [0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0].into_iter(),
+            [
+                0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0,
+            ]
+            .into_iter(),
         );
-        registry.register("jobs_accepted", "Withdrawal jobs accepted", accepted.clone());
+        registry.register(
+            "jobs_accepted",
+            "Withdrawal jobs accepted",
+            accepted.clone(),
+        );
         registry.register(
             "requests_refused",
             "Withdrawal requests refused before any gas was paid, by code",
             refused.clone(),
         );
-        registry.register("transactions_sent", "Withdrawal transactions signed and sent", sent.clone());
+        registry.register(
+            "transactions_sent",
+            "Withdrawal transactions signed and sent",
+            sent.clone(),
+        );
         registry.register(
             "transactions_replaced",
             "Stuck transactions replaced with a bumped gas price",
             replaced.clone(),
         );
-        registry.register("jobs_confirmed", "Jobs that reached the confirmation depth", confirmed.clone());
-        registry.register("jobs_failed", "Accepted jobs that failed, by reason", failed.clone());
-        registry.register("queue_length", "Jobs not yet CONFIRMED or FAILED", queue.clone());
-        registry.register("balance_tao", "TAO the relayer holds for gas", balance.clone());
-        registry.register("gas_price_gwei", "The network's gas price", gas_price.clone());
+        registry.register(
+            "jobs_confirmed",
+            "Jobs that reached the confirmation depth",
+            confirmed.clone(),
+        );
+        registry.register(
+            "jobs_failed",
+            "Accepted jobs that failed, by reason",
+            failed.clone(),
+        );
+        registry.register(
+            "queue_length",
+            "Jobs not yet CONFIRMED or FAILED",
+            queue.clone(),
+        );
+        registry.register(
+            "balance_tao",
+            "TAO the relayer holds for gas",
+            balance.clone(),
+        );
+        registry.register(
+            "gas_price_gwei",
+            "The network's gas price",
+            gas_price.clone(),
+        );
         registry.register(
             "submit_to_confirmed_seconds",
             "Time from a job's acceptance to CONFIRMED",
@@ -146,11 +177,17 @@ mod tests {
         m.refused("FEE_TOO_LOW");
         m.confirmed(1.5);
         let text = m.encode();
-        assert!(text.contains("taonado_relayer_jobs_accepted_total 1"), "{text}");
+        assert!(
+            text.contains("taonado_relayer_jobs_accepted_total 1"),
+            "{text}"
+        );
         assert!(
             text.contains("taonado_relayer_requests_refused_total{code=\"FEE_TOO_LOW\"} 1"),
             "{text}"
         );
-        assert!(text.contains("taonado_relayer_submit_to_confirmed_seconds_count 1"), "{text}");
+        assert!(
+            text.contains("taonado_relayer_submit_to_confirmed_seconds_count 1"),
+            "{text}"
+        );
     }
 }

@@ -77,7 +77,10 @@ pub(crate) async fn run(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>
                 *shared.last_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
             }
         }
-        if state.balance_read.is_none_or(|t| t.elapsed() >= BALANCE_EVERY) {
+        if state
+            .balance_read
+            .is_none_or(|t| t.elapsed() >= BALANCE_EVERY)
+        {
             state.balance().await;
         }
         tokio::select! {
@@ -257,7 +260,11 @@ impl Loop {
             .await
             .map_err(|e| format!("reading isSpent: {e}"))?
         {
-            self.fail(job, FailReason::NullifierSpent, "the note was withdrawn before the relayer sent it")?;
+            self.fail(
+                job,
+                FailReason::NullifierSpent,
+                "the note was withdrawn before the relayer sent it",
+            )?;
             return Ok(true);
         }
         if !contract
@@ -266,7 +273,11 @@ impl Loop {
             .await
             .map_err(|e| format!("reading isKnownRoot: {e}"))?
         {
-            self.fail(job, FailReason::NoLongerValid, "the proof's root is no longer a known root of the pool")?;
+            self.fail(
+                job,
+                FailReason::NoLongerValid,
+                "the proof's root is no longer a known root of the pool",
+            )?;
             return Ok(true);
         }
         let gas_price = shared
@@ -307,13 +318,22 @@ impl Loop {
             let n = self.refusals.entry(job.id.clone()).or_default();
             *n += 1;
             if *n >= MAX_REFUSALS {
-                self.fail(job, FailReason::Rejected, &format!("the node refused the transaction: {refusal}"))?;
+                self.fail(
+                    job,
+                    FailReason::Rejected,
+                    &format!("the node refused the transaction: {refusal}"),
+                )?;
                 return Ok(true);
             }
-            return Err(format!("the node refused job {}'s transaction: {refusal}", job.id));
+            return Err(format!(
+                "the node refused job {}'s transaction: {refusal}",
+                job.id
+            ));
         }
         shared.metrics.sent();
         tracing::info!(job = %job.id, tx = %signed.tx_hash, nonce, gas_price, "sent");
+        // Look for its receipt at once rather than after the poll interval.
+        shared.wake.notify_one();
         Ok(true)
     }
 

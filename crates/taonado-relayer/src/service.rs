@@ -238,7 +238,10 @@ impl Shared {
     pub async fn status(&self) -> StatusView {
         let (quote, quote_error) = match self.quote().await {
             Ok(Some(q)) => (Some(q), None),
-            Ok(None) => (None, Some("the network's gas price is above the relayer's maximum".to_owned())),
+            Ok(None) => (
+                None,
+                Some("the network's gas price is above the relayer's maximum".to_owned()),
+            ),
             Err(e) => (None, Some(e.to_string())),
         };
         let balance = *self.balance.lock().unwrap_or_else(|p| p.into_inner());

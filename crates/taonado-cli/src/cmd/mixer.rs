@@ -348,7 +348,12 @@ pub struct WithdrawArgs {
     #[arg(long, value_name = "URL", conflicts_with_all = ["relayer", "fee", "refund", "dry_run"])]
     pub relayer_url: Option<url::Url>,
     /// How long to follow the relayer's job to CONFIRMED, in seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 300, requires = "relayer_url")]
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 300,
+        requires = "relayer_url"
+    )]
     pub relayer_timeout: u64,
     #[command(flatten)]
     pub paths: MixerPaths,

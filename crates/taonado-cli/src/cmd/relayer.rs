@@ -126,7 +126,8 @@ impl Report for RelayerReport {
 }
 
 fn tao(flag: &str, text: &str) -> Result<U256, CliError> {
-    taonado_types::parse_tao(text).map_err(|e| CliError::usage(anyhow::anyhow!("{flag} {text:?}: {e}")))
+    taonado_types::parse_tao(text)
+        .map_err(|e| CliError::usage(anyhow::anyhow!("{flag} {text:?}: {e}")))
 }
 
 impl RelayerArgs {
@@ -156,9 +157,10 @@ impl RelayerArgs {
         })?;
         let file = self.files.load_config()?;
         let channels = notifiers(&file)?;
-        let db_path = self.jobs_db.clone().unwrap_or_else(|| {
-            PathBuf::from("data").join(format!("{}-relayer.db", network.name))
-        });
+        let db_path = self
+            .jobs_db
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("data").join(format!("{}-relayer.db", network.name)));
         let mut plan = RelayerPlan::new(network.name.clone(), record, self.listen, db_path.clone());
         plan.keys_dir = self.keys_dir;
         plan.policy.service_fee_bps = self.service_fee_bps;

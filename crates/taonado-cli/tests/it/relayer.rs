@@ -1,0 +1,389 @@
+//! `taonado relayer` and `mixer withdraw --relayer-url` against a devnet child: a
+//! withdrawal to a fresh address through the relayer, every bad job refused without the
+//! relayer sending anything, and a relayer killed (SIGKILL) after accepting a job, or
+//! after sending it, that sends it exactly once after a restart.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdout, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::mixer::{MixerChain, fresh_address};
+use crate::support::{DEV1, cast, envelope, run_with_stdin};
+
+/// Dev account 2 (a public test key): the relayer's account in these tests.
+const RELAYER_KEY: &str = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a";
+const RELAYER: &str = "0x3c44cdddb6a900fa2b585dd299e03d12fa4293bc";
+
+/// A `taonado relayer` child; SIGTERM on drop unless killed.
+struct RelayerChild {
+    child: Option<Child>,
+    _stdout: BufReader<ChildStdout>,
+    addr: String,
+    url: String,
+}
+
+impl RelayerChild {
+    fn start(chain: &MixerChain, db: &Path, extra: &[&str]) -> Self {
+        let mut child = chain
+            .sandbox
+            .taonado()
+            .args(["--json", "-q", "--rpc-url", &chain.devnet.url, "relayer"])
+            .args(["--listen", "127.0.0.1:0", "--private-key", RELAYER_KEY])
+            .arg("--jobs-db")
+            .arg(db)
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn taonado relayer");
+        let mut stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
+        let mut line = String::new();
+        // Printed once the API listens.
+        stdout.read_line(&mut line).expect("read the ready line");
+        let ready: Value = serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("not the ready envelope ({e}): {line:?}"));
+        assert_eq!(ready["ok"], true, "{ready}");
+        assert_eq!(ready["data"]["address"], RELAYER, "{ready}");
+        let url = ready["data"]["relayer_url"]
+            .as_str()
+            .expect("url")
+            .to_owned();
+        let addr = url
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_owned();
+        Self {
+            child: Some(child),
+            _stdout: stdout,
+            addr,
+            url,
+        }
+    }
+
+    /// SIGKILL: nothing is flushed or closed.
+    fn kill(mut self) {
+        let mut child = self.child.take().expect("running");
+        child.kill().expect("SIGKILL");
+        let _ = child.wait();
+    }
+
+    fn get(&self, path: &str) -> (u16, Value) {
+        http(&self.addr, "GET", path, None)
+    }
+
+    fn post(&self, body: &Value) -> (u16, Value) {
+        http(&self.addr, "POST", "/v1/tornadoWithdraw", Some(body))
+    }
+
+    /// Polls the job until it is in a final state (a bounded wait: the chain automines).
+    fn final_state(&self, id: &str) -> Value {
+        let started = Instant::now();
+        loop {
+            let (code, job) = self.get(&format!("/v1/jobs/{id}"));
+            assert_eq!(code, 200, "{job}");
+            if job["status"] == "CONFIRMED" || job["status"] == "FAILED" {
+                return job;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(120),
+                "job {id} still {job}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Polls the job until its status is `status`.
+    fn wait_for(&self, id: &str, status: &str) -> Value {
+        let started = Instant::now();
+        loop {
+            let (_, job) = self.get(&format!("/v1/jobs/{id}"));
+            if job["status"] == status {
+                return job;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(120),
+                "job {id} never {status}: {job}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for RelayerChild {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = std::process::Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// One HTTP/1.1 request; (status, JSON body).
+fn http(addr: &str, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
+    let body = body.map(ToString::to_string).unwrap_or_default();
+    let mut stream = TcpStream::connect(addr).expect("connect to the relayer");
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("write the request");
+    let mut response = String::new();
+    stream
+        .read_to_string(&mut response)
+        .expect("read the answer");
+    let status: u16 = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status line: {response}"));
+    let (_, payload) = response
+        .split_once("\r\n\r\n")
+        .unwrap_or_else(|| panic!("no body: {response}"));
+    let value = serde_json::from_str(payload).unwrap_or(Value::String(payload.to_owned()));
+    (status, value)
+}
+
+fn nonce(chain: &MixerChain, account: &str) -> u64 {
+    cast(&chain.devnet.url, &["nonce", account])
+        .parse()
+        .expect("a nonce")
+}
+
+fn tao_balance(chain: &MixerChain, account: &str) -> String {
+    cast(&chain.devnet.url, &["balance", account])
+}
+
+fn deposit_note(chain: &MixerChain) -> String {
+    chain.deposit("1")["note"]
+        .as_str()
+        .expect("note")
+        .to_owned()
+}
+
+/// A job body made with `mixer withdraw --dry-run`: a proof for `relayer` and `fee` (WTAO).
+fn job_body(chain: &MixerChain, note: &str, recipient: &str, relayer: &str, fee: &str) -> Value {
+    let (code, stdout, stderr) = chain.mixer_with_stdin(
+        &[
+            "withdraw",
+            "--note",
+            "-",
+            "--recipient",
+            recipient,
+            "--relayer",
+            relayer,
+            "--fee",
+            fee,
+            "--dry-run",
+        ],
+        Some(note),
+    );
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let data = envelope(&stdout)["data"].clone();
+    let proof: String = data["proof"]
+        .as_array()
+        .expect("proof words")
+        .iter()
+        .map(|w| w.as_str().expect("hex").trim_start_matches("0x").to_owned())
+        .collect();
+    json!({
+        "contract": data["pool"]["address"],
+        "proof": format!("0x{proof}"),
+        "args": data["public_inputs"],
+    })
+}
+
+fn jobs_db(chain: &MixerChain) -> PathBuf {
+    chain.sandbox.path().join("relayer.db")
+}
+
+fn refused(relayer: &RelayerChild, body: &Value, status: u16, code: &str) {
+    let (actual, answer) = relayer.post(body);
+    assert_eq!(actual, status, "{answer}");
+    assert_eq!(answer["code"], code, "{answer}");
+    assert!(
+        answer["error"].as_str().is_some_and(|e| !e.is_empty()),
+        "{answer}"
+    );
+}
+
+#[test]
+fn a_withdrawal_through_the_relayer_reaches_a_fresh_address_and_bad_jobs_cost_nothing() {
+    let chain = MixerChain::start();
+    let notes: Vec<String> = (0..3).map(|_| deposit_note(&chain)).collect();
+    let relayer = RelayerChild::start(&chain, &jobs_db(&chain), &[]);
+    let (code, status) = relayer.get("/v1/status");
+    assert_eq!(code, 200, "{status}");
+    assert_eq!(status["rewardAccount"], RELAYER);
+    assert_eq!(status["chainId"], 42);
+    assert_eq!(status["health"]["status"], true, "{status}");
+
+    // Every bad job is refused with its code, and the relayer sends nothing.
+    let before = nonce(&chain, RELAYER);
+    let recipient = fresh_address(0xb1);
+    let too_low = job_body(&chain, &notes[1], &recipient, RELAYER, "0.000001");
+    refused(&relayer, &too_low, 400, "FEE_TOO_LOW");
+    let other = job_body(&chain, &notes[1], &recipient, DEV1, "0.1");
+    refused(&relayer, &other, 400, "RELAYER_MISMATCH");
+    let good = job_body(&chain, &notes[1], &recipient, RELAYER, "0.1");
+    let mut bad_proof = good.clone();
+    // a and c swapped: points on the curve, a proof that does not verify.
+    let proof = good["proof"].as_str().expect("hex")[2..].to_owned();
+    bad_proof["proof"] = json!(format!(
+        "0x{}{}{}",
+        &proof[384..512],
+        &proof[128..384],
+        &proof[..128]
+    ));
+    refused(&relayer, &bad_proof, 400, "INVALID_PROOF");
+    let mut unknown_pool = good.clone();
+    unknown_pool["contract"] = json!(fresh_address(0x77));
+    refused(&relayer, &unknown_pool, 400, "UNKNOWN_POOL");
+    // A note withdrawn without the relayer after its job was proved: spent.
+    let spent = job_body(&chain, &notes[2], &fresh_address(0xb2), RELAYER, "0.1");
+    chain.withdraw(&notes[2], &fresh_address(0xb3));
+    refused(&relayer, &spent, 409, "NULLIFIER_SPENT");
+    refused(&relayer, &json!({"contract": 1}), 422, "MALFORMED_REQUEST");
+    let oversized = json!({"contract": "x".repeat(20_000), "proof": "", "args": []});
+    refused(&relayer, &oversized, 413, "BODY_TOO_LARGE");
+    assert_eq!(
+        nonce(&chain, RELAYER),
+        before,
+        "a refused job sent a transaction"
+    );
+
+    // The good job goes through; its replay is refused and sends nothing more.
+    let (code, accepted) = relayer.post(&good);
+    assert_eq!(code, 202, "{accepted}");
+    let id = accepted["id"].as_str().expect("job id");
+    let job = relayer.final_state(id);
+    assert_eq!(job["status"], "CONFIRMED", "{job}");
+    assert_eq!(nonce(&chain, RELAYER), before + 1);
+    refused(&relayer, &good, 409, "DUPLICATE_JOB");
+    assert_eq!(
+        nonce(&chain, RELAYER),
+        before + 1,
+        "the replay sent a transaction"
+    );
+    assert_eq!(chain.wtao_balance(&recipient), "900000000000000000");
+
+    // The client: a fresh address with no TAO and no WTAO gets the note less the quoted fee.
+    let fresh = fresh_address(0xb4);
+    assert_eq!(tao_balance(&chain, &fresh), "0");
+    assert_eq!(chain.wtao_balance(&fresh), "0");
+    let relayer_wtao: u128 = chain.wtao_balance(RELAYER).parse().expect("wei");
+    let mut cmd = chain.sandbox.taonado();
+    cmd.args([
+        "--json",
+        "--rpc-url",
+        &chain.devnet.url,
+        "mixer",
+        "withdraw",
+    ])
+    .args([
+        "--note",
+        "-",
+        "--recipient",
+        &fresh,
+        "--relayer-url",
+        &relayer.url,
+    ]);
+    let (code, stdout, stderr) = run_with_stdin(&mut cmd, Some(&notes[0]));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let data = envelope(&stdout)["data"].clone();
+    assert_eq!(data["status"], "CONFIRMED", "{data}");
+    assert_eq!(data["relayer"], RELAYER);
+    let fee = u128::from_str_radix(
+        data["fee"].as_str().expect("fee").trim_start_matches("0x"),
+        16,
+    )
+    .expect("hex fee");
+    assert!(fee > 0, "{data}");
+    let denomination = 1_000_000_000_000_000_000u128;
+    assert_eq!(
+        chain.wtao_balance(&fresh),
+        (denomination - fee).to_string(),
+        "the recipient gets the denomination less the fee"
+    );
+    assert_eq!(
+        tao_balance(&chain, &fresh),
+        "0",
+        "the recipient paid no gas"
+    );
+    assert_eq!(
+        chain.wtao_balance(RELAYER),
+        (relayer_wtao + fee).to_string(),
+        "the relayer gets the fee"
+    );
+    assert_eq!(nonce(&chain, RELAYER), before + 2);
+
+    let (_, metrics) = http(&relayer.addr, "GET", "/metrics", None);
+    let metrics = metrics.as_str().expect("text").to_owned();
+    assert!(
+        metrics.contains("taonado_relayer_jobs_confirmed_total 2"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("taonado_relayer_requests_refused_total{code=\"INVALID_PROOF\"} 1"),
+        "{metrics}"
+    );
+}
+
+#[test]
+fn a_relayer_killed_after_accepting_or_sending_a_job_sends_it_exactly_once_after_restart() {
+    let chain = MixerChain::start();
+    let notes: Vec<String> = (0..2).map(|_| deposit_note(&chain)).collect();
+    let db = jobs_db(&chain);
+    let before = nonce(&chain, RELAYER);
+
+    // Accepted, then killed before anything was sent: --paused queues without sending,
+    // so the kill lands after the 202 and before any send, without relying on timing.
+    let recipient = fresh_address(0xc1);
+    let body = job_body(&chain, &notes[0], &recipient, RELAYER, "0.1");
+    let relayer = RelayerChild::start(&chain, &db, &["--paused"]);
+    let (code, accepted) = relayer.post(&body);
+    assert_eq!(code, 202, "{accepted}");
+    let id = accepted["id"].as_str().expect("job id").to_owned();
+    let (_, job) = relayer.get(&format!("/v1/jobs/{id}"));
+    assert_eq!(job["status"], "ACCEPTED", "{job}");
+    refused(&relayer, &body, 409, "DUPLICATE_JOB");
+    relayer.kill();
+    assert_eq!(nonce(&chain, RELAYER), before);
+
+    let relayer = RelayerChild::start(&chain, &db, &[]);
+    let job = relayer.final_state(&id);
+    assert_eq!(job["status"], "CONFIRMED", "{job}");
+    assert_eq!(nonce(&chain, RELAYER), before + 1, "sent exactly once");
+    assert_eq!(chain.wtao_balance(&recipient), "900000000000000000");
+
+    // Sent, then killed before it was mined: with automine off the transaction waits in
+    // the pool; the restarted relayer finds it recorded, broadcasts the same transaction
+    // again (never a new one) and follows it once a block is mined.
+    cast(&chain.devnet.url, &["rpc", "evm_setAutomine", "false"]);
+    let recipient = fresh_address(0xc2);
+    let body = job_body(&chain, &notes[1], &recipient, RELAYER, "0.1");
+    let (code, accepted) = relayer.post(&body);
+    assert_eq!(code, 202, "{accepted}");
+    let id = accepted["id"].as_str().expect("job id").to_owned();
+    let sent = relayer.wait_for(&id, "SENT");
+    relayer.kill();
+    let relayer = RelayerChild::start(&chain, &db, &[]);
+    let (_, job) = relayer.get(&format!("/v1/jobs/{id}"));
+    assert_eq!(job["status"], "SENT", "{job}");
+    assert_eq!(
+        job["txHash"], sent["txHash"],
+        "no new transaction after the restart"
+    );
+    cast(&chain.devnet.url, &["rpc", "evm_mine"]);
+    let job = relayer.final_state(&id);
+    assert_eq!(job["status"], "CONFIRMED", "{job}");
+    assert_eq!(job["txHash"], sent["txHash"]);
+    assert_eq!(nonce(&chain, RELAYER), before + 2, "sent exactly once");
+    assert_eq!(chain.wtao_balance(&recipient), "900000000000000000");
+}
