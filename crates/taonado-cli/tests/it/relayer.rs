@@ -338,7 +338,7 @@ fn a_withdrawal_through_the_relayer_reaches_a_fresh_address_and_bad_jobs_cost_no
 #[test]
 fn a_relayer_killed_after_accepting_or_sending_a_job_sends_it_exactly_once_after_restart() {
     let chain = MixerChain::start();
-    let notes: Vec<String> = (0..2).map(|_| deposit_note(&chain)).collect();
+    let notes: Vec<String> = (0..3).map(|_| deposit_note(&chain)).collect();
     let db = jobs_db(&chain);
     let before = nonce(&chain, RELAYER);
 
@@ -386,4 +386,47 @@ fn a_relayer_killed_after_accepting_or_sending_a_job_sends_it_exactly_once_after
     assert_eq!(job["txHash"], sent["txHash"]);
     assert_eq!(nonce(&chain, RELAYER), before + 2, "sent exactly once");
     assert_eq!(chain.wtao_balance(&recipient), "900000000000000000");
+
+    // Stuck: not mined within --stuck-after, the transaction is replaced by one with the
+    // same nonce and a higher gas price; only the replacement is mined.
+    relayer.kill();
+    let relayer = RelayerChild::start(&chain, &db, &["--stuck-after", "1"]);
+    cast(&chain.devnet.url, &["rpc", "evm_setAutomine", "false"]);
+    let recipient = fresh_address(0xc3);
+    let body = job_body(&chain, &notes[2], &recipient, RELAYER, "0.1");
+    let (code, accepted) = relayer.post(&body);
+    assert_eq!(code, 202, "{accepted}");
+    let id = accepted["id"].as_str().expect("job id").to_owned();
+    let first = relayer.wait_for(&id, "SENT");
+    let started = Instant::now();
+    let replaced = loop {
+        let (_, job) = relayer.get(&format!("/v1/jobs/{id}"));
+        if job["txHash"] != first["txHash"] {
+            break job;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "never replaced: {job}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    cast(&chain.devnet.url, &["rpc", "evm_mine"]);
+    let job = relayer.final_state(&id);
+    assert_eq!(job["status"], "CONFIRMED", "{job}");
+    assert_eq!(
+        job["txHash"], replaced["txHash"],
+        "the replacement is the one mined"
+    );
+    assert_eq!(
+        nonce(&chain, RELAYER),
+        before + 3,
+        "one nonce for both transactions"
+    );
+    assert_eq!(chain.wtao_balance(&recipient), "900000000000000000");
+    let (_, metrics) = http(&relayer.addr, "GET", "/metrics", None);
+    let metrics = metrics.as_str().expect("text").to_owned();
+    assert!(
+        !metrics.contains("taonado_relayer_transactions_replaced_total 0"),
+        "{metrics}"
+    );
 }
