@@ -186,7 +186,13 @@ pub enum RelayerError {
         url: String,
     },
     #[error(transparent)]
-    Ops(#[from] taonado_ops::OpsError),
+    Ops(Box<taonado_ops::OpsError>),
+}
+
+impl From<taonado_ops::OpsError> for RelayerError {
+    fn from(error: taonado_ops::OpsError) -> Self {
+        Self::Ops(Box::new(error))
+    }
 }
 
 impl RelayerError {

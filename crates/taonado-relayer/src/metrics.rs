@@ -40,12 +40,9 @@ impl Metrics {
         let queue = FloatGauge::default();
         let balance = FloatGauge::default();
         let gas_price = FloatGauge::default();
-        let submit_to_confirmed = Histogram::new(
-            [
-                0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0,
-            ]
-            .into_iter(),
-        );
+        let submit_to_confirmed = Histogram::new([
+            0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0,
+        ]);
         registry.register(
             "jobs_accepted",
             "Withdrawal jobs accepted",
