@@ -26,12 +26,13 @@ pub(crate) struct PoolEntry {
 }
 
 /// The verifying key `pool`'s verifier embeds in its code: Tornado's ceremony key, the
-/// local dev key, or the key in `keys_dir` (a ceremony's export). The code decides, as for
-/// `mixer withdraw`: it is what checks the proof on chain.
+/// local dev key, the key in `keys_dir` (a ceremony's export) or one of `extra`. The code
+/// decides, as for `mixer withdraw`: it is what checks the proof on chain.
 pub(crate) async fn pool_key(
     provider: &DynProvider,
     pool: Address,
     keys_dir: Option<&Path>,
+    extra: &[VerifyingKeyFile],
 ) -> Result<VerifyingKey> {
     let verifier = ERC20Taonado::new(pool, provider)
         .verifier()
@@ -52,6 +53,7 @@ pub(crate) async fn pool_key(
     if let Ok(local) = VerifyingKeyFile::parse(taonado_zk::keys::LOCAL_DEV_VERIFYING_KEY_JSON) {
         candidates.push(local);
     }
+    candidates.extend(extra.iter().cloned());
     if let Some(dir) = keys_dir {
         let path = dir.join(taonado_zk::keys::VERIFYING_KEY_FILE);
         let text = std::fs::read_to_string(&path).map_err(|e| RelayerError::VerifyingKey {

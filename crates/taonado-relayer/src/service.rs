@@ -34,6 +34,8 @@ pub struct RelayerPlan {
     pub db_path: PathBuf,
     /// A ceremony's exported keys, for pools whose verifier has that key.
     pub keys_dir: Option<PathBuf>,
+    /// More verifying keys a pool's verifier may have (the one `taonado up` deployed).
+    pub verifying_keys: Vec<taonado_ops::VerifyingKeyFile>,
     pub policy: FeePolicy,
     /// Blocks, the mined one included, before a job is CONFIRMED.
     pub confirmations: u64,
@@ -69,6 +71,7 @@ impl RelayerPlan {
             listen,
             db_path,
             keys_dir: None,
+            verifying_keys: Vec::new(),
             policy: FeePolicy {
                 gas_limit: Self::DEFAULT_GAS_LIMIT,
                 gas_margin_percent: 20,
@@ -354,7 +357,13 @@ impl Relayer {
         let mut pools = BTreeMap::new();
         for p in &plan.record.pools {
             let address = p.contract.address;
-            let key = pool_key(&provider, address, plan.keys_dir.as_deref()).await?;
+            let key = pool_key(
+                &provider,
+                address,
+                plan.keys_dir.as_deref(),
+                &plan.verifying_keys,
+            )
+            .await?;
             pools.insert(
                 address,
                 PoolEntry {
