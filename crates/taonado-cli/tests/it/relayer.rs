@@ -430,3 +430,110 @@ fn a_relayer_killed_after_accepting_or_sending_a_job_sends_it_exactly_once_after
         "{metrics}"
     );
 }
+
+/// Throughput and latency on the dev chain (automining): notes and proofs are made up
+/// front, so only the relayer is measured. Prints the figures; run with
+/// `cargo test -p taonado-cli --test it relayer::bench -- --ignored --nocapture`
+/// (`TAONADO_RELAYER_BENCH_JOBS`, default 30).
+#[test]
+#[ignore = "a measurement, not a check"]
+fn bench_jobs_per_minute_and_submit_to_confirmed() {
+    let jobs: usize = std::env::var("TAONADO_RELAYER_BENCH_JOBS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(30);
+    let sequential = 5.min(jobs);
+    let chain = MixerChain::start();
+    let started = Instant::now();
+    let notes: Vec<String> = (0..jobs).map(|_| deposit_note(&chain)).collect();
+    let bodies: Vec<Value> = notes
+        .iter()
+        .enumerate()
+        .map(|(i, note)| {
+            let recipient = format!("0x{:040x}", 0xbe00 + i);
+            job_body(&chain, note, &recipient, RELAYER, "0.1")
+        })
+        .collect();
+    println!(
+        "setup: {jobs} deposits and proofs in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    let relayer = RelayerChild::start(&chain, &jobs_db(&chain), &["--rate-limit", "100000"]);
+
+    // One at a time: the latency of a job alone.
+    let mut latencies = Vec::new();
+    for body in &bodies[..sequential] {
+        let submitted = Instant::now();
+        let (code, accepted) = relayer.post(body);
+        assert_eq!(code, 202, "{accepted}");
+        let job = relayer.final_state(accepted["id"].as_str().expect("id"));
+        assert_eq!(job["status"], "CONFIRMED", "{job}");
+        latencies.push(submitted.elapsed().as_secs_f64() * 1000.0);
+    }
+    // All at once: what the relayer sustains.
+    let burst = Instant::now();
+    let ids: Vec<String> = bodies[sequential..]
+        .iter()
+        .map(|body| {
+            let (code, accepted) = relayer.post(body);
+            assert_eq!(code, 202, "{accepted}");
+            accepted["id"].as_str().expect("id").to_owned()
+        })
+        .collect();
+    let submitted_in = burst.elapsed().as_secs_f64();
+    let mut in_queue = Vec::new();
+    for id in &ids {
+        let job = relayer.final_state(id);
+        assert_eq!(job["status"], "CONFIRMED", "{job}");
+        let accepted = job["acceptedAtMs"].as_u64().expect("ms");
+        let confirmed = job["confirmedAtMs"].as_u64().expect("ms");
+        in_queue.push((confirmed - accepted) as f64);
+    }
+    let total = burst.elapsed().as_secs_f64();
+    latencies.sort_by(f64::total_cmp);
+    in_queue.sort_by(f64::total_cmp);
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!(
+        "alone: {sequential} jobs, submit to CONFIRMED (client side, HTTP included) median {:.0} ms, max {:.0} ms",
+        latencies[latencies.len() / 2],
+        latencies[latencies.len() - 1]
+    );
+    if !ids.is_empty() {
+        println!(
+            "burst: {} jobs submitted in {submitted_in:.2} s, all CONFIRMED after {total:.2} s: {:.0} jobs/min; accepted to CONFIRMED median {:.0} ms, max {:.0} ms",
+            ids.len(),
+            ids.len() as f64 / total * 60.0,
+            in_queue[in_queue.len() / 2],
+            in_queue[in_queue.len() - 1]
+        );
+    }
+    println!("load average: {}", load.trim());
+}
+
+#[test]
+fn relayer_command_lines_that_cannot_work_are_usage_errors() {
+    let sandbox = crate::support::Sandbox::new();
+    // The relayer takes the fee; --fee and --relayer belong to direct withdrawals.
+    let (code, _, stderr) = crate::support::run(sandbox.taonado().args([
+        "mixer",
+        "withdraw",
+        "--note",
+        "-",
+        "--recipient",
+        RELAYER,
+        "--relayer-url",
+        "http://127.0.0.1:1/",
+        "--fee",
+        "0.1",
+    ]));
+    assert_eq!(code, 2, "{stderr}");
+    // A live network: the relayer would spend real TAO on gas.
+    let (code, _, stderr) =
+        crate::support::run(
+            sandbox
+                .taonado()
+                .args(["-q", "--network", "testnet", "relayer"]),
+        );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("--yes"), "{stderr}");
+}
