@@ -537,3 +537,56 @@ fn relayer_command_lines_that_cannot_work_are_usage_errors() {
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("--yes"), "{stderr}");
 }
+
+#[test]
+fn a_low_balance_is_a_critical_alert_through_the_monitors_channels() {
+    let chain = MixerChain::start();
+    let (hook, seen) = crate::monitor::receiver();
+    std::fs::write(
+        chain.sandbox.path().join("relayer-alerts.toml"),
+        format!(
+            "[[channels]]\nname = \"ops\"\nkind = \"webhook\"\nurl = \"{hook}\"\nsecret_env = \"HOOK_SECRET\"\n"
+        ),
+    )
+    .expect("write the channels");
+    // The dev account holds 10,000 TAO: under a 50,000 TAO critical level.
+    let mut child = chain
+        .sandbox
+        .taonado()
+        .env("HOOK_SECRET", crate::monitor::SECRET)
+        .args(["--json", "-q", "--rpc-url", &chain.devnet.url, "relayer"])
+        .args(["--listen", "127.0.0.1:0", "--private-key", RELAYER_KEY])
+        .args(["--balance-warn", "100000", "--balance-critical", "50000"])
+        .arg("--alerts-config")
+        .arg(chain.sandbox.path().join("relayer-alerts.toml"))
+        .arg("--jobs-db")
+        .arg(jobs_db(&chain))
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn taonado relayer");
+    let started = Instant::now();
+    let body: Value = loop {
+        if let Some(request) = seen.lock().expect("lock").first() {
+            assert!(
+                request.signed(),
+                "the webhook is signed with the channel's secret"
+            );
+            break serde_json::from_slice(&request.body).expect("JSON");
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no alert was delivered"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    child.kill().expect("stop the relayer");
+    let _ = child.wait();
+    assert_eq!(body["alert"]["rule"], "relayer_balance", "{body}");
+    assert_eq!(body["alert"]["severity"], "critical", "{body}");
+    assert_eq!(body["transition"], "fired", "{body}");
+    assert_eq!(
+        seen.lock().expect("lock").len(),
+        1,
+        "one transition, one message"
+    );
+}
