@@ -333,6 +333,21 @@ fn a_withdrawal_through_the_relayer_reaches_a_fresh_address_and_bad_jobs_cost_no
         metrics.contains("taonado_relayer_requests_refused_total{code=\"INVALID_PROOF\"} 1"),
         "{metrics}"
     );
+
+    // The maximum gas price holds for the first send too: under the chain's 20 gwei, no
+    // quote is given and jobs are refused before anything is signed.
+    drop(relayer);
+    let capped = RelayerChild::start(
+        &chain,
+        &chain.sandbox.path().join("capped.db"),
+        &["--max-gas-price-gwei", "10"],
+    );
+    let (_, status) = capped.get("/v1/status");
+    assert!(status["quote"].is_null(), "{status}");
+    assert_eq!(status["health"]["status"], false, "{status}");
+    // (The price is checked before the chain is: the spent note's job shows it too.)
+    refused(&capped, &good, 503, "GAS_PRICE_TOO_HIGH");
+    assert_eq!(nonce(&chain, RELAYER), before + 2);
 }
 
 #[test]
