@@ -134,8 +134,6 @@ pub enum RelayerError {
         #[source]
         source: rusqlite::Error,
     },
-    #[error("the job database: {0}")]
-    Sql(#[from] rusqlite::Error),
     #[error("binding {addr}: {source}")]
     Bind {
         addr: std::net::SocketAddr,
@@ -156,8 +154,6 @@ pub enum RelayerError {
     NoPools,
     #[error("invalid relayer setting: {0}")]
     Config(String),
-    #[error("signing the transaction: {0}")]
-    Sign(String),
     #[error("the relayer at {url} answered {status}: {message}")]
     Remote {
         url: String,

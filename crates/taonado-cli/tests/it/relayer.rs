@@ -564,6 +564,27 @@ fn a_low_balance_is_a_critical_alert_through_the_monitors_channels() {
         ),
     )
     .expect("write the channels");
+    // --dry-run checks everything, says where it would listen, and stops.
+    let (code, stdout, stderr) = crate::support::run(
+        chain
+            .sandbox
+            .taonado()
+            .args(["--json", "-q", "--rpc-url", &chain.devnet.url, "relayer"])
+            .args([
+                "--listen",
+                "127.0.0.1:0",
+                "--private-key",
+                RELAYER_KEY,
+                "--dry-run",
+            ])
+            .arg("--jobs-db")
+            .arg(jobs_db(&chain)),
+    );
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let ready = envelope(&stdout);
+    assert_eq!(ready["data"]["dry_run"], true, "{ready}");
+    assert_eq!(ready["data"]["address"], RELAYER, "{ready}");
+
     // The dev account holds 10,000 TAO: under a 50,000 TAO critical level.
     let mut child = chain
         .sandbox
