@@ -13,7 +13,7 @@ use serde::Serialize;
 use taonado_ops::DeploymentRecord;
 use taonado_relayer::{Relayer, RelayerPlan, RelayerReport};
 
-use crate::args::{MonitorFiles, notifiers};
+use crate::args::{DeploymentsArgs, notifiers};
 use crate::context::Context;
 use crate::error::CliError;
 use crate::output::Report;
@@ -70,16 +70,18 @@ pub struct RelayerArgs {
     #[arg(long, value_name = "TAO", default_value = "0.1")]
     pub balance_critical: String,
     /// Check everything (chain, record, pools' keys, signer, database, address), print
-    /// the status, and stop without serving or sending.
+    /// the ready line (URL and address), and stop without serving or sending.
     #[arg(long)]
     pub dry_run: bool,
     /// Required to relay on a live network: the relayer spends its account's TAO on gas.
     #[arg(long)]
     pub yes: bool,
-    /// The alert channels (`[[channels]]` of the monitor's config) and the deployment
-    /// records; `--db` is not used.
+    /// The monitor's config file, whose `[[channels]]` the balance alerts go to
+    /// [default: ./monitor.toml if it exists, else no channels].
+    #[arg(long, value_name = "FILE")]
+    pub alerts_config: Option<PathBuf>,
     #[command(flatten)]
-    pub files: MonitorFiles,
+    pub deployments: DeploymentsArgs,
     #[command(flatten)]
     pub signer: SignerOpts,
 }
@@ -148,14 +150,15 @@ impl RelayerArgs {
         let warn = tao("--balance-warn", &self.balance_warn)?;
         let critical = tao("--balance-critical", &self.balance_critical)?;
         let record_path =
-            taonado_deployment::record_path(&self.files.deployments_dir, &network.name);
+            taonado_deployment::record_path(&self.deployments.deployments_dir, &network.name);
         let record = DeploymentRecord::load(&record_path)?.ok_or_else(|| {
             CliError::usage(anyhow::anyhow!(
                 "no deployment record at {}; run `taonado deploy` first or pass --deployments-dir",
                 record_path.display()
             ))
         })?;
-        let file = self.files.load_config()?;
+        let file = taonado_monitor::files::load_file(self.alerts_config.as_deref())
+            .map_err(crate::error::monitor_error)?;
         let channels = notifiers(&file)?;
         let db_path = self
             .jobs_db
