@@ -191,9 +191,7 @@ impl Shared {
         Ok(Some(quote))
     }
 
-    /// Whether `fee` pays for a withdrawal from `pool` now: at the gas price of a live
-    /// quote the caller names, else at the network's current price (never above the
-    /// maximum).
+    /// Whether `fee` pays for a withdrawal from `pool` now (see [`fee_covers`]).
     pub async fn check_fee(
         &self,
         pool: Address,
@@ -201,41 +199,23 @@ impl Shared {
         fee: U256,
         quote: Option<&str>,
     ) -> Result<(), Refusal> {
-        let now = taonado_deployment::unix_now();
         let quoted = quote.and_then(|id| {
             let quotes = self.quotes.lock().unwrap_or_else(|p| p.into_inner());
             quotes.get(id).cloned()
         });
-        if let Some(q) = &quoted
-            && q.expires_at > now
-            && let Some(required) = q.fee_for(pool)
-        {
-            if fee >= required {
-                return Ok(());
-            }
-            return Err(Refusal::FeeTooLow {
-                fee,
-                required,
-                why: format!("quote {} at {} wei per gas", q.id, q.gas_price),
-            });
-        }
         let gas_price = self.gas_price().await?;
-        if gas_price > self.policy.max_gas_price {
-            return Err(Refusal::GasPriceTooHigh {
+        fee_covers(
+            &self.policy,
+            FeeCheck {
+                pool,
+                denomination,
+                fee,
+                quote_id: quote,
+                quote: quoted.as_ref(),
+                now: taonado_deployment::unix_now(),
                 gas_price,
-                max: self.policy.max_gas_price,
-            });
-        }
-        let required = self.policy.fee(gas_price, denomination);
-        if fee >= required {
-            return Ok(());
-        }
-        let why = match (quote, &quoted) {
-            (Some(id), Some(_)) => format!("quote {id} expired; now {gas_price} wei per gas"),
-            (Some(id), None) => format!("quote {id} is unknown; now {gas_price} wei per gas"),
-            (None, _) => format!("{gas_price} wei per gas"),
-        };
-        Err(Refusal::FeeTooLow { fee, required, why })
+            },
+        )
     }
 
     pub async fn status(&self) -> StatusView {
@@ -298,6 +278,65 @@ impl Shared {
             paused: self.paused,
         }
     }
+}
+
+/// What [`fee_covers`] decides on.
+pub(crate) struct FeeCheck<'a> {
+    pub pool: Address,
+    pub denomination: U256,
+    pub fee: U256,
+    /// The quote the request names, and what this relayer knows of it.
+    pub quote_id: Option<&'a str>,
+    pub quote: Option<&'a Quote>,
+    /// Unix seconds.
+    pub now: u64,
+    /// The network's gas price now.
+    pub gas_price: u128,
+}
+
+/// Whether the fee pays for the withdrawal: at the gas price of a live quote the request
+/// names (the quote binds its price until it expires, even if the network's rose), else at
+/// the network's current price; never while the network's price is above the maximum.
+pub(crate) fn fee_covers(policy: &FeePolicy, check: FeeCheck<'_>) -> Result<(), Refusal> {
+    let FeeCheck {
+        pool,
+        denomination,
+        fee,
+        quote_id,
+        quote,
+        now,
+        gas_price,
+    } = check;
+    // The maximum is a hard cap: a job accepted above it could not be sent.
+    if gas_price > policy.max_gas_price {
+        return Err(Refusal::GasPriceTooHigh {
+            gas_price,
+            max: policy.max_gas_price,
+        });
+    }
+    if let Some(q) = quote
+        && q.expires_at > now
+        && let Some(required) = q.fee_for(pool)
+    {
+        if fee >= required {
+            return Ok(());
+        }
+        return Err(Refusal::FeeTooLow {
+            fee,
+            required,
+            why: format!("quote {} at {} wei per gas", q.id, q.gas_price),
+        });
+    }
+    let required = policy.fee(gas_price, denomination);
+    if fee >= required {
+        return Ok(());
+    }
+    let why = match (quote_id, quote) {
+        (Some(id), Some(_)) => format!("quote {id} expired; now {gas_price} wei per gas"),
+        (Some(id), None) => format!("quote {id} is unknown; now {gas_price} wei per gas"),
+        (None, _) => format!("{gas_price} wei per gas"),
+    };
+    Err(Refusal::FeeTooLow { fee, required, why })
 }
 
 /// The relayer, bound and ready to run.
@@ -467,6 +506,73 @@ impl Relayer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn policy() -> FeePolicy {
+        FeePolicy {
+            gas_limit: 1_000,
+            gas_margin_percent: 0,
+            service_fee_bps: 0,
+            max_gas_price: 50,
+            quote_ttl_secs: 60,
+        }
+    }
+
+    #[test]
+    fn a_live_quote_binds_its_gas_price_and_an_expired_one_falls_back_to_the_current() {
+        let pool = Address::repeat_byte(1);
+        let quote = Quote {
+            id: "q".into(),
+            gas_price: 10,
+            expires_at: 100,
+            fees: vec![PoolFee {
+                pool,
+                denomination: U256::from(1_000_000u64),
+                fee: U256::from(10_000u64),
+            }],
+        };
+        let check = |fee: u64, quote: Option<&Quote>, now: u64, gas_price: u128| {
+            fee_covers(
+                &policy(),
+                FeeCheck {
+                    pool,
+                    denomination: U256::from(1_000_000u64),
+                    fee: U256::from(fee),
+                    quote_id: Some("q"),
+                    quote,
+                    now,
+                    gas_price,
+                },
+            )
+        };
+        // The network now asks 30 wei per gas; the quote at 10 still holds until 100.
+        assert_eq!(check(10_000, Some(&quote), 99, 30), Ok(()));
+        // Never above the maximum, quote or not: such a job could not be sent.
+        assert!(matches!(
+            check(10_000, Some(&quote), 99, 60),
+            Err(Refusal::GasPriceTooHigh { .. })
+        ));
+        assert!(matches!(
+            check(9_999, Some(&quote), 99, 30),
+            Err(Refusal::FeeTooLow { why, .. }) if why.contains("quote q")
+        ));
+        // Expired: the current price decides.
+        assert!(matches!(
+            check(10_000, Some(&quote), 100, 30),
+            Err(Refusal::FeeTooLow { required, why, .. })
+                if required == U256::from(30_000u64) && why.contains("expired")
+        ));
+        assert_eq!(check(30_000, Some(&quote), 100, 30), Ok(()));
+        // A quote this relayer does not know (made before a restart): the current price.
+        assert_eq!(check(30_000, None, 0, 30), Ok(()));
+        assert!(matches!(
+            check(29_999, None, 0, 30),
+            Err(Refusal::FeeTooLow { why, .. }) if why.contains("unknown")
+        ));
+        assert!(matches!(
+            check(1_000_000, None, 0, 60),
+            Err(Refusal::GasPriceTooHigh { .. })
+        ));
+    }
 
     #[test]
     fn the_rate_limit_counts_per_address_and_minute() {
