@@ -615,8 +615,18 @@ fn a_low_balance_is_a_critical_alert_through_the_monitors_channels() {
         );
         std::thread::sleep(Duration::from_millis(100));
     };
-    child.kill().expect("stop the relayer");
-    let _ = child.wait();
+    // SIGTERM: a clean stop, exit 0, and the report as a second envelope line.
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success());
+    let output = child.wait_with_output().expect("the relayer stops");
+    assert_eq!(output.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{stdout}");
+    assert_eq!(envelope(lines[1])["data"]["queue"], 0, "{stdout}");
     assert_eq!(body["alert"]["rule"], "relayer_balance", "{body}");
     assert_eq!(body["alert"]["severity"], "critical", "{body}");
     assert_eq!(body["transition"], "fired", "{body}");
