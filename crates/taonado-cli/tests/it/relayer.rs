@@ -586,7 +586,7 @@ fn a_low_balance_is_a_critical_alert_through_the_monitors_channels() {
     assert_eq!(ready["data"]["address"], RELAYER, "{ready}");
 
     // The dev account holds 10,000 TAO: under a 50,000 TAO critical level.
-    let mut child = chain
+    let child = chain
         .sandbox
         .taonado()
         .env("HOOK_SECRET", crate::monitor::SECRET)
