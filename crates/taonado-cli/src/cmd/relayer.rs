@@ -207,3 +207,29 @@ impl RelayerArgs {
         context.output.report(&report)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Wrapper {
+        #[command(flatten)]
+        args: RelayerArgs,
+    }
+
+    #[test]
+    fn the_api_binds_loopback_unless_told_otherwise() {
+        let parsed = Wrapper::try_parse_from(["x"]).expect("defaults parse");
+        assert!(
+            parsed.args.listen.ip().is_loopback(),
+            "{}",
+            parsed.args.listen
+        );
+        assert!(!parsed.args.yes && !parsed.args.paused);
+        let public = Wrapper::try_parse_from(["x", "--listen", "0.0.0.0:8090"]).expect("parses");
+        assert!(!public.args.listen.ip().is_loopback());
+    }
+}

@@ -340,13 +340,16 @@ fn a_withdrawal_through_the_relayer_reaches_a_fresh_address_and_bad_jobs_cost_no
     let capped = RelayerChild::start(
         &chain,
         &chain.sandbox.path().join("capped.db"),
-        &["--max-gas-price-gwei", "10"],
+        &["--max-gas-price-gwei", "10", "--rate-limit", "2"],
     );
     let (_, status) = capped.get("/v1/status");
     assert!(status["quote"].is_null(), "{status}");
     assert_eq!(status["health"]["status"], false, "{status}");
     // (The price is checked before the chain is: the spent note's job shows it too.)
     refused(&capped, &good, 503, "GAS_PRICE_TOO_HIGH");
+    // Two requests a minute from one address: the third is turned away unread.
+    refused(&capped, &good, 503, "GAS_PRICE_TOO_HIGH");
+    refused(&capped, &good, 429, "RATE_LIMITED");
     assert_eq!(nonce(&chain, RELAYER), before + 2);
 }
 
