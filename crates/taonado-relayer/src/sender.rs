@@ -308,6 +308,10 @@ impl Loop {
             .store
             .record_send(&job.id, &signed)
             .map_err(|e| e.to_string())?;
+        if shared.abort_after_record {
+            tracing::error!(job = %job.id, "aborting after recording, before broadcasting (test)");
+            std::process::abort();
+        }
         if let Err(refusal) = self.broadcast_new(&signed).await {
             // The node refused it: it is in no pool, so it is forgotten and the job is
             // ACCEPTED again (or FAILED after repeated refusals).

@@ -50,6 +50,9 @@ pub struct RelayerPlan {
     /// The largest request body accepted, in bytes.
     pub max_body_bytes: usize,
     pub alerts: BalanceAlerts,
+    /// Tests only: end the process right after a transaction is recorded and before it is
+    /// broadcast, the worst moment for a kill.
+    pub abort_after_record: bool,
 }
 
 impl RelayerPlan {
@@ -90,6 +93,7 @@ impl RelayerPlan {
                 critical_below: taonado_types::WEI_PER_TAO / U256::from(10u64),
                 notifiers: Vec::new(),
             },
+            abort_after_record: false,
         }
     }
 }
@@ -143,6 +147,7 @@ pub(crate) struct Shared {
     pub wake: Notify,
     pub balance: Mutex<Option<U256>>,
     pub last_error: Mutex<Option<String>>,
+    pub abort_after_record: bool,
 }
 
 impl Shared {
@@ -449,6 +454,7 @@ impl Relayer {
             wake: Notify::new(),
             balance: Mutex::new(None),
             last_error: Mutex::new(None),
+            abort_after_record: plan.abort_after_record,
         };
         Ok(Self {
             shared: std::sync::Arc::new(shared),

@@ -181,6 +181,9 @@ impl RelayerArgs {
         plan.alerts.warn_below = warn;
         plan.alerts.critical_below = critical;
         plan.alerts.notifiers = channels;
+        // Crash tests only: die between recording a transaction and broadcasting it.
+        plan.abort_after_record =
+            std::env::var_os("TAONADO_RELAYER_TEST_ABORT_AFTER_RECORD").is_some_and(|v| v == "1");
         let signer = self.signer.signer_or_dev_account(context, &network)?;
         let signals = crate::shutdown::StopSignals::install()?;
         let shutdown = signals.into_watch();

@@ -639,3 +639,45 @@ fn a_low_balance_is_a_critical_alert_through_the_monitors_channels() {
         "one transition, one message"
     );
 }
+
+#[test]
+fn a_relayer_dead_between_recording_and_broadcasting_sends_the_recorded_transaction_once() {
+    let chain = MixerChain::start();
+    let note = deposit_note(&chain);
+    let db = jobs_db(&chain);
+    let before = nonce(&chain, RELAYER);
+    let recipient = fresh_address(0xd1);
+    let body = job_body(&chain, &note, &recipient, RELAYER, "0.1");
+    // The relayer aborts (as a kill would stop it) right after writing the signed
+    // transaction and before broadcasting it.
+    let mut child = chain
+        .sandbox
+        .taonado()
+        .env("TAONADO_RELAYER_TEST_ABORT_AFTER_RECORD", "1")
+        .args(["--json", "-q", "--rpc-url", &chain.devnet.url, "relayer"])
+        .args(["--listen", "127.0.0.1:0", "--private-key", RELAYER_KEY])
+        .arg("--jobs-db")
+        .arg(&db)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn taonado relayer");
+    let mut stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
+    let mut line = String::new();
+    stdout.read_line(&mut line).expect("the ready line");
+    let ready: Value = serde_json::from_str(&line).expect("JSON");
+    let url = ready["data"]["relayer_url"].as_str().expect("url");
+    let addr = url.trim_start_matches("http://").trim_end_matches('/');
+    let (code, accepted) = http(addr, "POST", "/v1/tornadoWithdraw", Some(&body));
+    assert_eq!(code, 202, "{accepted}");
+    let id = accepted["id"].as_str().expect("job id").to_owned();
+    let status = child.wait().expect("the relayer ends");
+    assert!(!status.success(), "it aborted");
+    assert_eq!(nonce(&chain, RELAYER), before, "nothing reached the chain");
+
+    let relayer = RelayerChild::start(&chain, &db, &[]);
+    let job = relayer.final_state(&id);
+    assert_eq!(job["status"], "CONFIRMED", "{job}");
+    assert_eq!(nonce(&chain, RELAYER), before + 1, "sent exactly once");
+    assert_eq!(chain.wtao_balance(&recipient), "900000000000000000");
+}
