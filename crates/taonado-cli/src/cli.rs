@@ -77,6 +77,9 @@ pub enum Command {
     Alerts(cmd::alerts::AlertsCommand),
     /// One-shot health check for cron: network, contracts, gas, patterns (exit 0 healthy, 1 not).
     Health(cmd::health::HealthArgs),
+    /// The relayer for private withdrawals: an HTTP API that sends withdrawals for a fee, so
+    /// the recipient needs no TAO for gas.
+    Relayer(Box<cmd::relayer::RelayerArgs>),
     /// The Grafana dashboard for the monitor's metrics: `dashboard export`.
     #[command(subcommand)]
     Dashboard(cmd::dashboard::DashboardCommand),
@@ -124,6 +127,7 @@ impl Command {
             Command::Recover(args) => args.run(context).await,
             Command::Drill(args) => args.run(context).await,
             Command::Db(command) => command.run(context),
+            Command::Relayer(args) => args.run(context).await,
         }
     }
 }

@@ -150,6 +150,16 @@ impl From<OpsError> for CliError {
     }
 }
 
+impl From<taonado_relayer::RelayerError> for CliError {
+    fn from(error: taonado_relayer::RelayerError) -> Self {
+        match error {
+            taonado_relayer::RelayerError::Ops(inner) => Self::from(*inner),
+            error if error.is_usage() => Self::usage(error),
+            error => Self::failed(error),
+        }
+    }
+}
+
 impl From<DeploymentError> for CliError {
     fn from(error: DeploymentError) -> Self {
         match error {

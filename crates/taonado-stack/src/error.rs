@@ -16,6 +16,8 @@ pub enum StackError {
     Monitor(#[from] taonado_monitor::MonitorError),
     #[error(transparent)]
     Deployment(#[from] taonado_deployment::DeploymentError),
+    #[error("the relayer: {0}")]
+    Relayer(#[from] taonado_relayer::RelayerError),
     #[error(transparent)]
     Plan(#[from] taonado_ops::deploy::plan::PlanError),
     #[error("devnet url {url}: {message}")]

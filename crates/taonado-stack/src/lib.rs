@@ -50,6 +50,8 @@ pub struct StackPlan {
     pub simulation: Option<SimulationConfig>,
     /// The monitor's dashboard address; `None` runs no monitor.
     pub monitor_listen: Option<SocketAddr>,
+    /// The relayer's API address (dev account 9 relays); `None` runs no relayer.
+    pub relayer_listen: Option<SocketAddr>,
     /// Stop after this long.
     pub exit_after: Option<Duration>,
     /// Stop once this many blocks have been mined after the deployment.
@@ -103,6 +105,8 @@ pub trait StackObserver: SimulationObserver {
     /// monitor binds and before the simulation starts, so callers can print the endpoints
     /// while the stack runs.
     fn listening(&self, dashboard_url: Option<&str>);
+    /// The relayer listens at `url` and relays as `address`; called before `listening`.
+    fn relayer_listening(&self, _url: &str, _address: Address) {}
     /// The simulation starts (it is not started with `--no-sim`).
     fn simulating(&self, config: &SimulationConfig);
 }
@@ -115,7 +119,11 @@ pub struct StackReport {
     pub record_path: PathBuf,
     pub simulation: Option<SimulationReport>,
     pub monitor: Option<MonitorReport>,
+    pub relayer: Option<taonado_relayer::RelayerReport>,
 }
+
+/// The dev account the stack's relayer signs with (the simulation uses the first ones).
+pub const RELAYER_DEV_ACCOUNT: usize = 9;
 
 /// Starts the dev chain, deploys, then runs the simulation and the monitor until
 /// `shutdown` turns true, a limit of the plan is reached or the chain stops by itself; the
@@ -226,7 +234,35 @@ async fn run_on(
             Some(service)
         }
     };
+    let relayer_db = match &plan.devnet.state_dir {
+        Some(dir) => dir.join("relayer.db"),
+        None => std::env::temp_dir().join(format!("taonado-up-{}-relayer.db", std::process::id())),
+    };
+    let relayer = match plan.relayer_listen {
+        None => None,
+        Some(listen) => {
+            let mut relayer_plan = taonado_relayer::RelayerPlan::new(
+                network.name.clone(),
+                record.clone(),
+                listen,
+                relayer_db.clone(),
+            );
+            relayer_plan.verifying_keys = vec![plan.verifying_key.clone()];
+            let reader = taonado_client::connect(&network, &plan.config).await?;
+            let signer = dev_account_signer(RELAYER_DEV_ACCOUNT)?;
+            let relayer = taonado_relayer::Relayer::start(relayer_plan, reader, signer).await?;
+            observer.relayer_listening(relayer.url(), relayer.address());
+            Some(relayer)
+        }
+    };
     observer.listening(monitor.as_ref().map(MonitorService::dashboard_url));
+    let (relayer_stop_tx, relayer_stop_rx) = watch::channel(false);
+    let relaying = async move {
+        match relayer {
+            Some(relayer) => relayer.run(relayer_stop_rx).await.map(Some),
+            None => Ok(None),
+        }
+    };
     let (monitor_stop_tx, monitor_stop_rx) = watch::channel(false);
     let monitoring = async move {
         match monitor {
@@ -276,9 +312,10 @@ async fn run_on(
     let simulating = async {
         let result = simulating.await;
         let _ = monitor_stop_tx.send(true);
+        let _ = relayer_stop_tx.send(true);
         result
     };
-    let (simulation, monitor) = tokio::join!(simulating, monitoring);
+    let (simulation, monitor, relayer) = tokio::join!(simulating, monitoring, relaying);
     if plan.devnet.state_dir.is_none() {
         for suffix in ["", "-wal", "-shm"] {
             let mut path = monitor_db.clone().into_os_string();
@@ -286,15 +323,22 @@ async fn run_on(
             let _ = std::fs::remove_file(path);
         }
         let _ = std::fs::remove_dir_all(&mixer_dir);
+        for suffix in ["", "-wal", "-shm"] {
+            let mut path = relayer_db.clone().into_os_string();
+            path.push(suffix);
+            let _ = std::fs::remove_file(path);
+        }
     }
     let simulation = simulation?;
     let monitor = monitor?;
+    let relayer = relayer?;
     Ok(StackReport {
         devnet,
         record,
         record_path,
         simulation,
         monitor,
+        relayer,
     })
 }
 

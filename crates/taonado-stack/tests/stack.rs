@@ -59,6 +59,7 @@ async fn a_stop_requested_early_ends_the_stack_right_after_the_deployment() {
         weights_interval: 10,
         simulation: Some(StackPlan::simulation(2, 10, true)),
         monitor_listen: Some("127.0.0.1:0".parse().unwrap()),
+        relayer_listen: None,
         exit_after: None,
         exit_after_blocks: None,
     };

@@ -13,6 +13,7 @@ use taonado_ops::mixer::{
     ComplianceReport, DepositReport, DepositRequest, Mixer, MixerError, MixerProgress, MixerStage,
     StatsReport, SyncReport, WithdrawDryRun, WithdrawKeys, WithdrawReport, WithdrawRequest,
 };
+use taonado_relayer::client::{RelayedRequest, RelayedWithdrawal, withdraw_via_relayer};
 use taonado_zk::keys::{KeyProvenance, LOCAL_DEV_SETUP};
 use taonado_zk::{Note, fr_to_b256};
 
@@ -347,10 +348,47 @@ pub struct WithdrawArgs {
     /// Prove and verify the withdrawal, print the proof and its public inputs, send nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Withdraw through this relayer (`taonado relayer`'s URL): it sends the transaction,
+    /// pays the gas and takes its quoted fee, so the recipient needs no TAO. No signer.
+    #[arg(long, value_name = "URL", conflicts_with_all = ["relayer", "fee", "refund", "dry_run"])]
+    pub relayer_url: Option<url::Url>,
+    /// How long to follow the relayer's job to CONFIRMED, in seconds.
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 300,
+        requires = "relayer_url"
+    )]
+    pub relayer_timeout: u64,
     #[command(flatten)]
     pub paths: MixerPaths,
     #[command(flatten)]
     pub signer: SignerOpts,
+}
+
+impl Report for RelayedWithdrawal {
+    fn render(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        writeln!(
+            out,
+            "withdrew {} WTAO from the {} WTAO pool to {} through the relayer {} (job {}, tx {}, block {}, {} confirmation(s))",
+            taonado_types::format_tao(self.amount),
+            self.pool.amount,
+            self.recipient,
+            self.relayer_url,
+            self.job,
+            self.tx_hash,
+            self.block,
+            self.confirmations
+        )?;
+        writeln!(
+            out,
+            "fee {} WTAO to relayer {}; proved in {} ms, submitted to confirmed in {} ms",
+            taonado_types::format_tao(self.fee),
+            self.relayer,
+            self.prove_ms,
+            self.submit_to_confirmed_ms
+        )
+    }
 }
 
 impl Report for WithdrawReport {
@@ -465,6 +503,21 @@ impl WithdrawArgs {
             fee,
             refund,
         };
+        if let Some(relayer_url) = self.relayer_url {
+            // The relayer signs and pays: no signer is needed.
+            let (mixer, _) = open(context, &self.paths, None).await?;
+            let relayed = RelayedRequest {
+                note: request.note,
+                recipient,
+                relayer_url,
+                timeout: std::time::Duration::from_secs(self.relayer_timeout),
+                poll: std::time::Duration::from_millis(250),
+            };
+            let bar = MixerBar::new(context);
+            let report = withdraw_via_relayer(&mixer, &relayed, &keys, &bar).await?;
+            drop(bar);
+            return context.output.report(&report);
+        }
         if self.dry_run {
             // Nothing is signed: no signer is needed.
             let (mixer, _) = open(context, &self.paths, None).await?;

@@ -19,6 +19,7 @@ pub mod mixer;
 pub mod monitor;
 pub mod net;
 pub mod networks;
+pub mod relayer;
 pub mod up;
 pub mod upgrade;
 pub mod validator;

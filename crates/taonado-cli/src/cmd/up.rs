@@ -62,6 +62,18 @@ pub struct UpArgs {
     /// Do not run the monitor (indexer, alerts, dashboard).
     #[arg(long)]
     pub no_monitor: bool,
+    /// The relayer's API address (`mixer withdraw --relayer-url`) [default: 127.0.0.1, any
+    /// free port].
+    #[arg(
+        long,
+        value_name = "ADDR",
+        default_value = "127.0.0.1:0",
+        hide_default_value = true
+    )]
+    pub relayer_listen: std::net::SocketAddr,
+    /// Do not run the relayer.
+    #[arg(long)]
+    pub no_relayer: bool,
     // Flattened last: its help heading applies to the arguments after it.
     #[command(flatten)]
     pub chain: ChainArgs,
@@ -77,6 +89,8 @@ pub struct UpReady {
     pub deployment: serde_json::Value,
     pub dashboard_url: Option<String>,
     pub metrics_url: Option<String>,
+    /// `mixer withdraw --relayer-url` takes it.
+    pub relayer_url: Option<String>,
 }
 
 /// What `taonado up` reports after the stop (under `--json`, the second envelope line).
@@ -120,6 +134,8 @@ struct UpLog {
     events: Mutex<Vec<SimulationEvent>>,
     /// The chain and the deployment, kept from `deployed` for the ready line.
     deployed: Mutex<Option<(ReadyReport, serde_json::Value)>>,
+    /// The relayer's URL, kept from `relayer_listening` for the ready line.
+    relayer_url: Mutex<Option<String>>,
 }
 
 impl SimulationObserver for UpLog {
@@ -168,10 +184,25 @@ impl StackObserver for UpLog {
         }
     }
 
+    fn relayer_listening(&self, url: &str, address: alloy::primitives::Address) {
+        let _ = self
+            .output
+            .line(&format!("Relayer: {url} (relays as {address})"));
+        *self
+            .relayer_url
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(url.to_owned());
+    }
+
     fn listening(&self, dashboard_url: Option<&str>) {
         if let Some(url) = dashboard_url {
             let _ = self.output.line(&format!("Dashboard: {url}"));
         }
+        let relayer_url = self
+            .relayer_url
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone();
         let deployed = self
             .deployed
             .lock()
@@ -184,6 +215,7 @@ impl StackObserver for UpLog {
                 deployment,
                 dashboard_url: dashboard_url.map(str::to_owned),
                 metrics_url: dashboard_url.map(metrics_url),
+                relayer_url,
             };
             let _ = self.output.json_line(&ready);
         }
@@ -308,6 +340,7 @@ impl UpArgs {
                 StackPlan::simulation(self.miners, self.weights_interval, self.chain.fast)
             }),
             monitor_listen: (!self.no_monitor).then_some(self.monitor_listen),
+            relayer_listen: (!self.no_relayer).then_some(self.relayer_listen),
             exit_after: self.exit_after.map(Duration::from_secs),
             exit_after_blocks: self.exit_after_blocks,
         };
@@ -317,6 +350,7 @@ impl UpArgs {
             counts: Mutex::default(),
             events: Mutex::new(Vec::new()),
             deployed: Mutex::new(None),
+            relayer_url: Mutex::new(None),
         };
         // A stop requested while deploying takes effect right after the deployment.
         let shutdown = crate::shutdown::StopSignals::install()?.into_watch();

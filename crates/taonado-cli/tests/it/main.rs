@@ -18,6 +18,7 @@ mod mixer;
 mod mixer_keys;
 mod monitor;
 mod outside_checkout;
+mod relayer;
 mod support;
 mod tornado;
 mod up;

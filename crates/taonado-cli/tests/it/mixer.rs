@@ -100,15 +100,15 @@ fn slow_tests() -> bool {
 }
 
 /// A devnet child with the protocol deployed from the local dev key.
-struct MixerChain {
-    sandbox: Sandbox,
-    devnet: Devnet,
-    wtao: String,
+pub(crate) struct MixerChain {
+    pub(crate) sandbox: Sandbox,
+    pub(crate) devnet: Devnet,
+    pub(crate) wtao: String,
     chain_id: u64,
 }
 
 impl MixerChain {
-    fn start() -> Self {
+    pub(crate) fn start() -> Self {
         let sandbox = Sandbox::new();
         let devnet = Devnet::start(&sandbox, &[]);
         let (code, stdout, stderr) = run(sandbox
@@ -141,11 +141,15 @@ impl MixerChain {
     }
 
     /// `taonado --json mixer <args>` against the devnet, with the repository's keys.
-    fn mixer(&self, args: &[&str]) -> (i32, String, String) {
+    pub(crate) fn mixer(&self, args: &[&str]) -> (i32, String, String) {
         self.mixer_with_stdin(args, None)
     }
 
-    fn mixer_with_stdin(&self, args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
+    pub(crate) fn mixer_with_stdin(
+        &self,
+        args: &[&str],
+        stdin: Option<&str>,
+    ) -> (i32, String, String) {
         let mut cmd = self.sandbox.taonado();
         cmd.args(["--json", "--rpc-url", &self.devnet.url, "mixer"])
             .args(args);
@@ -155,7 +159,7 @@ impl MixerChain {
         run_with_stdin(&mut cmd, stdin)
     }
 
-    fn deposit(&self, pool: &str) -> Value {
+    pub(crate) fn deposit(&self, pool: &str) -> Value {
         let (code, stdout, stderr) = self.mixer(&["deposit", "--pool", pool, "--wrap"]);
         assert_eq!(code, 0, "{stdout}\n{stderr}");
         let data = envelope(&stdout)["data"].clone();
@@ -164,7 +168,7 @@ impl MixerChain {
         data
     }
 
-    fn withdraw(&self, note: &str, recipient: &str) -> Value {
+    pub(crate) fn withdraw(&self, note: &str, recipient: &str) -> Value {
         let (code, stdout, stderr) = self.mixer_with_stdin(
             &["withdraw", "--note", "-", "--recipient", recipient],
             Some(note),
@@ -174,7 +178,7 @@ impl MixerChain {
         envelope(&stdout)["data"].clone()
     }
 
-    fn wtao_balance(&self, account: &str) -> String {
+    pub(crate) fn wtao_balance(&self, account: &str) -> String {
         let balance = cast(
             &self.devnet.url,
             &["call", &self.wtao, "balanceOf(address)(uint256)", account],
@@ -212,7 +216,7 @@ impl MixerChain {
 }
 
 /// A fresh, never-used address.
-fn fresh_address(seed: u8) -> String {
+pub(crate) fn fresh_address(seed: u8) -> String {
     format!("0x{}", format!("{seed:02x}").repeat(20))
 }
 

@@ -9,12 +9,12 @@ use serde_json::Value;
 
 use crate::support::{Devnet, Sandbox, envelope, fixture, run};
 
-const SECRET: &str = "cli-test-secret";
+pub(crate) const SECRET: &str = "cli-test-secret";
 
 /// One received HTTP request: lower-cased headers and the body.
-struct Request {
+pub(crate) struct Request {
     headers: Vec<(String, String)>,
-    body: Vec<u8>,
+    pub(crate) body: Vec<u8>,
 }
 
 impl Request {
@@ -25,7 +25,7 @@ impl Request {
             .map_or("", |(_, v)| v.as_str())
     }
 
-    fn signed(&self) -> bool {
+    pub(crate) fn signed(&self) -> bool {
         let ts: u64 = self.header("x-taonado-timestamp").parse().unwrap_or(0);
         taonado_monitor::notify::verify(
             SECRET.as_bytes(),
@@ -37,7 +37,7 @@ impl Request {
 }
 
 /// A webhook receiver answering 200 to every request, on a thread.
-fn receiver() -> (String, Arc<Mutex<Vec<Request>>>) {
+pub(crate) fn receiver() -> (String, Arc<Mutex<Vec<Request>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/hook", listener.local_addr().unwrap());
     let seen = Arc::new(Mutex::new(Vec::new()));

@@ -182,6 +182,11 @@ fn up_json_prints_the_endpoints_as_soon_as_they_listen() {
         http_get_status(metrics).contains(" 200"),
         "/metrics answers while up runs"
     );
+    let relayer = data["relayer_url"].as_str().expect("relayer_url");
+    assert!(
+        http_get_status(&format!("{relayer}v1/status")).contains(" 200"),
+        "the relayer answers while up runs"
+    );
     assert!(
         data["deployment"]["contracts"]
             .as_array()
