@@ -32,6 +32,7 @@ use super::{
     budget::{BudgetInspector, InlineBudget},
     exec::{self, CallRequest, ChainRules, Executed, StateDb},
     history::StateAt,
+    mirror::MirrorCredits,
     persist::WalChange,
     precompiles::{MirrorMap, SubtensorSlot},
 };
@@ -444,32 +445,42 @@ impl Chain {
             .rules
             .block_env(block.number, block.timestamp, block.prevrandao);
         let gas_limit = tx.tx_env.gas_limit;
+        // The EVM sees each account with its mirror's native rao (see `mirror`).
+        let ledger = self.subtensor.take_native_ledger();
+        let credits = MirrorCredits::new(&self.db, &ledger);
         let slot = SubtensorSlot::Exclusive {
             state: &mut self.subtensor,
             backup: None,
         };
-        let (executed, mut slot) = exec::execute(
-            &self.db,
+        let outcome = exec::execute(
+            &credits,
             self.rules.cfg(false),
             block_env,
             tx.tx_env.clone(),
             slot,
             &self.mirrors,
-        )
-        .map_err(|error| match error {
-            DevnetError::InsufficientFunds { balance, cost, .. } => {
-                DevnetError::InsufficientFunds {
-                    address: tx.from,
-                    balance,
-                    cost,
-                }
+        );
+        let claimed = credits.claimed();
+        let (executed, mut slot) = match outcome {
+            Ok(done) => done,
+            Err(error) => {
+                self.subtensor.return_native_ledger(ledger, &[]);
+                return Err(match error {
+                    DevnetError::InsufficientFunds { balance, cost, .. } => {
+                        DevnetError::InsufficientFunds {
+                            address: tx.from,
+                            balance,
+                            cost,
+                        }
+                    }
+                    DevnetError::WrongChainId { .. } => DevnetError::WrongChainId {
+                        tx: tx.tx_env.chain_id,
+                        chain: self.rules.chain_id,
+                    },
+                    other => other,
+                });
             }
-            DevnetError::WrongChainId { .. } => DevnetError::WrongChainId {
-                tx: tx.tx_env.chain_id,
-                chain: self.rules.chain_id,
-            },
-            other => other,
-        })?;
+        };
         let Executed {
             result,
             mut state,
@@ -480,6 +491,7 @@ impl Chain {
         if !success {
             slot.restore();
         }
+        drop(slot);
         let effective_gas_price = tx
             .envelope
             .effective_gas_price(Some(self.rules.base_fee as u64));
@@ -513,7 +525,15 @@ impl Chain {
         } else {
             Vec::new()
         };
+        // A committed account now holds its mirror's rao; one that was only read keeps the
+        // credit pending in the ledger.
+        let settled: Vec<taonado_types::AccountId32> = claimed
+            .iter()
+            .filter(|(address, _)| state.get(address).is_some_and(|a| a.is_touched()))
+            .map(|(_, mirror)| *mirror)
+            .collect();
         self.db.commit(state);
+        self.subtensor.return_native_ledger(ledger, &settled);
         for (address, created, slots) in touched {
             if let Some(account) = self.db.cache.accounts.get(&address) {
                 let mut info = account.info.clone();
@@ -1189,7 +1209,7 @@ impl Chain {
         gas_limit: u64,
         number: u64,
         run: impl FnOnce(
-            &StateAt<'_>,
+            &MirrorCredits<'_, StateAt<'_>>,
             revm::context::CfgEnv,
             revm::context::BlockEnv,
             revm::context::TxEnv,
@@ -1221,7 +1241,7 @@ impl Chain {
             scratch: None,
         };
         run(
-            &state,
+            &MirrorCredits::new(&state, subtensor.native_ledger()),
             self.rules.cfg(true),
             block_env,
             tx,

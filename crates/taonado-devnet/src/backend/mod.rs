@@ -10,6 +10,7 @@ pub(crate) mod chain;
 pub(crate) mod exec;
 pub mod fork;
 pub(crate) mod history;
+pub(crate) mod mirror;
 pub(crate) mod persist;
 pub mod precompiles;
 pub(crate) mod trace;

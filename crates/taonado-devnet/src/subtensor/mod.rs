@@ -191,6 +191,35 @@ impl Subtensor {
         Rao(self.native_balances.remove(account).unwrap_or(0))
     }
 
+    /// Every native balance: what the mirrors of EVM addresses the chain had not seen hold
+    /// (the core adds it to their EVM balance when an execution loads them).
+    pub fn native_ledger(&self) -> &BTreeMap<AccountId32, u64> {
+        &self.native_balances
+    }
+
+    /// Takes the native ledger out for one transaction (whose precompile calls may credit
+    /// the now empty one); [`Subtensor::return_native_ledger`] puts it back.
+    pub fn take_native_ledger(&mut self) -> BTreeMap<AccountId32, u64> {
+        std::mem::take(&mut self.native_balances)
+    }
+
+    /// Puts back a ledger taken by [`Subtensor::take_native_ledger`], without the accounts
+    /// in `settled` (their rao now is an EVM balance), adding what was credited meanwhile.
+    pub fn return_native_ledger(
+        &mut self,
+        mut ledger: BTreeMap<AccountId32, u64>,
+        settled: &[AccountId32],
+    ) {
+        for account in settled {
+            ledger.remove(account);
+        }
+        for (account, rao) in std::mem::take(&mut self.native_balances) {
+            let balance = ledger.entry(account).or_default();
+            *balance = balance.saturating_add(rao);
+        }
+        self.native_balances = ledger;
+    }
+
     fn credit_native(&mut self, account: AccountId32, rao: u64) {
         let balance = self.native_balances.entry(account).or_default();
         *balance = balance.saturating_add(rao);

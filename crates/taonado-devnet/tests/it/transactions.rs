@@ -256,6 +256,87 @@ async fn a_transfer_to_a_mirror_is_the_evm_balance_of_its_address() {
     assert!(left < U256::from(1_000_000_000_000_000_000u128) && left > U256::ZERO);
 }
 
+/// The BALANCE opcode sees a mirror's TAO too: a contract reads it for an address the chain
+/// has never seen; a transaction that only reads it leaves it pending, and one that pays the
+/// address adds to it, each counted once.
+#[tokio::test]
+async fn the_balance_opcode_sees_what_the_mirror_of_an_unseen_address_received() {
+    use alloy::primitives::keccak256;
+    let node = Node::start().await;
+    // BALANCE(calldata[0..32]) as one word.
+    let reader = address!("00000000000000000000000000000000000ba1a0");
+    node.rpc(
+        "anvil_setCode",
+        json!([reader, "0x6000353160005260206000f3"]),
+    )
+    .await;
+    let fresh = address!("5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e");
+    let read_call = || {
+        let mut input = vec![0u8; 12];
+        input.extend_from_slice(fresh.as_slice());
+        TransactionRequest::default()
+            .with_to(reader)
+            .with_input(input)
+    };
+    let provider = node.provider(0);
+    let balance_in_evm = |output: alloy::primitives::Bytes| U256::from_be_slice(&output);
+    assert_eq!(
+        balance_in_evm(provider.call(read_call()).await.unwrap()),
+        U256::ZERO
+    );
+
+    let mirror = taonado_types::evm_mirror(fresh);
+    let mut data = keccak256("transfer(bytes32)")[..4].to_vec();
+    data.extend_from_slice(&mirror.0);
+    let two_tao = U256::from(2_000_000_000_000_000_000u128);
+    let send = |request: TransactionRequest| {
+        let provider = node.provider(0);
+        async move {
+            let receipt = provider
+                .send_transaction(request)
+                .await
+                .unwrap()
+                .get_receipt()
+                .await
+                .unwrap();
+            assert!(receipt.status());
+        }
+    };
+    send(
+        TransactionRequest::default()
+            .with_to(address!("0000000000000000000000000000000000000800"))
+            .with_value(two_tao)
+            .with_input(data),
+    )
+    .await;
+    // A call, and a transaction that only reads it, see the credit; neither spends it.
+    assert_eq!(
+        balance_in_evm(provider.call(read_call()).await.unwrap()),
+        two_tao
+    );
+    send(read_call()).await;
+    assert_eq!(
+        balance_in_evm(provider.call(read_call()).await.unwrap()),
+        two_tao
+    );
+    // Paying the address commits the credit with the payment: counted once.
+    let one_tao = U256::from(1_000_000_000_000_000_000u128);
+    send(
+        TransactionRequest::default()
+            .with_to(fresh)
+            .with_value(one_tao),
+    )
+    .await;
+    assert_eq!(
+        balance_in_evm(provider.call(read_call()).await.unwrap()),
+        two_tao + one_tao
+    );
+    assert_eq!(
+        provider.get_balance(fresh).await.unwrap(),
+        two_tao + one_tao
+    );
+}
+
 /// A pending transaction is replaced by one with the same nonce and fee caps at least 10%
 /// higher; a smaller bump is "replacement transaction underpriced", as in geth.
 #[tokio::test]
