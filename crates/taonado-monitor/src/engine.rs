@@ -144,9 +144,11 @@ impl Monitor {
             &evaluation.active,
             &evaluation.evaluated,
             &evaluation.readings,
-            &self.dispatcher.channels(),
             now,
         )?;
+        // What is due goes into the outbox now (a critical of a quiet rule at once); the
+        // rest waits for its group's timers, which every delivery pass checks.
+        let enqueued = self.dispatcher.flush(now)?;
         self.metrics
             .update_alerts(&self.store.firing_alerts()?, self.store.outbox_counts()?);
         for alert in &changes.fired {
@@ -163,7 +165,7 @@ impl Monitor {
             fired: changes.fired,
             resolved: changes.resolved,
             still_firing: changes.still_firing,
-            enqueued: changes.enqueued,
+            enqueued,
             errors: obs.errors.clone(),
         };
         let mut live = self.lock_live();

@@ -26,7 +26,9 @@ pub mod service;
 pub mod units;
 pub mod wrapped;
 
-pub use config::{ChannelKind, ChannelSpec, DeliveryPolicy, MonitorFile, RuleSettings};
+pub use config::{
+    ChannelKind, ChannelSpec, DeliveryPolicy, GroupBy, Grouping, MonitorFile, RuleSettings,
+};
 pub use dashboard::{DashboardState, router};
 pub use deliver::{DeliveryReport, Dispatcher};
 pub use engine::{EvaluationReport, Live, LiveState, Monitor, MonitorConfig};

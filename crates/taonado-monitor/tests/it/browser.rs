@@ -113,7 +113,6 @@ async fn chromium_renders_the_dashboard_with_data() {
                 block: Some(12),
             }],
             &rules,
-            &[],
             1_700_000_000,
         )
         .unwrap();

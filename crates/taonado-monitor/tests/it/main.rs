@@ -11,3 +11,4 @@ mod receiver;
 mod self_cycle;
 mod service;
 mod stack;
+mod storm;
