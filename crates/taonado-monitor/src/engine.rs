@@ -14,6 +14,7 @@ use crate::config::RuleSettings;
 use crate::deliver::{DeliveryReport, Dispatcher};
 use crate::error::Result;
 use crate::metrics::Metrics;
+use crate::miners::MinersView;
 use crate::observe::{Observation, Sample, observe};
 use crate::rules::evaluate;
 use crate::units::tao_f64;
@@ -41,6 +42,9 @@ pub struct LiveState {
     pub last_error: Option<String>,
     /// The indexer's rounds fail (the RPC endpoint is down): why, since when (unix s).
     pub rpc_failing: Option<(String, u64)>,
+    /// The per-miner view at the latest snapshot, and why its last read failed.
+    pub miners: Option<MinersView>,
+    pub miners_error: Option<String>,
 }
 
 impl LiveState {
@@ -160,6 +164,7 @@ impl Monitor {
                 None => tracing::info!(rule = %alert.rule, "resolved: {}", alert.summary),
             }
         }
+        self.refresh_miners().await;
         let report = EvaluationReport {
             block: obs.checkpoint_block,
             fired: changes.fired,
@@ -177,6 +182,34 @@ impl Monitor {
         live.ready = true;
         live.last_error = None;
         Ok(report)
+    }
+
+    /// Reads the per-miner view once per snapshot (the indexer takes one every few blocks).
+    async fn refresh_miners(&self) {
+        let snapshot = match self.store.latest_snapshot() {
+            Ok(Some(s)) => s,
+            Ok(None) => return,
+            Err(e) => {
+                self.lock_live().miners_error = Some(e.to_string());
+                return;
+            }
+        };
+        let current = self.lock_live().miners.as_ref().map(|m| m.block);
+        if current == Some(snapshot.block) {
+            return;
+        }
+        let read = crate::miners::read(&self.provider, &self.config.contracts, &snapshot).await;
+        let mut live = self.lock_live();
+        match read {
+            Ok(view) => {
+                live.miners = view;
+                live.miners_error = None;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "per-miner view not refreshed");
+                live.miners_error = Some(e);
+            }
+        }
     }
 
     /// Fills the charts' history from the stored snapshots (balances only; the other series

@@ -18,6 +18,7 @@ pub mod files;
 pub mod grafana;
 pub mod health;
 pub mod metrics;
+pub mod miners;
 pub mod notify;
 pub mod observe;
 pub mod rule_names;

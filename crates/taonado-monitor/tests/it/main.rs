@@ -6,6 +6,7 @@
 mod browser;
 mod e2e;
 mod email;
+mod miners;
 mod outbox;
 mod receiver;
 mod self_cycle;
