@@ -169,12 +169,42 @@ function renderCharts(samples) {
   }
 }
 
+// A u16 fixed-point share (weights, incentive) as a percentage of 65535.
+function share(v) {
+  if (v === null || v === undefined) return "–";
+  return (v / 655.35).toLocaleString("en-US", { maximumFractionDigits: 2, minimumFractionDigits: 2 }) + " %";
+}
+
+function renderMiners(m) {
+  const at = document.getElementById("miners-at");
+  if (!m.view) {
+    at.textContent = m.error ? m.error : "no snapshot yet";
+    fillRows("miners", []);
+    return;
+  }
+  const v = m.view;
+  at.textContent = "block " + v.block + ", " + v.weights_contract + ", goal " + v.deposit_goal_tao + " TAO" +
+    (v.mismatches ? ", " + v.mismatches + " weights differ from the recomputation" : "") + (m.error ? " (" + m.error + ")" : "");
+  fillRows("miners", v.miners.map((n) => {
+    const same = n.weight_onchain === n.weight_recomputed;
+    const addresses = n.burn ? "burn uid: associations never count" :
+      n.addresses.length === 0 ? "none" :
+      n.addresses.map((a) => a.address + " (" + a.wtao_tao + " WTAO, " + a.lifetime_deposits_tao + " deposited)").join("\n") +
+      (n.association_count > n.addresses.length ? "\n+" + (n.association_count - n.addresses.length) + " not counted" : "");
+    return [
+      { text: String(n.uid) }, { text: n.hotkey, cls: "mono" }, { text: addresses, cls: "mono lines" },
+      { text: n.wtao_tao + " TAO" }, { text: n.lifetime_deposits_tao + " TAO" },
+      { text: share(n.weight_onchain) }, { text: share(n.weight_recomputed), cls: same ? "yes" : "no" },
+      { text: share(n.incentive) }, { text: n.emission_tao + " TAO" }];
+  }));
+}
+
 function sev(a) { return { text: a.severity, cls: "sev-" + a.severity }; }
 
 async function refresh() {
   try {
-    const [summary, series, alerts] = await Promise.all(
-      ["/api/summary", "/api/series", "/api/alerts?limit=30"].map((u) => fetch(u).then((r) => {
+    const [summary, series, alerts, miners] = await Promise.all(
+      ["/api/summary", "/api/series", "/api/alerts?limit=30", "/api/miners"].map((u) => fetch(u).then((r) => {
         if (!r.ok) throw new Error(u + ": HTTP " + r.status);
         return r.json();
       })));
@@ -189,6 +219,7 @@ async function refresh() {
     document.getElementById("firing-count").textContent = alerts.firing.length ? "(" + alerts.firing.length + ")" : "";
     fillRows("firing", alerts.firing.map((a) => [sev(a), { text: a.rule }, { text: a.summary }, { text: ago(a.fired_at) }]));
     fillRows("recent", alerts.recent.map((a) => [{ text: a.state }, sev(a), { text: a.rule }, { text: a.summary }, { text: ago(a.updated_at) }]));
+    renderMiners(miners);
     fillRows("pools", summary.pools.map((p) => [
       { text: p.address, cls: "mono" }, { text: p.denomination_tao + " TAO" }, { text: fmt(p.balance_tao) + " TAO" },
       { text: String(p.anonymity_set) }, { text: String(p.withdrawals) },

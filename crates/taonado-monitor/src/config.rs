@@ -34,6 +34,13 @@
 //! max_backoff_secs = 600
 //! max_attempts = 20
 //! max_age_secs = 86400   # give up (dead letter) a day after queueing
+//!
+//! [grouping]             # Alertmanager's route timers; these are the defaults
+//! group_by = "rule"      # rule | alert (no grouping)
+//! group_wait_secs = 30   # a new group gathers this long before its first message
+//! critical_group_wait_secs = 0   # ... when its new alert is critical: at once
+//! group_interval_secs = 300      # changes in a group go out together, this far apart
+//! repeat_interval_secs = 14400   # a group still firing is told again (0: never)
 //! ```
 
 use alloy::primitives::U256;
@@ -41,6 +48,7 @@ use serde::Deserialize;
 
 use crate::error::{MonitorError, Result};
 use crate::rule_names::RULES;
+pub use taonado_store::groups::{GroupBy, Grouping};
 
 /// The whole file.
 #[derive(Clone, Debug, Deserialize)]
@@ -52,6 +60,8 @@ pub struct MonitorFile {
     pub channels: Vec<ChannelSpec>,
     #[serde(default)]
     pub delivery: DeliveryPolicy,
+    #[serde(default)]
+    pub grouping: Grouping,
 }
 
 impl MonitorFile {
@@ -81,6 +91,7 @@ impl MonitorFile {
             rules: RuleSettings::default(),
             channels: Vec::new(),
             delivery: DeliveryPolicy::default(),
+            grouping: Grouping::default(),
         }
     }
 }
@@ -252,6 +263,27 @@ mod tests {
         assert_eq!(file.rules.weight_interval_max_blocks, 120);
         assert_eq!(file.rules.gas_used_max, 2_000_000);
         assert!(file.channels.is_empty());
+        assert_eq!(file.grouping, Grouping::default());
+        assert_eq!(file.grouping.group_interval_secs, 300);
+    }
+
+    #[test]
+    fn grouping_is_configurable() {
+        let file = MonitorFile::parse(
+            "[grouping]\ngroup_by = \"alert\"\ngroup_wait_secs = 5\nrepeat_interval_secs = 0",
+        )
+        .unwrap();
+        assert_eq!(file.grouping.group_by, GroupBy::Alert);
+        assert_eq!(file.grouping.group_wait_secs, 5);
+        assert_eq!(file.grouping.repeat_interval_secs, 0);
+        assert_eq!(file.grouping.group_interval_secs, 300);
+        let err = MonitorFile::parse("[grouping]\ngroup_by = \"host\"")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("group_by") || err.contains("unknown variant"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -327,7 +359,8 @@ mod tests {
         fn any_rule_file_is_parsed_or_refused_on_one_line(
             lines in proptest::collection::vec(
                 proptest::sample::select(&[
-                    "[rules]", "[delivery]", "[[channels]]", "window_blocks = 100",
+                    "[rules]", "[delivery]", "[[channels]]", "[grouping]", "group_by = \"x\"",
+                    "group_interval_secs = -1", "window_blocks = 100",
                     "window_blocks = -5", "tx_success_rate_min = 1.5", "tx_success_rate_min = \"x\"",
                     "gas_spike_factor = nan", "disabled = [\"gas_price\", \"nope\"]",
                     "validator_balance_min_tao = \"0.1\"", "validator_balance_min_tao = \"-1\"",

@@ -14,6 +14,7 @@ use crate::config::RuleSettings;
 use crate::deliver::{DeliveryReport, Dispatcher};
 use crate::error::Result;
 use crate::metrics::Metrics;
+use crate::miners::MinersView;
 use crate::observe::{Observation, Sample, observe};
 use crate::rules::evaluate;
 use crate::trace::{FailureTraces, contract_names};
@@ -42,6 +43,9 @@ pub struct LiveState {
     pub last_error: Option<String>,
     /// The indexer's rounds fail (the RPC endpoint is down): why, since when (unix s).
     pub rpc_failing: Option<(String, u64)>,
+    /// The per-miner view at the latest snapshot, and why its last read failed.
+    pub miners: Option<MinersView>,
+    pub miners_error: Option<String>,
 }
 
 impl LiveState {
@@ -153,9 +157,11 @@ impl Monitor {
             &evaluation.active,
             &evaluation.evaluated,
             &evaluation.readings,
-            &self.dispatcher.channels(),
             now,
         )?;
+        // What is due goes into the outbox now (a critical of a quiet rule at once); the
+        // rest waits for its group's timers, which every delivery pass checks.
+        let enqueued = self.dispatcher.flush(now)?;
         self.metrics
             .update_alerts(&self.store.firing_alerts()?, self.store.outbox_counts()?);
         for alert in &changes.fired {
@@ -167,12 +173,13 @@ impl Monitor {
                 None => tracing::info!(rule = %alert.rule, "resolved: {}", alert.summary),
             }
         }
+        self.refresh_miners().await;
         let report = EvaluationReport {
             block: obs.checkpoint_block,
             fired: changes.fired,
             resolved: changes.resolved,
             still_firing: changes.still_firing,
-            enqueued: changes.enqueued,
+            enqueued,
             errors: obs.errors.clone(),
         };
         let mut live = self.lock_live();
@@ -184,6 +191,34 @@ impl Monitor {
         live.ready = true;
         live.last_error = None;
         Ok(report)
+    }
+
+    /// Reads the per-miner view once per snapshot (the indexer takes one every few blocks).
+    async fn refresh_miners(&self) {
+        let snapshot = match self.store.latest_snapshot() {
+            Ok(Some(s)) => s,
+            Ok(None) => return,
+            Err(e) => {
+                self.lock_live().miners_error = Some(e.to_string());
+                return;
+            }
+        };
+        let current = self.lock_live().miners.as_ref().map(|m| m.block);
+        if current == Some(snapshot.block) {
+            return;
+        }
+        let read = crate::miners::read(&self.provider, &self.config.contracts, &snapshot).await;
+        let mut live = self.lock_live();
+        match read {
+            Ok(view) => {
+                live.miners = view;
+                live.miners_error = None;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "per-miner view not refreshed");
+                live.miners_error = Some(e);
+            }
+        }
     }
 
     /// Fills the charts' history from the stored snapshots (balances only; the other series

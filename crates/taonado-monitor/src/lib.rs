@@ -18,6 +18,7 @@ pub mod files;
 pub mod grafana;
 pub mod health;
 pub mod metrics;
+pub mod miners;
 pub mod notify;
 pub mod observe;
 pub mod rule_names;
@@ -27,7 +28,9 @@ pub mod trace;
 pub mod units;
 pub mod wrapped;
 
-pub use config::{ChannelKind, ChannelSpec, DeliveryPolicy, MonitorFile, RuleSettings};
+pub use config::{
+    ChannelKind, ChannelSpec, DeliveryPolicy, GroupBy, Grouping, MonitorFile, RuleSettings,
+};
 pub use dashboard::{DashboardState, router};
 pub use deliver::{DeliveryReport, Dispatcher};
 pub use engine::{EvaluationReport, Live, LiveState, Monitor, MonitorConfig};

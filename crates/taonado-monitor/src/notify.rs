@@ -16,6 +16,7 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use serde::Serialize;
 use sha2::Sha256;
 use taonado_store::alerts::{AlertNotice, AlertRecord, Transition};
+use taonado_store::groups::GroupDigest;
 
 use crate::config::{ChannelKind, ChannelSpec};
 use crate::error::{MonitorError, Result};
@@ -38,6 +39,9 @@ pub struct Notification {
     pub alert: AlertRecord,
     /// For a resolution: the value the rule reads now.
     pub recovered: Option<String>,
+    /// For a group's digest: what changed in the group since its last notification.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digest: Option<GroupDigest>,
 }
 
 impl Notification {
@@ -48,6 +52,7 @@ impl Notification {
             transition: notice.transition,
             alert: notice.alert,
             recovered: notice.recovered,
+            digest: notice.digest,
         }
     }
 
@@ -59,8 +64,9 @@ impl Notification {
             Transition::Test => "TEST",
         };
         // A resolution leads with the recovered value; the summary still says why it fired.
-        let what = match (&self.transition, &self.recovered) {
-            (Transition::Resolved, Some(now)) => {
+        let what = match (&self.digest, &self.transition, &self.recovered) {
+            (Some(digest), _, _) => digest_text(digest, &self.alert),
+            (None, Transition::Resolved, Some(now)) => {
                 format!("now {now} (fired: {})", self.alert.summary)
             }
             _ => self.alert.summary.clone(),
@@ -73,7 +79,7 @@ impl Notification {
     }
 
     fn body_text(&self) -> String {
-        format!(
+        let mut text = format!(
             "{}\n\nrule: {}\ndedup key: {}\nblock: {}\ndetails: {}\n",
             self.headline(),
             self.alert.rule,
@@ -82,8 +88,59 @@ impl Notification {
                 .block
                 .map_or_else(|| "-".to_owned(), |b| b.to_string()),
             self.alert.details
-        )
+        );
+        if let Some(d) = &self.digest {
+            for (label, alerts) in [("fired", &d.fired), ("resolved", &d.resolved)] {
+                for a in alerts {
+                    text.push_str(&format!("{label}: {}\n", a.summary));
+                }
+            }
+        }
+        text
     }
+}
+
+/// `45 s`, `2 min`, `3 h`: a span for a digest's headline.
+fn span(secs: u64) -> String {
+    match secs {
+        0..=89 => format!("{secs} s"),
+        90..=5399 => format!("{} min", (secs + 30) / 60),
+        _ => format!("{} h", (secs + 1800) / 3600),
+    }
+}
+
+/// A digest in one line: how many alerts of the rule fired over how long, what changed
+/// since the last message, and, once they resolved, what the rule reads now.
+fn digest_text(d: &GroupDigest, latest: &AlertRecord) -> String {
+    let what = crate::rule_names::plural(&d.rule);
+    let over = span(d.last_fired_at.saturating_sub(d.opened_at));
+    if d.repeat {
+        return format!(
+            "{} {what} still firing (the first for {}); latest: {}",
+            d.firing,
+            span(latest.updated_at.saturating_sub(d.opened_at)),
+            latest.summary
+        );
+    }
+    let mut text = format!("{} {what} in {over}", d.fired_total);
+    let mut changes = Vec::new();
+    if d.new_fired > 0 && d.new_fired != d.fired_total {
+        changes.push(format!("{} new since the last message", d.new_fired));
+    }
+    if d.firing > 0 {
+        changes.push(format!("{} still firing", d.firing));
+    }
+    if d.new_resolved > 0 {
+        changes.push(format!("{} resolved", d.new_resolved));
+    }
+    if !changes.is_empty() {
+        text.push_str(&format!(" ({})", changes.join(", ")));
+    }
+    match (&d.recovered, d.firing) {
+        (Some(now), 0) => text.push_str(&format!("; now {now}")),
+        _ => text.push_str(&format!("; latest: {}", latest.summary)),
+    }
+    text
 }
 
 /// Why a send failed, and whether trying again can help.
@@ -529,15 +586,22 @@ mod tests {
             .cloned()
             .collect();
         assert_eq!(active.len(), 1);
+        let grouping = crate::config::Grouping::per_alert();
         store
-            .apply_evaluation(&active, &only_rate, &fired.readings, &channels, 1)
+            .apply_evaluation(&active, &only_rate, &fired.readings, 1)
             .expect("fires");
+        store
+            .flush_alert_groups(&grouping, &channels, 1)
+            .expect("queued");
         storm.tx = Some(stats(15));
         let healed = evaluate(&storm, &settings);
         let changes = store
-            .apply_evaluation(&[], &only_rate, &healed.readings, &channels, 2)
+            .apply_evaluation(&[], &only_rate, &healed.readings, 2)
             .expect("resolves");
         assert_eq!(changes.resolved.len(), 1);
+        store
+            .flush_alert_groups(&grouping, &channels, 2)
+            .expect("queued");
         let message = store
             .recent_messages(10)
             .expect("the outbox")

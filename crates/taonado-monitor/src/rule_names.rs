@@ -22,3 +22,19 @@ pub const RULES: &[&str] = &[
     VALIDATOR_BALANCE_LOW,
     SELF_WITHDRAWAL,
 ];
+
+/// What a rule's alerts are, in the plural, for a digest ("7 reverted transactions").
+pub fn plural(rule: &str) -> String {
+    match rule {
+        TX_SUCCESS_RATE => "low transaction success rate alerts".into(),
+        GAS_PRICE => "high gas price alerts".into(),
+        WEIGHT_INTERVAL => "weight interval alerts".into(),
+        WTAO_SUPPLY_DISCREPANCY => "WTAO supply discrepancies".into(),
+        POOL_BALANCE_DISCREPANCY => "pool balance discrepancies".into(),
+        FAILED_TRANSACTION => "reverted transactions".into(),
+        GAS_USED => "transactions above the gas threshold".into(),
+        VALIDATOR_BALANCE_LOW => "low bounty balance alerts".into(),
+        SELF_WITHDRAWAL => "self-withdrawals".into(),
+        other => format!("{other} alerts"),
+    }
+}

@@ -156,7 +156,8 @@ impl MonitorService {
         let indexer = Indexer::new(indexer_config, store.clone())
             .await
             .map_err(|e| MonitorError::IndexerStart(Box::new(e)))?;
-        let dispatcher = Dispatcher::new(store.clone(), network.clone(), notifiers, file.delivery);
+        let dispatcher = Dispatcher::new(store.clone(), network.clone(), notifiers, file.delivery)
+            .with_grouping(file.grouping);
         let monitor = Monitor::new(
             store,
             provider,

@@ -228,82 +228,97 @@ pub async fn run_simulation(
             }
             _ = ticker.tick() => {}
         }
-        let mut block = block_number(provider).await?;
-        if block == last_block {
-            // Instant-mining chain: nothing happens between transactions, so advance it.
-            subnet.mine(1).await?;
-            block = block_number(provider).await?;
-        }
-        last_block = block;
+        // A step (a proof, a transaction waiting for its block) is abandoned when the stop
+        // flag flips, so a stop at a block limit is not carried past it by a long step.
+        let step = async {
+            let mut block = block_number(provider).await?;
+            if block == last_block {
+                // Instant-mining chain: nothing happens between transactions, so advance it.
+                subnet.mine(1).await?;
+                block = block_number(provider).await?;
+            }
+            last_block = block;
 
-        let due =
-            last_weights_block.is_none_or(|last| block >= last + config.weights_interval_blocks);
-        if due {
-            // Alternate the owner's path and the public path a miner is paid for.
-            let public = owner != funder_address || report.weight_sets % 2 == 1;
-            let (caller, caller_address) = if public {
-                let miner = &miners[report.weight_sets % miners.len()];
-                (&miner.provider, miner.address)
-            } else {
-                (&funder_provider, funder_address)
-            };
-            match set_weights(caller, caller_address, validator, public).await {
-                Ok((tx, set_block, path, values)) => {
-                    if let WeightsPath::Public { refunded_wei, .. } = path {
-                        report.bounty_paid_wei += refunded_wei;
+            let due = last_weights_block
+                .is_none_or(|last| block >= last + config.weights_interval_blocks);
+            if due {
+                // Alternate the owner's path and the public path a miner is paid for.
+                let public = owner != funder_address || report.weight_sets % 2 == 1;
+                let (caller, caller_address) = if public {
+                    let miner = &miners[report.weight_sets % miners.len()];
+                    (&miner.provider, miner.address)
+                } else {
+                    (&funder_provider, funder_address)
+                };
+                match set_weights(caller, caller_address, validator, public).await {
+                    Ok((tx, set_block, path, values)) => {
+                        if let WeightsPath::Public { refunded_wei, .. } = path {
+                            report.bounty_paid_wei += refunded_wei;
+                        }
+                        report.weight_sets += 1;
+                        last_weights_block = Some(set_block);
+                        observer.event(&SimulationEvent::WeightsSet {
+                            tx,
+                            block: set_block,
+                            path,
+                            weights: values,
+                        });
                     }
-                    report.weight_sets += 1;
-                    last_weights_block = Some(set_block);
-                    observer.event(&SimulationEvent::WeightsSet {
-                        tx,
-                        block: set_block,
-                        path,
-                        weights: values,
-                    });
+                    Err(err) => {
+                        report.weight_failures += 1;
+                        // Try again next interval rather than every tick.
+                        last_weights_block = Some(block);
+                        observer.event(&SimulationEvent::WeightsFailed {
+                            block,
+                            reason: err.to_string(),
+                        });
+                    }
                 }
-                Err(err) => {
-                    report.weight_failures += 1;
-                    // Try again next interval rather than every tick.
-                    last_weights_block = Some(block);
-                    observer.event(&SimulationEvent::WeightsFailed {
+            }
+
+            if let Some((mixer, traffic)) = &mixer
+                && last_mixer_block.is_none_or(|last| block >= last + traffic.interval_blocks)
+            {
+                last_mixer_block = Some(block);
+                match mix_once(mixer, traffic, funder_address, &mut open_note).await {
+                    Ok(event) => {
+                        match &event {
+                            SimulationEvent::MixerDeposit { .. } => report.mixer_deposits += 1,
+                            SimulationEvent::MixerWithdrawal { .. } => {
+                                report.mixer_withdrawals += 1
+                            }
+                            _ => {}
+                        }
+                        observer.event(&event);
+                    }
+                    Err(err) => observer.event(&SimulationEvent::MixerFailed {
                         block,
                         reason: err.to_string(),
-                    });
+                    }),
                 }
             }
-        }
 
-        if let Some((mixer, traffic)) = &mixer
-            && last_mixer_block.is_none_or(|last| block >= last + traffic.interval_blocks)
-        {
-            last_mixer_block = Some(block);
-            match mix_once(mixer, traffic, funder_address, &mut open_note).await {
-                Ok(event) => {
-                    match &event {
-                        SimulationEvent::MixerDeposit { .. } => report.mixer_deposits += 1,
-                        SimulationEvent::MixerWithdrawal { .. } => report.mixer_withdrawals += 1,
-                        _ => {}
-                    }
-                    observer.event(&event);
-                }
-                Err(err) => observer.event(&SimulationEvent::MixerFailed {
+            let epoch = subnet.epoch_index().await?;
+            if epoch != last_epoch {
+                last_epoch = epoch;
+                report.epochs += 1;
+                let incentives = subnet.incentives().await?;
+                let emissions = subnet.emissions().await?;
+                observer.event(&SimulationEvent::Epoch {
                     block,
-                    reason: err.to_string(),
-                }),
+                    incentives,
+                    emissions,
+                });
             }
-        }
-
-        let epoch = subnet.epoch_index().await?;
-        if epoch != last_epoch {
-            last_epoch = epoch;
-            report.epochs += 1;
-            let incentives = subnet.incentives().await?;
-            let emissions = subnet.emissions().await?;
-            observer.event(&SimulationEvent::Epoch {
-                block,
-                incentives,
-                emissions,
-            });
+            Ok::<(), OpsError>(())
+        };
+        let stop = async {
+            let _ = shutdown.wait_for(|s| *s).await;
+        };
+        tokio::select! {
+            biased;
+            () = stop => break,
+            done = step => done?,
         }
     }
 

@@ -21,6 +21,9 @@ use crate::tx;
 use taonado_contracts::bindings::{EvmValidator, WeightsV3};
 
 pub use crate::error::validator::ValidatorError;
+pub use estimate::RefundEstimate;
+
+mod estimate;
 
 /// The revert string of the interval check (`intervalPassed` modifier).
 pub const INTERVAL_REVERT: &str = "Weight set interval has not passed";
@@ -88,6 +91,11 @@ pub struct WeightsRound {
     pub refunded_wei: U256,
     /// The bounty part of the refund.
     pub bounty_wei: U256,
+    /// For a public call: its cost against the refund, estimated before it was sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub estimate: Option<RefundEstimate>,
+    /// Said before the transaction was sent (a call that costs more than it pays back).
+    pub warnings: Vec<String>,
 }
 
 /// Reads the EvmValidator's state at the latest block.
@@ -222,6 +230,38 @@ async fn set_weights_with(
         };
         return Err(ValidatorError::WouldRevert { call: name, reason }.into());
     }
+    let (estimate, warnings) = match mode {
+        ValidatorMode::Operator => (None, Vec::new()),
+        ValidatorMode::Public { .. } => {
+            let estimate = estimate::estimate(
+                provider,
+                state.validator,
+                &call,
+                state.last_set_block,
+                state.bounty_wei,
+            )
+            .await?;
+            let mut warnings = Vec::new();
+            if estimate.loses() {
+                let warning = format!(
+                    "{name} should cost about {} TAO ({} gas at {} wei) and pay back {} TAO: {} TAO more than it refunds, because {} gas fall outside what the contract refunds (its refundOverhead covers {}) and the bounty is {} TAO; the overhead is {}",
+                    taonado_types::format_tao(estimate.cost_wei),
+                    estimate.gas_estimate,
+                    estimate.gas_price_wei,
+                    taonado_types::format_tao(estimate.refund_wei),
+                    taonado_types::format_tao(estimate.net_wei.unsigned_abs()),
+                    estimate.overhead_gas,
+                    estimate.refund_overhead_gas,
+                    taonado_types::format_tao(estimate.bounty_wei),
+                    estimate.basis
+                );
+                // Said before anything is sent, and kept in the report.
+                tracing::warn!("{warning}");
+                warnings.push(warning);
+            }
+            (Some(estimate), warnings)
+        }
+    };
     let receipt = tx::send_and_confirm(provider, call, &format!("EvmValidator.{name}")).await?;
     let paid = receipt
         .inner
@@ -242,6 +282,8 @@ async fn set_weights_with(
         gas_spent_wei: U256::from(receipt.gas_used) * U256::from(receipt.effective_gas_price),
         refunded_wei,
         bounty_wei,
+        estimate,
+        warnings,
     })
 }
 

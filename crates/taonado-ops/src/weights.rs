@@ -320,10 +320,15 @@ impl WeightsReader {
 
     /// What WeightsV3 adds up for each of `uids` (with their hotkeys).
     pub(crate) async fn all_uid_deposits(&self, uids: &[(u16, B256)]) -> Result<Vec<UidDeposits>> {
-        let reads = uids.iter().map(|&(uid, hotkey)| {
-            let reader = self.clone();
-            async move { reader.uid_deposits(uid, hotkey).await }
-        });
+        // Collected first: a borrowing iterator held across the await would keep callers'
+        // futures from being provably Send.
+        let reads: Vec<_> = uids
+            .iter()
+            .map(|&(uid, hotkey)| {
+                let reader = self.clone();
+                async move { reader.uid_deposits(uid, hotkey).await }
+            })
+            .collect();
         in_order(reads).await
     }
 
@@ -457,6 +462,16 @@ pub async fn compare(
 ) -> Result<WeightsComparison> {
     let block = resolve_block(provider, block).await?;
     let weights = live_weights(provider, addresses, Some(BlockId::number(block))).await?;
+    compare_with(provider, weights, block).await
+}
+
+/// [`compare`] for a weights contract the caller already resolved (the monitor follows the
+/// one its deployment names), at `block`.
+pub async fn compare_with(
+    provider: &DynProvider,
+    weights: LiveWeights,
+    block: u64,
+) -> Result<WeightsComparison> {
     let reader = WeightsReader::new(provider, weights.address, block).await?;
     let deposit_goal = reader.deposit_goal().await?;
     let onchain = reader.onchain_normalized().await?;

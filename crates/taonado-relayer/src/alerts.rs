@@ -83,6 +83,7 @@ pub fn notification(
             transition,
             alert,
             recovered: (transition == Transition::Resolved).then(|| format!("{tao} TAO")),
+            digest: None,
         },
     ))
 }

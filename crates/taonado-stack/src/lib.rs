@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use alloy::primitives::{Address, B256, U256};
-use alloy::providers::DynProvider;
+use alloy::providers::{DynProvider, Provider as _};
 use alloy::signers::local::PrivateKeySigner;
 use taonado_config::{Config, NetworkConfig};
 use taonado_devnet::{DevnetConfig, DevnetHandle};
@@ -120,6 +120,15 @@ pub struct StackReport {
     pub simulation: Option<SimulationReport>,
     pub monitor: Option<MonitorReport>,
     pub relayer: Option<taonado_relayer::RelayerReport>,
+    pub blocks: BlockSpan,
+}
+
+/// The chain's head when the simulation and monitor started and when they stopped:
+/// `--exit-after-blocks N` stops at `start + N`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct BlockSpan {
+    pub start: u64,
+    pub end: u64,
 }
 
 /// The dev account the stack's relayer signs with (the simulation uses the first ones).
@@ -273,7 +282,7 @@ async fn run_on(
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let start_block = handle.block_number();
-    let stopper = wait_for_stop(plan, handle, shutdown, start_block);
+    let stopper = wait_for_stop(plan, handle, &provider, shutdown, start_block);
     let simulating = async {
         let simulation = match &plan.simulation {
             None => {
@@ -339,6 +348,10 @@ async fn run_on(
         simulation,
         monitor,
         relayer,
+        blocks: BlockSpan {
+            start: start_block,
+            end: handle.block_number(),
+        },
     })
 }
 
@@ -392,6 +405,7 @@ async fn start_monitor(
 async fn wait_for_stop(
     plan: &StackPlan,
     handle: &DevnetHandle,
+    provider: &DynProvider,
     mut shutdown: watch::Receiver<bool>,
     start_block: u64,
 ) {
@@ -405,12 +419,33 @@ async fn wait_for_stop(
         let Some(n) = plan.exit_after_blocks else {
             return std::future::pending().await;
         };
-        // The chain is in this process: watching its head costs no RPC.
-        let mut ticks = tokio::time::interval(Duration::from_millis(50));
-        while handle.block_number() < start_block.saturating_add(n) {
-            ticks.tick().await;
+        // Watched on a task of its own: the simulation proves withdrawals on its task's
+        // thread, and a watcher polled beside it would only see the head after the proof.
+        // Checked far more often than a block is made (250 ms with --fast).
+        let target = start_block.saturating_add(n);
+        let provider = provider.clone();
+        let watcher = tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(LIMIT_POLL);
+            loop {
+                ticks.tick().await;
+                match provider.get_block_number().await {
+                    Ok(head) if head >= target => break,
+                    Ok(_) => {}
+                    Err(e) => tracing::debug!(error = %e, "reading the head for the block limit"),
+                }
+            }
+            // The chain makes no block after this one: a simulation step still running (a
+            // mixer proof takes many blocks' time) is abandoned instead of carried past it.
+            freeze(&provider).await;
+        });
+        if let Err(e) = watcher.await {
+            tracing::warn!(error = %e, "the block-limit watcher stopped");
         }
-        tracing::info!(blocks = n, "block limit reached, stopping");
+        tracing::info!(
+            blocks = n,
+            block = handle.block_number(),
+            "block limit reached, stopping"
+        );
     };
     let requested = async {
         if shutdown.wait_for(|s| *s).await.is_err() {
@@ -423,6 +458,21 @@ async fn wait_for_stop(
         () = deadline => tracing::info!("time limit reached, stopping"),
         () = blocks => {}
         () = handle.stopped() => tracing::warn!("the devnet stopped by itself"),
+    }
+}
+
+/// How often the block limit is checked.
+const LIMIT_POLL: Duration = Duration::from_millis(10);
+
+/// Stops the devnet making blocks: neither on its timer nor for each transaction.
+async fn freeze(provider: &DynProvider) {
+    for (method, arg) in [
+        ("evm_setAutomine", serde_json::json!([false])),
+        ("evm_setIntervalMining", serde_json::json!([0])),
+    ] {
+        if let Err(e) = taonado_ops::subnet::dev_rpc(provider, method, arg).await {
+            tracing::warn!(method, error = %e, "could not stop the devnet making blocks");
+        }
     }
 }
 

@@ -1,6 +1,8 @@
-//! Alert state for the monitor: one row per firing episode of a dedup key, with the
-//! notifications each transition needs written to the outbox in the same transaction, so
-//! a state change and its delivery are never separated by a crash.
+//! Alert state for the monitor: one row per firing episode of a dedup key. A transition is
+//! recorded with its announcement pending (`fired_notified_at`/`resolved_notified_at` NULL);
+//! [`crate::groups`] turns pending transitions into notifications, grouped and paced, and
+//! marks them announced in the transaction that writes the outbox, so a state change and
+//! its delivery are never separated by a crash.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -156,6 +158,10 @@ pub struct AlertNotice {
     /// summary still says why it fired.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recovered: Option<String>,
+    /// For a notification about several alerts of one group: what changed in the group
+    /// since its last notification (`alert` is then the group's most severe, latest alert).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<crate::groups::GroupDigest>,
 }
 
 /// What one [`Store::apply_alerts`] changed.
@@ -165,8 +171,6 @@ pub struct AlertChanges {
     pub resolved: Vec<AlertRecord>,
     /// Alerts that were already firing and still are.
     pub still_firing: usize,
-    /// Outbox messages written.
-    pub enqueued: usize,
     /// What the rule of each resolved alert reads now, by dedup key (when known).
     pub recovered: BTreeMap<String, String>,
 }
@@ -174,9 +178,9 @@ pub struct AlertChanges {
 /// Idempotency keys of dead-letter notices start with this.
 pub const DEAD_LETTER_PREFIX: &str = "dead-";
 
-const ALERT_COLUMNS: &str = "id, dedup_key, rule, severity, state, summary, details, block, fired_at, updated_at, resolved_at";
+pub(crate) const ALERT_COLUMNS: &str = "id, dedup_key, rule, severity, state, summary, details, block, fired_at, updated_at, resolved_at";
 
-fn alert_row(r: &Row<'_>) -> rusqlite::Result<AlertRecord> {
+pub(crate) fn alert_row(r: &Row<'_>) -> rusqlite::Result<AlertRecord> {
     let severity: String = r.get(3)?;
     let state: String = r.get(4)?;
     let details: String = r.get(6)?;
@@ -216,23 +220,28 @@ fn to_i64(what: &'static str, value: u64) -> Result<i64> {
     })
 }
 
-fn notice_json(
-    transition: Transition,
-    alert: &AlertRecord,
-    recovered: Option<&str>,
-) -> Result<String> {
-    serde_json::to_string(&AlertNotice {
-        transition,
-        alert: alert.clone(),
-        recovered: recovered.map(str::to_owned),
-    })
-    .map_err(|e| StoreError::Corrupt {
+pub(crate) fn notice_json(notice: &AlertNotice) -> Result<String> {
+    serde_json::to_string(notice).map_err(|e| StoreError::Corrupt {
         what: "alert notice",
         detail: e.to_string(),
     })
 }
 
-fn enqueue_notice(
+fn single_notice(
+    transition: Transition,
+    alert: &AlertRecord,
+    recovered: Option<&str>,
+) -> Result<String> {
+    notice_json(&AlertNotice {
+        transition,
+        alert: alert.clone(),
+        recovered: recovered.map(str::to_owned),
+        digest: None,
+    })
+}
+
+/// One transition of one alert, announced alone, on every channel.
+pub(crate) fn enqueue_notice(
     tx: &Transaction<'_>,
     channels: &[String],
     transition: Transition,
@@ -240,7 +249,7 @@ fn enqueue_notice(
     recovered: Option<&str>,
     now: u64,
 ) -> Result<usize> {
-    let payload = notice_json(transition, alert, recovered)?;
+    let payload = single_notice(transition, alert, recovered)?;
     let identity = fired_identity(tx, alert.id)?;
     for channel in channels {
         let key = idempotency_key(alert, &identity, transition, channel);
@@ -251,9 +260,9 @@ fn enqueue_notice(
 
 /// Where an alert first fired: chain id, block number and block hash (empty for alerts
 /// recorded before the columns existed, or fired before anything was indexed).
-type FiredAt = (Option<i64>, Option<i64>, Option<Vec<u8>>);
+pub(crate) type FiredAt = (Option<i64>, Option<i64>, Option<Vec<u8>>);
 
-fn fired_identity(tx: &Transaction<'_>, id: i64) -> Result<FiredAt> {
+pub(crate) fn fired_identity(tx: &Transaction<'_>, id: i64) -> Result<FiredAt> {
     tx.query_row(
         "SELECT fired_chain_id, fired_block, fired_block_hash FROM alerts WHERE id = ?1",
         params![id],
@@ -267,29 +276,37 @@ fn fired_identity(tx: &Transaction<'_>, id: i64) -> Result<FiredAt> {
 /// `alert-<keccak256 of the alert's identity>`: rule, dedup key, transition, channel, and
 /// the chain, block, block hash and time it first fired. The same notice always gets the
 /// same key (a receiver dedups retries); two different alerts never share one.
-fn idempotency_key(
+pub(crate) fn idempotency_key(
     alert: &AlertRecord,
     (chain_id, block, hash): &FiredAt,
     transition: Transition,
     channel: &str,
 ) -> String {
+    identity_key(
+        "alert-",
+        &[
+            alert.rule.as_bytes(),
+            alert.dedup_key.as_bytes(),
+            transition.as_str().as_bytes(),
+            channel.as_bytes(),
+            &chain_id.unwrap_or(-1).to_be_bytes(),
+            &block.unwrap_or(-1).to_be_bytes(),
+            hash.as_deref().unwrap_or_default(),
+            &alert.fired_at.to_be_bytes(),
+        ],
+    )
+}
+
+/// `<prefix><first 16 bytes of keccak256 of the parts, each length-prefixed>`: length
+/// prefixes make sure no two different tuples hash the same bytes.
+pub(crate) fn identity_key(prefix: &str, parts: &[&[u8]]) -> String {
     let mut identity = Vec::new();
-    for part in [
-        alert.rule.as_bytes(),
-        alert.dedup_key.as_bytes(),
-        transition.as_str().as_bytes(),
-        channel.as_bytes(),
-        &chain_id.unwrap_or(-1).to_be_bytes(),
-        &block.unwrap_or(-1).to_be_bytes(),
-        hash.as_deref().unwrap_or_default(),
-        &alert.fired_at.to_be_bytes(),
-    ] {
-        // Length-prefixed, so no two different tuples hash the same bytes.
+    for part in parts {
         identity.extend_from_slice(&(part.len() as u64).to_be_bytes());
         identity.extend_from_slice(part);
     }
     format!(
-        "alert-{}",
+        "{prefix}{}",
         alloy_primitives::hex::encode(&keccak256(&identity)[..16])
     )
 }
@@ -311,23 +328,21 @@ impl Store {
         &self,
         active: &[ActiveAlert],
         evaluated_rules: &BTreeSet<String>,
-        channels: &[String],
         now: u64,
     ) -> Result<AlertChanges> {
-        self.apply_evaluation(active, evaluated_rules, &BTreeMap::new(), channels, now)
+        self.apply_evaluation(active, evaluated_rules, &BTreeMap::new(), now)
     }
 
     /// Records one evaluation: alerts in `active` that were not firing start firing, firing
     /// alerts of a rule in `evaluated_rules` that are no longer active resolve (rules that
-    /// could not be evaluated keep their state). Each transition enqueues one message per
-    /// channel in the same transaction. A resolution's message carries what the rule reads
-    /// now, from `readings` by dedup key, else by rule.
+    /// could not be evaluated keep their state). Each transition waits to be announced by
+    /// [`Store::flush_alert_groups`]; a resolution keeps what the rule reads now, from
+    /// `readings` by dedup key, else by rule, for its message.
     pub fn apply_evaluation(
         &self,
         active: &[ActiveAlert],
         evaluated_rules: &BTreeSet<String>,
         readings: &BTreeMap<String, String>,
-        channels: &[String],
         now: u64,
     ) -> Result<AlertChanges> {
         let now_i = to_i64("time", now)?;
@@ -381,8 +396,6 @@ impl Store {
                     updated_at: now,
                     resolved_at: None,
                 };
-                changes.enqueued +=
-                    enqueue_notice(tx, channels, Transition::Fired, &record, None, now)?;
                 changes.fired.push(record);
             }
             for mut record in firing {
@@ -390,26 +403,19 @@ impl Store {
                 if active_again || !evaluated_rules.contains(&record.rule) {
                     continue;
                 }
+                let recovered = readings
+                    .get(&record.dedup_key)
+                    .or_else(|| readings.get(&record.rule))
+                    .map(String::as_str);
                 tx.execute(
-                    "UPDATE alerts SET state = 'resolved', resolved_at = ?2, updated_at = ?2 WHERE id = ?1",
-                    params![record.id, now_i],
+                    "UPDATE alerts SET state = 'resolved', resolved_at = ?2, updated_at = ?2, recovered = ?3
+                     WHERE id = ?1",
+                    params![record.id, now_i, recovered],
                 )
                 .op("resolving an alert")?;
                 record.state = AlertState::Resolved;
                 record.resolved_at = Some(now);
                 record.updated_at = now;
-                let recovered = readings
-                    .get(&record.dedup_key)
-                    .or_else(|| readings.get(&record.rule))
-                    .map(String::as_str);
-                changes.enqueued += enqueue_notice(
-                    tx,
-                    channels,
-                    Transition::Resolved,
-                    &record,
-                    recovered,
-                    now,
-                )?;
                 if let Some(text) = recovered {
                     changes
                         .recovered
@@ -441,7 +447,7 @@ impl Store {
             updated_at: now,
             resolved_at: None,
         };
-        let payload = notice_json(Transition::Test, &record, None)?;
+        let payload = single_notice(Transition::Test, &record, None)?;
         self.with_tx(|tx| {
             // The sequence makes two tests in the same second distinct messages.
             let seq: i64 = tx
@@ -486,7 +492,7 @@ impl Store {
             updated_at: now,
             resolved_at: None,
         };
-        let payload = notice_json(Transition::Fired, &record, None)?;
+        let payload = single_notice(Transition::Fired, &record, None)?;
         self.with_tx(|tx| {
             let mut keys = Vec::new();
             for channel in channels.iter().filter(|c| *c != dead_channel) {
@@ -546,6 +552,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::groups::Grouping;
 
     fn active(key: &str, rule: &str) -> ActiveAlert {
         ActiveAlert {
@@ -562,27 +569,42 @@ mod tests {
         names.iter().map(|s| (*s).to_owned()).collect()
     }
 
+    /// Applies, then tells every transition at once (no grouping); returns the changes and
+    /// the notifications enqueued per channel.
+    fn apply(
+        store: &Store,
+        active: &[ActiveAlert],
+        evaluated: &BTreeSet<String>,
+        channels: &[String],
+        now: u64,
+    ) -> (AlertChanges, usize) {
+        let changes = store.apply_alerts(active, evaluated, now).unwrap();
+        let told = store
+            .flush_alert_groups(&Grouping::per_alert(), channels, now)
+            .unwrap();
+        (changes, told.len())
+    }
+
     #[test]
     fn fires_once_resolves_once_and_enqueues_each_transition_per_channel() {
         let store = Store::open_in_memory().unwrap();
         let channels = vec!["hook".to_owned(), "mail".to_owned()];
         let evaluated = rules(&["gas"]);
         let a = active("gas:avg", "gas");
-        let first = store
-            .apply_alerts(std::slice::from_ref(&a), &evaluated, &channels, 10)
-            .unwrap();
+        let (first, told) = apply(&store, std::slice::from_ref(&a), &evaluated, &channels, 10);
         assert_eq!(first.fired.len(), 1);
-        assert_eq!(first.enqueued, 2);
-        let again = store.apply_alerts(&[a], &evaluated, &channels, 11).unwrap();
+        assert_eq!(told, 1);
+        assert_eq!(store.outbox_counts().unwrap().pending, 2);
+        let (again, told) = apply(&store, &[a], &evaluated, &channels, 11);
         assert!(again.fired.is_empty());
         assert_eq!(again.still_firing, 1);
-        assert_eq!(again.enqueued, 0);
+        assert_eq!(told, 0);
         assert_eq!(store.firing_alerts().unwrap().len(), 1);
 
-        let cleared = store.apply_alerts(&[], &evaluated, &channels, 12).unwrap();
+        let (cleared, told) = apply(&store, &[], &evaluated, &channels, 12);
         assert_eq!(cleared.resolved.len(), 1);
         assert_eq!(cleared.resolved[0].resolved_at, Some(12));
-        assert_eq!(cleared.enqueued, 2);
+        assert_eq!(told, 1);
         assert!(store.firing_alerts().unwrap().is_empty());
         let recent = store.recent_alerts(10).unwrap();
         assert_eq!(recent.len(), 1);
@@ -594,17 +616,14 @@ mod tests {
     fn rules_that_were_not_evaluated_keep_their_alerts() {
         let store = Store::open_in_memory().unwrap();
         let channels = vec!["hook".to_owned()];
-        store
-            .apply_alerts(
-                &[active("k", "balance")],
-                &rules(&["balance"]),
-                &channels,
-                1,
-            )
-            .unwrap();
-        let changes = store
-            .apply_alerts(&[], &rules(&["gas"]), &channels, 2)
-            .unwrap();
+        apply(
+            &store,
+            &[active("k", "balance")],
+            &rules(&["balance"]),
+            &channels,
+            1,
+        );
+        let (changes, _) = apply(&store, &[], &rules(&["gas"]), &channels, 2);
         assert!(changes.resolved.is_empty());
         assert_eq!(store.firing_alerts().unwrap().len(), 1);
     }
@@ -614,13 +633,9 @@ mod tests {
         let store = Store::open_in_memory().unwrap();
         let channels = vec!["hook".to_owned()];
         let evaluated = rules(&["r"]);
-        store
-            .apply_alerts(&[active("k", "r")], &evaluated, &channels, 1)
-            .unwrap();
-        store.apply_alerts(&[], &evaluated, &channels, 2).unwrap();
-        let again = store
-            .apply_alerts(&[active("k", "r")], &evaluated, &channels, 3)
-            .unwrap();
+        apply(&store, &[active("k", "r")], &evaluated, &channels, 1);
+        apply(&store, &[], &evaluated, &channels, 2);
+        let (again, _) = apply(&store, &[active("k", "r")], &evaluated, &channels, 3);
         assert_eq!(again.fired.len(), 1);
         assert_eq!(store.recent_alerts(10).unwrap().len(), 2);
         assert_eq!(store.outbox_counts().unwrap().pending, 3);

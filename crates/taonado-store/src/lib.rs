@@ -9,6 +9,7 @@
 pub mod alerts;
 mod codec;
 mod error;
+pub mod groups;
 pub mod migrations;
 pub mod outbox;
 pub mod queries;

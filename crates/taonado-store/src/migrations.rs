@@ -35,6 +35,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "alert_fired_block",
         sql: crate::alerts::FIRED_BLOCK_SQL,
     },
+    Migration {
+        version: 102,
+        name: "alert_groups",
+        sql: crate::groups::MIGRATION_SQL,
+    },
 ];
 
 const INDEXER_V1: &str = r#"

@@ -575,19 +575,28 @@ fn idempotency_keys_name_the_alert_not_the_row() {
     let first = store();
     first.write_batch(&chain(0..=4, 0), None).unwrap();
     first
-        .apply_alerts(&[alert("gas:avg", "gas")], &rules, &channels, 100)
+        .apply_alerts(&[alert("gas:avg", "gas")], &rules, 100)
+        .unwrap();
+    first
+        .flush_alert_groups(&crate::groups::Grouping::per_alert(), &channels, 100)
         .unwrap();
     // A rebuilt database: another alert is row 1 again, on another branch of blocks.
     let rebuilt = store();
     rebuilt.write_batch(&chain(0..=4, 1), None).unwrap();
     rebuilt
-        .apply_alerts(&[alert("balance:low", "balance")], &rules, &channels, 100)
+        .apply_alerts(&[alert("balance:low", "balance")], &rules, 100)
+        .unwrap();
+    rebuilt
+        .flush_alert_groups(&crate::groups::Grouping::per_alert(), &channels, 100)
         .unwrap();
     // The same alert at another block and time is another episode: another key.
     let later = store();
     later.write_batch(&chain(0..=6, 0), None).unwrap();
     later
-        .apply_alerts(&[alert("gas:avg", "gas")], &rules, &channels, 200)
+        .apply_alerts(&[alert("gas:avg", "gas")], &rules, 200)
+        .unwrap();
+    later
+        .flush_alert_groups(&crate::groups::Grouping::per_alert(), &channels, 200)
         .unwrap();
     let keys: Vec<String> = [&first, &rebuilt, &later]
         .iter()
@@ -600,12 +609,18 @@ fn idempotency_keys_name_the_alert_not_the_row() {
     let replay = store();
     replay.write_batch(&chain(0..=4, 0), None).unwrap();
     replay
-        .apply_alerts(&[alert("gas:avg", "gas")], &rules, &channels, 100)
+        .apply_alerts(&[alert("gas:avg", "gas")], &rules, 100)
+        .unwrap();
+    replay
+        .flush_alert_groups(&crate::groups::Grouping::per_alert(), &channels, 100)
         .unwrap();
     assert_eq!(outbox_keys(&replay), outbox_keys(&first));
 
     // Firing and resolving get different keys, and both stay after a restart of the rules.
-    first.apply_alerts(&[], &rules, &channels, 101).unwrap();
+    first.apply_alerts(&[], &rules, 101).unwrap();
+    first
+        .flush_alert_groups(&crate::groups::Grouping::per_alert(), &channels, 101)
+        .unwrap();
     let both = outbox_keys(&first);
     assert_eq!(both.len(), 2);
     assert_ne!(both[0], both[1]);

@@ -123,6 +123,7 @@ impl AlertsTestArgs {
                 resolved_at: None,
             },
             recovered: None,
+            digest: None,
         };
         // Sent directly, not through the outbox: the operator wants the answer now, and a
         // failed test must not be retried behind their back.

@@ -101,6 +101,8 @@ pub struct UpReport {
     pub events: Vec<SimulationEvent>,
     pub simulation: Option<SimulationReport>,
     pub monitor: Option<MonitorReport>,
+    /// The chain's head at the start of the simulation and at the stop.
+    pub blocks: taonado_stack::BlockSpan,
 }
 
 impl Report for UpReport {
@@ -368,6 +370,7 @@ impl UpArgs {
                 .unwrap_or_else(|poisoned| poisoned.into_inner()),
             simulation: stack.simulation,
             monitor: stack.monitor,
+            blocks: stack.blocks,
         };
         context.output.report(&report)
     }

@@ -72,8 +72,17 @@ fn describe_round(round: &WeightsRound) -> String {
             format_tao(round.bounty_wei)
         )
     };
+    let estimated = round.estimate.as_ref().map_or_else(String::new, |e| {
+        let sign = if e.net_wei.is_negative() { "-" } else { "" };
+        format!(
+            " (estimated before sending: cost {} TAO, refund {} TAO, net {sign}{} TAO)",
+            format_tao(e.cost_wei),
+            format_tao(e.refund_wei),
+            format_tao(e.net_wei.unsigned_abs())
+        )
+    });
     format!(
-        "weights set at block {} tx {}: gas {} ({} TAO), {paid}; weights {:?}",
+        "weights set at block {} tx {}: gas {} ({} TAO), {paid}{estimated}; weights {:?}",
         round.block,
         round.tx,
         round.gas_used,

@@ -245,6 +245,13 @@ fn miners_register_validators_set_weights_and_an_epoch_pays_in_deposit_order() {
         round["refunded_wei"].as_str().is_some_and(|r| r != "0x0"),
         "{round}"
     );
+    // The cost against the refund was estimated before sending; --json carries it.
+    assert!(
+        round["estimate"]["gas_estimate"].as_u64().is_some(),
+        "{round}"
+    );
+    assert!(round["estimate"]["net_wei"].is_string(), "{round}");
+    assert!(round["warnings"].is_array(), "{round}");
     let (code, line) = fails(
         &sandbox,
         url,

@@ -91,11 +91,12 @@ fn deployed(sandbox: &Sandbox) -> Devnet {
     devnet
 }
 
+/// Warnings go out at once (`group_wait_secs = 0`): the monitor stops after a block here.
 fn write_config(sandbox: &Sandbox, hook_url: &str, rules: &str) {
     std::fs::write(
         sandbox.path().join("monitor.toml"),
         format!(
-            "[rules]\n{rules}\n[[channels]]\nname = \"ops\"\nkind = \"webhook\"\nurl = \"{hook_url}\"\nsecret_env = \"HOOK_SECRET\"\n"
+            "[rules]\n{rules}\n[grouping]\ngroup_wait_secs = 0\n[[channels]]\nname = \"ops\"\nkind = \"webhook\"\nurl = \"{hook_url}\"\nsecret_env = \"HOOK_SECRET\"\n"
         ),
     )
     .unwrap();

@@ -1,4 +1,5 @@
-//! JSON endpoints feeding the page: `/api/summary`, `/api/series`, `/api/alerts`.
+//! JSON endpoints feeding the page: `/api/summary`, `/api/series`, `/api/alerts`,
+//! `/api/miners`.
 
 use axum::extract::{Query, State};
 use axum::routing::get;
@@ -16,6 +17,21 @@ pub(super) fn router() -> Router<DashboardState> {
         .route("/api/summary", get(summary))
         .route("/api/series", get(series))
         .route("/api/alerts", get(alerts))
+        .route("/api/miners", get(miners))
+}
+
+#[derive(Serialize)]
+struct Miners {
+    view: Option<crate::miners::MinersView>,
+    error: Option<String>,
+}
+
+async fn miners(State(state): State<DashboardState>) -> Json<Miners> {
+    let live = state.live.lock().unwrap_or_else(|p| p.into_inner());
+    Json(Miners {
+        view: live.miners.clone(),
+        error: live.miners_error.clone(),
+    })
 }
 
 #[derive(Serialize)]

@@ -131,7 +131,7 @@ async fn api_feeds_summary_series_and_alerts() {
         details: serde_json::json!({}),
         block: Some(40),
     };
-    s.store.apply_alerts(&[alert], &rules, &[], 5).unwrap();
+    s.store.apply_alerts(&[alert], &rules, 5).unwrap();
 
     let summary: serde_json::Value =
         serde_json::from_str(&get(&s, "/api/summary").await.2).unwrap();

@@ -8,7 +8,8 @@ use std::sync::Arc;
 
 use alloy::primitives::{Address, U256};
 use taonado_deployment::ProtocolContracts;
-use taonado_monitor::observe::{ContractStatus, Observation, PoolObservation};
+use taonado_monitor::miners::{AddressView, MinerView, MinersView};
+use taonado_monitor::observe::{ContractStatus, Observation, PoolObservation, WtaoObservation};
 use taonado_monitor::{DashboardState, Metrics};
 use taonado_store::Store;
 use taonado_store::alerts::{ActiveAlert, Severity};
@@ -65,6 +66,12 @@ fn observation(at: u64, block: u64, gas_gwei: f64, miners: u64) -> Observation {
             withdrawals: 1,
         }],
         validator_balance: Some(tao * U256::from(7u64)),
+        wtao: Some(WtaoObservation {
+            address: Address::repeat_byte(0xaa),
+            supply: tao * U256::from(20 + block),
+            native_balance: tao * U256::from(20 + block),
+            wrapped: Some(tao * U256::from(20 + block)),
+        }),
         contracts: vec![ContractStatus {
             name: "WTAO".into(),
             address: Address::repeat_byte(0xaa),
@@ -113,7 +120,6 @@ async fn chromium_renders_the_dashboard_with_data() {
                 block: Some(12),
             }],
             &rules,
-            &[],
             1_700_000_000,
         )
         .unwrap();
@@ -134,6 +140,44 @@ async fn chromium_renders_the_dashboard_with_data() {
             live.latest = Some(obs);
         }
         live.ready = true;
+        live.miners = Some(MinersView {
+            block: 15,
+            weights_contract: "WeightsV3 0x8a791620dd6260079bf849dc5567adc3f2fdc318".into(),
+            deposit_goal_tao: "1000".into(),
+            mismatches: 0,
+            miners: vec![
+                MinerView {
+                    uid: 0,
+                    hotkey: "5C4hrfjw9DjXZTzV3MwzrrAr9P1MJhSrvWGWqi1eSuyUpnhM".into(),
+                    burn: true,
+                    association_count: 0,
+                    addresses: Vec::new(),
+                    wtao_tao: "0".into(),
+                    lifetime_deposits_tao: "0".into(),
+                    weight_onchain: Some(65_403),
+                    weight_recomputed: Some(65_403),
+                    incentive: 0,
+                    emission_tao: "0".into(),
+                },
+                MinerView {
+                    uid: 1,
+                    hotkey: "5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty".into(),
+                    burn: false,
+                    association_count: 1,
+                    addresses: vec![AddressView {
+                        address: "0xcccccccccccccccccccccccccccccccccccccccc".into(),
+                        wtao_tao: "2".into(),
+                        lifetime_deposits_tao: "1".into(),
+                    }],
+                    wtao_tao: "2".into(),
+                    lifetime_deposits_tao: "1".into(),
+                    weight_onchain: Some(196),
+                    weight_recomputed: Some(196),
+                    incentive: 65_535,
+                    emission_tao: "0.41".into(),
+                },
+            ],
+        });
     }
     let listener = taonado_monitor::dashboard::bind("127.0.0.1:0".parse().unwrap())
         .await
@@ -174,6 +218,19 @@ async fn chromium_renders_the_dashboard_with_data() {
         "the success rate as a percentage: {dom}"
     );
     assert!(dom.contains("data-x-axis=\"utc\""), "{dom}");
+    // The per-miner view: uid, hotkey, addresses with WTAO and lifetime deposits, the
+    // weight on chain and recomputed, the last epoch's incentive and emission.
+    for shown in [
+        "5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty",
+        "0xcccccccccccccccccccccccccccccccccccccccc (2 WTAO, 1 deposited)",
+        ">0.30 %<",
+        ">100.00 %<",
+        ">0.41 TAO<",
+        "burn uid: associations never count",
+        "block 15, WeightsV3 0x8a79",
+    ] {
+        assert!(dom.contains(shown), "the miners table shows {shown}: {dom}");
+    }
     assert!(
         dom.contains("22:13:20") && dom.contains("22:14:20 UTC"),
         "{dom}"
@@ -189,7 +246,7 @@ async fn chromium_renders_the_dashboard_with_data() {
         &chromium,
         &[
             format!("--screenshot={}", shot.display()),
-            "--window-size=1280,1400".into(),
+            "--window-size=1280,1800".into(),
             url,
         ],
     )

@@ -6,8 +6,10 @@
 mod browser;
 mod e2e;
 mod email;
+mod miners;
 mod outbox;
 mod receiver;
 mod self_cycle;
 mod service;
 mod stack;
+mod storm;

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use taonado_monitor::{DeliveryPolicy, Dispatcher, Notifier, WebhookNotifier};
+use taonado_monitor::{DeliveryPolicy, Dispatcher, Grouping, Notifier, WebhookNotifier};
 use taonado_store::Store;
 use taonado_store::alerts::{ActiveAlert, Severity};
 
@@ -31,7 +31,9 @@ fn dispatcher(store: &Store, receiver: &Receiver) -> Dispatcher {
         lease_secs: 30,
         max_age_secs: 24 * 3600,
     };
+    // Each alert told on its own and at once: this file tests delivery, not grouping.
     Dispatcher::new(store.clone(), "local".into(), vec![hook], policy)
+        .with_grouping(Grouping::per_alert())
 }
 
 #[tokio::test]
@@ -40,25 +42,17 @@ async fn outage_then_recovery_then_restart_sends_each_message_exactly_once() {
     let path = dir.path().join("monitor.db");
     let mut receiver = Receiver::start().await;
     let rules: BTreeSet<String> = ["gas_used".to_owned()].into();
-    let channels = vec!["hook".to_owned()];
 
     {
         let store = Store::open(&path).unwrap();
         let d = dispatcher(&store, &receiver);
-        store
-            .apply_alerts(&[alert("a")], &rules, &channels, 100)
-            .unwrap();
+        store.apply_alerts(&[alert("a")], &rules, 100).unwrap();
         assert_eq!(d.deliver_due(100).await.unwrap().sent, 1);
 
         // The receiver goes down; two more alerts fire meanwhile.
         receiver.stop().await;
         store
-            .apply_alerts(
-                &[alert("a"), alert("b"), alert("c")],
-                &rules,
-                &channels,
-                110,
-            )
+            .apply_alerts(&[alert("a"), alert("b"), alert("c")], &rules, 110)
             .unwrap();
         let down = d.deliver_due(110).await.unwrap();
         assert_eq!((down.sent, down.retrying), (0, 2), "{down:?}");
@@ -115,10 +109,9 @@ async fn a_receiver_answering_404_for_a_while_then_200_receives_every_alert() {
     let store = Store::open_in_memory().unwrap();
     let d = dispatcher(&store, &receiver);
     let rules: BTreeSet<String> = ["gas_used".to_owned()].into();
-    let channels = vec!["hook".to_owned()];
     receiver.refuse_with(Some(404));
     let alerts: Vec<ActiveAlert> = (0..20).map(|i| alert(&format!("k{i}"))).collect();
-    store.apply_alerts(&alerts, &rules, &channels, 100).unwrap();
+    store.apply_alerts(&alerts, &rules, 100).unwrap();
     let refused = d.deliver_due(100).await.unwrap();
     assert_eq!(
         (refused.sent, refused.retrying, refused.dead),
@@ -246,10 +239,7 @@ async fn a_dead_letter_is_told_through_the_other_channels() {
         DeliveryPolicy::default(),
     );
     let rules: BTreeSet<String> = ["gas_used".to_owned()].into();
-    let channels = vec!["broken".to_owned(), "working".to_owned()];
-    store
-        .apply_alerts(&[alert("a")], &rules, &channels, 100)
-        .unwrap();
+    store.apply_alerts(&[alert("a")], &rules, 100).unwrap();
     let first = d.deliver_due(100).await.unwrap();
     assert_eq!((first.sent, first.dead), (1, 1), "{first:?}");
     // The notice is queued as the message dies and goes out on the next round.

@@ -9,7 +9,9 @@ use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy::signers::local::PrivateKeySigner;
 use taonado_deployment::ProtocolContracts;
 use taonado_indexer::{Indexer, IndexerConfig, IndexerTuning, RetryPolicy};
-use taonado_monitor::{DeliveryPolicy, Dispatcher, Monitor, MonitorConfig, Notifier, RuleSettings};
+use taonado_monitor::{
+    DeliveryPolicy, Dispatcher, Grouping, Monitor, MonitorConfig, Notifier, RuleSettings,
+};
 use taonado_ops::VerifyingKeyFile;
 use taonado_ops::deploy::{
     DeployPlan, EvmValidatorSettings, FamilyPolicy, InsecureKeyPolicy, NoProgress, WtaoSource,
@@ -110,13 +112,24 @@ impl Stack {
         }
     }
 
+    /// A monitor that tells every alert on its own, at once.
     pub fn monitor(&self, rules: RuleSettings, notifiers: Vec<Arc<dyn Notifier>>) -> Monitor {
+        self.grouped_monitor(rules, notifiers, Grouping::per_alert())
+    }
+
+    pub fn grouped_monitor(
+        &self,
+        rules: RuleSettings,
+        notifiers: Vec<Arc<dyn Notifier>>,
+        grouping: Grouping,
+    ) -> Monitor {
         let dispatcher = Dispatcher::new(
             self.store.clone(),
             "local".into(),
             notifiers,
             DeliveryPolicy::default(),
-        );
+        )
+        .with_grouping(grouping);
         Monitor::new(
             self.store.clone(),
             self.provider.clone(),

@@ -443,3 +443,66 @@ async fn validator_paths_interval_bounty_boost_loop_and_epoch() -> Result<()> {
     assert!(ordered_like_deposits(&emissions, &miners), "{emissions:?}");
     Ok(())
 }
+
+/// Issue #25: a public `setWeights` that costs more than the refund is said before it is
+/// sent. With a 1-wei bounty the gas outside the metered part (beyond refundOverhead) is the
+/// caller's loss; the estimate, measured on the previous public round, never says less.
+#[tokio::test]
+async fn a_public_set_weights_that_costs_more_than_its_refund_is_warned_before_sending()
+-> Result<()> {
+    let (chain, record, subnet) = setup().await?;
+    let validator = record.address(names::EVM_VALIDATOR)?;
+    let miners = join(&chain, &record, &subnet, &[2, 6]).await?;
+    let caller = &miners[0];
+
+    // With the deployment's bounty: paid more than it costs, no warning. No public round
+    // before it, so the estimate only knows the intrinsic gas, and says so.
+    let public = ValidatorMode::Public { boost_hotkey: None };
+    let first = validator::set_weights(&caller.provider, caller.address, validator, public).await?;
+    let estimate = first
+        .estimate
+        .clone()
+        .context("a public round is estimated")?;
+    assert!(estimate.basis.contains("intrinsic"), "{estimate:?}");
+    assert!(first.warnings.is_empty(), "{:?}", first.warnings);
+    assert!(first.refunded_wei > first.gas_spent_wei);
+
+    // The owner sets the bounty to 1 wei: the boosted call now costs more than it pays back.
+    let operator = with_wallet(&chain.provider, chain.deployer.clone());
+    let sent = taonado_contracts::bindings::EvmValidator::new(validator, &operator)
+        .setSetWeightsBounty(U256::from(1u64))
+        .send()
+        .await?
+        .get_receipt()
+        .await?;
+    ensure!(sent.status(), "setSetWeightsBounty reverted");
+    mine(&chain.provider, INTERVAL).await?;
+    let boosted = ValidatorMode::Public {
+        boost_hotkey: Some(miners[1].hotkey),
+    };
+    let before = chain.provider.get_balance(caller.address).await?;
+    let round =
+        validator::set_weights(&caller.provider, caller.address, validator, boosted).await?;
+    let after = chain.provider.get_balance(caller.address).await?;
+    let estimate = round.estimate.clone().context("estimated")?;
+    assert!(
+        estimate.basis.contains(&format!("block {}", first.block)),
+        "{estimate:?}"
+    );
+    assert!(estimate.loses(), "{estimate:?}");
+    assert_eq!(round.warnings.len(), 1);
+    assert!(
+        round.warnings[0].contains("more than it refunds"),
+        "{}",
+        round.warnings[0]
+    );
+    // It did cost more than it paid back, and the estimate did not say less: the first
+    // public round also paid for storage the contract wrote for the first time (the
+    // reentrancy lock), so the overhead it measured is, if anything, too high.
+    let actual = alloy::primitives::I256::from_raw(round.refunded_wei)
+        - alloy::primitives::I256::from_raw(round.gas_spent_wei);
+    assert!(after < before, "{before} -> {after}");
+    assert!(actual.is_negative(), "{round:?}");
+    assert!(estimate.net_wei <= actual, "{estimate:?} vs {round:?}");
+    Ok(())
+}
