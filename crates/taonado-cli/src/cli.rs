@@ -47,6 +47,9 @@ pub enum Command {
     /// EVM keys in Foundry-compatible encrypted keystores.
     #[command(subcommand)]
     Wallet(cmd::wallet::WalletCommand),
+    /// Key administration: `keys list`, `keys audit` (file modes, plaintext secrets, age, KDF).
+    #[command(subcommand)]
+    Keys(cmd::keys::KeysCommand),
     /// Wrap, unwrap, check and transfer WTAO; send native TAO to SS58 accounts.
     #[command(subcommand)]
     Wtao(cmd::wtao::WtaoCommand),
@@ -128,6 +131,7 @@ impl Command {
             Command::Drill(args) => args.run(context).await,
             Command::Db(command) => command.run(context),
             Command::Relayer(args) => args.run(context).await,
+            Command::Keys(command) => command.run(context),
         }
     }
 }

@@ -13,6 +13,7 @@ pub mod drill;
 pub mod gas;
 pub mod health;
 pub mod index;
+pub mod keys;
 pub mod migrate;
 pub mod miner;
 pub mod mixer;

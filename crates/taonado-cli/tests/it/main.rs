@@ -13,6 +13,7 @@ mod exit_codes;
 mod health;
 mod index;
 mod keys;
+mod keys_audit;
 mod mining;
 mod mixer;
 mod mixer_keys;

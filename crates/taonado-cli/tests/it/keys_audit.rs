@@ -1,0 +1,112 @@
+//! `taonado keys list` and `keys audit` through the real binary, with a fresh HOME: a key
+//! made by `wallet new` passes; a plaintext key in the config, the shell history or the
+//! environment, a readable note backup and an open keystore folder are each one line, and
+//! the audit exits 1 without ever printing the secret.
+
+use std::os::unix::fs::PermissionsExt;
+
+use crate::support::{Sandbox, envelope, run};
+
+/// Anvil's dev key 0 (a public test key), as a careless operator would paste it.
+const PASTED_KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+
+#[test]
+fn keys_are_listed_and_every_careless_secret_is_one_audit_line() {
+    let sandbox = Sandbox::new();
+    let pw = sandbox.path().join("pw");
+    std::fs::write(&pw, "correct horse battery staple 42").expect("password file");
+    let (code, stdout, stderr) = run(sandbox
+        .taonado()
+        .args([
+            "--json",
+            "wallet",
+            "new",
+            "--account",
+            "operator",
+            "--password-file",
+        ])
+        .arg(&pw));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let address = envelope(&stdout)["data"]["address"]
+        .as_str()
+        .expect("address")
+        .to_lowercase();
+
+    let (code, stdout, stderr) = run(sandbox.taonado().args(["--json", "keys", "list"]));
+    assert_eq!(code, 0, "{stderr}");
+    let keys = envelope(&stdout)["data"].clone();
+    assert_eq!(keys.as_array().map(Vec::len), Some(1), "{keys}");
+    assert_eq!(keys[0]["name"], "operator");
+    assert_eq!(
+        keys[0]["address"].as_str().map(str::to_lowercase),
+        Some(address)
+    );
+    assert_eq!(keys[0]["mode"].as_u64().map(|m| m & 0o777), Some(0o600));
+    assert_eq!(keys[0]["kdf"]["kdf"], "scrypt");
+
+    let (code, stdout, stderr) = run(sandbox.taonado().args(["keys", "audit"]));
+    assert_eq!(code, 0, "a fresh keystore passes: {stdout}\n{stderr}");
+    assert!(stdout.contains("passed: 0 finding(s)"), "{stdout}");
+
+    // Now the careless operator.
+    std::fs::write(
+        sandbox.path().join(".bash_history"),
+        format!("ls\ncast send --private-key {PASTED_KEY} 0x1\n"),
+    )
+    .expect("history");
+    std::fs::write(
+        sandbox.path().join(".env"),
+        format!("RPC=http://x\nDEPLOYER_PRIVATE_KEY={PASTED_KEY}\n"),
+    )
+    .expect(".env");
+    let notes = sandbox.path().join(".taonado/notes");
+    std::fs::create_dir_all(&notes).expect("notes");
+    std::fs::set_permissions(&notes, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    std::fs::write(notes.join("local.txt"), "taonado-wtao-1-42-0x00\n").expect("note");
+    std::fs::set_permissions(
+        notes.join("local.txt"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .expect("chmod");
+    std::fs::set_permissions(
+        sandbox.path().join(".foundry/keystores"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .expect("chmod");
+    let (code, stdout, stderr) = run(sandbox
+        .taonado()
+        .env("TAONADO_PRIVATE_KEY", PASTED_KEY)
+        .args(["keys", "audit"]));
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    let hex = &PASTED_KEY[2..];
+    assert!(
+        !stdout.contains(hex) && !stderr.contains(hex),
+        "the secret is printed"
+    );
+    for expected in [
+        ".bash_history:2: a private key in plain text",
+        ".env:2: a private key in plain text",
+        "TAONADO_PRIVATE_KEY holds a private key in plain text",
+        "notes/local.txt: mode 0644",
+        "keystores: folder of secrets is mode 0755",
+        "FAILED: 5 finding(s)",
+    ] {
+        assert!(
+            stdout.contains(expected),
+            "{expected:?} missing from:\n{stdout}"
+        );
+    }
+
+    let (code, stdout, _) = run(sandbox
+        .taonado()
+        .env("TAONADO_PRIVATE_KEY", PASTED_KEY)
+        .args(["--json", "keys", "audit"]));
+    assert_eq!(code, 1);
+    let body = envelope(&stdout);
+    assert_eq!(body["ok"], false);
+    assert_eq!(
+        body["data"]["findings"].as_array().map(Vec::len),
+        Some(5),
+        "{body}"
+    );
+}
