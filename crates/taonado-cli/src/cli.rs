@@ -131,7 +131,7 @@ impl Command {
             Command::Drill(args) => args.run(context).await,
             Command::Db(command) => command.run(context),
             Command::Relayer(args) => args.run(context).await,
-            Command::Keys(command) => command.run(context),
+            Command::Keys(command) => command.run(context).await,
         }
     }
 }

@@ -258,6 +258,7 @@ impl Config {
             dev_chain: false,
             addresses: ProtocolAddresses::default(),
             signer: SignerRef::default(),
+            owner: None,
         })
     }
 }

@@ -29,6 +29,10 @@ pub struct NetworkConfig {
     pub addresses: ProtocolAddresses,
     /// Default signer for this network, by reference only (never a key).
     pub signer: SignerRef,
+    /// Who must own the protocol's contracts (the owner key or the multisig); `keys audit
+    /// --onchain` compares each contract's `owner()` with it (the record's deployer when
+    /// unset).
+    pub owner: Option<alloy_primitives::Address>,
 }
 
 impl NetworkConfig {
@@ -98,6 +102,9 @@ pub struct NetworkOverride {
     /// Default signer reference.
     #[serde(default, skip_serializing_if = "is_default_signer")]
     pub signer: SignerRef,
+    /// Who must own the protocol's contracts (the owner key or the multisig).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<alloy_primitives::Address>,
 }
 
 fn is_default_signer(signer: &SignerRef) -> bool {
@@ -127,6 +134,9 @@ impl NetworkOverride {
         }
         network.addresses.overlay(&self.addresses);
         network.signer.overlay(&self.signer);
+        if self.owner.is_some() {
+            network.owner = self.owner;
+        }
     }
 
     /// True when this layer changes nothing.

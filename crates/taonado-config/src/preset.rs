@@ -34,6 +34,7 @@ pub fn preset(name: &str) -> Option<NetworkConfig> {
             // Local addresses come from deployments/local.json, written by `taonado deploy`.
             addresses: ProtocolAddresses::default(),
             signer: SignerRef::default(),
+            owner: None,
         }),
         "testnet" => Some(NetworkConfig {
             name: "testnet".into(),
@@ -55,6 +56,7 @@ pub fn preset(name: &str) -> Option<NetworkConfig> {
                 pools: pools(address!("0xf66204793312D4aeFbcAEE9825FA8637e692Bf5A")),
             },
             signer: SignerRef::default(),
+            owner: None,
         }),
         "mainnet" => Some(NetworkConfig {
             name: "mainnet".into(),
@@ -77,6 +79,7 @@ pub fn preset(name: &str) -> Option<NetworkConfig> {
                 pools: pools(address!("0x64ee4B13C4E38FFe1D68fDEAABB5c96c51630254")),
             },
             signer: SignerRef::default(),
+            owner: None,
         }),
         _ => None,
     }

@@ -101,6 +101,8 @@ pub enum FindingKind {
     WeakKdf,
     /// A file that should be checked could not be read.
     Unreadable,
+    /// An owned contract whose on-chain `owner()` is not who must own it.
+    Owner,
 }
 
 /// One problem, in one line: what, where, and what to do. Never the secret itself.
@@ -193,6 +195,20 @@ pub fn inventory(plan: &KeysPlan) -> Result<Vec<KeyEntry>, SecurityError> {
         });
     }
     Ok(keys)
+}
+
+/// [`audit`], and with `onchain` each owned contract's `owner()` as well (see `owners`).
+pub async fn audit_with_owners(
+    plan: &KeysPlan,
+    onchain: Option<&crate::owners::OwnerCheck>,
+) -> Result<AuditReport, SecurityError> {
+    let mut report = audit(plan)?;
+    if let Some(check) = onchain {
+        let (findings, checked) = crate::owners::owner_findings(check).await;
+        report.findings.extend(findings);
+        report.checked.extend(checked);
+    }
+    Ok(report)
 }
 
 /// Checks the keystores, the folders of secrets, and the places a key must never be.

@@ -8,11 +8,14 @@
 //! reads: no network, no decryption, no secret ever copied into a finding.
 
 pub mod keys;
+pub mod owners;
 mod secrets;
 
 pub use keys::{
-    AuditReport, Finding, FindingKind, KeyEntry, KeysPlan, KeystoreKdf, audit, inventory,
+    AuditReport, Finding, FindingKind, KeyEntry, KeysPlan, KeystoreKdf, audit, audit_with_owners,
+    inventory,
 };
+pub use owners::OwnerCheck;
 
 /// What went wrong reading the key folders.
 #[derive(Debug, thiserror::Error)]

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use clap::{Args, Subcommand};
-use taonado_security::{AuditReport, KeyEntry, KeysPlan};
+use taonado_security::{AuditReport, KeyEntry, KeysPlan, OwnerCheck};
 
 use crate::args::DeploymentsArgs;
 use crate::context::Context;
@@ -32,10 +32,14 @@ pub struct KeysArgs {
     /// A key older than this many days is due for rotation (the manual rotates quarterly).
     #[arg(long, value_name = "DAYS", default_value_t = 90)]
     pub rotation_days: u64,
+    /// `audit`: also read each owned contract's `owner()` on the selected network and
+    /// compare it with `networks.<name>.owner` (else the deployment record's deployer).
+    #[arg(long)]
+    pub onchain: bool,
 }
 
 impl KeysCommand {
-    pub fn run(self, context: &Context) -> Result<(), CliError> {
+    pub async fn run(self, context: &Context) -> Result<(), CliError> {
         match self {
             Self::List(args) => {
                 let keys =
@@ -43,8 +47,14 @@ impl KeysCommand {
                 context.output.report(&KeyList(keys))
             }
             Self::Audit(args) => {
-                let report =
-                    taonado_security::audit(&args.plan(context)?).map_err(CliError::failed)?;
+                let plan = args.plan(context)?;
+                let onchain = match args.onchain {
+                    true => Some(args.owner_check(context).await?),
+                    false => None,
+                };
+                let report = taonado_security::audit_with_owners(&plan, onchain.as_ref())
+                    .await
+                    .map_err(CliError::failed)?;
                 let output = AuditOutput(report);
                 if output.0.passed() {
                     return context.output.report(&output);
@@ -59,6 +69,38 @@ impl KeysCommand {
 }
 
 impl KeysArgs {
+    /// The selected network's owned contracts and who must own them.
+    async fn owner_check(&self, context: &Context) -> Result<OwnerCheck, CliError> {
+        let config = context.config()?;
+        let network = context.network(&config, true)?;
+        let deployment = network.deployment(&self.deployments.deployments_dir)?;
+        let a = &deployment.addresses;
+        let owned: Vec<(String, alloy::primitives::Address)> = [
+            ("EvmValidator", a.evm_validator),
+            ("WeightsV2", a.weights_v2),
+            ("WeightsV3", a.weights_v3),
+            ("WeightsV4", a.weights_v4),
+        ]
+        .into_iter()
+        .filter_map(|(name, address)| address.map(|address| (name.to_owned(), address)))
+        .collect();
+        let expected = match (network.owner, &deployment.record) {
+            (Some(owner), _) => Some((owner, format!("networks.{}.owner", network.name))),
+            (None, Some(record)) => Some((
+                record.deployer,
+                "the deployment record's deployer".to_owned(),
+            )),
+            (None, None) => None,
+        };
+        let provider = taonado_client::connect(&network, &config).await?;
+        Ok(OwnerCheck {
+            network: network.name.clone(),
+            provider,
+            owned,
+            expected,
+        })
+    }
+
     /// Where keys and secrets are, from the home folder, the configuration and the records.
     fn plan(&self, context: &Context) -> Result<KeysPlan, CliError> {
         let home = context.home.clone().ok_or_else(|| {

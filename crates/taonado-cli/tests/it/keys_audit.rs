@@ -110,3 +110,79 @@ fn keys_are_listed_and_every_careless_secret_is_one_audit_line() {
         "{body}"
     );
 }
+
+/// `keys audit --onchain`: each owned contract's `owner()` against the configured owner,
+/// else the record's deployer.
+#[test]
+fn keys_audit_onchain_names_a_contract_whose_owner_is_not_the_configured_one() {
+    use crate::support::{DEV0_KEY, Devnet, cast};
+    let sandbox = Sandbox::new();
+    let devnet = Devnet::start(&sandbox, &[]);
+    let (code, stdout, stderr) =
+        run(sandbox
+            .taonado()
+            .args(["--json", "deploy", "--rpc-url", &devnet.url]));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let audit = || {
+        run(sandbox
+            .taonado()
+            .args(["--rpc-url", &devnet.url, "keys", "audit", "--onchain"]))
+    };
+    let (code, stdout, stderr) = audit();
+    assert_eq!(code, 0, "the deployer owns everything: {stdout}\n{stderr}");
+    assert!(
+        stdout.contains("owner() of EvmValidator on local"),
+        "{stdout}"
+    );
+
+    let record: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(sandbox.path().join("deployments/local.json")).expect("record"),
+    )
+    .expect("JSON");
+    let validator = record["contracts"]["EvmValidator"]["address"]
+        .as_str()
+        .expect("EvmValidator")
+        .to_owned();
+    let new_owner = "0x4646464646464646464646464646464646464646";
+    cast(
+        &devnet.url,
+        &[
+            "send",
+            "--private-key",
+            DEV0_KEY,
+            &validator,
+            "transferOwnership(address)",
+            new_owner,
+        ],
+    );
+    let (code, stdout, _) = audit();
+    assert_eq!(code, 1, "{stdout}");
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("EvmValidator "))
+        .unwrap_or_else(|| panic!("no EvmValidator line in {stdout}"));
+    assert!(
+        line.contains("owner() is 0x4646464646464646464646464646464646464646")
+            && line.contains("the deployment record's deployer"),
+        "{line}"
+    );
+
+    // The configured owner is who must own it: now the Weights contract is the odd one.
+    std::fs::write(
+        sandbox.path().join("taonado.toml"),
+        format!("[networks.local]\nowner = \"{new_owner}\"\n"),
+    )
+    .expect("config");
+    let (code, stdout, _) = audit();
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        !stdout.lines().any(|l| l.starts_with("EvmValidator ")),
+        "{stdout}"
+    );
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("WeightsV3 ") && l.contains("(networks.local.owner)")),
+        "{stdout}"
+    );
+}
