@@ -9,6 +9,7 @@
 
 pub mod keys;
 pub mod owners;
+pub mod password;
 mod secrets;
 
 pub use keys::{

@@ -222,6 +222,18 @@ impl NewKeystore {
             return Err(ClientError::from(KeystoreError::Exists { path }).into());
         }
         let password = new_password(self.password_file.as_deref(), &path)?;
+        // What an attacker tries first: the account's and the file's names.
+        let file_name = path
+            .file_stem()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let words = [
+            file_name.as_str(),
+            account.as_deref().unwrap_or(""),
+            "taonado",
+        ];
+        taonado_security::password::check_new_password(password.expose(), &words)
+            .map_err(CliError::usage)?;
         let address = write_keystore(&path, signer, &password).map_err(ClientError::from)?;
         tracing::info!(%address, path = %path.display(), "keystore written");
         context.output.report(&WalletReport {

@@ -77,7 +77,7 @@ fn write(path: &Path, text: &str) {
 fn wallet_import_new_list_and_passwords() {
     let sandbox = Sandbox::new();
     let password = sandbox.path().join("password");
-    write(&password, "taonado-e2e\n");
+    write(&password, "plum-orbit-Vexed-97-lantern\n");
     let key_file = sandbox.path().join("key");
     write(&key_file, &format!("{DEV1_KEY}\n"));
     let pw = password.to_str().expect("utf-8 path");
@@ -141,7 +141,7 @@ fn wallet_import_new_list_and_passwords() {
     let file = sandbox.path().join("keys/op.json");
     let (code, _, stderr) = run(sandbox
         .taonado()
-        .env("TAONADO_KEYSTORE_PASSWORD", "from-env")
+        .env("TAONADO_KEYSTORE_PASSWORD", "Orbit-plum-lantern-97-vexed")
         .args([
             "wallet",
             "new",
@@ -194,7 +194,7 @@ fn wallet_import_new_list_and_passwords() {
         "--keystore",
         file.to_str().expect("utf-8 path"),
         "--password",
-        "from-env",
+        "Orbit-plum-lantern-97-vexed",
     ]));
     assert_eq!(code, 0, "{stderr}");
 

@@ -186,3 +186,28 @@ fn keys_audit_onchain_names_a_contract_whose_owner_is_not_the_configured_one() {
         "{stdout}"
     );
 }
+
+/// A new keystore's password is checked with zxcvbn: a weak one is refused in one line that
+/// does not echo it, and nothing is written.
+#[test]
+fn a_weak_new_password_is_refused_and_nothing_is_written() {
+    let sandbox = Sandbox::new();
+    let pw = sandbox.path().join("pw");
+    std::fs::write(&pw, "operator1\n").expect("password file");
+    let (code, stdout, stderr) = run(sandbox
+        .taonado()
+        .args(["wallet", "new", "--account", "operator", "--password-file"])
+        .arg(&pw));
+    assert_eq!(code, 2, "{stdout}\n{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("too weak"), "{stderr}");
+    assert!(!stderr.contains("operator1"), "{stderr}");
+    assert!(!sandbox.path().join(".foundry/keystores/operator").exists());
+    // The same through the environment variable.
+    let (code, _, stderr) = run(sandbox
+        .taonado()
+        .env("TAONADO_KEYSTORE_PASSWORD", "password")
+        .args(["wallet", "new", "--account", "operator"]));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(!sandbox.path().join(".foundry/keystores/operator").exists());
+}

@@ -141,7 +141,7 @@ fn wrap_unwrap_transfer_and_balance() {
     // DEV1 signs from a Foundry keystore made by `taonado wallet import`.
     let password = chain.sandbox.path().join("password");
     let key = chain.sandbox.path().join("key");
-    std::fs::write(&password, "pw\n").expect("write the password file");
+    std::fs::write(&password, "plum-orbit-Vexed-97-lantern\n").expect("write the password file");
     std::fs::write(&key, DEV1_KEY).expect("write the key file");
     let (code, _, stderr) = run(chain.sandbox.taonado().args([
         "wallet",
