@@ -10,6 +10,7 @@
 pub mod keys;
 pub mod owners;
 pub mod password;
+pub mod rotate;
 mod secrets;
 
 pub use keys::{

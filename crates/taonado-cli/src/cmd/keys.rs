@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use clap::{Args, Subcommand};
+use taonado_security::rotate::{RotationError, RotationPlan, RotationReport};
 use taonado_security::{AuditReport, KeyEntry, KeysPlan, OwnerCheck};
 
 use crate::args::DeploymentsArgs;
@@ -23,6 +24,40 @@ pub enum KeysCommand {
     /// config, .env, the environment, shell history), key age, one key with several roles,
     /// a weak keystore KDF. Exit 1 on any finding, one line each.
     Audit(KeysArgs),
+    /// Move ownership of the EvmValidator and every Weights contract from the signing key
+    /// to `--to`, reading owner() before and after each step (a rerun resumes), then sweep
+    /// the old key's TAO to it.
+    Rotate(RotateArgs),
+}
+
+/// The role `keys rotate` moves.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum Role {
+    /// The key that owns the EvmValidator and the Weights contracts.
+    Owner,
+}
+
+#[derive(Args)]
+pub struct RotateArgs {
+    /// The role to rotate.
+    #[arg(long, value_enum)]
+    pub role: Role,
+    /// The new owner: an address (another key, or the multisig).
+    #[arg(long, value_name = "ADDRESS")]
+    pub to: alloy::primitives::Address,
+    /// Leave the old key's TAO where it is.
+    #[arg(long)]
+    pub no_sweep: bool,
+    /// Read owner() of each contract and show the plan; send nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Required on a live network.
+    #[arg(long)]
+    pub yes: bool,
+    #[command(flatten)]
+    pub signer: crate::signer::SignerOpts,
+    #[command(flatten)]
+    pub deployments: DeploymentsArgs,
 }
 
 #[derive(Args)]
@@ -41,6 +76,7 @@ pub struct KeysArgs {
 impl KeysCommand {
     pub async fn run(self, context: &Context) -> Result<(), CliError> {
         match self {
+            Self::Rotate(args) => args.run(context).await,
             Self::List(args) => {
                 let keys =
                     taonado_security::inventory(&args.plan(context)?).map_err(CliError::failed)?;
@@ -74,16 +110,7 @@ impl KeysArgs {
         let config = context.config()?;
         let network = context.network(&config, true)?;
         let deployment = network.deployment(&self.deployments.deployments_dir)?;
-        let a = &deployment.addresses;
-        let owned: Vec<(String, alloy::primitives::Address)> = [
-            ("EvmValidator", a.evm_validator),
-            ("WeightsV2", a.weights_v2),
-            ("WeightsV3", a.weights_v3),
-            ("WeightsV4", a.weights_v4),
-        ]
-        .into_iter()
-        .filter_map(|(name, address)| address.map(|address| (name.to_owned(), address)))
-        .collect();
+        let owned = owned_contracts(&deployment);
         let expected = match (network.owner, &deployment.record) {
             (Some(owner), _) => Some((owner, format!("networks.{}.owner", network.name))),
             (None, Some(record)) => Some((
@@ -156,6 +183,108 @@ impl KeysArgs {
             rotation: Duration::from_secs(self.rotation_days.saturating_mul(86_400)),
             now: SystemTime::now(),
         })
+    }
+}
+
+/// The protocol's contracts with an `owner()`: the EvmValidator proxy and every Weights.
+fn owned_contracts(
+    deployment: &taonado_deployment::Deployment,
+) -> Vec<(String, alloy::primitives::Address)> {
+    let a = &deployment.addresses;
+    [
+        ("EvmValidator", a.evm_validator),
+        ("WeightsV2", a.weights_v2),
+        ("WeightsV3", a.weights_v3),
+        ("WeightsV4", a.weights_v4),
+    ]
+    .into_iter()
+    .filter_map(|(name, address)| address.map(|address| (name.to_owned(), address)))
+    .collect()
+}
+
+impl RotateArgs {
+    async fn run(self, context: &Context) -> Result<(), CliError> {
+        let Role::Owner = self.role;
+        let config = context.config()?;
+        let network = context.network(&config, true)?;
+        if !network.dev_chain && !self.yes && !self.dry_run {
+            return Err(CliError::usage(anyhow::anyhow!(
+                "network {} is live: rotating moves ownership of the protocol; pass --yes (or --dry-run to see the plan)",
+                network.name
+            )));
+        }
+        let deployment = network.deployment(&self.deployments.deployments_dir)?;
+        let owned = owned_contracts(&deployment);
+        if owned.is_empty() {
+            return Err(CliError::usage(anyhow::anyhow!(
+                "network {} has no EvmValidator or Weights address; deploy first or pass --deployments-dir",
+                network.name
+            )));
+        }
+        let signer = self.signer.signer_or_dev_account(context, &network)?;
+        let from = signer.address();
+        let provider = taonado_client::connect_with_signer(&network, &config, signer).await?;
+        let plan = RotationPlan {
+            network: network.name.clone(),
+            owned,
+            from,
+            to: self.to,
+            sweep: !self.no_sweep,
+            dry_run: self.dry_run,
+            record: context
+                .data_subdir(&["rotations"])?
+                .join(format!("{}.json", network.name)),
+            now: taonado_deployment::unix_now(),
+        };
+        let report = taonado_security::rotate::rotate(&provider, &plan)
+            .await
+            .map_err(|error| match error {
+                RotationError::SameOwner(_) => CliError::usage(error),
+                RotationError::Ops(ops) => CliError::from(*ops),
+                other => CliError::failed(other),
+            })?;
+        context.output.report(&RotationOutput(report))
+    }
+}
+
+#[derive(serde::Serialize)]
+#[serde(transparent)]
+pub struct RotationOutput(RotationReport);
+
+impl Report for RotationOutput {
+    fn render(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        let r = &self.0;
+        for step in &r.steps {
+            let tx = step.tx.map_or_else(String::new, |tx| format!(" (tx {tx})"));
+            writeln!(
+                out,
+                "{} {}: {}{tx}; owner() {}",
+                step.contract, step.address, step.outcome, step.owner_after
+            )?;
+        }
+        match &r.swept {
+            Some((wei, tx)) => writeln!(
+                out,
+                "swept {} TAO from {} to {} (tx {tx})",
+                taonado_types::format_tao(*wei),
+                r.from,
+                r.to
+            )?,
+            None if r.dry_run => {}
+            None => writeln!(out, "nothing to sweep from {}", r.from)?,
+        }
+        writeln!(
+            out,
+            "{}: owner of {} on {} is {}",
+            if r.dry_run {
+                "dry run, nothing sent"
+            } else {
+                "rotated"
+            },
+            r.steps.len(),
+            r.network,
+            if r.dry_run { r.from } else { r.to }
+        )
     }
 }
 

@@ -211,3 +211,113 @@ fn a_weak_new_password_is_refused_and_nothing_is_written() {
     assert_eq!(code, 2, "{stderr}");
     assert!(!sandbox.path().join(".foundry/keystores/operator").exists());
 }
+
+/// `keys rotate --role owner`: every owned contract moves to the new owner, the old key's
+/// TAO is swept to it, a rerun sends nothing, and `keys audit --onchain` then agrees with a
+/// configured owner.
+#[test]
+fn keys_rotate_moves_ownership_sweeps_and_resumes_without_a_second_transfer() {
+    use crate::support::{DEV0, DEV0_KEY, DEV1, Devnet, cast};
+    let sandbox = Sandbox::new();
+    let devnet = Devnet::start(&sandbox, &[]);
+    let (code, stdout, stderr) =
+        run(sandbox
+            .taonado()
+            .args(["--json", "deploy", "--rpc-url", &devnet.url]));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let rotate = |extra: &[&str]| {
+        let mut cmd = sandbox.taonado();
+        cmd.args([
+            "--json",
+            "--rpc-url",
+            &devnet.url,
+            "keys",
+            "rotate",
+            "--role",
+            "owner",
+            "--to",
+            DEV1,
+            "--private-key",
+            DEV0_KEY,
+        ])
+        .args(extra);
+        run(&mut cmd)
+    };
+    let balance = |who: &str| cast(&devnet.url, &["balance", who]).trim().to_owned();
+    let dev1_before: u128 = balance(DEV1).parse().expect("wei");
+
+    // A dry run reads and sends nothing.
+    let (code, stdout, stderr) = rotate(&["--dry-run"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let planned = envelope(&stdout)["data"].clone();
+    assert!(
+        planned["steps"]
+            .as_array()
+            .expect("steps")
+            .iter()
+            .all(|s| s["outcome"] == "planned"),
+        "{planned}"
+    );
+
+    let (code, stdout, stderr) = rotate(&[]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let done = envelope(&stdout)["data"].clone();
+    let steps = done["steps"].as_array().expect("steps").clone();
+    assert_eq!(steps.len(), 2, "EvmValidator and WeightsV3: {done}");
+    for step in &steps {
+        assert_eq!(step["outcome"], "transferred", "{step}");
+        assert_eq!(
+            step["owner_after"].as_str().map(str::to_lowercase),
+            Some(DEV1.to_lowercase())
+        );
+    }
+    assert_eq!(balance(DEV0), "0", "the old key is swept");
+    let dev1_after: u128 = balance(DEV1).parse().expect("wei");
+    assert!(dev1_after > dev1_before);
+    let record = sandbox.path().join(".taonado/rotations/local.json");
+    let kept: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&record).expect("rotation record"))
+            .expect("JSON");
+    assert_eq!(kept[0]["complete"], true, "{kept}");
+
+    // A rerun (as after a kill between steps) finds every contract moved and sends nothing.
+    let nonce_before = cast(&devnet.url, &["nonce", DEV0]);
+    let (code, stdout, stderr) = rotate(&["--no-sweep"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let again = envelope(&stdout)["data"].clone();
+    assert!(
+        again["steps"]
+            .as_array()
+            .expect("steps")
+            .iter()
+            .all(|s| s["outcome"] == "already-owned"),
+        "{again}"
+    );
+    assert_eq!(cast(&devnet.url, &["nonce", DEV0]), nonce_before);
+
+    std::fs::write(
+        sandbox.path().join("taonado.toml"),
+        format!("[networks.local]\nowner = \"{DEV1}\"\n"),
+    )
+    .expect("config");
+    let (code, stdout, stderr) =
+        run(sandbox
+            .taonado()
+            .args(["--rpc-url", &devnet.url, "keys", "audit", "--onchain"]));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+
+    // Rotating to the owner it already has is a usage error.
+    let (code, _, stderr) = run(sandbox.taonado().args([
+        "--rpc-url",
+        &devnet.url,
+        "keys",
+        "rotate",
+        "--role",
+        "owner",
+        "--to",
+        DEV0,
+        "--private-key",
+        DEV0_KEY,
+    ]));
+    assert_eq!(code, 2, "{stderr}");
+}

@@ -246,14 +246,12 @@ impl OpsError {
         }
     }
 
-    pub(crate) fn rpc(action: impl Into<String>) -> impl FnOnce(TransportError) -> Self {
+    pub fn rpc(action: impl Into<String>) -> impl FnOnce(TransportError) -> Self {
         let action = action.into();
         move |source| Self::Rpc { action, source }
     }
 
-    pub(crate) fn contract(
-        action: impl Into<String>,
-    ) -> impl FnOnce(alloy::contract::Error) -> Self {
+    pub fn contract(action: impl Into<String>) -> impl FnOnce(alloy::contract::Error) -> Self {
         let action = action.into();
         move |source| Self::Contract {
             action,
