@@ -128,7 +128,11 @@ impl LoadReport {
     fn write_markdown(&self, md: &mut String) -> std::fmt::Result {
         writeln!(md, "# taonado loadtest: `{}`\n", self.scenario)?;
         writeln!(md, "| | |\n|---|---|")?;
-        writeln!(md, "| endpoint | {} (chain {}) |", self.rpc_url, self.chain_id)?;
+        writeln!(
+            md,
+            "| endpoint | {} (chain {}) |",
+            self.rpc_url, self.chain_id
+        )?;
         writeln!(md, "| concurrency | {} |", self.concurrency)?;
         writeln!(md, "| planned | {} |", self.planned)?;
         writeln!(md, "| elapsed | {:.2} s |", self.elapsed_secs)?;
@@ -160,7 +164,10 @@ impl LoadReport {
             )?;
         }
         writeln!(md, "\n## Latency (ms)\n")?;
-        writeln!(md, "| what | count | p50 | p95 | p99 | max |\n|---|---|---|---|---|---|")?;
+        writeln!(
+            md,
+            "| what | count | p50 | p95 | p99 | max |\n|---|---|---|---|---|---|"
+        )?;
         let mut row = |name: &str, p: &Option<Percentiles>| match p {
             Some(p) => writeln!(
                 md,

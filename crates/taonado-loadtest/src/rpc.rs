@@ -89,6 +89,44 @@ impl Rpc {
             .ok_or_else(|| RpcFailure::Node(format!("no result in {answer}")))
     }
 
+    /// One batch of `method` calls, one per `params`; the results in order (`None` where
+    /// the node answered with an error).
+    pub async fn batch(
+        &self,
+        method: &str,
+        params: Vec<Value>,
+    ) -> Result<Vec<Option<Value>>, RpcFailure> {
+        let first = self.id.fetch_add(params.len() as u64, Ordering::Relaxed);
+        let body: Vec<Value> = params
+            .into_iter()
+            .enumerate()
+            .map(|(i, p)| json!({"jsonrpc": "2.0", "id": first + i as u64, "method": method, "params": p}))
+            .collect();
+        let count = body.len();
+        let answers: Vec<Value> = self
+            .client
+            .post(&self.url)
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| RpcFailure::Transport(without_url(&e)))?
+            .json()
+            .await
+            .map_err(|e| RpcFailure::Transport(without_url(&e)))?;
+        let mut results = vec![None; count];
+        for answer in answers {
+            let slot = answer
+                .get("id")
+                .and_then(Value::as_u64)
+                .and_then(|id| id.checked_sub(first))
+                .and_then(|i| results.get_mut(i as usize));
+            if let Some(slot) = slot {
+                *slot = answer.get("result").cloned();
+            }
+        }
+        Ok(results)
+    }
+
     /// [`call`](Self::call) for setup steps, where any failure stops the test.
     pub async fn must(&self, method: &'static str, params: Value) -> Result<Value, LoadTestError> {
         self.call(method, params)
@@ -102,7 +140,11 @@ impl Rpc {
     }
 
     /// A quantity answer (`"0x1a"`) as u128.
-    pub async fn quantity(&self, method: &'static str, params: Value) -> Result<u128, LoadTestError> {
+    pub async fn quantity(
+        &self,
+        method: &'static str,
+        params: Value,
+    ) -> Result<u128, LoadTestError> {
         let value = self.must(method, params).await?;
         parse_quantity(&value).ok_or_else(|| LoadTestError::Rpc {
             method,

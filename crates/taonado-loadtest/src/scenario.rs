@@ -78,7 +78,10 @@ struct Tickets {
 impl Tickets {
     fn new(plan: &Plan) -> Self {
         let start = Instant::now();
-        let budget = plan.duration.unwrap_or(plan.time_limit).min(plan.time_limit);
+        let budget = plan
+            .duration
+            .unwrap_or(plan.time_limit)
+            .min(plan.time_limit);
         Self {
             next: AtomicU64::new(0),
             total: plan.transactions,
@@ -130,7 +133,9 @@ impl Counters {
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn merge(into: &mut BTreeMap<String, u64>, from: BTreeMap<String, u64>) {
@@ -245,6 +250,9 @@ pub async fn calls(
     })
 }
 
+/// How often the block follower asks for the head: the resolution of inclusion latency.
+pub const FOLLOW_POLL: Duration = Duration::from_millis(10);
+
 /// Sent and not yet seen in a block: hash → when it was sent.
 type Pending = Arc<Mutex<HashMap<B256, Instant>>>;
 
@@ -254,6 +262,50 @@ struct Inclusions {
     latencies: Vec<Duration>,
     blocks: BlockStats,
 }
+
+impl Inclusions {
+    /// Takes block `number`'s transactions of ours out of `pending`.
+    fn record(
+        &mut self,
+        block: &Value,
+        number: u64,
+        now: Instant,
+        pending: &Pending,
+        counters: &Counters,
+    ) {
+        let mut ours = 0u64;
+        if let Some(hashes) = block.get("transactions").and_then(Value::as_array) {
+            let mut pending = lock(pending);
+            for hash in hashes
+                .iter()
+                .filter_map(|h| h.as_str()?.parse::<B256>().ok())
+            {
+                if let Some(sent) = pending.remove(&hash) {
+                    self.latencies.push(now.duration_since(sent));
+                    ours += 1;
+                }
+            }
+        }
+        if ours == 0 {
+            return;
+        }
+        counters.included.fetch_add(ours, Ordering::Relaxed);
+        let gas = block
+            .get("gasUsed")
+            .and_then(parse_quantity)
+            .unwrap_or_default() as u64;
+        let b = &mut self.blocks;
+        b.blocks += 1;
+        b.first.get_or_insert(number);
+        b.last = Some(number);
+        b.gas_used_total += gas;
+        b.gas_per_block_max = b.gas_per_block_max.max(gas);
+        b.txs_per_block_max = b.txs_per_block_max.max(ours);
+    }
+}
+
+/// Blocks per `eth_getBlockByNumber` batch.
+const FOLLOW_BATCH: u64 = 100;
 
 /// Follows new blocks from `from + 1` and takes the test's transactions out of `pending`,
 /// until `done` and nothing is pending, or `stop_at`, or a shutdown.
@@ -273,38 +325,27 @@ async fn follow_blocks(
             Err(_) => next.saturating_sub(1),
         };
         while next <= head {
-            let Ok(block) = rpc
-                .call("eth_getBlockByNumber", json!([format!("0x{next:x}"), false]))
-                .await
-            else {
+            // Up to FOLLOW_BATCH blocks per request: one request per block would let the
+            // follower fall behind a chain that makes a block per transaction.
+            let last = head.min(next + FOLLOW_BATCH - 1);
+            let params = (next..=last)
+                .map(|n| json!([format!("0x{n:x}"), false]))
+                .collect();
+            let Ok(blocks) = rpc.batch("eth_getBlockByNumber", params).await else {
                 break;
             };
             let now = Instant::now();
-            let mut ours = 0u64;
-            if let Some(hashes) = block.get("transactions").and_then(Value::as_array) {
-                let mut pending = lock(&pending);
-                for hash in hashes.iter().filter_map(|h| h.as_str()?.parse::<B256>().ok()) {
-                    if let Some(sent) = pending.remove(&hash) {
-                        seen.latencies.push(now.duration_since(sent));
-                        ours += 1;
-                    }
-                }
+            for block in blocks {
+                // A missing block is asked for again on the next round.
+                let Some(block) = block.filter(|b| !b.is_null()) else {
+                    break;
+                };
+                seen.record(&block, next, now, &pending, &counters);
+                next += 1;
             }
-            if ours > 0 {
-                counters.included.fetch_add(ours, Ordering::Relaxed);
-                let gas = block
-                    .get("gasUsed")
-                    .and_then(parse_quantity)
-                    .unwrap_or_default() as u64;
-                let b = &mut seen.blocks;
-                b.blocks += 1;
-                b.first.get_or_insert(next);
-                b.last = Some(next);
-                b.gas_used_total += gas;
-                b.gas_per_block_max = b.gas_per_block_max.max(gas);
-                b.txs_per_block_max = b.txs_per_block_max.max(ours);
+            if next <= last {
+                break;
             }
-            next += 1;
         }
         let finished = *done.borrow();
         if let Some(stop_at) = finished
@@ -313,7 +354,7 @@ async fn follow_blocks(
             break;
         }
         tokio::select! {
-            () = tokio::time::sleep(Duration::from_millis(20)) => {}
+            () = tokio::time::sleep(FOLLOW_POLL) => {}
             _ = done.changed() => {}
             _ = shutdown.wait_for(|stop| *stop) => break,
         }
@@ -331,6 +372,8 @@ struct Sender {
     rpc: Rpc,
     nonce: NonceTracker,
     template: TxTemplate,
+    /// Sends this child is funded for (its share of the count).
+    budget: u64,
 }
 
 struct SenderResult {
@@ -356,7 +399,8 @@ async fn send_loop(
     let mut submissions = Vec::new();
     let mut errors = BTreeMap::<String, u64>::new();
     let mut resyncs = 0;
-    while tickets.take(&mut shutdown).await.is_some() {
+    while sender.budget > 0 && tickets.take(&mut shutdown).await.is_some() {
+        sender.budget -= 1;
         if sender.nonce.needs_resync() {
             match sender
                 .rpc
@@ -377,17 +421,16 @@ async fn send_loop(
             }
         }
         let nonce = sender.nonce.take();
-        let (hash, raw) = wallets::sign(
-            &sender.signer,
-            chain_id,
-            nonce,
-            gas_price,
-            &sender.template,
-        )?;
+        let (hash, raw) =
+            wallets::sign(&sender.signer, chain_id, nonce, gas_price, &sender.template)?;
         let sent = Instant::now();
         // Registered before sending: a fast chain can include it before the answer.
         lock(&pending).insert(hash, sent);
-        match sender.rpc.call("eth_sendRawTransaction", json!([raw])).await {
+        match sender
+            .rpc
+            .call("eth_sendRawTransaction", json!([raw]))
+            .await
+        {
             Ok(_) => {
                 submissions.push(sent.elapsed());
                 counters.sent.fetch_add(1, Ordering::Relaxed);
@@ -475,7 +518,10 @@ pub async fn transactions(
     }
     let funding_wei: U256 = top_ups.iter().map(|(_, v)| *v).sum();
     let funding_fees = U256::from(top_ups.len() as u64 * 21_000) * U256::from(gas_price);
-    let have = U256::from(rpc.quantity("eth_getBalance", json!([funder, "latest"])).await?);
+    let have = U256::from(
+        rpc.quantity("eth_getBalance", json!([funder, "latest"]))
+            .await?,
+    );
     if have < funding_wei + funding_fees {
         return Err(LoadTestError::Unfunded {
             address: funder,
@@ -502,13 +548,17 @@ pub async fn transactions(
     let mut workers = Vec::new();
     for signer in children {
         let start = rpc
-            .quantity("eth_getTransactionCount", json!([signer.address(), "pending"]))
+            .quantity(
+                "eth_getTransactionCount",
+                json!([signer.address(), "pending"]),
+            )
             .await?;
         let sender = Sender {
             signer,
             rpc: Rpc::new(&plan.rpc_url, plan.request_timeout)?,
             nonce: NonceTracker::new(start as u64),
             template: template.clone(),
+            budget: per_child,
         };
         workers.push(tokio::spawn(send_loop(
             sender,
@@ -530,9 +580,8 @@ pub async fn transactions(
                 first_error.get_or_insert(error);
             }
             Err(join) => {
-                first_error.get_or_insert(LoadTestError::Client(format!(
-                    "a sender panicked: {join}"
-                )));
+                first_error
+                    .get_or_insert(LoadTestError::Client(format!("a sender panicked: {join}")));
             }
         }
     }
@@ -563,7 +612,10 @@ pub async fn transactions(
                 .quantity("eth_getTransactionCount", json!([result.address, "latest"]))
                 .await? as u64;
             let pending_nonce = rpc
-                .quantity("eth_getTransactionCount", json!([result.address, "pending"]))
+                .quantity(
+                    "eth_getTransactionCount",
+                    json!([result.address, "pending"]),
+                )
                 .await? as u64;
             let expected = if result.nonce.needs_resync() {
                 pending_nonce
