@@ -396,7 +396,8 @@ fn refuse_live_chain(plan: &PlanView, yes: bool, costs_tao: bool) -> Result<(), 
             "refusing to load-test mainnet (chain {MAINNET_CHAIN_ID}){spend}: this spends real TAO; pass --i-understand-this-costs-tao, or --dry-run to see the plan"
         )));
     }
-    if !plan.dev_chain && !yes && !(plan.chain_id == MAINNET_CHAIN_ID && costs_tao) {
+    let confirmed = yes || (plan.chain_id == MAINNET_CHAIN_ID && costs_tao);
+    if !plan.dev_chain && !confirmed {
         return Err(CliError::usage(anyhow::anyhow!(
             "{} (chain {}) is a live chain{spend}: pass --yes to run the load test there, or --dry-run to see the plan",
             plan.network,
