@@ -353,9 +353,11 @@ impl LoadtestArgs {
         let shutdown = crate::shutdown::StopSignals::install()?.into_watch();
         let visible = !context.output.is_json() && !context.global.quiet;
         let bar = Arc::new(Bar::new(visible, transactions));
-        let report = LoadTest::run(plan, shutdown, bar.clone())
+        let mut report = LoadTest::run(plan, shutdown, bar.clone())
             .await
             .map_err(loadtest_error)?;
+        // A live endpoint's URL may carry an API key: reports name it by its label.
+        report.rpc_url = view.rpc_url.clone();
         drop(bar);
         if let Some(path) = &self.report {
             std::fs::write(path, report.to_markdown()).map_err(|e| {
