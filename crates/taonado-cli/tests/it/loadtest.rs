@@ -164,3 +164,59 @@ fn an_unfunded_key_exits_2_and_dry_run_sends_nothing() {
         .expect("block number");
     assert_eq!(block, 0, "a dry run sent something");
 }
+
+/// SIGTERM in the middle of a run: it stops with a partial report (exit 1), and the next
+/// run on the same children starts from the node's nonces and succeeds with no gap.
+#[test]
+fn a_run_killed_midway_leaves_no_stuck_nonce() {
+    let sandbox = Sandbox::new();
+    let devnet = Devnet::start(&sandbox, &[]);
+    let child = sandbox
+        .taonado()
+        .args(["-q", "--json", "loadtest", "--rpc-url", &devnet.url])
+        .args([
+            "--transactions",
+            "2000",
+            "--concurrent",
+            "5",
+            "--rate",
+            "100",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn loadtest");
+    // Killed once some transfers are in blocks (5 funding blocks, then one per transfer
+    // on an automining chain): progress, not a clock, decides when.
+    let mut mined = 0;
+    for _ in 0..600 {
+        mined = crate::support::cast(&devnet.url, &["block-number"])
+            .parse::<u64>()
+            .expect("block number");
+        if mined >= 20 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(mined >= 20, "the load test made no progress");
+    crate::support::terminate(&child);
+    let output = child.wait_with_output().expect("wait for loadtest");
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "an interrupted run is not a success"
+    );
+    let out = envelope(&String::from_utf8_lossy(&output.stdout));
+    assert_eq!(out["data"]["interrupted"], true, "{out}");
+    assert!(out["data"]["sent"].as_u64() < Some(2000), "{out}");
+
+    let (code, out, stderr) = loadtest(
+        &sandbox,
+        &devnet.url,
+        &["--transactions", "25", "--concurrent", "5"],
+    );
+    assert_eq!(code, 0, "{out}\n{stderr}");
+    assert_eq!(out["data"]["included"], 25, "{out}");
+    assert_eq!(out["data"]["failed"], 0, "{out}");
+    assert_eq!(out["data"]["wallets"]["nonce_gaps"], 0, "{out}");
+}
