@@ -75,7 +75,8 @@ pub struct Plan {
     pub duration: Option<Duration>,
     /// At most this many sends per second, all workers together.
     pub rate: Option<f64>,
-    /// Hard bound on the whole run, funding and waiting for inclusion included.
+    /// Hard bound on sending; funding and the wait for inclusion add at most
+    /// `inclusion_timeout` each.
     pub time_limit: Duration,
     /// How long to wait for inclusion after the last send.
     pub inclusion_timeout: Duration,
@@ -159,8 +160,9 @@ impl LoadTest {
                 }
             }
         };
-        // The loops stop on their own well before; this is the backstop.
-        tokio::time::timeout(limit + Duration::from_secs(30), run)
+        // The loops stop on their own before; this is the backstop.
+        let backstop = limit + plan.inclusion_timeout * 2 + Duration::from_secs(30);
+        tokio::time::timeout(backstop, run)
             .await
             .map_err(|_| LoadTestError::TimedOut(limit.as_secs()))?
     }

@@ -47,7 +47,8 @@ pub struct LoadtestArgs {
     /// At most this many sends per second, all workers together.
     #[arg(long, value_name = "PER_SEC")]
     pub rate: Option<f64>,
-    /// Hard bound on the whole run, funding and inclusion included.
+    /// Hard bound on sending (funding and the wait for inclusion add at most
+    /// --inclusion-timeout each).
     #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
     pub time_limit: Duration,
     /// How long to wait for inclusion after the last send.
