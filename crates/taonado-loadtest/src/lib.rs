@@ -104,6 +104,15 @@ impl Plan {
                 self.concurrency, self.transactions
             ));
         }
+        let day = Duration::from_secs(24 * 3600);
+        let longest = [
+            Some(self.time_limit),
+            self.duration,
+            Some(self.inclusion_timeout),
+        ];
+        if longest.iter().flatten().any(|d| *d > day || d.is_zero()) {
+            return invalid("durations must be positive and at most 24 h".into());
+        }
         if self.concurrency > 1024 {
             return invalid("--concurrent is at most 1024".into());
         }
