@@ -121,10 +121,11 @@ impl Plan {
         {
             return invalid("--rate must be a positive number of sends per second".into());
         }
-        if self.scenario == Scenario::Wrap && self.wtao.is_none() {
-            return invalid(
-                "--scenario wrap needs WTAO: deploy first or pass --wtao ADDRESS".into(),
-            );
+        if self.scenario.needs_wtao() && self.wtao.is_none() {
+            return invalid(format!(
+                "--scenario {} needs WTAO: deploy first or pass --wtao ADDRESS",
+                self.scenario.name()
+            ));
         }
         Ok(())
     }
@@ -164,7 +165,7 @@ impl LoadTest {
         let run = async {
             match plan.scenario {
                 Scenario::Calls => scenario::calls(&plan, shutdown, progress).await,
-                Scenario::Transfer | Scenario::Wrap => {
+                Scenario::Transfer | Scenario::Wrap | Scenario::Mixed => {
                     scenario::transactions(&plan, shutdown, progress).await
                 }
             }

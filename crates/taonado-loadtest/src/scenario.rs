@@ -26,17 +26,25 @@ pub enum Scenario {
     Transfer,
     /// `WTAO.deposit()` of 1 wei from each child.
     Wrap,
+    /// Transfers and wraps, alternating (the other kinds are not in it yet).
+    Mixed,
 }
 
 impl Scenario {
-    pub const NAMES: [&'static str; 3] = ["calls", "transfer", "wrap"];
+    pub const NAMES: [&'static str; 4] = ["calls", "transfer", "wrap", "mixed"];
 
     pub fn name(self) -> &'static str {
         match self {
             Self::Calls => "calls",
             Self::Transfer => "transfer",
             Self::Wrap => "wrap",
+            Self::Mixed => "mixed",
         }
+    }
+
+    /// Whether it calls WTAO (and so needs its address).
+    pub fn needs_wtao(self) -> bool {
+        matches!(self, Self::Wrap | Self::Mixed)
     }
 
     /// Whether it sends transactions (and so spends).
@@ -53,6 +61,7 @@ impl FromStr for Scenario {
             "calls" => Ok(Self::Calls),
             "transfer" => Ok(Self::Transfer),
             "wrap" => Ok(Self::Wrap),
+            "mixed" => Ok(Self::Mixed),
             other => Err(format!(
                 "unknown scenario `{other}` (one of: {})",
                 Self::NAMES.join(", ")
@@ -371,7 +380,8 @@ struct Sender {
     signer: PrivateKeySigner,
     rpc: Rpc,
     nonce: NonceTracker,
-    template: TxTemplate,
+    /// Slot i sends `templates[i % len]`.
+    templates: Arc<Vec<TxTemplate>>,
     /// Sends this child is funded for (its share of the count).
     budget: u64,
 }
@@ -399,7 +409,9 @@ async fn send_loop(
     let mut submissions = Vec::new();
     let mut errors = BTreeMap::<String, u64>::new();
     let mut resyncs = 0;
-    while sender.budget > 0 && tickets.take(&mut shutdown).await.is_some() {
+    while sender.budget > 0
+        && let Some(index) = tickets.take(&mut shutdown).await
+    {
         sender.budget -= 1;
         if sender.nonce.needs_resync() {
             match sender
@@ -421,8 +433,13 @@ async fn send_loop(
             }
         }
         let nonce = sender.nonce.take();
-        let (hash, raw) =
-            wallets::sign(&sender.signer, chain_id, nonce, gas_price, &sender.template)?;
+        let (hash, raw) = wallets::sign(
+            &sender.signer,
+            chain_id,
+            nonce,
+            gas_price,
+            &sender.templates[(index % sender.templates.len() as u64) as usize],
+        )?;
         let sent = Instant::now();
         // Registered before sending: a fast chain can include it before the answer.
         lock(&pending).insert(hash, sent);
@@ -473,32 +490,24 @@ pub async fn transactions(
     // Headroom for a rising base fee during the run.
     let gas_price = node_price.saturating_mul(2).max(1);
     let funder = plan.funder.address();
-    let template = match plan.scenario {
-        Scenario::Wrap => {
-            let wtao = plan.wtao.ok_or_else(|| {
-                LoadTestError::InvalidPlan("--scenario wrap needs a WTAO address".into())
-            })?;
-            let input = Bytes::from(DEPOSIT_SELECTOR.to_vec());
-            let estimate = rpc
-                .quantity(
-                    "eth_estimateGas",
-                    json!([{"from": funder, "to": wtao, "value": "0x1", "data": input}]),
-                )
-                .await?;
-            TxTemplate {
-                to: wtao,
-                value: U256::from(1),
-                input,
-                gas_limit: (estimate as u64).saturating_mul(3) / 2,
-            }
-        }
-        _ => TxTemplate {
-            to: funder,
-            value: U256::from(1),
-            input: Bytes::new(),
-            gas_limit: 21_000,
-        },
+    let transfer = TxTemplate {
+        to: funder,
+        value: U256::from(1),
+        input: Bytes::new(),
+        gas_limit: 21_000,
     };
+    let templates = match plan.scenario {
+        Scenario::Wrap => vec![wrap_template(plan, &rpc).await?],
+        Scenario::Mixed => vec![transfer, wrap_template(plan, &rpc).await?],
+        _ => vec![transfer],
+    };
+    // Funded for the dearest of them.
+    let template = templates
+        .iter()
+        .max_by_key(|t| t.gas_limit)
+        .cloned()
+        .ok_or_else(|| LoadTestError::InvalidPlan("no transaction to send".into()))?;
+    let templates = Arc::new(templates);
 
     progress.phase("funding wallets");
     let per_child = plan.transactions.div_ceil(plan.concurrency as u64);
@@ -557,7 +566,7 @@ pub async fn transactions(
             signer,
             rpc: Rpc::new(&plan.rpc_url, plan.request_timeout)?,
             nonce: NonceTracker::new(start as u64),
-            template: template.clone(),
+            templates: templates.clone(),
             budget: per_child,
         };
         workers.push(tokio::spawn(send_loop(
@@ -663,6 +672,27 @@ pub async fn transactions(
             resyncs,
         }),
         interrupted,
+    })
+}
+
+/// `WTAO.deposit()` of 1 wei, with half again the node's gas estimate.
+async fn wrap_template(plan: &Plan, rpc: &Rpc) -> Result<TxTemplate, LoadTestError> {
+    let wtao = plan
+        .wtao
+        .ok_or_else(|| LoadTestError::InvalidPlan("this scenario needs a WTAO address".into()))?;
+    let input = Bytes::from(DEPOSIT_SELECTOR.to_vec());
+    let from = plan.funder.address();
+    let estimate = rpc
+        .quantity(
+            "eth_estimateGas",
+            json!([{"from": from, "to": wtao, "value": "0x1", "data": input}]),
+        )
+        .await?;
+    Ok(TxTemplate {
+        to: wtao,
+        value: U256::from(1),
+        input,
+        gas_limit: (estimate as u64).saturating_mul(3) / 2,
     })
 }
 

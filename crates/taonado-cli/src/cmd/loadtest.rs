@@ -30,7 +30,8 @@ const DURATION_TXS_CAP: u64 = 10_000;
 #[derive(Args)]
 pub struct LoadtestArgs {
     /// What to send: `calls` (read-only eth_blockNumber/eth_getBalance/eth_call),
-    /// `transfer` (1 wei native transfers) or `wrap` (WTAO.deposit of 1 wei).
+    /// `transfer` (1 wei native transfers), `wrap` (WTAO.deposit of 1 wei) or `mixed`
+    /// (transfers and wraps alternating).
     #[arg(long, default_value = "transfer", value_parser = parse_scenario)]
     pub scenario: Scenario,
     /// At most this many transactions (calls under `calls`) [default: 1000; with
@@ -293,7 +294,9 @@ impl LoadtestArgs {
         };
         let wtao = match (self.scenario, self.wtao) {
             (_, Some(address)) => Some(address),
-            (Scenario::Wrap, None) => network.deployment(&self.deployments_dir)?.addresses.wtao,
+            (scenario, None) if scenario.needs_wtao() => {
+                network.deployment(&self.deployments_dir)?.addresses.wtao
+            }
             _ => None,
         };
         let plan = Plan {
@@ -319,7 +322,7 @@ impl LoadtestArgs {
                 .await
                 .map_err(|e| CliError::failed(anyhow::anyhow!("eth_gasPrice failed: {e}")))?;
             // The wrap estimate assumes a generous deposit() gas limit.
-            let gas = if self.scenario == Scenario::Wrap {
+            let gas = if self.scenario.needs_wtao() {
                 80_000
             } else {
                 21_000

@@ -220,3 +220,31 @@ fn a_run_killed_midway_leaves_no_stuck_nonce() {
     assert_eq!(out["data"]["failed"], 0, "{out}");
     assert_eq!(out["data"]["wallets"]["nonce_gaps"], 0, "{out}");
 }
+
+/// `mixed`: transfers and `WTAO.deposit()`s alternate; every one included, half of them
+/// wraps of 1 wei each.
+#[test]
+fn mixed_sends_transfers_and_wraps() {
+    let sandbox = Sandbox::new();
+    let devnet = Devnet::start(&sandbox, &[]);
+    let wtao = crate::wtao::create_wtao(&devnet.url);
+    let (code, out, stderr) = loadtest(
+        &sandbox,
+        &devnet.url,
+        &[
+            "--scenario",
+            "mixed",
+            "--wtao",
+            &wtao,
+            "--transactions",
+            "40",
+            "--concurrent",
+            "4",
+        ],
+    );
+    assert_eq!(code, 0, "{out}\n{stderr}");
+    assert_eq!(out["data"]["included"], 40, "{out}");
+    assert_eq!(out["data"]["failed"], 0, "{out}");
+    let supply = crate::support::cast(&devnet.url, &["call", &wtao, "totalSupply()(uint256)"]);
+    assert_eq!(supply, "20");
+}
