@@ -744,3 +744,71 @@ async fn fund(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(transactions: u64) -> Plan {
+        Plan {
+            rpc_url: "http://127.0.0.1:9".into(),
+            chain_id: 42,
+            scenario: Scenario::Transfer,
+            transactions,
+            concurrency: 1,
+            duration: None,
+            rate: None,
+            time_limit: Duration::from_secs(60),
+            inclusion_timeout: Duration::from_secs(60),
+            request_timeout: Duration::from_secs(1),
+            funder: PrivateKeySigner::from_bytes(&B256::repeat_byte(1)).unwrap(),
+            wtao: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn tickets_stop_at_the_count_and_on_shutdown() {
+        let (stop, mut shutdown) = watch::channel(false);
+        let tickets = Tickets::new(&plan(5));
+        let mut taken = Vec::new();
+        while let Some(i) = tickets.take(&mut shutdown).await {
+            taken.push(i);
+            assert!(taken.len() <= 5, "unbounded");
+        }
+        assert_eq!(taken, [0, 1, 2, 3, 4]);
+
+        let tickets = Tickets::new(&plan(5));
+        assert_eq!(tickets.take(&mut shutdown).await, Some(0));
+        stop.send(true).unwrap();
+        assert_eq!(tickets.take(&mut shutdown).await, None);
+    }
+
+    #[test]
+    fn scenarios_parse_by_name() {
+        for name in Scenario::NAMES {
+            assert_eq!(name.parse::<Scenario>().unwrap().name(), name);
+        }
+        assert!(
+            "weights"
+                .parse::<Scenario>()
+                .unwrap_err()
+                .contains("unknown scenario")
+        );
+    }
+
+    #[test]
+    fn plans_are_checked_before_anything_is_sent() {
+        assert!(plan(5).validate().is_ok());
+        let mut bad = plan(5);
+        bad.concurrency = 6;
+        assert!(bad.validate().unwrap_err().is_usage());
+        bad.concurrency = 0;
+        assert!(bad.validate().is_err());
+        let mut wrap = plan(5);
+        wrap.scenario = Scenario::Mixed;
+        assert!(wrap.validate().unwrap_err().to_string().contains("WTAO"));
+        let mut rate = plan(5);
+        rate.rate = Some(0.0);
+        assert!(rate.validate().is_err());
+    }
+}
