@@ -75,6 +75,9 @@ pub enum Command {
     Index(cmd::index::IndexArgs),
     /// Index the chain, evaluate alert rules, deliver notifications, serve the dashboard and /metrics.
     Monitor(cmd::monitor::MonitorArgs),
+    /// Load against a chain: read-only calls or real transactions from funded child
+    /// wallets; throughput, latency percentiles, gas per block.
+    Loadtest(Box<cmd::loadtest::LoadtestArgs>),
     /// Alerts: `alerts test` through the configured channels, `alerts list` firing and recent.
     #[command(subcommand)]
     Alerts(cmd::alerts::AlertsCommand),
@@ -132,6 +135,7 @@ impl Command {
             Command::Db(command) => command.run(context),
             Command::Relayer(args) => args.run(context).await,
             Command::Keys(command) => command.run(context).await,
+            Command::Loadtest(args) => args.run(context).await,
         }
     }
 }

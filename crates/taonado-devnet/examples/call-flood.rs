@@ -5,15 +5,12 @@
 //!
 //! Prints calls/s and the latency percentiles of `eth_call {to, data}` at `latest`.
 
+//!
+//! `taonado loadtest --scenario calls` measures the same (per method) from the CLI.
+
 use std::time::{Duration, Instant};
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let index = ((sorted.len() - 1) as f64 * p).round() as usize;
-    sorted[index]
-}
+use taonado_loadtest::report::percentile;
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {

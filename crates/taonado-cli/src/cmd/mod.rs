@@ -14,6 +14,7 @@ pub mod gas;
 pub mod health;
 pub mod index;
 pub mod keys;
+pub mod loadtest;
 pub mod migrate;
 pub mod miner;
 pub mod mixer;

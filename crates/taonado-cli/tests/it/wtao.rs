@@ -12,7 +12,7 @@ const TAO: u128 = 1_000_000_000_000_000_000;
 const DEV1_KEY: &str = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
 
 /// Deploys the committed WTAO artifact with cast and returns its address.
-fn create_wtao(url: &str) -> String {
+pub(crate) fn create_wtao(url: &str) -> String {
     let artifact: Value = serde_json::from_str(
         &std::fs::read_to_string(concat!(
             env!("CARGO_MANIFEST_DIR"),

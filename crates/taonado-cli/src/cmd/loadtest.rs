@@ -1,0 +1,472 @@
+//! `taonado loadtest`: parse → `taonado_loadtest::LoadTest::run` → render (table, `--json`,
+//! `--report FILE.md`). Refuses mainnet without `--i-understand-this-costs-tao` and other
+//! live chains without `--yes`; `--dry-run` prints the plan and sends nothing.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use alloy::primitives::{Address, U256};
+use alloy::providers::Provider;
+use clap::Args;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::Serialize;
+use taonado_loadtest::{
+    LoadReport, LoadTest, LoadTestError, MAINNET_CHAIN_ID, Plan, Progress, Scenario, Snapshot,
+};
+use taonado_types::format_tao;
+
+use crate::context::Context;
+use crate::error::CliError;
+use crate::output::{Report, table};
+use crate::signer::SignerOpts;
+
+/// Without `--transactions`, a `--duration` run stops at this many calls…
+const DURATION_CALLS_CAP: u64 = 10_000_000;
+/// …or transactions (the child wallets are funded for this many).
+const DURATION_TXS_CAP: u64 = 10_000;
+
+#[derive(Args)]
+pub struct LoadtestArgs {
+    /// What to send: `calls` (read-only eth_blockNumber/eth_getBalance/eth_call),
+    /// `transfer` (1 wei native transfers), `wrap` (WTAO.deposit of 1 wei) or `mixed`
+    /// (transfers and wraps alternating).
+    #[arg(long, default_value = "transfer", value_parser = parse_scenario)]
+    pub scenario: Scenario,
+    /// At most this many transactions (calls under `calls`) [default: 1000; with
+    /// --duration: as many as fit].
+    #[arg(long, value_name = "N")]
+    pub transactions: Option<u64>,
+    /// Workers sending at once; under a transaction scenario also the number of child
+    /// wallets, funded from the signer.
+    #[arg(long, value_name = "C", default_value_t = 10)]
+    pub concurrent: usize,
+    /// Stop sending after this long (`30`, `30s`, `2m`).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub duration: Option<Duration>,
+    /// At most this many sends per second, all workers together.
+    #[arg(long, value_name = "PER_SEC")]
+    pub rate: Option<f64>,
+    /// Hard bound on sending (funding and the wait for inclusion add at most
+    /// --inclusion-timeout each).
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
+    pub time_limit: Duration,
+    /// How long to wait for inclusion after the last send.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
+    pub inclusion_timeout: Duration,
+    /// WTAO for `--scenario wrap` [default: the network's, from config or
+    /// deployments/<network>.json].
+    #[arg(long, value_name = "ADDRESS")]
+    pub wtao: Option<Address>,
+    /// Directory of deployment records (`<network>.json`).
+    #[arg(long, value_name = "DIR", default_value = "deployments")]
+    pub deployments_dir: PathBuf,
+    /// Also write the report as markdown to FILE.
+    #[arg(long, value_name = "FILE.md")]
+    pub report: Option<PathBuf>,
+    /// Print the plan and the estimated spend; send nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Run against a live chain other than mainnet (testnet): the estimated spend is shown
+    /// by --dry-run.
+    #[arg(long)]
+    pub yes: bool,
+    /// Run transactions against mainnet (chain 964), which spends real TAO on fees.
+    #[arg(long)]
+    pub i_understand_this_costs_tao: bool,
+    #[command(flatten)]
+    pub signer: SignerOpts,
+}
+
+fn parse_scenario(s: &str) -> Result<Scenario, String> {
+    s.parse()
+}
+
+/// Seconds (`30`, `1.5`), or with a unit: `500ms`, `30s`, `2m`, `1h`.
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(s.len());
+    let (number, unit) = s.split_at(split);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration (e.g. 30s, 2m)"))?;
+    let seconds = match unit {
+        "" | "s" => value,
+        "ms" => value / 1e3,
+        "m" => value * 60.0,
+        "h" => value * 3600.0,
+        _ => return Err(format!("`{s}`: unknown unit `{unit}` (ms, s, m, h)")),
+    };
+    Duration::try_from_secs_f64(seconds)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| format!("`{s}` is not a positive duration"))
+}
+
+fn loadtest_error(error: LoadTestError) -> CliError {
+    if error.is_usage() {
+        CliError::usage(error)
+    } else {
+        CliError::failed(error)
+    }
+}
+
+/// What `--dry-run` prints, and what a refusal is based on.
+#[derive(Debug, Serialize)]
+pub struct PlanView {
+    pub network: String,
+    pub chain_id: u64,
+    pub dev_chain: bool,
+    pub rpc_url: String,
+    pub scenario: String,
+    pub transactions: u64,
+    pub concurrent: usize,
+    pub duration_secs: Option<f64>,
+    pub rate: Option<f64>,
+    pub funder: Address,
+    /// Fees at most, at twice the node's gas price (`None` for `calls`).
+    pub estimated_spend_wei: Option<String>,
+    pub estimated_spend_tao: Option<String>,
+}
+
+impl Report for PlanView {
+    fn render(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        writeln!(
+            out,
+            "plan: {} × {} on {} (chain {}, {}) with {} workers",
+            self.transactions,
+            self.scenario,
+            self.network,
+            self.chain_id,
+            self.rpc_url,
+            self.concurrent
+        )?;
+        if let Some(d) = self.duration_secs {
+            writeln!(out, "  for at most {d} s")?;
+        }
+        if let Some(r) = self.rate {
+            writeln!(out, "  at most {r} per second")?;
+        }
+        writeln!(out, "  funder {}", self.funder)?;
+        if let Some(tao) = &self.estimated_spend_tao {
+            writeln!(out, "  estimated spend: at most {tao} TAO in fees")?;
+        }
+        writeln!(out, "dry run: nothing sent")
+    }
+}
+
+/// The final report.
+#[derive(Serialize)]
+#[serde(transparent)]
+pub struct LoadView(LoadReport);
+
+fn ms(p: &Option<taonado_loadtest::Percentiles>) -> [String; 4] {
+    match p {
+        Some(p) => [p.p50_ms, p.p95_ms, p.p99_ms, p.max_ms].map(|v| format!("{v:.2}")),
+        None => std::array::from_fn(|_| "-".to_owned()),
+    }
+}
+
+impl Report for LoadView {
+    fn render(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        let r = &self.0;
+        let unit = if r.scenario == "calls" { "calls" } else { "tx" };
+        writeln!(
+            out,
+            "loadtest {}: {} sent, {} included, {} failed, {} in flight in {:.2} s: {:.1} {unit}/s ({} workers, chain {})",
+            r.scenario,
+            r.sent,
+            r.included,
+            r.failed,
+            r.in_flight,
+            r.elapsed_secs,
+            r.per_sec,
+            r.concurrency,
+            r.chain_id
+        )?;
+        let mut latency = table(&["latency (ms)", "count", "p50", "p95", "p99", "max"]);
+        let mut row = |name: &str, p: &Option<taonado_loadtest::Percentiles>| {
+            let count = p.as_ref().map_or(0, |p| p.count).to_string();
+            let [p50, p95, p99, max] = ms(p);
+            latency.add_row(vec![name.to_owned(), count, p50, p95, p99, max]);
+        };
+        if r.methods.is_empty() {
+            row("submission", &r.submission);
+            row("inclusion", &r.inclusion);
+        } else {
+            for m in &r.methods {
+                row(&m.method, &m.latency);
+            }
+            row("all calls", &r.submission);
+        }
+        writeln!(out, "{latency}")?;
+        if let Some(b) = &r.blocks {
+            writeln!(
+                out,
+                "blocks: {} with our transactions, gas/block mean {:.0}, max {}; txs/block max {}",
+                b.blocks, b.gas_per_block_mean, b.gas_per_block_max, b.txs_per_block_max
+            )?;
+        }
+        if let Some(w) = &r.wallets {
+            writeln!(
+                out,
+                "wallets: {} children ({} topped up with {} TAO), {} nonce resyncs, {} nonce gaps",
+                w.children,
+                w.funded,
+                w.funding_wei
+                    .parse::<U256>()
+                    .map_or_else(|_| w.funding_wei.clone(), format_tao),
+                w.resyncs,
+                w.nonce_gaps
+            )?;
+        }
+        for (reason, count) in &r.errors {
+            writeln!(out, "error ×{count}: {reason}")?;
+        }
+        if r.interrupted {
+            writeln!(out, "interrupted: the counts are partial")?;
+        }
+        Ok(())
+    }
+}
+
+/// The live progress bar on stderr (hidden under `--json` and `-q`).
+struct Bar(ProgressBar);
+
+impl Bar {
+    fn new(visible: bool, total: u64) -> Self {
+        let target = if visible {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
+        };
+        let bar = ProgressBar::with_draw_target(Some(total), target);
+        if let Ok(style) = ProgressStyle::with_template(
+            "{spinner} {elapsed:>4} [{bar:30}] {pos}/{len} {per_sec} {msg}",
+        ) {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.enable_steady_tick(Duration::from_millis(120));
+        Self(bar)
+    }
+}
+
+impl Progress for Bar {
+    fn phase(&self, phase: &str) {
+        self.0.set_message(phase.to_owned());
+        self.0.reset_elapsed();
+        self.0.set_position(0);
+    }
+
+    fn update(&self, s: Snapshot) {
+        self.0.set_position(s.included + s.failed);
+        self.0.set_message(format!(
+            "sent {} included {} failed {}",
+            s.sent, s.included, s.failed
+        ));
+    }
+}
+
+impl Drop for Bar {
+    fn drop(&mut self) {
+        self.0.finish_and_clear();
+    }
+}
+
+impl LoadtestArgs {
+    pub async fn run(self, context: &Context) -> Result<(), CliError> {
+        let config = context.config()?;
+        let network = context.network(&config, true)?;
+        let transactions = match (self.transactions, self.duration) {
+            (Some(n), _) => n,
+            (None, None) => 1000,
+            (None, Some(_)) if self.scenario.sends_transactions() => DURATION_TXS_CAP,
+            (None, Some(_)) => DURATION_CALLS_CAP,
+        };
+        let funder = match self.signer.signer_or_dev_account(context, &network) {
+            Ok(signer) => signer,
+            // Calls only read: any address does.
+            Err(_) if !self.scenario.sends_transactions() => crate::signer::dev_account_signer(0)?,
+            Err(error) => return Err(error),
+        };
+        let wtao = match (self.scenario, self.wtao) {
+            (_, Some(address)) => Some(address),
+            (scenario, None) if scenario.needs_wtao() => {
+                network.deployment(&self.deployments_dir)?.addresses.wtao
+            }
+            _ => None,
+        };
+        let plan = Plan {
+            rpc_url: network.rpc_url.to_string(),
+            chain_id: network.chain_id,
+            scenario: self.scenario,
+            transactions,
+            concurrency: self.concurrent,
+            duration: self.duration,
+            rate: self.rate,
+            time_limit: self.time_limit,
+            inclusion_timeout: self.inclusion_timeout,
+            request_timeout: Duration::from_secs(30),
+            funder,
+            wtao,
+        };
+        plan.validate().map_err(loadtest_error)?;
+        // Checks the endpoint's chain id against the network's.
+        let provider = taonado_client::connect(&network, &config).await?;
+        let estimate = if self.scenario.sends_transactions() {
+            let price = provider
+                .get_gas_price()
+                .await
+                .map_err(|e| CliError::failed(anyhow::anyhow!("eth_gasPrice failed: {e}")))?;
+            // The wrap estimate assumes a generous deposit() gas limit.
+            let gas = if self.scenario.needs_wtao() {
+                80_000
+            } else {
+                21_000
+            };
+            Some(LoadTest::estimated_spend(
+                &plan,
+                gas,
+                price.saturating_mul(2),
+            ))
+        } else {
+            None
+        };
+        let view = PlanView {
+            network: network.name.clone(),
+            chain_id: network.chain_id,
+            dev_chain: network.dev_chain,
+            rpc_url: taonado_client::endpoint_label(&network.rpc_url),
+            scenario: self.scenario.name().to_owned(),
+            transactions,
+            concurrent: self.concurrent,
+            duration_secs: self.duration.map(|d| d.as_secs_f64()),
+            rate: self.rate,
+            funder: plan.funder.address(),
+            estimated_spend_wei: estimate.map(|w| w.to_string()),
+            estimated_spend_tao: estimate.map(format_tao),
+        };
+        if self.dry_run {
+            return context.output.report(&view);
+        }
+        refuse_live_chain(&view, self.yes, self.i_understand_this_costs_tao)?;
+
+        let shutdown = crate::shutdown::StopSignals::install()?.into_watch();
+        let visible = !context.output.is_json() && !context.global.quiet;
+        let bar = Arc::new(Bar::new(visible, transactions));
+        let mut report = LoadTest::run(plan, shutdown, bar.clone())
+            .await
+            .map_err(loadtest_error)?;
+        // A live endpoint's URL may carry an API key: reports name it by its label.
+        report.rpc_url = view.rpc_url.clone();
+        drop(bar);
+        if let Some(path) = &self.report {
+            std::fs::write(path, report.to_markdown()).map_err(|e| {
+                CliError::failed(
+                    anyhow::Error::new(e).context(format!("writing {}", path.display())),
+                )
+            })?;
+        }
+        let succeeded =
+            report.succeeded() && report.wallets.as_ref().is_none_or(|w| w.nonce_gaps == 0);
+        let view = LoadView(report);
+        if succeeded {
+            context.output.report(&view)
+        } else {
+            let r = &view.0;
+            let error = anyhow::anyhow!(
+                "the load test did not fully succeed: {} failed, {} in flight{}",
+                r.failed,
+                r.in_flight,
+                if r.interrupted { ", interrupted" } else { "" }
+            );
+            Err(context.output.report_failed(&view, error))
+        }
+    }
+}
+
+/// Mainnet needs the flag that names the cost; other live chains need `--yes`.
+fn refuse_live_chain(plan: &PlanView, yes: bool, costs_tao: bool) -> Result<(), CliError> {
+    let spend = plan
+        .estimated_spend_tao
+        .as_deref()
+        .map_or_else(String::new, |tao| {
+            format!(" (estimated spend: up to {tao} TAO in fees)")
+        });
+    let sends = plan.estimated_spend_wei.is_some();
+    if plan.chain_id == MAINNET_CHAIN_ID && sends && !costs_tao {
+        return Err(CliError::usage(anyhow::anyhow!(
+            "refusing to load-test mainnet (chain {MAINNET_CHAIN_ID}){spend}: this spends real TAO; pass --i-understand-this-costs-tao, or --dry-run to see the plan"
+        )));
+    }
+    let confirmed = yes || (plan.chain_id == MAINNET_CHAIN_ID && costs_tao);
+    if !plan.dev_chain && !confirmed {
+        return Err(CliError::usage(anyhow::anyhow!(
+            "{} (chain {}) is a live chain{spend}: pass --yes to run the load test there, or --dry-run to see the plan",
+            plan.network,
+            plan.chain_id
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(chain_id: u64, dev_chain: bool, sends: bool) -> PlanView {
+        PlanView {
+            network: "n".into(),
+            chain_id,
+            dev_chain,
+            rpc_url: "http://x".into(),
+            scenario: "transfer".into(),
+            transactions: 10,
+            concurrent: 2,
+            duration_secs: None,
+            rate: None,
+            funder: Address::ZERO,
+            estimated_spend_wei: sends.then(|| "1".into()),
+            estimated_spend_tao: sends.then(|| "0.000000000000000001".into()),
+        }
+    }
+
+    #[test]
+    fn mainnet_needs_the_flag_that_names_the_cost() {
+        let mainnet = plan(964, false, true);
+        let refused = refuse_live_chain(&mainnet, true, false).unwrap_err();
+        assert_eq!(refused.exit_code(), 2);
+        assert!(refused.message().contains("--i-understand-this-costs-tao"));
+        assert!(refused.message().contains("estimated spend"));
+        assert!(refuse_live_chain(&mainnet, false, true).is_ok());
+    }
+
+    #[test]
+    fn testnet_needs_yes_and_dev_chains_nothing() {
+        let testnet = plan(945, false, true);
+        assert_eq!(
+            refuse_live_chain(&testnet, false, false)
+                .unwrap_err()
+                .exit_code(),
+            2
+        );
+        assert!(refuse_live_chain(&testnet, true, false).is_ok());
+        assert!(refuse_live_chain(&plan(42, true, true), false, false).is_ok());
+        // Read-only load on mainnet costs nothing, but it is still a live endpoint.
+        assert!(refuse_live_chain(&plan(964, false, false), false, false).is_err());
+        assert!(refuse_live_chain(&plan(964, false, false), true, false).is_ok());
+    }
+
+    #[test]
+    fn durations_parse() {
+        assert_eq!(parse_duration("30").unwrap(), Duration::from_secs(30));
+        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert!(parse_duration("0").is_err());
+        assert!(parse_duration("3 days").is_err());
+        assert!(parse_duration("-1").is_err());
+    }
+}
