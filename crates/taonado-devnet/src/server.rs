@@ -337,7 +337,9 @@ pub(crate) async fn answer(server: &Arc<Server>, value: Value) -> Value {
     // forked, block on the remote node, which may be served by this very runtime), so the
     // async workers stay free to accept and answer `eth_chainId` whatever else runs.
     // Bodies that execute code also need a call slot and answer within a deadline.
-    if let Some(answer) = answer_inline_call(server, &value) {
+    if let Some(answer) =
+        answer_inline_call(server, &value).or_else(|| answer_inline_read(server, &value))
+    {
         return answer;
     }
     let executing = executes(&value);
@@ -386,6 +388,48 @@ fn result_response(id: Value, result: Value) -> Value {
     response.insert("id".into(), id);
     response.insert("result".into(), result);
     Value::Object(response)
+}
+
+/// Reads that only look a value up under the chain's read lock: answered on the async
+/// worker that received them, as anvil does, instead of paying the blocking pool's two
+/// thread wake-ups (most of their cost). Never in fork mode, where a lookup may wait on
+/// the remote node.
+const INLINE_READS: [&str; 10] = [
+    "eth_blockNumber",
+    "eth_chainId",
+    "net_version",
+    "eth_gasPrice",
+    "eth_getBalance",
+    "eth_getTransactionCount",
+    "eth_getCode",
+    "eth_getStorageAt",
+    "eth_getTransactionReceipt",
+    "eth_getTransactionByHash",
+];
+
+/// A single [`INLINE_READS`] request, answered here when the chain is not being written:
+/// while a block is sealed (the write lock is held), the read goes to the blocking pool
+/// rather than parking this worker.
+fn answer_inline_read(server: &Server, value: &Value) -> Option<Value> {
+    let method = value.as_object()?.get("method")?.as_str()?;
+    if server.backend.forked || !INLINE_READS.contains(&method) {
+        return None;
+    }
+    // State at an older block is read back through the undo log, which can take long on
+    // a long chain: only the latest state is read here.
+    let block_param = match method {
+        "eth_getBalance" | "eth_getTransactionCount" | "eth_getCode" => Some(1),
+        "eth_getStorageAt" => Some(2),
+        _ => None,
+    };
+    if let Some(index) = block_param {
+        let tag = value.get("params").and_then(|p| p.get(index));
+        if !tag.is_none_or(|t| t.is_null() || t == "latest" || t == "pending") {
+            return None;
+        }
+    }
+    drop(server.backend.chain.try_read()?);
+    Some(process_one(&server.backend, value.clone()))
 }
 
 /// A single, well-formed `eth_call` answered on this async worker within
@@ -645,6 +689,17 @@ mod tests {
         assert_eq!(answer_inline_call(&roomy, &json!([call(COUNTER)])), None);
         let balance = json!({"jsonrpc": "2.0", "id": 1, "method": "eth_getBalance", "params": [COUNTER, "latest"]});
         assert_eq!(answer_inline_call(&roomy, &balance), None);
+        // A read of the latest state is answered inline, one at an older block is not, and
+        // neither is one while the chain is being written.
+        let latest = json!({"jsonrpc": "2.0", "id": 2, "method": "eth_getBalance", "params": [COUNTER, "latest"]});
+        let inline = answer_inline_read(&roomy, &latest).expect("answered inline");
+        assert_eq!(inline, process_value(&roomy.backend, latest.clone(), None));
+        let older = json!({"jsonrpc": "2.0", "id": 2, "method": "eth_getBalance", "params": [COUNTER, "0x0"]});
+        assert_eq!(answer_inline_read(&roomy, &older), None);
+        {
+            let _writing = roomy.backend.chain.write();
+            assert_eq!(answer_inline_read(&roomy, &latest), None);
+        }
         // A call timeout shorter than the budget wins: nothing runs inline.
         let mut hurried = with_budget(10_000);
         hurried.limits.call_timeout = Duration::ZERO;
