@@ -240,14 +240,20 @@ pub(crate) fn eth_call_within(
     }
 }
 
-fn eth_call(backend: &Backend, p: &Params, budget: Option<InlineBudget>) -> Result<Option<Value>> {
-    let request: TransactionRequest = p.req(0)?;
+/// The `[request, block]` params of `eth_call` and `eth_estimateGas`: the request, the block
+/// whose state it runs on, and the sender's mirror credit claimed first.
+fn call_params(backend: &Backend, p: &Params) -> Result<(CallRequest, u64)> {
+    let request = call_request(p.req::<TransactionRequest>(0)?);
     let block: Option<BlockId> = p.opt(1)?;
     let number = state_block(&backend.chain.read(), block)?;
-    let request = call_request(request);
     if let Some(from) = request.from {
         backend.claim_mirror_credit(from)?;
     }
+    Ok((request, number))
+}
+
+fn eth_call(backend: &Backend, p: &Params, budget: Option<InlineBudget>) -> Result<Option<Value>> {
+    let (request, number) = call_params(backend, p)?;
     match backend.call_within(&request, number, budget)? {
         Some(output) => to_json(output).map(Some),
         None => Ok(None),
@@ -357,13 +363,7 @@ fn dispatch_method(backend: &Backend, method: &str, params: Value) -> Result<Val
         }
         "eth_call" => eth_call(backend, &p, None).map(|answer| answer.unwrap_or(Value::Null)),
         "eth_estimateGas" => {
-            let request: TransactionRequest = p.req(0)?;
-            let block: Option<BlockId> = p.opt(1)?;
-            let number = state_block(&backend.chain.read(), block)?;
-            let request = call_request(request);
-            if let Some(from) = request.from {
-                backend.claim_mirror_credit(from)?;
-            }
+            let (request, number) = call_params(backend, &p)?;
             Ok(hex_u64(backend.estimate_gas(&request, number)?))
         }
         "debug_traceTransaction" => {
