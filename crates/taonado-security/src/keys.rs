@@ -283,7 +283,15 @@ pub fn audit(plan: &KeysPlan) -> Result<AuditReport, SecurityError> {
             });
         }
     }
+    // The config the CLI loaded is also `./taonado.toml` under another spelling: each file
+    // is read once, or its findings would be told twice.
+    let mut scanned: Vec<PathBuf> = Vec::new();
     for file in &plan.config_files {
+        let real = file.canonicalize().unwrap_or_else(|_| file.clone());
+        if scanned.contains(&real) {
+            continue;
+        }
+        scanned.push(real);
         scan_file(
             file,
             secrets::scan_assignments,
@@ -557,6 +565,12 @@ mod tests {
             assert!(!finding.message.contains(KEY), "{}", finding.message);
             assert!(!finding.message.contains('\n'), "{}", finding.message);
         }
+        // The same config under another spelling is read once.
+        let mut twice = plan.clone();
+        twice
+            .config_files
+            .push(root.path().join(".").join("taonado.toml"));
+        assert_eq!(audit(&twice).unwrap().findings.len(), report.findings.len());
         let history = report
             .findings
             .iter()

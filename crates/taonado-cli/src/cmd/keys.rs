@@ -165,7 +165,6 @@ impl KeysArgs {
             }
         }
         config_files.push(PathBuf::from(".env"));
-        config_files.dedup();
         Ok(KeysPlan {
             foundry_keystores: keystores,
             configured,
