@@ -16,6 +16,7 @@ use crate::rules::compliance::{
     evaluate_store, parse_retention, pool_anonymity, volume,
 };
 use crate::units::tao;
+use taonado_report::{Document, Plot, PlotKind, Series, fmt_fixed};
 
 /// A calendar month, UTC.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -231,69 +232,142 @@ pub fn report(store: &Store, plan: &ReportPlan) -> Result<ComplianceReport> {
 }
 
 impl ComplianceReport {
-    /// The report as markdown.
-    pub fn markdown(&self) -> String {
-        use std::fmt::Write as _;
-        let mut s = String::new();
-        let _ = writeln!(
-            s,
-            "# Compliance report: {} {}\n\nNetwork `{}`, {} to {} (UTC), indexed up to block {}.\n",
-            self.period,
-            self.month,
-            self.network,
-            self.from,
-            self.to,
-            self.checkpoint
-                .map_or_else(|| "-".to_owned(), |b| b.to_string())
+    /// The report as a document: markdown, self-contained HTML (with its plots) and JSON
+    /// come from it, each a pure function of the data.
+    pub fn document(&self) -> Document {
+        let mut doc = Document::new(
+            format!("Compliance report: {} {}", self.period, self.month),
+            format!(
+                "network {}, indexed up to block {}, {} to {} (UTC)",
+                self.network,
+                self.checkpoint
+                    .map_or_else(|| "-".to_owned(), |b| b.to_string()),
+                self.from,
+                self.to
+            ),
         );
-        let _ = writeln!(
-            s,
-            "{} deposits ({} TAO) and {} withdrawals ({} TAO); {} flags.\n",
-            self.deposits,
-            self.volume_in_tao,
-            self.withdrawals,
-            self.volume_out_tao,
-            self.flags.len()
+        doc.section("Summary").key_values([
+            ("deposits", self.deposits.to_string()),
+            ("deposited (TAO)", self.volume_in_tao.clone()),
+            ("withdrawals", self.withdrawals.to_string()),
+            ("withdrawn (TAO)", self.volume_out_tao.clone()),
+            ("flags", self.flags.len().to_string()),
+        ]);
+        let mut by_rule = Plot::new(PlotKind::Bar, "Flags by rule", "rule", "flags");
+        by_rule.series.push(Series {
+            name: "flags".into(),
+            points: self
+                .rules
+                .iter()
+                .enumerate()
+                .map(|(i, r)| (i as f64, r.flags as f64))
+                .collect(),
+        });
+        doc.section("Flags by rule")
+            .table(
+                ["rule", "flags", "highest score"],
+                self.rules.iter().map(|r| {
+                    vec![
+                        r.rule.to_owned(),
+                        r.flags.to_string(),
+                        fmt_fixed(r.max_score, 2),
+                    ]
+                }),
+            )
+            .paragraph(
+                "Rules in the plot's order: ".to_owned()
+                    + &self
+                        .rules
+                        .iter()
+                        .enumerate()
+                        .map(|(i, r)| format!("{i} {}", r.rule))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+            )
+            .plot(by_rule);
+        let mut anonymity = Plot::new(
+            PlotKind::Bar,
+            "Anonymity set per pool",
+            "pool (row of the table, from 0)",
+            "deposits",
         );
-        let _ = writeln!(
-            s,
-            "## Flags by rule\n\n| rule | flags | highest score |\n|---|---:|---:|"
-        );
-        for r in &self.rules {
-            let _ = writeln!(s, "| {} | {} | {:.2} |", r.rule, r.flags, r.max_score);
-        }
-        let _ = writeln!(
-            s,
-            "\n## Pools\n\n| pool | amount | deposits | withdrawals | in (TAO) | out (TAO) | anonymity set | linked | effective anonymity set |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|"
-        );
-        for p in &self.pools {
-            let a = &p.anonymity;
-            let _ = writeln!(
-                s,
-                "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-                a.pool,
-                a.amount.as_deref().unwrap_or("?"),
-                p.period_deposits,
-                p.period_withdrawals,
-                p.volume_in_tao.as_deref().unwrap_or("?"),
-                p.volume_out_tao.as_deref().unwrap_or("?"),
-                a.anonymity_set,
-                a.linked_deposits,
-                a.effective_anonymity_set
-            );
-        }
-        let _ = writeln!(s, "\n## Flags\n");
+        anonymity.series.push(Series {
+            name: "anonymity set".into(),
+            points: self
+                .pools
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (i as f64, p.anonymity.anonymity_set as f64))
+                .collect(),
+        });
+        anonymity.series.push(Series {
+            name: "effective anonymity set".into(),
+            points: self
+                .pools
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (i as f64, p.anonymity.effective_anonymity_set as f64))
+                .collect(),
+        });
+        doc.section("Pools")
+            .paragraph(
+                "Volumes are the month's; anonymity sets stand at the month's end. The effective \
+                 anonymity set is the pool's deposits less those a flag links to a withdrawal.",
+            )
+            .table(
+                [
+                    "pool",
+                    "amount",
+                    "deposits",
+                    "withdrawals",
+                    "in (TAO)",
+                    "out (TAO)",
+                    "anonymity set",
+                    "linked",
+                    "effective anonymity set",
+                ],
+                self.pools.iter().map(|p| {
+                    let a = &p.anonymity;
+                    vec![
+                        format!("{}", a.pool),
+                        a.amount.clone().unwrap_or_else(|| "?".into()),
+                        p.period_deposits.to_string(),
+                        p.period_withdrawals.to_string(),
+                        p.volume_in_tao.clone().unwrap_or_else(|| "?".into()),
+                        p.volume_out_tao.clone().unwrap_or_else(|| "?".into()),
+                        a.anonymity_set.to_string(),
+                        a.linked_deposits.to_string(),
+                        a.effective_anonymity_set.to_string(),
+                    ]
+                }),
+            )
+            .plot(anonymity);
+        let flags = doc.section("Flags");
         if self.flags.is_empty() {
-            let _ = writeln!(s, "None.");
-        }
-        for f in &self.flags {
-            let _ = writeln!(
-                s,
-                "- **{}** (score {:.2}, block {}): {}\n  deposit `{}`, withdrawal `{}`",
-                f.rule, f.score, f.block, f.explanation, f.deposit_key, f.withdrawal_key
+            flags.paragraph("None.");
+        } else {
+            flags.table(
+                [
+                    "rule",
+                    "score",
+                    "block",
+                    "explanation",
+                    "deposit",
+                    "withdrawal",
+                ],
+                self.flags.iter().map(|f| {
+                    vec![
+                        f.rule.clone(),
+                        fmt_fixed(f.score, 2),
+                        f.block.to_string(),
+                        f.explanation.clone(),
+                        f.deposit_key.clone(),
+                        f.withdrawal_key.clone(),
+                    ]
+                }),
             );
         }
-        s
+        doc
     }
 }
 
@@ -375,8 +449,7 @@ pub fn privacy(
         .activity
         .deposits
         .iter()
-        .filter(|d| d.pool == query.pool && d.user == Some(query.recipient))
-        .next_back()
+        .rfind(|d| d.pool == query.pool && d.user == Some(query.recipient))
     {
         input.self_withdrawals.push(SelfWithdrawal {
             pool: query.pool,
@@ -420,18 +493,24 @@ pub fn privacy(
     })
 }
 
-/// Records `policy` (`7y`, `90d`…) after checking it against the legal minimum.
-pub fn set_retention(
-    store: &Store,
-    settings: &ComplianceSettings,
-    policy: &str,
-) -> Result<RetentionPolicy> {
+/// The seconds of `policy` (`7y`, `90d`…), checked against the legal minimum.
+pub fn check_retention(settings: &ComplianceSettings, policy: &str) -> Result<u64> {
     let secs = parse_retention(policy).ok_or_else(|| {
         usage(format!(
             "retention policy `{policy}` is not a duration: write e.g. 7y, 18m (months), 90d or 2w"
         ))
     })?;
     check_minimum(settings, secs, policy)?;
+    Ok(secs)
+}
+
+/// Records `policy` after [`check_retention`].
+pub fn set_retention(
+    store: &Store,
+    settings: &ComplianceSettings,
+    policy: &str,
+) -> Result<RetentionPolicy> {
+    let secs = check_retention(settings, policy)?;
     Ok(store.set_retention_policy(secs, policy)?)
 }
 

@@ -4,6 +4,7 @@
 pub mod address;
 pub mod alerts;
 pub mod backup;
+pub mod compliance;
 pub mod config;
 pub mod dashboard;
 pub mod db;
