@@ -85,6 +85,10 @@ pub enum Command {
     /// Alerts: `alerts test` through the configured channels, `alerts list` firing and recent.
     #[command(subcommand)]
     Alerts(cmd::alerts::AlertsCommand),
+    /// Compliance: the mixer heuristics' flags in a monthly report (`compliance report`), and
+    /// the retention policy and purge (`compliance retention`).
+    #[command(subcommand)]
+    Compliance(cmd::compliance::ComplianceCommand),
     /// One-shot health check for cron: network, contracts, gas, patterns (exit 0 healthy, 1 not).
     Health(cmd::health::HealthArgs),
     /// The relayer for private withdrawals: an HTTP API that sends withdrawals for a fee, so
@@ -132,6 +136,7 @@ impl Command {
             Command::Index(args) => args.run(context).await,
             Command::Monitor(args) => args.run(context).await,
             Command::Alerts(command) => command.run(context).await,
+            Command::Compliance(command) => command.run(context),
             Command::Health(args) => args.run(context).await,
             Command::Dashboard(command) => command.run(context),
             Command::Backup(command) => command.run(context).await,

@@ -14,6 +14,15 @@
 //! gas_spike_factor = 3.0       # health: current gas price above factor x window average
 //! disabled = ["self_withdrawal"]
 //!
+//! [rules.compliance]           # the mixer heuristics (`taonado compliance`); these are the defaults
+//! rapid_max_blocks = 25        # a withdrawal this close to a deposit to its pool is rapid ...
+//! small_anonymity_set = 5      # ... while the pool holds at most this many unspent deposits
+//! structuring_min_deposits = 3 # this many deposits by one address ...
+//! structuring_min_pools = 2    # ... into this many pools ...
+//! structuring_window_blocks = 300  # ... within this many blocks
+//! multi_denomination_window_blocks = 7200
+//! retention_minimum = "5y"     # the legal minimum: a shorter retention policy is refused
+//!
 //! [[channels]]
 //! name = "ops"
 //! kind = "webhook"             # webhook | slack | discord | email
@@ -111,6 +120,8 @@ pub struct RuleSettings {
     pub gas_spike_factor: f64,
     /// Rule names (see [`RULES`](crate::rule_names::RULES)) that never fire.
     pub disabled: Vec<String>,
+    /// The compliance rules' thresholds (`[rules.compliance]`).
+    pub compliance: crate::rules::compliance::ComplianceSettings,
 }
 
 impl Default for RuleSettings {
@@ -125,6 +136,7 @@ impl Default for RuleSettings {
             validator_balance_min_tao: "0.1".into(),
             gas_spike_factor: 3.0,
             disabled: Vec::new(),
+            compliance: crate::rules::compliance::ComplianceSettings::default(),
         }
     }
 }
@@ -148,7 +160,7 @@ impl RuleSettings {
             ));
         }
         self.validator_balance_min()?;
-        Ok(())
+        self.compliance.check()
     }
 
     /// The low-balance threshold in wei.

@@ -159,6 +159,18 @@ impl Monitor {
             &evaluation.readings,
             now,
         )?;
+        // The compliance rules record their flags beside the alerts; a failure there is
+        // logged and never stops the alerting.
+        match crate::rules::compliance::evaluate_store(
+            &self.store,
+            &self.config.contracts,
+            &self.config.rules.compliance,
+            now,
+        ) {
+            Ok(0) => {}
+            Ok(new) => tracing::info!(new, "compliance flags recorded"),
+            Err(e) => tracing::warn!(error = %e, "compliance rules not evaluated"),
+        }
         // What is due goes into the outbox now (a critical of a quiet rule at once); the
         // rest waits for its group's timers, which every delivery pass checks.
         let enqueued = self.dispatcher.flush(now)?;

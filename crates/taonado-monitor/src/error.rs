@@ -61,6 +61,12 @@ pub enum MonitorError {
     IndexerStopped(#[source] Box<taonado_indexer::IndexerError>),
     #[error("dashboard task: {0}")]
     DashboardTask(String),
+    /// A compliance command asked for something that cannot be (a future month, a policy
+    /// below the legal minimum).
+    #[error("{0}")]
+    ComplianceUsage(String),
+    #[error("{0}")]
+    ComplianceFailed(String),
 }
 
 impl MonitorError {
@@ -72,7 +78,8 @@ impl MonitorError {
             | Self::UnknownChannel { .. }
             | Self::Bind { .. }
             | Self::ReadConfig { .. }
-            | Self::InConfig { .. } => true,
+            | Self::InConfig { .. }
+            | Self::ComplianceUsage(_) => true,
             Self::Store(e) => e.is_usage(),
             _ => false,
         }

@@ -9,6 +9,7 @@
 //! [`MonitorService`] runs all of it as one long-running service (`run(plan, shutdown)`);
 //! [`files`] reads the config file and opens the database.
 
+pub mod compliance;
 pub mod config;
 pub mod dashboard;
 pub mod deliver;

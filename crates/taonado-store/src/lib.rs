@@ -8,6 +8,7 @@
 
 pub mod alerts;
 mod codec;
+pub mod compliance;
 mod error;
 pub mod groups;
 pub mod migrations;

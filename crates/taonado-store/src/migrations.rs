@@ -40,6 +40,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "alert_groups",
         sql: crate::groups::MIGRATION_SQL,
     },
+    Migration {
+        version: 160,
+        name: "compliance_flags_and_policy",
+        sql: crate::compliance::MIGRATION_SQL,
+    },
 ];
 
 const INDEXER_V1: &str = r#"

@@ -5,6 +5,7 @@ pub mod address;
 pub mod admin;
 pub mod alerts;
 pub mod backup;
+pub mod compliance;
 pub mod config;
 pub mod dashboard;
 pub mod db;

@@ -4,6 +4,7 @@
 
 mod backup;
 mod cli;
+mod compliance;
 mod deploy;
 mod devnet;
 mod devnet_kill;
