@@ -12,6 +12,7 @@
 pub mod config;
 pub mod dashboard;
 pub mod deliver;
+pub mod emergency;
 pub mod engine;
 mod error;
 pub mod files;

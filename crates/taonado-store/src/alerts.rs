@@ -78,7 +78,8 @@ impl Severity {
         }
     }
 
-    fn parse(text: &str) -> Option<Self> {
+    /// `info`, `warning` or `critical`.
+    pub fn parse(text: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|s| s.as_str() == text)
     }
 }
@@ -458,6 +459,46 @@ impl Store {
             let mut keys = Vec::new();
             for channel in channels {
                 let key = format!("test-{now}-{seq}-{channel}");
+                enqueue_in(tx, &key, channel, None, &payload, now)?;
+                keys.push(key);
+            }
+            Ok(keys)
+        })
+    }
+
+    /// Enqueues an operator's notice (`taonado emergency notify`) for each channel, as a
+    /// fired alert of rule `emergency`; returns the keys, in `channels` order.
+    pub fn enqueue_emergency_notice(
+        &self,
+        channels: &[String],
+        severity: Severity,
+        summary: &str,
+        now: u64,
+    ) -> Result<Vec<String>> {
+        let record = AlertRecord {
+            id: 0,
+            dedup_key: format!("emergency-{now}"),
+            rule: "emergency".into(),
+            severity,
+            state: AlertState::Firing,
+            summary: summary.to_owned(),
+            details: serde_json::json!({}),
+            block: None,
+            fired_at: now,
+            updated_at: now,
+            resolved_at: None,
+        };
+        let payload = single_notice(Transition::Fired, &record, None)?;
+        self.with_tx(|tx| {
+            // The sequence makes two notices in the same second distinct messages.
+            let seq: i64 = tx
+                .query_row("SELECT COALESCE(MAX(id), 0) + 1 FROM outbox", [], |r| {
+                    r.get(0)
+                })
+                .op("numbering an emergency notice")?;
+            let mut keys = Vec::new();
+            for channel in channels {
+                let key = format!("emergency-{now}-{seq}-{channel}");
                 enqueue_in(tx, &key, channel, None, &payload, now)?;
                 keys.push(key);
             }

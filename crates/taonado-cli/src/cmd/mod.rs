@@ -3,6 +3,7 @@
 
 pub mod address;
 pub mod alerts;
+pub mod audit;
 pub mod backup;
 pub mod config;
 pub mod dashboard;
@@ -10,6 +11,7 @@ pub mod db;
 pub mod deploy;
 pub mod devnet;
 pub mod drill;
+pub mod emergency;
 pub mod gas;
 pub mod health;
 pub mod index;

@@ -7,6 +7,7 @@ mod cli;
 mod deploy;
 mod devnet;
 mod devnet_kill;
+mod emergency;
 mod envelope;
 mod ethers_ws;
 mod exit_codes;
