@@ -26,6 +26,7 @@ pub enum EmergencyCommand {
     /// Stop every registered taonado process (devnet, up, monitor, index, validator run,
     /// relayer, loadtest): SIGTERM, a wait for the clean exit, SIGKILL after --timeout.
     /// Clients stop before chains. Stale entries are reported and removed, never signalled.
+    /// With --network N (or TAONADO_NETWORK), only the processes registered for N.
     Stop(StopArgs),
     /// What is at risk and what can be done: each contract's code against the artifacts,
     /// owner (key, Safe or contract), upgradeability and privileged functions; WTAO supply,

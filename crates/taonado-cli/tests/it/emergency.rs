@@ -152,6 +152,61 @@ fn emergency_stop_ends_monitor_validator_and_devnet_cleanly() {
         deployment.contains("code_keccak256\": \"0x"),
         "{deployment}"
     );
+    // The report re-hashes the package and adds keys audit and the assessment.
+    let report = |pkg: &str| {
+        run(sandbox.taonado().args([
+            "--json",
+            "audit",
+            "report",
+            "--rpc-url",
+            &url,
+            "--package",
+            pkg,
+        ]))
+    };
+    let (code, stdout, stderr) = report("pkg");
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let summary = envelope(&stdout);
+    assert_eq!(
+        summary["data"]["package"]["problems"],
+        serde_json::json!([]),
+        "{summary}"
+    );
+    assert_eq!(summary["data"]["keys"]["passed"], true, "{summary}");
+    assert!(
+        summary["data"]["assessment"]["contracts"].is_array(),
+        "{summary}"
+    );
+    std::fs::write(sandbox.path().join("pkg/known-defects.md"), "none").unwrap();
+    let (code, stdout, _) = report("pkg");
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains("known-defects.md: changed"), "{stdout}");
+    let (code, _, stderr) = report("no-such-package");
+    assert_eq!(code, 2, "{stderr}");
+    // The weekly audit is stored; a backup folder whose sets never verified fails it.
+    let (code, stdout, stderr) =
+        run(sandbox
+            .taonado()
+            .args(["--json", "audit", "weekly", "--rpc-url", &url]));
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let weekly = envelope(&stdout);
+    let stored = weekly["data"]["stored"].as_str().unwrap();
+    assert!(Path::new(stored).starts_with(sandbox.path().join(".taonado/audits")));
+    let kept: Value = serde_json::from_str(&std::fs::read_to_string(stored).unwrap()).unwrap();
+    assert_eq!(kept["code"]["ok"], true, "{kept}");
+    std::fs::create_dir(sandbox.path().join("backups")).unwrap();
+    let (code, stdout, _) = run(sandbox.taonado().args([
+        "--json",
+        "audit",
+        "weekly",
+        "--rpc-url",
+        &url,
+        "--backups",
+        "backups",
+    ]));
+    assert_eq!(code, 1, "{stdout}");
+    assert_eq!(envelope(&stdout)["data"]["backups"]["ok"], false);
+
     // A folder that is not a package is refused; so is a tarball: exit 2.
     for out in [".", "pkg.tar.gz"] {
         let (code, _, stderr) =
