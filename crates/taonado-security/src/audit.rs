@@ -56,6 +56,9 @@ pub struct PackagePlan {
     pub provider: Option<DynProvider>,
     /// A gas report to include (`target/gas-report.md`, `taonado gas-report --json`).
     pub gas_report: Option<PathBuf>,
+    /// Without `gas_report`: the deployment record and its block range, whose receipts
+    /// make the gas report (`taonado_ops::gas_report`; a fixed range, so deterministic).
+    pub deploy_gas: Option<(PathBuf, u64, u64)>,
     /// A test list to include (`cargo test -- --list` output, with results if at hand).
     pub test_list: Option<PathBuf>,
 }
@@ -173,14 +176,18 @@ async fn contents(
             };
             files.insert(name.into(), bytes);
         }
-        None => {
-            notes.push("gas report: not included (pass --gas-report FILE: `taonado gas-report --json` output or target/gas-report.md)".into());
-            files.insert(
-                "gas-report.md".into(),
-                b"Not available: no gas report was given to `taonado audit package --gas-report`.\n"
-                    .to_vec(),
-            );
-        }
+        None => match deploy_gas(plan).await {
+            Ok(json) => {
+                files.insert("gas-report.json".into(), json);
+            }
+            Err(why) => {
+                notes.push(format!("gas report: not included ({why}; pass --gas-report FILE: `taonado gas-report --json` output or target/gas-report.md)"));
+                files.insert(
+                    "gas-report.md".into(),
+                    format!("Not available: {why}.\n").into_bytes(),
+                );
+            }
+        },
     }
     match &plan.test_list {
         Some(path) => {
@@ -214,6 +221,19 @@ async fn contents(
         .into_bytes(),
     );
     Ok((files, chain, notes))
+}
+
+/// The gas of the deployment's own blocks, as `taonado gas-report --json` reports it.
+async fn deploy_gas(plan: &PackagePlan) -> Result<Vec<u8>, String> {
+    let (Some(provider), Some((record, from, to))) = (&plan.provider, &plan.deploy_gas) else {
+        return Err(
+            "no chain or no deployment record to read the deployment's receipts from".into(),
+        );
+    };
+    let usage = taonado_ops::gas_report::gas_usage(provider, record, *from, Some(*to))
+        .await
+        .map_err(|e| taonado_types::redact_urls(&e.to_string()).replace('\n', " "))?;
+    serde_json::to_vec_pretty(&usage).map_err(|e| e.to_string())
 }
 
 /// `deployment.json`: the addresses and their on-chain code hashes.
@@ -421,6 +441,7 @@ mod tests {
             expected: None,
             provider: None,
             gas_report: None,
+            deploy_gas: None,
             test_list: None,
         };
         let a = package(&plan).await.unwrap();

@@ -71,7 +71,8 @@ pub struct PackageArgs {
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
     /// A gas report to include (`taonado gas-report --json > gas.json`, or
-    /// target/gas-report.md).
+    /// target/gas-report.md) [default: the gas of the deployment's own blocks, read from
+    /// the chain].
     #[arg(long, value_name = "FILE")]
     pub gas_report: Option<PathBuf>,
     /// A test list to include (`cargo test --workspace -- --list` in a checkout).
@@ -120,6 +121,18 @@ impl PackageArgs {
         let config = context.config()?;
         let network = context.network(&config, true)?;
         let deployment = network.deployment(&self.deployments.deployments_dir)?;
+        let deploy_gas = deployment.record.as_ref().and_then(|record| {
+            let blocks = record
+                .contracts
+                .values()
+                .chain(record.pools.iter().map(|p| &p.contract))
+                .filter_map(|c| c.block);
+            Some((
+                deployment.record_path.clone(),
+                blocks.clone().min()?,
+                blocks.max()?,
+            ))
+        });
         let expected = match &deployment.record {
             Some(record) => Some(ExpectedDeployment::from_record(record)),
             None if network.addresses.is_empty() => None,
@@ -146,6 +159,7 @@ impl PackageArgs {
             expected,
             provider,
             gas_report: self.gas_report,
+            deploy_gas,
             test_list: self.test_list,
         };
         let report = taonado_security::audit::package(&plan)

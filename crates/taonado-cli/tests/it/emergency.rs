@@ -143,6 +143,7 @@ fn emergency_stop_ends_monitor_validator_and_devnet_cleanly() {
         "  storage-layouts/WeightsV3.json\n",
         "  sources/src/mining/WeightsV3.sol\n",
         "  dependencies.txt\n",
+        "  gas-report.json\n",
         "  known-defects.md\n",
     ] {
         assert!(manifest.contains(file), "{file} missing from {manifest}");
