@@ -491,6 +491,9 @@ async fn funds(
     funds
 }
 
+/// Blocks per eth_getLogs request.
+const LOG_WINDOW: u64 = 10_000;
+
 /// Scans the pool's Deposit and Withdrawal logs: an address that deposited and had a
 /// withdrawal paid back to itself inflated its lifetime deposits by
 /// `min(deposits, withdrawals to it) × denomination` without keeping anything in the pool.
@@ -501,14 +504,20 @@ async fn inflation(
     from_block: u64,
     to_block: u64,
 ) -> Result<Inflation, AssessError> {
-    let filter = Filter::new()
-        .address(pool)
-        .from_block(from_block)
-        .to_block(to_block);
-    let logs = provider
-        .get_logs(&filter)
-        .await
-        .map_err(rpc(format!("reading the logs of pool {pool}")))?;
+    // In windows: public nodes cap the block range of one eth_getLogs.
+    let mut logs = Vec::new();
+    let mut start = from_block;
+    while start <= to_block {
+        let end = to_block.min(start.saturating_add(LOG_WINDOW - 1));
+        let filter = Filter::new().address(pool).from_block(start).to_block(end);
+        logs.extend(provider.get_logs(&filter).await.map_err(rpc(format!(
+            "reading the logs of pool {pool} in blocks {start}..={end}"
+        )))?);
+        start = end.saturating_add(1);
+        if end == u64::MAX {
+            break;
+        }
+    }
     let mut deposits = Vec::new();
     let mut withdrawals = Vec::new();
     for log in &logs {
