@@ -16,7 +16,7 @@ use taonado_security::assess::Assessment;
 use taonado_monitor::emergency::NotifyReport;
 use taonado_store::alerts::Severity;
 
-use crate::args::{DeploymentsArgs, MonitorFiles, notifiers};
+use crate::args::{DeploymentsArgs, MonitorFiles, required_notifiers};
 use crate::context::Context;
 use crate::error::CliError;
 use crate::output::Report;
@@ -246,12 +246,7 @@ impl NotifyArgs {
         let config = context.config()?;
         let network = context.network_name(&config);
         let file = self.files.load_config()?;
-        let channels = notifiers(&file)?;
-        if channels.is_empty() {
-            return Err(CliError::usage(anyhow::anyhow!(
-                "no channels configured; add [[channels]] to the monitor config (--alerts-config, default ./monitor.toml)"
-            )));
-        }
+        let channels = required_notifiers(&file)?;
         let store = taonado_monitor::files::open_store(&self.files.db_path(&network))
             .map_err(crate::error::monitor_error)?;
         let report = taonado_monitor::emergency::notify(
