@@ -108,6 +108,14 @@ pub enum Command {
     /// Database maintenance: cleanup, compact, backup, check, migrate.
     #[command(subcommand)]
     Db(cmd::db::DbCommand),
+    /// Critical issues: `emergency stop` (every registered taonado process), `assess`,
+    /// `notify`.
+    #[command(subcommand)]
+    Emergency(cmd::emergency::EmergencyCommand),
+    /// Audits: `audit package` (sources, artifacts, deployed code hashes, dependencies,
+    /// known defects, SHA-256 manifest).
+    #[command(subcommand)]
+    Audit(cmd::audit::AuditCommand),
 }
 
 impl Command {
@@ -146,6 +154,8 @@ impl Command {
             Command::Relayer(args) => args.run(context).await,
             Command::Keys(command) => command.run(context).await,
             Command::Loadtest(args) => args.run(context).await,
+            Command::Emergency(command) => command.run(context).await,
+            Command::Audit(command) => command.run(context).await,
         }
     }
 }

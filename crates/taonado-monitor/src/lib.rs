@@ -13,6 +13,7 @@ pub mod compliance;
 pub mod config;
 pub mod dashboard;
 pub mod deliver;
+pub mod emergency;
 pub mod engine;
 mod error;
 pub mod files;

@@ -7,6 +7,8 @@
 //! (plaintext in `taonado.toml`, a `.env`, the environment or shell history). Pure file
 //! reads: no network, no decryption, no secret ever copied into a finding.
 
+pub mod assess;
+pub mod audit;
 pub mod keys;
 pub mod owners;
 pub mod password;

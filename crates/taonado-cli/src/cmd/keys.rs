@@ -129,7 +129,7 @@ impl KeysArgs {
     }
 
     /// Where keys and secrets are, from the home folder, the configuration and the records.
-    fn plan(&self, context: &Context) -> Result<KeysPlan, CliError> {
+    pub(crate) fn plan(&self, context: &Context) -> Result<KeysPlan, CliError> {
         let home = context.home.clone().ok_or_else(|| {
             CliError::usage(anyhow::anyhow!(
                 "cannot find the home directory (set HOME): keys live under ~/.foundry and ~/.taonado"

@@ -84,7 +84,7 @@ fn parse_scenario(s: &str) -> Result<Scenario, String> {
 }
 
 /// Seconds (`30`, `1.5`), or with a unit: `500ms`, `30s`, `2m`, `1h`.
-fn parse_duration(s: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     let split = s
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
@@ -355,6 +355,7 @@ impl LoadtestArgs {
         refuse_live_chain(&view, self.yes, self.i_understand_this_costs_tao)?;
 
         let shutdown = crate::shutdown::StopSignals::install()?.into_watch();
+        let _registration = context.register_run("loadtest", Some(&network.name));
         let visible = !context.output.is_json() && !context.global.quiet;
         let bar = Arc::new(Bar::new(visible, transactions));
         let mut report = LoadTest::run(plan, shutdown, bar.clone())

@@ -4,6 +4,7 @@
 pub mod address;
 pub mod admin;
 pub mod alerts;
+pub mod audit;
 pub mod backup;
 pub mod compliance;
 pub mod config;
@@ -12,6 +13,7 @@ pub mod db;
 pub mod deploy;
 pub mod devnet;
 pub mod drill;
+pub mod emergency;
 pub mod gas;
 pub mod health;
 pub mod index;

@@ -8,6 +8,7 @@ mod compliance;
 mod deploy;
 mod devnet;
 mod devnet_kill;
+mod emergency;
 mod envelope;
 mod ethers_ws;
 mod exit_codes;
