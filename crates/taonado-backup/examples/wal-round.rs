@@ -32,7 +32,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut next = megabytes * 1024;
     let mut write_some = |conn: &Connection| -> rusqlite::Result<()> {
         for _ in 0..10 {
-            conn.execute("INSERT INTO t (id, v) VALUES (?1, randomblob(1000))", [next])?;
+            conn.execute(
+                "INSERT INTO t (id, v) VALUES (?1, randomblob(1000))",
+                [next],
+            )?;
             next += 1;
         }
         Ok(())

@@ -182,6 +182,25 @@ fn backups_taken_while_the_monitor_writes_are_consistent() {
             .spawn()
             .expect("spawn the monitor"),
     );
+    // The monitor creates its database as it starts; a backup taken before that has no
+    // database to copy. Wait (bounded) until it has recorded the chain it follows.
+    let db = sandbox.path().join("data/local.db");
+    let started = std::time::Instant::now();
+    while !db.exists()
+        || rusqlite::Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .and_then(|c| {
+                c.query_row("SELECT chain_id FROM indexer_state", [], |r| {
+                    r.get::<_, i64>(0)
+                })
+            })
+            .is_err()
+    {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "the monitor did not create its database"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
     // Each round adds a block with a WTAO event and backs up at once, while the monitor
     // indexes it.
     for _ in 0..4 {
@@ -190,7 +209,6 @@ fn backups_taken_while_the_monitor_writes_are_consistent() {
     }
     // And one once the monitor has caught up with the head (read from its database).
     let head = ok(&sandbox, &["wtao", "wrap", "0.1", "--rpc-url", &url])["block"].as_u64();
-    let db = sandbox.path().join("data/local.db");
     loop {
         let checkpoint = Store::open(&db)
             .ok()
