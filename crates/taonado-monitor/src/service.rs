@@ -324,6 +324,14 @@ fn record_round(monitor: &Monitor, health: &taonado_indexer::RoundHealth) {
     monitor
         .metrics()
         .update_rpc(failing.is_none(), health.last_ok_at);
+    // the operations report's uptime: one row per minute with the rounds' outcomes
+    let network = &monitor.config().network;
+    if let Err(e) = monitor
+        .store()
+        .record_check(network, unix_now(), failing.is_none())
+    {
+        tracing::warn!(error = %e, "monitor check not recorded");
+    }
     let live = monitor.live();
     let mut live = live.lock().unwrap_or_else(|p| p.into_inner());
     live.rpc_failing = failing;

@@ -40,6 +40,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "alert_groups",
         sql: crate::groups::MIGRATION_SQL,
     },
+    Migration {
+        version: 120,
+        name: "monitor_checks",
+        sql: crate::reports::MIGRATION_SQL,
+    },
 ];
 
 const INDEXER_V1: &str = r#"
