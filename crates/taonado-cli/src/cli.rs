@@ -100,6 +100,10 @@ pub enum Command {
     /// Database maintenance: cleanup, compact, backup, check, migrate.
     #[command(subcommand)]
     Db(cmd::db::DbCommand),
+    /// Reports from the monitor's database: daily, weekly, monthly, gas, mining, ops
+    /// (markdown, HTML with SVG plots, or --json).
+    #[command(subcommand)]
+    Report(cmd::report::ReportCommand),
 }
 
 impl Command {
@@ -136,6 +140,7 @@ impl Command {
             Command::Relayer(args) => args.run(context).await,
             Command::Keys(command) => command.run(context).await,
             Command::Loadtest(args) => args.run(context).await,
+            Command::Report(command) => command.run(context).await,
         }
     }
 }
