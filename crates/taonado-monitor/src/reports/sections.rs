@@ -438,7 +438,7 @@ impl<'a> Data<'a> {
         );
 
         let s = doc.section("Gas spikes");
-        let mut prices: Vec<f64> = self.txs.iter().map(|t| price(t)).collect();
+        let mut prices: Vec<f64> = self.txs.iter().map(price).collect();
         let median_price = median_f(&mut prices);
         let medians: BTreeMap<(String, String), u64> = by_fn
             .iter()
