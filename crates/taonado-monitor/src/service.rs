@@ -227,6 +227,11 @@ impl MonitorService {
         ));
         let mut progress = indexer.subscribe();
         let mut rounds = indexer.health();
+        let recorder = tokio::spawn(record_rounds(
+            monitor.clone(),
+            indexer.health(),
+            parts_rx.clone(),
+        ));
         let exit_at = exit_after_blocks.map(|n| {
             progress
                 .borrow()
@@ -297,6 +302,7 @@ impl MonitorService {
         if !indexer_ended {
             let _ = following.await;
         }
+        let _ = recorder.await;
         match server.await {
             Ok(served) => served?,
             Err(e) => return Err(MonitorError::DashboardTask(e.to_string())),
@@ -314,6 +320,31 @@ async fn deliver(monitor: &Monitor, report: &mut MonitorReport) {
     }
 }
 
+/// The operations report's uptime: every indexer round, reached or failed, added to its
+/// network's minute in the store. Its own task, so a long evaluation in the service's loop
+/// does not coalesce rounds away.
+async fn record_rounds(
+    monitor: Monitor,
+    mut rounds: watch::Receiver<taonado_indexer::RoundHealth>,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            changed = rounds.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+                let ok = rounds.borrow_and_update().last_error.is_none();
+                let network = &monitor.config().network;
+                if let Err(e) = monitor.store().record_check(network, unix_now(), ok) {
+                    tracing::warn!(error = %e, "monitor check not recorded");
+                }
+            }
+            _ = stop.wait_for(|s| *s) => return,
+        }
+    }
+}
+
 /// Readiness, the dashboard's error and the metrics follow the indexer's last round, so an
 /// RPC outage shows while no block arrives.
 fn record_round(monitor: &Monitor, health: &taonado_indexer::RoundHealth) {
@@ -324,14 +355,6 @@ fn record_round(monitor: &Monitor, health: &taonado_indexer::RoundHealth) {
     monitor
         .metrics()
         .update_rpc(failing.is_none(), health.last_ok_at);
-    // the operations report's uptime: one row per minute with the rounds' outcomes
-    let network = &monitor.config().network;
-    if let Err(e) = monitor
-        .store()
-        .record_check(network, unix_now(), failing.is_none())
-    {
-        tracing::warn!(error = %e, "monitor check not recorded");
-    }
     let live = monitor.live();
     let mut live = live.lock().unwrap_or_else(|p| p.into_inner());
     live.rpc_failing = failing;
