@@ -116,6 +116,10 @@ pub enum Command {
     /// known defects, SHA-256 manifest).
     #[command(subcommand)]
     Audit(cmd::audit::AuditCommand),
+    /// Reports from the monitor's database: daily, weekly, monthly, gas, mining, ops
+    /// (markdown, HTML with SVG plots, or --json).
+    #[command(subcommand)]
+    Report(cmd::report::ReportCommand),
 }
 
 impl Command {
@@ -156,6 +160,7 @@ impl Command {
             Command::Loadtest(args) => args.run(context).await,
             Command::Emergency(command) => command.run(context).await,
             Command::Audit(command) => command.run(context).await,
+            Command::Report(command) => command.run(context).await,
         }
     }
 }

@@ -23,6 +23,7 @@ pub mod metrics;
 pub mod miners;
 pub mod notify;
 pub mod observe;
+pub mod reports;
 pub mod rule_names;
 pub mod rules;
 pub mod service;

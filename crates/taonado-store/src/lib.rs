@@ -14,6 +14,7 @@ pub mod groups;
 pub mod migrations;
 pub mod outbox;
 pub mod queries;
+pub mod reports;
 mod types;
 pub mod write;
 

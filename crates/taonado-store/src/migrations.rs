@@ -41,6 +41,11 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: crate::groups::MIGRATION_SQL,
     },
     Migration {
+        version: 120,
+        name: "monitor_checks",
+        sql: crate::reports::MIGRATION_SQL,
+    },
+    Migration {
         version: 160,
         name: "compliance_flags_and_policy",
         sql: crate::compliance::MIGRATION_SQL,

@@ -26,6 +26,7 @@ pub mod monitor;
 pub mod net;
 pub mod networks;
 pub mod relayer;
+pub mod report;
 pub mod up;
 pub mod upgrade;
 pub mod validator;

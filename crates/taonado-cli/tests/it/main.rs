@@ -23,6 +23,7 @@ mod mixer_keys;
 mod monitor;
 mod outside_checkout;
 mod relayer;
+mod report;
 mod support;
 mod tornado;
 mod up;
