@@ -110,7 +110,7 @@ impl KeysArgs {
         let config = context.config()?;
         let network = context.network(&config, true)?;
         let deployment = network.deployment(&self.deployments.deployments_dir)?;
-        let owned = owned_contracts(&deployment);
+        let owned = deployment.addresses.owned();
         let expected = match (network.owner, &deployment.record) {
             (Some(owner), _) => Some((owner, format!("networks.{}.owner", network.name))),
             (None, Some(record)) => Some((
@@ -185,22 +185,6 @@ impl KeysArgs {
     }
 }
 
-/// The protocol's contracts with an `owner()`: the EvmValidator proxy and every Weights.
-fn owned_contracts(
-    deployment: &taonado_deployment::Deployment,
-) -> Vec<(String, alloy::primitives::Address)> {
-    let a = &deployment.addresses;
-    [
-        ("EvmValidator", a.evm_validator),
-        ("WeightsV2", a.weights_v2),
-        ("WeightsV3", a.weights_v3),
-        ("WeightsV4", a.weights_v4),
-    ]
-    .into_iter()
-    .filter_map(|(name, address)| address.map(|address| (name.to_owned(), address)))
-    .collect()
-}
-
 impl RotateArgs {
     async fn run(self, context: &Context) -> Result<(), CliError> {
         let Role::Owner = self.role;
@@ -213,7 +197,7 @@ impl RotateArgs {
             )));
         }
         let deployment = network.deployment(&self.deployments.deployments_dir)?;
-        let owned = owned_contracts(&deployment);
+        let owned = deployment.addresses.owned();
         if owned.is_empty() {
             return Err(CliError::usage(anyhow::anyhow!(
                 "network {} has no EvmValidator or Weights address; deploy first or pass --deployments-dir",

@@ -19,6 +19,7 @@ use crate::context::Context;
 use crate::error::CliError;
 use crate::output::Report;
 use crate::signer::SignerOpts;
+use crate::via_multisig::ViaMultisigArgs;
 use taonado_stack::RehearsalOutput;
 
 #[derive(Subcommand)]
@@ -64,6 +65,8 @@ pub struct EvmValidatorArgs {
     pub target: Target,
     #[command(flatten)]
     pub signer: SignerOpts,
+    #[command(flatten)]
+    pub multisig: ViaMultisigArgs,
 }
 
 #[derive(Args)]
@@ -136,6 +139,29 @@ impl EvmValidatorArgs {
                 record: self.target.record_path(&network),
                 snapshot: self.target.snapshot_path(&network),
             };
+            if self.multisig.via_multisig {
+                let deployments_dir = &self.target.deployments_dir;
+                let safe = crate::via_multisig::safe_address(
+                    &network,
+                    deployments_dir,
+                    self.multisig.safe,
+                )?;
+                let (prepared, call) =
+                    upgrade::propose(&provider, from, safe, &plan, &paths).await?;
+                let Some(call) = call else {
+                    return context.output.report(&prepared.dry_run);
+                };
+                return crate::via_multisig::propose(
+                    context,
+                    &provider,
+                    &network,
+                    deployments_dir,
+                    &self.multisig,
+                    vec![call],
+                    None,
+                )
+                .await;
+            }
             let report = upgrade::execute(&provider, from, &plan, &paths).await?;
             return context.output.report(&report);
         }

@@ -15,6 +15,7 @@ pub mod explorer;
 pub mod migrate;
 pub mod miner;
 pub mod mixer;
+pub mod multisig;
 pub mod upgrade;
 pub mod validator;
 pub mod weights;
@@ -212,6 +213,9 @@ pub enum OpsError {
 
     #[error(transparent)]
     Migrate(#[from] migrate::MigrateError),
+
+    #[error(transparent)]
+    Multisig(#[from] multisig::MultisigError),
 }
 
 /// `taonado-zk` parses verifying key files; its refusal keeps this crate's message, which
@@ -242,6 +246,7 @@ impl OpsError {
             | Self::LiveWeights(weights::LiveWeightsError::NotDeployed) => true,
             Self::Mixer(error) => error.is_usage(),
             Self::Wtao(error) => error.is_usage(),
+            Self::Multisig(error) => error.is_usage(),
             _ => false,
         }
     }
