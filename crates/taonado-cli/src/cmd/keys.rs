@@ -58,6 +58,8 @@ pub struct RotateArgs {
     pub signer: crate::signer::SignerOpts,
     #[command(flatten)]
     pub deployments: DeploymentsArgs,
+    #[command(flatten)]
+    pub multisig: crate::via_multisig::ViaMultisigArgs,
 }
 
 #[derive(Args)]
@@ -190,7 +192,7 @@ impl RotateArgs {
         let Role::Owner = self.role;
         let config = context.config()?;
         let network = context.network(&config, true)?;
-        if !network.dev_chain && !self.yes && !self.dry_run {
+        if !network.dev_chain && !self.yes && !self.dry_run && !self.multisig.via_multisig {
             return Err(CliError::usage(anyhow::anyhow!(
                 "network {} is live: rotating moves ownership of the protocol; pass --yes (or --dry-run to see the plan)",
                 network.name
@@ -203,6 +205,31 @@ impl RotateArgs {
                 "network {} has no EvmValidator or Weights address; deploy first or pass --deployments-dir",
                 network.name
             )));
+        }
+        if self.multisig.via_multisig {
+            // The Safe owns the contracts: it proposes the transfers (one MultiSend batch when
+            // several), and there is no key of its own to sweep.
+            let dir = &self.deployments.deployments_dir;
+            let safe = crate::via_multisig::safe_address(&network, dir, self.multisig.safe)?;
+            let provider = taonado_client::connect(&network, &config).await?;
+            let calls = taonado_ops::multisig::ownership_transfer_calls(
+                &provider,
+                safe,
+                &owned,
+                self.to,
+                "keys rotate --via-multisig",
+            )
+            .await?;
+            return crate::via_multisig::propose(
+                context,
+                &provider,
+                &network,
+                dir,
+                &self.multisig,
+                calls,
+                None,
+            )
+            .await;
         }
         let signer = self.signer.signer_or_dev_account(context, &network)?;
         let from = signer.address();

@@ -461,6 +461,41 @@ pub async fn take_ownership(
     })
 }
 
+/// `transferOwnership(to)` of each of `owned` that the Safe owns now (read from the
+/// chain), as proposals: `keys rotate --via-multisig`. Contracts the Safe does not own are
+/// left out (already moved, or never the Safe's).
+pub async fn ownership_transfer_calls(
+    provider: &DynProvider,
+    safe: Address,
+    owned: &[(String, Address)],
+    to: Address,
+    origin: &str,
+) -> Result<Vec<ProposedCall>> {
+    let mut calls = Vec::new();
+    for (name, address) in owned {
+        let contract = taonado_contracts::bindings::EvmValidator::new(*address, provider);
+        let owner = contract
+            .owner()
+            .call()
+            .await
+            .map_err(OpsError::contract(format!("reading {name}.owner()")))?;
+        if owner != safe {
+            continue;
+        }
+        calls.push(ProposedCall {
+            to: *address,
+            value: U256::ZERO,
+            data: taonado_contracts::bindings::EvmValidator::transferOwnershipCall { newOwner: to }
+                .abi_encode()
+                .into(),
+            operation: Operation::Call,
+            description: format!("{name}.transferOwnership({to})"),
+            origin: origin.to_owned(),
+        });
+    }
+    Ok(calls)
+}
+
 /// Where proposals of one Safe go.
 #[derive(Clone, Debug)]
 pub struct ProposalTarget {
