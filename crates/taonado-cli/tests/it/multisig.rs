@@ -100,8 +100,8 @@ fn a_two_of_three_safe_owns_and_upgrades_the_evm_validator() {
     let safe = lower(&setup["data"]["safe"]);
     assert_eq!(cast(url, &["call", &safe, "getThreshold()(uint256)"]), "2");
     assert_eq!(
-        cast(url, &["call", &safe, "VERSION()(string)"]),
-        "\"1.4.1\""
+        cast(url, &["call", &safe, "VERSION()(string)"]).trim_matches('"'),
+        "1.4.1"
     );
     let record: Value = serde_json::from_str(
         &std::fs::read_to_string(sandbox.path().join("deployments/local.json")).expect("record"),
