@@ -30,6 +30,9 @@ pub struct ViaMultisigArgs {
     /// The folder of proposals (default: ~/.taonado/multisig/<network>).
     #[arg(long, value_name = "DIR")]
     pub proposals_dir: Option<PathBuf>,
+    /// A fixed Safe nonce (`multisig propose --nonce`); `None` takes the next one.
+    #[arg(skip)]
+    pub nonce: Option<U256>,
 }
 
 /// The proposal folder: `explicit`, else `~/.taonado/multisig/<network>`.
@@ -68,6 +71,30 @@ pub fn safe_address(
         })
 }
 
+/// What a command did before it proposed (a deployment anyone may send, such as the new
+/// implementation of an upgrade), printed with the proposal.
+#[derive(Serialize)]
+pub struct Prepared {
+    #[serde(flatten)]
+    pub json: serde_json::Value,
+    #[serde(skip)]
+    pub text: String,
+}
+
+impl Prepared {
+    /// `report` as both its JSON and its human rendering.
+    pub fn of<R: Report + Serialize>(report: &R) -> Result<Self, CliError> {
+        let json = serde_json::to_value(report)
+            .map_err(|e| CliError::failed(anyhow::anyhow!("serializing the report: {e}")))?;
+        let mut text = Vec::new();
+        report.render(&mut text)?;
+        Ok(Self {
+            json,
+            text: String::from_utf8_lossy(&text).into_owned(),
+        })
+    }
+}
+
 /// A proposal as the commands print it.
 #[derive(Serialize)]
 pub struct ProposalOutput {
@@ -78,11 +105,17 @@ pub struct ProposalOutput {
     /// The Safe's threshold, when the chain was read.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub threshold: Option<U256>,
+    /// What the command sent before proposing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prepared: Option<Prepared>,
 }
 
 impl Report for ProposalOutput {
     fn render(&self, out: &mut dyn Write) -> std::io::Result<()> {
         let p = &self.proposal;
+        if let Some(prepared) = &self.prepared {
+            write!(out, "{}", prepared.text)?;
+        }
         writeln!(
             out,
             "{}: proposal {} ({})",
@@ -131,7 +164,7 @@ pub async fn propose(
     deployments_dir: &Path,
     args: &ViaMultisigArgs,
     mut calls: Vec<ProposedCall>,
-    nonce: Option<U256>,
+    prepared: Option<Prepared>,
 ) -> Result<(), CliError> {
     let safe = safe_address(network, deployments_dir, args.safe)?;
     let deployment = network.deployment(deployments_dir)?;
@@ -170,7 +203,7 @@ pub async fn propose(
         safe,
         dir: proposal_dir(context, network, args.proposals_dir.as_deref())?,
         named: deployment.addresses.named(),
-        nonce,
+        nonce: args.nonce,
     };
     let (proposal, path) = multisig::propose(provider, &target, call).await?;
     let threshold = multisig::safe_state(provider, safe).await?.threshold;
@@ -179,5 +212,6 @@ pub async fn propose(
         path,
         action: "proposed (nothing sent)".to_owned(),
         threshold: Some(threshold),
+        prepared,
     })
 }

@@ -78,7 +78,7 @@ impl WeightsArgs {
         let Some(call) = report.proposed.clone() else {
             return context.output.report(&report);
         };
-        context.output.report(&report)?;
+        let prepared = crate::via_multisig::Prepared::of(&report)?;
         crate::via_multisig::propose(
             context,
             &provider,
@@ -86,7 +86,7 @@ impl WeightsArgs {
             &self.deployments_dir,
             &self.multisig,
             vec![call],
-            None,
+            Some(prepared),
         )
         .await
     }

@@ -49,6 +49,20 @@ pub struct FolderArgs {
     pub proposals_dir: Option<PathBuf>,
 }
 
+/// What every command that sends takes.
+#[derive(Args)]
+pub struct SendArgs {
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Required on a live chain.
+    #[arg(long)]
+    pub yes: bool,
+    #[command(flatten)]
+    pub signer: SignerOpts,
+    #[command(flatten)]
+    pub deployments: DeploymentsArgs,
+}
+
 #[derive(Args)]
 pub struct SetupArgs {
     /// The owners, comma-separated.
@@ -63,15 +77,8 @@ pub struct SetupArgs {
     /// Record a new Safe even though the record already has one.
     #[arg(long)]
     pub replace: bool,
-    #[arg(long)]
-    pub dry_run: bool,
-    /// Required on a live chain.
-    #[arg(long)]
-    pub yes: bool,
     #[command(flatten)]
-    pub signer: SignerOpts,
-    #[command(flatten)]
-    pub deployments: DeploymentsArgs,
+    pub send: SendArgs,
 }
 
 #[derive(Args)]
@@ -79,15 +86,8 @@ pub struct TakeOwnershipArgs {
     /// The Safe (default: the deployment record's).
     #[arg(long, value_name = "ADDRESS")]
     pub safe: Option<Address>,
-    #[arg(long)]
-    pub dry_run: bool,
-    /// Required on a live chain.
-    #[arg(long)]
-    pub yes: bool,
     #[command(flatten)]
-    pub signer: SignerOpts,
-    #[command(flatten)]
-    pub deployments: DeploymentsArgs,
+    pub send: SendArgs,
 }
 
 #[derive(Args)]
@@ -212,12 +212,12 @@ impl SetupArgs {
         let network = context.network(&config, true)?;
         require_yes(
             &network,
-            self.yes,
-            self.dry_run,
+            self.send.yes,
+            self.send.dry_run,
             "setting up a Safe sends transactions",
         )?;
         let record_path =
-            taonado_deployment::record_path(&self.deployments.deployments_dir, &network.name);
+            taonado_deployment::record_path(&self.send.deployments.deployments_dir, &network.name);
         let mut record = taonado_ops::DeploymentRecord::load(&record_path)?.ok_or_else(|| {
             CliError::usage(anyhow::anyhow!(
                 "no deployment record at {}: deploy first (the Safe is recorded beside the protocol)",
@@ -233,7 +233,7 @@ impl SetupArgs {
                 existing.address
             )));
         }
-        let signer = self.signer.signer_or_dev_account(context, &network)?;
+        let signer = self.send.signer.signer_or_dev_account(context, &network)?;
         let from = signer.address();
         let provider = taonado_client::connect_with_signer(&network, &config, signer).await?;
         let plan = SetupPlan {
@@ -242,7 +242,7 @@ impl SetupArgs {
             salt_nonce: self
                 .salt_nonce
                 .unwrap_or_else(|| U256::from(taonado_deployment::unix_now())),
-            dry_run: self.dry_run,
+            dry_run: self.send.dry_run,
         };
         let report = multisig::setup(&provider, from, &plan, &mut record, &record_path).await?;
         context.output.report(&SetupOutput(report))
@@ -308,13 +308,13 @@ impl TakeOwnershipArgs {
         let network = context.network(&config, true)?;
         require_yes(
             &network,
-            self.yes,
-            self.dry_run,
+            self.send.yes,
+            self.send.dry_run,
             "this moves ownership of the protocol",
         )?;
-        let safe = safe_address(&network, &self.deployments.deployments_dir, self.safe)?;
+        let safe = safe_address(&network, &self.send.deployments.deployments_dir, self.safe)?;
         let owned = network
-            .deployment(&self.deployments.deployments_dir)?
+            .deployment(&self.send.deployments.deployments_dir)?
             .addresses
             .owned();
         if owned.is_empty() {
@@ -323,10 +323,11 @@ impl TakeOwnershipArgs {
                 network.name
             )));
         }
-        let signer = self.signer.signer_or_dev_account(context, &network)?;
+        let signer = self.send.signer.signer_or_dev_account(context, &network)?;
         let from = signer.address();
         let provider = taonado_client::connect_with_signer(&network, &config, signer).await?;
-        let report = multisig::take_ownership(&provider, from, safe, &owned, self.dry_run).await?;
+        let report =
+            multisig::take_ownership(&provider, from, safe, &owned, self.send.dry_run).await?;
         context.output.report(&OwnershipOutput(report))
     }
 }
@@ -390,6 +391,7 @@ impl ProposeArgs {
             via_multisig: true,
             safe: self.safe,
             proposals_dir: self.folder.proposals_dir.clone(),
+            nonce: self.nonce,
         };
         crate::via_multisig::propose(
             context,
@@ -398,7 +400,7 @@ impl ProposeArgs {
             &self.deployments.deployments_dir,
             &via,
             vec![call],
-            self.nonce,
+            None,
         )
         .await
     }
@@ -458,6 +460,7 @@ impl SignArgs {
             path,
             action: format!("signed by {owner}"),
             threshold,
+            prepared: None,
         })
     }
 }
@@ -604,6 +607,7 @@ impl ShowArgs {
             path,
             action: "shown".to_owned(),
             threshold: None,
+            prepared: None,
         })
     }
 }

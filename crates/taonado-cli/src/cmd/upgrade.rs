@@ -151,6 +151,7 @@ impl EvmValidatorArgs {
                 let Some(call) = call else {
                     return context.output.report(&prepared.dry_run);
                 };
+                let prepared = crate::via_multisig::Prepared::of(&prepared)?;
                 return crate::via_multisig::propose(
                     context,
                     &provider,
@@ -158,7 +159,7 @@ impl EvmValidatorArgs {
                     deployments_dir,
                     &self.multisig,
                     vec![call],
-                    None,
+                    Some(prepared),
                 )
                 .await;
             }
@@ -368,6 +369,29 @@ impl Report for DryRunReport {
             self.predicted_implementation
         )?;
         writeln!(out, "   calldata {}", self.upgrade_calldata)
+    }
+}
+
+impl Report for upgrade::ProposeReport {
+    fn render(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        match self.deploy_tx {
+            Some(tx) => writeln!(
+                out,
+                "deployed {} at {} (tx {tx})",
+                self.dry_run.target_artifact, self.implementation
+            )?,
+            None => writeln!(
+                out,
+                "reused {} at {} from the record",
+                self.dry_run.target_artifact, self.implementation
+            )?,
+        }
+        writeln!(
+            out,
+            "pre-upgrade state of {} saved to {} (for `upgrade verify` after the Safe executes)",
+            self.dry_run.proxy,
+            self.snapshot_path.display()
+        )
     }
 }
 

@@ -474,15 +474,16 @@ pub struct ExecutePaths {
     pub snapshot: PathBuf,
 }
 
-/// Deploys the implementation and upgrades the proxy, as `signer` (who must be the owner).
-pub async fn execute(
+/// The dry run with `deployer` deploying the implementation; refuses failed checks and a
+/// proxy whose owner is not `owner` (who sends, or whose Safe makes, `upgradeToAndCall`).
+async fn checked_dry_run(
     provider: &DynProvider,
-    signer: Address,
     plan: &UpgradePlan,
-    paths: &ExecutePaths,
-) -> Result<ExecuteReport> {
+    deployer: Address,
+    owner: Address,
+) -> Result<(UpgradePlan, DryRunReport)> {
     let plan = UpgradePlan {
-        sender: Some(signer),
+        sender: Some(deployer),
         ..plan.clone()
     };
     let dry = dry_run(provider, &plan).await?;
@@ -492,13 +493,24 @@ pub async fn execute(
         }
         .into());
     }
-    if signer != dry.owner {
+    if owner != dry.owner {
         return Err(UpgradeError::NotOwner {
             owner: dry.owner,
-            signer,
+            signer: owner,
         }
         .into());
     }
+    Ok((plan, dry))
+}
+
+/// Deploys the implementation and upgrades the proxy, as `signer` (who must be the owner).
+pub async fn execute(
+    provider: &DynProvider,
+    signer: Address,
+    plan: &UpgradePlan,
+    paths: &ExecutePaths,
+) -> Result<ExecuteReport> {
+    let (plan, dry) = checked_dry_run(provider, plan, signer, signer).await?;
     let mut record = DeploymentRecord::load(&paths.record)?;
     if dry.already_current {
         return Ok(ExecuteReport {
@@ -640,24 +652,7 @@ pub async fn propose(
     plan: &UpgradePlan,
     paths: &ExecutePaths,
 ) -> Result<(ProposeReport, Option<crate::multisig::ProposedCall>)> {
-    let plan = UpgradePlan {
-        sender: Some(safe),
-        ..plan.clone()
-    };
-    let dry = dry_run(provider, &plan).await?;
-    if !dry.ok() {
-        return Err(UpgradeError::ChecksFailed {
-            problems: dry.failing(),
-        }
-        .into());
-    }
-    if safe != dry.owner {
-        return Err(UpgradeError::NotOwner {
-            owner: dry.owner,
-            signer: safe,
-        }
-        .into());
-    }
+    let (plan, dry) = checked_dry_run(provider, plan, signer, safe).await?;
     if dry.already_current {
         return Ok((
             ProposeReport {
