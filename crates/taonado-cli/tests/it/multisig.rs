@@ -349,4 +349,68 @@ fn a_two_of_three_safe_owns_and_upgrades_the_evm_validator() {
     );
     let (code, out, _) = taonado(&sandbox, url, &["multisig", "execute", "--proposal", &id]);
     assert_eq!(code, 1, "{out}");
+
+    // An admin setter through the Safe: proposed, signed by two owners, executed, read back.
+    let (code, proposed, stderr) = taonado(
+        &sandbox,
+        url,
+        &["admin", "set-bounty", "0.123", "--via-multisig"],
+    );
+    assert_eq!(code, 0, "{proposed}\n{stderr}");
+    let admin_id = proposed["data"]["proposal"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    assert_eq!(
+        proposed["data"]["proposal"]["tx"]["nonce"], "0x1",
+        "{proposed}"
+    );
+    for key in [DEV1_KEY, DEV2_KEY] {
+        let (code, out, stderr) = taonado(
+            &sandbox,
+            url,
+            &[
+                "multisig",
+                "sign",
+                "--proposal",
+                &admin_id,
+                "--private-key",
+                key,
+            ],
+        );
+        assert_eq!(code, 0, "{out}\n{stderr}");
+    }
+    let (code, out, stderr) = taonado(
+        &sandbox,
+        url,
+        &["multisig", "execute", "--proposal", &admin_id],
+    );
+    assert_eq!(code, 0, "{out}\n{stderr}");
+    let bounty = cast(url, &["call", &proxy, "setWeightsBounty()(uint256)"]);
+    assert_eq!(
+        bounty.split_whitespace().next(),
+        Some("123000000000000000"),
+        "{bounty}"
+    );
+
+    // keys rotate through the Safe: one MultiSend batch of every transfer, nothing sent.
+    let before = chain_state(url);
+    let (code, rotation, stderr) = taonado(
+        &sandbox,
+        url,
+        &[
+            "keys",
+            "rotate",
+            "--role",
+            "owner",
+            "--to",
+            DEV3,
+            "--via-multisig",
+        ],
+    );
+    assert_eq!(code, 0, "{rotation}\n{stderr}");
+    let p = &rotation["data"]["proposal"];
+    assert_eq!(p["tx"]["operation"], "delegate-call", "{p}");
+    assert_eq!(p["call"]["function"], "multiSend(bytes)", "{p}");
+    assert_eq!(chain_state(url), before);
 }
