@@ -27,7 +27,7 @@ pub enum KeysCommand {
     /// Move ownership of the EvmValidator and every Weights contract from the signing key
     /// to `--to`, reading owner() before and after each step (a rerun resumes), then sweep
     /// the old key's TAO to it.
-    Rotate(RotateArgs),
+    Rotate(Box<RotateArgs>),
 }
 
 /// The role `keys rotate` moves.

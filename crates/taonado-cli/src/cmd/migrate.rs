@@ -17,7 +17,7 @@ use crate::output::Report;
 pub enum MigrateCommand {
     /// Deploy the new weights contract wired like the live one and point the EvmValidator at it
     /// (resumable; recorded in deployments/<network>.json).
-    Weights(WeightsArgs),
+    Weights(Box<WeightsArgs>),
     /// Check that the new weights contract gives the old one's weights on the same state.
     Verify(VerifyArgs),
 }
