@@ -88,7 +88,9 @@ pub async fn migrate_weights_via(
         .call()
         .await
         .map_err(read("EvmValidator.owner"))?;
-    if owner != signer {
+    // Through the multisig the owner is the Safe, which makes the last step; the signer only
+    // deploys and configures V4, which anyone may do.
+    if owner != signer && !via_multisig {
         return Err(MigrateError::NotOwner { owner, signer }.into());
     }
     let goal = match deposit_goal {

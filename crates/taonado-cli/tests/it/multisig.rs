@@ -393,6 +393,27 @@ fn a_two_of_three_safe_owns_and_upgrades_the_evm_validator() {
         "{bounty}"
     );
 
+    // migrate weights through the Safe: V4 is deployed and configured by the key, the
+    // EvmValidator's switch (the Safe's to make) is proposed with the steps before it.
+    let (code, migration, stderr) = taonado(
+        &sandbox,
+        url,
+        &["migrate", "weights", "--to", "WeightsV4", "--via-multisig"],
+    );
+    assert_eq!(code, 0, "{migration}\n{stderr}");
+    let d = &migration["data"];
+    assert_eq!(
+        d["proposal"]["call"]["function"], "setWeightsContract(address)",
+        "{d}"
+    );
+    assert_eq!(d["proposal"]["call"]["target"], "EvmValidator", "{d}");
+    assert_eq!(d["prepared"]["steps"][2]["state"], "proposed", "{d}");
+    assert_eq!(
+        cast(url, &["call", &proxy, "weights()(address)"]).to_lowercase(),
+        weights,
+        "the EvmValidator still reads WeightsV3 until the Safe executes"
+    );
+
     // keys rotate through the Safe: one MultiSend batch of every transfer, nothing sent.
     let before = chain_state(url);
     let (code, rotation, stderr) = taonado(
