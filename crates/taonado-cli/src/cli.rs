@@ -54,6 +54,9 @@ pub enum Command {
     /// Key administration: `keys list`, `keys audit` (file modes, plaintext secrets, age, KDF).
     #[command(subcommand)]
     Keys(cmd::keys::KeysCommand),
+    /// A Safe multisig that owns the protocol: setup, take-ownership, propose, sign, execute.
+    #[command(subcommand)]
+    Multisig(cmd::multisig::MultisigCommand),
     /// Wrap, unwrap, check and transfer WTAO; send native TAO to SS58 accounts.
     #[command(subcommand)]
     Wtao(cmd::wtao::WtaoCommand),
@@ -157,6 +160,7 @@ impl Command {
             Command::Db(command) => command.run(context),
             Command::Relayer(args) => args.run(context).await,
             Command::Keys(command) => command.run(context).await,
+            Command::Multisig(command) => command.run(context).await,
             Command::Loadtest(args) => args.run(context).await,
             Command::Emergency(command) => command.run(context).await,
             Command::Audit(command) => command.run(context).await,

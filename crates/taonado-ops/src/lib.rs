@@ -12,6 +12,7 @@ pub mod gas_report;
 pub mod migrate;
 pub mod miner;
 pub mod mixer;
+pub mod multisig;
 pub mod netcheck;
 pub mod progress;
 pub mod simulation;

@@ -95,6 +95,8 @@ pub struct AdminArgs {
     pub signer: SignerOpts,
     #[command(flatten)]
     pub deployments: DeploymentsArgs,
+    #[command(flatten)]
+    pub multisig: crate::via_multisig::ViaMultisigArgs,
 }
 
 impl AdminCommand {
@@ -136,7 +138,7 @@ impl AdminCommand {
         let (call, args) = self.into_parts();
         let config = context.config()?;
         let network = context.network(&config, true)?;
-        if !network.dev_chain && !args.yes && !args.dry_run {
+        if !network.dev_chain && !args.yes && !args.dry_run && !args.multisig.via_multisig {
             return Err(CliError::usage(anyhow::anyhow!(
                 "network {} is live: this changes the protocol's settings; pass --yes (or --dry-run to check it first)",
                 network.name
@@ -144,6 +146,27 @@ impl AdminCommand {
         }
         let deployment = network.deployment(&args.deployments.deployments_dir)?;
         let action = admin::action(&call, &deployment.addresses)?;
+        if args.multisig.via_multisig {
+            let provider = taonado_client::connect(&network, &config).await?;
+            let proposal = taonado_ops::multisig::ProposedCall {
+                to: action.address,
+                value: U256::ZERO,
+                data: action.calldata.clone(),
+                operation: taonado_ops::multisig::Operation::Call,
+                description: action.describe(),
+                origin: "admin --via-multisig".to_owned(),
+            };
+            return crate::via_multisig::propose(
+                context,
+                &provider,
+                &network,
+                &args.deployments.deployments_dir,
+                &args.multisig,
+                vec![proposal],
+                None,
+            )
+            .await;
+        }
         let signer = args.signer.signer_or_dev_account(context, &network)?;
         let from = signer.address();
         let provider = taonado_client::connect_with_signer(&network, &config, signer).await?;

@@ -27,7 +27,7 @@ pub enum KeysCommand {
     /// Move ownership of the EvmValidator and every Weights contract from the signing key
     /// to `--to`, reading owner() before and after each step (a rerun resumes), then sweep
     /// the old key's TAO to it.
-    Rotate(RotateArgs),
+    Rotate(Box<RotateArgs>),
 }
 
 /// The role `keys rotate` moves.
@@ -58,6 +58,8 @@ pub struct RotateArgs {
     pub signer: crate::signer::SignerOpts,
     #[command(flatten)]
     pub deployments: DeploymentsArgs,
+    #[command(flatten)]
+    pub multisig: crate::via_multisig::ViaMultisigArgs,
 }
 
 #[derive(Args)]
@@ -110,7 +112,7 @@ impl KeysArgs {
         let config = context.config()?;
         let network = context.network(&config, true)?;
         let deployment = network.deployment(&self.deployments.deployments_dir)?;
-        let owned = owned_contracts(&deployment);
+        let owned = deployment.addresses.owned();
         let expected = match (network.owner, &deployment.record) {
             (Some(owner), _) => Some((owner, format!("networks.{}.owner", network.name))),
             (None, Some(record)) => Some((
@@ -185,40 +187,49 @@ impl KeysArgs {
     }
 }
 
-/// The protocol's contracts with an `owner()`: the EvmValidator proxy and every Weights.
-fn owned_contracts(
-    deployment: &taonado_deployment::Deployment,
-) -> Vec<(String, alloy::primitives::Address)> {
-    let a = &deployment.addresses;
-    [
-        ("EvmValidator", a.evm_validator),
-        ("WeightsV2", a.weights_v2),
-        ("WeightsV3", a.weights_v3),
-        ("WeightsV4", a.weights_v4),
-    ]
-    .into_iter()
-    .filter_map(|(name, address)| address.map(|address| (name.to_owned(), address)))
-    .collect()
-}
-
 impl RotateArgs {
     async fn run(self, context: &Context) -> Result<(), CliError> {
         let Role::Owner = self.role;
         let config = context.config()?;
         let network = context.network(&config, true)?;
-        if !network.dev_chain && !self.yes && !self.dry_run {
+        if !network.dev_chain && !self.yes && !self.dry_run && !self.multisig.via_multisig {
             return Err(CliError::usage(anyhow::anyhow!(
                 "network {} is live: rotating moves ownership of the protocol; pass --yes (or --dry-run to see the plan)",
                 network.name
             )));
         }
         let deployment = network.deployment(&self.deployments.deployments_dir)?;
-        let owned = owned_contracts(&deployment);
+        let owned = deployment.addresses.owned();
         if owned.is_empty() {
             return Err(CliError::usage(anyhow::anyhow!(
                 "network {} has no EvmValidator or Weights address; deploy first or pass --deployments-dir",
                 network.name
             )));
+        }
+        if self.multisig.via_multisig {
+            // The Safe owns the contracts: it proposes the transfers (one MultiSend batch when
+            // several), and there is no key of its own to sweep.
+            let dir = &self.deployments.deployments_dir;
+            let safe = crate::via_multisig::safe_address(&network, dir, self.multisig.safe)?;
+            let provider = taonado_client::connect(&network, &config).await?;
+            let calls = taonado_ops::multisig::ownership_transfer_calls(
+                &provider,
+                safe,
+                &owned,
+                self.to,
+                "keys rotate --via-multisig",
+            )
+            .await?;
+            return crate::via_multisig::propose(
+                context,
+                &provider,
+                &network,
+                dir,
+                &self.multisig,
+                calls,
+                None,
+            )
+            .await;
         }
         let signer = self.signer.signer_or_dev_account(context, &network)?;
         let from = signer.address();

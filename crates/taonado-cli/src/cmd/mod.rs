@@ -23,6 +23,7 @@ pub mod migrate;
 pub mod miner;
 pub mod mixer;
 pub mod monitor;
+pub mod multisig;
 pub mod net;
 pub mod networks;
 pub mod relayer;

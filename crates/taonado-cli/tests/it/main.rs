@@ -21,6 +21,7 @@ mod mining;
 mod mixer;
 mod mixer_keys;
 mod monitor;
+mod multisig;
 mod outside_checkout;
 mod relayer;
 mod report;

@@ -16,6 +16,7 @@ pub mod explorer;
 pub mod migrate;
 pub mod miner;
 pub mod mixer;
+pub mod multisig;
 pub mod upgrade;
 pub mod validator;
 pub mod weights;
@@ -222,6 +223,9 @@ pub enum OpsError {
     Migrate(#[from] migrate::MigrateError),
 
     #[error(transparent)]
+    Multisig(#[from] multisig::MultisigError),
+
+    #[error(transparent)]
     Admin(#[from] admin::AdminError),
 }
 
@@ -253,6 +257,7 @@ impl OpsError {
             | Self::LiveWeights(weights::LiveWeightsError::NotDeployed) => true,
             Self::Mixer(error) => error.is_usage(),
             Self::Wtao(error) => error.is_usage(),
+            Self::Multisig(error) => error.is_usage(),
             Self::Admin(error) => error.is_usage(),
             _ => false,
         }
