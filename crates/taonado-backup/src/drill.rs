@@ -554,6 +554,7 @@ fn backup_plan(env: &Env) -> CreatePlan {
         )],
         database: Some(env.db.clone()),
         now: taonado_deployment::unix_now(),
+        keys: None,
     }
 }
 

@@ -50,6 +50,10 @@ pub enum Command {
     /// Key administration: `keys list`, `keys audit` (file modes, plaintext secrets, age, KDF).
     #[command(subcommand)]
     Keys(cmd::keys::KeysCommand),
+    /// Fund recovery: prove control of a hotkey (challenge, sr25519 signature), see what is
+    /// tied to it and the steps open to its owner.
+    #[command(subcommand)]
+    Recovery(cmd::recovery::RecoveryCommand),
     /// Wrap, unwrap, check and transfer WTAO; send native TAO to SS58 accounts.
     #[command(subcommand)]
     Wtao(cmd::wtao::WtaoCommand),
@@ -135,6 +139,7 @@ impl Command {
             Command::Db(command) => command.run(context),
             Command::Relayer(args) => args.run(context).await,
             Command::Keys(command) => command.run(context).await,
+            Command::Recovery(command) => command.run(context).await,
             Command::Loadtest(args) => args.run(context).await,
         }
     }

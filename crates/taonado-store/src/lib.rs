@@ -13,6 +13,7 @@ pub mod groups;
 pub mod migrations;
 pub mod outbox;
 pub mod queries;
+pub mod recovery;
 mod types;
 pub mod write;
 

@@ -21,6 +21,7 @@ pub mod mixer;
 pub mod monitor;
 pub mod net;
 pub mod networks;
+pub mod recovery;
 pub mod relayer;
 pub mod up;
 pub mod upgrade;

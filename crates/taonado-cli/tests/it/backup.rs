@@ -747,3 +747,74 @@ fn backup_continuous_keeps_a_replica_and_copies_once_more_when_stopped() {
     let (code, line) = fails(&sandbox, &["backup", "continuous", "--interval", "0s"]);
     assert_eq!(code, 2, "{line}");
 }
+
+/// `backup create --include-keys`: the keystores and notes go in age-encrypted (no plain key
+/// in the set); `backup verify` decrypts and checks them; `backup restore --component keys`
+/// writes them into an empty home. Without the flag, no key is taken.
+#[test]
+fn include_keys_puts_encrypted_keys_in_the_set_and_restore_brings_them_back() {
+    const PASSPHRASE: &str = "gravel-Moth-orchid-41-tundra-sleeve";
+    let sandbox = Sandbox::new();
+    let keystores = sandbox.path().join(".foundry/keystores");
+    std::fs::create_dir_all(&keystores).expect("keystores");
+    let keystore = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../taonado-client/tests/fixtures/dev1.json"),
+    )
+    .expect("fixture");
+    std::fs::write(keystores.join("dev1"), &keystore).expect("keystore");
+    let db = sandbox.path().join("data/local.db");
+    Store::open_creating(&db)
+        .expect("a database")
+        .init_chain(42)
+        .expect("chain id");
+
+    let plain = ok(&sandbox, &["backup", "create", "--no-contract-state"]);
+    let plain_set = sandbox.path().join(plain["path"].as_str().expect("path"));
+    assert!(
+        !plain_set.join("keys").exists(),
+        "keys only with --include-keys"
+    );
+
+    let with_keys = |args: &[&str]| {
+        run(sandbox
+            .taonado()
+            .env("TAONADO_BACKUP_PASSPHRASE", PASSPHRASE)
+            .args(["--json", "-q"])
+            .args(args))
+    };
+    let (code, stdout, stderr) =
+        with_keys(&["backup", "create", "--no-contract-state", "--include-keys"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let set = sandbox
+        .path()
+        .join(envelope(&stdout)["data"]["path"].as_str().expect("path"));
+    let keys = std::fs::read(set.join("keys/keys.age")).expect("keys.age");
+    assert!(keys.starts_with(b"age-encryption.org/v1"));
+    assert!(!String::from_utf8_lossy(&keys).contains("ciphertext"));
+    let set_arg = set.to_str().expect("utf-8 path");
+
+    let (code, stdout, stderr) = with_keys(&["backup", "verify", "--path", set_arg]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let verified = envelope(&stdout)["data"].clone();
+    assert_eq!(verified["keys"]["keystores"], 1, "{verified}");
+    assert_eq!(
+        verified["keys"]["entries"][0]["address_ok"], true,
+        "{verified}"
+    );
+
+    // Restored into an empty home.
+    std::fs::remove_dir_all(sandbox.path().join(".foundry")).expect("remove keys");
+    let (code, stdout, stderr) = with_keys(&[
+        "backup",
+        "restore",
+        "--path",
+        set_arg,
+        "--component",
+        "keys",
+    ]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(keystores.join("dev1")).expect("restored keystore"),
+        keystore
+    );
+}

@@ -20,6 +20,7 @@ mod mixer;
 mod mixer_keys;
 mod monitor;
 mod outside_checkout;
+mod recovery;
 mod relayer;
 mod support;
 mod tornado;
