@@ -324,7 +324,8 @@ pub struct CheckedEntry {
     pub kind: FileKind,
     pub address: Option<Address>,
     pub sha256_ok: bool,
-    /// For a keystore: the address the keystore JSON records equals the manifest's.
+    /// For a keystore: the address the keystore JSON records equals the manifest's (`None`
+    /// for a note, or a keystore that records none).
     pub address_ok: Option<bool>,
 }
 
@@ -381,11 +382,14 @@ pub fn open(
         safe_relative(&entry.path)?;
         let bytes = hex::decode(text).map_err(|e| format(format!("{}: {e}", entry.path)))?;
         let sha256_ok = sha256_hex(&bytes) == entry.sha256 && bytes.len() as u64 == entry.bytes;
+        // A keystore that records no address (and none in the manifest) has nothing to
+        // check without its password.
+        let recorded = recorded_address(&bytes);
         let address_ok = match entry.kind {
-            FileKind::Keystore => {
-                Some(entry.address.is_some() && recorded_address(&bytes) == entry.address)
+            FileKind::Keystore if entry.address.is_some() || recorded.is_some() => {
+                Some(recorded == entry.address)
             }
-            FileKind::Note => None,
+            _ => None,
         };
         entries.push(CheckedEntry {
             path: entry.path.clone(),

@@ -757,10 +757,13 @@ fn include_keys_puts_encrypted_keys_in_the_set_and_restore_brings_them_back() {
     let sandbox = Sandbox::new();
     let keystores = sandbox.path().join(".foundry/keystores");
     std::fs::create_dir_all(&keystores).expect("keystores");
-    let keystore = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../taonado-client/tests/fixtures/dev1.json"),
-    )
+    let mut fixture: Value = serde_json::from_str(include_str!(
+        "../../../taonado-client/tests/fixtures/dev1.json"
+    ))
     .expect("fixture");
+    // The address Foundry records (the fixture is Anvil's second dev key's keystore).
+    fixture["address"] = "70997970c51812dc3a010c7d01b50e0d17dc79c8".into();
+    let keystore = fixture.to_string();
     std::fs::write(keystores.join("dev1"), &keystore).expect("keystore");
     let db = sandbox.path().join("data/local.db");
     Store::open_creating(&db)
