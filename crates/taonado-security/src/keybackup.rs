@@ -477,6 +477,26 @@ pub fn restore_files(
     files: &[Vec<u8>],
     file: &Path,
 ) -> Result<RestoreReport, KeyBackupError> {
+    write_missing(home, manifest, files, file, true)
+}
+
+/// What [`restore_files`] would refuse, found without writing: lets a caller that restores
+/// other files too refuse before its first write.
+pub fn check_restore(
+    home: &Path,
+    manifest: &[ManifestEntry],
+    files: &[Vec<u8>],
+) -> Result<(), KeyBackupError> {
+    write_missing(home, manifest, files, Path::new(""), false).map(|_| ())
+}
+
+fn write_missing(
+    home: &Path,
+    manifest: &[ManifestEntry],
+    files: &[Vec<u8>],
+    file: &Path,
+    write: bool,
+) -> Result<RestoreReport, KeyBackupError> {
     let mut conflicts = Vec::new();
     let mut present = Vec::new();
     let mut todo = Vec::new();
@@ -493,7 +513,7 @@ pub fn restore_files(
         return Err(KeyBackupError::Exists(conflicts));
     }
     let mut restored = Vec::new();
-    for (target, bytes) in todo {
+    for (target, bytes) in todo.into_iter().filter(|_| write) {
         write_new_private(&target, bytes)?;
         restored.push(target);
     }

@@ -639,6 +639,10 @@ impl RestoreTargets {
                         set_path.display()
                     )));
                 }
+                // A key file in the way stops the restore before its first write.
+                let home = crate::cmd::keys::keys_home(context)?;
+                keybackup::check_restore(&home, &opened.manifest, &opened.files)
+                    .map_err(crate::cmd::keys::key_backup_error)?;
                 Some(opened)
             }
             _ => None,

@@ -820,4 +820,25 @@ fn include_keys_puts_encrypted_keys_in_the_set_and_restore_brings_them_back() {
         std::fs::read_to_string(keystores.join("dev1")).expect("restored keystore"),
         keystore
     );
+    // A key file with other contents in the way: exit 1, and neither it nor the database
+    // is touched, even with --force.
+    std::fs::write(keystores.join("dev1"), "changed").expect("keystore");
+    let db_before = std::fs::read(&db).expect("database");
+    let (code, stdout, stderr) = with_keys(&["backup", "restore", "--path", set_arg, "--force"]);
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(keystores.join("dev1")).expect("keystore"),
+        "changed"
+    );
+    assert_eq!(std::fs::read(&db).expect("database"), db_before);
+    assert!(
+        std::fs::read_dir(sandbox.path().join("data"))
+            .expect("data")
+            .all(|e| !e
+                .expect("entry")
+                .file_name()
+                .to_string_lossy()
+                .contains("pre-restore")),
+        "no copy made: nothing was replaced"
+    );
 }
