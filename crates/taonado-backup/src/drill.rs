@@ -582,6 +582,7 @@ fn backup_plan(env: &Env) -> CreatePlan {
         )],
         database: Some(env.db.clone()),
         now: taonado_deployment::unix_now(),
+        keys: None,
     }
 }
 

@@ -63,7 +63,9 @@ pub fn restore(plan: &RestorePlan) -> Result<RestoreReport> {
     }
     let manifest = set::check(&plan.set, &plan.expected)?;
     let components: Vec<Component> = match plan.component {
-        Some(Component::ContractState) => Vec::new(),
+        // The contract state goes to a chain and the keys need their passphrase: both are
+        // restored by the caller (`taonado backup restore`), not copied here.
+        Some(Component::ContractState | Component::Keys) => Vec::new(),
         Some(c) => {
             if !manifest.has(c) {
                 return Err(BackupError::NoComponent {

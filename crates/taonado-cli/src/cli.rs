@@ -57,6 +57,10 @@ pub enum Command {
     /// A Safe multisig that owns the protocol: setup, take-ownership, propose, sign, execute.
     #[command(subcommand)]
     Multisig(cmd::multisig::MultisigCommand),
+    /// Fund recovery: prove control of a hotkey (challenge, sr25519 signature), see what is
+    /// tied to it and the steps open to its owner.
+    #[command(subcommand)]
+    Recovery(cmd::recovery::RecoveryCommand),
     /// Wrap, unwrap, check and transfer WTAO; send native TAO to SS58 accounts.
     #[command(subcommand)]
     Wtao(cmd::wtao::WtaoCommand),
@@ -161,6 +165,7 @@ impl Command {
             Command::Relayer(args) => args.run(context).await,
             Command::Keys(command) => command.run(context).await,
             Command::Multisig(command) => command.run(context).await,
+            Command::Recovery(command) => command.run(context).await,
             Command::Loadtest(args) => args.run(context).await,
             Command::Emergency(command) => command.run(context).await,
             Command::Audit(command) => command.run(context).await,

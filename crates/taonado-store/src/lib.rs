@@ -15,6 +15,7 @@ pub mod migrations;
 pub mod outbox;
 pub mod queries;
 pub mod reports;
+pub mod recovery;
 mod types;
 pub mod write;
 

@@ -26,6 +26,7 @@ pub mod monitor;
 pub mod multisig;
 pub mod net;
 pub mod networks;
+pub mod recovery;
 pub mod relayer;
 pub mod report;
 pub mod up;

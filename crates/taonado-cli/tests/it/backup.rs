@@ -855,3 +855,98 @@ fn backup_continuous_wal_ships_frames_and_restore_rebuilds_the_database_from_the
         .unwrap();
     assert_eq!(n, 1, "the write made before the stop was shipped");
 }
+
+/// `backup create --include-keys`: the keystores and notes go in age-encrypted (no plain key
+/// in the set); `backup verify` decrypts and checks them; `backup restore --component keys`
+/// writes them into an empty home. Without the flag, no key is taken.
+#[test]
+fn include_keys_puts_encrypted_keys_in_the_set_and_restore_brings_them_back() {
+    const PASSPHRASE: &str = "gravel-Moth-orchid-41-tundra-sleeve";
+    let sandbox = Sandbox::new();
+    let keystores = sandbox.path().join(".foundry/keystores");
+    std::fs::create_dir_all(&keystores).expect("keystores");
+    let mut fixture: Value = serde_json::from_str(include_str!(
+        "../../../taonado-client/tests/fixtures/dev1.json"
+    ))
+    .expect("fixture");
+    // The address Foundry records (the fixture is Anvil's second dev key's keystore).
+    fixture["address"] = "70997970c51812dc3a010c7d01b50e0d17dc79c8".into();
+    let keystore = fixture.to_string();
+    std::fs::write(keystores.join("dev1"), &keystore).expect("keystore");
+    let db = sandbox.path().join("data/local.db");
+    Store::open_creating(&db)
+        .expect("a database")
+        .init_chain(42)
+        .expect("chain id");
+
+    let plain = ok(&sandbox, &["backup", "create", "--no-contract-state"]);
+    let plain_set = sandbox.path().join(plain["path"].as_str().expect("path"));
+    assert!(
+        !plain_set.join("keys").exists(),
+        "keys only with --include-keys"
+    );
+
+    let with_keys = |args: &[&str]| {
+        run(sandbox
+            .taonado()
+            .env("TAONADO_BACKUP_PASSPHRASE", PASSPHRASE)
+            .args(["--json", "-q"])
+            .args(args))
+    };
+    let (code, stdout, stderr) =
+        with_keys(&["backup", "create", "--no-contract-state", "--include-keys"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let set = sandbox
+        .path()
+        .join(envelope(&stdout)["data"]["path"].as_str().expect("path"));
+    let keys = std::fs::read(set.join("keys/keys.age")).expect("keys.age");
+    assert!(keys.starts_with(b"age-encryption.org/v1"));
+    assert!(!String::from_utf8_lossy(&keys).contains("ciphertext"));
+    let set_arg = set.to_str().expect("utf-8 path");
+
+    let (code, stdout, stderr) = with_keys(&["backup", "verify", "--path", set_arg]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let verified = envelope(&stdout)["data"].clone();
+    assert_eq!(verified["keys"]["keystores"], 1, "{verified}");
+    assert_eq!(
+        verified["keys"]["entries"][0]["address_ok"], true,
+        "{verified}"
+    );
+
+    // Restored into an empty home.
+    std::fs::remove_dir_all(sandbox.path().join(".foundry")).expect("remove keys");
+    let (code, stdout, stderr) = with_keys(&[
+        "backup",
+        "restore",
+        "--path",
+        set_arg,
+        "--component",
+        "keys",
+    ]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(keystores.join("dev1")).expect("restored keystore"),
+        keystore
+    );
+    // A key file with other contents in the way: exit 1, and neither it nor the database
+    // is touched, even with --force.
+    std::fs::write(keystores.join("dev1"), "changed").expect("keystore");
+    let db_before = std::fs::read(&db).expect("database");
+    let (code, stdout, stderr) = with_keys(&["backup", "restore", "--path", set_arg, "--force"]);
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(keystores.join("dev1")).expect("keystore"),
+        "changed"
+    );
+    assert_eq!(std::fs::read(&db).expect("database"), db_before);
+    assert!(
+        std::fs::read_dir(sandbox.path().join("data"))
+            .expect("data")
+            .all(|e| !e
+                .expect("entry")
+                .file_name()
+                .to_string_lossy()
+                .contains("pre-restore")),
+        "no copy made: nothing was replaced"
+    );
+}

@@ -23,6 +23,7 @@ mod mixer_keys;
 mod monitor;
 mod multisig;
 mod outside_checkout;
+mod recovery;
 mod relayer;
 mod report;
 mod support;
