@@ -10,6 +10,7 @@ pub mod alerts;
 mod codec;
 mod error;
 pub mod groups;
+pub mod incidents;
 pub mod migrations;
 pub mod outbox;
 pub mod queries;

@@ -40,6 +40,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "alert_groups",
         sql: crate::groups::MIGRATION_SQL,
     },
+    Migration {
+        version: 110,
+        name: "incidents",
+        sql: crate::incidents::MIGRATION_SQL,
+    },
 ];
 
 const INDEXER_V1: &str = r#"
