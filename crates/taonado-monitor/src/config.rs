@@ -41,12 +41,20 @@
 //! critical_group_wait_secs = 0   # ... when its new alert is critical: at once
 //! group_interval_secs = 300      # changes in a group go out together, this far apart
 //! repeat_interval_secs = 14400   # a group still firing is told again (0: never)
+//!
+//! [incidents]            # response targets (the manual's); see `crate::incidents`
+//! p0_response_secs = 900
+//! p1_response_secs = 3600
+//! p2_response_secs = 14400
+//! p3_response_secs = 86400
+//! open_on_critical = true        # a critical alert opens a P0 incident
 //! ```
 
 use alloy::primitives::U256;
 use serde::Deserialize;
 
 use crate::error::{MonitorError, Result};
+pub use crate::incidents::IncidentSettings;
 use crate::rule_names::RULES;
 pub use taonado_store::groups::{GroupBy, Grouping};
 
@@ -62,6 +70,8 @@ pub struct MonitorFile {
     pub delivery: DeliveryPolicy,
     #[serde(default)]
     pub grouping: Grouping,
+    #[serde(default)]
+    pub incidents: IncidentSettings,
 }
 
 impl MonitorFile {
@@ -73,6 +83,7 @@ impl MonitorFile {
                 MonitorError::Config(e.to_string().trim_end().replace('\n', " "))
             })?;
         file.rules.check()?;
+        file.incidents.check()?;
         let mut names = std::collections::BTreeSet::new();
         for channel in &file.channels {
             if !names.insert(channel.name.as_str()) {
@@ -92,6 +103,7 @@ impl MonitorFile {
             channels: Vec::new(),
             delivery: DeliveryPolicy::default(),
             grouping: Grouping::default(),
+            incidents: IncidentSettings::default(),
         }
     }
 }

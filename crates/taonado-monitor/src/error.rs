@@ -61,6 +61,12 @@ pub enum MonitorError {
     IndexerStopped(#[source] Box<taonado_indexer::IndexerError>),
     #[error("dashboard task: {0}")]
     DashboardTask(String),
+    #[error("mitigation step {step} failed")]
+    Mitigation {
+        step: &'static str,
+        #[source]
+        source: Box<taonado_ops::OpsError>,
+    },
 }
 
 impl MonitorError {

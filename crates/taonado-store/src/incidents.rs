@@ -11,8 +11,9 @@ use rusqlite::{OptionalExtension as _, Row, Transaction, params};
 use serde::{Deserialize, Serialize};
 
 use crate::Store;
-use crate::alerts::AlertRecord;
+use crate::alerts::{AlertNotice, AlertRecord, notice_json};
 use crate::error::{Result, SqlContext as _, StoreError};
+use crate::outbox::enqueue_in;
 
 /// Monitor migration 110: incidents, their alerts and their timeline.
 pub(crate) const MIGRATION_SQL: &str = r#"
@@ -252,7 +253,10 @@ fn get_in(tx: &Transaction<'_>, id: i64) -> Result<Option<IncidentRecord>> {
     .op("reading an incident")
 }
 
-fn existing_in(tx: &Transaction<'_>, id: i64) -> Result<std::result::Result<IncidentRecord, IncidentError>> {
+fn existing_in(
+    tx: &Transaction<'_>,
+    id: i64,
+) -> Result<std::result::Result<IncidentRecord, IncidentError>> {
     Ok(get_in(tx, id)?.ok_or(IncidentError::Unknown(id)))
 }
 
@@ -268,7 +272,14 @@ fn append_in(
     tx.execute(
         "INSERT INTO incident_timeline (incident_id, at, kind, text, tx_hash, details)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![incident, time(now)?, kind, text, tx_hash, details.to_string()],
+        params![
+            incident,
+            time(now)?,
+            kind,
+            text,
+            tx_hash,
+            details.to_string()
+        ],
     )
     .op("appending to an incident's timeline")?;
     Ok(TimelineEntry {
@@ -479,7 +490,9 @@ impl Store {
     pub fn incident_alert_ids(&self, id: i64) -> Result<Vec<i64>> {
         self.with_conn(|conn| {
             let mut stmt = conn
-                .prepare("SELECT alert_id FROM incident_alerts WHERE incident_id = ?1 ORDER BY alert_id")
+                .prepare(
+                    "SELECT alert_id FROM incident_alerts WHERE incident_id = ?1 ORDER BY alert_id",
+                )
                 .op("reading an incident's alerts")?;
             let rows = stmt
                 .query_map([id], |r| r.get(0))
@@ -547,6 +560,41 @@ impl Store {
                 now,
             )?;
             existing_in(tx, id)
+        })
+    }
+
+    /// Appends a `notified` timeline entry saying `text` and, in the same transaction, one
+    /// outbox message carrying `notice` per channel, keyed by the entry (so a retry of the
+    /// same notification is deduplicated and two notifications never share a key).
+    pub fn enqueue_incident_notice(
+        &self,
+        id: i64,
+        channels: &[String],
+        notice: &AlertNotice,
+        text: &str,
+        now: u64,
+    ) -> Result<std::result::Result<Vec<String>, IncidentError>> {
+        let payload = notice_json(notice)?;
+        self.with_tx(|tx| {
+            if let Err(e) = existing_in(tx, id)? {
+                return Ok(Err(e));
+            }
+            let entry = append_in(
+                tx,
+                id,
+                "notified",
+                text,
+                None,
+                &serde_json::json!({"channels": channels}),
+                now,
+            )?;
+            let mut keys = Vec::new();
+            for channel in channels {
+                let key = format!("incident-{id}-{}-{channel}", entry.id);
+                enqueue_in(tx, &key, channel, None, &payload, now)?;
+                keys.push(key);
+            }
+            Ok(Ok(keys))
         })
     }
 
@@ -673,7 +721,10 @@ mod tests {
             .into_iter()
             .map(|e| e.kind)
             .collect();
-        assert_eq!(kinds, ["opened", "target_missed", "acknowledged", "resolved"]);
+        assert_eq!(
+            kinds,
+            ["opened", "target_missed", "acknowledged", "resolved"]
+        );
     }
 
     #[test]
