@@ -12,6 +12,7 @@ pub mod devnet;
 pub mod drill;
 pub mod gas;
 pub mod health;
+pub mod incident;
 pub mod index;
 pub mod keys;
 pub mod loadtest;

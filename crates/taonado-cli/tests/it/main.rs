@@ -11,6 +11,7 @@ mod envelope;
 mod ethers_ws;
 mod exit_codes;
 mod health;
+mod incident;
 mod index;
 mod keys;
 mod keys_audit;
