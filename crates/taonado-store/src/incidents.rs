@@ -140,6 +140,20 @@ pub struct IncidentRecord {
     pub target_missed_at: Option<u64>,
 }
 
+impl IncidentRecord {
+    /// `incident 3 [P0] title (type, status)`.
+    pub fn headline(&self) -> String {
+        format!(
+            "incident {} [{}] {} ({}, {})",
+            self.id,
+            self.severity.as_str(),
+            self.title,
+            self.kind,
+            self.status.as_str()
+        )
+    }
+}
+
 /// What opening an incident takes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewIncident {

@@ -226,12 +226,8 @@ struct IncidentView(IncidentRecord);
 
 fn describe(i: &IncidentRecord) -> String {
     format!(
-        "incident {} [{}] {} ({}, {}), opened {}, respond by {}",
-        i.id,
-        i.severity.as_str(),
-        i.title,
-        i.kind,
-        i.status.as_str(),
+        "{}, opened {}, respond by {}",
+        i.headline(),
         iso8601_utc(i.opened_at),
         iso8601_utc(i.respond_by)
     )
@@ -316,13 +312,9 @@ impl Report for ShowView {
     }
 }
 
+#[derive(Serialize)]
+#[serde(transparent)]
 struct AssessView(Assessment);
-
-impl Serialize for AssessView {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.0.serialize(s)
-    }
-}
 
 impl Report for AssessView {
     fn render(&self, out: &mut dyn Write) -> std::io::Result<()> {
@@ -395,13 +387,9 @@ impl IdArgs {
     }
 }
 
+#[derive(Serialize)]
+#[serde(transparent)]
 struct DocumentView(IncidentDocument);
-
-impl Serialize for DocumentView {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.0.serialize(s)
-    }
-}
 
 impl Report for DocumentView {
     fn render(&self, out: &mut dyn Write) -> std::io::Result<()> {
@@ -421,13 +409,9 @@ impl StatusArgs {
     }
 }
 
+#[derive(Serialize)]
+#[serde(transparent)]
 struct NotifyView(NotifyReport);
-
-impl Serialize for NotifyView {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.0.serialize(s)
-    }
-}
 
 impl Report for NotifyView {
     fn render(&self, out: &mut dyn Write) -> std::io::Result<()> {

@@ -440,12 +440,8 @@ pub async fn notify(
         IncidentSeverity::P3 => Severity::Info,
     };
     let summary = format!(
-        "incident {} [{}] {} ({}, {}){}",
-        incident.id,
-        incident.severity.as_str(),
-        incident.title,
-        incident.kind,
-        incident.status.as_str(),
+        "{}{}",
+        incident.headline(),
         message.map(|m| format!(": {m}")).unwrap_or_default()
     );
     let notice = AlertNotice {
