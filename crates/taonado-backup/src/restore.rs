@@ -55,7 +55,12 @@ pub struct RestoreReport {
 }
 
 /// Restores the file components of a set (database, config and deployment records).
+/// A WAL replica (`backup continuous --wal`) restores its database the same way
+/// ([`crate::wal::restore_database`]).
 pub fn restore(plan: &RestorePlan) -> Result<RestoreReport> {
+    if crate::wal::is_replica(&plan.set) {
+        return crate::wal::restore_database(plan);
+    }
     let manifest = set::check(&plan.set, &plan.expected)?;
     let components: Vec<Component> = match plan.component {
         Some(Component::ContractState) => Vec::new(),
@@ -157,7 +162,7 @@ fn targets(plan: &RestorePlan, manifest: &Manifest, components: &[Component]) ->
 }
 
 /// `<file>.pre-restore-<YYYYMMDDTHHMMSSZ>`, not yet taken.
-fn kept_path(file: &Path, now: u64) -> PathBuf {
+pub(crate) fn kept_path(file: &Path, now: u64) -> PathBuf {
     let stamp = set::compact_stamp(now);
     let mut n = 1;
     loop {

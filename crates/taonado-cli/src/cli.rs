@@ -39,6 +39,10 @@ pub enum Command {
     /// Migrate the EvmValidator to a new weights contract, and verify the migration.
     #[command(subcommand)]
     Migrate(cmd::migrate::MigrateCommand),
+    /// Owner-only settings of the EvmValidator and the Weights contracts: bounty, interval,
+    /// boost, version key, weights contract, deposit goal, rescue of the funds.
+    #[command(subcommand)]
+    Admin(cmd::admin::AdminCommand),
     /// Inspect the resolved configuration.
     #[command(subcommand)]
     Config(cmd::config::ConfigCommand),
@@ -118,6 +122,7 @@ impl Command {
             Command::Networks(args) => args.run(context),
             Command::Config(command) => command.run(context),
             Command::Upgrade(command) => command.run(context).await,
+            Command::Admin(command) => command.run(context).await,
             Command::Migrate(command) => command.run(context).await,
             Command::Address(args) => args.run(context),
             Command::Wallet(command) => command.run(context),

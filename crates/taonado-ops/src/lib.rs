@@ -4,6 +4,7 @@
 //! off-chain weights ([`weights`]). Every procedure returns a typed report and never prints;
 //! the CLI renders.
 
+pub mod admin;
 pub mod deploy;
 pub mod error;
 pub mod explorer;

@@ -53,6 +53,12 @@ pub struct ContinuousArgs {
     /// Time between rounds: 10s, 1m…
     #[arg(long, value_name = "AGE", default_value = "10s")]
     pub interval: String,
+    /// Ship the database's WAL frames into `<dest>/wal-<network>` instead of copying the
+    /// whole database each round: a round costs only what was written since the last one,
+    /// so a short --interval (1s) is cheap. `backup restore --path <dest>/wal-<network>`
+    /// rebuilds the database from it.
+    #[arg(long)]
+    pub wal: bool,
 }
 
 #[derive(Args)]
@@ -665,6 +671,17 @@ impl ContinuousArgs {
                     self.interval
                 ))
             })?;
+        if self.wal {
+            let plan = taonado_backup::wal::WalPlan {
+                database: self.sources.db_path(&network.name),
+                replica: self.dir.dest.join(format!("wal-{}", network.name)),
+                interval: std::time::Duration::from_secs(seconds),
+            };
+            let shutdown = crate::shutdown::StopSignals::install()?.into_watch();
+            let fresh = tokio::sync::watch::channel(None).0;
+            let report = taonado_backup::wal::run(plan, shutdown, &fresh).await?;
+            return context.output.report(&WalOutput(report));
+        }
         let record = taonado_deployment::record_path(&self.sources.deployments_dir, &network.name);
         let plan = taonado_backup::replica::ReplicaPlan {
             create: CreatePlan {
@@ -681,5 +698,24 @@ impl ContinuousArgs {
         let shutdown = crate::shutdown::StopSignals::install()?.into_watch();
         let report = taonado_backup::replica::run(plan, shutdown).await?;
         context.output.report(&report)
+    }
+}
+
+#[derive(serde::Serialize)]
+#[serde(transparent)]
+struct WalOutput(taonado_backup::wal::WalReport);
+
+impl Report for WalOutput {
+    fn render(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        let r = &self.0;
+        writeln!(
+            out,
+            "shipped {} WAL frame(s), {} byte(s), in {} round(s) and {} generation(s) to {}",
+            r.frames,
+            r.bytes,
+            r.rounds,
+            r.generations,
+            r.replica.display()
+        )
     }
 }

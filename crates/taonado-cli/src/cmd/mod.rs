@@ -2,6 +2,7 @@
 //! context, calls the libraries and prints one report.
 
 pub mod address;
+pub mod admin;
 pub mod alerts;
 pub mod backup;
 pub mod config;

@@ -120,6 +120,28 @@ fn drills_of_a_database_loss_from_a_continuous_replica_and_of_a_node_outage() {
     assert_eq!(data["missing_events"], 0, "{data}");
     assert_eq!(data["extra_events"], 0, "{data}");
 
+    // The same loss recovered from shipped WAL frames.
+    let data = ok(
+        &sandbox,
+        &[
+            "drill",
+            "--scenario",
+            "database-loss",
+            "--continuous",
+            "--wal",
+        ],
+    );
+    assert_eq!(data["passed"], true, "{data}");
+    assert_eq!(data["wal"], true, "{data}");
+    assert!(
+        data["recovered_from"]
+            .as_str()
+            .is_some_and(|p| p.ends_with("wal-local")),
+        "{data}"
+    );
+    assert_eq!(data["missing_events"], 0, "{data}");
+    assert_eq!(data["extra_events"], 0, "{data}");
+
     let data = ok(&sandbox, &["drill", "--scenario", "rpc-outage"]);
     assert_eq!(data["passed"], true, "{data}");
     assert_eq!(data["rpo_blocks"], 0, "{data}");
@@ -746,4 +768,72 @@ fn backup_continuous_keeps_a_replica_and_copies_once_more_when_stopped() {
     assert_eq!(n, 1, "the last write reached the replica at the stop");
     let (code, line) = fails(&sandbox, &["backup", "continuous", "--interval", "0s"]);
     assert_eq!(code, 2, "{line}");
+}
+
+#[test]
+fn backup_continuous_wal_ships_frames_and_restore_rebuilds_the_database_from_them() {
+    let sandbox = Sandbox::new();
+    let (_, db) = db_only_set(&sandbox);
+    let child = sandbox
+        .taonado()
+        .args([
+            "-q",
+            "--json",
+            "backup",
+            "continuous",
+            "--wal",
+            "--interval",
+            "1h",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn backup continuous --wal");
+    // The first round runs at once (a generation: the database file and its WAL).
+    let replica = sandbox.path().join("backups/wal-local");
+    while !replica.join("gen-000001").exists() {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute_batch(
+            "INSERT INTO alerts (dedup_key, rule, severity, state, summary, details, fired_at, updated_at)
+             VALUES ('shipped-at-stop', 'r', 'warning', 'firing', 's', '{}', 1, 1)",
+        )
+        .unwrap();
+    crate::support::terminate(&child);
+    let out = child.wait_with_output().expect("wait");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let report = envelope(&stdout)["data"].clone();
+    assert_eq!(report["rounds"], 2, "{report}");
+
+    // The live database exists: refused without --force, nothing changed.
+    let (code, line) = fails(
+        &sandbox,
+        &["backup", "restore", "--path", "backups/wal-local"],
+    );
+    assert_eq!(code, 2, "{line}");
+    assert!(line.contains("already exists"), "{line}");
+    let restored = ok(
+        &sandbox,
+        &[
+            "backup",
+            "restore",
+            "--path",
+            "backups/wal-local",
+            "--db",
+            "restored.db",
+        ],
+    );
+    assert_eq!(restored["files"][0]["component"], "database", "{restored}");
+    let n: i64 = rusqlite::Connection::open(sandbox.path().join("restored.db"))
+        .unwrap()
+        .query_row(
+            "SELECT count(*) FROM alerts WHERE dedup_key = 'shipped-at-stop'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(n, 1, "the write made before the stop was shipped");
 }
