@@ -61,6 +61,8 @@ pub enum MonitorError {
     IndexerStopped(#[source] Box<taonado_indexer::IndexerError>),
     #[error("dashboard task: {0}")]
     DashboardTask(String),
+    #[error(transparent)]
+    Admin(Box<taonado_ops::OpsError>),
     #[error("mitigation step {step} failed")]
     Mitigation {
         step: &'static str,
@@ -80,6 +82,7 @@ impl MonitorError {
             | Self::ReadConfig { .. }
             | Self::InConfig { .. } => true,
             Self::Store(e) => e.is_usage(),
+            Self::Admin(e) => e.is_usage(),
             _ => false,
         }
     }

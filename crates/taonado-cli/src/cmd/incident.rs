@@ -473,32 +473,25 @@ impl Report for MitigateView {
             );
         }
         if self.dry_run {
-            writeln!(
-                out,
-                "incident {}: would run (--dry-run, nothing sent):",
-                self.incident
-            )?;
-            for (n, s) in self.steps.iter().enumerate() {
-                match &s.command {
-                    Some(c) => writeln!(
-                        out,
-                        "  {}. {}: {}\n       {c}",
-                        n + 1,
-                        s.step.as_str(),
-                        s.action
-                    )?,
-                    None => writeln!(out, "  {}. {}: {}", n + 1, s.step.as_str(), s.action)?,
-                }
-            }
-            return Ok(());
+            writeln!(out, "incident {}: dry run, nothing sent", self.incident)?;
         }
         for d in &self.done {
-            match (&d.tx_hash, &d.command) {
-                (Some(tx), _) => {
-                    writeln!(out, "✅ {}: {} (tx {tx:#x})", d.step.as_str(), d.action)?
+            let change = match (&d.before, &d.after) {
+                (Some(b), Some(_)) if self.dry_run => {
+                    format!(" (now {b}; simulated: it would succeed)")
                 }
+                (Some(b), Some(a)) => format!(" ({b} → {a})"),
+                _ => String::new(),
+            };
+            match (&d.tx_hash, &d.command) {
+                (Some(tx), _) => writeln!(
+                    out,
+                    "✅ {}: {}{change} (tx {tx:#x})",
+                    d.step.as_str(),
+                    d.action
+                )?,
                 (None, Some(c)) => writeln!(out, "➡️  {}: run `{c}`", d.step.as_str())?,
-                (None, None) => writeln!(out, "✅ {}: {}", d.step.as_str(), d.action)?,
+                (None, None) => writeln!(out, "✅ {}: {}{change}", d.step.as_str(), d.action)?,
             }
         }
         Ok(())
@@ -528,36 +521,27 @@ impl MitigateArgs {
         if incident.status == IncidentStatus::Resolved {
             return Err(incident_error(IncidentError::Resolved { id: self.id }));
         }
-        let evm_validator = match self.evm_validator {
-            Some(a) => a,
-            None => network
-                .deployment(&self.files.deployments_dir)?
-                .addresses
-                .evm_validator
-                .ok_or_else(|| {
-                    usage(format!(
-                        "network {} has no EvmValidator address: pass --evm-validator ADDRESS, deploy first, or set it in taonado.toml",
-                        network.name
-                    ))
-                })?,
-        };
+        let mut addresses = network.deployment(&self.files.deployments_dir)?.addresses;
+        if let Some(a) = self.evm_validator {
+            addresses.evm_validator = Some(a);
+        }
         let target = MitigationTarget {
             network: network.name.clone(),
-            evm_validator,
+            addresses,
             weight_interval: self.weight_interval,
         };
-        let steps = mitigate::plan(&incident, &only, &target);
+        let steps = mitigate::plan(&incident.kind, &only, &target).map_err(monitor_error)?;
         let mut view = MitigateView {
             incident: self.id,
             dry_run: self.dry_run,
             steps,
             done: Vec::new(),
         };
-        if self.dry_run || view.steps.is_empty() {
+        if view.steps.is_empty() {
             return context.output.report(&view);
         }
-        let sends = view.steps.iter().filter(|s| s.calldata.is_some()).count();
-        if !network.dev_chain && !self.yes {
+        let sends = view.steps.iter().filter(|s| s.call.is_some()).count();
+        if !network.dev_chain && !self.yes && !self.dry_run {
             return Err(usage(format!(
                 "network {} is live: mitigation sends {sends} transaction(s); pass --yes (or --dry-run to see them)",
                 network.name
@@ -572,11 +556,18 @@ impl MitigateArgs {
             ))?;
         }
         let signer = self.signer.signer_or_dev_account(context, &network)?;
+        let from = signer.address();
         let provider = taonado_client::connect_with_signer(&network, &config, signer).await?;
-        view.done = mitigate::execute(&provider, &store, self.id, &view.steps, &unix_now)
-            .await
-            .map_err(monitor_error)?
-            .map_err(incident_error)?;
+        view.done = if self.dry_run {
+            mitigate::simulate(&provider, from, &view.steps)
+                .await
+                .map_err(monitor_error)?
+        } else {
+            mitigate::execute(&provider, from, &store, self.id, &view.steps, &unix_now)
+                .await
+                .map_err(monitor_error)?
+                .map_err(incident_error)?
+        };
         context.output.report(&view)
     }
 }

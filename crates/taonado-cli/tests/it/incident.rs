@@ -195,6 +195,12 @@ fn critical_alert_opens_p0_missed_target_fires_mitigate_zeroes_bounty_reports_re
         ["zero-bounty", "raise-weight-interval", "propose-upgrade"]
     );
     assert_eq!(bounty(), before, "a dry run sends nothing");
+    let simulated = dry["data"]["done"].as_array().unwrap();
+    assert!(simulated[0]["tx_hash"].is_null(), "{dry}");
+    assert!(
+        simulated[0]["before"].as_str().unwrap().ends_with("TAO"),
+        "{dry}"
+    );
     let (code, done, stderr) = json(
         &sandbox,
         &["incident", "mitigate", &id, "--rpc-url", url, "--yes"],

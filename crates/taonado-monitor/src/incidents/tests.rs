@@ -198,10 +198,13 @@ fn runbooks_plan_their_steps_in_order() {
     .unwrap();
     let target = MitigationTarget {
         network: "local".into(),
-        evm_validator: alloy::primitives::Address::repeat_byte(7),
+        addresses: taonado_deployment::ProtocolAddresses {
+            evm_validator: Some(alloy::primitives::Address::repeat_byte(7)),
+            ..Default::default()
+        },
         weight_interval: 7_200,
     };
-    let steps = plan(&incident, &[], &target);
+    let steps = plan(&incident.kind, &[], &target).unwrap();
     let names: Vec<&str> = steps.iter().map(|s| s.step.as_str()).collect();
     assert_eq!(
         names,
@@ -215,11 +218,11 @@ fn runbooks_plan_their_steps_in_order() {
     use alloy::sol_types::SolCall as _;
     use taonado_contracts::bindings::EvmValidator;
     assert_eq!(
-        steps[0].calldata.as_ref().unwrap()[..4],
+        steps[0].call.as_ref().unwrap().calldata[..4],
         EvmValidator::setSetWeightsBountyCall::SELECTOR
     );
     assert_eq!(
-        steps[2].calldata.as_ref().unwrap()[..4],
+        steps[2].call.as_ref().unwrap().calldata[..4],
         EvmValidator::rescueFundsCall::SELECTOR
     );
     assert!(
@@ -229,7 +232,13 @@ fn runbooks_plan_their_steps_in_order() {
             .unwrap()
             .contains("upgrade evm-validator --proxy 0x0707")
     );
-    let only = plan(&incident, &[RunbookStep::ZeroBounty], &target);
+    // Without an EvmValidator there is nothing to call: an error, not a guess.
+    let nowhere = MitigationTarget {
+        addresses: Default::default(),
+        ..target.clone()
+    };
+    assert!(plan(&incident.kind, &[], &nowhere).is_err());
+    let only = plan(&incident.kind, &[RunbookStep::ZeroBounty], &target).unwrap();
     assert_eq!(only.len(), 1);
     assert_eq!(only[0].action, "EvmValidator.setSetWeightsBounty(0)");
 }
