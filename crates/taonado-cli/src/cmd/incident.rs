@@ -42,10 +42,11 @@ pub enum IncidentCommand {
     Ack(StatusArgs),
     /// Resolve (acknowledges too, if not done).
     Resolve(StatusArgs),
-    /// The incident report (markdown; --json for the document).
-    Report(IdArgs),
-    /// The post-mortem: timeline, impact, actions taken, follow-ups (markdown; --json).
-    Postmortem(IdArgs),
+    /// The incident report (markdown; --html a self-contained page; --json the document).
+    Report(DocArgs),
+    /// The post-mortem: timeline, impact, actions taken, follow-ups (markdown; --html;
+    /// --json).
+    Postmortem(DocArgs),
 }
 
 #[derive(Args)]
@@ -80,6 +81,17 @@ pub struct IdArgs {
     /// The incident id (`incident list`).
     #[arg(value_name = "ID")]
     pub id: i64,
+    #[command(flatten)]
+    pub files: MonitorFiles,
+}
+
+#[derive(Args)]
+pub struct DocArgs {
+    #[arg(value_name = "ID")]
+    pub id: i64,
+    /// One self-contained HTML page instead of markdown.
+    #[arg(long)]
+    pub html: bool,
     #[command(flatten)]
     pub files: MonitorFiles,
 }
@@ -143,8 +155,8 @@ impl IncidentCommand {
             Self::Mitigate(args) => args.run(context).await,
             Self::Ack(args) => args.run(context, IncidentStatus::Acknowledged),
             Self::Resolve(args) => args.run(context, IncidentStatus::Resolved),
-            Self::Report(args) => args.document(context, DocumentKind::Report),
-            Self::Postmortem(args) => args.document(context, DocumentKind::Postmortem),
+            Self::Report(args) => args.run(context, DocumentKind::Report),
+            Self::Postmortem(args) => args.run(context, DocumentKind::Postmortem),
         }
     }
 }
@@ -377,23 +389,37 @@ impl IdArgs {
             .map_err(incident_error)?;
         context.output.report(&AssessView(assessment))
     }
+}
 
-    fn document(self, context: &Context, kind: DocumentKind) -> Result<(), CliError> {
+impl DocArgs {
+    fn run(self, context: &Context, kind: DocumentKind) -> Result<(), CliError> {
         let (store, _) = store(context, &self.files)?;
         let doc = document(&store, self.id, kind)
             .map_err(monitor_error)?
             .map_err(incident_error)?;
-        context.output.report(&DocumentView(doc))
+        context.output.report(&DocumentView {
+            doc,
+            html: self.html,
+        })
     }
 }
 
 #[derive(Serialize)]
-#[serde(transparent)]
-struct DocumentView(IncidentDocument);
+struct DocumentView {
+    #[serde(flatten)]
+    doc: IncidentDocument,
+    #[serde(skip)]
+    html: bool,
+}
 
 impl Report for DocumentView {
     fn render(&self, out: &mut dyn Write) -> std::io::Result<()> {
-        out.write_all(self.0.markdown.as_bytes())
+        let text = if self.html {
+            &self.doc.html
+        } else {
+            &self.doc.markdown
+        };
+        out.write_all(text.as_bytes())
     }
 }
 

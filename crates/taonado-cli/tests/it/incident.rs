@@ -246,6 +246,14 @@ fn critical_alert_opens_p0_missed_target_fires_mitigate_zeroes_bounty_reports_re
         report.contains(steps[0]["tx_hash"].as_str().unwrap()),
         "{report}"
     );
+    let (code, html, _) = run(sandbox
+        .taonado()
+        .args(["incident", "postmortem", &id, "--html"]));
+    assert_eq!(code, 0);
+    assert!(
+        html.contains("<html") && html.contains("Follow-ups"),
+        "{html}"
+    );
     let (code, post, _) = json(&sandbox, &["incident", "postmortem", &id]);
     assert_eq!(code, 0);
     let markdown = post["data"]["markdown"].as_str().unwrap();

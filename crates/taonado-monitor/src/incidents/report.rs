@@ -1,9 +1,9 @@
-//! `incident report` and `incident postmortem`: markdown written from the incident, its
-//! alerts and its timeline only, so the same database gives the same text.
-
-use std::fmt::Write as _;
+//! `incident report` and `incident postmortem`: a `taonado_report::Document` built from
+//! the incident, its alerts and its timeline only (so the same database gives the same
+//! bytes), rendered to markdown, HTML or JSON.
 
 use serde::Serialize;
+use taonado_report::Document;
 use taonado_store::Store;
 use taonado_store::alerts::AlertRecord;
 use taonado_store::incidents::{IncidentError, IncidentRecord, TimelineEntry};
@@ -50,6 +50,9 @@ pub struct IncidentDocument {
     pub impact: Impact,
     pub follow_ups: Vec<String>,
     pub markdown: String,
+    /// The same document as one self-contained HTML page.
+    #[serde(skip)]
+    pub html: String,
 }
 
 /// Builds the report or post-mortem of incident `id`.
@@ -84,8 +87,11 @@ pub fn document(
         impact,
         follow_ups,
         markdown: String::new(),
+        html: String::new(),
     };
-    doc.markdown = markdown(&doc);
+    let rendered = model(&doc);
+    doc.markdown = rendered.to_markdown();
+    doc.html = rendered.to_html();
     Ok(Ok(doc))
 }
 
@@ -167,115 +173,95 @@ fn duration(secs: Option<u64>) -> String {
     }
 }
 
-/// Markdown table cells hold no pipe or newline.
-fn cell(text: &str) -> String {
-    text.replace('|', "\\|").replace('\n', " ")
-}
-
-fn markdown(doc: &IncidentDocument) -> String {
+/// The document (`taonado_report`'s model): one source for the markdown, the HTML page and
+/// the JSON.
+fn model(doc: &IncidentDocument) -> Document {
     let i = &doc.incident;
-    let mut md = String::new();
     let title = match doc.kind {
         DocumentKind::Report => "Incident report",
         DocumentKind::Postmortem => "Post-mortem",
     };
-    let _ = writeln!(md, "# {title}: incident {} — {}\n", i.id, i.title);
-    let _ = writeln!(md, "| | |\n|---|---|");
-    let _ = writeln!(md, "| severity | {} |", i.severity.as_str());
-    let _ = writeln!(md, "| type | {} |", i.kind);
-    let _ = writeln!(md, "| status | {} |", i.status.as_str());
-    let _ = writeln!(md, "| opened | {} |", iso8601_utc(i.opened_at));
-    let _ = writeln!(md, "| respond by | {} |", iso8601_utc(i.respond_by));
+    let mut out = Document::new(
+        format!("{title}: incident {} — {}", i.id, i.title),
+        format!(
+            "the incident timeline of incident {} ({} entries)",
+            i.id,
+            doc.timeline.len()
+        ),
+    );
     let at = |t: Option<u64>| t.map_or_else(|| "—".to_owned(), iso8601_utc);
-    let _ = writeln!(md, "| acknowledged | {} |", at(i.acknowledged_at));
-    let _ = writeln!(md, "| resolved | {} |", at(i.resolved_at));
+    let mut summary = vec![
+        ("severity", i.severity.as_str().to_owned()),
+        ("type", i.kind.clone()),
+        ("status", i.status.as_str().to_owned()),
+        ("opened", iso8601_utc(i.opened_at)),
+        ("respond by", iso8601_utc(i.respond_by)),
+        ("acknowledged", at(i.acknowledged_at)),
+        ("resolved", at(i.resolved_at)),
+    ];
     if let Some(key) = &i.source_dedup_key {
-        let _ = writeln!(md, "| source alert | `{key}` |");
+        summary.push(("source alert", format!("`{key}`")));
     }
-    md.push('\n');
+    out.section("Summary").key_values(summary);
 
     let m = &doc.impact;
-    let _ = writeln!(md, "## Impact\n");
-    let _ = writeln!(
-        md,
-        "- time to acknowledge: {} (target {}{})",
-        duration(m.time_to_acknowledge_secs),
-        duration(Some(m.response_target_secs)),
-        match m.response_target_met {
-            Some(true) => ", met",
-            Some(false) => ", **missed**",
-            None => "",
-        }
-    );
-    let _ = writeln!(
-        md,
-        "- time to resolve: {}",
-        duration(m.time_to_resolve_secs)
-    );
-    let _ = writeln!(md, "- open for: {}", duration(Some(m.open_for_secs)));
-    let _ = writeln!(md, "- alerts: {}", m.alerts);
-    let _ = writeln!(md, "- transactions sent: {}", m.transactions.len());
+    let target = match m.response_target_met {
+        Some(true) => ", met",
+        Some(false) => ", **missed**",
+        None => "",
+    };
+    let mut impact = vec![
+        (
+            "time to acknowledge",
+            format!(
+                "{} (target {}{target})",
+                duration(m.time_to_acknowledge_secs),
+                duration(Some(m.response_target_secs))
+            ),
+        ),
+        ("time to resolve", duration(m.time_to_resolve_secs)),
+        ("open for", duration(Some(m.open_for_secs))),
+        ("alerts", m.alerts.to_string()),
+        ("transactions sent", m.transactions.len().to_string()),
+    ];
     if let Some(a) = &m.assessment {
-        let _ = writeln!(md, "- {a}");
+        impact.push(("exposure", a.clone()));
     }
-    md.push('\n');
+    out.section("Impact").key_values(impact);
 
     if !doc.alerts.is_empty() {
-        let _ = writeln!(md, "## Alerts\n");
-        let _ = writeln!(
-            md,
-            "| id | rule | severity | state | fired | summary |\n|---|---|---|---|---|---|"
-        );
-        for a in &doc.alerts {
-            let _ = writeln!(
-                md,
-                "| {} | {} | {} | {} | {} | {} |",
-                a.id,
-                a.rule,
-                a.severity.as_str(),
-                a.state.as_str(),
-                iso8601_utc(a.fired_at),
-                cell(&a.summary)
-            );
-        }
-        md.push('\n');
-    }
-
-    let _ = writeln!(md, "## Timeline\n");
-    let _ = writeln!(md, "| time (UTC) | event | what |\n|---|---|---|");
-    for e in &doc.timeline {
-        let _ = writeln!(
-            md,
-            "| {} | {} | {} |",
-            iso8601_utc(e.at),
-            e.kind,
-            cell(&e.text)
+        out.section("Alerts").table(
+            ["id", "rule", "severity", "state", "fired", "summary"],
+            doc.alerts.iter().map(|a| {
+                vec![
+                    a.id.to_string(),
+                    a.rule.clone(),
+                    a.severity.as_str().to_owned(),
+                    a.state.as_str().to_owned(),
+                    iso8601_utc(a.fired_at),
+                    a.summary.clone(),
+                ]
+            }),
         );
     }
-    md.push('\n');
-
-    let _ = writeln!(md, "## Actions taken\n");
+    out.section("Timeline").table(
+        ["time (UTC)", "event", "what"],
+        doc.timeline
+            .iter()
+            .map(|e| vec![iso8601_utc(e.at), e.kind.clone(), e.text.clone()]),
+    );
+    let actions = out.section("Actions taken");
     if doc.actions.is_empty() {
-        let _ = writeln!(md, "None recorded.");
+        actions.paragraph("None recorded.");
+    } else {
+        actions.list(doc.actions.iter().map(|a| match &a.tx_hash {
+            Some(hash) => format!("{} — tx `{hash}`", a.text),
+            None => a.text.clone(),
+        }));
     }
-    for a in &doc.actions {
-        match &a.tx_hash {
-            Some(hash) => {
-                let _ = writeln!(md, "- {} — tx `{hash}`", a.text);
-            }
-            None => {
-                let _ = writeln!(md, "- {}", a.text);
-            }
-        }
-    }
-    md.push('\n');
-
     if doc.kind == DocumentKind::Postmortem {
-        let _ = writeln!(md, "## Follow-ups\n");
-        for f in &doc.follow_ups {
-            let _ = writeln!(md, "- [ ] {f}");
-        }
-        md.push('\n');
+        out.section("Follow-ups")
+            .list(doc.follow_ups.iter().map(|f| format!("[ ] {f}")));
     }
-    md
+    out
 }
