@@ -55,7 +55,7 @@ use serde::Deserialize;
 
 use crate::error::{MonitorError, Result};
 pub use crate::incidents::IncidentSettings;
-use crate::rule_names::RULES;
+use crate::rule_names::{OTHER_RULES, RULES};
 pub use taonado_store::groups::{GroupBy, Grouping};
 
 /// The whole file.
@@ -143,10 +143,16 @@ impl Default for RuleSettings {
 
 impl RuleSettings {
     fn check(&self) -> Result<()> {
-        if let Some(unknown) = self.disabled.iter().find(|d| !RULES.contains(&d.as_str())) {
+        let known = || RULES.iter().chain(OTHER_RULES);
+        if let Some(unknown) = self
+            .disabled
+            .iter()
+            .find(|d| !known().any(|r| r == &d.as_str()))
+        {
+            let names: Vec<&str> = known().copied().collect();
             return Err(MonitorError::Config(format!(
                 "unknown rule `{unknown}` in rules.disabled; known rules: {}",
-                RULES.join(", ")
+                names.join(", ")
             )));
         }
         if !(0.0..=1.0).contains(&self.tx_success_rate_min) {

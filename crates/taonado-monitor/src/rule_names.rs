@@ -12,7 +12,8 @@ pub const SELF_WITHDRAWAL: &str = "self_withdrawal";
 /// An incident not acknowledged within its severity's response target.
 pub const INCIDENT_RESPONSE_TARGET: &str = "incident_response_target";
 
-/// Every rule, by the name used in dedup keys, `rules.disabled` and the alert's `rule`.
+/// Every rule of [`crate::rules::evaluate`], by the name used in dedup keys,
+/// `rules.disabled` and the alert's `rule`.
 pub const RULES: &[&str] = &[
     TX_SUCCESS_RATE,
     GAS_PRICE,
@@ -23,8 +24,11 @@ pub const RULES: &[&str] = &[
     GAS_USED,
     VALIDATOR_BALANCE_LOW,
     SELF_WITHDRAWAL,
-    INCIDENT_RESPONSE_TARGET,
 ];
+
+/// Rules evaluated outside [`crate::rules::evaluate`] (the incident tick), which
+/// `rules.disabled` also accepts.
+pub const OTHER_RULES: &[&str] = &[INCIDENT_RESPONSE_TARGET];
 
 /// What a rule's alerts are, in the plural, for a digest ("7 reverted transactions").
 pub fn plural(rule: &str) -> String {

@@ -309,3 +309,18 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn the_incidents_section_parses_and_is_checked() {
+    use crate::config::MonitorFile;
+    let file = MonitorFile::parse(
+        "[rules]\ndisabled = [\"incident_response_target\"]\n[incidents]\np0_response_secs = 5\nopen_on_critical = false\n",
+    )
+    .unwrap();
+    assert_eq!(file.incidents.response_secs(IncidentSeverity::P0), 5);
+    assert_eq!(file.incidents.response_secs(IncidentSeverity::P3), 86_400);
+    assert!(!file.incidents.open_on_critical);
+    assert!(MonitorFile::parse("[incidents]\np1_response_secs = 0\n").is_err());
+    assert!(MonitorFile::parse("[incidents]\np9_response_secs = 1\n").is_err());
+    assert_eq!(MonitorFile::empty().incidents, IncidentSettings::default());
+}
