@@ -96,6 +96,10 @@ pub enum Command {
     /// the retention policy and purge (`compliance retention`).
     #[command(subcommand)]
     Compliance(cmd::compliance::ComplianceCommand),
+    /// Incidents with P0–P3 response targets: open, list, show, assess, notify, mitigate,
+    /// ack, resolve, report, postmortem.
+    #[command(subcommand)]
+    Incident(cmd::incident::IncidentCommand),
     /// One-shot health check for cron: network, contracts, gas, patterns (exit 0 healthy, 1 not).
     Health(cmd::health::HealthArgs),
     /// The relayer for private withdrawals: an HTTP API that sends withdrawals for a fee, so
@@ -156,6 +160,7 @@ impl Command {
             Command::Monitor(args) => args.run(context).await,
             Command::Alerts(command) => command.run(context).await,
             Command::Compliance(command) => command.run(context),
+            Command::Incident(command) => command.run(context).await,
             Command::Health(args) => args.run(context).await,
             Command::Dashboard(command) => command.run(context),
             Command::Backup(command) => command.run(context).await,

@@ -50,13 +50,21 @@
 //! critical_group_wait_secs = 0   # ... when its new alert is critical: at once
 //! group_interval_secs = 300      # changes in a group go out together, this far apart
 //! repeat_interval_secs = 14400   # a group still firing is told again (0: never)
+//!
+//! [incidents]            # response targets (the manual's); see `crate::incidents`
+//! p0_response_secs = 900
+//! p1_response_secs = 3600
+//! p2_response_secs = 14400
+//! p3_response_secs = 86400
+//! open_on_critical = true        # a critical alert opens a P0 incident
 //! ```
 
 use alloy::primitives::U256;
 use serde::Deserialize;
 
 use crate::error::{MonitorError, Result};
-use crate::rule_names::RULES;
+pub use crate::incidents::IncidentSettings;
+use crate::rule_names::{OTHER_RULES, RULES};
 pub use taonado_store::groups::{GroupBy, Grouping};
 
 /// The whole file.
@@ -71,6 +79,8 @@ pub struct MonitorFile {
     pub delivery: DeliveryPolicy,
     #[serde(default)]
     pub grouping: Grouping,
+    #[serde(default)]
+    pub incidents: IncidentSettings,
 }
 
 impl MonitorFile {
@@ -82,6 +92,7 @@ impl MonitorFile {
                 MonitorError::Config(e.to_string().trim_end().replace('\n', " "))
             })?;
         file.rules.check()?;
+        file.incidents.check()?;
         let mut names = std::collections::BTreeSet::new();
         for channel in &file.channels {
             if !names.insert(channel.name.as_str()) {
@@ -101,6 +112,7 @@ impl MonitorFile {
             channels: Vec::new(),
             delivery: DeliveryPolicy::default(),
             grouping: Grouping::default(),
+            incidents: IncidentSettings::default(),
         }
     }
 }
@@ -143,10 +155,16 @@ impl Default for RuleSettings {
 
 impl RuleSettings {
     fn check(&self) -> Result<()> {
-        if let Some(unknown) = self.disabled.iter().find(|d| !RULES.contains(&d.as_str())) {
+        let known = || RULES.iter().chain(OTHER_RULES);
+        if let Some(unknown) = self
+            .disabled
+            .iter()
+            .find(|d| !known().any(|r| r == &d.as_str()))
+        {
+            let names: Vec<&str> = known().copied().collect();
             return Err(MonitorError::Config(format!(
                 "unknown rule `{unknown}` in rules.disabled; known rules: {}",
-                RULES.join(", ")
+                names.join(", ")
             )));
         }
         if !(0.0..=1.0).contains(&self.tx_success_rate_min) {

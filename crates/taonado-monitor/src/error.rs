@@ -67,6 +67,14 @@ pub enum MonitorError {
     ComplianceUsage(String),
     #[error("{0}")]
     ComplianceFailed(String),
+    #[error(transparent)]
+    Admin(Box<taonado_ops::OpsError>),
+    #[error("mitigation step {step} failed")]
+    Mitigation {
+        step: &'static str,
+        #[source]
+        source: Box<taonado_ops::OpsError>,
+    },
 }
 
 impl MonitorError {
@@ -81,6 +89,7 @@ impl MonitorError {
             | Self::InConfig { .. }
             | Self::ComplianceUsage(_) => true,
             Self::Store(e) => e.is_usage(),
+            Self::Admin(e) => e.is_usage(),
             _ => false,
         }
     }

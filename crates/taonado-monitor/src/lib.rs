@@ -19,6 +19,7 @@ mod error;
 pub mod files;
 pub mod grafana;
 pub mod health;
+pub mod incidents;
 pub mod metrics;
 pub mod miners;
 pub mod notify;

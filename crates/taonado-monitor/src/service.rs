@@ -166,6 +166,7 @@ impl MonitorService {
                 chain_id,
                 contracts,
                 rules: file.rules,
+                incidents: file.incidents,
                 history: tuning.history,
             },
             dispatcher,
@@ -295,7 +296,13 @@ impl MonitorService {
                         record_round(&monitor, &health);
                     }
                 }
-                _ = retry_tick.tick() => deliver(&monitor, &mut report).await,
+                _ = retry_tick.tick() => {
+                    // Response targets expire between blocks too.
+                    if let Err(e) = monitor.check_incidents(unix_now()) {
+                        tracing::error!(error = %e, "incident rule failed");
+                    }
+                    deliver(&monitor, &mut report).await;
+                }
             }
         };
         let _ = parts_tx.send(true);

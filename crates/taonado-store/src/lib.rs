@@ -11,6 +11,7 @@ mod codec;
 pub mod compliance;
 mod error;
 pub mod groups;
+pub mod incidents;
 pub mod migrations;
 pub mod outbox;
 pub mod queries;

@@ -42,6 +42,11 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: crate::groups::MIGRATION_SQL,
     },
     Migration {
+        version: 110,
+        name: "incidents",
+        sql: crate::incidents::MIGRATION_SQL,
+    },
+    Migration {
         version: 120,
         name: "monitor_checks",
         sql: crate::reports::MIGRATION_SQL,

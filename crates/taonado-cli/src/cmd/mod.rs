@@ -16,6 +16,7 @@ pub mod drill;
 pub mod emergency;
 pub mod gas;
 pub mod health;
+pub mod incident;
 pub mod index;
 pub mod keys;
 pub mod loadtest;

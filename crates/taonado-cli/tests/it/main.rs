@@ -13,6 +13,7 @@ mod envelope;
 mod ethers_ws;
 mod exit_codes;
 mod health;
+mod incident;
 mod index;
 mod keys;
 mod keys_audit;
