@@ -69,6 +69,8 @@ pub enum MonitorError {
     ComplianceFailed(String),
     #[error(transparent)]
     Admin(Box<taonado_ops::OpsError>),
+    #[error("stop-automation: {0}")]
+    StopAutomation(String),
     #[error("mitigation step {step} failed")]
     Mitigation {
         step: &'static str,

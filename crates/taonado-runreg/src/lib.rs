@@ -249,6 +249,10 @@ fn send(pid: u32, signal: libc::c_int) -> Result<(), String> {
 pub struct StopPlan {
     /// Only entries of this network (every entry when `None`).
     pub network: Option<String>,
+    /// Only entries of these commands (`validator run`, `relayer`…; every command when
+    /// `None`): incident mitigation stops the automation and leaves the chain and the
+    /// monitor watching.
+    pub commands: Option<Vec<String>>,
     /// How long a process has to exit after SIGTERM before SIGKILL.
     pub timeout: Duration,
     /// List what would be signalled; signal and remove nothing.
@@ -261,6 +265,7 @@ impl StopPlan {
     pub fn new(timeout: Duration) -> Self {
         Self {
             network: None,
+            commands: None,
             timeout,
             dry_run: false,
             poll: Duration::from_millis(50),
@@ -356,6 +361,13 @@ pub fn stop(dir: &Path, plan: &StopPlan) -> Result<StopReport, RunRegError> {
             }
         };
         if plan.network.is_some() && entry.network != plan.network {
+            continue;
+        }
+        if plan
+            .commands
+            .as_ref()
+            .is_some_and(|commands| !commands.contains(&entry.command))
+        {
             continue;
         }
         let stale = match liveness(&entry) {

@@ -15,8 +15,8 @@ pub mod incidents;
 pub mod migrations;
 pub mod outbox;
 pub mod queries;
-pub mod reports;
 pub mod recovery;
+pub mod reports;
 mod types;
 pub mod write;
 

@@ -555,6 +555,7 @@ impl MitigateArgs {
             network: network.name.clone(),
             addresses,
             weight_interval: self.weight_interval,
+            run_dir: context.home.as_deref().map(taonado_runreg::run_dir),
         };
         let steps = mitigate::plan(&incident.kind, &only, &target).map_err(monitor_error)?;
         let mut view = MitigateView {
@@ -585,14 +586,22 @@ impl MitigateArgs {
         let from = signer.address();
         let provider = taonado_client::connect_with_signer(&network, &config, signer).await?;
         view.done = if self.dry_run {
-            mitigate::simulate(&provider, from, &view.steps)
+            mitigate::simulate(&provider, from, &target, &view.steps)
                 .await
                 .map_err(monitor_error)?
         } else {
-            mitigate::execute(&provider, from, &store, self.id, &view.steps, &unix_now)
-                .await
-                .map_err(monitor_error)?
-                .map_err(incident_error)?
+            mitigate::execute(
+                &provider,
+                from,
+                &target,
+                &store,
+                self.id,
+                &view.steps,
+                &unix_now,
+            )
+            .await
+            .map_err(monitor_error)?
+            .map_err(incident_error)?
         };
         context.output.report(&view)
     }

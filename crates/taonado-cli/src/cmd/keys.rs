@@ -232,6 +232,10 @@ impl RotateArgs {
                 network.name
             )));
         }
+        let (to, new_keystore) = match self.to {
+            Some(to) => (to, None),
+            None => self.new_key(context, &network.name)?,
+        };
         if self.multisig.via_multisig {
             // The Safe owns the contracts: it proposes the transfers (one MultiSend batch when
             // several), and there is no key of its own to sweep.
@@ -242,7 +246,7 @@ impl RotateArgs {
                 &provider,
                 safe,
                 &owned,
-                self.to,
+                to,
                 "keys rotate --via-multisig",
             )
             .await?;
@@ -259,10 +263,6 @@ impl RotateArgs {
         }
         let signer = self.signer.signer_or_dev_account(context, &network)?;
         let from = signer.address();
-        let (to, new_keystore) = match self.to {
-            Some(to) => (to, None),
-            None => self.new_key(context, &network.name)?,
-        };
         let provider = taonado_client::connect_with_signer(&network, &config, signer).await?;
         let plan = RotationPlan {
             network: network.name.clone(),

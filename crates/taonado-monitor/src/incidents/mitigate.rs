@@ -23,6 +23,49 @@ pub struct MitigationTarget {
     pub addresses: ProtocolAddresses,
     /// The weight interval (blocks) `raise-weight-interval` sets.
     pub weight_interval: u64,
+    /// The process registry (`~/.taonado/run`) `stop-automation` signals; `None` when there
+    /// is no home folder (the step then fails, naming why).
+    pub run_dir: Option<std::path::PathBuf>,
+}
+
+/// The commands `stop-automation` stops: what sends transactions on its own.
+pub const AUTOMATION: [&str; 3] = ["validator run", "relayer", "loadtest"];
+
+/// How long a stopped process has to exit before SIGKILL.
+const STOP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// `stop-automation`, or with `dry_run` the processes it would signal: (what ran, what
+/// was done), as the step's before and after.
+fn stop_automation(target: &MitigationTarget, dry_run: bool) -> Result<(String, String)> {
+    let dir = target.run_dir.as_ref().ok_or_else(|| {
+        MonitorError::StopAutomation("no home folder, so no process registry (set HOME)".into())
+    })?;
+    let mut plan = taonado_runreg::StopPlan::new(STOP_TIMEOUT);
+    plan.network = Some(target.network.clone());
+    plan.commands = Some(AUTOMATION.iter().map(|c| (*c).to_owned()).collect());
+    plan.dry_run = dry_run;
+    let report = taonado_runreg::stop(dir, &plan)
+        .map_err(|e| MonitorError::StopAutomation(e.to_string()))?;
+    let listed: Vec<String> = report
+        .processes
+        .iter()
+        .filter_map(|p| Some(format!("{} (pid {})", p.command.as_deref()?, p.pid?)))
+        .collect();
+    let before = if listed.is_empty() {
+        "no automation registered".to_owned()
+    } else {
+        format!("running: {}", listed.join(", "))
+    };
+    let after = if dry_run {
+        before.clone()
+    } else if !report.all_stopped() {
+        return Err(MonitorError::StopAutomation(format!(
+            "a process survived SIGKILL ({before})"
+        )));
+    } else {
+        format!("{} process(es) stopped", listed.len())
+    };
+    Ok((before, after))
 }
 
 /// One step, as shown before it runs.
@@ -63,6 +106,17 @@ pub fn plan(
     steps
         .into_iter()
         .map(|step| match step {
+            RunbookStep::StopAutomation => Ok(PlannedStep {
+                step,
+                action: format!(
+                    "stop the automation of {}: its registered {} processes (SIGTERM, SIGKILL after {} s)",
+                    target.network,
+                    AUTOMATION.join(", "),
+                    STOP_TIMEOUT.as_secs()
+                ),
+                call: None,
+                command: None,
+            }),
             RunbookStep::ZeroBounty => {
                 call(step, AdminCall::SetBounty(alloy::primitives::U256::ZERO))
             }
@@ -109,10 +163,23 @@ pub struct StepOutcome {
 pub async fn simulate<P: Provider>(
     provider: &P,
     signer: Address,
+    target: &MitigationTarget,
     steps: &[PlannedStep],
 ) -> Result<Vec<StepOutcome>> {
     let mut out = Vec::new();
     for planned in steps {
+        if planned.step == RunbookStep::StopAutomation {
+            let (before, after) = stop_automation(target, true)?;
+            out.push(StepOutcome {
+                step: planned.step,
+                action: planned.action.clone(),
+                tx_hash: None,
+                before: Some(before),
+                after: Some(after),
+                command: None,
+            });
+            continue;
+        }
         let report = match &planned.call {
             Some(call) => Some(admin::execute(provider, signer, call, true).await.map_err(
                 |source| MonitorError::Mitigation {
@@ -140,6 +207,7 @@ pub async fn simulate<P: Provider>(
 pub async fn execute<P: Provider>(
     provider: &P,
     signer: Address,
+    target: &MitigationTarget,
     store: &Store,
     id: i64,
     steps: &[PlannedStep],
@@ -156,6 +224,39 @@ pub async fn execute<P: Provider>(
     }
     let mut done = Vec::new();
     for planned in steps {
+        if planned.step == RunbookStep::StopAutomation {
+            let (before, after) = match stop_automation(target, false) {
+                Ok(done) => done,
+                Err(error) => {
+                    let _ = store.append_incident_timeline(
+                        id,
+                        "mitigation_failed",
+                        &format!("step {} failed: {error}", planned.step.as_str()),
+                        None,
+                        &serde_json::json!({"step": planned.step, "action": planned.action}),
+                        clock(),
+                    )?;
+                    return Err(error);
+                }
+            };
+            let _ = store.append_incident_timeline(
+                id,
+                "mitigation",
+                &format!("{}: {before} → {after}", planned.action),
+                None,
+                &serde_json::json!({"step": planned.step, "action": planned.action, "before": before, "after": after}),
+                clock(),
+            )?;
+            done.push(StepOutcome {
+                step: planned.step,
+                action: planned.action.clone(),
+                tx_hash: None,
+                before: Some(before),
+                after: Some(after),
+                command: None,
+            });
+            continue;
+        }
         let report = match &planned.call {
             Some(call) => match admin::execute(provider, signer, call, false).await {
                 Ok(report) => Some(report),

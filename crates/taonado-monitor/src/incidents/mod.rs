@@ -147,20 +147,34 @@ impl IncidentType {
     pub fn runbook(self) -> &'static [RunbookStep] {
         use RunbookStep::*;
         match self {
-            Self::FundsAtRisk => &[ZeroBounty, RaiseWeightInterval, RescueFunds, ProposeUpgrade],
-            Self::BountyDrain => &[ZeroBounty, RaiseWeightInterval],
-            Self::ContractBug => &[ZeroBounty, RaiseWeightInterval, ProposeUpgrade],
-            Self::Weights => &[RaiseWeightInterval],
+            Self::FundsAtRisk => &[
+                StopAutomation,
+                ZeroBounty,
+                RaiseWeightInterval,
+                RescueFunds,
+                ProposeUpgrade,
+            ],
+            Self::BountyDrain => &[StopAutomation, ZeroBounty, RaiseWeightInterval],
+            Self::ContractBug => &[
+                StopAutomation,
+                ZeroBounty,
+                RaiseWeightInterval,
+                ProposeUpgrade,
+            ],
+            Self::Weights => &[StopAutomation, RaiseWeightInterval],
             Self::Outage | Self::Other => &[],
         }
     }
 }
 
-/// One runbook step. (Stopping the automation is the `emergency stop` procedure's and is
-/// wired in where that exists.)
+/// One runbook step.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, PartialOrd, Ord)]
 #[serde(rename_all = "kebab-case")]
 pub enum RunbookStep {
+    /// `emergency stop` of the network's automation only: the registered `validator run`,
+    /// relayer and load-test processes (SIGTERM, then SIGKILL after the timeout). The chain
+    /// and the monitor keep running and watching.
+    StopAutomation,
     /// `EvmValidator.setSetWeightsBounty(0)`: nothing left to drain.
     ZeroBounty,
     /// `EvmValidator.setSetWeightsBlockInterval(N)`: public weight setting slowed down.
@@ -172,7 +186,8 @@ pub enum RunbookStep {
 }
 
 impl RunbookStep {
-    pub const ALL: [Self; 4] = [
+    pub const ALL: [Self; 5] = [
+        Self::StopAutomation,
         Self::ZeroBounty,
         Self::RaiseWeightInterval,
         Self::RescueFunds,
@@ -181,6 +196,7 @@ impl RunbookStep {
 
     pub fn as_str(self) -> &'static str {
         match self {
+            Self::StopAutomation => "stop-automation",
             Self::ZeroBounty => "zero-bounty",
             Self::RaiseWeightInterval => "raise-weight-interval",
             Self::RescueFunds => "rescue-funds",

@@ -203,30 +203,33 @@ fn runbooks_plan_their_steps_in_order() {
             ..Default::default()
         },
         weight_interval: 7_200,
+        run_dir: None,
     };
     let steps = plan(&incident.kind, &[], &target).unwrap();
     let names: Vec<&str> = steps.iter().map(|s| s.step.as_str()).collect();
     assert_eq!(
         names,
         [
+            "stop-automation",
             "zero-bounty",
             "raise-weight-interval",
             "rescue-funds",
             "propose-upgrade"
         ]
     );
+    assert!(steps[0].call.is_none(), "stopping is not a transaction");
     use alloy::sol_types::SolCall as _;
     use taonado_contracts::bindings::EvmValidator;
     assert_eq!(
-        steps[0].call.as_ref().unwrap().calldata[..4],
+        steps[1].call.as_ref().unwrap().calldata[..4],
         EvmValidator::setSetWeightsBountyCall::SELECTOR
     );
     assert_eq!(
-        steps[2].call.as_ref().unwrap().calldata[..4],
+        steps[3].call.as_ref().unwrap().calldata[..4],
         EvmValidator::rescueFundsCall::SELECTOR
     );
     assert!(
-        steps[3]
+        steps[4]
             .command
             .as_deref()
             .unwrap()
