@@ -4,6 +4,7 @@
 pub mod address;
 pub mod alerts;
 pub mod backup;
+pub mod bottleneck;
 pub mod config;
 pub mod dashboard;
 pub mod db;
