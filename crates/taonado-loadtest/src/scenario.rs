@@ -62,6 +62,10 @@ impl FromStr for Scenario {
             "transfer" => Ok(Self::Transfer),
             "wrap" => Ok(Self::Wrap),
             "mixed" => Ok(Self::Mixed),
+            planned @ ("associate" | "mixer-deposit" | "weights") => Err(format!(
+                "scenario `{planned}` is not implemented yet (one of: {})",
+                Self::NAMES.join(", ")
+            )),
             other => Err(format!(
                 "unknown scenario `{other}` (one of: {})",
                 Self::NAMES.join(", ")
@@ -1133,6 +1137,12 @@ mod tests {
         }
         assert!(
             "weights"
+                .parse::<Scenario>()
+                .unwrap_err()
+                .contains("not implemented yet")
+        );
+        assert!(
+            "nonsense"
                 .parse::<Scenario>()
                 .unwrap_err()
                 .contains("unknown scenario")
