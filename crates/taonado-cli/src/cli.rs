@@ -89,6 +89,9 @@ pub enum Command {
     /// Load against a chain: read-only calls or real transactions from funded child
     /// wallets; throughput, latency percentiles, gas per block.
     Loadtest(Box<cmd::loadtest::LoadtestArgs>),
+    /// Each stage of the protocol's flows timed on its own (RPC, gas, fees, nonces, event
+    /// sync, Merkle tree, proof, inclusion, indexer writes), ranked with advice.
+    Bottleneck(Box<cmd::bottleneck::BottleneckArgs>),
     /// Alerts: `alerts test` through the configured channels, `alerts list` firing and recent.
     #[command(subcommand)]
     Alerts(cmd::alerts::AlertsCommand),
@@ -175,6 +178,7 @@ impl Command {
             Command::Emergency(command) => command.run(context).await,
             Command::Audit(command) => command.run(context).await,
             Command::Report(command) => command.run(context).await,
+            Command::Bottleneck(args) => args.run(context).await,
         }
     }
 }

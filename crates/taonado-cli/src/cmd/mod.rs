@@ -6,6 +6,7 @@ pub mod admin;
 pub mod alerts;
 pub mod audit;
 pub mod backup;
+pub mod bottleneck;
 pub mod compliance;
 pub mod config;
 pub mod dashboard;
