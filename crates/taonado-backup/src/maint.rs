@@ -60,7 +60,22 @@ pub struct CleanupReport {
 /// Counts (and with `apply`, deletes in one transaction) what [`RETENTION`] allows older
 /// than `cutoff` (unix seconds).
 pub fn cleanup(db: &Path, cutoff: u64, apply: bool) -> Result<CleanupReport> {
+    cleanup_with(db, cutoff, apply, false)
+}
+
+/// [`cleanup`] that deletes securely (`compliance purge --data-type logs`): SQLite's
+/// `secure_delete` overwrites the freed pages, and a `VACUUM` after the commit drops them
+/// from the file.
+pub fn cleanup_securely(db: &Path, cutoff: u64, apply: bool) -> Result<CleanupReport> {
+    cleanup_with(db, cutoff, apply, true)
+}
+
+fn cleanup_with(db: &Path, cutoff: u64, apply: bool, secure: bool) -> Result<CleanupReport> {
     let mut conn = open_current(db)?;
+    if secure && apply {
+        conn.pragma_update(None, "secure_delete", "ON")
+            .map_err(BackupError::sql("enabling secure_delete on", db))?;
+    }
     let cutoff_sql = i64::try_from(cutoff).unwrap_or(i64::MAX);
     let tx = conn
         .transaction()
@@ -92,6 +107,10 @@ pub fn cleanup(db: &Path, cutoff: u64, apply: bool) -> Result<CleanupReport> {
     let cascaded_rows = before.saturating_sub(children(&tx)?);
     if apply {
         tx.commit().map_err(BackupError::sql("committing", db))?;
+        if secure {
+            conn.execute_batch("VACUUM")
+                .map_err(BackupError::sql("vacuuming after a purge", db))?;
+        }
     } else {
         tx.rollback()
             .map_err(BackupError::sql("rolling back", db))?;

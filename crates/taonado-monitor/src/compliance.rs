@@ -536,19 +536,33 @@ pub struct PurgeReport {
     pub deleted: Vec<PurgeCounts>,
 }
 
-/// Deletes the compliance rows older than the recorded policy (none recorded: a usage
-/// error), securely; `dry_run` only counts.
-pub fn purge(
+/// What a purge may delete: rows older than the recorded policy and older than the
+/// `older_than` asked for, so a purge never removes what the policy keeps. No policy
+/// recorded is a usage error. Returns the policy and the cutoff (unix seconds).
+pub fn purge_cutoff(
     store: &Store,
     settings: &ComplianceSettings,
     now: u64,
-    dry_run: bool,
-) -> Result<PurgeReport> {
+    older_than: Option<u64>,
+) -> Result<(RetentionPolicy, u64)> {
     let policy = store.retention_policy()?.ok_or_else(|| {
         usage("no retention policy is recorded: record one first with `taonado compliance retention --policy 7y`")
     })?;
     check_minimum(settings, policy.retention_secs, &policy.label)?;
-    let cutoff = now.saturating_sub(policy.retention_secs);
+    let keep = policy.retention_secs.max(older_than.unwrap_or(0));
+    Ok((policy, now.saturating_sub(keep)))
+}
+
+/// Deletes the compliance rows older than the recorded policy (and than `older_than`),
+/// securely; `dry_run` only counts.
+pub fn purge(
+    store: &Store,
+    settings: &ComplianceSettings,
+    now: u64,
+    older_than: Option<u64>,
+    dry_run: bool,
+) -> Result<PurgeReport> {
+    let (policy, cutoff) = purge_cutoff(store, settings, now, older_than)?;
     let deleted = store.purge_compliance(cutoff, dry_run)?;
     Ok(PurgeReport {
         policy,
@@ -612,10 +626,21 @@ mod tests {
                 .unwrap_err()
                 .is_usage()
         );
-        assert!(purge(&store, &settings, 0, true).unwrap_err().is_usage());
+        assert!(
+            purge(&store, &settings, 0, None, true)
+                .unwrap_err()
+                .is_usage()
+        );
         set_retention(&store, &settings, "7y").unwrap();
-        let report = purge(&store, &settings, 10 * 365 * 86_400, true).unwrap();
-        assert_eq!(report.cutoff, 3 * 365 * 86_400);
+        let year = 365 * 86_400;
+        let report = purge(&store, &settings, 10 * year, None, true).unwrap();
+        assert_eq!(report.cutoff, 3 * year);
         assert_eq!(report.deleted[0].rows, 0);
+        // Asking for less than the policy keeps deletes only what the policy allows; asking
+        // for more moves the cutoff back.
+        let (_, cutoff) = purge_cutoff(&store, &settings, 10 * year, Some(year)).unwrap();
+        assert_eq!(cutoff, 3 * year);
+        let (_, cutoff) = purge_cutoff(&store, &settings, 10 * year, Some(9 * year)).unwrap();
+        assert_eq!(cutoff, year);
     }
 }

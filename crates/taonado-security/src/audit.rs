@@ -30,6 +30,8 @@ pub const MANIFEST: &str = "MANIFEST.sha256";
 pub enum AuditError {
     #[error("{0} exists and is not an audit package (no {MANIFEST}); pick a new or empty folder")]
     NotAPackage(PathBuf),
+    #[error("{0} exists; an archive is never replaced: remove it or pick another name")]
+    ArchiveExists(PathBuf),
     #[error("cannot write {path}: {source}")]
     Io {
         path: PathBuf,
@@ -47,7 +49,8 @@ pub enum AuditError {
 /// What goes into the package besides the compiled-in files.
 #[derive(Clone, Debug)]
 pub struct PackagePlan {
-    /// The folder to write (created; a previous package there is replaced).
+    /// The folder to write (created; a previous package there is replaced), or a
+    /// `.tar.gz`/`.tgz` archive (never replaced).
     pub out: PathBuf,
     pub network: String,
     /// The deployment to list, if any.
@@ -299,33 +302,79 @@ pub fn manifest(files: &BTreeMap<String, Vec<u8>>) -> String {
 }
 
 /// Writes the package folder.
-pub async fn package(plan: &PackagePlan) -> Result<PackageReport, AuditError> {
-    let (files, chain, notes) = contents(plan).await?;
-    let manifest = manifest(&files);
-    let out = &plan.out;
+/// Whether `out` names an archive (`.tar.gz` or `.tgz`) rather than a folder.
+pub fn is_archive(out: &Path) -> bool {
+    let name = out.file_name().map(|n| n.to_string_lossy().to_lowercase());
+    name.is_some_and(|n| n.ends_with(".tar.gz") || n.ends_with(".tgz"))
+}
+
+/// The package as one gzip'd tar under a folder named after the archive: entries sorted,
+/// every time, owner and mode fixed (mtime 0, uid/gid 0, 0644), the gzip header's time 0,
+/// so the same files always give the same bytes. Written to a temporary file beside `out`
+/// and renamed, so a failure leaves no half archive.
+fn write_archive(
+    out: &Path,
+    files: &BTreeMap<String, Vec<u8>>,
+    manifest: &str,
+) -> Result<(), AuditError> {
     let io = |path: &Path| {
         let path = path.to_path_buf();
         move |source| AuditError::Io { path, source }
     };
     if out.exists() {
-        let empty = std::fs::read_dir(out).map_err(io(out))?.next().is_none();
-        if !empty {
-            if !out.join(MANIFEST).is_file() {
-                return Err(AuditError::NotAPackage(out.clone()));
-            }
-            std::fs::remove_dir_all(out).map_err(io(out))?;
-        }
+        return Err(AuditError::ArchiveExists(out.to_path_buf()));
     }
-    std::fs::create_dir_all(out).map_err(io(out))?;
-    for (path, bytes) in &files {
-        let target = out.join(path);
-        if let Some(parent) = target.parent() {
-            std::fs::create_dir_all(parent).map_err(io(parent))?;
-        }
-        std::fs::write(&target, bytes).map_err(io(&target))?;
+    let name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let root = name
+        .strip_suffix(".tar.gz")
+        .or_else(|| name.strip_suffix(".tgz"))
+        .unwrap_or("audit-package")
+        .to_owned();
+    let dir = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let partial = dir.join(format!(".{name}.partial"));
+    let file = std::fs::File::create(&partial).map_err(io(&partial))?;
+    let gz = flate2::GzBuilder::new()
+        .mtime(0)
+        .write(file, flate2::Compression::default());
+    let mut tar = tar::Builder::new(gz);
+    let entries = files
+        .iter()
+        .map(|(p, b)| (p.as_str(), b.as_slice()))
+        .chain(std::iter::once((MANIFEST, manifest.as_bytes())));
+    let mut sorted: Vec<(&str, &[u8])> = entries.collect();
+    sorted.sort_by(|a, b| a.0.cmp(b.0));
+    for (path, bytes) in sorted {
+        let mut header = tar::Header::new_ustar();
+        header.set_size(bytes.len() as u64);
+        header.set_mode(0o644);
+        header.set_mtime(0);
+        header.set_uid(0);
+        header.set_gid(0);
+        header.set_entry_type(tar::EntryType::Regular);
+        tar.append_data(&mut header, format!("{root}/{path}"), bytes)
+            .map_err(io(&partial))?;
     }
-    let manifest_path = out.join(MANIFEST);
-    std::fs::write(&manifest_path, &manifest).map_err(io(&manifest_path))?;
+    let gz = tar.into_inner().map_err(io(&partial))?;
+    let file = gz.finish().map_err(io(&partial))?;
+    file.sync_all().map_err(io(&partial))?;
+    std::fs::rename(&partial, out).map_err(io(out))
+}
+
+pub async fn package(plan: &PackagePlan) -> Result<PackageReport, AuditError> {
+    let (files, chain, notes) = contents(plan).await?;
+    let manifest = manifest(&files);
+    let out = &plan.out;
+    if is_archive(out) {
+        write_archive(out, &files, &manifest)?;
+    } else {
+        write_folder(out, &files, &manifest)?;
+    }
     Ok(PackageReport {
         out: out.clone(),
         files: files
@@ -340,6 +389,37 @@ pub async fn package(plan: &PackagePlan) -> Result<PackageReport, AuditError> {
         chain,
         notes,
     })
+}
+
+fn write_folder(
+    out: &Path,
+    files: &BTreeMap<String, Vec<u8>>,
+    manifest: &str,
+) -> Result<(), AuditError> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| AuditError::Io { path, source }
+    };
+    if out.exists() {
+        let empty = std::fs::read_dir(out).map_err(io(out))?.next().is_none();
+        if !empty {
+            if !out.join(MANIFEST).is_file() {
+                return Err(AuditError::NotAPackage(out.to_path_buf()));
+            }
+            std::fs::remove_dir_all(out).map_err(io(out))?;
+        }
+    }
+    std::fs::create_dir_all(out).map_err(io(out))?;
+    for (path, bytes) in files {
+        let target = out.join(path);
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent).map_err(io(parent))?;
+        }
+        std::fs::write(&target, bytes).map_err(io(&target))?;
+    }
+    let manifest_path = out.join(MANIFEST);
+    std::fs::write(&manifest_path, manifest).map_err(io(&manifest_path))?;
+    Ok(())
 }
 
 /// A package re-read: every file of its manifest hashed again.

@@ -97,13 +97,14 @@ impl AuditCommand {
 
 impl PackageArgs {
     async fn run(self, context: &Context) -> Result<(), CliError> {
-        if self
-            .out
-            .extension()
-            .is_some_and(|e| e == "gz" || e == "tar" || e == "tgz")
+        if !taonado_security::audit::is_archive(&self.out)
+            && self
+                .out
+                .extension()
+                .is_some_and(|e| e == "gz" || e == "tar")
         {
             return Err(CliError::usage(anyhow::anyhow!(
-                "--out {}: this build writes a folder only (no tar/gzip library); write a folder, then `tar czf` it",
+                "--out {}: write a folder, or a gzip'd tar named *.tar.gz or *.tgz",
                 self.out.display()
             )));
         }
@@ -165,7 +166,8 @@ impl PackageArgs {
         let report = taonado_security::audit::package(&plan)
             .await
             .map_err(|e| match e {
-                taonado_security::audit::AuditError::NotAPackage(_) => CliError::usage(e),
+                taonado_security::audit::AuditError::NotAPackage(_)
+                | taonado_security::audit::AuditError::ArchiveExists(_) => CliError::usage(e),
                 other => CliError::failed(other),
             })?;
         context.output.report(&PackageView(report))

@@ -25,6 +25,123 @@ pub enum ComplianceCommand {
     /// Record the retention policy (`--policy 7y`), or purge what it no longer keeps
     /// (`--apply`, `--dry-run` to count only).
     Retention(RetentionArgs),
+    /// Delete one kind of data older than `--older-than`, and only what the recorded
+    /// policy no longer keeps, securely (SQLite secure_delete, then VACUUM).
+    Purge(PurgeArgs),
+}
+
+/// What `compliance purge` deletes.
+#[derive(Clone, Copy, ValueEnum)]
+pub enum DataType {
+    /// The compliance rules' flags.
+    Flags,
+    /// The monitor's logs: resolved alerts, sent or dead notifications, old state
+    /// snapshots (`db cleanup`'s retention; never indexed chain data).
+    Logs,
+}
+
+#[derive(Args)]
+pub struct PurgeArgs {
+    #[arg(long, value_enum)]
+    pub data_type: DataType,
+    /// Age of the oldest data kept: `1y`, `18m` (months), `90d`, `2w`. The recorded policy
+    /// wins when it keeps longer.
+    #[arg(long, value_name = "DURATION")]
+    pub older_than: String,
+    /// Count what would be deleted; delete nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub files: MonitorFiles,
+}
+
+#[derive(Serialize)]
+pub struct PurgeOutput {
+    data_type: &'static str,
+    policy: String,
+    cutoff: u64,
+    cutoff_utc: String,
+    dry_run: bool,
+    deleted: Vec<(String, u64)>,
+}
+
+impl Report for PurgeOutput {
+    fn render(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        let verb = if self.dry_run {
+            "would delete"
+        } else {
+            "deleted"
+        };
+        for (table, rows) in &self.deleted {
+            writeln!(
+                out,
+                "{verb} {rows} rows of {table} older than {} (policy {})",
+                self.cutoff_utc, self.policy
+            )?;
+        }
+        Ok(())
+    }
+}
+
+impl PurgeArgs {
+    pub fn run(self, context: &Context) -> Result<(), CliError> {
+        let config = context.config()?;
+        let network = context.network(&config, true)?;
+        let older_than = taonado_monitor::rules::compliance::parse_retention(&self.older_than)
+            .ok_or_else(|| {
+                CliError::usage(anyhow::anyhow!(
+                    "--older-than {}: write a duration such as 1y, 18m (months), 90d or 2w",
+                    self.older_than
+                ))
+            })?;
+        let settings = self.files.load_config()?.rules.compliance;
+        let db = self.files.db_path(&network.name);
+        let store = self.files.required_store(&network.name)?;
+        let (policy, cutoff) =
+            compliance::purge_cutoff(&store, &settings, unix_now(), Some(older_than))
+                .map_err(monitor_error)?;
+        let (data_type, deleted) = match self.data_type {
+            DataType::Flags => {
+                let report = compliance::purge(
+                    &store,
+                    &settings,
+                    unix_now(),
+                    Some(older_than),
+                    self.dry_run,
+                )
+                .map_err(monitor_error)?;
+                (
+                    "flags",
+                    report
+                        .deleted
+                        .into_iter()
+                        .map(|c| (c.table.to_owned(), c.rows))
+                        .collect(),
+                )
+            }
+            DataType::Logs => {
+                // The monitor's own connection is closed first: VACUUM needs the file alone.
+                drop(store);
+                let report = taonado_backup::maint::cleanup_securely(&db, cutoff, !self.dry_run)?;
+                (
+                    "logs",
+                    report
+                        .lines
+                        .into_iter()
+                        .map(|l| (l.table.to_owned(), l.rows))
+                        .collect(),
+                )
+            }
+        };
+        context.output.report(&PurgeOutput {
+            data_type,
+            policy: policy.label,
+            cutoff,
+            cutoff_utc: taonado_types::iso8601_utc(cutoff),
+            dry_run: self.dry_run,
+            deleted,
+        })
+    }
 }
 
 impl ComplianceCommand {
@@ -32,6 +149,7 @@ impl ComplianceCommand {
         match self {
             Self::Report(args) => args.run(context),
             Self::Retention(args) => args.run(context),
+            Self::Purge(args) => args.run(context),
         }
     }
 }
@@ -197,7 +315,7 @@ impl RetentionArgs {
         } else if self.apply {
             let store = self.files.required_store(&network.name)?;
             RetentionOutput::Purge(
-                compliance::purge(&store, &settings, unix_now(), self.dry_run)
+                compliance::purge(&store, &settings, unix_now(), None, self.dry_run)
                     .map_err(monitor_error)?,
             )
         } else {

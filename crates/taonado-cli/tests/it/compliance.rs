@@ -326,4 +326,48 @@ fn scripted_patterns_are_flagged_and_the_controls_are_not() {
     let purge = envelope(&stdout)["data"].clone();
     assert_eq!(purge["deleted"][0]["rows"], 0, "{purge}");
     assert_eq!(purge["dry_run"], true);
+    let policy_cutoff = purge["cutoff"].as_u64().expect("cutoff");
+
+    // `compliance purge`: asking for less than the policy keeps still deletes only what the
+    // policy allows (its cutoff); asking for more moves the cutoff back.
+    let purge = |args: &[&str]| {
+        let (code, stdout, stderr) = taonado(
+            &chain,
+            &[&["--json", "compliance", "purge"][..], args].concat(),
+            None,
+        );
+        assert_eq!(code, 0, "{stdout}\n{stderr}");
+        envelope(&stdout)["data"].clone()
+    };
+    let logs = purge(&["--data-type", "logs", "--older-than", "1y", "--dry-run"]);
+    assert!(
+        logs["cutoff"].as_u64().expect("cutoff") <= policy_cutoff + 60,
+        "{logs}"
+    );
+    assert!(
+        logs["deleted"]
+            .as_array()
+            .expect("tables")
+            .iter()
+            .all(|t| t[1] == 0),
+        "{logs}"
+    );
+    let flags = purge(&["--data-type", "flags", "--older-than", "10y"]);
+    assert!(
+        flags["cutoff"].as_u64().expect("cutoff") < policy_cutoff,
+        "{flags}"
+    );
+    assert_eq!(flags["deleted"][0][1], 0, "{flags}");
+    assert_usage(
+        &chain,
+        &[
+            "compliance",
+            "purge",
+            "--data-type",
+            "logs",
+            "--older-than",
+            "soon",
+        ],
+        "--older-than soon",
+    );
 }

@@ -208,8 +208,31 @@ fn emergency_stop_ends_monitor_validator_and_devnet_cleanly() {
     assert_eq!(code, 1, "{stdout}");
     assert_eq!(envelope(&stdout)["data"]["backups"]["ok"], false);
 
-    // A folder that is not a package is refused; so is a tarball: exit 2.
-    for out in [".", "pkg.tar.gz"] {
+    // As a gzip'd tar: the same tree gives the same bytes, with the manifest inside; an
+    // archive is never replaced, and a folder that is not a package is refused (exit 2).
+    let archive = |out: &str| {
+        let (code, stdout, stderr) =
+            run(sandbox
+                .taonado()
+                .args(["audit", "package", "--offline", "--out", out]));
+        assert_eq!(code, 0, "{out}: {stdout}{stderr}");
+        std::fs::read(sandbox.path().join(out)).unwrap()
+    };
+    std::fs::create_dir_all(sandbox.path().join("one")).unwrap();
+    std::fs::create_dir_all(sandbox.path().join("two")).unwrap();
+    let first = archive("one/pkg.tar.gz");
+    assert_eq!(first, archive("two/pkg.tar.gz"), "two archives differ");
+    let listed = std::process::Command::new("tar")
+        .args(["-tzf", "one/pkg.tar.gz"])
+        .current_dir(sandbox.path())
+        .output()
+        .expect("tar");
+    let listed = String::from_utf8_lossy(&listed.stdout);
+    assert!(
+        listed.lines().any(|l| l == "pkg/MANIFEST.sha256"),
+        "{listed}"
+    );
+    for out in [".", "one/pkg.tar.gz", "pkg.tar"] {
         let (code, _, stderr) =
             run(sandbox
                 .taonado()
