@@ -14,6 +14,7 @@ mod health;
 mod index;
 mod keys;
 mod keys_audit;
+mod leader;
 mod loadtest;
 mod mining;
 mod mixer;
