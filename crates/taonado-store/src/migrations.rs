@@ -182,7 +182,7 @@ pub fn migrate(db: &mut Db, migrations: &[Migration]) -> Result<Vec<u32>> {
         migrations.windows(2).all(|w| w[0].version < w[1].version),
         "migration versions must be strictly increasing"
     );
-    let applied = db.transaction(|conn| applied_versions(conn))?;
+    let applied = db.transaction(applied_versions)?;
     let known = latest_version(migrations);
     if let Some(unknown) = applied
         .iter()

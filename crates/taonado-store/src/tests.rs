@@ -708,7 +708,7 @@ fn migrations_apply_on_postgres_as_on_sqlite() {
     }
     let store = Store::open_postgres(&schema).unwrap();
     let applied = store
-        .with_conn(|c| crate::migrations::applied_versions(c))
+        .with_conn(crate::migrations::applied_versions)
         .unwrap();
     assert_eq!(
         applied,
