@@ -9,6 +9,11 @@
 //                                      committed artifact differs (or is missing/extra)
 //   --verbose                          print solc's warnings in full
 //
+// Safe's contracts (v1.4.1) are not compiled here: their npm package's own build artifacts
+// (@safe-global/safe-contracts, pinned in package.json) are copied byte for byte into
+// crates/taonado-contracts/artifacts/safe/, with safe/sha256.json pinning each file. --check
+// also verifies that every committed Safe artifact equals the package's bytes.
+//
 // Output is a pure function of the sources, the compiler and the settings below: sorted keys,
 // two-space JSON with a trailing newline, no timestamps and no absolute paths.
 import { createHash } from "node:crypto";
@@ -72,6 +77,46 @@ const YUL_SETTINGS = {
 const EXTERNAL_ARTIFACTS = new Set(["ERC1967Proxy"]);
 // A Yul object has no ABI of its own; it takes the ABI of the Solidity interface it implements.
 const YUL_ABI_FROM_INTERFACE = { MiMCSponge: "IHasher" };
+
+// Safe v1.4.1: the audited build artifacts (Hardhat format) of the npm package, copied as they are.
+const SAFE_PACKAGE = "@safe-global/safe-contracts";
+const SAFE_VERSION = "1.4.1";
+const SAFE_OUT_DIR = join(OUT_DIR, "safe");
+const SAFE_PINS = "sha256.json";
+const SAFE_ARTIFACTS = {
+  "Safe.json": "contracts/Safe.sol/Safe.json",
+  "SafeL2.json": "contracts/SafeL2.sol/SafeL2.json",
+  "SafeProxy.json": "contracts/proxies/SafeProxy.sol/SafeProxy.json",
+  "SafeProxyFactory.json": "contracts/proxies/SafeProxyFactory.sol/SafeProxyFactory.json",
+  "CompatibilityFallbackHandler.json": "contracts/handler/CompatibilityFallbackHandler.sol/CompatibilityFallbackHandler.json",
+  "MultiSend.json": "contracts/libraries/MultiSend.sol/MultiSend.json",
+  "MultiSendCallOnly.json": "contracts/libraries/MultiSendCallOnly.sol/MultiSendCallOnly.json",
+};
+
+// The Safe files as the package ships them (bytes), and their pin file.
+function safeArtifacts() {
+  const pkgDir = join(NODE_MODULES, ...SAFE_PACKAGE.split("/"));
+  const pkgJson = join(pkgDir, "package.json");
+  if (!existsSync(pkgJson)) throw new Error(`${SAFE_PACKAGE} not found in node_modules; run npm ci`);
+  const version = JSON.parse(readFileSync(pkgJson, "utf8")).version;
+  if (version !== SAFE_VERSION) {
+    throw new Error(`${SAFE_PACKAGE} ${version} is installed but ${SAFE_VERSION} is pinned; run npm ci`);
+  }
+  const files = new Map();
+  for (const name of Object.keys(SAFE_ARTIFACTS).sort()) {
+    files.set(name, readFileSync(join(pkgDir, "build", "artifacts", ...SAFE_ARTIFACTS[name].split("/"))));
+  }
+  const pins = render({
+    package: SAFE_PACKAGE,
+    version: SAFE_VERSION,
+    sources: SAFE_ARTIFACTS,
+    sha256: Object.fromEntries(
+      [...files.entries()].map(([name, bytes]) => [name, createHash("sha256").update(bytes).digest("hex")]),
+    ),
+  });
+  files.set(SAFE_PINS, Buffer.from(pins, "utf8"));
+  return files;
+}
 
 function walk(dir) {
   const out = [];
@@ -278,6 +323,8 @@ function main() {
   }
   const rendered = buildArtifacts();
   const existing = existsSync(OUT_DIR) ? readdirSync(OUT_DIR).filter((f) => f.endsWith(".json")) : [];
+  const safe = safeArtifacts();
+  const safeExisting = existsSync(SAFE_OUT_DIR) ? readdirSync(SAFE_OUT_DIR).filter((f) => f.endsWith(".json")) : [];
 
   if (check) {
     const problems = [];
@@ -287,18 +334,27 @@ function main() {
       else if (readFileSync(path, "utf8") !== text) problems.push(`differs  ${file}`);
     }
     for (const file of existing) if (!rendered.has(file)) problems.push(`stale    ${file}`);
+    for (const [file, bytes] of safe) {
+      const path = join(SAFE_OUT_DIR, file);
+      if (!existsSync(path)) problems.push(`missing  safe/${file}`);
+      else if (!readFileSync(path).equals(bytes)) problems.push(`differs  safe/${file} (not ${SAFE_PACKAGE} ${SAFE_VERSION}'s bytes)`);
+    }
+    for (const file of safeExisting) if (!safe.has(file)) problems.push(`stale    safe/${file}`);
     if (problems.length > 0) {
       process.stderr.write(`artifacts are out of date (run node contracts/build.mjs):\n  ${problems.join("\n  ")}\n`);
       process.exit(1);
     }
-    process.stdout.write(`${rendered.size} artifacts up to date\n`);
+    process.stdout.write(`${rendered.size} artifacts and ${safe.size} Safe ${SAFE_VERSION} files up to date\n`);
     return;
   }
 
   mkdirSync(OUT_DIR, { recursive: true });
   for (const file of existing) if (!rendered.has(file)) rmSync(join(OUT_DIR, file));
   for (const [file, text] of rendered) writeFileSync(join(OUT_DIR, file), text);
-  process.stdout.write(`wrote ${rendered.size} files to ${relative(ROOT, OUT_DIR)}\n`);
+  mkdirSync(SAFE_OUT_DIR, { recursive: true });
+  for (const file of safeExisting) if (!safe.has(file)) rmSync(join(SAFE_OUT_DIR, file));
+  for (const [file, bytes] of safe) writeFileSync(join(SAFE_OUT_DIR, file), bytes);
+  process.stdout.write(`wrote ${rendered.size} files to ${relative(ROOT, OUT_DIR)} and ${safe.size} to ${relative(ROOT, SAFE_OUT_DIR)}\n`);
 }
 
 main();

@@ -64,6 +64,9 @@ pub struct DrillPlan {
     /// Run `backup continuous` beside the monitor and recover from its replica (killed with
     /// the environment) instead of the dated set.
     pub continuous: bool,
+    /// With `continuous`: ship WAL frames (`backup continuous --wal`) instead of copying
+    /// the database each round.
+    pub wal: bool,
 }
 
 /// Hears the drill's steps (the CLI shows them).
@@ -110,6 +113,8 @@ pub struct DrillReport {
     /// The set the recovery restored (the replica with `continuous`).
     pub recovered_from: Option<PathBuf>,
     pub continuous: bool,
+    /// The continuous replica shipped WAL frames (`backup continuous --wal`).
+    pub wal: bool,
     /// The machine's 1-minute load average when the drill ended (Linux), since the
     /// measured times depend on it.
     pub load_average: Option<f64>,
@@ -158,10 +163,10 @@ impl DrillReport {
                 || "the chain itself".to_owned(),
                 |p| format!("`{}`", p.display())
             ),
-            mode = if self.continuous {
-                " (continuous replica)"
-            } else {
-                ""
+            mode = match (self.continuous, self.wal) {
+                (true, true) => " (WAL frames shipped continuously)",
+                (true, false) => " (continuous replica)",
+                _ => "",
             },
             result = if self.passed { "passed" } else { "FAILED" },
             steps = self
@@ -251,15 +256,29 @@ async fn run_on(
 
     // With `continuous`, the replicator runs from here until the failure kills it.
     let (fresh_tx, fresh) = watch::channel(None);
+    let wal_replica = env.backups.join(format!("wal-{}", env.network.name));
     let replicator = plan.continuous.then(|| {
         let (keep, rx) = watch::channel(false);
+        if plan.wal {
+            let shipping = crate::wal::WalPlan {
+                database: env.db.clone(),
+                replica: wal_replica.clone(),
+                interval: Duration::from_millis(100),
+            };
+            return tokio::spawn(async move {
+                let _keep = keep;
+                crate::wal::run(shipping, rx, &fresh_tx).await.map(|_| ())
+            });
+        }
         let replica = crate::replica::ReplicaPlan {
             create: backup_plan(&env),
             interval: Duration::from_millis(100),
         };
         tokio::spawn(async move {
             let _keep = keep;
-            crate::replica::run_observed(replica, rx, &fresh_tx).await
+            crate::replica::run_observed(replica, rx, &fresh_tx)
+                .await
+                .map(|_| ())
         })
     });
     // The backup is taken while the chain moves and the monitor writes.
@@ -331,7 +350,11 @@ async fn run_on(
                 chain_id: env.network.chain_id,
             };
             let (source, source_name) = if plan.continuous {
-                let path = crate::replica::replica_path(&env.backups, &env.network.name);
+                let path = if plan.wal {
+                    wal_replica.clone()
+                } else {
+                    crate::replica::replica_path(&env.backups, &env.network.name)
+                };
                 // What the replica lacked: the writes since its last round.
                 let fresh_at = (*fresh.borrow()).unwrap_or(failure_wall);
                 rpo_seconds = failure_wall
@@ -344,7 +367,11 @@ async fn run_on(
                 let latest = set::find(&env.backups, &env.network.name, "latest")?;
                 (latest.path, latest.name)
             };
-            set::verify(&source, &expected, taonado_deployment::unix_now())?;
+            // A WAL replica has no seal: its restore replays only frames whose checksums
+            // verify, and runs integrity_check on the result.
+            if !(plan.continuous && plan.wal) {
+                set::verify(&source, &expected, taonado_deployment::unix_now())?;
+            }
             backup_verified = true;
             let report = restore(&RestorePlan {
                 set: source.clone(),
@@ -461,6 +488,7 @@ async fn run_on(
         backup_verified,
         recovered_from,
         continuous: plan.continuous,
+        wal: plan.continuous && plan.wal,
         load_average: load_average(),
         passed,
         steps,
@@ -554,6 +582,7 @@ fn backup_plan(env: &Env) -> CreatePlan {
         )],
         database: Some(env.db.clone()),
         now: taonado_deployment::unix_now(),
+        keys: None,
     }
 }
 

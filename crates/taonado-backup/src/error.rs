@@ -98,6 +98,12 @@ pub enum BackupError {
     Rpc { what: String, message: String },
     #[error("the drill failed: {0}")]
     Drill(String),
+    #[error(
+        "{path} is in journal mode {mode}, not WAL; its WAL cannot be shipped (the monitor's and indexer's databases are in WAL mode: pass one of theirs)"
+    )]
+    NotWal { path: PathBuf, mode: String },
+    #[error("a background task failed: {message}")]
+    Task { message: String },
     #[error(transparent)]
     Store(#[from] taonado_store::StoreError),
     #[error(transparent)]
@@ -118,6 +124,7 @@ impl BackupError {
             | Self::NotFound { .. }
             | Self::NoComponent { .. }
             | Self::NotDevChain { .. }
+            | Self::NotWal { .. }
             | Self::NotDeployed { .. } => true,
             Self::Store(e) => e.is_usage(),
             _ => false,

@@ -18,6 +18,7 @@ pub mod restore;
 pub mod set;
 pub mod sqlite;
 pub mod state;
+pub mod wal;
 
 pub use error::{BackupError, Result};
 pub use manifest::{Component, Manifest};

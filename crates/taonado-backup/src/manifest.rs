@@ -20,6 +20,8 @@ pub const DATABASE_FILE: &str = "database/taonado.db";
 pub const CONFIG_FILE: &str = "config/taonado.toml";
 pub const DEPLOYMENTS_DIR: &str = "deployments";
 pub const CONTRACT_STATE_FILE: &str = "contract-state.json";
+/// Keystores and notes, age-encrypted (`backup create --include-keys` only).
+pub const KEYS_FILE: &str = "keys/keys.age";
 
 /// The parts of a set that can be restored one by one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, PartialOrd, Ord)]
@@ -31,6 +33,8 @@ pub enum Component {
     Config,
     /// Contract state read at a pinned block.
     ContractState,
+    /// Keystores and notes, age-encrypted (only with `--include-keys`).
+    Keys,
 }
 
 impl Component {
@@ -39,6 +43,7 @@ impl Component {
             Self::Database => "database",
             Self::Config => "config",
             Self::ContractState => "contract-state",
+            Self::Keys => "keys",
         }
     }
 

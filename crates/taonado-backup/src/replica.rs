@@ -195,6 +195,7 @@ mod tests {
             deployment_records: Vec::new(),
             database: Some(db.clone()),
             now: 0,
+            keys: None,
         };
         let set_checkpoint = |block: i64| {
             let conn = rusqlite::Connection::open(&db).unwrap();

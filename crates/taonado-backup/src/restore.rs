@@ -55,10 +55,17 @@ pub struct RestoreReport {
 }
 
 /// Restores the file components of a set (database, config and deployment records).
+/// A WAL replica (`backup continuous --wal`) restores its database the same way
+/// ([`crate::wal::restore_database`]).
 pub fn restore(plan: &RestorePlan) -> Result<RestoreReport> {
+    if crate::wal::is_replica(&plan.set) {
+        return crate::wal::restore_database(plan);
+    }
     let manifest = set::check(&plan.set, &plan.expected)?;
     let components: Vec<Component> = match plan.component {
-        Some(Component::ContractState) => Vec::new(),
+        // The contract state goes to a chain and the keys need their passphrase: both are
+        // restored by the caller (`taonado backup restore`), not copied here.
+        Some(Component::ContractState | Component::Keys) => Vec::new(),
         Some(c) => {
             if !manifest.has(c) {
                 return Err(BackupError::NoComponent {
@@ -157,7 +164,7 @@ fn targets(plan: &RestorePlan, manifest: &Manifest, components: &[Component]) ->
 }
 
 /// `<file>.pre-restore-<YYYYMMDDTHHMMSSZ>`, not yet taken.
-fn kept_path(file: &Path, now: u64) -> PathBuf {
+pub(crate) fn kept_path(file: &Path, now: u64) -> PathBuf {
     let stamp = set::compact_stamp(now);
     let mut n = 1;
     loop {

@@ -30,6 +30,9 @@ pub struct CreatePlan {
     pub database: Option<PathBuf>,
     /// Unix seconds of the backup (names the set).
     pub now: u64,
+    /// Keystores and notes as an age-encrypted key backup (`--include-keys`), written as
+    /// `keys/keys.age` (0600). Encrypted by the caller: the set never holds a plain key.
+    pub keys: Option<Vec<u8>>,
 }
 
 /// What `backup create` made.
@@ -152,6 +155,12 @@ pub(crate) async fn fill(
         mkdir(dst.parent().unwrap_or(work))?;
         copy(record, &dst)?;
         files.push(entry(work, &rel, Component::Config)?);
+    }
+    if let Some(keys) = &plan.keys {
+        let dst = manifest::join(work, manifest::KEYS_FILE);
+        mkdir(dst.parent().unwrap_or(work))?;
+        taonado_deployment::fs::write_private(&dst, keys)?;
+        files.push(entry(work, manifest::KEYS_FILE, Component::Keys)?);
     }
     let manifest = Manifest {
         format: manifest::FORMAT,
@@ -648,6 +657,7 @@ mod create_tests {
             deployment_records: Vec::new(),
             database: Some(db),
             now: 1_795_643_642,
+            keys: None,
         }
     }
 

@@ -285,3 +285,15 @@ impl MonitorFiles {
 pub fn notifiers(file: &MonitorFile) -> Result<Vec<Arc<dyn Notifier>>, CliError> {
     taonado_monitor::files::notifiers(file, &|name| std::env::var(name).ok()).map_err(monitor_error)
 }
+
+/// The channels of the config, which must name at least one (commands whose only job is
+/// to send: `alerts test`, `emergency notify`).
+pub fn required_notifiers(file: &MonitorFile) -> Result<Vec<Arc<dyn Notifier>>, CliError> {
+    let channels = notifiers(file)?;
+    if channels.is_empty() {
+        return Err(CliError::usage(anyhow::anyhow!(
+            "no channels configured; add [[channels]] to the monitor config (--alerts-config, default ./monitor.toml)"
+        )));
+    }
+    Ok(channels)
+}

@@ -39,6 +39,10 @@ pub enum Command {
     /// Migrate the EvmValidator to a new weights contract, and verify the migration.
     #[command(subcommand)]
     Migrate(cmd::migrate::MigrateCommand),
+    /// Owner-only settings of the EvmValidator and the Weights contracts: bounty, interval,
+    /// boost, version key, weights contract, deposit goal, rescue of the funds.
+    #[command(subcommand)]
+    Admin(cmd::admin::AdminCommand),
     /// Inspect the resolved configuration.
     #[command(subcommand)]
     Config(cmd::config::ConfigCommand),
@@ -50,6 +54,13 @@ pub enum Command {
     /// Key administration: `keys list`, `keys audit` (file modes, plaintext secrets, age, KDF).
     #[command(subcommand)]
     Keys(cmd::keys::KeysCommand),
+    /// A Safe multisig that owns the protocol: setup, take-ownership, propose, sign, execute.
+    #[command(subcommand)]
+    Multisig(cmd::multisig::MultisigCommand),
+    /// Fund recovery: prove control of a hotkey (challenge, sr25519 signature), see what is
+    /// tied to it and the steps open to its owner.
+    #[command(subcommand)]
+    Recovery(cmd::recovery::RecoveryCommand),
     /// Wrap, unwrap, check and transfer WTAO; send native TAO to SS58 accounts.
     #[command(subcommand)]
     Wtao(cmd::wtao::WtaoCommand),
@@ -78,9 +89,20 @@ pub enum Command {
     /// Load against a chain: read-only calls or real transactions from funded child
     /// wallets; throughput, latency percentiles, gas per block.
     Loadtest(Box<cmd::loadtest::LoadtestArgs>),
+    /// Each stage of the protocol's flows timed on its own (RPC, gas, fees, nonces, event
+    /// sync, Merkle tree, proof, inclusion, indexer writes), ranked with advice.
+    Bottleneck(Box<cmd::bottleneck::BottleneckArgs>),
     /// Alerts: `alerts test` through the configured channels, `alerts list` firing and recent.
     #[command(subcommand)]
     Alerts(cmd::alerts::AlertsCommand),
+    /// Compliance: the mixer heuristics' flags in a monthly report (`compliance report`), and
+    /// the retention policy and purge (`compliance retention`).
+    #[command(subcommand)]
+    Compliance(cmd::compliance::ComplianceCommand),
+    /// Incidents with P0–P3 response targets: open, list, show, assess, notify, mitigate,
+    /// ack, resolve, report, postmortem.
+    #[command(subcommand)]
+    Incident(cmd::incident::IncidentCommand),
     /// One-shot health check for cron: network, contracts, gas, patterns (exit 0 healthy, 1 not).
     Health(cmd::health::HealthArgs),
     /// The relayer for private withdrawals: an HTTP API that sends withdrawals for a fee, so
@@ -100,6 +122,18 @@ pub enum Command {
     /// Database maintenance: cleanup, compact, backup, check, migrate.
     #[command(subcommand)]
     Db(cmd::db::DbCommand),
+    /// Critical issues: `emergency stop` (every registered taonado process), `assess`,
+    /// `notify`.
+    #[command(subcommand)]
+    Emergency(cmd::emergency::EmergencyCommand),
+    /// Audits: `audit package` (sources, artifacts, deployed code hashes, dependencies,
+    /// known defects, SHA-256 manifest).
+    #[command(subcommand)]
+    Audit(cmd::audit::AuditCommand),
+    /// Reports from the monitor's database: daily, weekly, monthly, gas, mining, ops
+    /// (markdown, HTML with SVG plots, or --json).
+    #[command(subcommand)]
+    Report(cmd::report::ReportCommand),
 }
 
 impl Command {
@@ -114,6 +148,7 @@ impl Command {
             Command::Networks(args) => args.run(context),
             Command::Config(command) => command.run(context),
             Command::Upgrade(command) => command.run(context).await,
+            Command::Admin(command) => command.run(context).await,
             Command::Migrate(command) => command.run(context).await,
             Command::Address(args) => args.run(context),
             Command::Wallet(command) => command.run(context),
@@ -127,6 +162,8 @@ impl Command {
             Command::Index(args) => args.run(context).await,
             Command::Monitor(args) => args.run(context).await,
             Command::Alerts(command) => command.run(context).await,
+            Command::Compliance(command) => command.run(context),
+            Command::Incident(command) => command.run(context).await,
             Command::Health(args) => args.run(context).await,
             Command::Dashboard(command) => command.run(context),
             Command::Backup(command) => command.run(context).await,
@@ -135,7 +172,13 @@ impl Command {
             Command::Db(command) => command.run(context),
             Command::Relayer(args) => args.run(context).await,
             Command::Keys(command) => command.run(context).await,
+            Command::Multisig(command) => command.run(context).await,
+            Command::Recovery(command) => command.run(context).await,
             Command::Loadtest(args) => args.run(context).await,
+            Command::Emergency(command) => command.run(context).await,
+            Command::Audit(command) => command.run(context).await,
+            Command::Report(command) => command.run(context).await,
+            Command::Bottleneck(args) => args.run(context).await,
         }
     }
 }

@@ -78,6 +78,24 @@ impl Context {
         Ok(config)
     }
 
+    /// Registers this long-running process in `~/.taonado/run/` for `emergency stop`; the
+    /// entry goes when the guard drops. A registry that cannot be written is a warning:
+    /// the service still runs.
+    pub fn register_run(
+        &self,
+        command: &str,
+        network: Option<&str>,
+    ) -> Option<taonado_runreg::Registration> {
+        let home = self.home.as_deref()?;
+        match taonado_runreg::register(&taonado_runreg::run_dir(home), command, network) {
+            Ok(registration) => Some(registration),
+            Err(error) => {
+                tracing::warn!("not registered for `emergency stop`: {error}");
+                None
+            }
+        }
+    }
+
     /// The selected network's name: `--network`/`TAONADO_NETWORK`, else the file's default.
     pub fn network_name(&self, config: &Config) -> String {
         self.global

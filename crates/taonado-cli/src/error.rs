@@ -150,6 +150,12 @@ impl From<OpsError> for CliError {
     }
 }
 
+impl From<taonado_ops::multisig::MultisigError> for CliError {
+    fn from(error: taonado_ops::multisig::MultisigError) -> Self {
+        Self::from(OpsError::from(error))
+    }
+}
+
 impl From<taonado_relayer::RelayerError> for CliError {
     fn from(error: taonado_relayer::RelayerError) -> Self {
         match error {

@@ -14,6 +14,7 @@ mod progress;
 mod reports;
 mod shutdown;
 mod signer;
+mod via_multisig;
 
 use std::process::ExitCode;
 

@@ -3,12 +3,14 @@
 //!
 //! The artifacts are built by `node contracts/build.mjs` from `contracts/src` with the pinned
 //! solc 0.8.37 (optimizer on, 200 runs, EVM version [`EVM_VERSION`]) and embedded with
-//! `include_str!`, so this crate does no I/O. `node contracts/build.mjs --check` verifies that
+//! `include_str!`, so this crate does no I/O. Safe's contracts ([`safe`]) are not compiled by us: they
+//! are the build artifacts of Safe's npm package, committed as they are. `node contracts/build.mjs --check` verifies that
 //! the committed artifacts match the sources.
 
 pub mod artifacts;
 pub mod bindings;
 mod error;
+pub mod safe;
 pub mod storage_layout;
 pub mod verifier;
 

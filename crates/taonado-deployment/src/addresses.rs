@@ -99,6 +99,20 @@ impl ProtocolAddresses {
     }
 
     /// The named contracts that are set, in a stable order, for display.
+    /// The contracts with an `owner()`: the EvmValidator proxy and every Weights version
+    /// (what `keys rotate` and `multisig take-ownership` move, and `keys audit` checks).
+    pub fn owned(&self) -> Vec<(String, Address)> {
+        [
+            ("EvmValidator", self.evm_validator),
+            ("WeightsV2", self.weights_v2),
+            ("WeightsV3", self.weights_v3),
+            ("WeightsV4", self.weights_v4),
+        ]
+        .into_iter()
+        .filter_map(|(name, address)| address.map(|address| (name.to_owned(), address)))
+        .collect()
+    }
+
     pub fn named(&self) -> Vec<(String, Address)> {
         let mut out: Vec<(String, Address)> = [
             ("WTAO", self.wtao),

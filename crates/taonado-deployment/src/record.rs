@@ -25,6 +25,14 @@ pub mod names {
     pub const EVM_VALIDATOR: &str = "EvmValidator";
     pub const HASHER: &str = "Hasher";
     pub const VERIFIER: &str = "Verifier";
+    /// The Safe multisig (a Safe 1.4.1 proxy) written by `taonado multisig setup`.
+    pub const SAFE: &str = "Safe";
+    /// Safe 1.4.1's contracts, recorded only where `multisig setup` deployed them (a chain
+    /// without Safe's canonical deployment, such as the dev chain).
+    pub const SAFE_SINGLETON: &str = "SafeL2Singleton";
+    pub const SAFE_PROXY_FACTORY: &str = "SafeProxyFactory";
+    pub const SAFE_FALLBACK_HANDLER: &str = "SafeCompatibilityFallbackHandler";
+    pub const SAFE_MULTI_SEND_CALL_ONLY: &str = "SafeMultiSendCallOnly";
 }
 
 /// The record of one network's deployment.

@@ -9,6 +9,7 @@
 //! [`LoadTest::run`] is the one entry point; every loop is bounded by the plan's count
 //! and by its time limit, and stops early when `shutdown` turns true.
 
+pub mod bottleneck;
 pub mod nonce;
 pub mod report;
 mod rpc;
@@ -49,6 +50,10 @@ pub enum LoadTestError {
     Signing(String),
     #[error("HTTP client: {0}")]
     Client(String),
+    #[error("bottleneck stage: {0}")]
+    Stage(String),
+    #[error("stuck transactions: {0}")]
+    Stuck(String),
     #[error("the run did not finish within its time limit of {0} s")]
     TimedOut(u64),
 }
@@ -86,6 +91,10 @@ pub struct Plan {
     pub funder: PrivateKeySigner,
     /// WTAO, for `wrap`.
     pub wtao: Option<Address>,
+    /// Per sender, at most this many transactions sent and not yet seen in a block
+    /// (at least 1). Nonces always reach the node in order; a small window keeps a chain
+    /// that mines on arrival (anvil's automine) from leaving later ones pending.
+    pub window: u64,
 }
 
 impl Plan {
@@ -112,6 +121,9 @@ impl Plan {
         ];
         if longest.iter().flatten().any(|d| *d > day || d.is_zero()) {
             return invalid("durations must be positive and at most 24 h".into());
+        }
+        if self.window == 0 {
+            return invalid("--window must be at least 1".into());
         }
         if self.concurrency > 1024 {
             return invalid("--concurrent is at most 1024".into());

@@ -2,10 +2,10 @@
 //! percentiles (p50, p95, p99, max) and gas per block; as JSON (serde) and markdown.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::time::Duration;
 
 use serde::Serialize;
+use taonado_report::{Document, Plot, PlotKind, fmt_fixed};
 
 /// Nearest-rank percentile `p` (0..=1) of sorted samples; zero when there are none.
 pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -78,6 +78,25 @@ pub struct WalletStats {
     pub nonce_gaps: u64,
     /// Resyncs from the node after a failed send.
     pub resyncs: u64,
+    /// Nonces a previous run left in the node's pool (sent, never included: a run killed
+    /// mid-way), replaced at the start by a bumped-fee no-op so this run starts clean.
+    pub leftover_nonces_cleared: u64,
+    /// Transactions the node no longer knew while waiting for inclusion (dropped from its
+    /// pool), sent again with the same nonce.
+    pub dropped: u64,
+    /// Transactions stuck in the pool past half the inclusion timeout, replaced by the same
+    /// transaction at a bumped fee (same nonce).
+    pub replaced: u64,
+}
+
+/// One block that included transactions of the test (for the tx-per-block plot).
+#[derive(Clone, Debug, Serialize)]
+pub struct BlockPoint {
+    pub number: u64,
+    /// Seconds from the start of the load phase to when the block was seen.
+    pub at_secs: f64,
+    pub txs: u64,
+    pub gas_used: u64,
 }
 
 /// The result of [`crate::LoadTest::run`].
@@ -93,6 +112,8 @@ pub struct LoadReport {
     pub elapsed_secs: f64,
     pub sent: u64,
     pub included: u64,
+    /// Included, but the receipt's status is 0 (a subset of `included`).
+    pub reverted: u64,
     pub failed: u64,
     /// Sent, but neither included nor failed when the test stopped waiting.
     pub in_flight: u64,
@@ -109,86 +130,187 @@ pub struct LoadReport {
     pub wallets: Option<WalletStats>,
     /// Stopped early by a signal.
     pub interrupted: bool,
+    /// Each block with transactions of the test.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub per_block: Vec<BlockPoint>,
+    /// (seconds from the start when sent, inclusion latency in ms) of each transaction.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub latency_over_time: Vec<(f64, f64)>,
 }
 
 impl LoadReport {
     /// Whether everything sent was included (or answered) and nothing failed.
     pub fn succeeded(&self) -> bool {
-        self.failed == 0 && self.in_flight == 0 && !self.interrupted
+        self.failed == 0 && self.reverted == 0 && self.in_flight == 0 && !self.interrupted
     }
 
     /// The report as a markdown document (`--report FILE.md`).
     pub fn to_markdown(&self) -> String {
-        let mut md = String::new();
-        // Writing to a String cannot fail.
-        let _ = self.write_markdown(&mut md);
-        md
+        self.to_document().to_markdown()
     }
 
-    fn write_markdown(&self, md: &mut String) -> std::fmt::Result {
-        writeln!(md, "# taonado loadtest: `{}`\n", self.scenario)?;
-        writeln!(md, "| | |\n|---|---|")?;
-        writeln!(
-            md,
-            "| endpoint | {} (chain {}) |",
-            self.rpc_url, self.chain_id
-        )?;
-        writeln!(md, "| concurrency | {} |", self.concurrency)?;
-        writeln!(md, "| planned | {} |", self.planned)?;
-        writeln!(md, "| elapsed | {:.2} s |", self.elapsed_secs)?;
-        writeln!(md, "| sent | {} |", self.sent)?;
-        writeln!(md, "| included | {} |", self.included)?;
-        writeln!(md, "| failed | {} |", self.failed)?;
-        writeln!(md, "| in flight | {} |", self.in_flight)?;
-        writeln!(md, "| per second | {:.1} |", self.per_sec)?;
+    /// The report as a document: summary, latency percentiles, latency over time and
+    /// transactions per block (plots), errors by reason.
+    pub fn to_document(&self) -> Document {
+        let mut doc = Document::new(
+            format!("taonado loadtest: {}", self.scenario),
+            format!(
+                "loadtest --scenario {} against {} (chain {}), {} workers",
+                self.scenario, self.rpc_url, self.chain_id, self.concurrency
+            ),
+        );
+        let mut summary = vec![
+            (
+                "endpoint".to_owned(),
+                format!("{} (chain {})", self.rpc_url, self.chain_id),
+            ),
+            ("concurrency".to_owned(), self.concurrency.to_string()),
+            ("planned".to_owned(), self.planned.to_string()),
+            (
+                "elapsed".to_owned(),
+                format!("{} s", fmt_fixed(self.elapsed_secs, 2)),
+            ),
+            ("sent".to_owned(), self.sent.to_string()),
+            ("included".to_owned(), self.included.to_string()),
+            ("reverted".to_owned(), self.reverted.to_string()),
+            ("failed".to_owned(), self.failed.to_string()),
+            ("in flight".to_owned(), self.in_flight.to_string()),
+            ("per second".to_owned(), fmt_fixed(self.per_sec, 1)),
+        ];
         if self.interrupted {
-            writeln!(md, "| interrupted | yes |")?;
+            summary.push(("interrupted".into(), "yes: the counts are partial".into()));
         }
         if let Some(w) = &self.wallets {
-            writeln!(
-                md,
-                "| wallets | {} children, {} funded ({} wei), {} resyncs, {} nonce gaps |",
-                w.children, w.funded, w.funding_wei, w.resyncs, w.nonce_gaps
-            )?;
+            summary.push((
+                "wallets".into(),
+                format!(
+                    "{} children, {} funded ({} wei), {} resyncs, {} nonce gaps",
+                    w.children, w.funded, w.funding_wei, w.resyncs, w.nonce_gaps
+                ),
+            ));
+            summary.push((
+                "stuck transactions".into(),
+                format!(
+                    "{} leftover nonces cleared, {} dropped and resent, {} replaced at a bumped fee",
+                    w.leftover_nonces_cleared, w.dropped, w.replaced
+                ),
+            ));
         }
         if let Some(b) = &self.blocks {
-            writeln!(
-                md,
-                "| blocks | {} ({}..{}), gas/block mean {:.0} max {}, txs/block max {} |",
-                b.blocks,
-                b.first.unwrap_or_default(),
-                b.last.unwrap_or_default(),
-                b.gas_per_block_mean,
-                b.gas_per_block_max,
-                b.txs_per_block_max
-            )?;
+            summary.push((
+                "blocks".into(),
+                format!(
+                    "{} ({}..{}), gas/block mean {} max {}, txs/block max {}",
+                    b.blocks,
+                    b.first.unwrap_or_default(),
+                    b.last.unwrap_or_default(),
+                    fmt_fixed(b.gas_per_block_mean, 0),
+                    b.gas_per_block_max,
+                    b.txs_per_block_max
+                ),
+            ));
         }
-        writeln!(md, "\n## Latency (ms)\n")?;
-        writeln!(
-            md,
-            "| what | count | p50 | p95 | p99 | max |\n|---|---|---|---|---|---|"
-        )?;
-        let mut row = |name: &str, p: &Option<Percentiles>| match p {
-            Some(p) => writeln!(
-                md,
-                "| {name} | {} | {:.2} | {:.2} | {:.2} | {:.2} |",
-                p.count, p.p50_ms, p.p95_ms, p.p99_ms, p.max_ms
-            ),
-            None => Ok(()),
+        doc.section("Summary").key_values(summary);
+
+        let mut rows = Vec::new();
+        let mut row = |name: &str, p: &Option<Percentiles>| {
+            if let Some(p) = p {
+                rows.push(vec![
+                    name.to_owned(),
+                    p.count.to_string(),
+                    fmt_fixed(p.p50_ms, 2),
+                    fmt_fixed(p.p95_ms, 2),
+                    fmt_fixed(p.p99_ms, 2),
+                    fmt_fixed(p.max_ms, 2),
+                ]);
+            }
         };
-        row("submission", &self.submission)?;
-        row("inclusion", &self.inclusion)?;
+        row("submission", &self.submission);
+        row("inclusion", &self.inclusion);
         for m in &self.methods {
-            row(&m.method, &m.latency)?;
+            row(&m.method, &m.latency);
         }
-        if !self.errors.is_empty() {
-            writeln!(md, "\n## Errors\n\n| reason | count |\n|---|---|")?;
-            for (reason, count) in &self.errors {
-                writeln!(md, "| {} | {count} |", reason.replace('|', "\\|"))?;
+        doc.section("Latency (ms)")
+            .table(["what", "count", "p50", "p95", "p99", "max"], rows);
+
+        if !self.latency_over_time.is_empty() || !self.per_block.is_empty() {
+            let plots = doc.section("Over time");
+            if !self.latency_over_time.is_empty() {
+                plots.plot(
+                    Plot::new(
+                        PlotKind::Scatter,
+                        "Inclusion latency by send time",
+                        "seconds from the start",
+                        "ms",
+                    )
+                    .series("inclusion", thin(&self.latency_over_time, PLOT_POINTS)),
+                );
+            }
+            if !self.per_block.is_empty() {
+                let points: Vec<(f64, f64)> = self
+                    .per_block
+                    .iter()
+                    .map(|b| (b.number as f64, b.txs as f64))
+                    .collect();
+                plots.plot(
+                    Plot::new(
+                        PlotKind::Line,
+                        "Transactions of the test per block",
+                        "block",
+                        "transactions",
+                    )
+                    .series("txs", thin(&points, PLOT_POINTS)),
+                );
+                let per_sec = per_second(&self.per_block);
+                plots.plot(
+                    Plot::new(PlotKind::Line, "Included per second", "second", "tx/s")
+                        .series("tx/s", thin(&per_sec, PLOT_POINTS)),
+                );
             }
         }
-        Ok(())
+        if !self.errors.is_empty() {
+            doc.section("Errors by reason").table(
+                ["reason", "count"],
+                self.errors
+                    .iter()
+                    .map(|(reason, count)| vec![reason.clone(), count.to_string()]),
+            );
+        }
+        doc
     }
+}
+
+/// Points per plot at most (the markdown rendering is a table of them).
+const PLOT_POINTS: usize = 120;
+
+/// At most `max` points: the mean of consecutive runs of equal length.
+pub fn thin(points: &[(f64, f64)], max: usize) -> Vec<(f64, f64)> {
+    if points.len() <= max || max == 0 {
+        return points.to_vec();
+    }
+    let run = points.len().div_ceil(max);
+    points
+        .chunks(run)
+        .map(|chunk| {
+            let n = chunk.len() as f64;
+            let (x, y) = chunk
+                .iter()
+                .fold((0.0, 0.0), |(x, y), (px, py)| (x + px, y + py));
+            (x / n, y / n)
+        })
+        .collect()
+}
+
+/// Transactions included in each whole second of the run (by when their block was seen).
+pub fn per_second(blocks: &[BlockPoint]) -> Vec<(f64, f64)> {
+    let mut seconds = BTreeMap::<u64, u64>::new();
+    for b in blocks {
+        *seconds.entry(b.at_secs.max(0.0) as u64).or_default() += b.txs;
+    }
+    let last = seconds.keys().next_back().copied().unwrap_or(0);
+    (0..=last)
+        .map(|s| (s as f64, seconds.get(&s).copied().unwrap_or(0) as f64))
+        .collect()
 }
 
 #[cfg(test)]
@@ -231,6 +353,25 @@ mod tests {
     }
 
     #[test]
+    fn plots_are_thinned_and_seconds_counted() {
+        let points: Vec<(f64, f64)> = (0..1000).map(|i| (i as f64, 1.0)).collect();
+        let thinned = thin(&points, 120);
+        assert!(
+            thinned.len() <= 120 && thinned.len() >= 100,
+            "{}",
+            thinned.len()
+        );
+        assert!(thinned.iter().all(|(_, y)| *y == 1.0));
+        let blocks = [(0.2, 3), (0.9, 2), (2.5, 4)].map(|(at_secs, txs)| BlockPoint {
+            number: 1,
+            at_secs,
+            txs,
+            gas_used: 0,
+        });
+        assert_eq!(per_second(&blocks), [(0.0, 5.0), (1.0, 0.0), (2.0, 4.0)]);
+    }
+
+    #[test]
     fn markdown_has_the_table_and_errors() {
         let report = LoadReport {
             scenario: "transfer".into(),
@@ -241,6 +382,7 @@ mod tests {
             elapsed_secs: 1.0,
             sent: 3,
             included: 2,
+            reverted: 0,
             failed: 1,
             in_flight: 0,
             errors: BTreeMap::from([("nonce too low".to_owned(), 1)]),
@@ -251,10 +393,14 @@ mod tests {
             blocks: None,
             wallets: None,
             interrupted: false,
+            per_block: Vec::new(),
+            latency_over_time: Vec::new(),
         };
         let md = report.to_markdown();
-        assert!(md.contains("| submission | 3 | 2.00 |"), "{md}");
+        assert!(md.contains("| submission | 3 | 2"), "{md}");
         assert!(md.contains("| nonce too low | 1 |"), "{md}");
+        assert!(md.contains("**included:** 2"), "{md}");
+        assert!(report.to_document().to_html().contains("<html"));
         assert!(!report.succeeded());
     }
 }

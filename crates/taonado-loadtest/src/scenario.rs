@@ -12,8 +12,8 @@ use serde_json::{Value, json};
 use tokio::sync::watch;
 
 use crate::nonce::NonceTracker;
-use crate::report::{BlockStats, LoadReport, MethodStats, Percentiles, WalletStats};
-use crate::rpc::{Rpc, RpcFailure, parse_quantity};
+use crate::report::{BlockPoint, BlockStats, LoadReport, MethodStats, Percentiles, WalletStats};
+use crate::rpc::{Rpc, parse_quantity};
 use crate::wallets::{self, TxTemplate};
 use crate::{LoadTestError, Plan, Progress, Snapshot};
 
@@ -62,6 +62,10 @@ impl FromStr for Scenario {
             "transfer" => Ok(Self::Transfer),
             "wrap" => Ok(Self::Wrap),
             "mixed" => Ok(Self::Mixed),
+            planned @ ("associate" | "mixer-deposit" | "weights") => Err(format!(
+                "scenario `{planned}` is not implemented yet (one of: {})",
+                Self::NAMES.join(", ")
+            )),
             other => Err(format!(
                 "unknown scenario `{other}` (one of: {})",
                 Self::NAMES.join(", ")
@@ -256,41 +260,80 @@ pub async fn calls(
         blocks: None,
         wallets: None,
         interrupted: *shutdown.borrow(),
+        reverted: 0,
+        per_block: Vec::new(),
+        latency_over_time: Vec::new(),
     })
 }
 
-/// How often the block follower asks for the head: the resolution of inclusion latency.
+/// How often the block follower asks for the head: the resolution of inclusion latency
+/// (a sender waiting on its window wakes the follower at once).
 pub const FOLLOW_POLL: Duration = Duration::from_millis(10);
 
-/// Sent and not yet seen in a block: hash → when it was sent.
-type Pending = Arc<Mutex<HashMap<B256, Instant>>>;
+/// One transaction sent and not yet seen in a block.
+#[derive(Clone, Copy, Debug)]
+struct InFlight {
+    sent: Instant,
+    sender: usize,
+    nonce: u64,
+    template: usize,
+    gas_price: u128,
+    /// The other transaction with the same nonce: its replacement, or what it replaced.
+    /// Whichever is included takes both out.
+    twin: Option<B256>,
+}
+
+/// Sent and not yet seen in a block.
+type Pending = Arc<Mutex<HashMap<B256, InFlight>>>;
+
+/// What the senders and the block follower share.
+struct Shared {
+    pending: Pending,
+    counters: Counters,
+    /// Per sender: sent and not yet seen in a block (its window).
+    unincluded: Vec<AtomicU64>,
+    /// The follower saw new blocks.
+    included: tokio::sync::Notify,
+    /// A sender waits on its window: look for blocks now.
+    kick: tokio::sync::Notify,
+    start: Instant,
+}
 
 /// What the block follower saw.
 #[derive(Default)]
 struct Inclusions {
     latencies: Vec<Duration>,
     blocks: BlockStats,
+    /// (hash, template) of every included transaction, for the receipts.
+    hashes: Vec<(B256, usize)>,
+    per_block: Vec<BlockPoint>,
+    over_time: Vec<(f64, f64)>,
 }
 
 impl Inclusions {
     /// Takes block `number`'s transactions of ours out of `pending`.
-    fn record(
-        &mut self,
-        block: &Value,
-        number: u64,
-        now: Instant,
-        pending: &Pending,
-        counters: &Counters,
-    ) {
+    fn record(&mut self, block: &Value, number: u64, now: Instant, shared: &Shared) {
         let mut ours = 0u64;
         if let Some(hashes) = block.get("transactions").and_then(Value::as_array) {
-            let mut pending = lock(pending);
+            let mut pending = lock(&shared.pending);
             for hash in hashes
                 .iter()
                 .filter_map(|h| h.as_str()?.parse::<B256>().ok())
             {
-                if let Some(sent) = pending.remove(&hash) {
-                    self.latencies.push(now.duration_since(sent));
+                if let Some(tx) = pending.remove(&hash) {
+                    if let Some(twin) = tx.twin {
+                        pending.remove(&twin);
+                    }
+                    let latency = now.duration_since(tx.sent);
+                    self.latencies.push(latency);
+                    self.over_time.push((
+                        tx.sent.duration_since(shared.start).as_secs_f64(),
+                        latency.as_secs_f64() * 1e3,
+                    ));
+                    self.hashes.push((hash, tx.template));
+                    if let Some(count) = shared.unincluded.get(tx.sender) {
+                        count.fetch_sub(1, Ordering::Relaxed);
+                    }
                     ours += 1;
                 }
             }
@@ -298,11 +341,17 @@ impl Inclusions {
         if ours == 0 {
             return;
         }
-        counters.included.fetch_add(ours, Ordering::Relaxed);
+        shared.counters.included.fetch_add(ours, Ordering::Relaxed);
         let gas = block
             .get("gasUsed")
             .and_then(parse_quantity)
             .unwrap_or_default() as u64;
+        self.per_block.push(BlockPoint {
+            number,
+            at_secs: now.duration_since(shared.start).as_secs_f64(),
+            txs: ours,
+            gas_used: gas,
+        });
         let b = &mut self.blocks;
         b.blocks += 1;
         b.first.get_or_insert(number);
@@ -321,8 +370,7 @@ const FOLLOW_BATCH: u64 = 100;
 async fn follow_blocks(
     rpc: Rpc,
     from: u64,
-    pending: Pending,
-    counters: Arc<Counters>,
+    shared: Arc<Shared>,
     mut done: watch::Receiver<Option<Instant>>,
     mut shutdown: watch::Receiver<bool>,
 ) -> Inclusions {
@@ -333,6 +381,7 @@ async fn follow_blocks(
             Ok(v) => parse_quantity(&v).map_or(next.saturating_sub(1), |h| h as u64),
             Err(_) => next.saturating_sub(1),
         };
+        let before = next;
         while next <= head {
             // Up to FOLLOW_BATCH blocks per request: one request per block would let the
             // follower fall behind a chain that makes a block per transaction.
@@ -349,21 +398,25 @@ async fn follow_blocks(
                 let Some(block) = block.filter(|b| !b.is_null()) else {
                     break;
                 };
-                seen.record(&block, next, now, &pending, &counters);
+                seen.record(&block, next, now, &shared);
                 next += 1;
             }
             if next <= last {
                 break;
             }
         }
+        if next > before {
+            shared.included.notify_waiters();
+        }
         let finished = *done.borrow();
         if let Some(stop_at) = finished
-            && (lock(&pending).is_empty() || Instant::now() >= stop_at)
+            && (lock(&shared.pending).is_empty() || Instant::now() >= stop_at)
         {
             break;
         }
         tokio::select! {
             () = tokio::time::sleep(FOLLOW_POLL) => {}
+            () = shared.kick.notified() => {}
             _ = done.changed() => {}
             _ = shutdown.wait_for(|stop| *stop) => break,
         }
@@ -377,6 +430,7 @@ async fn follow_blocks(
 
 /// One child's sending loop.
 struct Sender {
+    index: usize,
     signer: PrivateKeySigner,
     rpc: Rpc,
     nonce: NonceTracker,
@@ -384,6 +438,10 @@ struct Sender {
     templates: Arc<Vec<TxTemplate>>,
     /// Sends this child is funded for (its share of the count).
     budget: u64,
+    /// At most this many of its transactions sent and not yet seen in a block.
+    window: u64,
+    /// How long to wait for the window to open before giving up.
+    window_wait: Duration,
 }
 
 struct SenderResult {
@@ -394,14 +452,44 @@ struct SenderResult {
     resyncs: u64,
 }
 
-#[allow(clippy::too_many_arguments)]
+impl Sender {
+    /// Waits until fewer than `window` of this sender's transactions are unincluded:
+    /// nonces reach the node in order and each one is mined before the sender runs
+    /// `window` ahead (anvil's automine leaves transactions pending when a sender runs
+    /// ahead of its blocks). False when the run ends first.
+    async fn wait_for_window(
+        &self,
+        shared: &Shared,
+        deadline: Instant,
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> bool {
+        let Some(count) = shared.unincluded.get(self.index) else {
+            return true;
+        };
+        loop {
+            let notified = shared.included.notified();
+            if count.load(Ordering::Relaxed) < self.window {
+                return true;
+            }
+            if Instant::now() >= deadline || *shutdown.borrow() {
+                return false;
+            }
+            shared.kick.notify_one();
+            tokio::select! {
+                () = notified => {}
+                () = tokio::time::sleep(Duration::from_millis(50)) => {}
+                _ = shutdown.wait_for(|stop| *stop) => return false,
+            }
+        }
+    }
+}
+
 async fn send_loop(
     mut sender: Sender,
     chain_id: u64,
     gas_price: u128,
     tickets: Arc<Tickets>,
-    pending: Pending,
-    counters: Arc<Counters>,
+    shared: Arc<Shared>,
     progress: Arc<dyn Progress>,
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<SenderResult, LoadTestError> {
@@ -409,9 +497,16 @@ async fn send_loop(
     let mut submissions = Vec::new();
     let mut errors = BTreeMap::<String, u64>::new();
     let mut resyncs = 0;
-    while sender.budget > 0
-        && let Some(index) = tickets.take(&mut shutdown).await
-    {
+    while sender.budget > 0 {
+        if !sender
+            .wait_for_window(&shared, Instant::now() + sender.window_wait, &mut shutdown)
+            .await
+        {
+            break;
+        }
+        let Some(index) = tickets.take(&mut shutdown).await else {
+            break;
+        };
         sender.budget -= 1;
         if sender.nonce.needs_resync() {
             match sender
@@ -427,22 +522,35 @@ async fn send_loop(
                 // The node cannot be asked: this slot fails too, and the next one retries.
                 _ => {
                     *errors.entry("nonce resync failed".into()).or_default() += 1;
-                    counters.failed.fetch_add(1, Ordering::Relaxed);
+                    shared.counters.failed.fetch_add(1, Ordering::Relaxed);
                     continue;
                 }
             }
         }
         let nonce = sender.nonce.take();
+        let template = (index % sender.templates.len() as u64) as usize;
         let (hash, raw) = wallets::sign(
             &sender.signer,
             chain_id,
             nonce,
             gas_price,
-            &sender.templates[(index % sender.templates.len() as u64) as usize],
+            &sender.templates[template],
         )?;
         let sent = Instant::now();
         // Registered before sending: a fast chain can include it before the answer.
-        lock(&pending).insert(hash, sent);
+        let unincluded = &shared.unincluded[sender.index];
+        unincluded.fetch_add(1, Ordering::Relaxed);
+        lock(&shared.pending).insert(
+            hash,
+            InFlight {
+                sent,
+                sender: sender.index,
+                nonce,
+                template,
+                gas_price,
+                twin: None,
+            },
+        );
         match sender
             .rpc
             .call("eth_sendRawTransaction", json!([raw]))
@@ -450,21 +558,22 @@ async fn send_loop(
         {
             Ok(_) => {
                 submissions.push(sent.elapsed());
-                counters.sent.fetch_add(1, Ordering::Relaxed);
+                shared.counters.sent.fetch_add(1, Ordering::Relaxed);
             }
             Err(failure) => {
-                let included = lock(&pending).remove(&hash).is_none();
+                let included = lock(&shared.pending).remove(&hash).is_none();
                 if included {
                     // The answer was lost, but the block follower saw it.
-                    counters.sent.fetch_add(1, Ordering::Relaxed);
+                    shared.counters.sent.fetch_add(1, Ordering::Relaxed);
                 } else {
-                    *errors.entry(failure_reason(&failure)).or_default() += 1;
-                    counters.failed.fetch_add(1, Ordering::Relaxed);
+                    unincluded.fetch_sub(1, Ordering::Relaxed);
+                    *errors.entry(failure.reason()).or_default() += 1;
+                    shared.counters.failed.fetch_add(1, Ordering::Relaxed);
                 }
                 sender.nonce.failed();
             }
         }
-        progress.update(counters.snapshot(tickets.total));
+        progress.update(shared.counters.snapshot(tickets.total));
     }
     Ok(SenderResult {
         address,
@@ -475,11 +584,7 @@ async fn send_loop(
     })
 }
 
-fn failure_reason(failure: &RpcFailure) -> String {
-    failure.reason()
-}
-
-/// `--scenario transfer|wrap`.
+/// `--scenario transfer|wrap|mixed`.
 pub async fn transactions(
     plan: &Plan,
     shutdown: watch::Receiver<bool>,
@@ -495,6 +600,7 @@ pub async fn transactions(
         value: U256::from(1),
         input: Bytes::new(),
         gas_limit: 21_000,
+        kind: "transfer",
     };
     let templates = match plan.scenario {
         Scenario::Wrap => vec![wrap_template(plan, &rpc).await?],
@@ -538,24 +644,34 @@ pub async fn transactions(
             need: funding_wei + funding_fees,
         });
     }
+    // A killed run may have left the funder's own top-ups in the pool too.
+    let mut leftovers =
+        clear_leftovers(plan, &rpc, std::slice::from_ref(&plan.funder), gas_price).await?;
     fund(plan, &rpc, gas_price, &top_ups).await?;
+    progress.phase("clearing stuck nonces");
+    leftovers += clear_leftovers(plan, &rpc, &children, gas_price).await?;
 
     progress.phase(plan.scenario.name());
     let start_block = rpc.quantity("eth_blockNumber", json!([])).await? as u64;
-    let pending: Pending = Arc::default();
-    let counters = Arc::new(Counters::default());
+    let shared = Arc::new(Shared {
+        pending: Arc::default(),
+        counters: Counters::default(),
+        unincluded: (0..children.len()).map(|_| AtomicU64::new(0)).collect(),
+        included: tokio::sync::Notify::new(),
+        kick: tokio::sync::Notify::new(),
+        start: Instant::now(),
+    });
     let (done_tx, done_rx) = watch::channel(None);
     let follower = tokio::spawn(follow_blocks(
         Rpc::new(&plan.rpc_url, plan.request_timeout)?,
         start_block,
-        pending.clone(),
-        counters.clone(),
+        shared.clone(),
         done_rx,
         shutdown.clone(),
     ));
     let tickets = Arc::new(Tickets::new(plan));
     let mut workers = Vec::new();
-    for signer in children {
+    for (index, signer) in children.iter().enumerate() {
         let start = rpc
             .quantity(
                 "eth_getTransactionCount",
@@ -563,19 +679,21 @@ pub async fn transactions(
             )
             .await?;
         let sender = Sender {
-            signer,
+            index,
+            signer: signer.clone(),
             rpc: Rpc::new(&plan.rpc_url, plan.request_timeout)?,
             nonce: NonceTracker::new(start as u64),
             templates: templates.clone(),
             budget: per_child,
+            window: plan.window.max(1),
+            window_wait: plan.inclusion_timeout,
         };
         workers.push(tokio::spawn(send_loop(
             sender,
             plan.chain_id,
             gas_price,
             tickets.clone(),
-            pending.clone(),
-            counters.clone(),
+            shared.clone(),
             progress.clone(),
             shutdown.clone(),
         )));
@@ -596,20 +714,42 @@ pub async fn transactions(
     }
     // Senders are done: the follower waits for the rest, at most `inclusion_timeout`.
     let _ = done_tx.send(Some(Instant::now() + plan.inclusion_timeout));
+    // Half-way through that wait, what is still pending is stuck or was dropped.
+    let (dropped, replaced) = if *shutdown.borrow() {
+        (0, 0)
+    } else {
+        unstick(
+            plan,
+            &rpc,
+            &children,
+            &templates,
+            &shared,
+            Instant::now() + plan.inclusion_timeout / 2,
+        )
+        .await
+    };
     let mut inclusions = follower
         .await
         .map_err(|e| LoadTestError::Client(format!("the block follower panicked: {e}")))?;
     if let Some(error) = first_error {
         return Err(error);
     }
-    let elapsed = tickets.start.elapsed().as_secs_f64().max(1e-9);
+    let elapsed = shared.start.elapsed().as_secs_f64().max(1e-9);
 
     let mut errors = BTreeMap::new();
+    let reverted = reverted_by_kind(&rpc, &inclusions.hashes, &templates).await?;
+    let reverted_total = reverted.values().sum();
+    merge(&mut errors, reverted);
     let mut submissions = Vec::new();
     let mut resyncs = 0;
     let mut nonce_gaps = 0;
     let interrupted = *shutdown.borrow();
-    let in_flight = lock(&pending).len() as u64;
+    // A transaction and its replacement count once.
+    let in_flight = {
+        let pending = lock(&shared.pending);
+        let twins = pending.values().filter(|tx| tx.twin.is_some()).count() as u64;
+        pending.len() as u64 - twins / 2
+    };
     for result in results {
         merge(&mut errors, result.errors);
         submissions.extend(result.submissions);
@@ -645,7 +785,7 @@ pub async fn transactions(
             in_flight,
         );
     }
-    let snapshot = counters.snapshot(plan.transactions);
+    let snapshot = shared.counters.snapshot(plan.transactions);
     progress.update(snapshot);
     Ok(LoadReport {
         scenario: plan.scenario.name().to_owned(),
@@ -656,6 +796,7 @@ pub async fn transactions(
         elapsed_secs: elapsed,
         sent: snapshot.sent,
         included: snapshot.included,
+        reverted: reverted_total,
         failed: snapshot.failed,
         in_flight,
         errors,
@@ -670,9 +811,204 @@ pub async fn transactions(
             funding_wei: funding_wei.to_string(),
             nonce_gaps,
             resyncs,
+            leftover_nonces_cleared: leftovers,
+            dropped,
+            replaced,
         }),
         interrupted,
+        per_block: inclusions.per_block,
+        latency_over_time: inclusions.over_time,
     })
+}
+
+/// Receipts per batch.
+const RECEIPT_BATCH: usize = 100;
+
+/// Reads the receipt of every included transaction: the reverted ones, by kind.
+async fn reverted_by_kind(
+    rpc: &Rpc,
+    included: &[(B256, usize)],
+    templates: &[TxTemplate],
+) -> Result<BTreeMap<String, u64>, LoadTestError> {
+    let mut reverted = BTreeMap::new();
+    for chunk in included.chunks(RECEIPT_BATCH) {
+        let params = chunk.iter().map(|(hash, _)| json!([hash])).collect();
+        let receipts = rpc
+            .batch("eth_getTransactionReceipt", params)
+            .await
+            .map_err(|failure| LoadTestError::Rpc {
+                method: "eth_getTransactionReceipt",
+                message: failure.reason(),
+            })?;
+        for ((_, template), receipt) in chunk.iter().zip(receipts) {
+            let status = receipt
+                .as_ref()
+                .and_then(|r| r.get("status"))
+                .and_then(parse_quantity);
+            if status == Some(0) {
+                let kind = templates.get(*template).map_or("transaction", |t| t.kind);
+                *reverted.entry(format!("reverted: {kind}")).or_default() += 1;
+            }
+        }
+    }
+    Ok(reverted)
+}
+
+/// What to do about one sender's nonces at the start of a run.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Leftovers {
+    /// Nothing in the pool: start at the node's nonce.
+    Clean,
+    /// `latest..pending` were sent by an earlier run and are still in the pool: replace
+    /// them (same nonces, bumped fee) before this run counts on its own nonces.
+    Replace(std::ops::Range<u64>),
+}
+
+impl Leftovers {
+    /// From the node's `latest` and `pending` nonces of the sender.
+    pub fn of(latest: u64, pending: u64) -> Self {
+        if pending > latest {
+            Self::Replace(latest..pending)
+        } else {
+            Self::Clean
+        }
+    }
+}
+
+/// Replaces, for each of `signers`, the nonces an earlier run left in the pool by a
+/// 0-value self-transfer at twice `gas_price` (the earlier run's price), and waits
+/// (bounded) until the node's latest nonce has caught up. Returns how many it replaced.
+async fn clear_leftovers(
+    plan: &Plan,
+    rpc: &Rpc,
+    signers: &[PrivateKeySigner],
+    gas_price: u128,
+) -> Result<u64, LoadTestError> {
+    let mut cleared = 0;
+    let mut waiting = Vec::new();
+    for signer in signers {
+        let address = signer.address();
+        let latest = rpc
+            .quantity("eth_getTransactionCount", json!([address, "latest"]))
+            .await? as u64;
+        let pending = rpc
+            .quantity("eth_getTransactionCount", json!([address, "pending"]))
+            .await? as u64;
+        let Leftovers::Replace(nonces) = Leftovers::of(latest, pending) else {
+            continue;
+        };
+        let noop = TxTemplate {
+            to: address,
+            value: U256::ZERO,
+            input: Bytes::new(),
+            gas_limit: 21_000,
+            kind: "replacement",
+        };
+        for nonce in nonces {
+            let (_, raw) = wallets::sign(
+                signer,
+                plan.chain_id,
+                nonce,
+                gas_price.saturating_mul(2),
+                &noop,
+            )?;
+            // Refused when the original was mined meanwhile, or is priced higher: either
+            // way the nonce is used, which is all that matters here.
+            let _ = rpc.call("eth_sendRawTransaction", json!([raw])).await;
+            cleared += 1;
+        }
+        waiting.push((address, pending));
+    }
+    let deadline = Instant::now() + plan.inclusion_timeout;
+    for (address, target) in waiting {
+        loop {
+            let latest = rpc
+                .quantity("eth_getTransactionCount", json!([address, "latest"]))
+                .await? as u64;
+            if latest >= target {
+                break;
+            }
+            if Instant::now() >= deadline {
+                return Err(LoadTestError::Stuck(format!(
+                    "{address}: nonces {latest}..{target} left by an earlier run are still not mined after {} s, even replaced at a bumped fee",
+                    plan.inclusion_timeout.as_secs()
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    Ok(cleared)
+}
+
+/// Waits until nothing is pending or `until`; then asks the node about each transaction
+/// still pending: one it no longer knows was dropped, one it holds is stuck. Both are sent
+/// again with the same nonce at twice their fee (once). Returns (dropped, replaced).
+async fn unstick(
+    plan: &Plan,
+    rpc: &Rpc,
+    signers: &[PrivateKeySigner],
+    templates: &[TxTemplate],
+    shared: &Shared,
+    until: Instant,
+) -> (u64, u64) {
+    while !lock(&shared.pending).is_empty() && Instant::now() < until {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let stuck: Vec<(B256, InFlight)> = lock(&shared.pending)
+        .iter()
+        .filter(|(_, tx)| tx.twin.is_none())
+        .map(|(hash, tx)| (*hash, *tx))
+        .collect();
+    let (mut dropped, mut replaced) = (0, 0);
+    for (hash, tx) in stuck {
+        let known = match rpc.call("eth_getTransactionByHash", json!([hash])).await {
+            Ok(found) => !found.is_null(),
+            Err(_) => continue,
+        };
+        let (Some(signer), Some(template)) = (signers.get(tx.sender), templates.get(tx.template))
+        else {
+            continue;
+        };
+        let price = tx.gas_price.saturating_mul(2);
+        let Ok((new_hash, raw)) = wallets::sign(signer, plan.chain_id, tx.nonce, price, template)
+        else {
+            continue;
+        };
+        {
+            let mut pending = lock(&shared.pending);
+            // Included meanwhile: nothing to do.
+            let Some(old) = pending.get_mut(&hash) else {
+                continue;
+            };
+            old.twin = Some(new_hash);
+            pending.insert(
+                new_hash,
+                InFlight {
+                    gas_price: price,
+                    twin: Some(hash),
+                    ..tx
+                },
+            );
+        }
+        if rpc
+            .call("eth_sendRawTransaction", json!([raw]))
+            .await
+            .is_ok()
+        {
+            if known {
+                replaced += 1;
+            } else {
+                dropped += 1;
+            }
+        } else {
+            let mut pending = lock(&shared.pending);
+            pending.remove(&new_hash);
+            if let Some(old) = pending.get_mut(&hash) {
+                old.twin = None;
+            }
+        }
+    }
+    (dropped, replaced)
 }
 
 /// `WTAO.deposit()` of 1 wei, with half again the node's gas estimate.
@@ -693,6 +1029,7 @@ async fn wrap_template(plan: &Plan, rpc: &Rpc) -> Result<TxTemplate, LoadTestErr
         value: U256::from(1),
         input,
         gas_limit: (estimate as u64).saturating_mul(3) / 2,
+        kind: "wrap",
     })
 }
 
@@ -718,6 +1055,7 @@ async fn fund(
             value: *value,
             input: Bytes::new(),
             gas_limit: 21_000,
+            kind: "top-up",
         };
         let (hash, raw) = wallets::sign(&plan.funder, plan.chain_id, nonce.take(), gas_price, &tx)?;
         rpc.must("eth_sendRawTransaction", json!([raw])).await?;
@@ -763,6 +1101,7 @@ mod tests {
             request_timeout: Duration::from_secs(1),
             funder: PrivateKeySigner::from_bytes(&B256::repeat_byte(1)).unwrap(),
             wtao: None,
+            window: 1,
         }
     }
 
@@ -784,12 +1123,26 @@ mod tests {
     }
 
     #[test]
+    fn leftover_nonces_are_those_between_latest_and_pending() {
+        assert_eq!(Leftovers::of(5, 5), Leftovers::Clean);
+        assert_eq!(Leftovers::of(5, 8), Leftovers::Replace(5..8));
+        // A node whose pending count lags its latest (some do) has nothing to replace.
+        assert_eq!(Leftovers::of(9, 8), Leftovers::Clean);
+    }
+
+    #[test]
     fn scenarios_parse_by_name() {
         for name in Scenario::NAMES {
             assert_eq!(name.parse::<Scenario>().unwrap().name(), name);
         }
         assert!(
             "weights"
+                .parse::<Scenario>()
+                .unwrap_err()
+                .contains("not implemented yet")
+        );
+        assert!(
+            "nonsense"
                 .parse::<Scenario>()
                 .unwrap_err()
                 .contains("unknown scenario")

@@ -26,6 +26,8 @@ pub struct TxTemplate {
     pub value: U256,
     pub input: Bytes,
     pub gas_limit: u64,
+    /// What it is, for grouping reverts (`transfer`, `wrap`, …).
+    pub kind: &'static str,
 }
 
 /// A signed legacy (EIP-155) transaction: its hash and raw bytes.
@@ -81,6 +83,7 @@ mod tests {
             value: U256::from(1),
             input: Bytes::new(),
             gas_limit: 21_000,
+            kind: "transfer",
         };
         let (hash, raw) = sign(&signer, 31337, 4, 1_000_000_000, &tx).unwrap();
         let bytes = alloy::hex::decode(&raw).unwrap();

@@ -14,6 +14,15 @@
 //! gas_spike_factor = 3.0       # health: current gas price above factor x window average
 //! disabled = ["self_withdrawal"]
 //!
+//! [rules.compliance]           # the mixer heuristics (`taonado compliance`); these are the defaults
+//! rapid_max_blocks = 25        # a withdrawal this close to a deposit to its pool is rapid ...
+//! small_anonymity_set = 5      # ... while the pool holds at most this many unspent deposits
+//! structuring_min_deposits = 3 # this many deposits by one address ...
+//! structuring_min_pools = 2    # ... into this many pools ...
+//! structuring_window_blocks = 300  # ... within this many blocks
+//! multi_denomination_window_blocks = 7200
+//! retention_minimum = "5y"     # the legal minimum: a shorter retention policy is refused
+//!
 //! [[channels]]
 //! name = "ops"
 //! kind = "webhook"             # webhook | slack | discord | email
@@ -41,13 +50,21 @@
 //! critical_group_wait_secs = 0   # ... when its new alert is critical: at once
 //! group_interval_secs = 300      # changes in a group go out together, this far apart
 //! repeat_interval_secs = 14400   # a group still firing is told again (0: never)
+//!
+//! [incidents]            # response targets (the manual's); see `crate::incidents`
+//! p0_response_secs = 900
+//! p1_response_secs = 3600
+//! p2_response_secs = 14400
+//! p3_response_secs = 86400
+//! open_on_critical = true        # a critical alert opens a P0 incident
 //! ```
 
 use alloy::primitives::U256;
 use serde::Deserialize;
 
 use crate::error::{MonitorError, Result};
-use crate::rule_names::RULES;
+pub use crate::incidents::IncidentSettings;
+use crate::rule_names::{OTHER_RULES, RULES};
 pub use taonado_store::groups::{GroupBy, Grouping};
 
 /// The whole file.
@@ -62,6 +79,8 @@ pub struct MonitorFile {
     pub delivery: DeliveryPolicy,
     #[serde(default)]
     pub grouping: Grouping,
+    #[serde(default)]
+    pub incidents: IncidentSettings,
 }
 
 impl MonitorFile {
@@ -73,6 +92,7 @@ impl MonitorFile {
                 MonitorError::Config(e.to_string().trim_end().replace('\n', " "))
             })?;
         file.rules.check()?;
+        file.incidents.check()?;
         let mut names = std::collections::BTreeSet::new();
         for channel in &file.channels {
             if !names.insert(channel.name.as_str()) {
@@ -92,6 +112,7 @@ impl MonitorFile {
             channels: Vec::new(),
             delivery: DeliveryPolicy::default(),
             grouping: Grouping::default(),
+            incidents: IncidentSettings::default(),
         }
     }
 }
@@ -111,6 +132,8 @@ pub struct RuleSettings {
     pub gas_spike_factor: f64,
     /// Rule names (see [`RULES`](crate::rule_names::RULES)) that never fire.
     pub disabled: Vec<String>,
+    /// The compliance rules' thresholds (`[rules.compliance]`).
+    pub compliance: crate::rules::compliance::ComplianceSettings,
 }
 
 impl Default for RuleSettings {
@@ -125,16 +148,23 @@ impl Default for RuleSettings {
             validator_balance_min_tao: "0.1".into(),
             gas_spike_factor: 3.0,
             disabled: Vec::new(),
+            compliance: crate::rules::compliance::ComplianceSettings::default(),
         }
     }
 }
 
 impl RuleSettings {
     fn check(&self) -> Result<()> {
-        if let Some(unknown) = self.disabled.iter().find(|d| !RULES.contains(&d.as_str())) {
+        let known = || RULES.iter().chain(OTHER_RULES);
+        if let Some(unknown) = self
+            .disabled
+            .iter()
+            .find(|d| !known().any(|r| r == &d.as_str()))
+        {
+            let names: Vec<&str> = known().copied().collect();
             return Err(MonitorError::Config(format!(
                 "unknown rule `{unknown}` in rules.disabled; known rules: {}",
-                RULES.join(", ")
+                names.join(", ")
             )));
         }
         if !(0.0..=1.0).contains(&self.tx_success_rate_min) {
@@ -148,7 +178,7 @@ impl RuleSettings {
             ));
         }
         self.validator_balance_min()?;
-        Ok(())
+        self.compliance.check()
     }
 
     /// The low-balance threshold in wei.

@@ -13,6 +13,7 @@ use taonado_store::{Store, Window};
 use crate::config::RuleSettings;
 use crate::deliver::{DeliveryReport, Dispatcher};
 use crate::error::Result;
+use crate::incidents::{self, IncidentSettings, IncidentTick};
 use crate::metrics::Metrics;
 use crate::miners::MinersView;
 use crate::observe::{Observation, Sample, observe};
@@ -29,6 +30,8 @@ pub struct MonitorConfig {
     pub chain_id: u64,
     pub contracts: ProtocolContracts,
     pub rules: RuleSettings,
+    /// Response targets and whether critical alerts open incidents.
+    pub incidents: IncidentSettings,
     /// Samples kept for the dashboard's charts.
     pub history: usize,
 }
@@ -159,6 +162,24 @@ impl Monitor {
             &evaluation.readings,
             now,
         )?;
+        // The compliance rules record their flags beside the alerts; a failure there is
+        // logged and never stops the alerting.
+        match crate::rules::compliance::evaluate_store(
+            &self.store,
+            &self.config.contracts,
+            &self.config.rules.compliance,
+            now,
+        ) {
+            Ok(0) => {}
+            Ok(new) => tracing::info!(new, "compliance flags recorded"),
+            Err(e) => tracing::warn!(error = %e, "compliance rules not evaluated"),
+        }
+        // Critical alerts open incidents (or update theirs); missed targets fire.
+        let incident_tick =
+            incidents::tick(&self.store, &self.config.incidents, &self.config.rules, now);
+        if let Err(e) = &incident_tick {
+            tracing::error!(error = %e, "incident rule failed");
+        }
         // What is due goes into the outbox now (a critical of a quiet rule at once); the
         // rest waits for its group's timers, which every delivery pass checks.
         let enqueued = self.dispatcher.flush(now)?;
@@ -242,6 +263,19 @@ impl Monitor {
             });
         }
         Ok(series.len() - start)
+    }
+
+    /// The incident rule alone (see [`incidents::tick`]), for the ticks between
+    /// evaluations: response targets expire while no block arrives. Queues what is due.
+    pub fn check_incidents(&self, now: u64) -> Result<IncidentTick> {
+        let tick = incidents::tick(&self.store, &self.config.incidents, &self.config.rules, now)?;
+        self.dispatcher.flush(now)?;
+        Ok(tick)
+    }
+
+    /// The channels and the outbox.
+    pub fn dispatcher(&self) -> &Dispatcher {
+        &self.dispatcher
     }
 
     /// Sends what is due in the outbox.

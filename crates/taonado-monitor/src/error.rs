@@ -65,6 +65,22 @@ pub enum MonitorError {
     IndexerStopped(#[source] Box<taonado_indexer::IndexerError>),
     #[error("dashboard task: {0}")]
     DashboardTask(String),
+    /// A compliance command asked for something that cannot be (a future month, a policy
+    /// below the legal minimum).
+    #[error("{0}")]
+    ComplianceUsage(String),
+    #[error("{0}")]
+    ComplianceFailed(String),
+    #[error(transparent)]
+    Admin(Box<taonado_ops::OpsError>),
+    #[error("stop-automation: {0}")]
+    StopAutomation(String),
+    #[error("mitigation step {step} failed")]
+    Mitigation {
+        step: &'static str,
+        #[source]
+        source: Box<taonado_ops::OpsError>,
+    },
 }
 
 impl MonitorError {
@@ -76,8 +92,10 @@ impl MonitorError {
             | Self::UnknownChannel { .. }
             | Self::Bind { .. }
             | Self::ReadConfig { .. }
-            | Self::InConfig { .. } => true,
+            | Self::InConfig { .. }
+            | Self::ComplianceUsage(_) => true,
             Self::Store(e) => e.is_usage(),
+            Self::Admin(e) => e.is_usage(),
             _ => false,
         }
     }

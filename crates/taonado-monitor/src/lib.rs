@@ -9,18 +9,22 @@
 //! [`MonitorService`] runs all of it as one long-running service (`run(plan, shutdown)`);
 //! [`files`] reads the config file and opens the database.
 
+pub mod compliance;
 pub mod config;
 pub mod dashboard;
 pub mod deliver;
+pub mod emergency;
 pub mod engine;
 mod error;
 pub mod files;
 pub mod grafana;
 pub mod health;
+pub mod incidents;
 pub mod metrics;
 pub mod miners;
 pub mod notify;
 pub mod observe;
+pub mod reports;
 pub mod rule_names;
 pub mod rules;
 pub mod service;

@@ -9,8 +9,11 @@ pub const FAILED_TRANSACTION: &str = "failed_transaction";
 pub const GAS_USED: &str = "gas_used";
 pub const VALIDATOR_BALANCE_LOW: &str = "validator_balance_low";
 pub const SELF_WITHDRAWAL: &str = "self_withdrawal";
+/// An incident not acknowledged within its severity's response target.
+pub const INCIDENT_RESPONSE_TARGET: &str = "incident_response_target";
 
-/// Every rule, by the name used in dedup keys, `rules.disabled` and the alert's `rule`.
+/// Every rule of [`crate::rules::evaluate`], by the name used in dedup keys,
+/// `rules.disabled` and the alert's `rule`.
 pub const RULES: &[&str] = &[
     TX_SUCCESS_RATE,
     GAS_PRICE,
@@ -22,6 +25,10 @@ pub const RULES: &[&str] = &[
     VALIDATOR_BALANCE_LOW,
     SELF_WITHDRAWAL,
 ];
+
+/// Rules evaluated outside [`crate::rules::evaluate`] (the incident tick), which
+/// `rules.disabled` also accepts.
+pub const OTHER_RULES: &[&str] = &[INCIDENT_RESPONSE_TARGET];
 
 /// What a rule's alerts are, in the plural, for a digest ("7 reverted transactions").
 pub fn plural(rule: &str) -> String {
@@ -35,6 +42,7 @@ pub fn plural(rule: &str) -> String {
         GAS_USED => "transactions above the gas threshold".into(),
         VALIDATOR_BALANCE_LOW => "low bounty balance alerts".into(),
         SELF_WITHDRAWAL => "self-withdrawals".into(),
+        INCIDENT_RESPONSE_TARGET => "missed incident response targets".into(),
         other => format!("{other} alerts"),
     }
 }

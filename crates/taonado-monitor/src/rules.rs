@@ -374,5 +374,7 @@ pub fn pool_consistent(balance: U256, denomination: U256, deposits: u64, withdra
         .is_some_and(|n| denomination.saturating_mul(U256::from(n)) == balance)
 }
 
+pub mod compliance;
+
 #[cfg(test)]
 mod tests;

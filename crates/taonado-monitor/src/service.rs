@@ -174,6 +174,7 @@ impl MonitorService {
                 chain_id,
                 contracts,
                 rules: file.rules,
+                incidents: file.incidents,
                 history: tuning.history,
             },
             dispatcher,
@@ -237,6 +238,11 @@ impl MonitorService {
         ));
         let mut progress = indexer.subscribe();
         let mut rounds = indexer.health();
+        let recorder = tokio::spawn(record_rounds(
+            monitor.clone(),
+            indexer.health(),
+            parts_rx.clone(),
+        ));
         let exit_at = exit_after_blocks.map(|n| {
             progress
                 .borrow()
@@ -339,6 +345,10 @@ impl MonitorService {
                     if leader.as_ref().is_some_and(taonado_store::LeaderLock::lost) {
                         break Err(MonitorError::LeadershipLost);
                     }
+                    // Response targets expire between blocks too.
+                    if let Err(e) = monitor.check_incidents(unix_now()) {
+                        tracing::error!(error = %e, "incident rule failed");
+                    }
                     deliver(&monitor, &mut report).await;
                 }
             }
@@ -347,6 +357,7 @@ impl MonitorService {
         if !indexer_ended {
             let _ = following.await;
         }
+        let _ = recorder.await;
         match server.await {
             Ok(served) => served?,
             Err(e) => return Err(MonitorError::DashboardTask(e.to_string())),
@@ -361,6 +372,31 @@ async fn deliver(monitor: &Monitor, report: &mut MonitorReport) {
     match monitor.deliver(unix_now()).await {
         Ok(d) => report.notifications_sent += d.sent,
         Err(e) => tracing::error!(error = %e, "delivery failed"),
+    }
+}
+
+/// The operations report's uptime: every indexer round, reached or failed, added to its
+/// network's minute in the store. Its own task, so a long evaluation in the service's loop
+/// does not coalesce rounds away.
+async fn record_rounds(
+    monitor: Monitor,
+    mut rounds: watch::Receiver<taonado_indexer::RoundHealth>,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            changed = rounds.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+                let ok = rounds.borrow_and_update().last_error.is_none();
+                let network = &monitor.config().network;
+                if let Err(e) = monitor.store().record_check(network, unix_now(), ok) {
+                    tracing::warn!(error = %e, "monitor check not recorded");
+                }
+            }
+            _ = stop.wait_for(|s| *s) => return,
+        }
     }
 }
 

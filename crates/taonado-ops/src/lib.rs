@@ -4,6 +4,7 @@
 //! off-chain weights ([`weights`]). Every procedure returns a typed report and never prints;
 //! the CLI renders.
 
+pub mod admin;
 pub mod deploy;
 pub mod error;
 pub mod explorer;
@@ -11,6 +12,7 @@ pub mod gas_report;
 pub mod migrate;
 pub mod miner;
 pub mod mixer;
+pub mod multisig;
 pub mod netcheck;
 pub mod progress;
 pub mod simulation;

@@ -46,6 +46,10 @@ pub struct MigrateReport {
     pub deposit_goal: U256,
     pub steps: Vec<MigrateStep>,
     pub record_path: PathBuf,
+    /// With `via_multisig`: the EvmValidator's switch to V4, for the Safe that owns it to
+    /// make (`None` when it already reads V4).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proposed: Option<crate::multisig::ProposedCall>,
 }
 
 /// Deploys WeightsV4 next to the recorded WeightsV3 and points the EvmValidator at it.
@@ -55,6 +59,20 @@ pub async fn migrate_weights(
     signer: Address,
     record_path: PathBuf,
     deposit_goal: Option<U256>,
+) -> Result<MigrateReport> {
+    migrate_weights_via(provider, signer, record_path, deposit_goal, false).await
+}
+
+/// [`migrate_weights`]; with `via_multisig` the last step (the owner's
+/// `EvmValidator.setWeightsContract`) is not sent but returned in
+/// [`MigrateReport::proposed`], for a proposal to the Safe that owns the EvmValidator. V4 is
+/// deployed and configured by `signer` either way (its owner until `multisig take-ownership`).
+pub async fn migrate_weights_via(
+    provider: &DynProvider,
+    signer: Address,
+    record_path: PathBuf,
+    deposit_goal: Option<U256>,
+    via_multisig: bool,
 ) -> Result<MigrateReport> {
     let mut record =
         DeploymentRecord::load(&record_path)?.ok_or_else(|| MigrateError::NoRecord {
@@ -70,7 +88,9 @@ pub async fn migrate_weights(
         .call()
         .await
         .map_err(read("EvmValidator.owner"))?;
-    if owner != signer {
+    // Through the multisig the owner is the Safe, which makes the last step; the signer only
+    // deploys and configures V4, which anyone may do.
+    if owner != signer && !via_multisig {
         return Err(MigrateError::NotOwner { owner, signer }.into());
     }
     let goal = match deposit_goal {
@@ -205,18 +225,39 @@ pub async fn migrate_weights(
         .call()
         .await
         .map_err(read("EvmValidator.weights"))?;
-    let step = send_unless(
-        provider,
-        signer,
-        "EvmValidator.setWeightsContract",
-        current == v4_address,
-        validator_address,
-        EvmValidator::setWeightsContractCall { value: v4_address }.abi_encode(),
-        format!("{current} -> {v4_address}"),
-    )
-    .await?;
-    record_wiring(&mut record, &record_path, &step)?;
-    steps.push(step);
+    let switch = EvmValidator::setWeightsContractCall { value: v4_address }.abi_encode();
+    let mut proposed = None;
+    if via_multisig && current != v4_address {
+        proposed = Some(crate::multisig::ProposedCall {
+            to: validator_address,
+            value: U256::ZERO,
+            data: switch.into(),
+            operation: crate::multisig::Operation::Call,
+            description: format!(
+                "point the EvmValidator at WeightsV4 {v4_address} (from {current})"
+            ),
+            origin: "migrate weights --via-multisig".to_owned(),
+        });
+        steps.push(MigrateStep {
+            name: "EvmValidator.setWeightsContract".into(),
+            state: "proposed",
+            tx: None,
+            detail: format!("{current} -> {v4_address}, for the multisig to sign"),
+        });
+    } else {
+        let step = send_unless(
+            provider,
+            signer,
+            "EvmValidator.setWeightsContract",
+            current == v4_address,
+            validator_address,
+            switch,
+            format!("{current} -> {v4_address}"),
+        )
+        .await?;
+        record_wiring(&mut record, &record_path, &step)?;
+        steps.push(step);
+    }
 
     Ok(MigrateReport {
         weights_v3: v3_address,
@@ -225,6 +266,7 @@ pub async fn migrate_weights(
         deposit_goal: goal,
         steps,
         record_path,
+        proposed,
     })
 }
 

@@ -353,6 +353,7 @@ async fn mix_once(
             relayer: Address::ZERO,
             fee: U256::ZERO,
             refund: U256::ZERO,
+            gas_price: None,
         };
         // The local dev keys come with the binary; a simulation only runs on dev chains.
         // The simulation's pools are deployed with the local dev key: the compiled-in keys
@@ -374,6 +375,7 @@ async fn mix_once(
         sender: funder,
         backup: traffic.work_dir.join("simulation-notes.txt"),
         wrap: true,
+        gas_price: None,
     };
     let deposited = mixer.deposit(&request, &progress).await?;
     let event = SimulationEvent::MixerDeposit {

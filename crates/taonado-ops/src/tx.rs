@@ -28,7 +28,8 @@ use crate::error::{OpsError, Result};
 pub type Pending = PendingTransactionBuilder<Ethereum>;
 
 /// Sends `request`; a refusal is [`OpsError::Rpc`] with `action` (for example
-/// `"sending WeightsV3.setDepositGoal"`).
+/// `"sending WeightsV3.setDepositGoal"`), or [`OpsError::WouldRevert`] when the node's gas
+/// estimate reverted (the call itself is refused, not the node unreachable).
 pub async fn send<P: Provider>(
     provider: &P,
     request: TransactionRequest,
@@ -37,9 +38,29 @@ pub async fn send<P: Provider>(
     let pending = provider
         .send_transaction(request)
         .await
-        .map_err(OpsError::rpc(action))?;
+        .map_err(|error| refusal(action, error))?;
     tracing::debug!(tx = %pending.tx_hash(), action, "sent");
     Ok(pending)
+}
+
+/// A node's refusal of a transaction: [`OpsError::WouldRevert`] for a revert (code 3 or a
+/// message naming one), with the reason decoded from the revert data when there is some;
+/// [`OpsError::Rpc`] otherwise.
+pub fn refusal(action: &str, error: TransportError) -> OpsError {
+    if let Some(payload) = error.as_error_resp() {
+        let message = payload.message.to_ascii_lowercase();
+        if payload.code == 3 || message.contains("revert") {
+            let reason = payload
+                .as_revert_data()
+                .and_then(|data| decode_revert(&data))
+                .or_else(|| Some(payload.message.to_string()));
+            return OpsError::WouldRevert {
+                action: action.trim_start_matches("sending ").to_owned(),
+                reason,
+            };
+        }
+    }
+    OpsError::rpc(action)(error)
 }
 
 /// Sends a contract call; a refusal is [`OpsError::Contract`] with `action`.

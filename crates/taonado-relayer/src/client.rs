@@ -219,6 +219,7 @@ pub async fn withdraw_via_relayer(
         relayer: status.reward_account,
         fee,
         refund: U256::ZERO,
+        gas_price: None,
     };
     let proved = mixer.withdraw_dry_run(&withdraw, keys, progress).await?;
     progress.stage(MixerStage::Sending {

@@ -32,6 +32,9 @@ pub struct KeysPlan {
     pub histories: Vec<PathBuf>,
     /// The environment (name, value); values are checked, never kept.
     pub environment: Vec<(String, String)>,
+    /// When each address became an owner through `keys rotate` (the rotation records):
+    /// such a key's age counts from then, not from its file's time.
+    pub rotated_in: Vec<(Address, SystemTime)>,
     /// A key older than this is due for rotation (the manual rotates quarterly: 90 days).
     pub rotation: Duration,
     pub now: SystemTime,
@@ -76,7 +79,8 @@ pub struct KeyEntry {
     pub address: Option<Address>,
     /// What the configuration and the deployment records make it.
     pub roles: Vec<String>,
-    /// Days since the file was last written (a rotation rewrites it).
+    /// Days since the key was rotated in, when a rotation record names it; else since the
+    /// file was last written.
     pub age_days: Option<u64>,
     /// Unix permission bits.
     pub mode: Option<u32>,
@@ -178,14 +182,20 @@ pub fn inventory(plan: &KeysPlan) -> Result<Vec<KeyEntry>, SecurityError> {
         }
         roles.sort();
         roles.dedup();
+        let rotated_in = address.and_then(|address| {
+            plan.rotated_in
+                .iter()
+                .filter(|(a, _)| *a == address)
+                .map(|(_, at)| *at)
+                .max()
+        });
+        let born = rotated_in.or_else(|| metadata.modified().ok());
         keys.push(KeyEntry {
             name: path
                 .file_name()
                 .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
-            age_days: metadata
-                .modified()
-                .ok()
-                .and_then(|m| plan.now.duration_since(m).ok())
+            age_days: born
+                .map(|at| plan.now.duration_since(at).unwrap_or_default())
                 .map(|age| age.as_secs() / 86_400),
             mode: mode_of(&metadata),
             kdf: json.as_ref().and_then(kdf_of),
@@ -456,6 +466,7 @@ mod tests {
             config_files: vec![root.join("taonado.toml"), root.join(".env")],
             histories: vec![root.join(".bash_history")],
             environment: vec![("HOME".into(), "/root".into())],
+            rotated_in: Vec::new(),
             rotation: Duration::from_secs(90 * 86_400),
             now: SystemTime::now(),
         }
@@ -580,5 +591,24 @@ mod tests {
             })
             .unwrap();
         assert_eq!(history.line, Some(2));
+    }
+
+    #[test]
+    fn a_rotated_in_key_is_as_old_as_its_rotation() {
+        let root = tempfile::tempdir().unwrap();
+        let mut plan = plan(root.path());
+        keystore(&plan.foundry_keystores, "owner", "scrypt", 0o600);
+        let now = SystemTime::now();
+        let address: Address = format!("0x{ADDRESS}").parse().unwrap();
+        plan.now = now + Duration::from_secs(100 * 86_400);
+        plan.rotated_in = vec![
+            (address, now + Duration::from_secs(20 * 86_400)),
+            (address, now + Duration::from_secs(40 * 86_400)),
+            (Address::repeat_byte(9), now),
+        ];
+        let keys = inventory(&plan).unwrap();
+        assert_eq!(keys[0].age_days, Some(60), "since the latest rotation in");
+        plan.rotated_in.clear();
+        assert_eq!(inventory(&plan).unwrap()[0].age_days, Some(100));
     }
 }

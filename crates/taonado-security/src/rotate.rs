@@ -256,3 +256,26 @@ pub fn rotations(path: &std::path::Path) -> Vec<RotationReport> {
         .and_then(|text| serde_json::from_str(&text).ok())
         .unwrap_or_default()
 }
+
+/// When each address was rotated in, from every record in the rotations folder `dir`
+/// (`<network>.json`): the completed, sent rotations' `to` and time. `keys audit` counts a
+/// key's age from then.
+pub fn rotated_in(dir: &std::path::Path) -> Vec<(Address, std::time::SystemTime)> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.extension().and_then(|e| e.to_str()) != Some("json") {
+            continue;
+        }
+        for rotation in rotations(&path) {
+            if rotation.complete && !rotation.dry_run {
+                let at = std::time::UNIX_EPOCH + std::time::Duration::from_secs(rotation.at);
+                found.push((rotation.to, at));
+            }
+        }
+    }
+    found
+}

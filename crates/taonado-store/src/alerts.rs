@@ -78,7 +78,8 @@ impl Severity {
         }
     }
 
-    fn parse(text: &str) -> Option<Self> {
+    /// `info`, `warning` or `critical`.
+    pub fn parse(text: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|s| s.as_str() == text)
     }
 }
@@ -433,11 +434,51 @@ impl Store {
         summary: &str,
         now: u64,
     ) -> Result<Vec<String>> {
+        self.enqueue_operator_notice(
+            channels,
+            "test",
+            Transition::Test,
+            Severity::Info,
+            summary,
+            now,
+        )
+    }
+
+    /// Enqueues an operator's notice (`taonado emergency notify`) for each channel, as a
+    /// fired alert of rule `emergency`; returns the keys, in `channels` order.
+    pub fn enqueue_emergency_notice(
+        &self,
+        channels: &[String],
+        severity: Severity,
+        summary: &str,
+        now: u64,
+    ) -> Result<Vec<String>> {
+        self.enqueue_operator_notice(
+            channels,
+            "emergency",
+            Transition::Fired,
+            severity,
+            summary,
+            now,
+        )
+    }
+
+    /// One message per channel for a notice no rule raised, keyed
+    /// `<rule>-<now>-<sequence>-<channel>`.
+    fn enqueue_operator_notice(
+        &self,
+        channels: &[String],
+        rule: &str,
+        transition: Transition,
+        severity: Severity,
+        summary: &str,
+        now: u64,
+    ) -> Result<Vec<String>> {
         let record = AlertRecord {
             id: 0,
-            dedup_key: format!("test-{now}"),
-            rule: "test".into(),
-            severity: Severity::Info,
+            dedup_key: format!("{rule}-{now}"),
+            rule: rule.into(),
+            severity,
             state: AlertState::Firing,
             summary: summary.to_owned(),
             details: serde_json::json!({}),
@@ -446,17 +487,17 @@ impl Store {
             updated_at: now,
             resolved_at: None,
         };
-        let payload = single_notice(Transition::Test, &record, None)?;
+        let payload = single_notice(transition, &record, None)?;
         self.with_tx(|tx| {
-            // The sequence makes two tests in the same second distinct messages.
+            // The sequence makes two notices in the same second distinct messages.
             let seq: i64 = tx
                 .query_row("SELECT COALESCE(MAX(id), 0) + 1 FROM outbox", [], |r| {
                     r.get(0)
                 })
-                .op("numbering a test alert")?;
+                .op("numbering an operator's notice")?;
             let mut keys = Vec::new();
             for channel in channels {
-                let key = format!("test-{now}-{seq}-{channel}");
+                let key = format!("{rule}-{now}-{seq}-{channel}");
                 enqueue_in(tx, &key, channel, None, &payload, now)?;
                 keys.push(key);
             }

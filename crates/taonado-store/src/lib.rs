@@ -10,11 +10,15 @@
 
 pub mod alerts;
 mod codec;
+pub mod compliance;
 mod error;
 pub mod groups;
+pub mod incidents;
 pub mod migrations;
 pub mod outbox;
 pub mod queries;
+pub mod recovery;
+pub mod reports;
 pub mod sql;
 pub mod testing;
 mod types;

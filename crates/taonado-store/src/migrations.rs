@@ -2,7 +2,8 @@
 //!
 //! Each [`Migration`] runs once, in its own transaction together with the
 //! `schema_migrations` row that records it. Versions are strictly increasing; the indexer
-//! uses 1–99 and the monitor 100–199, so that both can append without renumbering. A
+//! uses 1–99 and the monitor 100–199 (fund recovery's records: 130–139), so that each can
+//! append without renumbering. A
 //! database holding a version this binary does not know is refused, never "downgraded".
 //! Nothing is dropped implicitly: removing a table or column takes its own migration.
 
@@ -39,6 +40,26 @@ pub const MIGRATIONS: &[Migration] = &[
         version: 102,
         name: "alert_groups",
         sql: crate::groups::MIGRATION_SQL,
+    },
+    Migration {
+        version: 110,
+        name: "incidents",
+        sql: crate::incidents::MIGRATION_SQL,
+    },
+    Migration {
+        version: 120,
+        name: "monitor_checks",
+        sql: crate::reports::MIGRATION_SQL,
+    },
+    Migration {
+        version: 130,
+        name: "recovery_challenges_attempts",
+        sql: crate::recovery::MIGRATION_SQL,
+    },
+    Migration {
+        version: 160,
+        name: "compliance_flags_and_policy",
+        sql: crate::compliance::MIGRATION_SQL,
     },
 ];
 

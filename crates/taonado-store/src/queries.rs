@@ -58,12 +58,12 @@ fn json_address(value: Option<String>) -> Option<Address> {
     value.and_then(|s| s.parse().ok())
 }
 
-const TX_ROW: &str =
+pub(crate) const TX_ROW: &str =
     "SELECT t.hash, t.block_number, b.timestamp, t.from_address, t.to_address, t.contract,
     t.function, t.status, t.gas_used, t.effective_gas_price
     FROM transactions t JOIN blocks b ON b.number = t.block_number";
 
-fn tx_row(r: &Row) -> crate::sql::SqlResult<TxRow> {
+pub(crate) fn tx_row(r: &Row) -> crate::sql::SqlResult<TxRow> {
     Ok(TxRow {
         hash: codec::b256(r, 0)?,
         block_number: codec::u64_col(r, 1)?,

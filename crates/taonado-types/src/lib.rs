@@ -24,5 +24,5 @@ pub use units::{
     MAX_TAO_DECIMALS, RAO_PER_TAO, Rao, WEI_PER_RAO, WEI_PER_TAO, format_tao, parse_tao,
     rao_to_wei, wei_to_rao,
 };
-pub use utc::{iso8601_utc, utc_civil};
+pub use utc::{iso8601_utc, unix_from_civil, utc_civil};
 pub use verifier_key::{VerifyingKeyWords, g2_words};

@@ -10,7 +10,7 @@ use taonado_monitor::Notification;
 use taonado_store::alerts::{AlertNotice, AlertRecord, AlertState, Severity, Transition};
 use taonado_store::outbox::OutboxCounts;
 
-use crate::args::{MonitorFiles, notifiers};
+use crate::args::{MonitorFiles, required_notifiers};
 use crate::context::Context;
 use crate::error::CliError;
 use crate::error::store_error;
@@ -99,12 +99,7 @@ impl AlertsTestArgs {
         let config = context.config()?;
         let network = context.network_name(&config);
         let file = self.files.load_config()?;
-        let channels = notifiers(&file)?;
-        if channels.is_empty() {
-            return Err(CliError::usage(anyhow::anyhow!(
-                "no channels configured; add [[channels]] to the monitor config (--alerts-config, default ./monitor.toml)"
-            )));
-        }
+        let channels = required_notifiers(&file)?;
         let now = unix_now();
         let key = format!("test-{now}-{}", std::process::id());
         let notice = AlertNotice {

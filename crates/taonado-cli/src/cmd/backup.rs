@@ -16,6 +16,7 @@ use taonado_backup::state::{LocalRestoreReport, StateSource};
 use taonado_backup::{BackupError, Component};
 use taonado_config::{Config, NetworkConfig};
 use taonado_deployment::unix_now;
+use taonado_security::keybackup;
 
 use crate::context::Context;
 use crate::error::CliError;
@@ -53,6 +54,12 @@ pub struct ContinuousArgs {
     /// Time between rounds: 10s, 1m…
     #[arg(long, value_name = "AGE", default_value = "10s")]
     pub interval: String,
+    /// Ship the database's WAL frames into `<dest>/wal-<network>` instead of copying the
+    /// whole database each round: a round costs only what was written since the last one,
+    /// so a short --interval (1s) is cheap. `backup restore --path <dest>/wal-<network>`
+    /// rebuilds the database from it.
+    #[arg(long)]
+    pub wal: bool,
 }
 
 #[derive(Args)]
@@ -89,6 +96,42 @@ pub struct CreateArgs {
     /// Leave the contract state out (no node is needed then).
     #[arg(long)]
     pub no_contract_state: bool,
+    /// Also take the keystores and note files, age-encrypted (as `keys backup`): to a
+    /// passphrase ($TAONADO_BACKUP_PASSPHRASE, else a prompt) or to --recipient.
+    #[arg(long)]
+    pub include_keys: bool,
+    /// `--include-keys`: encrypt to this age post-quantum recipient (`age1pq1…`).
+    #[arg(long, value_name = "AGE1PQ1…", requires = "include_keys")]
+    pub recipient: Option<String>,
+}
+
+/// Unlocking a set's keys (`keys/keys.age`).
+#[derive(Args)]
+pub struct KeysUnlock {
+    /// An age identity file for keys backed up with --recipient [else the passphrase:
+    /// $TAONADO_BACKUP_PASSPHRASE, else a prompt].
+    #[arg(long, value_name = "FILE")]
+    pub identity: Option<PathBuf>,
+}
+
+impl KeysUnlock {
+    /// Whether the keys can be decrypted without asking (identity, environment, terminal).
+    fn available(&self) -> bool {
+        use std::io::IsTerminal as _;
+        self.identity.is_some()
+            || std::env::var_os("TAONADO_BACKUP_PASSPHRASE").is_some_and(|v| !v.is_empty())
+            || std::io::stdin().is_terminal()
+    }
+
+    /// Decrypts the set's keys in memory and checks them against their manifest.
+    fn open(&self, set: &Path) -> Result<(keybackup::Opened, keybackup::VerifyReport), CliError> {
+        let file = set.join(taonado_backup::manifest::KEYS_FILE);
+        let encrypted = std::fs::read(&file).map_err(|e| {
+            CliError::failed(anyhow::Error::new(e).context(format!("reading {}", file.display())))
+        })?;
+        let unlock = crate::cmd::keys::key_backup_unlock(self.identity.as_deref())?;
+        keybackup::open(&file, &encrypted, &unlock).map_err(crate::cmd::keys::key_backup_error)
+    }
 }
 
 #[derive(Args)]
@@ -106,6 +149,8 @@ pub struct VerifyArgs {
     pub latest: bool,
     #[command(flatten)]
     pub dir: SetsDir,
+    #[command(flatten)]
+    pub keys: KeysUnlock,
 }
 
 #[derive(Args)]
@@ -119,6 +164,8 @@ pub enum ComponentArg {
     Database,
     Config,
     ContractState,
+    /// Keystores and notes (sets made with --include-keys), into the home folder.
+    Keys,
 }
 
 impl From<ComponentArg> for Component {
@@ -127,6 +174,7 @@ impl From<ComponentArg> for Component {
             ComponentArg::Database => Component::Database,
             ComponentArg::Config => Component::Config,
             ComponentArg::ContractState => Component::ContractState,
+            ComponentArg::Keys => Component::Keys,
         }
     }
 }
@@ -155,6 +203,8 @@ pub struct RestoreTargets {
     /// Deployment records of the --to chain [default: --deployments-dir].
     #[arg(long, value_name = "DIR", requires = "to")]
     pub to_deployments_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub keys: KeysUnlock,
 }
 
 #[derive(Args)]
@@ -279,6 +329,21 @@ impl CreateArgs {
             deployment_records: record.exists().then_some(record).into_iter().collect(),
             database,
             now: unix_now(),
+            keys: match self.include_keys {
+                false => None,
+                true => {
+                    let lock = crate::cmd::keys::key_backup_lock(self.recipient.as_deref())?;
+                    let sources = crate::cmd::keys::key_sources(
+                        context,
+                        &crate::args::DeploymentsArgs {
+                            deployments_dir: self.sources.deployments_dir.clone(),
+                        },
+                    )?;
+                    let (encrypted, _) = keybackup::create(&sources, &lock, unix_now())
+                        .map_err(crate::cmd::keys::key_backup_error)?;
+                    Some(encrypted)
+                }
+            },
         };
         let spinner = Spinner::for_context(context);
         spinner.set_message("backing up");
@@ -340,7 +405,61 @@ impl VerifyArgs {
         spinner.set_message("verifying");
         let report = set::verify(&path, &expected(&network), unix_now())?;
         drop(spinner);
-        context.output.report(&report)
+        let has_keys = path.join(taonado_backup::manifest::KEYS_FILE).is_file();
+        let (keys, keys_note) = match (has_keys, self.keys.available()) {
+            (false, _) => (None, None),
+            (true, true) => (Some(self.keys.open(&path)?.1), None),
+            (true, false) => (
+                None,
+                Some("keys: hash checked, not decrypted (set TAONADO_BACKUP_PASSPHRASE or pass --identity to check every address)".to_owned()),
+            ),
+        };
+        let outcome = VerifyOutcome {
+            set: report,
+            keys,
+            keys_note,
+        };
+        if outcome.keys.as_ref().is_some_and(|k| !k.passed()) {
+            return Err(context.output.report_failed(
+                &outcome,
+                anyhow::anyhow!("the keys in {} do not match their manifest", path.display()),
+            ));
+        }
+        context.output.report(&outcome)
+    }
+}
+
+#[derive(Serialize)]
+struct VerifyOutcome {
+    #[serde(flatten)]
+    set: VerifyReport,
+    /// The set's keys, decrypted in memory and checked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    keys: Option<keybackup::VerifyReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    keys_note: Option<String>,
+}
+
+impl Report for VerifyOutcome {
+    fn render(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        self.set.render(out)?;
+        if let Some(k) = &self.keys {
+            writeln!(
+                out,
+                "keys: {} keystore(s), {} note file(s), {}",
+                k.keystores,
+                k.notes,
+                if k.passed() {
+                    "every hash and address checked"
+                } else {
+                    "MISMATCH"
+                }
+            )?;
+        }
+        if let Some(note) = &self.keys_note {
+            writeln!(out, "{note}")?;
+        }
+        Ok(())
     }
 }
 
@@ -415,6 +534,9 @@ struct RestoreOutcome {
     #[serde(flatten)]
     files: RestoreReport,
     contract_state: Option<LocalRestoreReport>,
+    /// Keystores and notes written into the home folder.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    keys: Option<keybackup::RestoreReport>,
 }
 
 impl Report for RestoreOutcome {
@@ -446,6 +568,15 @@ impl Report for RestoreOutcome {
             writeln!(
                 out,
                 "database checkpoint {c}; the monitor re-indexes from there"
+            )?;
+        }
+        if let Some(k) = &self.keys {
+            writeln!(
+                out,
+                "keys: restored {} file(s) into {} ({} already present)",
+                k.restored.len(),
+                k.home.display(),
+                k.present.len()
             )?;
         }
         if let Some(s) = &self.contract_state {
@@ -492,9 +623,54 @@ impl RestoreTargets {
             force: self.force,
             now: unix_now(),
         };
-        let files = match chosen {
-            Chosen::Set(set) => taonado_backup::restore::restore(&RestorePlan { set, ..plan })?,
-            Chosen::Date { dest, date } => taonado_backup::restore::recover(&dest, &date, plan)?,
+        let set_path = match &chosen {
+            Chosen::Set(set) => set.clone(),
+            Chosen::Date { dest, date } => set::find(dest, &network.name, date)?.path,
+        };
+        // Keys are decrypted and checked before anything is written.
+        let has_keys = set_path.join(taonado_backup::manifest::KEYS_FILE).is_file();
+        let keys = match component {
+            Some(Component::Keys) if !has_keys => {
+                return Err(CliError::usage(anyhow::anyhow!(
+                    "{} holds no keys (it was made without --include-keys)",
+                    set_path.display()
+                )));
+            }
+            None | Some(Component::Keys) if has_keys => {
+                set::check(&set_path, &plan.expected)?;
+                let (opened, checked) = self.keys.open(&set_path)?;
+                if !checked.passed() {
+                    return Err(CliError::failed(anyhow::anyhow!(
+                        "the keys in {} do not match their manifest; nothing was restored",
+                        set_path.display()
+                    )));
+                }
+                // A key file in the way stops the restore before its first write.
+                let home = crate::cmd::keys::keys_home(context)?;
+                keybackup::check_restore(&home, &opened.manifest, &opened.files)
+                    .map_err(crate::cmd::keys::key_backup_error)?;
+                Some(opened)
+            }
+            _ => None,
+        };
+        let files = taonado_backup::restore::restore(&RestorePlan {
+            set: set_path.clone(),
+            ..plan
+        })?;
+        let keys = match keys {
+            Some(opened) if !self.dry_run => {
+                let home = crate::cmd::keys::keys_home(context)?;
+                Some(
+                    keybackup::restore_files(
+                        &home,
+                        &opened.manifest,
+                        &opened.files,
+                        &set_path.join(taonado_backup::manifest::KEYS_FILE),
+                    )
+                    .map_err(crate::cmd::keys::key_backup_error)?,
+                )
+            }
+            _ => None,
         };
         let wants_state = matches!(component, None | Some(Component::ContractState));
         let contract_state = match &self.to {
@@ -506,6 +682,7 @@ impl RestoreTargets {
         context.output.report(&RestoreOutcome {
             files,
             contract_state,
+            keys,
         })
     }
 
@@ -665,6 +842,17 @@ impl ContinuousArgs {
                     self.interval
                 ))
             })?;
+        if self.wal {
+            let plan = taonado_backup::wal::WalPlan {
+                database: self.sources.db_path(&network.name),
+                replica: self.dir.dest.join(format!("wal-{}", network.name)),
+                interval: std::time::Duration::from_secs(seconds),
+            };
+            let shutdown = crate::shutdown::StopSignals::install()?.into_watch();
+            let fresh = tokio::sync::watch::channel(None).0;
+            let report = taonado_backup::wal::run(plan, shutdown, &fresh).await?;
+            return context.output.report(&WalOutput(report));
+        }
         let record = taonado_deployment::record_path(&self.sources.deployments_dir, &network.name);
         let plan = taonado_backup::replica::ReplicaPlan {
             create: CreatePlan {
@@ -675,11 +863,31 @@ impl ContinuousArgs {
                 deployment_records: record.exists().then_some(record).into_iter().collect(),
                 database: Some(self.sources.db_path(&network.name)),
                 now: unix_now(),
+                keys: None,
             },
             interval: std::time::Duration::from_secs(seconds),
         };
         let shutdown = crate::shutdown::StopSignals::install()?.into_watch();
         let report = taonado_backup::replica::run(plan, shutdown).await?;
         context.output.report(&report)
+    }
+}
+
+#[derive(serde::Serialize)]
+#[serde(transparent)]
+struct WalOutput(taonado_backup::wal::WalReport);
+
+impl Report for WalOutput {
+    fn render(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        let r = &self.0;
+        writeln!(
+            out,
+            "shipped {} WAL frame(s), {} byte(s), in {} round(s) and {} generation(s) to {}",
+            r.frames,
+            r.bytes,
+            r.rounds,
+            r.generations,
+            r.replica.display()
+        )
     }
 }

@@ -74,6 +74,9 @@ impl DevnetArgs {
         }
         let config = self.devnet_config()?;
         let mut signals = crate::shutdown::StopSignals::install()?;
+        // The chain serves the local network unless --network names another.
+        let network = context.global.network.as_deref().unwrap_or("local");
+        let _registration = context.register_run("devnet", Some(network));
         let handle = taonado_devnet::spawn(config).await?;
         let report = ReadyReport::new(&handle, self.chain.state_dir.clone());
         tracing::info!(url = %report.rpc_url, chain_id = report.chain_id, "devnet listening");
@@ -82,7 +85,13 @@ impl DevnetArgs {
             () = signals.recv() => false,
             () = handle.stopped() => true,
         };
+        let block = handle.block_number();
         handle.shutdown().await?;
+        if !stopped_by_itself {
+            context
+                .output
+                .line(&format!("devnet stopped at block {block}"))?;
+        }
         if stopped_by_itself {
             return Err(CliError::failed(anyhow::anyhow!(
                 "the devnet server stopped unexpectedly; see the log above"

@@ -42,6 +42,10 @@ pub struct DrillArgs {
     /// recover from the replica, not from the dated set.
     #[arg(long)]
     pub continuous: bool,
+    /// With --continuous: ship WAL frames (`backup continuous --wal`) instead of copying
+    /// the database each round.
+    #[arg(long, requires = "continuous")]
+    pub wal: bool,
 }
 
 struct Steps<'a>(&'a Spinner);
@@ -71,6 +75,7 @@ impl DrillArgs {
             activity_before: self.activity_before,
             activity_after: self.activity_after,
             continuous: self.continuous,
+            wal: self.wal,
         };
         let spinner = Spinner::for_context(context);
         let report = drill::run(&plan, &Steps(&spinner)).await?;

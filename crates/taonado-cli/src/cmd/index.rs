@@ -179,6 +179,7 @@ impl IndexArgs {
             .map_err(indexer_error)?;
         // Signal handlers first, so a stop right after start is never lost.
         let shutdown = crate::shutdown::StopSignals::install()?.into_watch();
+        let _registration = context.register_run("index", Some(&network.name));
         let mut progress = indexer.subscribe();
         let log_progress = async move {
             while progress.changed().await.is_ok() {

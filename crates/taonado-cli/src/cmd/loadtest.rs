@@ -55,6 +55,12 @@ pub struct LoadtestArgs {
     /// How long to wait for inclusion after the last send.
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
     pub inclusion_timeout: Duration,
+    /// Per child wallet, at most this many transactions sent and not yet in a block.
+    /// Nonces always reach the node in order; 1 (wait for each inclusion) is what a chain
+    /// that mines on arrival needs (anvil's automine leaves later nonces pending when a
+    /// sender runs ahead of its blocks).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub window: u64,
     /// WTAO for `--scenario wrap` [default: the network's, from config or
     /// deployments/<network>.json].
     #[arg(long, value_name = "ADDRESS")]
@@ -62,7 +68,8 @@ pub struct LoadtestArgs {
     /// Directory of deployment records (`<network>.json`).
     #[arg(long, value_name = "DIR", default_value = "deployments")]
     pub deployments_dir: PathBuf,
-    /// Also write the report as markdown to FILE.
+    /// Also write the report as markdown to FILE.md and as HTML with plots (latency over
+    /// time, transactions per block and per second) beside it (FILE.html).
     #[arg(long, value_name = "FILE.md")]
     pub report: Option<PathBuf>,
     /// Print the plan and the estimated spend; send nothing.
@@ -84,7 +91,7 @@ fn parse_scenario(s: &str) -> Result<Scenario, String> {
 }
 
 /// Seconds (`30`, `1.5`), or with a unit: `500ms`, `30s`, `2m`, `1h`.
-fn parse_duration(s: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     let split = s
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
@@ -176,10 +183,11 @@ impl Report for LoadView {
         let unit = if r.scenario == "calls" { "calls" } else { "tx" };
         writeln!(
             out,
-            "loadtest {}: {} sent, {} included, {} failed, {} in flight in {:.2} s: {:.1} {unit}/s ({} workers, chain {})",
+            "loadtest {}: {} sent, {} included ({} reverted), {} failed, {} in flight in {:.2} s: {:.1} {unit}/s ({} workers, chain {})",
             r.scenario,
             r.sent,
             r.included,
+            r.reverted,
             r.failed,
             r.in_flight,
             r.elapsed_secs,
@@ -222,6 +230,13 @@ impl Report for LoadView {
                 w.resyncs,
                 w.nonce_gaps
             )?;
+            if w.leftover_nonces_cleared + w.dropped + w.replaced > 0 {
+                writeln!(
+                    out,
+                    "stuck: {} nonces left by an earlier run cleared, {} dropped and resent, {} replaced at a bumped fee",
+                    w.leftover_nonces_cleared, w.dropped, w.replaced
+                )?;
+            }
         }
         for (reason, count) in &r.errors {
             writeln!(out, "error ×{count}: {reason}")?;
@@ -312,6 +327,7 @@ impl LoadtestArgs {
             request_timeout: Duration::from_secs(30),
             funder,
             wtao,
+            window: self.window,
         };
         plan.validate().map_err(loadtest_error)?;
         // Checks the endpoint's chain id against the network's.
@@ -355,6 +371,7 @@ impl LoadtestArgs {
         refuse_live_chain(&view, self.yes, self.i_understand_this_costs_tao)?;
 
         let shutdown = crate::shutdown::StopSignals::install()?.into_watch();
+        let _registration = context.register_run("loadtest", Some(&network.name));
         let visible = !context.output.is_json() && !context.global.quiet;
         let bar = Arc::new(Bar::new(visible, transactions));
         let mut report = LoadTest::run(plan, shutdown, bar.clone())
@@ -364,11 +381,7 @@ impl LoadtestArgs {
         report.rpc_url = view.rpc_url.clone();
         drop(bar);
         if let Some(path) = &self.report {
-            std::fs::write(path, report.to_markdown()).map_err(|e| {
-                CliError::failed(
-                    anyhow::Error::new(e).context(format!("writing {}", path.display())),
-                )
-            })?;
+            write_report(path, &report.to_document())?;
         }
         let succeeded =
             report.succeeded() && report.wallets.as_ref().is_none_or(|w| w.nonce_gaps == 0);
@@ -378,8 +391,9 @@ impl LoadtestArgs {
         } else {
             let r = &view.0;
             let error = anyhow::anyhow!(
-                "the load test did not fully succeed: {} failed, {} in flight{}",
+                "the load test did not fully succeed: {} failed, {} reverted, {} in flight{}",
                 r.failed,
+                r.reverted,
                 r.in_flight,
                 if r.interrupted { ", interrupted" } else { "" }
             );
@@ -388,8 +402,26 @@ impl LoadtestArgs {
     }
 }
 
+/// `doc` as markdown to `path` and as HTML beside it (same name, `.html`).
+pub(crate) fn write_report(
+    path: &std::path::Path,
+    doc: &taonado_report::Document,
+) -> Result<(), CliError> {
+    let html = path.with_extension("html");
+    for (file, text) in [(path, doc.to_markdown()), (html.as_path(), doc.to_html())] {
+        std::fs::write(file, text).map_err(|e| {
+            CliError::failed(anyhow::Error::new(e).context(format!("writing {}", file.display())))
+        })?;
+    }
+    Ok(())
+}
+
 /// Mainnet needs the flag that names the cost; other live chains need `--yes`.
-fn refuse_live_chain(plan: &PlanView, yes: bool, costs_tao: bool) -> Result<(), CliError> {
+pub(crate) fn refuse_live_chain(
+    plan: &PlanView,
+    yes: bool,
+    costs_tao: bool,
+) -> Result<(), CliError> {
     let spend = plan
         .estimated_spend_tao
         .as_deref()

@@ -17,7 +17,7 @@ use crate::output::Report;
 pub enum MigrateCommand {
     /// Deploy the new weights contract wired like the live one and point the EvmValidator at it
     /// (resumable; recorded in deployments/<network>.json).
-    Weights(WeightsArgs),
+    Weights(Box<WeightsArgs>),
     /// Check that the new weights contract gives the old one's weights on the same state.
     Verify(VerifyArgs),
 }
@@ -35,6 +35,8 @@ pub struct WeightsArgs {
     pub deployments_dir: PathBuf,
     #[command(flatten)]
     pub signer: SignerOpts,
+    #[command(flatten)]
+    pub multisig: crate::via_multisig::ViaMultisigArgs,
 }
 
 #[derive(Args)]
@@ -65,9 +67,28 @@ impl WeightsArgs {
         let from = signer.address();
         let provider = taonado_client::connect_with_signer(&network, &config, signer).await?;
         let record_path = taonado_deployment::record_path(&self.deployments_dir, &network.name);
+        let via = self.multisig.via_multisig;
+        if via {
+            // Checked before anything is sent: without a Safe there is no one to propose to.
+            crate::via_multisig::safe_address(&network, &self.deployments_dir, self.multisig.safe)?;
+        }
         let report =
-            migrate::migrate_weights(&provider, from, record_path, self.deposit_goal).await?;
-        context.output.report(&report)
+            migrate::migrate_weights_via(&provider, from, record_path, self.deposit_goal, via)
+                .await?;
+        let Some(call) = report.proposed.clone() else {
+            return context.output.report(&report);
+        };
+        let prepared = crate::via_multisig::Prepared::of(&report)?;
+        crate::via_multisig::propose(
+            context,
+            &provider,
+            &network,
+            &self.deployments_dir,
+            &self.multisig,
+            vec![call],
+            Some(prepared),
+        )
+        .await
     }
 }
 

@@ -17,11 +17,12 @@ use taonado_relayer::client::{RelayedRequest, RelayedWithdrawal, withdraw_via_re
 use taonado_zk::keys::{KeyProvenance, LOCAL_DEV_SETUP};
 use taonado_zk::{Note, fr_to_b256};
 
-use crate::args::SignerOpts;
+use crate::args::{MonitorFiles, SignerOpts};
 use crate::context::{Context, home_subdir};
 use crate::error::CliError;
 use crate::output::Report;
 use crate::progress::Spinner;
+use taonado_monitor::compliance::{PrivacyQuery, PrivacyReport};
 
 #[derive(Subcommand)]
 pub enum MixerCommand {
@@ -37,6 +38,10 @@ pub enum MixerCommand {
     Sync(SyncArgs),
     /// Disclose a note's deposit and withdrawal (block, time, addresses, transactions, fee).
     Compliance(ComplianceArgs),
+    /// Before withdrawing: run the compliance rules on your own note's deposit (found by its
+    /// commitment in the indexed database) and an intended withdrawal, and say what would
+    /// link the two. Offline; the note is never printed.
+    Privacy(PrivacyArgs),
 }
 
 impl MixerCommand {
@@ -48,6 +53,7 @@ impl MixerCommand {
             Self::Stats(args) => args.run(context).await,
             Self::Sync(args) => args.run(context).await,
             Self::Compliance(args) => args.run(context).await,
+            Self::Privacy(args) => args.run(context),
         }
     }
 }
@@ -255,6 +261,10 @@ pub struct DepositArgs {
     /// [default: ~/.taonado/notes/<network>.txt].
     #[arg(long, value_name = "FILE")]
     pub backup: Option<PathBuf>,
+    /// Gas price of the deposit transaction in wei (a legacy price) [default: the node's
+    /// estimate]. A rare price links the deposit to a withdrawal paying the same.
+    #[arg(long, value_name = "WEI")]
+    pub gas_price: Option<u128>,
     #[command(flatten)]
     pub paths: MixerPaths,
     #[command(flatten)]
@@ -304,6 +314,7 @@ impl DepositArgs {
             sender,
             backup,
             wrap: self.wrap,
+            gas_price: self.gas_price,
         };
         let bar = MixerBar::new(context);
         let report = mixer
@@ -350,8 +361,12 @@ pub struct WithdrawArgs {
     pub dry_run: bool,
     /// Withdraw through this relayer (`taonado relayer`'s URL): it sends the transaction,
     /// pays the gas and takes its quoted fee, so the recipient needs no TAO. No signer.
-    #[arg(long, value_name = "URL", conflicts_with_all = ["relayer", "fee", "refund", "dry_run"])]
+    #[arg(long, value_name = "URL", conflicts_with_all = ["relayer", "fee", "refund", "dry_run", "gas_price"])]
     pub relayer_url: Option<url::Url>,
+    /// Gas price of the withdrawal transaction in wei (a legacy price) [default: the node's
+    /// estimate].
+    #[arg(long, value_name = "WEI")]
+    pub gas_price: Option<u128>,
     /// How long to follow the relayer's job to CONFIRMED, in seconds.
     #[arg(
         long,
@@ -502,6 +517,7 @@ impl WithdrawArgs {
             relayer,
             fee,
             refund,
+            gas_price: self.gas_price,
         };
         if let Some(relayer_url) = self.relayer_url {
             // The relayer signs and pays: no signer is needed.
@@ -741,6 +757,115 @@ impl ComplianceArgs {
         let note = parse_note(&self.note)?;
         let (mixer, _) = open(context, &self.paths, None).await?;
         let report = mixer.compliance(&note).await.map_err(CliError::from)?;
+        context.output.report(&report)
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// privacy
+
+#[derive(Args)]
+pub struct PrivacyArgs {
+    /// The note, or `-` to read it from stdin. Never printed.
+    #[arg(long, value_name = "NOTE")]
+    pub note: String,
+    /// Who the withdrawal would pay.
+    #[arg(long, value_name = "ADDR")]
+    pub recipient: String,
+    /// The relayer that would send it [default: you send it yourself, from --sender].
+    #[arg(long, value_name = "ADDR")]
+    pub relayer: Option<String>,
+    /// The account that would send it without a relayer [default: not checked].
+    #[arg(long, value_name = "ADDR", conflicts_with = "relayer")]
+    pub sender: Option<String>,
+    /// The gas price the withdrawal would pay, in wei.
+    #[arg(long, value_name = "WEI")]
+    pub gas_price: Option<u128>,
+    /// The database, `[rules.compliance]` of the monitor config (the thresholds) and the
+    /// deployment records.
+    #[command(flatten)]
+    pub files: MonitorFiles,
+}
+
+impl Report for PrivacyReport {
+    fn render(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        writeln!(
+            out,
+            "deposit at block {} (leaf {}) in pool {}: anonymity set {}, effective {}",
+            self.deposit_block,
+            self.leaf_index,
+            self.pool,
+            self.anonymity_set,
+            self.effective_anonymity_set
+        )?;
+        if self.findings.is_empty() {
+            return writeln!(out, "no rule would link this withdrawal to the deposit");
+        }
+        writeln!(
+            out,
+            "{}:",
+            if self.linkable {
+                "this withdrawal would be linked to the deposit"
+            } else {
+                "the deposit itself is flagged"
+            }
+        )?;
+        for f in &self.findings {
+            writeln!(
+                out,
+                "- {} (score {:.2}): {}",
+                f.rule, f.score, f.explanation
+            )?;
+        }
+        Ok(())
+    }
+}
+
+impl PrivacyArgs {
+    pub fn run(self, context: &Context) -> Result<(), CliError> {
+        let recipient = parse_address("--recipient", &self.recipient)?;
+        let relayer = self
+            .relayer
+            .as_deref()
+            .map(|r| parse_address("--relayer", r))
+            .transpose()?;
+        let sender = self
+            .sender
+            .as_deref()
+            .map(|s| parse_address("--sender", s))
+            .transpose()?;
+        let note = parse_note(&self.note)?;
+        let config = context.config()?;
+        let network = context.network(&config, true)?;
+        let files = self.files;
+        let contracts = network
+            .deployment(&files.deployments_dir)?
+            .watched(network.wtao_owned);
+        let pool = *contracts.pools.get(note.amount()).ok_or_else(|| {
+            CliError::usage(anyhow::anyhow!(
+                "the note is for a {} WTAO pool, which network {} does not have",
+                note.amount(),
+                network.name
+            ))
+        })?;
+        let settings = files.load_config()?.rules.compliance;
+        let store = files.required_store(&network.name)?;
+        let query = PrivacyQuery {
+            pool,
+            commitment: fr_to_b256(note.commitment()),
+            recipient,
+            relayer,
+            sender,
+            gas_price: self.gas_price,
+        };
+        let report = taonado_monitor::compliance::privacy(
+            &store,
+            &contracts,
+            &settings,
+            &query,
+            taonado_deployment::unix_now(),
+        )
+        .map_err(crate::error::monitor_error)?;
         context.output.report(&report)
     }
 }

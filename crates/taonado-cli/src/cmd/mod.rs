@@ -2,16 +2,22 @@
 //! context, calls the libraries and prints one report.
 
 pub mod address;
+pub mod admin;
 pub mod alerts;
+pub mod audit;
 pub mod backup;
+pub mod bottleneck;
+pub mod compliance;
 pub mod config;
 pub mod dashboard;
 pub mod db;
 pub mod deploy;
 pub mod devnet;
 pub mod drill;
+pub mod emergency;
 pub mod gas;
 pub mod health;
+pub mod incident;
 pub mod index;
 pub mod keys;
 pub mod loadtest;
@@ -19,9 +25,12 @@ pub mod migrate;
 pub mod miner;
 pub mod mixer;
 pub mod monitor;
+pub mod multisig;
 pub mod net;
 pub mod networks;
+pub mod recovery;
 pub mod relayer;
+pub mod report;
 pub mod up;
 pub mod upgrade;
 pub mod validator;

@@ -90,6 +90,7 @@ impl MonitorArgs {
         let config = context.config()?;
         let network = context.network(&config, true)?;
         let signals = crate::shutdown::StopSignals::install()?;
+        let _registration = context.register_run("monitor", Some(&network.name));
         let file = self.files.load_config()?;
         let notifiers = notifiers(&file)?;
         let mut plan = taonado_stack::monitor_plan(

@@ -186,6 +186,7 @@ impl RelayerArgs {
             std::env::var_os("TAONADO_RELAYER_TEST_ABORT_AFTER_RECORD").is_some_and(|v| v == "1");
         let signer = self.signer.signer_or_dev_account(context, &network)?;
         let signals = crate::shutdown::StopSignals::install()?;
+        let _registration = context.register_run("relayer", Some(&network.name));
         let shutdown = signals.into_watch();
         // A relayer started while its node is down waits for it, as the monitor does.
         let Some(provider) =

@@ -356,6 +356,7 @@ impl UpArgs {
         };
         // A stop requested while deploying takes effect right after the deployment.
         let shutdown = crate::shutdown::StopSignals::install()?.into_watch();
+        let _registration = context.register_run("up", Some("local"));
         let stack = taonado_stack::run(plan, shutdown, &log).await?;
         let counts = log
             .counts

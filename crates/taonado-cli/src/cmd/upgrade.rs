@@ -19,6 +19,7 @@ use crate::context::Context;
 use crate::error::CliError;
 use crate::output::Report;
 use crate::signer::SignerOpts;
+use crate::via_multisig::ViaMultisigArgs;
 use taonado_stack::RehearsalOutput;
 
 #[derive(Subcommand)]
@@ -64,6 +65,8 @@ pub struct EvmValidatorArgs {
     pub target: Target,
     #[command(flatten)]
     pub signer: SignerOpts,
+    #[command(flatten)]
+    pub multisig: ViaMultisigArgs,
 }
 
 #[derive(Args)]
@@ -136,6 +139,30 @@ impl EvmValidatorArgs {
                 record: self.target.record_path(&network),
                 snapshot: self.target.snapshot_path(&network),
             };
+            if self.multisig.via_multisig {
+                let deployments_dir = &self.target.deployments_dir;
+                let safe = crate::via_multisig::safe_address(
+                    &network,
+                    deployments_dir,
+                    self.multisig.safe,
+                )?;
+                let (prepared, call) =
+                    upgrade::propose(&provider, from, safe, &plan, &paths).await?;
+                let Some(call) = call else {
+                    return context.output.report(&prepared.dry_run);
+                };
+                let prepared = crate::via_multisig::Prepared::of(&prepared)?;
+                return crate::via_multisig::propose(
+                    context,
+                    &provider,
+                    &network,
+                    deployments_dir,
+                    &self.multisig,
+                    vec![call],
+                    Some(prepared),
+                )
+                .await;
+            }
             let report = upgrade::execute(&provider, from, &plan, &paths).await?;
             return context.output.report(&report);
         }
@@ -342,6 +369,29 @@ impl Report for DryRunReport {
             self.predicted_implementation
         )?;
         writeln!(out, "   calldata {}", self.upgrade_calldata)
+    }
+}
+
+impl Report for upgrade::ProposeReport {
+    fn render(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        match self.deploy_tx {
+            Some(tx) => writeln!(
+                out,
+                "deployed {} at {} (tx {tx})",
+                self.dry_run.target_artifact, self.implementation
+            )?,
+            None => writeln!(
+                out,
+                "reused {} at {} from the record",
+                self.dry_run.target_artifact, self.implementation
+            )?,
+        }
+        writeln!(
+            out,
+            "pre-upgrade state of {} saved to {} (for `upgrade verify` after the Safe executes)",
+            self.dry_run.proxy,
+            self.snapshot_path.display()
+        )
     }
 }
 

@@ -241,6 +241,7 @@ impl RunArgs {
         plan.poll = Duration::from_secs_f64(self.poll);
         plan.mine_while_waiting = self.mine_blocks;
         let signals = crate::shutdown::StopSignals::install()?;
+        let _registration = context.register_run("validator run", Some(&network.name));
         let log = EventLog {
             output: context.output.clone(),
         };

@@ -204,13 +204,7 @@ impl NewKeystore {
     ) -> Result<(), CliError> {
         let (path, account) = match (&self.keystore, &self.account) {
             (Some(path), _) => (path.clone(), None),
-            (None, Some(name)) => {
-                check_account_name(name)?;
-                (
-                    foundry_keystores_dir(&home(context)?).join(name),
-                    Some(name.clone()),
-                )
-            }
+            (None, Some(name)) => (account_keystore_path(context, name)?, Some(name.clone())),
             // clap's required group makes this unreachable; still a usage error, not a panic.
             (None, None) => {
                 return Err(CliError::usage(anyhow::anyhow!(
@@ -218,31 +212,57 @@ impl NewKeystore {
                 )));
             }
         };
-        if path.exists() {
-            return Err(ClientError::from(KeystoreError::Exists { path }).into());
-        }
-        let password = new_password(self.password_file.as_deref(), &path)?;
-        // What an attacker tries first: the account's and the file's names.
-        let file_name = path
-            .file_stem()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let words = [
-            file_name.as_str(),
-            account.as_deref().unwrap_or(""),
-            "taonado",
-        ];
-        taonado_security::password::check_new_password(password.expose(), &words)
-            .map_err(CliError::usage)?;
-        let address = write_keystore(&path, signer, &password).map_err(ClientError::from)?;
-        tracing::info!(%address, path = %path.display(), "keystore written");
-        context.output.report(&WalletReport {
-            address,
-            keystore: path,
+        let report = write_new_keystore(
+            path,
             account,
+            self.password_file.as_deref(),
+            signer,
             created,
-        })
+        )?;
+        context.output.report(&report)
     }
+}
+
+/// The keystore path of `--account NAME` (`~/.foundry/keystores/NAME`), the name checked.
+pub(crate) fn account_keystore_path(context: &Context, name: &str) -> Result<PathBuf, CliError> {
+    check_account_name(name)?;
+    Ok(foundry_keystores_dir(&home(context)?).join(name))
+}
+
+/// Encrypts `signer` into a new keystore at `path` (never replacing a file) with a new
+/// password from `password_file`, `TAONADO_KEYSTORE_PASSWORD` or a prompt, checked with
+/// zxcvbn: what `wallet new` and `keys rotate --new` write.
+pub(crate) fn write_new_keystore(
+    path: PathBuf,
+    account: Option<String>,
+    password_file: Option<&Path>,
+    signer: &PrivateKeySigner,
+    created: bool,
+) -> Result<WalletReport, CliError> {
+    if path.exists() {
+        return Err(ClientError::from(KeystoreError::Exists { path }).into());
+    }
+    let password = new_password(password_file, &path)?;
+    // What an attacker tries first: the account's and the file's names.
+    let file_name = path
+        .file_stem()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let words = [
+        file_name.as_str(),
+        account.as_deref().unwrap_or(""),
+        "taonado",
+    ];
+    taonado_security::password::check_new_password(password.expose(), &words)
+        .map_err(CliError::usage)?;
+    let address = write_keystore(&path, signer, &password).map_err(ClientError::from)?;
+    tracing::info!(%address, path = %path.display(), "keystore written");
+    Ok(WalletReport {
+        address,
+        keystore: path,
+        account,
+        created,
+    })
 }
 
 fn home(context: &Context) -> Result<PathBuf, CliError> {

@@ -120,6 +120,28 @@ fn drills_of_a_database_loss_from_a_continuous_replica_and_of_a_node_outage() {
     assert_eq!(data["missing_events"], 0, "{data}");
     assert_eq!(data["extra_events"], 0, "{data}");
 
+    // The same loss recovered from shipped WAL frames.
+    let data = ok(
+        &sandbox,
+        &[
+            "drill",
+            "--scenario",
+            "database-loss",
+            "--continuous",
+            "--wal",
+        ],
+    );
+    assert_eq!(data["passed"], true, "{data}");
+    assert_eq!(data["wal"], true, "{data}");
+    assert!(
+        data["recovered_from"]
+            .as_str()
+            .is_some_and(|p| p.ends_with("wal-local")),
+        "{data}"
+    );
+    assert_eq!(data["missing_events"], 0, "{data}");
+    assert_eq!(data["extra_events"], 0, "{data}");
+
     let data = ok(&sandbox, &["drill", "--scenario", "rpc-outage"]);
     assert_eq!(data["passed"], true, "{data}");
     assert_eq!(data["rpo_blocks"], 0, "{data}");
@@ -160,6 +182,25 @@ fn backups_taken_while_the_monitor_writes_are_consistent() {
             .spawn()
             .expect("spawn the monitor"),
     );
+    // The monitor creates its database as it starts; a backup taken before that has no
+    // database to copy. Wait (bounded) until it has recorded the chain it follows.
+    let db = sandbox.path().join("data/local.db");
+    let started = std::time::Instant::now();
+    while !db.exists()
+        || rusqlite::Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .and_then(|c| {
+                c.query_row("SELECT chain_id FROM indexer_state", [], |r| {
+                    r.get::<_, i64>(0)
+                })
+            })
+            .is_err()
+    {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "the monitor did not create its database"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
     // Each round adds a block with a WTAO event and backs up at once, while the monitor
     // indexes it.
     for _ in 0..4 {
@@ -168,7 +209,6 @@ fn backups_taken_while_the_monitor_writes_are_consistent() {
     }
     // And one once the monitor has caught up with the head (read from its database).
     let head = ok(&sandbox, &["wtao", "wrap", "0.1", "--rpc-url", &url])["block"].as_u64();
-    let db = sandbox.path().join("data/local.db");
     loop {
         let checkpoint = Store::open(&db)
             .ok()
@@ -746,4 +786,167 @@ fn backup_continuous_keeps_a_replica_and_copies_once_more_when_stopped() {
     assert_eq!(n, 1, "the last write reached the replica at the stop");
     let (code, line) = fails(&sandbox, &["backup", "continuous", "--interval", "0s"]);
     assert_eq!(code, 2, "{line}");
+}
+
+#[test]
+fn backup_continuous_wal_ships_frames_and_restore_rebuilds_the_database_from_them() {
+    let sandbox = Sandbox::new();
+    let (_, db) = db_only_set(&sandbox);
+    let child = sandbox
+        .taonado()
+        .args([
+            "-q",
+            "--json",
+            "backup",
+            "continuous",
+            "--wal",
+            "--interval",
+            "1h",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn backup continuous --wal");
+    // The first round runs at once (a generation: the database file and its WAL).
+    let replica = sandbox.path().join("backups/wal-local");
+    while !replica.join("gen-000001").exists() {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute_batch(
+            "INSERT INTO alerts (dedup_key, rule, severity, state, summary, details, fired_at, updated_at)
+             VALUES ('shipped-at-stop', 'r', 'warning', 'firing', 's', '{}', 1, 1)",
+        )
+        .unwrap();
+    crate::support::terminate(&child);
+    let out = child.wait_with_output().expect("wait");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let report = envelope(&stdout)["data"].clone();
+    assert_eq!(report["rounds"], 2, "{report}");
+
+    // The live database exists: refused without --force, nothing changed.
+    let (code, line) = fails(
+        &sandbox,
+        &["backup", "restore", "--path", "backups/wal-local"],
+    );
+    assert_eq!(code, 2, "{line}");
+    assert!(line.contains("already exists"), "{line}");
+    let restored = ok(
+        &sandbox,
+        &[
+            "backup",
+            "restore",
+            "--path",
+            "backups/wal-local",
+            "--db",
+            "restored.db",
+        ],
+    );
+    assert_eq!(restored["files"][0]["component"], "database", "{restored}");
+    let n: i64 = rusqlite::Connection::open(sandbox.path().join("restored.db"))
+        .unwrap()
+        .query_row(
+            "SELECT count(*) FROM alerts WHERE dedup_key = 'shipped-at-stop'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(n, 1, "the write made before the stop was shipped");
+}
+
+/// `backup create --include-keys`: the keystores and notes go in age-encrypted (no plain key
+/// in the set); `backup verify` decrypts and checks them; `backup restore --component keys`
+/// writes them into an empty home. Without the flag, no key is taken.
+#[test]
+fn include_keys_puts_encrypted_keys_in_the_set_and_restore_brings_them_back() {
+    const PASSPHRASE: &str = "gravel-Moth-orchid-41-tundra-sleeve";
+    let sandbox = Sandbox::new();
+    let keystores = sandbox.path().join(".foundry/keystores");
+    std::fs::create_dir_all(&keystores).expect("keystores");
+    let mut fixture: Value = serde_json::from_str(include_str!(
+        "../../../taonado-client/tests/fixtures/dev1.json"
+    ))
+    .expect("fixture");
+    // The address Foundry records (the fixture is Anvil's second dev key's keystore).
+    fixture["address"] = "70997970c51812dc3a010c7d01b50e0d17dc79c8".into();
+    let keystore = fixture.to_string();
+    std::fs::write(keystores.join("dev1"), &keystore).expect("keystore");
+    let db = sandbox.path().join("data/local.db");
+    Store::open_creating(&db)
+        .expect("a database")
+        .init_chain(42)
+        .expect("chain id");
+
+    let plain = ok(&sandbox, &["backup", "create", "--no-contract-state"]);
+    let plain_set = sandbox.path().join(plain["path"].as_str().expect("path"));
+    assert!(
+        !plain_set.join("keys").exists(),
+        "keys only with --include-keys"
+    );
+
+    let with_keys = |args: &[&str]| {
+        run(sandbox
+            .taonado()
+            .env("TAONADO_BACKUP_PASSPHRASE", PASSPHRASE)
+            .args(["--json", "-q"])
+            .args(args))
+    };
+    let (code, stdout, stderr) =
+        with_keys(&["backup", "create", "--no-contract-state", "--include-keys"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let set = sandbox
+        .path()
+        .join(envelope(&stdout)["data"]["path"].as_str().expect("path"));
+    let keys = std::fs::read(set.join("keys/keys.age")).expect("keys.age");
+    assert!(keys.starts_with(b"age-encryption.org/v1"));
+    assert!(!String::from_utf8_lossy(&keys).contains("ciphertext"));
+    let set_arg = set.to_str().expect("utf-8 path");
+
+    let (code, stdout, stderr) = with_keys(&["backup", "verify", "--path", set_arg]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let verified = envelope(&stdout)["data"].clone();
+    assert_eq!(verified["keys"]["keystores"], 1, "{verified}");
+    assert_eq!(
+        verified["keys"]["entries"][0]["address_ok"], true,
+        "{verified}"
+    );
+
+    // Restored into an empty home.
+    std::fs::remove_dir_all(sandbox.path().join(".foundry")).expect("remove keys");
+    let (code, stdout, stderr) = with_keys(&[
+        "backup",
+        "restore",
+        "--path",
+        set_arg,
+        "--component",
+        "keys",
+    ]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(keystores.join("dev1")).expect("restored keystore"),
+        keystore
+    );
+    // A key file with other contents in the way: exit 1, and neither it nor the database
+    // is touched, even with --force.
+    std::fs::write(keystores.join("dev1"), "changed").expect("keystore");
+    let db_before = std::fs::read(&db).expect("database");
+    let (code, stdout, stderr) = with_keys(&["backup", "restore", "--path", set_arg, "--force"]);
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(keystores.join("dev1")).expect("keystore"),
+        "changed"
+    );
+    assert_eq!(std::fs::read(&db).expect("database"), db_before);
+    assert!(
+        std::fs::read_dir(sandbox.path().join("data"))
+            .expect("data")
+            .all(|e| !e
+                .expect("entry")
+                .file_name()
+                .to_string_lossy()
+                .contains("pre-restore")),
+        "no copy made: nothing was replaced"
+    );
 }

@@ -300,3 +300,150 @@ fn secret_flags_are_warned_about_once() {
         "the key itself is never printed: {stderr}"
     );
 }
+
+/// `keys backup` → `keys backup verify` → `keys restore` into a fresh home: every keystore
+/// and note back, 0600 files in 0700 folders; a wrong passphrase is one line, exit 2, and
+/// writes nothing; an existing file is never replaced.
+#[test]
+fn keys_backup_verify_and_restore_round_trip_into_a_fresh_home() {
+    use std::os::unix::fs::PermissionsExt;
+    const PASSPHRASE: &str = "gravel-Moth-orchid-41-tundra-sleeve";
+    let sandbox = Sandbox::new();
+    let password = sandbox.path().join("password");
+    write(&password, "plum-orbit-Vexed-97-lantern\n");
+    let key_file = sandbox.path().join("key");
+    write(&key_file, &format!("{DEV1_KEY}\n"));
+    let (code, _, stderr) = run(sandbox.taonado().args([
+        "wallet",
+        "import",
+        "--account",
+        "dev1",
+        "--password-file",
+        password.to_str().expect("utf-8 path"),
+        "--private-key-file",
+        key_file.to_str().expect("utf-8 path"),
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    let notes = sandbox.path().join(".taonado/notes");
+    std::fs::create_dir_all(&notes).expect("notes folder");
+    write(
+        &notes.join("local.txt"),
+        "# a note backup\ntornado-wtao-1-31337-0xabc\n",
+    );
+
+    let backup = sandbox.path().join("keys.age");
+    let backup_arg = backup.to_str().expect("utf-8 path");
+    let (code, stdout, stderr) = run(sandbox
+        .taonado()
+        .env("TAONADO_BACKUP_PASSPHRASE", PASSPHRASE)
+        .args(["--json", "keys", "backup", "--to", backup_arg]));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let manifest = envelope(&stdout)["data"]["manifest"].clone();
+    let paths: Vec<&str> = manifest
+        .as_array()
+        .expect("manifest")
+        .iter()
+        .map(|e| e["path"].as_str().expect("path"))
+        .collect();
+    assert_eq!(
+        paths,
+        [".foundry/keystores/dev1", ".taonado/notes/local.txt"]
+    );
+    assert_eq!(
+        manifest[0]["address"].as_str().map(str::to_lowercase),
+        Some(DEV1.to_lowercase())
+    );
+    let mode = std::fs::metadata(&backup)
+        .expect("backup")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let bytes = std::fs::read(&backup).expect("backup");
+    assert!(bytes.starts_with(b"age-encryption.org/v1"));
+    assert!(!String::from_utf8_lossy(&bytes).contains("tornado-wtao"));
+    // Never replaced.
+    let (code, _, stderr) = run(sandbox
+        .taonado()
+        .env("TAONADO_BACKUP_PASSPHRASE", PASSPHRASE)
+        .args(["keys", "backup", "--to", backup_arg]));
+    assert_eq!(code, 2, "{stderr}");
+    assert_eq!(std::fs::read(&backup).expect("backup"), bytes);
+
+    let (code, stdout, stderr) = run(sandbox
+        .taonado()
+        .env("TAONADO_BACKUP_PASSPHRASE", PASSPHRASE)
+        .args(["--json", "keys", "backup", "verify", backup_arg]));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let report = envelope(&stdout)["data"].clone();
+    assert_eq!(
+        (report["keystores"].as_u64(), report["notes"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(report["entries"][0]["address_ok"], true, "{report}");
+
+    // A fresh home: the wrong passphrase writes nothing.
+    let fresh = Sandbox::new();
+    let (code, _, stderr) = run(fresh
+        .taonado()
+        .env("TAONADO_BACKUP_PASSPHRASE", "not-the-passphrase-at-all-42")
+        .args(["keys", "restore", "--from", backup_arg]));
+    assert_eq!(code, 2, "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("wrong passphrase"), "{stderr}");
+    assert!(!fresh.path().join(".foundry").exists());
+    assert!(!fresh.path().join(".taonado/notes").exists());
+
+    let (code, stdout, stderr) = run(fresh
+        .taonado()
+        .env("TAONADO_BACKUP_PASSPHRASE", PASSPHRASE)
+        .args(["--json", "keys", "restore", "--from", backup_arg]));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert_eq!(
+        envelope(&stdout)["data"]["restored"]
+            .as_array()
+            .map(Vec::len),
+        Some(2)
+    );
+    for rel in [".foundry/keystores/dev1", ".taonado/notes/local.txt"] {
+        let restored = fresh.path().join(rel);
+        assert_eq!(
+            std::fs::read(&restored).expect("restored"),
+            std::fs::read(sandbox.path().join(rel)).expect("original"),
+            "{rel}"
+        );
+        let mode = std::fs::metadata(&restored)
+            .expect("file")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{rel}");
+    }
+    for dir in [".foundry", ".foundry/keystores", ".taonado/notes"] {
+        let mode = std::fs::metadata(fresh.path().join(dir))
+            .expect("dir")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o700, "{dir}");
+    }
+    // The restored keystore decrypts with its own password.
+    let (code, stdout, stderr) = run(fresh.taonado().args([
+        "--json",
+        "wallet",
+        "address",
+        "--account",
+        "dev1",
+        "--password-file",
+        password.to_str().expect("utf-8 path"),
+    ]));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    // A file changed since: nothing replaced, exit 1.
+    write(&fresh.path().join(".taonado/notes/local.txt"), "changed\n");
+    let (code, _, stderr) = run(fresh
+        .taonado()
+        .env("TAONADO_BACKUP_PASSPHRASE", PASSPHRASE)
+        .args(["keys", "restore", "--from", backup_arg]));
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(fresh.path().join(".taonado/notes/local.txt")).expect("note"),
+        "changed\n"
+    );
+}

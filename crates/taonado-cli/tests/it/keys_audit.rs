@@ -320,4 +320,105 @@ fn keys_rotate_moves_ownership_sweeps_and_resumes_without_a_second_transfer() {
         DEV0_KEY,
     ]));
     assert_eq!(code, 2, "{stderr}");
+
+    // `--new`: a new keystore (zxcvbn-checked password) becomes the owner.
+    let dev1_key = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
+    let pw = sandbox.path().join("owner2-password");
+    std::fs::write(&pw, "weak\n").expect("password file");
+    let rotate_new = || {
+        run(sandbox
+            .taonado()
+            .args([
+                "--json",
+                "--rpc-url",
+                &devnet.url,
+                "keys",
+                "rotate",
+                "--role",
+                "owner",
+                "--new",
+                "--new-account",
+                "owner2",
+                "--no-sweep",
+                "--private-key",
+                dev1_key,
+                "--new-password-file",
+            ])
+            .arg(&pw))
+    };
+    let (code, _, stderr) = rotate_new();
+    assert_eq!(code, 2, "a weak password is refused: {stderr}");
+    assert!(!sandbox.path().join(".foundry/keystores/owner2").exists());
+    std::fs::write(&pw, "quartz-Fable-61-marmot-lagoon\n").expect("password file");
+    let (code, stdout, stderr) = rotate_new();
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let data = envelope(&stdout)["data"].clone();
+    let new_owner = data["new_keystore"]["address"]
+        .as_str()
+        .expect("new keystore address")
+        .to_lowercase();
+    assert_eq!(
+        data["to"].as_str().map(str::to_lowercase),
+        Some(new_owner.clone())
+    );
+    for step in data["steps"].as_array().expect("steps") {
+        assert_eq!(step["outcome"], "transferred", "{step}");
+        assert_eq!(
+            step["owner_after"].as_str().map(str::to_lowercase),
+            Some(new_owner.clone())
+        );
+    }
+    let keystore: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(sandbox.path().join(".foundry/keystores/owner2"))
+            .expect("keystore"),
+    )
+    .expect("keystore JSON");
+    assert_eq!(
+        format!("0x{}", keystore["address"].as_str().expect("address")),
+        new_owner
+    );
+    // The rotation record gives the new key its age: rotated in today.
+    let (code, stdout, stderr) =
+        run(sandbox
+            .taonado()
+            .args(["--json", "--rpc-url", &devnet.url, "keys", "list"]));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let keys = envelope(&stdout)["data"].clone();
+    let owner2 = keys
+        .as_array()
+        .expect("keys")
+        .iter()
+        .find(|k| k["name"] == "owner2")
+        .unwrap_or_else(|| panic!("owner2 in {keys}"));
+    assert_eq!(owner2["age_days"], 0, "{owner2}");
+
+    // What is tied to a hotkey, on the same chain: recorded, with the steps.
+    let (code, stdout, stderr) = run(sandbox.taonado().args([
+        "--json",
+        "--rpc-url",
+        &devnet.url,
+        "recovery",
+        "assist",
+        "--hotkey",
+        "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY",
+    ]));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let assist = envelope(&stdout)["data"].clone();
+    assert_eq!(
+        assist["status"]["hotkey"], "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY",
+        "{assist}"
+    );
+    assert!(
+        assist["steps"].as_array().is_some_and(|s| s.len() >= 3),
+        "{assist}"
+    );
+    let (code, _, stderr) = run(sandbox.taonado().args([
+        "--rpc-url",
+        &devnet.url,
+        "recovery",
+        "assist",
+        "--hotkey",
+        "5NotAnAddress",
+    ]));
+    assert_eq!(code, 2, "{stderr}");
 }

@@ -48,7 +48,18 @@ fn transfers_are_all_included_and_calls_all_answered() {
     assert_eq!(data["scenario"], "transfer");
     assert_eq!(data["sent"], 50, "{data}");
     assert_eq!(data["included"], 50, "{data}");
+    assert_eq!(data["reverted"], 0, "{data}");
     assert_eq!(data["failed"], 0, "{data}");
+    assert_eq!(
+        data["per_block"].as_array().map(Vec::len),
+        Some(50),
+        "{data}"
+    );
+    assert_eq!(
+        data["latency_over_time"].as_array().map(Vec::len),
+        Some(50),
+        "{data}"
+    );
     assert_eq!(data["in_flight"], 0, "{data}");
     assert_eq!(data["errors"], serde_json::json!({}), "{data}");
     assert_percentiles(&data["submission"], 50);
@@ -60,7 +71,9 @@ fn transfers_are_all_included_and_calls_all_answered() {
         "{data}"
     );
     let markdown = std::fs::read_to_string(&report).expect("the report file");
-    assert!(markdown.contains("| included | 50 |"), "{markdown}");
+    assert!(markdown.contains("**included:** 50"), "{markdown}");
+    let html = std::fs::read_to_string(report.with_extension("html")).expect("the HTML report");
+    assert!(html.contains("<svg"), "plots in the HTML report");
 
     // A second run reuses the same children (derived from the funder): their nonces start
     // where the node says, and they are topped up only where short.
@@ -113,14 +126,18 @@ fn bad_input_is_one_line_and_exit_2() {
     let sandbox = Sandbox::new();
     // Checked before connecting: no chain needed.
     let url = "http://127.0.0.1:9";
-    for args in [
-        &["--concurrent", "0"][..],
-        &["--transactions", "3", "--concurrent", "5"],
+    for (args, flag) in [
+        (&["--concurrent", "0"][..], "--concurrent"),
+        (
+            &["--transactions", "3", "--concurrent", "5"],
+            "--concurrent",
+        ),
+        (&["--window", "0"], "--window"),
     ] {
         let (code, out, stderr) = loadtest(&sandbox, url, args);
         assert_eq!(code, 2, "{args:?}: {out}\n{stderr}");
         let message = out["errors"][0]["message"].as_str().expect("message");
-        assert!(message.contains("--concurrent"), "{message}");
+        assert!(message.contains(flag), "{message}");
         assert!(!message.contains('\n'), "{message}");
     }
     let (code, out, stderr) = loadtest(&sandbox, url, &["--scenario", "nonsense"]);
@@ -163,17 +180,75 @@ fn an_unfunded_key_exits_2_and_dry_run_sends_nothing() {
     let block: Value = serde_json::from_str(&crate::support::cast(&devnet.url, &["block-number"]))
         .expect("block number");
     assert_eq!(block, 0, "a dry run sent something");
+
+    // bottleneck on the same chain: every stage timed, ranked by share, report written.
+    let report = sandbox.path().join("bottleneck.md");
+    let (code, stdout, stderr) = run(sandbox.taonado().args([
+        "-q",
+        "--json",
+        "bottleneck",
+        "--rpc-url",
+        &devnet.url,
+        "--rounds",
+        "2",
+        "--tree-leaves",
+        "50",
+        "--report",
+        report.to_str().expect("utf-8 path"),
+    ]));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let data = &envelope(&stdout)["data"];
+    let stages = data["stages"].as_array().expect("stages");
+    let names: Vec<&str> = stages.iter().filter_map(|s| s["name"].as_str()).collect();
+    for stage in [
+        "rpc eth_call",
+        "gas estimation",
+        "fee look-up",
+        "nonce look-up",
+        "event sync",
+        "merkle tree update",
+        "merkle tree rebuild",
+        "proof generation",
+        "transaction inclusion",
+        "indexer database write",
+    ] {
+        assert!(
+            names.iter().any(|n| n.starts_with(stage)),
+            "{stage}: {names:?}"
+        );
+    }
+    let shares: Vec<f64> = stages.iter().filter_map(|s| s["share"].as_f64()).collect();
+    assert!(
+        (shares.iter().sum::<f64>() - 1.0).abs() < 1e-6,
+        "{shares:?}"
+    );
+    assert!(
+        shares.windows(2).all(|w| w[0] >= w[1]),
+        "not ranked: {shares:?}"
+    );
+    assert!(
+        stages
+            .iter()
+            .all(|s| s["advice"].as_str().is_some_and(|a| !a.is_empty()))
+    );
+    let markdown = std::fs::read_to_string(&report).expect("the report file");
+    assert!(markdown.contains("| 1 |"), "{markdown}");
+    let html = std::fs::read_to_string(report.with_extension("html")).expect("the HTML report");
+    assert!(html.contains("<table"), "{html}");
 }
 
-/// SIGTERM in the middle of a run: it stops with a partial report (exit 1), and the next
-/// run on the same children starts from the node's nonces and succeeds with no gap.
-#[test]
-fn a_run_killed_midway_leaves_no_stuck_nonce() {
-    let sandbox = Sandbox::new();
-    let devnet = Devnet::start(&sandbox, &[]);
+/// Starts a long transfer run and returns it once `blocks` more blocks are mined (progress,
+/// not a clock, decides when it is stopped).
+fn start_long_run(sandbox: &Sandbox, url: &str, blocks: u64) -> std::process::Child {
+    let head = || {
+        crate::support::cast(url, &["block-number"])
+            .parse::<u64>()
+            .expect("block number")
+    };
+    let from = head();
     let child = sandbox
         .taonado()
-        .args(["-q", "--json", "loadtest", "--rpc-url", &devnet.url])
+        .args(["-q", "--json", "loadtest", "--rpc-url", url])
         .args([
             "--transactions",
             "2000",
@@ -186,19 +261,27 @@ fn a_run_killed_midway_leaves_no_stuck_nonce() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("spawn loadtest");
-    // Killed once some transfers are in blocks (5 funding blocks, then one per transfer
-    // on an automining chain): progress, not a clock, decides when.
-    let mut mined = 0;
+    let mut mined = from;
     for _ in 0..600 {
-        mined = crate::support::cast(&devnet.url, &["block-number"])
-            .parse::<u64>()
-            .expect("block number");
-        if mined >= 20 {
+        mined = head();
+        if mined >= from + blocks {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
-    assert!(mined >= 20, "the load test made no progress");
+    assert!(mined >= from + blocks, "the load test made no progress");
+    child
+}
+
+/// SIGTERM in the middle of a run: it stops with a partial report (exit 1). SIGKILL in
+/// the middle of another: no report at all. Each time the next run on the same children
+/// starts from the node's nonces (pool leftovers replaced) and succeeds with no gap.
+#[test]
+fn a_run_killed_midway_leaves_no_stuck_nonce() {
+    let sandbox = Sandbox::new();
+    let devnet = Devnet::start(&sandbox, &[]);
+    // 5 funding blocks, then one per transfer on an automining chain.
+    let child = start_long_run(&sandbox, &devnet.url, 20);
     crate::support::terminate(&child);
     let output = child.wait_with_output().expect("wait for loadtest");
     assert_eq!(
@@ -210,15 +293,26 @@ fn a_run_killed_midway_leaves_no_stuck_nonce() {
     assert_eq!(out["data"]["interrupted"], true, "{out}");
     assert!(out["data"]["sent"].as_u64() < Some(2000), "{out}");
 
-    let (code, out, stderr) = loadtest(
-        &sandbox,
-        &devnet.url,
-        &["--transactions", "25", "--concurrent", "5"],
-    );
-    assert_eq!(code, 0, "{out}\n{stderr}");
-    assert_eq!(out["data"]["included"], 25, "{out}");
-    assert_eq!(out["data"]["failed"], 0, "{out}");
-    assert_eq!(out["data"]["wallets"]["nonce_gaps"], 0, "{out}");
+    let rerun = |n: &str| {
+        let (code, out, stderr) = loadtest(
+            &sandbox,
+            &devnet.url,
+            &["--transactions", n, "--concurrent", "5"],
+        );
+        assert_eq!(code, 0, "{out}\n{stderr}");
+        assert_eq!(out["data"]["included"], n.parse::<u64>().unwrap(), "{out}");
+        assert_eq!(out["data"]["reverted"], 0, "{out}");
+        assert_eq!(out["data"]["failed"], 0, "{out}");
+        assert_eq!(out["data"]["wallets"]["nonce_gaps"], 0, "{out}");
+    };
+    rerun("25");
+
+    // kill -9: no handler runs, whatever was in flight stays where it was.
+    let mut child = start_long_run(&sandbox, &devnet.url, 10);
+    child.kill().expect("SIGKILL");
+    let status = child.wait().expect("wait for loadtest");
+    assert_eq!(status.code(), None, "killed by a signal");
+    rerun("20");
 }
 
 /// `mixed`: transfers and `WTAO.deposit()`s alternate; every one included, half of them

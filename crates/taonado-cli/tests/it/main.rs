@@ -4,13 +4,16 @@
 
 mod backup;
 mod cli;
+mod compliance;
 mod deploy;
 mod devnet;
 mod devnet_kill;
+mod emergency;
 mod envelope;
 mod ethers_ws;
 mod exit_codes;
 mod health;
+mod incident;
 mod index;
 mod keys;
 mod keys_audit;
@@ -20,8 +23,11 @@ mod mining;
 mod mixer;
 mod mixer_keys;
 mod monitor;
+mod multisig;
 mod outside_checkout;
+mod recovery;
 mod relayer;
+mod report;
 mod support;
 mod tornado;
 mod up;

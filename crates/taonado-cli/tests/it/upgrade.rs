@@ -172,6 +172,76 @@ fn deploy_upgrade_verify_migrate_verify() {
     let (code, still, stderr) = taonado(&sandbox, url, &["migrate", "verify"]);
     assert_eq!(code, 0, "{still}\n{stderr}");
     assert_eq!(still["data"]["validator_points_at_v4"], true);
+
+    admin_settings(&sandbox, url, &proxy);
+}
+
+/// `taonado admin`: a dry run sends nothing, a setting is read back, a key that does not own
+/// the contract is refused before sending, and a missing contract is a usage error.
+fn admin_settings(sandbox: &Sandbox, url: &str, proxy: &str) {
+    let bounty = || cast(url, &["call", proxy, "setWeightsBounty()(uint256)"]);
+    let before = bounty();
+    let (code, dry, stderr) = taonado(sandbox, url, &["admin", "set-bounty", "0", "--dry-run"]);
+    assert_eq!(code, 0, "{dry}\n{stderr}");
+    assert_eq!(dry["data"]["tx"], Value::Null);
+    assert_eq!(dry["data"]["call"], "EvmValidator.setSetWeightsBounty(0)");
+    assert_eq!(bounty(), before, "a dry run changed the bounty");
+
+    let (code, set, stderr) = taonado(sandbox, url, &["admin", "set-bounty", "0"]);
+    assert_eq!(code, 0, "{set}\n{stderr}");
+    assert_eq!(set["data"]["after"]["raw"], "0");
+    assert!(set["data"]["tx"].is_string(), "{set}");
+    assert_eq!(bounty().split_whitespace().next(), Some("0"));
+
+    // The upgraded EvmValidator refuses an interval below its minimum: named, nothing sent.
+    let (code, out, _) = taonado(sandbox, url, &["admin", "set-interval", "1"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.ends_with("would revert: Interval below minimum; nothing was sent")),
+        "{out}"
+    );
+    let (code, interval, stderr) = taonado(sandbox, url, &["admin", "set-interval", "500"]);
+    assert_eq!(code, 0, "{interval}\n{stderr}");
+    assert_eq!(
+        cast(url, &["call", proxy, "setWeightsBlockInterval()(uint256)"]).trim(),
+        "500"
+    );
+
+    // Anvil's second dev key owns nothing here.
+    let (code, refused, stderr) = taonado(
+        sandbox,
+        url,
+        &[
+            "admin",
+            "set-bounty",
+            "1",
+            "--private-key",
+            "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
+        ],
+    );
+    assert_eq!(code, 1, "{refused}\n{stderr}");
+    assert!(
+        refused["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("not by the signing key")),
+        "{refused}"
+    );
+    assert_eq!(bounty().split_whitespace().next(), Some("0"));
+
+    let (code, out, _) = taonado(
+        sandbox,
+        url,
+        &["admin", "set-deposit-goal", "10", "--weights", "v2"],
+    );
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("no WeightsV2 address")),
+        "{out}"
+    );
 }
 
 #[test]

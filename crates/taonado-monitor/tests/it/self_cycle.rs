@@ -55,6 +55,7 @@ async fn a_deposit_withdrawn_to_its_depositor_fires_a_signed_self_withdrawal_ale
                 sender: depositor,
                 backup: dir.path().join("notes.txt"),
                 wrap: true,
+                gas_price: None,
             },
             &NoMixerProgress,
         )
@@ -68,6 +69,7 @@ async fn a_deposit_withdrawn_to_its_depositor_fires_a_signed_self_withdrawal_ale
                 relayer: Address::ZERO,
                 fee: U256::ZERO,
                 refund: U256::ZERO,
+                gas_price: None,
             },
             &WithdrawKeys {
                 keys_dir: None,

@@ -118,6 +118,21 @@ async fn an_rpc_outage_makes_the_service_not_ready_and_says_why() {
     tokio::time::timeout(Duration::from_secs(60), wait_for("readyz", 200))
         .await
         .expect("ready while the chain answers");
+    // a round that reached the chain is recorded for the uptime report
+    let checks = taonado_store::Store::open(&dir.path().join("outage.db")).unwrap();
+    let reached = async {
+        while checks
+            .check_minutes(0, i64::MAX as u64)
+            .unwrap()
+            .iter()
+            .all(|m| m.ok_rounds == 0)
+        {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(60), reached)
+        .await
+        .expect("a reached round recorded");
 
     let Stack { devnet, .. } = stack;
     devnet.shutdown().await.unwrap();
@@ -150,4 +165,27 @@ async fn an_rpc_outage_makes_the_service_not_ready_and_says_why() {
     assert!(!metrics.contains("taonado_contract_up{"), "{metrics}");
     stop.send(true).unwrap();
     let _ = tokio::time::timeout(Duration::from_secs(30), running).await;
+
+    // The rounds are recorded per minute, reached and failed: the operations report's
+    // uptime shows the network less than fully available.
+    let store = checks;
+    let minutes = store.check_minutes(0, i64::MAX as u64).unwrap();
+    assert!(minutes.iter().all(|m| m.network == "local"), "{minutes:?}");
+    assert!(
+        minutes.iter().map(|m| m.ok_rounds).sum::<u64>() > 0,
+        "{minutes:?}"
+    );
+    assert!(
+        minutes.iter().map(|m| m.failed_rounds).sum::<u64>() > 0,
+        "{minutes:?}"
+    );
+    let request = taonado_monitor::reports::ReportRequest {
+        kind: taonado_monitor::reports::ReportKind::Ops,
+        period: Default::default(),
+        source: "outage.db".into(),
+    };
+    let ops = taonado_monitor::reports::build(&store, &request, taonado_deployment::unix_now())
+        .unwrap()
+        .to_markdown();
+    assert!(ops.contains("| network | minutes checked | minutes reachable | availability |\n|---|---|---|---|\n| local |"), "{ops}");
 }

@@ -138,6 +138,7 @@ impl Stack {
                 chain_id: self.devnet.chain_id(),
                 contracts: self.contracts.clone(),
                 rules,
+                incidents: Default::default(),
                 history: 100,
             },
             dispatcher,

@@ -11,10 +11,12 @@ use taonado_contracts::verifier::ChainFamily;
 
 // Each domain's error lives here, below the domain modules, so that `error` imports none of
 // them: the domain modules re-export their own (`crate::miner::MinerError`, ...).
+pub mod admin;
 pub mod explorer;
 pub mod migrate;
 pub mod miner;
 pub mod mixer;
+pub mod multisig;
 pub mod upgrade;
 pub mod validator;
 pub mod weights;
@@ -50,6 +52,13 @@ pub enum OpsError {
         tx: B256,
         /// Recovered by re-running the transaction (`crate::tx::revert_reason`); `None` when
         /// the node could not tell it.
+        reason: Option<String>,
+    },
+
+    #[error("{action} would revert{}; nothing was sent", match .reason { Some(reason) => format!(": {reason}"), None => String::new() })]
+    WouldRevert {
+        action: String,
+        /// Decoded from the node's revert data, else its message.
         reason: Option<String>,
     },
 
@@ -212,6 +221,12 @@ pub enum OpsError {
 
     #[error(transparent)]
     Migrate(#[from] migrate::MigrateError),
+
+    #[error(transparent)]
+    Multisig(#[from] multisig::MultisigError),
+
+    #[error(transparent)]
+    Admin(#[from] admin::AdminError),
 }
 
 /// `taonado-zk` parses verifying key files; its refusal keeps this crate's message, which
@@ -242,6 +257,8 @@ impl OpsError {
             | Self::LiveWeights(weights::LiveWeightsError::NotDeployed) => true,
             Self::Mixer(error) => error.is_usage(),
             Self::Wtao(error) => error.is_usage(),
+            Self::Multisig(error) => error.is_usage(),
+            Self::Admin(error) => error.is_usage(),
             _ => false,
         }
     }

@@ -23,6 +23,8 @@ pub struct DepositRequest {
     pub backup: PathBuf,
     /// Wrap the missing TAO into WTAO first instead of failing.
     pub wrap: bool,
+    /// A legacy gas price (wei) for the deposit transaction; `None`: the node's fee estimate.
+    pub gas_price: Option<u128>,
 }
 
 /// The deposit made. `note` is the only copy besides the backup file: the caller shows it
@@ -101,7 +103,10 @@ impl Mixer {
         append_note_backup(&request.backup, &note, &pool, commitment)?;
 
         progress.stage(MixerStage::Sending { action: "deposit" });
-        let call = contract.deposit(commitment);
+        let mut call = contract.deposit(commitment);
+        if let Some(price) = request.gas_price {
+            call = call.gas_price(price);
+        }
         // The estimate tells a revert apart from a transport failure before anything is sent.
         call.estimate_gas()
             .await

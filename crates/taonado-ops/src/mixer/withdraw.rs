@@ -39,6 +39,9 @@ pub struct WithdrawRequest {
     pub fee: U256,
     /// Native value sent along for the recipient, in wei.
     pub refund: U256,
+    /// A legacy gas price (wei) for the withdrawal transaction; `None`: the node's fee
+    /// estimate.
+    pub gas_price: Option<u128>,
 }
 
 /// Where the proving keys are: the pool's verifier decides which one is used.
@@ -535,6 +538,10 @@ impl Mixer {
                 request.refund,
             )
             .value(request.refund);
+        let call = match request.gas_price {
+            Some(price) => call.gas_price(price),
+            None => call,
+        };
         tracing::debug!(setup = %p.setup, prove_ms = p.prove_ms, "proved and verified");
         let estimate = call
             .estimate_gas()

@@ -474,15 +474,16 @@ pub struct ExecutePaths {
     pub snapshot: PathBuf,
 }
 
-/// Deploys the implementation and upgrades the proxy, as `signer` (who must be the owner).
-pub async fn execute(
+/// The dry run with `deployer` deploying the implementation; refuses failed checks and a
+/// proxy whose owner is not `owner` (who sends, or whose Safe makes, `upgradeToAndCall`).
+async fn checked_dry_run(
     provider: &DynProvider,
-    signer: Address,
     plan: &UpgradePlan,
-    paths: &ExecutePaths,
-) -> Result<ExecuteReport> {
+    deployer: Address,
+    owner: Address,
+) -> Result<(UpgradePlan, DryRunReport)> {
     let plan = UpgradePlan {
-        sender: Some(signer),
+        sender: Some(deployer),
         ..plan.clone()
     };
     let dry = dry_run(provider, &plan).await?;
@@ -492,15 +493,25 @@ pub async fn execute(
         }
         .into());
     }
-    if signer != dry.owner {
+    if owner != dry.owner {
         return Err(UpgradeError::NotOwner {
             owner: dry.owner,
-            signer,
+            signer: owner,
         }
         .into());
     }
+    Ok((plan, dry))
+}
+
+/// Deploys the implementation and upgrades the proxy, as `signer` (who must be the owner).
+pub async fn execute(
+    provider: &DynProvider,
+    signer: Address,
+    plan: &UpgradePlan,
+    paths: &ExecutePaths,
+) -> Result<ExecuteReport> {
+    let (plan, dry) = checked_dry_run(provider, plan, signer, signer).await?;
     let mut record = DeploymentRecord::load(&paths.record)?;
-    let name = implementation_record_name(plan.target);
     if dry.already_current {
         return Ok(ExecuteReport {
             implementation: dry.current_implementation,
@@ -515,54 +526,8 @@ pub async fn execute(
     let mut before = snapshot(provider, plan.proxy, None).await?;
     before.save(&paths.snapshot)?;
 
-    let target = plan.target.artifact();
-    let recorded = record
-        .as_ref()
-        .and_then(|r| r.contracts.get(&name))
-        .map(|c| c.address);
-    let reusable = match recorded {
-        Some(address) => {
-            let code = code_at(provider, address, BlockId::latest()).await?;
-            (!matches!(target.compare_code(&code), CodeMatch::Mismatch)).then_some(address)
-        }
-        None => None,
-    };
-    let (implementation, deploy_tx) = match reusable {
-        Some(address) => (address, None),
-        None => {
-            let tx = TransactionRequest::default()
-                .from(signer)
-                .with_deploy_code(target.bytecode.clone());
-            let sending = format!("sending the {} deployment", target.name());
-            let pending = tx::send(provider, tx, &sending).await?;
-            let tx_hash = *pending.tx_hash();
-            let receipt = tx::confirm(pending, &format!("deploying {}", target.name())).await?;
-            let created = receipt
-                .contract_address
-                .ok_or(OpsError::NoContractCreated {
-                    step: name.clone(),
-                    tx: tx_hash,
-                })?;
-            if let Some(r) = record.as_mut() {
-                r.contracts.insert(
-                    name.clone(),
-                    ContractRecord {
-                        address: created,
-                        tx_hash: Some(tx_hash),
-                        block: receipt.block_number,
-                        gas_used: Some(receipt.gas_used),
-                        artifact: target.name().to_owned(),
-                        artifact_sha256: Some(target.sha256),
-                        constructor_args: Bytes::new(),
-                        deployed_at: unix_now(),
-                    },
-                );
-                r.touch();
-                r.save(&paths.record)?;
-            }
-            (created, Some(tx_hash))
-        }
-    };
+    let (implementation, deploy_tx) =
+        deploy_implementation(provider, signer, plan.target, &mut record, &paths.record).await?;
 
     let call = EvmValidator::upgradeToAndCallCall {
         newImplementation: implementation,
@@ -602,6 +567,137 @@ pub async fn execute(
         upgrade_tx: Some(upgrade_tx),
         record_path: paths.record.clone(),
     })
+}
+
+/// The target's implementation: the recorded one when its code is the artifact's, else a
+/// fresh deployment by `signer`, recorded. Returns it and the deployment's hash when sent.
+async fn deploy_implementation(
+    provider: &DynProvider,
+    signer: Address,
+    target_contract: Contract,
+    record: &mut Option<DeploymentRecord>,
+    record_path: &Path,
+) -> Result<(Address, Option<B256>)> {
+    let name = implementation_record_name(target_contract);
+    let target = target_contract.artifact();
+    let recorded = record
+        .as_ref()
+        .and_then(|r| r.contracts.get(&name))
+        .map(|c| c.address);
+    let reusable = match recorded {
+        Some(address) => {
+            let code = code_at(provider, address, BlockId::latest()).await?;
+            (!matches!(target.compare_code(&code), CodeMatch::Mismatch)).then_some(address)
+        }
+        None => None,
+    };
+    let deployed = match reusable {
+        Some(address) => (address, None),
+        None => {
+            let tx = TransactionRequest::default()
+                .from(signer)
+                .with_deploy_code(target.bytecode.clone());
+            let sending = format!("sending the {} deployment", target.name());
+            let pending = tx::send(provider, tx, &sending).await?;
+            let tx_hash = *pending.tx_hash();
+            let receipt = tx::confirm(pending, &format!("deploying {}", target.name())).await?;
+            let created = receipt
+                .contract_address
+                .ok_or(OpsError::NoContractCreated {
+                    step: name.clone(),
+                    tx: tx_hash,
+                })?;
+            if let Some(r) = record.as_mut() {
+                r.contracts.insert(
+                    name.clone(),
+                    ContractRecord {
+                        address: created,
+                        tx_hash: Some(tx_hash),
+                        block: receipt.block_number,
+                        gas_used: Some(receipt.gas_used),
+                        artifact: target.name().to_owned(),
+                        artifact_sha256: Some(target.sha256),
+                        constructor_args: Bytes::new(),
+                        deployed_at: unix_now(),
+                    },
+                );
+                r.touch();
+                r.save(record_path)?;
+            }
+            (created, Some(tx_hash))
+        }
+    };
+    Ok(deployed)
+}
+
+/// What [`propose`] prepared: the checks, the implementation (deployed now if needed) and
+/// the call the Safe must make.
+#[derive(Clone, Debug, Serialize)]
+pub struct ProposeReport {
+    pub dry_run: DryRunReport,
+    pub snapshot_path: PathBuf,
+    pub implementation: Address,
+    pub deploy_tx: Option<B256>,
+    pub record_path: PathBuf,
+}
+
+/// `upgrade evm-validator --execute --via-multisig`: the checks of [`execute`] with the Safe
+/// `safe` as the owner, the pre-upgrade snapshot, and the implementation deployed by
+/// `signer` (anyone may deploy it); instead of sending `upgradeToAndCall` it returns that
+/// call for a proposal. `None` as the call when the proxy already runs the target.
+pub async fn propose(
+    provider: &DynProvider,
+    signer: Address,
+    safe: Address,
+    plan: &UpgradePlan,
+    paths: &ExecutePaths,
+) -> Result<(ProposeReport, Option<crate::multisig::ProposedCall>)> {
+    let (plan, dry) = checked_dry_run(provider, plan, signer, safe).await?;
+    if dry.already_current {
+        return Ok((
+            ProposeReport {
+                implementation: dry.current_implementation,
+                snapshot_path: paths.snapshot.clone(),
+                record_path: paths.record.clone(),
+                dry_run: dry,
+                deploy_tx: None,
+            },
+            None,
+        ));
+    }
+    let mut record = DeploymentRecord::load(&paths.record)?;
+    snapshot(provider, plan.proxy, None)
+        .await?
+        .save(&paths.snapshot)?;
+    let (implementation, deploy_tx) =
+        deploy_implementation(provider, signer, plan.target, &mut record, &paths.record).await?;
+    let call = crate::multisig::ProposedCall {
+        to: plan.proxy,
+        value: U256::ZERO,
+        data: EvmValidator::upgradeToAndCallCall {
+            newImplementation: implementation,
+            data: Bytes::new(),
+        }
+        .abi_encode()
+        .into(),
+        operation: crate::multisig::Operation::Call,
+        description: format!(
+            "upgrade the EvmValidator proxy {} to {} at {implementation}",
+            plan.proxy,
+            plan.target.name()
+        ),
+        origin: "upgrade evm-validator --execute --via-multisig".to_owned(),
+    };
+    Ok((
+        ProposeReport {
+            dry_run: dry,
+            snapshot_path: paths.snapshot.clone(),
+            implementation,
+            deploy_tx,
+            record_path: paths.record.clone(),
+        },
+        Some(call),
+    ))
 }
 
 /// The state before the upgrade that [`verify`] compares with.

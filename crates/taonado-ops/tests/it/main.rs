@@ -7,6 +7,7 @@ mod devnet;
 mod mining;
 mod mixer;
 mod mixer_cache;
+mod multisig;
 mod preflight;
 mod probe;
 mod resume;

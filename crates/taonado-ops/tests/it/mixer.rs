@@ -185,6 +185,7 @@ async fn withdrawals_use_a_current_root_and_reject_replays_and_tampering() -> Re
         sender,
         backup: backup.clone(),
         wrap: true,
+        gas_price: None,
     };
 
     // Note A, then 31 later deposits: more than the 30 roots the pool remembers.
@@ -223,6 +224,7 @@ async fn withdrawals_use_a_current_root_and_reject_replays_and_tampering() -> Re
         relayer: Address::ZERO,
         fee: U256::ZERO,
         refund: U256::ZERO,
+        gas_price: None,
     };
     let keys = WithdrawKeys {
         keys_dir: Some(local_keys_dir()),

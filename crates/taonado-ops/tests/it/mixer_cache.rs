@@ -129,6 +129,7 @@ async fn stats_count_from_the_cache_fetch_only_new_blocks_and_catch_tampering() 
         sender,
         backup: dir.path().join("notes.txt"),
         wrap: true,
+        gas_price: None,
     };
     let mut notes = Vec::new();
     for amount in ["0.1", "0.1", "1", "0.1"] {
@@ -142,6 +143,7 @@ async fn stats_count_from_the_cache_fetch_only_new_blocks_and_catch_tampering() 
         relayer,
         fee,
         refund: U256::ZERO,
+        gas_price: None,
     };
     let withdrawn = mixer
         .withdraw(
