@@ -495,6 +495,11 @@ impl Statement<'_> {
         Ok(rows.iter().map(&mut f).collect::<Vec<_>>().into_iter())
     }
 
+    /// Whether the query returns a row.
+    pub fn exists(&mut self, params: impl Params) -> SqlResult<bool> {
+        Ok(!self.conn.query_all(&self.sql, params)?.is_empty())
+    }
+
     /// The rows, read one by one.
     pub fn query(&mut self, params: impl Params) -> SqlResult<Rows> {
         Ok(Rows {

@@ -12,10 +12,11 @@
 //! | `max(a, b)`, `min(a, b)` (scalar) | `GREATEST(a, b)`, `LEAST(a, b)` |
 //! | `json_extract(x, '$.key')` | `((x)::jsonb ->> 'key')` (text) |
 //! | `WITHOUT ROWID` | (dropped) |
+//! | `CREATE TRIGGER t BEFORE UPDATE\|DELETE\|INSERT ON x BEGIN SELECT RAISE(ABORT, 'why'); END` | a PL/pgSQL function raising `why` (SQLSTATE 23001, a constraint violation as SQLite's) and a row trigger calling it; for DELETE also a TRUNCATE trigger, so the table cannot be emptied around it |
 //!
 //! What has no faithful translation is refused with its name: `INSERT OR REPLACE`,
 //! `REPLACE INTO`, `PRAGMA`, unnumbered `?`, and SQLite-only functions (date and time
-//! functions, `group_concat`, `printf`, `typeof`…). Rewrite such SQL portably
+//! functions, `group_concat`, `printf`, `typeof`…) and any other trigger. Rewrite such SQL portably
 //! (`ON CONFLICT (…) DO UPDATE`, integer unix times computed in Rust). Comparisons used as
 //! numbers (`sum(a = b)`) and integers used as booleans (`WHERE flag`) are not detected
 //! here; PostgreSQL rejects them, and the store's tests run every query on both engines.
@@ -164,13 +165,120 @@ pub fn to_postgres(sql: &str) -> SqlResult<String> {
 pub fn to_postgres_bound(sql: &str, nulls: &[bool]) -> SqlResult<String> {
     let tokens = tokenize(sql)?;
     let mut out = String::new();
-    for stmt in tokens.split(|t| *t == Tok::Punct(';')) {
+    for stmt in statements(&tokens) {
         if !out.is_empty() {
             out.push(';');
         }
-        out.push_str(&statement(stmt, nulls)?);
+        match trigger(stmt)? {
+            Some(t) => out.push_str(&t),
+            None => out.push_str(&statement(stmt, nulls)?),
+        }
     }
     Ok(out)
+}
+
+/// The statements, split at `;` outside a trigger's `BEGIN … END` body.
+fn statements(tokens: &[Tok]) -> Vec<&[Tok]> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut in_body = false;
+    for (i, t) in tokens.iter().enumerate() {
+        if *t == Tok::Punct(';') && !in_body {
+            out.push(&tokens[start..i]);
+            start = i + 1;
+        } else if t.is_word("BEGIN") && is_trigger(&tokens[start..i]) {
+            in_body = true;
+        } else if t.is_word("END") && in_body {
+            in_body = false;
+        }
+    }
+    out.push(&tokens[start..]);
+    out
+}
+
+fn is_trigger(tokens: &[Tok]) -> bool {
+    let mut words = significant(tokens).map(|(_, t)| t);
+    words.next().is_some_and(|t| t.is_word("CREATE"))
+        && words.next().is_some_and(|t| t.is_word("TRIGGER"))
+}
+
+/// `CREATE TRIGGER name BEFORE UPDATE|DELETE|INSERT ON table [FOR EACH ROW] BEGIN SELECT
+/// RAISE(ABORT, 'message'); END`, the one trigger shape the store writes (a table that
+/// refuses a change), as a PL/pgSQL function and row trigger; `None` for other statements,
+/// and any other trigger is refused.
+fn trigger(tokens: &[Tok]) -> SqlResult<Option<String>> {
+    if !is_trigger(tokens) {
+        return Ok(None);
+    }
+    let words: Vec<&Tok> = significant(tokens).map(|(_, t)| t).collect();
+    let unsupported = || {
+        refuse(
+            "a trigger other than `BEFORE UPDATE|DELETE|INSERT ON t BEGIN SELECT RAISE(ABORT, '…'); END`",
+        )
+    };
+    let ident = |t: &Tok| match t {
+        Tok::Word(w) => Some(w.clone()),
+        _ => None,
+    };
+    let (name, event, table, rest) = match words.as_slice() {
+        [_, _, name, before, event, on, table, rest @ ..]
+            if before.is_word("BEFORE")
+                && on.is_word("ON")
+                && ["UPDATE", "DELETE", "INSERT"]
+                    .iter()
+                    .any(|e| event.is_word(e)) =>
+        {
+            (
+                ident(name).ok_or_else(unsupported)?,
+                ident(event).ok_or_else(unsupported)?.to_ascii_uppercase(),
+                ident(table).ok_or_else(unsupported)?,
+                rest,
+            )
+        }
+        _ => return Err(unsupported()),
+    };
+    let rest = match rest {
+        [f, e, r, rest @ ..] if f.is_word("FOR") && e.is_word("EACH") && r.is_word("ROW") => rest,
+        rest => rest,
+    };
+    let message = match rest {
+        [
+            b,
+            s,
+            r,
+            Tok::Punct('('),
+            a,
+            Tok::Punct(','),
+            Tok::Raw(msg),
+            Tok::Punct(')'),
+            Tok::Punct(';'),
+            e,
+        ] if b.is_word("BEGIN")
+                && s.is_word("SELECT")
+                && r.is_word("RAISE")
+                && a.is_word("ABORT")
+                && e.is_word("END")
+                && msg.starts_with('\'')
+                // `%` is a placeholder in RAISE's format string.
+                && !msg.contains('%') =>
+        {
+            msg
+        }
+        _ => return Err(unsupported()),
+    };
+    let mut sql = format!(
+        "CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $taonado$ \
+         BEGIN RAISE EXCEPTION {message} USING ERRCODE = 'restrict_violation'; END $taonado$;\
+         CREATE TRIGGER {name} BEFORE {event} ON {table} FOR EACH ROW EXECUTE FUNCTION {name}()"
+    );
+    if event == "DELETE" {
+        // TRUNCATE empties a table without DELETE's row triggers (SQLite has none).
+        sql.push_str(&format!(
+            ";CREATE TRIGGER {name}_truncate BEFORE TRUNCATE ON {table} \
+             FOR EACH STATEMENT EXECUTE FUNCTION {name}()"
+        ));
+    }
+    Ok(Some(sql))
 }
 
 fn significant(tokens: &[Tok]) -> impl Iterator<Item = (usize, &Tok)> {
@@ -470,6 +578,33 @@ mod tests {
             to_postgres_bound(sql, &[true, false]).unwrap(),
             "UPDATE o SET s = 1 WHERE (FALSE OR c = $2) AND FALSE"
         );
+    }
+
+    #[test]
+    fn a_refusing_trigger_becomes_a_function_and_row_trigger() {
+        let sql = "CREATE TABLE t (a INTEGER);\nCREATE TRIGGER t_no_delete BEFORE DELETE ON t\nBEGIN SELECT RAISE(ABORT, 'no, it''s kept'); END;\nCREATE INDEX i ON t (a);";
+        let out = squash(&pg(sql));
+        assert!(
+            out.contains("CREATE FUNCTION t_no_delete() RETURNS trigger LANGUAGE plpgsql AS $taonado$ BEGIN RAISE EXCEPTION 'no, it''s kept' USING ERRCODE = 'restrict_violation'; END $taonado$;"),
+            "{out}"
+        );
+        assert!(
+            out.contains(
+                "CREATE TRIGGER t_no_delete BEFORE DELETE ON t FOR EACH ROW EXECUTE FUNCTION t_no_delete();CREATE TRIGGER t_no_delete_truncate BEFORE TRUNCATE ON t FOR EACH STATEMENT EXECUTE FUNCTION t_no_delete()"
+            ),
+            "{out}"
+        );
+        assert!(out.starts_with("CREATE TABLE t (a BIGINT);"), "{out}");
+        assert!(out.ends_with("; CREATE INDEX i ON t (a);"), "{out}");
+        for bad in [
+            "CREATE TRIGGER x AFTER INSERT ON t BEGIN SELECT RAISE(ABORT, 'm'); END",
+            "CREATE TRIGGER x BEFORE UPDATE ON t BEGIN UPDATE u SET a = 1; END",
+            "CREATE TRIGGER x BEFORE UPDATE ON t BEGIN SELECT RAISE(ABORT, '50%'); END",
+            "CREATE TRIGGER x BEFORE UPDATE ON t WHEN old.a = 1 BEGIN SELECT RAISE(ABORT, 'm'); END",
+        ] {
+            let err = to_postgres(bad).unwrap_err().to_string();
+            assert!(err.contains("a trigger other than"), "{bad}: {err}");
+        }
     }
 
     #[test]
