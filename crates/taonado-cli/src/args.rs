@@ -233,8 +233,9 @@ mod tests {
 #[derive(Args, Clone, Debug)]
 #[command(next_help_heading = "Monitor")]
 pub struct MonitorFiles {
-    /// SQLite database of the indexer and the alerts [default: data/<network>.db].
-    #[arg(long, value_name = "PATH")]
+    /// Database of the indexer and the alerts: a SQLite file [default: data/<network>.db],
+    /// or `postgres://user@host/db` shared by several monitors (one leads).
+    #[arg(long, value_name = "PATH|URL")]
     pub db: Option<PathBuf>,
     /// Alert rules and channels (TOML: [rules], [[channels]], [delivery])
     /// [default: ./monitor.toml if it exists, else the manual's rules and no channels].
@@ -255,7 +256,7 @@ impl MonitorFiles {
     /// Opens the database only if it exists (read-only commands).
     pub fn existing_store(&self, network: &str) -> Result<Option<Store>, CliError> {
         let path = self.db_path(network);
-        if !path.exists() && self.db.is_some() {
+        if !path.exists() && self.db.is_some() && !taonado_monitor::files::is_postgres(&path) {
             return Err(CliError::usage(anyhow::anyhow!(
                 "no database at {}; run `taonado monitor` first or fix --db",
                 path.display()

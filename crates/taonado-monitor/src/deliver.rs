@@ -192,58 +192,63 @@ mod tests {
 
     #[tokio::test]
     async fn a_down_channel_loses_nothing_and_sends_nothing_twice() {
-        let store = Store::open_in_memory().unwrap();
-        let rec = Arc::new(RecordingNotifier::new("rec"));
-        let policy = DeliveryPolicy {
-            base_backoff_secs: 10,
-            max_backoff_secs: 100,
-            max_attempts: 5,
-            lease_secs: 60,
-            max_age_secs: 24 * 3600,
-        };
-        let dispatcher = Dispatcher::new(store.clone(), "local".into(), vec![rec.clone()], policy)
-            .with_grouping(Grouping::per_alert());
-        let rules: BTreeSet<String> = ["r".to_owned()].into();
-        store
-            .apply_alerts(&[alert("a"), alert("b")], &rules, 0)
-            .unwrap();
+        for store in taonado_store::testing::each_backend(
+            "a_down_channel_loses_nothing_and_sends_nothing_twice",
+        ) {
+            let rec = Arc::new(RecordingNotifier::new("rec"));
+            let policy = DeliveryPolicy {
+                base_backoff_secs: 10,
+                max_backoff_secs: 100,
+                max_attempts: 5,
+                lease_secs: 60,
+                max_age_secs: 24 * 3600,
+            };
+            let dispatcher =
+                Dispatcher::new(store.clone(), "local".into(), vec![rec.clone()], policy)
+                    .with_grouping(Grouping::per_alert());
+            let rules: BTreeSet<String> = ["r".to_owned()].into();
+            store
+                .apply_alerts(&[alert("a"), alert("b")], &rules, 0)
+                .unwrap();
 
-        rec.set_failing(true);
-        let down = dispatcher.deliver_due(0).await.unwrap();
-        assert_eq!((down.sent, down.retrying), (0, 2));
-        // Not due before the backoff ends.
-        assert_eq!(
-            dispatcher.deliver_due(9).await.unwrap(),
-            DeliveryReport::default()
-        );
+            rec.set_failing(true);
+            let down = dispatcher.deliver_due(0).await.unwrap();
+            assert_eq!((down.sent, down.retrying), (0, 2));
+            // Not due before the backoff ends.
+            assert_eq!(
+                dispatcher.deliver_due(9).await.unwrap(),
+                DeliveryReport::default()
+            );
 
-        rec.set_failing(false);
-        let up = dispatcher.deliver_due(10).await.unwrap();
-        assert_eq!(up.sent, 2);
-        assert_eq!(dispatcher.deliver_due(10_000).await.unwrap().sent, 0);
-        let keys: BTreeSet<String> = rec
-            .received()
-            .into_iter()
-            .map(|n| n.idempotency_key)
-            .collect();
-        assert_eq!(keys.len(), 2);
-        assert_eq!(rec.received().len(), 2);
+            rec.set_failing(false);
+            let up = dispatcher.deliver_due(10).await.unwrap();
+            assert_eq!(up.sent, 2);
+            assert_eq!(dispatcher.deliver_due(10_000).await.unwrap().sent, 0);
+            let keys: BTreeSet<String> = rec
+                .received()
+                .into_iter()
+                .map(|n| n.idempotency_key)
+                .collect();
+            assert_eq!(keys.len(), 2);
+            assert_eq!(rec.received().len(), 2);
+        }
     }
 
     #[tokio::test]
     async fn unknown_channels_are_given_up() {
-        let store = Store::open_in_memory().unwrap();
-        store
-            .enqueue_test_alert(&["gone".to_owned()], "x", 0)
-            .unwrap();
-        let dispatcher = Dispatcher::new(
-            store.clone(),
-            "local".into(),
-            Vec::new(),
-            DeliveryPolicy::default(),
-        );
-        let report = dispatcher.deliver_due(0).await.unwrap();
-        assert_eq!(report.dead, 1);
-        assert!(report.errors[0].contains("no longer configured"));
+        for store in taonado_store::testing::each_backend("unknown_channels_are_given_up") {
+            store
+                .enqueue_test_alert(&["gone".to_owned()], "x", 0)
+                .unwrap();
+            let dispatcher = Dispatcher::new(
+                store.clone(),
+                "local".into(),
+                Vec::new(),
+                DeliveryPolicy::default(),
+            );
+            let report = dispatcher.deliver_due(0).await.unwrap();
+            assert_eq!(report.dead, 1);
+            assert!(report.errors[0].contains("no longer configured"));
+        }
     }
 }

@@ -33,6 +33,10 @@ pub enum MonitorError {
         #[source]
         source: std::io::Error,
     },
+    #[error(
+        "lost the leader lock on the shared database (its session ended); restart this monitor to rejoin as a follower"
+    )]
+    LeadershipLost,
     #[error("the dashboard server failed: {0}")]
     Serve(#[source] std::io::Error),
     #[error("corrupt outbox payload for message {id}: {message}")]

@@ -43,13 +43,23 @@ pub fn notifiers(
         .collect()
 }
 
-/// Opens the database at `path`, creating it and its directory.
+/// Opens the database at `path` (a file, created with its directory, or a
+/// `postgres://` URL).
 pub fn open_store(path: &Path) -> Result<Store> {
-    Ok(Store::open_creating(path)?)
+    Ok(Store::connect_path(path)?)
 }
 
-/// Opens the database at `path` only if it exists (read-only commands).
+/// Whether `--db` names a PostgreSQL database rather than a file.
+pub fn is_postgres(path: &Path) -> bool {
+    path.to_str().is_some_and(taonado_store::is_postgres_url)
+}
+
+/// Opens the database at `path` only if it exists (read-only commands); a PostgreSQL
+/// database is always opened.
 pub fn existing_store(path: &Path) -> Result<Option<Store>> {
+    if is_postgres(path) {
+        return open_store(path).map(Some);
+    }
     if !path.exists() {
         return Ok(None);
     }

@@ -108,7 +108,13 @@ pub struct MonitorReport {
     pub alerts_resolved: u64,
     pub notifications_sent: u64,
     pub firing: usize,
+    /// On a shared PostgreSQL database: whether this monitor led (indexed and delivered)
+    /// at some point of the run; `None` on SQLite, where it always does.
+    pub led: Option<bool>,
 }
+
+/// How often a follower tries the leader lock: a dead leader is replaced within this.
+const LEADER_POLL: Duration = Duration::from_millis(500);
 
 /// A started monitor: database open, indexer connected, dashboard bound.
 pub struct MonitorService {
@@ -117,6 +123,8 @@ pub struct MonitorService {
     listener: tokio::net::TcpListener,
     dashboard_url: String,
     db: PathBuf,
+    /// The shared PostgreSQL database's URL, whose leader lock gates indexing and delivery.
+    leader_url: Option<String>,
     exit_after_blocks: Option<u64>,
     delivery_interval: Duration,
     allowed_hosts: Vec<String>,
@@ -178,7 +186,8 @@ impl MonitorService {
             indexer,
             listener,
             dashboard_url: format!("http://{addr}/"),
-            db,
+            leader_url: crate::files::is_postgres(&db).then(|| db.display().to_string()),
+            db: PathBuf::from(taonado_store::redact_url(&db.display().to_string())),
             exit_after_blocks,
             delivery_interval: tuning.delivery_interval,
             allowed_hosts,
@@ -200,6 +209,7 @@ impl MonitorService {
             listener,
             dashboard_url,
             db,
+            leader_url,
             exit_after_blocks,
             delivery_interval,
             allowed_hosts,
@@ -249,7 +259,42 @@ impl MonitorService {
             alerts_resolved: 0,
             notifications_sent: 0,
             firing: 0,
+            led: leader_url.as_ref().map(|_| false),
         };
+        // On a shared database only the leader indexes and delivers; a follower serves the
+        // dashboard from what the leader writes until it can take the lock.
+        let mut leader = None;
+        if let Some(url) = &leader_url {
+            let mut lock = taonado_store::LeaderLock::connect(url)?;
+            let mut said = false;
+            loop {
+                if lock.try_lead()? {
+                    tracing::info!("leader lock taken: this monitor indexes and delivers");
+                    leader = Some(lock);
+                    report.led = Some(true);
+                    break;
+                }
+                if !said {
+                    tracing::info!(
+                        "another monitor leads on this database: following (dashboard only) until it stops"
+                    );
+                    said = true;
+                }
+                tokio::select! {
+                    _ = shutdown.wait_for(|s| *s) => break,
+                    () = tokio::time::sleep(LEADER_POLL) => {}
+                }
+            }
+            if leader.is_none() {
+                let _ = parts_tx.send(true);
+                match server.await {
+                    Ok(served) => served?,
+                    Err(e) => return Err(MonitorError::DashboardTask(e.to_string())),
+                }
+                report.firing = monitor.store().firing_alerts()?.len();
+                return Ok(report);
+            }
+        }
         let following = indexer.run(parts_rx);
         tokio::pin!(following);
         let stop = async move {
@@ -297,6 +342,9 @@ impl MonitorService {
                     }
                 }
                 _ = retry_tick.tick() => {
+                    if leader.as_ref().is_some_and(taonado_store::LeaderLock::lost) {
+                        break Err(MonitorError::LeadershipLost);
+                    }
                     // Response targets expire between blocks too.
                     if let Err(e) = monitor.check_incidents(unix_now()) {
                         tracing::error!(error = %e, "incident rule failed");

@@ -6,8 +6,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::sql::{Conn, OptionalExtension as _, Row, params};
 use alloy_primitives::keccak256;
-use rusqlite::{OptionalExtension as _, Row, Transaction, params};
 use serde::{Deserialize, Serialize};
 
 use crate::Store;
@@ -181,14 +181,13 @@ pub const DEAD_LETTER_PREFIX: &str = "dead-";
 
 pub(crate) const ALERT_COLUMNS: &str = "id, dedup_key, rule, severity, state, summary, details, block, fired_at, updated_at, resolved_at";
 
-pub(crate) fn alert_row(r: &Row<'_>) -> rusqlite::Result<AlertRecord> {
+pub(crate) fn alert_row(r: &Row) -> crate::sql::SqlResult<AlertRecord> {
     let severity: String = r.get(3)?;
     let state: String = r.get(4)?;
     let details: String = r.get(6)?;
     let conversion = |idx: usize, what: &str| {
-        rusqlite::Error::FromSqlConversionFailure(
+        crate::sql::SqlError::conversion(
             idx,
-            rusqlite::types::Type::Text,
             Box::new(StoreError::Corrupt {
                 what: "alerts",
                 detail: what.to_owned(),
@@ -243,7 +242,7 @@ fn single_notice(
 
 /// One transition of one alert, announced alone, on every channel.
 pub(crate) fn enqueue_notice(
-    tx: &Transaction<'_>,
+    tx: &Conn<'_>,
     channels: &[String],
     transition: Transition,
     alert: &AlertRecord,
@@ -263,7 +262,7 @@ pub(crate) fn enqueue_notice(
 /// recorded before the columns existed, or fired before anything was indexed).
 pub(crate) type FiredAt = (Option<i64>, Option<i64>, Option<Vec<u8>>);
 
-pub(crate) fn fired_identity(tx: &Transaction<'_>, id: i64) -> Result<FiredAt> {
+pub(crate) fn fired_identity(tx: &Conn<'_>, id: i64) -> Result<FiredAt> {
     tx.query_row(
         "SELECT fired_chain_id, fired_block, fired_block_hash FROM alerts WHERE id = ?1",
         params![id],
@@ -312,7 +311,7 @@ pub(crate) fn identity_key(prefix: &str, parts: &[&[u8]]) -> String {
     )
 }
 
-fn firing_in(tx: &Transaction<'_>) -> Result<Vec<AlertRecord>> {
+fn firing_in(tx: &Conn<'_>) -> Result<Vec<AlertRecord>> {
     let mut stmt = tx
         .prepare(&format!(
             "SELECT {ALERT_COLUMNS} FROM alerts WHERE state = 'firing' ORDER BY id"
@@ -372,7 +371,7 @@ impl Store {
                     "INSERT INTO alerts (dedup_key, rule, severity, state, summary, details, block, fired_at, updated_at,
                                          fired_chain_id, fired_block, fired_block_hash)
                      SELECT ?1, ?2, ?3, 'firing', ?4, ?5, ?6, ?7, ?7, s.chain_id, s.checkpoint_block, s.checkpoint_hash
-                     FROM (SELECT 1) LEFT JOIN indexer_state s ON s.id = 1",
+                     FROM (SELECT 1) AS one LEFT JOIN indexer_state s ON s.id = 1",
                     params![
                         alert.dedup_key,
                         alert.rule,
@@ -385,7 +384,7 @@ impl Store {
                 )
                 .op("inserting an alert")?;
                 let record = AlertRecord {
-                    id: tx.last_insert_rowid(),
+                    id: tx.last_insert_rowid().op("reading the alert id")?,
                     dedup_key: alert.dedup_key.clone(),
                     rule: alert.rule.clone(),
                     severity: alert.severity,
@@ -628,67 +627,81 @@ mod tests {
 
     #[test]
     fn fires_once_resolves_once_and_enqueues_each_transition_per_channel() {
-        let store = Store::open_in_memory().unwrap();
-        let channels = vec!["hook".to_owned(), "mail".to_owned()];
-        let evaluated = rules(&["gas"]);
-        let a = active("gas:avg", "gas");
-        let (first, told) = apply(&store, std::slice::from_ref(&a), &evaluated, &channels, 10);
-        assert_eq!(first.fired.len(), 1);
-        assert_eq!(told, 1);
-        assert_eq!(store.outbox_counts().unwrap().pending, 2);
-        let (again, told) = apply(&store, &[a], &evaluated, &channels, 11);
-        assert!(again.fired.is_empty());
-        assert_eq!(again.still_firing, 1);
-        assert_eq!(told, 0);
-        assert_eq!(store.firing_alerts().unwrap().len(), 1);
+        crate::testing::on_each_backend(
+            "fires_once_resolves_once_and_enqueues_each_transition_per_channel",
+            |store| {
+                let channels = vec!["hook".to_owned(), "mail".to_owned()];
+                let evaluated = rules(&["gas"]);
+                let a = active("gas:avg", "gas");
+                let (first, told) =
+                    apply(&store, std::slice::from_ref(&a), &evaluated, &channels, 10);
+                assert_eq!(first.fired.len(), 1);
+                assert_eq!(told, 1);
+                assert_eq!(store.outbox_counts().unwrap().pending, 2);
+                let (again, told) = apply(&store, &[a], &evaluated, &channels, 11);
+                assert!(again.fired.is_empty());
+                assert_eq!(again.still_firing, 1);
+                assert_eq!(told, 0);
+                assert_eq!(store.firing_alerts().unwrap().len(), 1);
 
-        let (cleared, told) = apply(&store, &[], &evaluated, &channels, 12);
-        assert_eq!(cleared.resolved.len(), 1);
-        assert_eq!(cleared.resolved[0].resolved_at, Some(12));
-        assert_eq!(told, 1);
-        assert!(store.firing_alerts().unwrap().is_empty());
-        let recent = store.recent_alerts(10).unwrap();
-        assert_eq!(recent.len(), 1);
-        assert_eq!(recent[0].state, AlertState::Resolved);
-        assert_eq!(store.outbox_counts().unwrap().pending, 4);
+                let (cleared, told) = apply(&store, &[], &evaluated, &channels, 12);
+                assert_eq!(cleared.resolved.len(), 1);
+                assert_eq!(cleared.resolved[0].resolved_at, Some(12));
+                assert_eq!(told, 1);
+                assert!(store.firing_alerts().unwrap().is_empty());
+                let recent = store.recent_alerts(10).unwrap();
+                assert_eq!(recent.len(), 1);
+                assert_eq!(recent[0].state, AlertState::Resolved);
+                assert_eq!(store.outbox_counts().unwrap().pending, 4);
+            },
+        );
     }
 
     #[test]
     fn rules_that_were_not_evaluated_keep_their_alerts() {
-        let store = Store::open_in_memory().unwrap();
-        let channels = vec!["hook".to_owned()];
-        apply(
-            &store,
-            &[active("k", "balance")],
-            &rules(&["balance"]),
-            &channels,
-            1,
+        crate::testing::on_each_backend(
+            "rules_that_were_not_evaluated_keep_their_alerts",
+            |store| {
+                let channels = vec!["hook".to_owned()];
+                apply(
+                    &store,
+                    &[active("k", "balance")],
+                    &rules(&["balance"]),
+                    &channels,
+                    1,
+                );
+                let (changes, _) = apply(&store, &[], &rules(&["gas"]), &channels, 2);
+                assert!(changes.resolved.is_empty());
+                assert_eq!(store.firing_alerts().unwrap().len(), 1);
+            },
         );
-        let (changes, _) = apply(&store, &[], &rules(&["gas"]), &channels, 2);
-        assert!(changes.resolved.is_empty());
-        assert_eq!(store.firing_alerts().unwrap().len(), 1);
     }
 
     #[test]
     fn a_resolved_key_that_fires_again_is_a_new_episode() {
-        let store = Store::open_in_memory().unwrap();
-        let channels = vec!["hook".to_owned()];
-        let evaluated = rules(&["r"]);
-        apply(&store, &[active("k", "r")], &evaluated, &channels, 1);
-        apply(&store, &[], &evaluated, &channels, 2);
-        let (again, _) = apply(&store, &[active("k", "r")], &evaluated, &channels, 3);
-        assert_eq!(again.fired.len(), 1);
-        assert_eq!(store.recent_alerts(10).unwrap().len(), 2);
-        assert_eq!(store.outbox_counts().unwrap().pending, 3);
+        crate::testing::on_each_backend(
+            "a_resolved_key_that_fires_again_is_a_new_episode",
+            |store| {
+                let channels = vec!["hook".to_owned()];
+                let evaluated = rules(&["r"]);
+                apply(&store, &[active("k", "r")], &evaluated, &channels, 1);
+                apply(&store, &[], &evaluated, &channels, 2);
+                let (again, _) = apply(&store, &[active("k", "r")], &evaluated, &channels, 3);
+                assert_eq!(again.fired.len(), 1);
+                assert_eq!(store.recent_alerts(10).unwrap().len(), 2);
+                assert_eq!(store.outbox_counts().unwrap().pending, 3);
+            },
+        );
     }
 
     #[test]
     fn test_alerts_get_distinct_keys() {
-        let store = Store::open_in_memory().unwrap();
-        let channels = vec!["hook".to_owned()];
-        let a = store.enqueue_test_alert(&channels, "hello", 5).unwrap();
-        let b = store.enqueue_test_alert(&channels, "hello", 5).unwrap();
-        assert_ne!(a, b);
-        assert_eq!(store.outbox_counts().unwrap().pending, 2);
+        crate::testing::on_each_backend("test_alerts_get_distinct_keys", |store| {
+            let channels = vec!["hook".to_owned()];
+            let a = store.enqueue_test_alert(&channels, "hello", 5).unwrap();
+            let b = store.enqueue_test_alert(&channels, "hello", 5).unwrap();
+            assert_ne!(a, b);
+            assert_eq!(store.outbox_counts().unwrap().pending, 2);
+        });
     }
 }

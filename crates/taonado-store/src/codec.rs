@@ -1,11 +1,11 @@
 //! Column conversions: BLOB addresses and hashes, decimal TEXT amounts, integers.
 
+use crate::sql::Row;
 use alloy_primitives::{Address, B256, U256};
-use rusqlite::Row;
 
 use crate::error::{Result, StoreError};
 
-pub(crate) fn address(row: &Row<'_>, idx: usize) -> rusqlite::Result<Address> {
+pub(crate) fn address(row: &Row, idx: usize) -> crate::sql::SqlResult<Address> {
     let bytes: Vec<u8> = row.get(idx)?;
     if bytes.len() != 20 {
         return Err(blob_len_error(idx, bytes.len(), 20));
@@ -13,7 +13,7 @@ pub(crate) fn address(row: &Row<'_>, idx: usize) -> rusqlite::Result<Address> {
     Ok(Address::from_slice(&bytes))
 }
 
-pub(crate) fn b256(row: &Row<'_>, idx: usize) -> rusqlite::Result<B256> {
+pub(crate) fn b256(row: &Row, idx: usize) -> crate::sql::SqlResult<B256> {
     let bytes: Vec<u8> = row.get(idx)?;
     if bytes.len() != 32 {
         return Err(blob_len_error(idx, bytes.len(), 32));
@@ -21,7 +21,7 @@ pub(crate) fn b256(row: &Row<'_>, idx: usize) -> rusqlite::Result<B256> {
     Ok(B256::from_slice(&bytes))
 }
 
-pub(crate) fn opt_b256(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<B256>> {
+pub(crate) fn opt_b256(row: &Row, idx: usize) -> crate::sql::SqlResult<Option<B256>> {
     let bytes: Option<Vec<u8>> = row.get(idx)?;
     match bytes {
         None => Ok(None),
@@ -30,25 +30,21 @@ pub(crate) fn opt_b256(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<B25
     }
 }
 
-pub(crate) fn u256(row: &Row<'_>, idx: usize) -> rusqlite::Result<U256> {
+pub(crate) fn u256(row: &Row, idx: usize) -> crate::sql::SqlResult<U256> {
     let text: String = row.get(idx)?;
-    text.parse::<U256>().map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, Box::new(e))
-    })
+    text.parse::<U256>()
+        .map_err(|e| crate::sql::SqlError::conversion(idx, Box::new(e)))
 }
 
-pub(crate) fn u64_col(row: &Row<'_>, idx: usize) -> rusqlite::Result<u64> {
+pub(crate) fn u64_col(row: &Row, idx: usize) -> crate::sql::SqlResult<u64> {
     let v: i64 = row.get(idx)?;
-    u64::try_from(v).map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Integer, Box::new(e))
-    })
+    u64::try_from(v).map_err(|e| crate::sql::SqlError::conversion(idx, Box::new(e)))
 }
 
-fn blob_len_error(idx: usize, got: usize, want: usize) -> rusqlite::Error {
-    rusqlite::Error::FromSqlConversionFailure(
+fn blob_len_error(idx: usize, got: usize, want: usize) -> crate::sql::SqlError {
+    crate::sql::SqlError::conversion(
         idx,
-        rusqlite::types::Type::Blob,
-        format!("blob of {got} bytes where {want} were expected").into(),
+        format!("blob of {got} bytes where {want} were expected"),
     )
 }
 

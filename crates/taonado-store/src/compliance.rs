@@ -6,8 +6,8 @@
 //! A flag lives as long as the block that made it: a reorg that drops the block drops the
 //! flag (ON DELETE CASCADE); the next evaluation re-derives what still holds.
 
+use crate::sql::{OptionalExtension as _, Value, params};
 use alloy_primitives::{Address, B256, U256};
-use rusqlite::{OptionalExtension as _, params};
 use serde::Serialize;
 
 use crate::Store;
@@ -160,7 +160,7 @@ impl Store {
                 let decoded: serde_json::Value =
                     serde_json::from_str(&decoded).unwrap_or(serde_json::Value::Null);
                 let tx_from = match r.get_ref(7).op(OP)? {
-                    rusqlite::types::ValueRef::Null => None,
+                    Value::Null => None,
                     _ => Some(codec::address(r, 7).op(OP)?),
                 };
                 let gas_price = r
@@ -338,36 +338,45 @@ impl Store {
     }
 
     /// Deletes the compliance rows whose time is strictly before `cutoff` (unix seconds),
-    /// and nothing else; `dry_run` counts them in a transaction it rolls back. A real purge
+    /// and nothing else; `dry_run` counts them and changes nothing. On SQLite a real purge
     /// deletes securely: `secure_delete` overwrites the freed pages, then `VACUUM` drops
-    /// them from the file.
+    /// them from the file. PostgreSQL has no `secure_delete`, and its `VACUUM` only marks
+    /// dead row versions reusable (it neither overwrites them nor can run in the store's
+    /// transactions), so there the purge is the DELETE alone: the rows are gone for every
+    /// reader, and the server's own vacuum reclaims their space; an operator who needs the
+    /// bytes gone from disk runs `VACUUM FULL compliance_flags` on the server.
     pub fn purge_compliance(&self, cutoff: u64, dry_run: bool) -> Result<Vec<PurgeCounts>> {
         const OP: &str = "purging compliance rows";
         let cutoff = int("cutoff", cutoff)?;
-        let mut conn = self.conn.lock().map_err(|_| crate::StoreError::Poisoned)?;
-        if !dry_run {
-            conn.pragma_update(None, "secure_delete", "ON").op(OP)?;
-        }
-        let tx = conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .op(OP)?;
-        let rows = tx
-            .execute(
-                "DELETE FROM compliance_flags WHERE block_time < ?1",
-                [cutoff],
-            )
-            .op(OP)?;
-        if dry_run {
-            tx.rollback().op(OP)?;
+        let rows = if dry_run {
+            self.with_conn(|conn| {
+                conn.query_row(
+                    "SELECT count(*) FROM compliance_flags WHERE block_time < ?1",
+                    [cutoff],
+                    |r| codec::u64_col(r, 0),
+                )
+                .op(OP)
+            })?
         } else {
-            tx.commit().op(OP)?;
-            if rows > 0 && self.path.is_some() {
-                conn.execute_batch("VACUUM").op("vacuuming after a purge")?;
+            let sqlite = !self.is_postgres();
+            if sqlite {
+                self.with_conn(|conn| conn.execute_batch("PRAGMA secure_delete = ON").op(OP))?;
             }
-        }
+            let rows = self.with_tx(|tx| {
+                tx.execute(
+                    "DELETE FROM compliance_flags WHERE block_time < ?1",
+                    [cutoff],
+                )
+                .op(OP)
+            })? as u64;
+            if sqlite && rows > 0 && self.path.is_some() {
+                self.with_conn(|conn| conn.execute_batch("VACUUM").op("vacuuming after a purge"))?;
+            }
+            rows
+        };
         Ok(vec![PurgeCounts {
             table: "compliance_flags",
-            rows: rows as u64,
+            rows,
         }])
     }
 }
@@ -408,34 +417,66 @@ mod tests {
 
     #[test]
     fn flags_are_idempotent_per_rule_deposit_and_withdrawal() {
-        let store = Store::open_in_memory().unwrap();
-        with_blocks(&store, [(1, 100), (2, 200)]);
-        let flags = [flag("a", "d1", "w1", 1, 100), flag("b", "d1", "w1", 2, 200)];
-        assert_eq!(store.record_flags(&flags, 0).unwrap(), 2);
-        let mut again = flags.clone();
-        again[0].score = 0.9;
-        assert_eq!(store.record_flags(&again, 0).unwrap(), 0);
-        let stored = store.compliance_flags(0, u64::MAX).unwrap();
-        assert_eq!(stored.len(), 2);
-        assert_eq!(stored[0].score, 0.9);
-        // Before the retention cutoff: not recorded.
-        assert_eq!(
-            store
-                .record_flags(&[flag("c", "d", "w", 1, 100)], 150)
-                .unwrap(),
-            0
+        crate::testing::on_each_backend(
+            "flags_are_idempotent_per_rule_deposit_and_withdrawal",
+            |store| {
+                with_blocks(&store, [(1, 100), (2, 200)]);
+                let flags = [flag("a", "d1", "w1", 1, 100), flag("b", "d1", "w1", 2, 200)];
+                assert_eq!(store.record_flags(&flags, 0).unwrap(), 2);
+                let mut again = flags.clone();
+                again[0].score = 0.9;
+                assert_eq!(store.record_flags(&again, 0).unwrap(), 0);
+                let stored = store.compliance_flags(0, u64::MAX).unwrap();
+                assert_eq!(stored.len(), 2);
+                assert_eq!(stored[0].score, 0.9);
+                // Before the retention cutoff: not recorded.
+                assert_eq!(
+                    store
+                        .record_flags(&[flag("c", "d", "w", 1, 100)], 150)
+                        .unwrap(),
+                    0
+                );
+                assert_eq!(store.compliance_flags(0, 150).unwrap().len(), 1);
+            },
         );
-        assert_eq!(store.compliance_flags(0, 150).unwrap().len(), 1);
     }
 
     #[test]
     fn policy_is_recorded_and_replaced() {
-        let store = Store::open_in_memory().unwrap();
-        assert!(store.retention_policy().unwrap().is_none());
-        store.set_retention_policy(100, "100s").unwrap();
-        store.set_retention_policy(200, "200s").unwrap();
-        let p = store.retention_policy().unwrap().unwrap();
-        assert_eq!((p.retention_secs, p.label.as_str()), (200, "200s"));
+        crate::testing::on_each_backend("policy_is_recorded_and_replaced", |store| {
+            assert!(store.retention_policy().unwrap().is_none());
+            store.set_retention_policy(100, "100s").unwrap();
+            store.set_retention_policy(200, "200s").unwrap();
+            let p = store.retention_policy().unwrap().unwrap();
+            assert_eq!((p.retention_secs, p.label.as_str()), (200, "200s"));
+        });
+    }
+
+    #[test]
+    fn purge_deletes_only_rows_before_the_cutoff() {
+        crate::testing::on_each_backend("purge_deletes_only_rows_before_the_cutoff", |store| {
+            with_blocks(&store, [(1, 100), (2, 200), (3, 300)]);
+            let flags = [
+                flag("r", "d1", "-", 1, 100),
+                flag("r", "d2", "-", 2, 200),
+                flag("r", "d3", "-", 3, 300),
+            ];
+            store.record_flags(&flags, 0).unwrap();
+            assert_eq!(store.purge_compliance(201, true).unwrap()[0].rows, 2);
+            assert_eq!(store.compliance_flags(0, u64::MAX).unwrap().len(), 3);
+            assert_eq!(store.purge_compliance(201, false).unwrap()[0].rows, 2);
+            let kept = store.compliance_flags(0, u64::MAX).unwrap();
+            assert_eq!(kept.len(), 1);
+            assert_eq!(kept[0].deposit_key, "d3");
+            // A reorg that drops the block drops its flag.
+            store
+                .with_conn(|c| {
+                    c.execute("DELETE FROM blocks WHERE number = 3", [])
+                        .op("test")
+                })
+                .unwrap();
+            assert!(store.compliance_flags(0, u64::MAX).unwrap().is_empty());
+        });
     }
 
     proptest! {

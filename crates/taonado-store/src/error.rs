@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use crate::sql::SqlError;
+
 /// Everything that can go wrong in the store.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -11,17 +13,20 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
-    #[error("cannot open the database {path}: {source}; check the path and its permissions")]
+    #[error(
+        "cannot open the database {path}: {source}; check the path (or URL) and its permissions"
+    )]
     Open {
-        path: PathBuf,
+        /// The file, or the PostgreSQL URL without its password.
+        path: String,
         #[source]
-        source: rusqlite::Error,
+        source: SqlError,
     },
     #[error("database error while {op}: {source}")]
     Sqlite {
         op: &'static str,
         #[source]
-        source: rusqlite::Error,
+        source: SqlError,
     },
     #[error(
         "migration {version} `{name}` failed: {source}; the database was left at the previous version"
@@ -30,7 +35,7 @@ pub enum StoreError {
         version: u32,
         name: &'static str,
         #[source]
-        source: rusqlite::Error,
+        source: SqlError,
     },
     #[error(
         "the database has schema version {found} but this binary knows up to {known}; upgrade taonado or use another --db"
@@ -46,6 +51,8 @@ pub enum StoreError {
     Duplicate { what: &'static str, block: u64 },
     #[error("corrupt value in {what}: {detail}")]
     Corrupt { what: &'static str, detail: String },
+    #[error("this build's SQL does not run on PostgreSQL: {0}")]
+    Dialect(String),
     #[error("the database lock is poisoned by a panic in another thread; restart the process")]
     Poisoned,
 }
@@ -64,12 +71,24 @@ impl StoreError {
 /// The store's result type.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-/// Adds the operation to a rusqlite error.
+/// Adds the operation to a SQL error.
 pub(crate) trait SqlContext<T> {
     fn op(self, op: &'static str) -> Result<T>;
 }
 
-impl<T> SqlContext<T> for std::result::Result<T, rusqlite::Error> {
+impl From<SqlError> for StoreError {
+    fn from(source: SqlError) -> Self {
+        match source {
+            SqlError::Dialect(what) => Self::Dialect(what),
+            source => Self::Sqlite {
+                op: "running a transaction",
+                source,
+            },
+        }
+    }
+}
+
+impl<T> SqlContext<T> for std::result::Result<T, SqlError> {
     fn op(self, op: &'static str) -> Result<T> {
         self.map_err(|source| StoreError::Sqlite { op, source })
     }

@@ -19,7 +19,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use rusqlite::{Row, Transaction, params};
+use crate::sql::{Conn, Row, params};
 use serde::{Deserialize, Serialize};
 
 use crate::Store;
@@ -159,7 +159,7 @@ impl Member {
     }
 }
 
-fn member_row(r: &Row<'_>) -> rusqlite::Result<Member> {
+fn member_row(r: &Row) -> crate::sql::SqlResult<Member> {
     Ok(Member {
         alert: alert_row(r)?,
         recovered: r.get(11)?,
@@ -188,7 +188,7 @@ fn unsigned(value: i64) -> u64 {
 }
 
 /// Alerts with something to announce, and those still firing.
-fn members(tx: &Transaction<'_>) -> Result<Vec<Member>> {
+fn members(tx: &Conn<'_>) -> Result<Vec<Member>> {
     let mut stmt = tx
         .prepare(&format!(
             "SELECT {ALERT_COLUMNS}, recovered, fired_notified_at, resolved_notified_at,
@@ -206,7 +206,7 @@ fn members(tx: &Transaction<'_>) -> Result<Vec<Member>> {
         .op("reading alerts to announce")
 }
 
-fn groups(tx: &Transaction<'_>) -> Result<BTreeMap<String, GroupRow>> {
+fn groups(tx: &Conn<'_>) -> Result<BTreeMap<String, GroupRow>> {
     let mut stmt = tx
         .prepare("SELECT group_key, opened_at, last_notified_at, fired_total FROM alert_groups")
         .op("reading alert groups")?;

@@ -7,7 +7,7 @@
 //! id, and at most one unresolved incident exists per source dedup key, so a critical
 //! alert seen on every tick updates the incident it opened instead of opening another.
 
-use rusqlite::{OptionalExtension as _, Row, Transaction, params};
+use crate::sql::{Conn, OptionalExtension as _, Row, SqlError, params};
 use serde::{Deserialize, Serialize};
 
 use crate::Store;
@@ -204,14 +204,13 @@ pub enum IncidentError {
 
 const COLUMNS: &str = "id, title, severity, kind, status, source_dedup_key, opened_at, respond_by, acknowledged_at, resolved_at, target_missed_at";
 
-fn corrupt(idx: usize, detail: &str) -> rusqlite::Error {
-    rusqlite::Error::FromSqlConversionFailure(
+fn corrupt(idx: usize, detail: &str) -> SqlError {
+    SqlError::conversion(
         idx,
-        rusqlite::types::Type::Text,
-        Box::new(StoreError::Corrupt {
+        StoreError::Corrupt {
             what: "incidents",
             detail: detail.to_owned(),
-        }),
+        },
     )
 }
 
@@ -226,7 +225,7 @@ fn time(value: u64) -> Result<i64> {
     })
 }
 
-fn incident_row(r: &Row<'_>) -> rusqlite::Result<IncidentRecord> {
+fn incident_row(r: &Row) -> crate::sql::SqlResult<IncidentRecord> {
     let severity: String = r.get(2)?;
     let status: String = r.get(4)?;
     Ok(IncidentRecord {
@@ -244,7 +243,7 @@ fn incident_row(r: &Row<'_>) -> rusqlite::Result<IncidentRecord> {
     })
 }
 
-fn entry_row(r: &Row<'_>) -> rusqlite::Result<TimelineEntry> {
+fn entry_row(r: &Row) -> crate::sql::SqlResult<TimelineEntry> {
     let details: String = r.get(6)?;
     Ok(TimelineEntry {
         id: r.get(0)?,
@@ -257,7 +256,7 @@ fn entry_row(r: &Row<'_>) -> rusqlite::Result<TimelineEntry> {
     })
 }
 
-fn get_in(tx: &Transaction<'_>, id: i64) -> Result<Option<IncidentRecord>> {
+fn get_in(tx: &Conn<'_>, id: i64) -> Result<Option<IncidentRecord>> {
     tx.query_row(
         &format!("SELECT {COLUMNS} FROM incidents WHERE id = ?1"),
         [id],
@@ -268,14 +267,14 @@ fn get_in(tx: &Transaction<'_>, id: i64) -> Result<Option<IncidentRecord>> {
 }
 
 fn existing_in(
-    tx: &Transaction<'_>,
+    tx: &Conn<'_>,
     id: i64,
 ) -> Result<std::result::Result<IncidentRecord, IncidentError>> {
     Ok(get_in(tx, id)?.ok_or(IncidentError::Unknown(id)))
 }
 
 fn append_in(
-    tx: &Transaction<'_>,
+    tx: &Conn<'_>,
     incident: i64,
     kind: &str,
     text: &str,
@@ -297,7 +296,7 @@ fn append_in(
     )
     .op("appending to an incident's timeline")?;
     Ok(TimelineEntry {
-        id: tx.last_insert_rowid(),
+        id: tx.last_insert_rowid().op("reading a timeline entry's id")?,
         incident_id: incident,
         at: now,
         kind: kind.to_owned(),
@@ -307,7 +306,7 @@ fn append_in(
     })
 }
 
-fn link_in(tx: &Transaction<'_>, alert: i64, incident: i64, now: u64) -> Result<()> {
+fn link_in(tx: &Conn<'_>, alert: i64, incident: i64, now: u64) -> Result<()> {
     tx.execute(
         "INSERT INTO incident_alerts (alert_id, incident_id, linked_at) VALUES (?1, ?2, ?3)",
         params![alert, incident, time(now)?],
@@ -316,7 +315,7 @@ fn link_in(tx: &Transaction<'_>, alert: i64, incident: i64, now: u64) -> Result<
     Ok(())
 }
 
-fn linked_in(tx: &Transaction<'_>, alert: i64) -> Result<Option<i64>> {
+fn linked_in(tx: &Conn<'_>, alert: i64) -> Result<Option<i64>> {
     tx.query_row(
         "SELECT incident_id FROM incident_alerts WHERE alert_id = ?1",
         [alert],
@@ -326,7 +325,7 @@ fn linked_in(tx: &Transaction<'_>, alert: i64) -> Result<Option<i64>> {
     .op("reading an alert's incident")
 }
 
-fn open_in(tx: &Transaction<'_>, new: &NewIncident, now: u64) -> Result<IncidentRecord> {
+fn open_in(tx: &Conn<'_>, new: &NewIncident, now: u64) -> Result<IncidentRecord> {
     tx.execute(
         "INSERT INTO incidents (title, severity, kind, status, source_dedup_key, opened_at, respond_by)
          VALUES (?1, ?2, ?3, 'open', ?4, ?5, ?6)",
@@ -340,7 +339,7 @@ fn open_in(tx: &Transaction<'_>, new: &NewIncident, now: u64) -> Result<Incident
         ],
     )
     .op("opening an incident")?;
-    let id = tx.last_insert_rowid();
+    let id = tx.last_insert_rowid().op("reading an incident's id")?;
     if let Some(alert) = new.alert_id {
         link_in(tx, alert, id, now)?;
     }
@@ -675,118 +674,146 @@ mod tests {
 
     #[test]
     fn the_timeline_refuses_updates_and_deletes() {
-        let store = Store::open_in_memory().unwrap();
-        let incident = store.open_incident(&new("a"), 1_000).unwrap().unwrap();
-        let timeline = store.incident_timeline(incident.id).unwrap();
-        assert_eq!(timeline.len(), 1);
-        let update = store.with_conn(|c| {
-            c.execute("UPDATE incident_timeline SET text = 'x'", [])
-                .op("tampering")
+        crate::testing::on_each_backend("the_timeline_refuses_updates_and_deletes", |store| {
+            let incident = store.open_incident(&new("a"), 1_000).unwrap().unwrap();
+            let timeline = store.incident_timeline(incident.id).unwrap();
+            assert_eq!(timeline.len(), 1);
+            let update = store.with_conn(|c| {
+                c.execute("UPDATE incident_timeline SET text = 'x'", [])
+                    .op("tampering")
+            });
+            assert!(
+                update.unwrap_err().to_string().contains("append-only"),
+                "an update must be refused"
+            );
+            let delete = store.with_conn(|c| {
+                c.execute("DELETE FROM incident_timeline", [])
+                    .op("tampering")
+            });
+            assert!(delete.unwrap_err().to_string().contains("append-only"));
+            if store.is_postgres() {
+                // TRUNCATE skips row triggers; its own trigger refuses it.
+                let truncate = store.with_conn(|c| {
+                    c.execute_batch("TRUNCATE incident_timeline")
+                        .op("tampering")
+                });
+                assert!(truncate.unwrap_err().to_string().contains("append-only"));
+            }
+            // Refused as a constraint violation on both engines.
+            let StoreError::Sqlite { source, .. } = store
+                .with_conn(|c| {
+                    c.execute("DELETE FROM incident_timeline", [])
+                        .op("tampering")
+                })
+                .unwrap_err()
+            else {
+                panic!("not a SQL error")
+            };
+            assert!(source.is_constraint_violation(), "{source}");
+            assert_eq!(store.incident_timeline(incident.id).unwrap(), timeline);
         });
-        assert!(
-            update.unwrap_err().to_string().contains("append-only"),
-            "an update must be refused"
-        );
-        let delete = store.with_conn(|c| {
-            c.execute("DELETE FROM incident_timeline", [])
-                .op("tampering")
-        });
-        assert!(delete.unwrap_err().to_string().contains("append-only"));
-        assert_eq!(store.incident_timeline(incident.id).unwrap(), timeline);
     }
 
     #[test]
     fn status_changes_record_times_and_stop_at_resolved() {
-        let store = Store::open_in_memory().unwrap();
-        let id = store.open_incident(&new("a"), 1_000).unwrap().unwrap().id;
-        assert_eq!(store.overdue_incidents(4_599).unwrap().len(), 0);
-        assert_eq!(store.overdue_incidents(4_600).unwrap().len(), 1);
-        assert!(store.mark_incident_target_missed(id, 4_600).unwrap());
-        assert!(!store.mark_incident_target_missed(id, 4_601).unwrap());
-        let acked = store
-            .set_incident_status(id, IncidentStatus::Acknowledged, "ack", 4_700)
-            .unwrap()
-            .unwrap();
-        assert_eq!(acked.acknowledged_at, Some(4_700));
-        assert!(store.overdue_incidents(9_999).unwrap().is_empty());
-        let resolved = store
-            .set_incident_status(id, IncidentStatus::Resolved, "fixed", 5_000)
-            .unwrap()
-            .unwrap();
-        assert_eq!(
-            (resolved.acknowledged_at, resolved.resolved_at),
-            (Some(4_700), Some(5_000))
-        );
-        assert_eq!(
-            store
-                .set_incident_status(id, IncidentStatus::Acknowledged, "again", 5_001)
-                .unwrap(),
-            Err(IncidentError::Resolved { id })
-        );
-        assert_eq!(
-            store
-                .set_incident_status(99, IncidentStatus::Acknowledged, "x", 5_001)
-                .unwrap(),
-            Err(IncidentError::Unknown(99))
-        );
-        let kinds: Vec<String> = store
-            .incident_timeline(id)
-            .unwrap()
-            .into_iter()
-            .map(|e| e.kind)
-            .collect();
-        assert_eq!(
-            kinds,
-            ["opened", "target_missed", "acknowledged", "resolved"]
+        crate::testing::on_each_backend(
+            "status_changes_record_times_and_stop_at_resolved",
+            |store| {
+                let id = store.open_incident(&new("a"), 1_000).unwrap().unwrap().id;
+                assert_eq!(store.overdue_incidents(4_599).unwrap().len(), 0);
+                assert_eq!(store.overdue_incidents(4_600).unwrap().len(), 1);
+                assert!(store.mark_incident_target_missed(id, 4_600).unwrap());
+                assert!(!store.mark_incident_target_missed(id, 4_601).unwrap());
+                let acked = store
+                    .set_incident_status(id, IncidentStatus::Acknowledged, "ack", 4_700)
+                    .unwrap()
+                    .unwrap();
+                assert_eq!(acked.acknowledged_at, Some(4_700));
+                assert!(store.overdue_incidents(9_999).unwrap().is_empty());
+                let resolved = store
+                    .set_incident_status(id, IncidentStatus::Resolved, "fixed", 5_000)
+                    .unwrap()
+                    .unwrap();
+                assert_eq!(
+                    (resolved.acknowledged_at, resolved.resolved_at),
+                    (Some(4_700), Some(5_000))
+                );
+                assert_eq!(
+                    store
+                        .set_incident_status(id, IncidentStatus::Acknowledged, "again", 5_001)
+                        .unwrap(),
+                    Err(IncidentError::Resolved { id })
+                );
+                assert_eq!(
+                    store
+                        .set_incident_status(99, IncidentStatus::Acknowledged, "x", 5_001)
+                        .unwrap(),
+                    Err(IncidentError::Unknown(99))
+                );
+                let kinds: Vec<String> = store
+                    .incident_timeline(id)
+                    .unwrap()
+                    .into_iter()
+                    .map(|e| e.kind)
+                    .collect();
+                assert_eq!(
+                    kinds,
+                    ["opened", "target_missed", "acknowledged", "resolved"]
+                );
+            },
         );
     }
 
     #[test]
     fn an_alert_opens_one_incident_and_its_key_updates_it() {
-        let store = Store::open_in_memory().unwrap();
-        let make = |a: &AlertRecord| NewIncident {
-            title: a.summary.clone(),
-            ..new("x")
-        };
-        let first = store.incident_for_alert(&alert(7, "k"), make, 10).unwrap();
-        let AlertIncident::Opened(opened) = first else {
-            panic!("{first:?}")
-        };
-        assert_eq!(
-            store.incident_for_alert(&alert(7, "k"), make, 11).unwrap(),
-            AlertIncident::Known(opened.id)
+        crate::testing::on_each_backend(
+            "an_alert_opens_one_incident_and_its_key_updates_it",
+            |store| {
+                let make = |a: &AlertRecord| NewIncident {
+                    title: a.summary.clone(),
+                    ..new("x")
+                };
+                let first = store.incident_for_alert(&alert(7, "k"), make, 10).unwrap();
+                let AlertIncident::Opened(opened) = first else {
+                    panic!("{first:?}")
+                };
+                assert_eq!(
+                    store.incident_for_alert(&alert(7, "k"), make, 11).unwrap(),
+                    AlertIncident::Known(opened.id)
+                );
+                // Another episode of the same key updates the open incident.
+                assert!(matches!(
+                    store.incident_for_alert(&alert(8, "k"), make, 12).unwrap(),
+                    AlertIncident::Updated(r) if r.id == opened.id
+                ));
+                assert_eq!(store.incident_alert_ids(opened.id).unwrap(), [7, 8]);
+                assert_eq!(
+                    store
+                        .open_incident(
+                            &NewIncident {
+                                alert_id: Some(7),
+                                ..new("y")
+                            },
+                            13
+                        )
+                        .unwrap(),
+                    Err(IncidentError::AlertTaken {
+                        alert: 7,
+                        incident: opened.id
+                    })
+                );
+                // Once resolved, a new episode opens a new incident.
+                store
+                    .set_incident_status(opened.id, IncidentStatus::Resolved, "done", 14)
+                    .unwrap()
+                    .unwrap();
+                assert!(matches!(
+                    store.incident_for_alert(&alert(9, "k"), make, 15).unwrap(),
+                    AlertIncident::Opened(r) if r.id != opened.id
+                ));
+                assert_eq!(store.incidents(true).unwrap().len(), 2);
+                assert_eq!(store.incidents(false).unwrap().len(), 1);
+            },
         );
-        // Another episode of the same key updates the open incident.
-        assert!(matches!(
-            store.incident_for_alert(&alert(8, "k"), make, 12).unwrap(),
-            AlertIncident::Updated(r) if r.id == opened.id
-        ));
-        assert_eq!(store.incident_alert_ids(opened.id).unwrap(), [7, 8]);
-        assert_eq!(
-            store
-                .open_incident(
-                    &NewIncident {
-                        alert_id: Some(7),
-                        ..new("y")
-                    },
-                    13
-                )
-                .unwrap(),
-            Err(IncidentError::AlertTaken {
-                alert: 7,
-                incident: opened.id
-            })
-        );
-        // Once resolved, a new episode opens a new incident.
-        store
-            .set_incident_status(opened.id, IncidentStatus::Resolved, "done", 14)
-            .unwrap()
-            .unwrap();
-        assert!(matches!(
-            store.incident_for_alert(&alert(9, "k"), make, 15).unwrap(),
-            AlertIncident::Opened(r) if r.id != opened.id
-        ));
-        assert_eq!(store.incidents(true).unwrap().len(), 2);
-        assert_eq!(store.incidents(false).unwrap().len(), 1);
     }
 }

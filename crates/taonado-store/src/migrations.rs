@@ -7,7 +7,7 @@
 //! database holding a version this binary does not know is refused, never "downgraded".
 //! Nothing is dropped implicitly: removing a table or column takes its own migration.
 
-use rusqlite::{Connection, OptionalExtension as _, params};
+use crate::sql::{Conn, Db, OptionalExtension as _, params};
 
 use crate::error::{Result, SqlContext as _, StoreError};
 
@@ -172,7 +172,7 @@ pub fn latest_version(migrations: &[Migration]) -> u32 {
 }
 
 /// The versions recorded in `schema_migrations`, ascending (empty for a fresh database).
-pub fn applied_versions(conn: &Connection) -> Result<Vec<u32>> {
+pub fn applied_versions(conn: &Conn<'_>) -> Result<Vec<u32>> {
     ensure_table(conn)?;
     let mut stmt = conn
         .prepare("SELECT version FROM schema_migrations ORDER BY version")
@@ -184,7 +184,7 @@ pub fn applied_versions(conn: &Connection) -> Result<Vec<u32>> {
         .op("reading schema_migrations")
 }
 
-fn ensure_table(conn: &Connection) -> Result<()> {
+fn ensure_table(conn: &Conn<'_>) -> Result<()> {
     conn.execute_batch(
         "CREATE TABLE IF NOT EXISTS schema_migrations (
             version    INTEGER PRIMARY KEY,
@@ -198,12 +198,12 @@ fn ensure_table(conn: &Connection) -> Result<()> {
 /// Applies every migration of `migrations` that the database has not recorded, in order.
 /// Returns the versions it applied. Refuses a database that records a version `migrations`
 /// does not contain (written by a newer binary).
-pub fn migrate(conn: &mut Connection, migrations: &[Migration]) -> Result<Vec<u32>> {
+pub fn migrate(db: &mut Db, migrations: &[Migration]) -> Result<Vec<u32>> {
     debug_assert!(
         migrations.windows(2).all(|w| w[0].version < w[1].version),
         "migration versions must be strictly increasing"
     );
-    let applied = applied_versions(conn)?;
+    let applied = db.transaction(applied_versions)?;
     let known = latest_version(migrations);
     if let Some(unknown) = applied
         .iter()
@@ -223,28 +223,31 @@ pub fn migrate(conn: &mut Connection, migrations: &[Migration]) -> Result<Vec<u3
             name: migration.name,
             source,
         };
-        let tx = conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(failed)?;
-        // Another process may have applied it between our read and our lock.
-        let already: Option<u32> = tx
-            .query_row(
-                "SELECT version FROM schema_migrations WHERE version = ?1",
-                [migration.version],
-                |row| row.get(0),
+        // The transaction excludes other writers (on PostgreSQL, other processes
+        // migrating the same database too); another one may have applied it meanwhile.
+        let applied_now = db.transaction(|tx| {
+            let already: Option<u32> = tx
+                .query_row(
+                    "SELECT version FROM schema_migrations WHERE version = ?1",
+                    [migration.version],
+                    |row| row.get(0),
+                )
+                .optional()
+                .map_err(failed)?;
+            if already.is_some() {
+                return Ok(false);
+            }
+            tx.execute_batch(migration.sql).map_err(failed)?;
+            tx.execute(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
+                params![migration.version, migration.name, crate::unix_now()],
             )
-            .optional()
             .map_err(failed)?;
-        if already.is_some() {
+            Ok::<_, StoreError>(true)
+        })?;
+        if !applied_now {
             continue;
         }
-        tx.execute_batch(migration.sql).map_err(failed)?;
-        tx.execute(
-            "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
-            params![migration.version, migration.name, crate::unix_now()],
-        )
-        .map_err(failed)?;
-        tx.commit().map_err(failed)?;
         tracing::info!(
             version = migration.version,
             name = migration.name,
@@ -273,33 +276,35 @@ mod tests {
 
     #[test]
     fn fresh_database_gets_every_migration_once() {
-        let mut conn = Connection::open_in_memory().unwrap();
-        let applied = migrate(&mut conn, MIGRATIONS).unwrap();
+        let mut db = Db::Sqlite(rusqlite::Connection::open_in_memory().unwrap());
+        let applied = migrate(&mut db, MIGRATIONS).unwrap();
         assert_eq!(
             applied,
             MIGRATIONS.iter().map(|m| m.version).collect::<Vec<_>>()
         );
-        assert!(migrate(&mut conn, MIGRATIONS).unwrap().is_empty());
+        assert!(migrate(&mut db, MIGRATIONS).unwrap().is_empty());
         assert_eq!(
-            applied_versions(&conn).unwrap(),
+            applied_versions(&db.conn()).unwrap(),
             MIGRATIONS.iter().map(|m| m.version).collect::<Vec<_>>()
         );
     }
 
     #[test]
     fn appended_migration_applies_on_an_existing_database() {
-        let mut conn = Connection::open_in_memory().unwrap();
-        migrate(&mut conn, &MIGRATIONS[..1]).unwrap();
-        conn.execute(
-            "INSERT INTO indexer_state (id, chain_id, updated_at) VALUES (1, 42, 0)",
-            [],
-        )
-        .unwrap();
+        let mut db = Db::Sqlite(rusqlite::Connection::open_in_memory().unwrap());
+        migrate(&mut db, &MIGRATIONS[..1]).unwrap();
+        db.conn()
+            .execute(
+                "INSERT INTO indexer_state (id, chain_id, updated_at) VALUES (1, 42, 0)",
+                [],
+            )
+            .unwrap();
         let mut extended = MIGRATIONS[..1].to_vec();
         extended.push(EXTRA);
-        assert_eq!(migrate(&mut conn, &extended).unwrap(), vec![2]);
+        assert_eq!(migrate(&mut db, &extended).unwrap(), vec![2]);
         // Earlier data survives.
-        let chain: i64 = conn
+        let chain: i64 = db
+            .conn()
             .query_row("SELECT chain_id FROM indexer_state", [], |r| r.get(0))
             .unwrap();
         assert_eq!(chain, 42);
@@ -307,11 +312,11 @@ mod tests {
 
     #[test]
     fn newer_database_is_refused() {
-        let mut conn = Connection::open_in_memory().unwrap();
+        let mut db = Db::Sqlite(rusqlite::Connection::open_in_memory().unwrap());
         let mut extended = MIGRATIONS[..1].to_vec();
         extended.push(EXTRA);
-        migrate(&mut conn, &extended).unwrap();
-        let err = migrate(&mut conn, &MIGRATIONS[..1]).unwrap_err();
+        migrate(&mut db, &extended).unwrap();
+        let err = migrate(&mut db, &MIGRATIONS[..1]).unwrap_err();
         assert!(
             matches!(err, StoreError::SchemaTooNew { found: 2, known: 1 }),
             "{err}"
@@ -320,7 +325,7 @@ mod tests {
 
     #[test]
     fn failing_migration_leaves_the_previous_version() {
-        let mut conn = Connection::open_in_memory().unwrap();
+        let mut db = Db::Sqlite(rusqlite::Connection::open_in_memory().unwrap());
         let broken = Migration {
             version: 2,
             name: "broken",
@@ -328,13 +333,14 @@ mod tests {
         };
         let mut extended = MIGRATIONS[..1].to_vec();
         extended.push(broken);
-        let err = migrate(&mut conn, &extended).unwrap_err();
+        let err = migrate(&mut db, &extended).unwrap_err();
         assert!(
             matches!(err, StoreError::Migration { version: 2, .. }),
             "{err}"
         );
-        assert_eq!(applied_versions(&conn).unwrap(), vec![1]);
-        let partial: i64 = conn
+        assert_eq!(applied_versions(&db.conn()).unwrap(), vec![1]);
+        let partial: i64 = db
+            .conn()
             .query_row(
                 "SELECT count(*) FROM sqlite_master WHERE name = 'ok_part'",
                 [],

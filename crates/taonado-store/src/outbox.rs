@@ -5,7 +5,7 @@
 //! handed out again, so a restart resends nothing that was acknowledged; a crash between a
 //! send and its mark resends once with the same idempotency key, which receivers dedup on.
 
-use rusqlite::{OptionalExtension as _, Row, Transaction, params};
+use crate::sql::{Conn, OptionalExtension as _, Row, params};
 use serde::Serialize;
 
 use crate::Store;
@@ -53,7 +53,7 @@ fn non_negative(value: i64) -> u64 {
     u64::try_from(value).unwrap_or(0)
 }
 
-fn message_row(r: &Row<'_>) -> rusqlite::Result<OutboxMessage> {
+fn message_row(r: &Row) -> crate::sql::SqlResult<OutboxMessage> {
     let state: String = r.get(5)?;
     Ok(OutboxMessage {
         id: r.get(0)?,
@@ -66,9 +66,8 @@ fn message_row(r: &Row<'_>) -> rusqlite::Result<OutboxMessage> {
             "sent" => OutboxState::Sent,
             "dead" => OutboxState::Dead,
             other => {
-                return Err(rusqlite::Error::FromSqlConversionFailure(
+                return Err(crate::sql::SqlError::conversion(
                     5,
-                    rusqlite::types::Type::Text,
                     Box::new(StoreError::Corrupt {
                         what: "outbox state",
                         detail: other.to_owned(),
@@ -93,7 +92,7 @@ fn time(value: u64) -> Result<i64> {
 
 /// Inserts a pending message unless its idempotency key exists (then nothing changes).
 pub(crate) fn enqueue_in(
-    tx: &Transaction<'_>,
+    tx: &Conn<'_>,
     idempotency_key: &str,
     channel: &str,
     alert_id: Option<i64>,
@@ -264,56 +263,64 @@ impl Store {
 mod tests {
     use super::*;
 
-    fn store_with_one(now: u64) -> (Store, String) {
-        let store = Store::open_in_memory().unwrap();
+    fn enqueue_one(store: &Store, now: u64) -> String {
         let keys = store
             .enqueue_test_alert(&["hook".to_owned()], "hi", now)
             .unwrap();
-        (store, keys[0].clone())
+        keys[0].clone()
     }
 
     #[test]
     fn a_leased_message_is_hidden_until_the_lease_ends() {
-        let (store, _) = store_with_one(100);
-        let first = store.lease_due_messages(100, 30, 10).unwrap();
-        assert_eq!(first.len(), 1);
-        assert_eq!(first[0].attempts, 1);
-        assert!(store.lease_due_messages(129, 30, 10).unwrap().is_empty());
-        let again = store.lease_due_messages(130, 30, 10).unwrap();
-        assert_eq!(again.len(), 1);
-        assert_eq!(again[0].attempts, 2);
+        crate::testing::on_each_backend(
+            "a_leased_message_is_hidden_until_the_lease_ends",
+            |store| {
+                let _key = enqueue_one(&store, 100);
+                let first = store.lease_due_messages(100, 30, 10).unwrap();
+                assert_eq!(first.len(), 1);
+                assert_eq!(first[0].attempts, 1);
+                assert!(store.lease_due_messages(129, 30, 10).unwrap().is_empty());
+                let again = store.lease_due_messages(130, 30, 10).unwrap();
+                assert_eq!(again.len(), 1);
+                assert_eq!(again[0].attempts, 2);
+            },
+        );
     }
 
     #[test]
     fn sent_messages_are_never_leased_again() {
-        let (store, key) = store_with_one(0);
-        let leased = store.lease_due_messages(0, 30, 10).unwrap();
-        assert!(store.mark_sent(leased[0].id, 1).unwrap());
-        assert!(
-            !store.mark_sent(leased[0].id, 2).unwrap(),
-            "second mark is a no-op"
-        );
-        assert!(store.lease_due_messages(10_000, 30, 10).unwrap().is_empty());
-        let stored = store.message(&key).unwrap().unwrap();
-        assert_eq!(stored.state, OutboxState::Sent);
-        assert_eq!(stored.sent_at, Some(1));
+        crate::testing::on_each_backend("sent_messages_are_never_leased_again", |store| {
+            let key = enqueue_one(&store, 0);
+            let leased = store.lease_due_messages(0, 30, 10).unwrap();
+            assert!(store.mark_sent(leased[0].id, 1).unwrap());
+            assert!(
+                !store.mark_sent(leased[0].id, 2).unwrap(),
+                "second mark is a no-op"
+            );
+            assert!(store.lease_due_messages(10_000, 30, 10).unwrap().is_empty());
+            let stored = store.message(&key).unwrap().unwrap();
+            assert_eq!(stored.state, OutboxState::Sent);
+            assert_eq!(stored.sent_at, Some(1));
+        });
     }
 
     #[test]
     fn failures_retry_at_the_given_time_then_die() {
-        let (store, key) = store_with_one(0);
-        let leased = store.lease_due_messages(0, 30, 10).unwrap();
-        store
-            .mark_failed(leased[0].id, "connection refused", Some(5))
-            .unwrap();
-        assert!(store.lease_due_messages(4, 30, 10).unwrap().is_empty());
-        let retry = store.lease_due_messages(5, 30, 10).unwrap();
-        assert_eq!(retry.len(), 1);
-        store.mark_failed(retry[0].id, "still down", None).unwrap();
-        let stored = store.message(&key).unwrap().unwrap();
-        assert_eq!(stored.state, OutboxState::Dead);
-        assert_eq!(stored.last_error.as_deref(), Some("still down"));
-        assert_eq!(store.outbox_counts().unwrap().dead, 1);
+        crate::testing::on_each_backend("failures_retry_at_the_given_time_then_die", |store| {
+            let key = enqueue_one(&store, 0);
+            let leased = store.lease_due_messages(0, 30, 10).unwrap();
+            store
+                .mark_failed(leased[0].id, "connection refused", Some(5))
+                .unwrap();
+            assert!(store.lease_due_messages(4, 30, 10).unwrap().is_empty());
+            let retry = store.lease_due_messages(5, 30, 10).unwrap();
+            assert_eq!(retry.len(), 1);
+            store.mark_failed(retry[0].id, "still down", None).unwrap();
+            let stored = store.message(&key).unwrap().unwrap();
+            assert_eq!(stored.state, OutboxState::Dead);
+            assert_eq!(stored.last_error.as_deref(), Some("still down"));
+            assert_eq!(store.outbox_counts().unwrap().dead, 1);
+        });
     }
 
     #[test]

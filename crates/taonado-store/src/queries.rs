@@ -1,7 +1,7 @@
 //! Typed reads for the monitor, the dashboard and reports.
 
+use crate::sql::{Conn, OptionalExtension as _, Row, params};
 use alloy_primitives::{Address, B256, U256};
-use rusqlite::{Connection, OptionalExtension as _, Row, params};
 
 use crate::codec::{self, int};
 use crate::error::{Result, SqlContext as _, StoreError};
@@ -33,7 +33,7 @@ pub struct EventFilter {
 }
 
 /// `(min block, min timestamp)` bounds for a window, as SQL parameters.
-fn bounds(conn: &Connection, window: Window) -> Result<(i64, i64)> {
+fn bounds(conn: &Conn<'_>, window: Window) -> Result<(i64, i64)> {
     Ok(match window {
         Window::All => (0, 0),
         Window::LastBlocks(n) => {
@@ -48,11 +48,10 @@ fn limit(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-fn contract_col(row: &Row<'_>, idx: usize) -> rusqlite::Result<ContractKind> {
+fn contract_col(row: &Row, idx: usize) -> crate::sql::SqlResult<ContractKind> {
     let text: String = row.get(idx)?;
-    text.parse().map_err(|e: StoreError| {
-        rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, Box::new(e))
-    })
+    text.parse()
+        .map_err(|e: StoreError| crate::sql::SqlError::conversion(idx, Box::new(e)))
 }
 
 fn json_address(value: Option<String>) -> Option<Address> {
@@ -64,7 +63,7 @@ pub(crate) const TX_ROW: &str =
     t.function, t.status, t.gas_used, t.effective_gas_price
     FROM transactions t JOIN blocks b ON b.number = t.block_number";
 
-pub(crate) fn tx_row(r: &Row<'_>) -> rusqlite::Result<TxRow> {
+pub(crate) fn tx_row(r: &Row) -> crate::sql::SqlResult<TxRow> {
     Ok(TxRow {
         hash: codec::b256(r, 0)?,
         block_number: codec::u64_col(r, 1)?,
@@ -187,7 +186,7 @@ impl Store {
                 min_block,
                 min_ts,
                 "ASC",
-                -1,
+                i64::MAX,
             )
         })
     }
@@ -203,7 +202,7 @@ impl Store {
             let (min_block, min_ts) = bounds(conn, window)?;
             let mut stmt = conn
                 .prepare(
-                    "SELECT e.address, sum(e.name = 'Deposit'), sum(e.name = 'Withdrawal')
+                    "SELECT e.address, sum(CASE WHEN e.name = 'Deposit' THEN 1 ELSE 0 END), sum(CASE WHEN e.name = 'Withdrawal' THEN 1 ELSE 0 END)
                      FROM events e JOIN blocks b ON b.number = e.block_number
                      WHERE e.contract = 'pool' AND b.number >= ?1 AND b.timestamp >= ?2
                      GROUP BY e.address ORDER BY e.address",
@@ -420,12 +419,12 @@ impl Store {
                         filter.name,
                         from,
                         to,
-                        filter.limit.map_or(-1, limit)
+                        filter.limit.map_or(i64::MAX, limit)
                     ],
                     |r| {
                         let topics = (7..11)
                             .map(|i| codec::opt_b256(r, i))
-                            .collect::<rusqlite::Result<Vec<_>>>()?
+                            .collect::<crate::sql::SqlResult<Vec<_>>>()?
                             .into_iter()
                             .flatten()
                             .collect();
@@ -460,55 +459,64 @@ impl Store {
         self.with_conn(|conn| {
             // One read transaction: the anchor check, the sums and `to`'s hash must see the
             // same indexer commit, or a rollback in between would slip into the total.
-            let tx = conn.unchecked_transaction().op(OP)?;
-            let hash_at = |n: u64| -> Result<Option<B256>> {
-                tx.query_row(
-                    "SELECT hash FROM blocks WHERE number = ?1",
-                    [int("block", n)?],
-                    |r| codec::b256(r, 0),
-                )
-                .optional()
-                .op(OP)
-            };
-            let after = match anchor {
-                Some((n, h)) if n <= to && hash_at(n)? == Some(h) => Some(n),
-                _ => None,
-            };
-            let mut flows = WtaoFlows {
-                after,
-                to_hash: hash_at(to)?,
-                ..WtaoFlows::default()
-            };
-            let mut stmt = tx
-                .prepare(
-                    "SELECT block_number, name, json_extract(decoded, '$.wad') FROM events
+            conn.read_transaction(|tx| {
+                let hash_at = |n: u64| -> Result<Option<B256>> {
+                    tx.query_row(
+                        "SELECT hash FROM blocks WHERE number = ?1",
+                        [int("block", n)?],
+                        |r| codec::b256(r, 0),
+                    )
+                    .optional()
+                    .op(OP)
+                };
+                let after = match anchor {
+                    Some((n, h)) if n <= to && hash_at(n)? == Some(h) => Some(n),
+                    _ => None,
+                };
+                let mut flows = WtaoFlows {
+                    after,
+                    to_hash: hash_at(to)?,
+                    ..WtaoFlows::default()
+                };
+                let mut stmt = tx
+                    .prepare(
+                        "SELECT block_number, name, decoded FROM events
                      WHERE contract = 'wtao' AND name IN ('Deposit', 'Withdrawal')
                        AND block_number > ?1 AND block_number <= ?2",
-                )
-                .op(OP)?;
-            let from = after.map_or(Ok(-1), |n| int("block", n))?;
-            let mut rows = stmt.query(params![from, int("block", to)?]).op(OP)?;
-            while let Some(r) = rows.next().op(OP)? {
-                let name: String = r.get(1).op(OP)?;
-                let wad = r.get_ref(2).op(OP)?;
-                let Some(wad) = wad.as_str().ok().and_then(|w| w.parse::<U256>().ok()) else {
-                    return Err(StoreError::Corrupt {
-                        what: "WTAO event",
-                        detail: format!(
-                            "{name} at block {} has no decimal `wad`",
-                            codec::u64_col(r, 0).op(OP)?
-                        ),
-                    });
-                };
-                let sum = if name == "Deposit" {
-                    &mut flows.deposited
-                } else {
-                    &mut flows.withdrawn
-                };
-                *sum = sum.saturating_add(wad);
-                flows.events += 1;
-            }
-            Ok(flows)
+                    )
+                    .op(OP)?;
+                let from = after.map_or(Ok(-1), |n| int("block", n))?;
+                let mut rows = stmt.query(params![from, int("block", to)?]).op(OP)?;
+                while let Some(r) = rows.next().op(OP)? {
+                    let name: String = r.get(1).op(OP)?;
+                    // The decoded JSON is read here rather than with json_extract, whose result
+                    // type differs between the engines (a JSON number is not a `wad`).
+                    let decoded: String = r.get(2).op(OP)?;
+                    let wad = serde_json::from_str::<serde_json::Value>(&decoded).ok();
+                    let Some(wad) = wad
+                        .as_ref()
+                        .and_then(|d| d.get("wad"))
+                        .and_then(serde_json::Value::as_str)
+                        .and_then(|w| w.parse::<U256>().ok())
+                    else {
+                        return Err(StoreError::Corrupt {
+                            what: "WTAO event",
+                            detail: format!(
+                                "{name} at block {} has no decimal `wad`",
+                                codec::u64_col(r, 0).op(OP)?
+                            ),
+                        });
+                    };
+                    let sum = if name == "Deposit" {
+                        &mut flows.deposited
+                    } else {
+                        &mut flows.withdrawn
+                    };
+                    *sum = sum.saturating_add(wad);
+                    flows.events += 1;
+                }
+                Ok(flows)
+            })
         })
     }
 
@@ -538,7 +546,7 @@ impl Store {
 }
 
 fn weight_sets_where(
-    conn: &Connection,
+    conn: &Conn<'_>,
     condition: &str,
     a: i64,
     b: i64,
@@ -574,7 +582,7 @@ fn weight_sets_where(
         .op("reading weight sets")
 }
 
-fn snapshot_balances(conn: &Connection, id: i64) -> Result<Vec<SnapshotBalance>> {
+fn snapshot_balances(conn: &Conn<'_>, id: i64) -> Result<Vec<SnapshotBalance>> {
     let mut stmt = conn
         .prepare_cached(
             "SELECT kind, holder, amount FROM snapshot_balances WHERE snapshot_id = ?1 ORDER BY kind, holder",
@@ -593,7 +601,7 @@ fn snapshot_balances(conn: &Connection, id: i64) -> Result<Vec<SnapshotBalance>>
         .op("reading snapshot balances")
 }
 
-fn snapshot_weights(conn: &Connection, id: i64) -> Result<Vec<(u16, u16)>> {
+fn snapshot_weights(conn: &Conn<'_>, id: i64) -> Result<Vec<(u16, u16)>> {
     let mut stmt = conn
         .prepare_cached(
             "SELECT uid, weight FROM snapshot_weights WHERE snapshot_id = ?1 ORDER BY uid",
@@ -606,7 +614,7 @@ fn snapshot_weights(conn: &Connection, id: i64) -> Result<Vec<(u16, u16)>> {
         .op("reading snapshot weights")
 }
 
-fn snapshot_neurons(conn: &Connection, id: i64) -> Result<Vec<NeuronRow>> {
+fn snapshot_neurons(conn: &Conn<'_>, id: i64) -> Result<Vec<NeuronRow>> {
     let mut stmt = conn
         .prepare_cached(
             "SELECT uid, hotkey, coldkey, stake, emission, incentive, is_active, validator_permit, last_update

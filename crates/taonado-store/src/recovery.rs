@@ -6,7 +6,7 @@
 //! The attempt log never holds a secret: a mixer note asked about is recorded as the fact
 //! that one was asked about, never its text.
 
-use rusqlite::{OptionalExtension as _, Row, params};
+use crate::sql::{OptionalExtension as _, Row, params};
 use serde::Serialize;
 
 use crate::Store;
@@ -75,7 +75,7 @@ pub struct NewRecoveryAttempt<'a> {
     pub detail: &'a str,
 }
 
-fn challenge_row(row: &Row<'_>) -> rusqlite::Result<RecoveryChallenge> {
+fn challenge_row(row: &Row) -> crate::sql::SqlResult<RecoveryChallenge> {
     Ok(RecoveryChallenge {
         id: row.get(0)?,
         hotkey: row.get(1)?,
@@ -152,7 +152,7 @@ impl Store {
                 ],
             )
             .op("recording a recovery attempt")?;
-            Ok(conn.last_insert_rowid())
+            conn.last_insert_rowid().op("recording a recovery attempt")
         })
     }
 
@@ -178,7 +178,7 @@ impl Store {
                     })
                 })
                 .op("listing recovery attempts")?;
-            rows.collect::<rusqlite::Result<Vec<_>>>()
+            rows.collect::<crate::sql::SqlResult<Vec<_>>>()
                 .op("listing recovery attempts")
         })
     }
@@ -190,44 +190,48 @@ mod tests {
 
     #[test]
     fn a_challenge_is_used_once_and_attempts_are_kept_in_order() {
-        let store = Store::open_in_memory().unwrap();
-        let challenge = RecoveryChallenge {
-            id: "c1".into(),
-            hotkey: "5Grw".into(),
-            chain: "local".into(),
-            message: "sign me".into(),
-            issued_at: 10,
-            expires_at: 20,
-            used_at: None,
-        };
-        store.insert_recovery_challenge(&challenge).unwrap();
-        assert_eq!(store.recovery_challenge("c1").unwrap(), Some(challenge));
-        assert_eq!(store.recovery_challenge("c2").unwrap(), None);
-        assert!(store.use_recovery_challenge("c1", 15).unwrap());
-        assert!(!store.use_recovery_challenge("c1", 16).unwrap());
-        assert!(!store.use_recovery_challenge("c2", 16).unwrap());
-        assert_eq!(
-            store.recovery_challenge("c1").unwrap().unwrap().used_at,
-            Some(15)
-        );
-        for outcome in ["issued", "verified"] {
-            store
-                .record_recovery_attempt(&NewRecoveryAttempt {
-                    kind: "verify-hotkey",
-                    hotkey: Some("5Grw"),
-                    challenge_id: Some("c1"),
-                    outcome,
-                    detail: "",
-                })
-                .unwrap();
-        }
-        let attempts = store.recovery_attempts().unwrap();
-        assert_eq!(
-            attempts
-                .iter()
-                .map(|a| a.outcome.as_str())
-                .collect::<Vec<_>>(),
-            ["issued", "verified"]
+        crate::testing::on_each_backend(
+            "a_challenge_is_used_once_and_attempts_are_kept_in_order",
+            |store| {
+                let challenge = RecoveryChallenge {
+                    id: "c1".into(),
+                    hotkey: "5Grw".into(),
+                    chain: "local".into(),
+                    message: "sign me".into(),
+                    issued_at: 10,
+                    expires_at: 20,
+                    used_at: None,
+                };
+                store.insert_recovery_challenge(&challenge).unwrap();
+                assert_eq!(store.recovery_challenge("c1").unwrap(), Some(challenge));
+                assert_eq!(store.recovery_challenge("c2").unwrap(), None);
+                assert!(store.use_recovery_challenge("c1", 15).unwrap());
+                assert!(!store.use_recovery_challenge("c1", 16).unwrap());
+                assert!(!store.use_recovery_challenge("c2", 16).unwrap());
+                assert_eq!(
+                    store.recovery_challenge("c1").unwrap().unwrap().used_at,
+                    Some(15)
+                );
+                for outcome in ["issued", "verified"] {
+                    store
+                        .record_recovery_attempt(&NewRecoveryAttempt {
+                            kind: "verify-hotkey",
+                            hotkey: Some("5Grw"),
+                            challenge_id: Some("c1"),
+                            outcome,
+                            detail: "",
+                        })
+                        .unwrap();
+                }
+                let attempts = store.recovery_attempts().unwrap();
+                assert_eq!(
+                    attempts
+                        .iter()
+                        .map(|a| a.outcome.as_str())
+                        .collect::<Vec<_>>(),
+                    ["issued", "verified"]
+                );
+            },
         );
     }
 }

@@ -5,8 +5,8 @@
 //! monitor's indexer ran rounds: how many reached the chain and how many failed. A minute
 //! without a row is a minute the monitor was not running.
 
+use crate::sql::{OptionalExtension as _, Row, SqlResult, ToValue, params};
 use alloy_primitives::{Address, B256};
-use rusqlite::{OptionalExtension as _, params};
 use serde::Serialize;
 
 use crate::alerts::{ALERT_COLUMNS, AlertRecord, alert_row};
@@ -98,8 +98,8 @@ impl Store {
                     "INSERT INTO monitor_checks (network, minute, ok_rounds, failed_rounds)
                      VALUES (?1, ?2, ?3, ?4)
                      ON CONFLICT (network, minute) DO UPDATE
-                     SET ok_rounds = ok_rounds + excluded.ok_rounds,
-                         failed_rounds = failed_rounds + excluded.failed_rounds",
+                     SET ok_rounds = monitor_checks.ok_rounds + excluded.ok_rounds,
+                         failed_rounds = monitor_checks.failed_rounds + excluded.failed_rounds",
                 )
                 .op("recording a monitor check")?;
             for (at, ok) in rounds {
@@ -309,13 +309,16 @@ impl Store {
     /// Whether the database has a table of that name (tables other branches add).
     pub fn has_table(&self, name: &str) -> Result<bool> {
         self.with_conn(|conn| {
-            conn.query_row(
-                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
-                [name],
-                |r| r.get::<_, i64>(0),
-            )
-            .op("reading the schema")
-            .map(|n| n > 0)
+            // Each engine's catalogue; on PostgreSQL the tables of the session's schema.
+            let sql = if conn.is_postgres() {
+                "SELECT count(*) FROM information_schema.tables
+                 WHERE table_schema = current_schema() AND table_name = ?1"
+            } else {
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1"
+            };
+            conn.query_row(sql, [name], |r| r.get::<_, i64>(0))
+                .op("reading the schema")
+                .map(|n| n > 0)
         })
     }
 
@@ -324,15 +327,55 @@ impl Store {
     pub fn read_raw<T>(
         &self,
         sql: &str,
-        params: &[&dyn rusqlite::ToSql],
-        row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
-    ) -> std::result::Result<Vec<T>, rusqlite::Error> {
-        let conn = self
-            .conn
-            .lock()
-            .map_err(|_| rusqlite::Error::InvalidQuery)?;
-        let mut stmt = conn.prepare(sql)?;
-        let rows = stmt.query_map(params, row)?;
-        rows.collect()
+        params: &[&dyn ToValue],
+        row: impl FnMut(&Row) -> SqlResult<T>,
+    ) -> Result<Vec<T>> {
+        self.with_conn(|conn| {
+            let mut stmt = conn.prepare(sql).op("reading")?;
+            let rows = stmt.query_map(params, row).op("reading")?;
+            rows.collect::<SqlResult<Vec<_>>>().op("reading")
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+
+    #[test]
+    fn checks_add_up_per_minute_and_tables_are_found() {
+        crate::testing::on_each_backend("checks_add_up_per_minute_and_tables_are_found", |store| {
+            store
+                .record_checks(
+                    "local",
+                    [(120, true), (130, false), (179, true), (185, true)],
+                )
+                .unwrap();
+            store.record_check("local", 121, true).unwrap();
+            let minutes = store.check_minutes(0, 1_000).unwrap();
+            assert_eq!(
+                minutes
+                    .iter()
+                    .map(|m| (m.minute, m.ok_rounds, m.failed_rounds))
+                    .collect::<Vec<_>>(),
+                [(120, 3, 1), (180, 1, 0)]
+            );
+            assert_eq!(store.check_extent().unwrap(), Some((120, 180)));
+            assert!(store.has_table("incidents").unwrap());
+            assert!(!store.has_table("no_such_table").unwrap());
+            assert_eq!(store.block_span(0, 1_000).unwrap(), None);
+            assert!(store.pool_deposits_between(0, 1_000).unwrap().is_empty());
+            assert!(store.miner_samples(0, 1_000).unwrap().is_empty());
+            assert!(store.transactions_between(0, 1_000).unwrap().is_empty());
+            assert!(store.timed_associations().unwrap().is_empty());
+            assert!(store.alerts_fired_between(0, 1_000).unwrap().is_empty());
+            let rows = store
+                .read_raw(
+                    "SELECT network, ok_rounds FROM monitor_checks WHERE minute >= ?1 ORDER BY minute",
+                    &[&150_i64],
+                    |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)),
+                )
+                .unwrap();
+            assert_eq!(rows, [("local".to_owned(), 1)]);
+        });
     }
 }

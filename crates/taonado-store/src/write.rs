@@ -1,17 +1,17 @@
 //! The indexer's writes: a batch of blocks with the new checkpoint in one transaction,
 //! rollbacks to a common ancestor after a reorg, and state snapshots.
 
+use crate::sql::{Conn, OptionalExtension as _, SqlError, params};
 use alloy_primitives::{Address, B256};
-use rusqlite::{OptionalExtension as _, Transaction, params};
 
 use crate::codec::{self, gas_price, int};
 use crate::error::{Result, SqlContext as _, StoreError};
 use crate::{Association, BlockBatch, Checkpoint, Snapshot, Store};
 
-fn duplicate(what: &'static str, block: u64) -> impl FnOnce(rusqlite::Error) -> StoreError {
-    move |source| match source.sqlite_error_code() {
-        Some(rusqlite::ErrorCode::ConstraintViolation) => StoreError::Duplicate { what, block },
-        _ => StoreError::Sqlite {
+fn duplicate(what: &'static str, block: u64) -> impl FnOnce(SqlError) -> StoreError {
+    move |source| match source.is_constraint_violation() {
+        true => StoreError::Duplicate { what, block },
+        false => StoreError::Sqlite {
             op: "writing a batch",
             source,
         },
@@ -173,7 +173,7 @@ impl Store {
             if inserted == 0 {
                 return Ok(false);
             }
-            let id = tx.last_insert_rowid();
+            let id = tx.last_insert_rowid().op("reading the snapshot id")?;
             for b in &snapshot.balances {
                 tx.execute(
                     "INSERT INTO snapshot_balances (snapshot_id, kind, holder, amount) VALUES (?1, ?2, ?3, ?4)",
@@ -285,7 +285,7 @@ impl Store {
     }
 }
 
-pub(crate) fn checkpoint_in(conn: &rusqlite::Connection) -> Result<Option<Checkpoint>> {
+pub(crate) fn checkpoint_in(conn: &Conn<'_>) -> Result<Option<Checkpoint>> {
     conn.query_row(
         "SELECT checkpoint_block, checkpoint_hash, updated_at FROM indexer_state WHERE id = 1",
         [],
@@ -305,7 +305,7 @@ pub(crate) fn checkpoint_in(conn: &rusqlite::Connection) -> Result<Option<Checkp
     .map(Option::flatten)
 }
 
-fn insert_batch(tx: &Transaction<'_>, batch: &BlockBatch) -> Result<()> {
+fn insert_batch(tx: &Conn<'_>, batch: &BlockBatch) -> Result<()> {
     let mut blocks = tx
         .prepare_cached(
             "INSERT INTO blocks (number, hash, parent_hash, timestamp, base_fee_per_gas, protocol)

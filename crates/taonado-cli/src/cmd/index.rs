@@ -19,8 +19,9 @@ use crate::output::Report;
 
 #[derive(Args)]
 pub struct IndexArgs {
-    /// SQLite database [default: data/<network>.db, shared with `taonado monitor`].
-    #[arg(long, value_name = "PATH")]
+    /// SQLite database [default: data/<network>.db, shared with `taonado monitor`], or a
+    /// `postgres://` URL.
+    #[arg(long, value_name = "PATH|URL")]
     pub db: Option<PathBuf>,
     /// First block on an empty database [default: the deployment's first block, else 0].
     /// An existing database always resumes from its checkpoint.
@@ -148,7 +149,7 @@ impl IndexArgs {
             .db
             .clone()
             .unwrap_or_else(|| taonado_store::default_path(&network.name));
-        let store = Store::open_creating(&db).map_err(store_error)?;
+        let store = Store::connect_path(&db).map_err(store_error)?;
         if let (Some(from), Some(checkpoint)) =
             (self.from_block, store.checkpoint().map_err(store_error)?)
         {
@@ -208,7 +209,7 @@ impl IndexArgs {
         context.output.report(&IndexReport {
             network: network.name,
             chain_id: network.chain_id,
-            db,
+            db: PathBuf::from(taonado_store::redact_url(&db.display().to_string())),
             endpoint: indexer.endpoint().to_string(),
             checkpoint,
             head: indexer.subscribe().borrow().head,

@@ -192,13 +192,20 @@ fn critical_alert_opens_p0_missed_target_fires_mitigate_zeroes_bounty_reports_re
         .collect();
     assert_eq!(
         planned,
-        ["zero-bounty", "raise-weight-interval", "propose-upgrade"]
+        [
+            "stop-automation",
+            "zero-bounty",
+            "raise-weight-interval",
+            "propose-upgrade"
+        ]
     );
     assert_eq!(bounty(), before, "a dry run sends nothing");
     let simulated = dry["data"]["done"].as_array().unwrap();
-    assert!(simulated[0]["tx_hash"].is_null(), "{dry}");
+    // [0] is stop-automation (nothing is registered on the dev chain), [1] zero-bounty.
+    assert_eq!(simulated[0]["after"], "no automation registered", "{dry}");
+    assert!(simulated[1]["tx_hash"].is_null(), "{dry}");
     assert!(
-        simulated[0]["before"].as_str().unwrap().ends_with("TAO"),
+        simulated[1]["before"].as_str().unwrap().ends_with("TAO"),
         "{dry}"
     );
     let (code, done, stderr) = json(
@@ -216,11 +223,11 @@ fn critical_alert_opens_p0_missed_target_fires_mitigate_zeroes_bounty_reports_re
     );
     let steps = done["data"]["done"].as_array().unwrap();
     assert!(
-        steps[0]["tx_hash"].as_str().unwrap().starts_with("0x"),
+        steps[1]["tx_hash"].as_str().unwrap().starts_with("0x"),
         "{done}"
     );
     assert!(
-        steps[2]["command"]
+        steps[3]["command"]
             .as_str()
             .unwrap()
             .contains("upgrade evm-validator"),
@@ -243,7 +250,7 @@ fn critical_alert_opens_p0_missed_target_fires_mitigate_zeroes_bounty_reports_re
         "{report}"
     );
     assert!(
-        report.contains(steps[0]["tx_hash"].as_str().unwrap()),
+        report.contains(steps[1]["tx_hash"].as_str().unwrap()),
         "{report}"
     );
     let (code, html, _) = run(sandbox

@@ -17,6 +17,7 @@ mod incident;
 mod index;
 mod keys;
 mod keys_audit;
+mod leader;
 mod loadtest;
 mod mining;
 mod mixer;

@@ -75,7 +75,7 @@ pub(crate) fn receiver() -> (String, Arc<Mutex<Vec<Request>>>) {
     (url, seen)
 }
 
-fn deployed(sandbox: &Sandbox) -> Devnet {
+pub(crate) fn deployed(sandbox: &Sandbox) -> Devnet {
     let devnet = Devnet::start(sandbox, &[]);
     let (code, stdout, stderr) = run(sandbox
         .taonado()
@@ -92,7 +92,7 @@ fn deployed(sandbox: &Sandbox) -> Devnet {
 }
 
 /// Warnings go out at once (`group_wait_secs = 0`): the monitor stops after a block here.
-fn write_config(sandbox: &Sandbox, hook_url: &str, rules: &str) {
+pub(crate) fn write_config(sandbox: &Sandbox, hook_url: &str, rules: &str) {
     std::fs::write(
         sandbox.path().join("monitor.toml"),
         format!(

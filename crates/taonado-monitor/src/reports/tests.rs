@@ -111,19 +111,18 @@ fn every_report_renders_the_same_bytes_twice_with_the_fixture_numbers() {
     let ops = report(&store, ReportKind::Ops, None, Some("2026-11"), None)
         .unwrap()
         .to_markdown();
+    // The store has the incidents table (migration 110), empty so far.
     assert!(
-        ops.contains("No incident data: this database has no incidents table."),
+        ops.contains("- **opened in the period:** 0\n- **resolved:** 0"),
         "{ops}"
     );
-    // with the incidents table (its columns as `taonado incident` writes them)
     store
         .with_conn(|conn| {
             conn.execute_batch(&format!(
-                "CREATE TABLE incidents (id INTEGER PRIMARY KEY, title TEXT NOT NULL, severity TEXT NOT NULL,
-                   kind TEXT NOT NULL, status TEXT NOT NULL, opened_at INTEGER NOT NULL,
-                   acknowledged_at INTEGER, resolved_at INTEGER);
-                 INSERT INTO incidents VALUES (1, 'RPC outage', 'P1', 'outage', 'resolved', {a}, {b}, {c});
-                 INSERT INTO incidents VALUES (2, 'gas spike', 'P3', 'gas', 'open', {d}, NULL, NULL);",
+                "INSERT INTO incidents (id, title, severity, kind, status, opened_at, respond_by, acknowledged_at, resolved_at)
+                   VALUES (1, 'RPC outage', 'P1', 'outage', 'resolved', {a}, {a}, {b}, {c});
+                 INSERT INTO incidents (id, title, severity, kind, status, opened_at, respond_by, acknowledged_at, resolved_at)
+                   VALUES (2, 'gas spike', 'P3', 'gas', 'open', {d}, {d}, NULL, NULL);",
                 a = START + 86_400 + 43_200,
                 b = START + 86_400 + 43_500,
                 c = START + 86_400 + 45_000,
