@@ -190,6 +190,13 @@ impl Report for AdminOutput {
                 r.call, r.signer
             )?,
         }
+        if r.dry_run {
+            return writeln!(
+                out,
+                "{}.{}: {} now, would become {}",
+                r.action.contract, r.action.getter, r.before.display, r.action.expected.display
+            );
+        }
         writeln!(
             out,
             "{}.{}: {} -> {}",
