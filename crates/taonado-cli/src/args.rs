@@ -297,3 +297,18 @@ pub fn required_notifiers(file: &MonitorFile) -> Result<Vec<Arc<dyn Notifier>>, 
     }
     Ok(channels)
 }
+
+/// What every command that sends takes (`multisig setup`, `admin …`).
+#[derive(Args)]
+pub struct SendArgs {
+    /// Check and simulate what would be sent; send nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Required on a live chain.
+    #[arg(long)]
+    pub yes: bool,
+    #[command(flatten)]
+    pub signer: SignerOpts,
+    #[command(flatten)]
+    pub deployments: DeploymentsArgs,
+}

@@ -7,11 +7,10 @@ use alloy::primitives::{Address, U256};
 use clap::{Args, Subcommand};
 use taonado_ops::admin::{self, AdminCall, AdminReport, WeightsVersion};
 
-use crate::args::{DeploymentsArgs, parse_tao};
+use crate::args::parse_tao;
 use crate::context::Context;
 use crate::error::CliError;
 use crate::output::Report;
-use crate::signer::SignerOpts;
 
 #[derive(Subcommand)]
 pub enum AdminCommand {
@@ -85,16 +84,8 @@ pub enum WeightsArg {
 
 #[derive(Args)]
 pub struct AdminArgs {
-    /// Check the owner and simulate the call from the signer; send nothing.
-    #[arg(long)]
-    pub dry_run: bool,
-    /// Required on a live network.
-    #[arg(long)]
-    pub yes: bool,
     #[command(flatten)]
-    pub signer: SignerOpts,
-    #[command(flatten)]
-    pub deployments: DeploymentsArgs,
+    pub send: crate::args::SendArgs,
     #[command(flatten)]
     pub multisig: crate::via_multisig::ViaMultisigArgs,
 }
@@ -138,13 +129,14 @@ impl AdminCommand {
         let (call, args) = self.into_parts();
         let config = context.config()?;
         let network = context.network(&config, true)?;
-        if !network.dev_chain && !args.yes && !args.dry_run && !args.multisig.via_multisig {
+        if !network.dev_chain && !args.send.yes && !args.send.dry_run && !args.multisig.via_multisig
+        {
             return Err(CliError::usage(anyhow::anyhow!(
                 "network {} is live: this changes the protocol's settings; pass --yes (or --dry-run to check it first)",
                 network.name
             )));
         }
-        let deployment = network.deployment(&args.deployments.deployments_dir)?;
+        let deployment = network.deployment(&args.send.deployments.deployments_dir)?;
         let action = admin::action(&call, &deployment.addresses)?;
         if args.multisig.via_multisig {
             let provider = taonado_client::connect(&network, &config).await?;
@@ -160,17 +152,17 @@ impl AdminCommand {
                 context,
                 &provider,
                 &network,
-                &args.deployments.deployments_dir,
+                &args.send.deployments.deployments_dir,
                 &args.multisig,
                 vec![proposal],
                 None,
             )
             .await;
         }
-        let signer = args.signer.signer_or_dev_account(context, &network)?;
+        let signer = args.send.signer.signer_or_dev_account(context, &network)?;
         let from = signer.address();
         let provider = taonado_client::connect_with_signer(&network, &config, signer).await?;
-        let report = admin::execute(&provider, from, &action, args.dry_run).await?;
+        let report = admin::execute(&provider, from, &action, args.send.dry_run).await?;
         context.output.report(&AdminOutput(report))
     }
 }

@@ -49,19 +49,7 @@ pub struct FolderArgs {
     pub proposals_dir: Option<PathBuf>,
 }
 
-/// What every command that sends takes.
-#[derive(Args)]
-pub struct SendArgs {
-    #[arg(long)]
-    pub dry_run: bool,
-    /// Required on a live chain.
-    #[arg(long)]
-    pub yes: bool,
-    #[command(flatten)]
-    pub signer: SignerOpts,
-    #[command(flatten)]
-    pub deployments: DeploymentsArgs,
-}
+pub use crate::args::SendArgs;
 
 #[derive(Args)]
 pub struct SetupArgs {
