@@ -36,7 +36,15 @@ const STOP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// `stop-automation`, or with `dry_run` the processes it would signal: (what ran, what
 /// was done), as the step's before and after.
-fn stop_automation(target: &MitigationTarget, dry_run: bool) -> Result<(String, String)> {
+async fn stop_automation(target: &MitigationTarget, dry_run: bool) -> Result<(String, String)> {
+    // `stop` polls and sleeps while processes exit (up to the timeout): off the async workers.
+    let target = target.clone();
+    tokio::task::spawn_blocking(move || stop_automation_blocking(&target, dry_run))
+        .await
+        .map_err(|e| MonitorError::StopAutomation(e.to_string()))?
+}
+
+fn stop_automation_blocking(target: &MitigationTarget, dry_run: bool) -> Result<(String, String)> {
     let dir = target.run_dir.as_ref().ok_or_else(|| {
         MonitorError::StopAutomation("no home folder, so no process registry (set HOME)".into())
     })?;
@@ -169,7 +177,7 @@ pub async fn simulate<P: Provider>(
     let mut out = Vec::new();
     for planned in steps {
         if planned.step == RunbookStep::StopAutomation {
-            let (before, after) = stop_automation(target, true)?;
+            let (before, after) = stop_automation(target, true).await?;
             out.push(StepOutcome {
                 step: planned.step,
                 action: planned.action.clone(),
@@ -225,7 +233,7 @@ pub async fn execute<P: Provider>(
     let mut done = Vec::new();
     for planned in steps {
         if planned.step == RunbookStep::StopAutomation {
-            let (before, after) = match stop_automation(target, false) {
+            let (before, after) = match stop_automation(target, false).await {
                 Ok(done) => done,
                 Err(error) => {
                     let _ = store.append_incident_timeline(
