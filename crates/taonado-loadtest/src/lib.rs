@@ -15,6 +15,7 @@ pub mod report;
 mod rpc;
 pub mod scenario;
 pub mod wallets;
+pub mod workload;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,6 +26,7 @@ use tokio::sync::watch;
 
 pub use report::{LoadReport, Percentiles};
 pub use scenario::Scenario;
+pub use workload::{Kind, PoolTarget};
 
 /// The Bittensor EVM mainnet: transactions there cost real TAO.
 pub const MAINNET_CHAIN_ID: u64 = 964;
@@ -56,6 +58,10 @@ pub enum LoadTestError {
     Stuck(String),
     #[error("the run did not finish within its time limit of {0} s")]
     TimedOut(u64),
+    #[error("backing up the mixer notes: {0}")]
+    Notes(String),
+    #[error("topping up a child wallet: {0}")]
+    TopUp(String),
 }
 
 impl LoadTestError {
@@ -89,8 +95,17 @@ pub struct Plan {
     pub request_timeout: Duration,
     /// The funding key (transaction scenarios); under `calls` only its address is read.
     pub funder: PrivateKeySigner,
-    /// WTAO, for `wrap`.
+    /// WTAO, for `wrap` and `mixer-deposit`.
     pub wtao: Option<Address>,
+    /// The DepositTracker, for `associate`.
+    pub deposit_tracker: Option<Address>,
+    /// The pool `mixer-deposit` deposits into.
+    pub pool: Option<PoolTarget>,
+    /// The file the notes of `mixer-deposit` are appended to before the first deposit.
+    pub notes: Option<std::path::PathBuf>,
+    /// Each child is funded for at most this many transactions at a time and topped up by
+    /// the funder during the run when it runs low (at least 1).
+    pub fund_ahead: u64,
     /// Per sender, at most this many transactions sent and not yet seen in a block
     /// (at least 1). Nonces always reach the node in order; a small window keeps a chain
     /// that mines on arrival (anvil's automine) from leaving later ones pending.
@@ -125,6 +140,9 @@ impl Plan {
         if self.window == 0 {
             return invalid("--window must be at least 1".into());
         }
+        if self.fund_ahead == 0 {
+            return invalid("--fund-ahead must be at least 1".into());
+        }
         if self.concurrency > 1024 {
             return invalid("--concurrent is at most 1024".into());
         }
@@ -138,6 +156,26 @@ impl Plan {
                 "--scenario {} needs WTAO: deploy first or pass --wtao ADDRESS",
                 self.scenario.name()
             ));
+        }
+        if self.scenario.needs_tracker() && self.deposit_tracker.is_none() {
+            return invalid(format!(
+                "--scenario {} needs the DepositTracker: deploy first or pass --tracker ADDRESS",
+                self.scenario.name()
+            ));
+        }
+        if self.scenario.needs_pool() {
+            if self.pool.is_none() {
+                return invalid(format!(
+                    "--scenario {} needs a mixer pool: deploy first or pass --pool ADDRESS",
+                    self.scenario.name()
+                ));
+            }
+            if self.notes.is_none() {
+                return invalid(format!(
+                    "--scenario {} needs a file for the deposit notes (--notes FILE)",
+                    self.scenario.name()
+                ));
+            }
         }
         Ok(())
     }
@@ -177,9 +215,11 @@ impl LoadTest {
         let run = async {
             match plan.scenario {
                 Scenario::Calls => scenario::calls(&plan, shutdown, progress).await,
-                Scenario::Transfer | Scenario::Wrap | Scenario::Mixed => {
-                    scenario::transactions(&plan, shutdown, progress).await
-                }
+                Scenario::Transfer
+                | Scenario::Wrap
+                | Scenario::Associate
+                | Scenario::MixerDeposit
+                | Scenario::Mixed => scenario::transactions(&plan, shutdown, progress).await,
             }
         };
         // The loops stop on their own before; this is the backstop.
@@ -189,10 +229,46 @@ impl LoadTest {
             .map_err(|_| LoadTestError::TimedOut(limit.as_secs()))?
     }
 
-    /// Wei a transaction scenario may spend at most at `gas_price` (fees only: the values
-    /// sent are 1 wei each and stay in the test's wallets or go back to the funder).
-    pub fn estimated_spend(plan: &Plan, gas_limit: u64, gas_price: u128) -> U256 {
-        let funding = U256::from(plan.concurrency as u64 * 21_000);
-        (U256::from(plan.transactions) * U256::from(gas_limit) + funding) * U256::from(gas_price)
+    /// What a transaction scenario may spend at most at `gas_price`, before the chain is
+    /// asked for its estimates (each kind at [`Kind::estimated_gas`]).
+    pub fn estimated_spend(plan: &Plan, gas_price: u128) -> Spend {
+        let kinds = plan.scenario.kinds();
+        let price = U256::from(gas_price);
+        let mut gas = U256::ZERO;
+        for kind in &kinds {
+            let slots = workload::count_slots(&kinds, *kind, plan.transactions);
+            gas += U256::from(slots) * U256::from(kind.estimated_gas());
+        }
+        // Funding: a top-up per child (and per refill), one per one-shot wallet; the
+        // deposits' wrap and approve.
+        let one_shots = workload::count_slots(&kinds, Kind::Associate, plan.transactions);
+        let refills = plan
+            .transactions
+            .div_ceil(plan.concurrency as u64)
+            .div_ceil(plan.fund_ahead);
+        let top_ups = plan.concurrency as u64 * refills + one_shots;
+        gas += U256::from(top_ups * 21_000);
+        let deposits = workload::count_slots(&kinds, Kind::MixerDeposit, plan.transactions);
+        if deposits > 0 {
+            gas += U256::from(plan.concurrency as u64 * 200_000);
+        }
+        let deposited = plan
+            .pool
+            .as_ref()
+            .map_or(U256::ZERO, |p| p.denomination * U256::from(deposits));
+        Spend {
+            fees: gas * price,
+            deposited,
+        }
     }
+}
+
+/// What a run may cost.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Spend {
+    /// Fees at most (the values sent are 1 wei each and stay in the test's wallets or go
+    /// back to the funder).
+    pub fees: U256,
+    /// WTAO put into mixer pools: withdrawable with the notes the run backs up.
+    pub deposited: U256,
 }

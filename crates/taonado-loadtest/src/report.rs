@@ -87,6 +87,19 @@ pub struct WalletStats {
     /// Transactions stuck in the pool past half the inclusion timeout, replaced by the same
     /// transaction at a bumped fee (same nonce).
     pub replaced: u64,
+    /// Fresh wallets funded for one association each (`associate`).
+    pub one_shot_wallets: u64,
+    /// Children topped up by the funder while the load ran (they ran low).
+    pub topped_up_during_run: u64,
+    /// Wei those top-ups sent.
+    pub top_up_wei: String,
+}
+
+/// Where the notes of the run's mixer deposits were backed up (before the first deposit).
+#[derive(Clone, Debug, Serialize)]
+pub struct NotesBackup {
+    pub path: String,
+    pub notes: u64,
 }
 
 /// One block that included transactions of the test (for the tx-per-block plot).
@@ -130,6 +143,9 @@ pub struct LoadReport {
     pub wallets: Option<WalletStats>,
     /// Stopped early by a signal.
     pub interrupted: bool,
+    /// The notes of `mixer-deposit`: the deposited WTAO is withdrawable with them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notes: Option<NotesBackup>,
     /// Each block with transactions of the test.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub per_block: Vec<BlockPoint>,
@@ -188,6 +204,15 @@ impl LoadReport {
                     w.children, w.funded, w.funding_wei, w.resyncs, w.nonce_gaps
                 ),
             ));
+            if w.one_shot_wallets + w.topped_up_during_run > 0 {
+                summary.push((
+                    "more wallets".into(),
+                    format!(
+                        "{} one-shot wallets (one association each), {} top-ups during the run ({} wei)",
+                        w.one_shot_wallets, w.topped_up_during_run, w.top_up_wei
+                    ),
+                ));
+            }
             summary.push((
                 "stuck transactions".into(),
                 format!(
@@ -393,6 +418,7 @@ mod tests {
             blocks: None,
             wallets: None,
             interrupted: false,
+            notes: None,
             per_block: Vec::new(),
             latency_over_time: Vec::new(),
         };

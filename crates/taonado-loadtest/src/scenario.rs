@@ -12,9 +12,12 @@ use serde_json::{Value, json};
 use tokio::sync::watch;
 
 use crate::nonce::NonceTracker;
-use crate::report::{BlockPoint, BlockStats, LoadReport, MethodStats, Percentiles, WalletStats};
+use crate::report::{
+    BlockPoint, BlockStats, LoadReport, MethodStats, NotesBackup, Percentiles, WalletStats,
+};
 use crate::rpc::{Rpc, parse_quantity};
 use crate::wallets::{self, TxTemplate};
+use crate::workload::{self, DepositPrep, Kind, Workload};
 use crate::{LoadTestError, Plan, Progress, Snapshot};
 
 /// What a load test sends.
@@ -26,25 +29,69 @@ pub enum Scenario {
     Transfer,
     /// `WTAO.deposit()` of 1 wei from each child.
     Wrap,
-    /// Transfers and wraps, alternating (the other kinds are not in it yet).
+    /// `DepositTracker.associate(hotkey)`, each from a fresh one-shot wallet (an address
+    /// associates once, ever).
+    Associate,
+    /// A mixer pool's `deposit(commitment)` of a fresh note, from the children (WTAO
+    /// wrapped and the pool approved beforehand; the notes backed up first).
+    MixerDeposit,
+    /// Transfers, wraps, associations and mixer deposits, in rotation.
     Mixed,
 }
 
 impl Scenario {
-    pub const NAMES: [&'static str; 4] = ["calls", "transfer", "wrap", "mixed"];
+    pub const NAMES: [&'static str; 6] = [
+        "calls",
+        "transfer",
+        "wrap",
+        "associate",
+        "mixer-deposit",
+        "mixed",
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Self::Calls => "calls",
             Self::Transfer => "transfer",
             Self::Wrap => "wrap",
+            Self::Associate => "associate",
+            Self::MixerDeposit => "mixer-deposit",
             Self::Mixed => "mixed",
+        }
+    }
+
+    /// What slot i sends: `kinds()[i % len]` (empty for `calls`).
+    pub fn kinds(self) -> Vec<Kind> {
+        match self {
+            Self::Calls => Vec::new(),
+            Self::Transfer => vec![Kind::Transfer],
+            Self::Wrap => vec![Kind::Wrap],
+            Self::Associate => vec![Kind::Associate],
+            Self::MixerDeposit => vec![Kind::MixerDeposit],
+            Self::Mixed => vec![
+                Kind::Transfer,
+                Kind::Wrap,
+                Kind::Associate,
+                Kind::MixerDeposit,
+            ],
         }
     }
 
     /// Whether it calls WTAO (and so needs its address).
     pub fn needs_wtao(self) -> bool {
-        matches!(self, Self::Wrap | Self::Mixed)
+        self.kinds()
+            .iter()
+            .any(|k| matches!(k, Kind::Wrap | Kind::MixerDeposit))
+    }
+
+    /// Whether it associates (and so needs the DepositTracker).
+    pub fn needs_tracker(self) -> bool {
+        self.kinds().contains(&Kind::Associate)
+    }
+
+    /// Whether it deposits into a mixer pool.
+    pub fn needs_pool(self) -> bool {
+        self.kinds().contains(&Kind::MixerDeposit)
     }
 
     /// Whether it sends transactions (and so spends).
@@ -61,8 +108,10 @@ impl FromStr for Scenario {
             "calls" => Ok(Self::Calls),
             "transfer" => Ok(Self::Transfer),
             "wrap" => Ok(Self::Wrap),
+            "associate" => Ok(Self::Associate),
+            "mixer-deposit" => Ok(Self::MixerDeposit),
             "mixed" => Ok(Self::Mixed),
-            planned @ ("associate" | "mixer-deposit" | "weights") => Err(format!(
+            planned @ "weights" => Err(format!(
                 "scenario `{planned}` is not implemented yet (one of: {})",
                 Self::NAMES.join(", ")
             )),
@@ -74,8 +123,6 @@ impl FromStr for Scenario {
     }
 }
 
-/// `deposit()`.
-const DEPOSIT_SELECTOR: [u8; 4] = [0xd0, 0xe3, 0x0d, 0xb0];
 const CALL_METHODS: [&str; 3] = ["eth_blockNumber", "eth_getBalance", "eth_call"];
 
 /// Hands out send slots: at most `total`, none after `deadline` or a shutdown, and at
@@ -260,6 +307,7 @@ pub async fn calls(
         blocks: None,
         wallets: None,
         interrupted: *shutdown.borrow(),
+        notes: None,
         reverted: 0,
         per_block: Vec::new(),
         latency_over_time: Vec::new(),
@@ -277,6 +325,10 @@ struct InFlight {
     sender: usize,
     nonce: u64,
     template: usize,
+    /// The ticket: what [`Workload::slot`] built it from.
+    slot: u64,
+    /// Sent from the slot's one-shot wallet, not the worker's child.
+    one_shot: bool,
     gas_price: u128,
     /// The other transaction with the same nonce: its replacement, or what it replaced.
     /// Whichever is included takes both out.
@@ -434,14 +486,21 @@ struct Sender {
     signer: PrivateKeySigner,
     rpc: Rpc,
     nonce: NonceTracker,
-    /// Slot i sends `templates[i % len]`.
-    templates: Arc<Vec<TxTemplate>>,
+    workload: Arc<Workload>,
     /// Sends this child is funded for (its share of the count).
     budget: u64,
     /// At most this many of its transactions sent and not yet seen in a block.
     window: u64,
     /// How long to wait for the window to open before giving up.
     window_wait: Duration,
+    /// Wei this child can still spend, counted down by each send's most (gas limit × price
+    /// + value); below the next send's cost it asks for a top-up.
+    spendable: U256,
+    /// The funder's top-up service.
+    top_ups: TopUps,
+    /// A top-up covers this many of the dearest sends.
+    fund_ahead: u64,
+    gas_price: u128,
 }
 
 struct SenderResult {
@@ -482,21 +541,39 @@ impl Sender {
             }
         }
     }
+
+    /// Makes sure this child can pay for `tx`: below its cost, asks the funder for enough
+    /// for `fund_ahead` of the dearest sends (at most what its budget still needs).
+    async fn afford(&mut self, tx: &TxTemplate) -> Result<(), LoadTestError> {
+        let cost = U256::from(tx.gas_limit) * U256::from(self.gas_price) + tx.value;
+        if self.spendable >= cost {
+            return Ok(());
+        }
+        let Some(dearest) = self.workload.dearest_child_template() else {
+            return Ok(());
+        };
+        let sends = (self.budget + 1).min(self.fund_ahead);
+        let amount = wallets::need_per_child(sends, dearest, self.gas_price).max(cost);
+        let added = self.top_ups.request(self.signer.address(), amount).await?;
+        self.spendable += added;
+        Ok(())
+    }
 }
 
 async fn send_loop(
     mut sender: Sender,
     chain_id: u64,
-    gas_price: u128,
     tickets: Arc<Tickets>,
     shared: Arc<Shared>,
     progress: Arc<dyn Progress>,
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<SenderResult, LoadTestError> {
     let address = sender.signer.address();
+    let gas_price = sender.gas_price;
     let mut submissions = Vec::new();
     let mut errors = BTreeMap::<String, u64>::new();
     let mut resyncs = 0;
+    let workload = sender.workload.clone();
     while sender.budget > 0 {
         if !sender
             .wait_for_window(&shared, Instant::now() + sender.window_wait, &mut shutdown)
@@ -508,34 +585,43 @@ async fn send_loop(
             break;
         };
         sender.budget -= 1;
-        if sender.nonce.needs_resync() {
-            match sender
-                .rpc
-                .call("eth_getTransactionCount", json!([address, "pending"]))
-                .await
-                .map(|v| parse_quantity(&v))
-            {
-                Ok(Some(pending)) => {
-                    sender.nonce.resync(pending as u64);
-                    resyncs += 1;
-                }
-                // The node cannot be asked: this slot fails too, and the next one retries.
-                _ => {
-                    *errors.entry("nonce resync failed".into()).or_default() += 1;
+        let slot = workload.slot(index);
+        let (signer, nonce) = match slot.one_shot {
+            // A fresh wallet, funded for this one transaction.
+            Some(one_shot) => (one_shot, 0),
+            None => {
+                if let Err(error) = sender.afford(&slot.tx).await {
+                    *errors.entry(error.to_string()).or_default() += 1;
                     shared.counters.failed.fetch_add(1, Ordering::Relaxed);
                     continue;
                 }
+                if sender.nonce.needs_resync() {
+                    match sender
+                        .rpc
+                        .call("eth_getTransactionCount", json!([address, "pending"]))
+                        .await
+                        .map(|v| parse_quantity(&v))
+                    {
+                        Ok(Some(pending)) => {
+                            sender.nonce.resync(pending as u64);
+                            resyncs += 1;
+                        }
+                        // The node cannot be asked: this slot fails too, and the next one
+                        // retries.
+                        _ => {
+                            *errors.entry("nonce resync failed".into()).or_default() += 1;
+                            shared.counters.failed.fetch_add(1, Ordering::Relaxed);
+                            continue;
+                        }
+                    }
+                }
+                sender.spendable = sender.spendable.saturating_sub(
+                    U256::from(slot.tx.gas_limit) * U256::from(gas_price) + slot.tx.value,
+                );
+                (&sender.signer, sender.nonce.take())
             }
-        }
-        let nonce = sender.nonce.take();
-        let template = (index % sender.templates.len() as u64) as usize;
-        let (hash, raw) = wallets::sign(
-            &sender.signer,
-            chain_id,
-            nonce,
-            gas_price,
-            &sender.templates[template],
-        )?;
+        };
+        let (hash, raw) = wallets::sign(signer, chain_id, nonce, gas_price, &slot.tx)?;
         let sent = Instant::now();
         // Registered before sending: a fast chain can include it before the answer.
         let unincluded = &shared.unincluded[sender.index];
@@ -546,7 +632,9 @@ async fn send_loop(
                 sent,
                 sender: sender.index,
                 nonce,
-                template,
+                template: slot.template,
+                slot: index,
+                one_shot: slot.one_shot.is_some(),
                 gas_price,
                 twin: None,
             },
@@ -567,10 +655,17 @@ async fn send_loop(
                     shared.counters.sent.fetch_add(1, Ordering::Relaxed);
                 } else {
                     unincluded.fetch_sub(1, Ordering::Relaxed);
-                    *errors.entry(failure.reason()).or_default() += 1;
+                    let reason = failure.reason();
+                    // The local count was wrong: ask for a top-up before the next send.
+                    if reason.contains("insufficient funds") {
+                        sender.spendable = U256::ZERO;
+                    }
+                    *errors.entry(reason).or_default() += 1;
                     shared.counters.failed.fetch_add(1, Ordering::Relaxed);
                 }
-                sender.nonce.failed();
+                if slot.one_shot.is_none() {
+                    sender.nonce.failed();
+                }
             }
         }
         progress.update(shared.counters.snapshot(tickets.total));
@@ -584,7 +679,76 @@ async fn send_loop(
     })
 }
 
-/// `--scenario transfer|wrap|mixed`.
+/// One top-up asked of the funder during the run.
+struct TopUpRequest {
+    to: Address,
+    amount: U256,
+    done: tokio::sync::oneshot::Sender<Result<U256, LoadTestError>>,
+}
+
+/// The funder's top-ups during a run: the only sender from the funder's key once the load
+/// has started, so its nonces stay in order. Requests that arrive together go out together.
+#[derive(Clone)]
+struct TopUps {
+    requests: tokio::sync::mpsc::Sender<TopUpRequest>,
+}
+
+#[derive(Default)]
+struct TopUpTotals {
+    count: u64,
+    wei: U256,
+}
+
+impl TopUps {
+    /// Asks for `amount` wei to `to` and waits until it is included; returns what was sent.
+    async fn request(&self, to: Address, amount: U256) -> Result<U256, LoadTestError> {
+        let (done, answer) = tokio::sync::oneshot::channel();
+        self.requests
+            .send(TopUpRequest { to, amount, done })
+            .await
+            .map_err(|_| LoadTestError::TopUp("the top-up service has stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| LoadTestError::TopUp("the top-up service has stopped".into()))?
+    }
+
+    /// Starts the service; it ends when every [`TopUps`] handle is dropped.
+    fn start(
+        plan: &Plan,
+        gas_price: u128,
+    ) -> Result<(Self, tokio::task::JoinHandle<TopUpTotals>), LoadTestError> {
+        let (requests, mut inbox) = tokio::sync::mpsc::channel::<TopUpRequest>(1024);
+        let rpc = Rpc::new(&plan.rpc_url, plan.request_timeout)?;
+        let plan = plan.clone();
+        let service = tokio::spawn(async move {
+            let mut totals = TopUpTotals::default();
+            while let Some(first) = inbox.recv().await {
+                let mut batch = vec![first];
+                while let Ok(more) = inbox.try_recv() {
+                    batch.push(more);
+                }
+                let top_ups: Vec<(Address, U256)> =
+                    batch.iter().map(|r| (r.to, r.amount)).collect();
+                let result = fund(&plan, &rpc, gas_price, &top_ups).await;
+                if result.is_ok() {
+                    totals.count += top_ups.len() as u64;
+                    totals.wei += top_ups.iter().map(|(_, v)| *v).sum::<U256>();
+                }
+                for request in batch {
+                    let answer = match &result {
+                        Ok(()) => Ok(request.amount),
+                        Err(error) => Err(LoadTestError::TopUp(error.to_string())),
+                    };
+                    let _ = request.done.send(answer);
+                }
+            }
+            totals
+        });
+        Ok((Self { requests }, service))
+    }
+}
+
+/// Every transaction scenario: `transfer`, `wrap`, `associate`, `mixer-deposit`, `mixed`.
 pub async fn transactions(
     plan: &Plan,
     shutdown: watch::Receiver<bool>,
@@ -595,42 +759,60 @@ pub async fn transactions(
     // Headroom for a rising base fee during the run.
     let gas_price = node_price.saturating_mul(2).max(1);
     let funder = plan.funder.address();
-    let transfer = TxTemplate {
-        to: funder,
-        value: U256::from(1),
-        input: Bytes::new(),
-        gas_limit: 21_000,
-        kind: "transfer",
-    };
-    let templates = match plan.scenario {
-        Scenario::Wrap => vec![wrap_template(plan, &rpc).await?],
-        Scenario::Mixed => vec![transfer, wrap_template(plan, &rpc).await?],
-        _ => vec![transfer],
-    };
-    // Funded for the dearest of them.
-    let template = templates
-        .iter()
-        .max_by_key(|t| t.gas_limit)
-        .cloned()
-        .ok_or_else(|| LoadTestError::InvalidPlan("no transaction to send".into()))?;
-    let templates = Arc::new(templates);
+    // The funder's nonce moves every run that funds anything, so this run's one-shot
+    // wallets are new (an address associates once, ever).
+    let salt = rpc
+        .quantity("eth_getTransactionCount", json!([funder, "pending"]))
+        .await? as u64;
+    progress.phase("preparing");
+    let workload = Arc::new(workload::build(plan, &rpc, salt).await?);
+    let dearest = workload.dearest_child_template().cloned();
 
     progress.phase("funding wallets");
     let per_child = plan.transactions.div_ceil(plan.concurrency as u64);
-    let need = wallets::need_per_child(per_child, &template, gas_price);
+    let funded_for = per_child.min(plan.fund_ahead);
+    // Mixer deposits: each child wraps and approves for the most deposits it may send.
+    let deposits_per_child = workload
+        .slots_of(Kind::MixerDeposit, plan.transactions)
+        .min(per_child);
+    let deposit_target = plan
+        .pool
+        .as_ref()
+        .zip(plan.wtao)
+        .filter(|_| deposits_per_child > 0);
     let mut children = Vec::with_capacity(plan.concurrency);
+    let mut preps = Vec::with_capacity(plan.concurrency);
     let mut top_ups = Vec::new();
     for index in 0..plan.concurrency as u64 {
         let child = wallets::child(&plan.funder, index)?;
-        let balance = rpc
-            .quantity("eth_getBalance", json!([child.address(), "latest"]))
-            .await?;
-        let balance = U256::from(balance);
+        let balance = U256::from(
+            rpc.quantity("eth_getBalance", json!([child.address(), "latest"]))
+                .await?,
+        );
+        let prep = match deposit_target {
+            Some((pool, wtao)) => {
+                let held = erc20_read(&rpc, wtao, balance_of(child.address())).await?;
+                let allowed =
+                    erc20_read(&rpc, wtao, allowance(child.address(), pool.address)).await?;
+                DepositPrep::of(deposits_per_child, pool.denomination, held, allowed)
+            }
+            None => DepositPrep::default(),
+        };
+        let prep_cost = deposit_target.map_or(U256::ZERO, |(pool, wtao)| {
+            prep.cost(wtao, pool.address, gas_price)
+        });
+        let need = dearest.as_ref().map_or(U256::ZERO, |t| {
+            wallets::need_per_child(funded_for, t, gas_price)
+        }) + prep_cost;
         if balance < need {
             top_ups.push((child.address(), need - balance));
         }
         children.push(child);
+        preps.push(prep);
     }
+    let children_funded = top_ups.len() as u64;
+    let one_shot_top_ups = workload.one_shot_top_ups(gas_price);
+    top_ups.extend(one_shot_top_ups.iter().copied());
     let funding_wei: U256 = top_ups.iter().map(|(_, v)| *v).sum();
     let funding_fees = U256::from(top_ups.len() as u64 * 21_000) * U256::from(gas_price);
     let have = U256::from(
@@ -650,6 +832,11 @@ pub async fn transactions(
     fund(plan, &rpc, gas_price, &top_ups).await?;
     progress.phase("clearing stuck nonces");
     leftovers += clear_leftovers(plan, &rpc, &children, gas_price).await?;
+    if let Some((pool, wtao)) = deposit_target {
+        progress.phase("wrapping and approving for the deposits");
+        prepare_deposits(plan, &rpc, gas_price, &children, &preps, wtao, pool.address).await?;
+    }
+    let (top_up_service, top_up_task) = TopUps::start(plan, gas_price)?;
 
     progress.phase(plan.scenario.name());
     let start_block = rpc.quantity("eth_blockNumber", json!([])).await? as u64;
@@ -678,26 +865,35 @@ pub async fn transactions(
                 json!([signer.address(), "pending"]),
             )
             .await?;
+        let spendable = U256::from(
+            rpc.quantity("eth_getBalance", json!([signer.address(), "latest"]))
+                .await?,
+        );
         let sender = Sender {
             index,
             signer: signer.clone(),
             rpc: Rpc::new(&plan.rpc_url, plan.request_timeout)?,
             nonce: NonceTracker::new(start as u64),
-            templates: templates.clone(),
+            workload: workload.clone(),
             budget: per_child,
             window: plan.window.max(1),
             window_wait: plan.inclusion_timeout,
+            spendable,
+            top_ups: top_up_service.clone(),
+            fund_ahead: plan.fund_ahead,
+            gas_price,
         };
         workers.push(tokio::spawn(send_loop(
             sender,
             plan.chain_id,
-            gas_price,
             tickets.clone(),
             shared.clone(),
             progress.clone(),
             shutdown.clone(),
         )));
     }
+    // The service stops when the last sender drops its handle.
+    drop(top_up_service);
     let mut results = Vec::new();
     let mut first_error = None;
     for worker in workers {
@@ -722,7 +918,7 @@ pub async fn transactions(
             plan,
             &rpc,
             &children,
-            &templates,
+            &workload,
             &shared,
             Instant::now() + plan.inclusion_timeout / 2,
         )
@@ -737,7 +933,10 @@ pub async fn transactions(
     let elapsed = shared.start.elapsed().as_secs_f64().max(1e-9);
 
     let mut errors = BTreeMap::new();
-    let reverted = reverted_by_kind(&rpc, &inclusions.hashes, &templates).await?;
+    let top_ups_during_run = top_up_task
+        .await
+        .map_err(|e| LoadTestError::Client(format!("the top-up service panicked: {e}")))?;
+    let reverted = reverted_by_kind(&rpc, &inclusions.hashes, &workload.templates).await?;
     let reverted_total = reverted.values().sum();
     merge(&mut errors, reverted);
     let mut submissions = Vec::new();
@@ -807,8 +1006,11 @@ pub async fn transactions(
         blocks: Some(inclusions.blocks),
         wallets: Some(WalletStats {
             children: plan.concurrency as u64,
-            funded: top_ups.len() as u64,
+            funded: children_funded,
             funding_wei: funding_wei.to_string(),
+            one_shot_wallets: workload.one_shot_count(),
+            topped_up_during_run: top_ups_during_run.count,
+            top_up_wei: top_ups_during_run.wei.to_string(),
             nonce_gaps,
             resyncs,
             leftover_nonces_cleared: leftovers,
@@ -816,6 +1018,10 @@ pub async fn transactions(
             replaced,
         }),
         interrupted,
+        notes: workload.notes.as_ref().map(|(path, count)| NotesBackup {
+            path: path.display().to_string(),
+            notes: *count,
+        }),
         per_block: inclusions.per_block,
         latency_over_time: inclusions.over_time,
     })
@@ -947,7 +1153,7 @@ async fn unstick(
     plan: &Plan,
     rpc: &Rpc,
     signers: &[PrivateKeySigner],
-    templates: &[TxTemplate],
+    workload: &Workload,
     shared: &Shared,
     until: Instant,
 ) -> (u64, u64) {
@@ -965,12 +1171,17 @@ async fn unstick(
             Ok(found) => !found.is_null(),
             Err(_) => continue,
         };
-        let (Some(signer), Some(template)) = (signers.get(tx.sender), templates.get(tx.template))
-        else {
-            continue;
+        let slot = workload.slot(tx.slot);
+        let signer = match (tx.one_shot, slot.one_shot) {
+            (true, Some(one_shot)) => one_shot,
+            (false, _) => match signers.get(tx.sender) {
+                Some(child) => child,
+                None => continue,
+            },
+            (true, None) => continue,
         };
         let price = tx.gas_price.saturating_mul(2);
-        let Ok((new_hash, raw)) = wallets::sign(signer, plan.chain_id, tx.nonce, price, template)
+        let Ok((new_hash, raw)) = wallets::sign(signer, plan.chain_id, tx.nonce, price, &slot.tx)
         else {
             continue;
         };
@@ -1011,27 +1222,9 @@ async fn unstick(
     (dropped, replaced)
 }
 
-/// `WTAO.deposit()` of 1 wei, with half again the node's gas estimate.
-async fn wrap_template(plan: &Plan, rpc: &Rpc) -> Result<TxTemplate, LoadTestError> {
-    let wtao = plan
-        .wtao
-        .ok_or_else(|| LoadTestError::InvalidPlan("this scenario needs a WTAO address".into()))?;
-    let input = Bytes::from(DEPOSIT_SELECTOR.to_vec());
-    let from = plan.funder.address();
-    let estimate = rpc
-        .quantity(
-            "eth_estimateGas",
-            json!([{"from": from, "to": wtao, "value": "0x1", "data": input}]),
-        )
-        .await?;
-    Ok(TxTemplate {
-        to: wtao,
-        value: U256::from(1),
-        input,
-        gas_limit: (estimate as u64).saturating_mul(3) / 2,
-        kind: "wrap",
-    })
-}
+/// Top-ups per round of [`fund`]: sent together, then every receipt awaited, so that a
+/// chain that mines on arrival never holds a long run of one sender's nonces.
+const FUND_CHUNK: usize = 100;
 
 /// Sends the top-ups from the funder and waits (bounded) for every receipt.
 async fn fund(
@@ -1048,39 +1241,126 @@ async fn fund(
         .quantity("eth_getTransactionCount", json!([funder, "pending"]))
         .await?;
     let mut nonce = NonceTracker::new(start as u64);
-    let mut hashes = Vec::new();
-    for (to, value) in top_ups {
-        let tx = TxTemplate {
-            to: *to,
-            value: *value,
-            input: Bytes::new(),
-            gas_limit: 21_000,
-            kind: "top-up",
-        };
-        let (hash, raw) = wallets::sign(&plan.funder, plan.chain_id, nonce.take(), gas_price, &tx)?;
-        rpc.must("eth_sendRawTransaction", json!([raw])).await?;
-        hashes.push(hash);
+    for chunk in top_ups.chunks(FUND_CHUNK) {
+        let mut hashes = Vec::new();
+        for (to, value) in chunk {
+            let tx = TxTemplate {
+                to: *to,
+                value: *value,
+                input: Bytes::new(),
+                gas_limit: 21_000,
+                kind: "top-up",
+            };
+            let (hash, raw) =
+                wallets::sign(&plan.funder, plan.chain_id, nonce.take(), gas_price, &tx)?;
+            rpc.must("eth_sendRawTransaction", json!([raw])).await?;
+            hashes.push(hash);
+        }
+        await_receipts(plan, rpc, &hashes, "top-up").await?;
     }
+    Ok(())
+}
+
+/// Waits (bounded by the inclusion timeout) until every one of `hashes` has a successful
+/// receipt.
+async fn await_receipts(
+    plan: &Plan,
+    rpc: &Rpc,
+    hashes: &[B256],
+    what: &str,
+) -> Result<(), LoadTestError> {
     let deadline = Instant::now() + plan.inclusion_timeout;
     for hash in hashes {
         loop {
             let receipt = rpc.must("eth_getTransactionReceipt", json!([hash])).await?;
             if !receipt.is_null() {
                 if receipt.get("status").and_then(parse_quantity) != Some(1) {
-                    return Err(LoadTestError::Funding(format!("top-up {hash} reverted")));
+                    return Err(LoadTestError::Funding(format!("{what} {hash} reverted")));
                 }
                 break;
             }
             if Instant::now() >= deadline {
                 return Err(LoadTestError::Funding(format!(
-                    "top-up {hash} not included within {} s",
+                    "{what} {hash} not included within {} s",
                     plan.inclusion_timeout.as_secs()
                 )));
             }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
     Ok(())
+}
+
+/// Each child's wrap and approve before mixer deposits: sent from all children at once
+/// (each in nonce order), then every receipt awaited.
+async fn prepare_deposits(
+    plan: &Plan,
+    rpc: &Rpc,
+    gas_price: u128,
+    children: &[PrivateKeySigner],
+    preps: &[DepositPrep],
+    wtao: Address,
+    pool: Address,
+) -> Result<(), LoadTestError> {
+    let mut hashes = Vec::new();
+    for (child, prep) in children.iter().zip(preps) {
+        let txs = prep.transactions(wtao, pool);
+        if txs.is_empty() {
+            continue;
+        }
+        let start = rpc
+            .quantity(
+                "eth_getTransactionCount",
+                json!([child.address(), "pending"]),
+            )
+            .await?;
+        for (offset, tx) in txs.iter().enumerate() {
+            let (hash, raw) = wallets::sign(
+                child,
+                plan.chain_id,
+                start as u64 + offset as u64,
+                gas_price,
+                tx,
+            )?;
+            rpc.must("eth_sendRawTransaction", json!([raw])).await?;
+            hashes.push(hash);
+        }
+    }
+    await_receipts(plan, rpc, &hashes, "deposit preparation").await
+}
+
+/// `balanceOf(owner)` calldata.
+fn balance_of(owner: Address) -> Bytes {
+    use alloy::sol_types::SolCall;
+    Bytes::from(taonado_contracts::bindings::WTAO::balanceOfCall(owner).abi_encode())
+}
+
+/// `allowance(owner, spender)` calldata.
+fn allowance(owner: Address, spender: Address) -> Bytes {
+    use alloy::sol_types::SolCall;
+    Bytes::from(
+        taonado_contracts::bindings::WTAO::allowanceCall {
+            _0: owner,
+            _1: spender,
+        }
+        .abi_encode(),
+    )
+}
+
+/// A uint256 view of an ERC-20 at `token`.
+async fn erc20_read(rpc: &Rpc, token: Address, input: Bytes) -> Result<U256, LoadTestError> {
+    let value = rpc
+        .must("eth_call", json!([{"to": token, "data": input}, "latest"]))
+        .await?;
+    value
+        .as_str()
+        .and_then(|hex| alloy::hex::decode(hex).ok())
+        .filter(|bytes| bytes.len() >= 32)
+        .map(|bytes| U256::from_be_slice(&bytes[..32]))
+        .ok_or_else(|| LoadTestError::Rpc {
+            method: "eth_call",
+            message: format!("{token} answered {value} to an ERC-20 view"),
+        })
 }
 
 #[cfg(test)]
@@ -1101,6 +1381,10 @@ mod tests {
             request_timeout: Duration::from_secs(1),
             funder: PrivateKeySigner::from_bytes(&B256::repeat_byte(1)).unwrap(),
             wtao: None,
+            deposit_tracker: None,
+            pool: None,
+            notes: None,
+            fund_ahead: 200,
             window: 1,
         }
     }
@@ -1141,6 +1425,9 @@ mod tests {
                 .unwrap_err()
                 .contains("not implemented yet")
         );
+        assert_eq!(Scenario::Mixed.kinds().len(), 4);
+        assert!(Scenario::Mixed.needs_tracker() && Scenario::Mixed.needs_pool());
+        assert!(!Scenario::Transfer.needs_wtao());
         assert!(
             "nonsense"
                 .parse::<Scenario>()
@@ -1163,5 +1450,38 @@ mod tests {
         let mut rate = plan(5);
         rate.rate = Some(0.0);
         assert!(rate.validate().is_err());
+        let mut deposits = plan(5);
+        deposits.scenario = Scenario::MixerDeposit;
+        deposits.wtao = Some(Address::repeat_byte(1));
+        assert!(
+            deposits
+                .validate()
+                .unwrap_err()
+                .to_string()
+                .contains("pool")
+        );
+        deposits.pool = Some(crate::PoolTarget {
+            address: Address::repeat_byte(2),
+            denomination: U256::from(1),
+            amount: "0.1".into(),
+        });
+        assert!(
+            deposits
+                .validate()
+                .unwrap_err()
+                .to_string()
+                .contains("--notes")
+        );
+        deposits.notes = Some("notes.txt".into());
+        assert!(deposits.validate().is_ok());
+        let mut associate = plan(5);
+        associate.scenario = Scenario::Associate;
+        assert!(
+            associate
+                .validate()
+                .unwrap_err()
+                .to_string()
+                .contains("DepositTracker")
+        );
     }
 }

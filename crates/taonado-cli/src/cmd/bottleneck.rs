@@ -113,6 +113,7 @@ impl BottleneckArgs {
             funder: funder.address(),
             estimated_spend_wei: Some("21000 gas per round".into()),
             estimated_spend_tao: None,
+            deposited_tao: None,
         };
         refuse_live_chain(&view, self.yes, self.i_understand_this_costs_tao)?;
         let plan = BottleneckPlan {

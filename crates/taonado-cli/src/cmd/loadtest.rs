@@ -13,7 +13,8 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 use taonado_loadtest::{
-    LoadReport, LoadTest, LoadTestError, MAINNET_CHAIN_ID, Plan, Progress, Scenario, Snapshot,
+    LoadReport, LoadTest, LoadTestError, MAINNET_CHAIN_ID, Plan, PoolTarget, Progress, Scenario,
+    Snapshot,
 };
 use taonado_types::format_tao;
 
@@ -30,8 +31,10 @@ const DURATION_TXS_CAP: u64 = 10_000;
 #[derive(Args)]
 pub struct LoadtestArgs {
     /// What to send: `calls` (read-only eth_blockNumber/eth_getBalance/eth_call),
-    /// `transfer` (1 wei native transfers), `wrap` (WTAO.deposit of 1 wei) or `mixed`
-    /// (transfers and wraps alternating).
+    /// `transfer` (1 wei native transfers), `wrap` (WTAO.deposit of 1 wei), `associate`
+    /// (DepositTracker.associate, each from a fresh one-shot wallet), `mixer-deposit` (a
+    /// pool deposit of a fresh note; the notes are backed up first) or `mixed` (all four in
+    /// rotation).
     #[arg(long, default_value = "transfer", value_parser = parse_scenario)]
     pub scenario: Scenario,
     /// At most this many transactions (calls under `calls`) [default: 1000; with
@@ -65,6 +68,21 @@ pub struct LoadtestArgs {
     /// deployments/<network>.json].
     #[arg(long, value_name = "ADDRESS")]
     pub wtao: Option<Address>,
+    /// The DepositTracker for `associate` [default: the network's].
+    #[arg(long, value_name = "ADDRESS")]
+    pub tracker: Option<Address>,
+    /// The pool `mixer-deposit` deposits into, by its amount (`0.1`, `1`, …) [default:
+    /// the network's smallest].
+    #[arg(long, value_name = "AMOUNT")]
+    pub pool: Option<String>,
+    /// The file the deposit notes are appended to before the first deposit (0600)
+    /// [default: ~/.taonado/notes/<network>-loadtest.txt].
+    #[arg(long, value_name = "FILE")]
+    pub notes: Option<PathBuf>,
+    /// Fund each child for at most this many transactions at a time; the funder tops it up
+    /// during the run when it runs low.
+    #[arg(long, value_name = "N", default_value_t = 200)]
+    pub fund_ahead: u64,
     /// Directory of deployment records (`<network>.json`).
     #[arg(long, value_name = "DIR", default_value = "deployments")]
     pub deployments_dir: PathBuf,
@@ -75,8 +93,8 @@ pub struct LoadtestArgs {
     /// Print the plan and the estimated spend; send nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// Run against a live chain other than mainnet (testnet): the estimated spend is shown
-    /// by --dry-run.
+    /// Run against a live chain other than mainnet (testnet) without asking: otherwise the
+    /// plan and its estimated spend are shown and confirmation is asked on a terminal.
     #[arg(long)]
     pub yes: bool,
     /// Run transactions against mainnet (chain 964), which spends real TAO on fees.
@@ -137,6 +155,9 @@ pub struct PlanView {
     /// Fees at most, at twice the node's gas price (`None` for `calls`).
     pub estimated_spend_wei: Option<String>,
     pub estimated_spend_tao: Option<String>,
+    /// WTAO deposited into a mixer pool (withdrawable with the backed-up notes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deposited_tao: Option<String>,
 }
 
 impl Report for PlanView {
@@ -158,10 +179,23 @@ impl Report for PlanView {
             writeln!(out, "  at most {r} per second")?;
         }
         writeln!(out, "  funder {}", self.funder)?;
+        self.render_spend(out)?;
+        writeln!(out, "dry run: nothing sent")
+    }
+}
+
+impl PlanView {
+    fn render_spend(&self, out: &mut dyn Write) -> std::io::Result<()> {
         if let Some(tao) = &self.estimated_spend_tao {
             writeln!(out, "  estimated spend: at most {tao} TAO in fees")?;
         }
-        writeln!(out, "dry run: nothing sent")
+        if let Some(tao) = &self.deposited_tao {
+            writeln!(
+                out,
+                "  deposited: {tao} WTAO into the mixer pool (withdrawable with the notes the run backs up)"
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -230,6 +264,13 @@ impl Report for LoadView {
                 w.resyncs,
                 w.nonce_gaps
             )?;
+            if w.one_shot_wallets + w.topped_up_during_run > 0 {
+                writeln!(
+                    out,
+                    "more wallets: {} one-shot (one association each), {} top-ups during the run",
+                    w.one_shot_wallets, w.topped_up_during_run
+                )?;
+            }
             if w.leftover_nonces_cleared + w.dropped + w.replaced > 0 {
                 writeln!(
                     out,
@@ -237,6 +278,13 @@ impl Report for LoadView {
                     w.leftover_nonces_cleared, w.dropped, w.replaced
                 )?;
             }
+        }
+        if let Some(notes) = &r.notes {
+            writeln!(
+                out,
+                "notes: {} deposit notes backed up to {} (withdraw with `taonado mixer withdraw`)",
+                notes.notes, notes.path
+            )?;
         }
         for (reason, count) in &r.errors {
             writeln!(out, "error ×{count}: {reason}")?;
@@ -307,12 +355,34 @@ impl LoadtestArgs {
             Err(_) if !self.scenario.sends_transactions() => crate::signer::dev_account_signer(0)?,
             Err(error) => return Err(error),
         };
-        let wtao = match (self.scenario, self.wtao) {
-            (_, Some(address)) => Some(address),
-            (scenario, None) if scenario.needs_wtao() => {
-                network.deployment(&self.deployments_dir)?.addresses.wtao
-            }
-            _ => None,
+        let needs_deployment = self.scenario.needs_wtao()
+            || self.scenario.needs_tracker()
+            || self.scenario.needs_pool();
+        let deployment = if needs_deployment {
+            Some(network.deployment(&self.deployments_dir)?)
+        } else {
+            None
+        };
+        let addresses = deployment.as_ref().map(|d| &d.addresses);
+        let wtao = self
+            .wtao
+            .or_else(|| addresses.and_then(|a| a.wtao))
+            .filter(|_| self.scenario.needs_wtao());
+        let deposit_tracker = self
+            .tracker
+            .or_else(|| addresses.and_then(|a| a.deposit_tracker))
+            .filter(|_| self.scenario.needs_tracker());
+        let pool = match addresses.filter(|_| self.scenario.needs_pool()) {
+            Some(addresses) => Some(pick_pool(addresses, self.pool.as_deref())?),
+            None => None,
+        };
+        let notes = match (&self.notes, self.scenario.needs_pool()) {
+            (Some(path), _) => Some(path.clone()),
+            (None, true) => Some(crate::context::home_subdir(
+                context.home.as_deref(),
+                &["notes", &format!("{}-loadtest.txt", network.name)],
+            )?),
+            (None, false) => None,
         };
         let plan = Plan {
             rpc_url: network.rpc_url.to_string(),
@@ -327,6 +397,10 @@ impl LoadtestArgs {
             request_timeout: Duration::from_secs(30),
             funder,
             wtao,
+            deposit_tracker,
+            pool,
+            notes,
+            fund_ahead: self.fund_ahead,
             window: self.window,
         };
         plan.validate().map_err(loadtest_error)?;
@@ -337,17 +411,7 @@ impl LoadtestArgs {
                 .get_gas_price()
                 .await
                 .map_err(|e| CliError::failed(anyhow::anyhow!("eth_gasPrice failed: {e}")))?;
-            // The wrap estimate assumes a generous deposit() gas limit.
-            let gas = if self.scenario.needs_wtao() {
-                80_000
-            } else {
-                21_000
-            };
-            Some(LoadTest::estimated_spend(
-                &plan,
-                gas,
-                price.saturating_mul(2),
-            ))
+            Some(LoadTest::estimated_spend(&plan, price.saturating_mul(2)))
         } else {
             None
         };
@@ -362,13 +426,24 @@ impl LoadtestArgs {
             duration_secs: self.duration.map(|d| d.as_secs_f64()),
             rate: self.rate,
             funder: plan.funder.address(),
-            estimated_spend_wei: estimate.map(|w| w.to_string()),
-            estimated_spend_tao: estimate.map(format_tao),
+            estimated_spend_wei: estimate.map(|s| s.fees.to_string()),
+            estimated_spend_tao: estimate.map(|s| format_tao(s.fees)),
+            deposited_tao: estimate
+                .filter(|s| !s.deposited.is_zero())
+                .map(|s| format_tao(s.deposited)),
         };
         if self.dry_run {
             return context.output.report(&view);
         }
-        refuse_live_chain(&view, self.yes, self.i_understand_this_costs_tao)?;
+        let confirmed_here = !view.dev_chain
+            && !self.yes
+            && view.chain_id != MAINNET_CHAIN_ID
+            && confirm_on_terminal(&view)?;
+        refuse_live_chain(
+            &view,
+            self.yes || confirmed_here,
+            self.i_understand_this_costs_tao,
+        )?;
 
         let shutdown = crate::shutdown::StopSignals::install()?.into_watch();
         let _registration = context.register_run("loadtest", Some(&network.name));
@@ -414,6 +489,87 @@ pub(crate) fn write_report(
         })?;
     }
     Ok(())
+}
+
+/// The pool of `amount` in the deployment, or its smallest.
+fn pick_pool(
+    addresses: &taonado_deployment::ProtocolAddresses,
+    amount: Option<&str>,
+) -> Result<PoolTarget, CliError> {
+    let pools = addresses
+        .pools_by_denomination()
+        .map_err(|e| CliError::usage(anyhow::Error::new(e).context("reading the pools")))?;
+    let available = || {
+        let names: Vec<String> = pools.iter().map(|(d, _)| format_tao(*d)).collect();
+        if names.is_empty() {
+            "none: deploy the mixer first".to_owned()
+        } else {
+            names.join(", ")
+        }
+    };
+    let chosen = match amount {
+        None => pools.first().copied(),
+        Some(amount) => {
+            let wanted = taonado_types::parse_tao(amount).map_err(|_| {
+                CliError::usage(anyhow::anyhow!(
+                    "--pool {amount} is not an amount of WTAO (pools: {})",
+                    available()
+                ))
+            })?;
+            pools.iter().copied().find(|(d, _)| *d == wanted)
+        }
+    };
+    let (denomination, address) = chosen.ok_or_else(|| {
+        CliError::usage(anyhow::anyhow!(
+            "no mixer pool{} on this network (pools: {})",
+            amount.map_or_else(String::new, |a| format!(" of {a} WTAO")),
+            available()
+        ))
+    })?;
+    Ok(PoolTarget {
+        address,
+        denomination,
+        amount: format_tao(denomination),
+    })
+}
+
+/// On a terminal, shows the plan and its estimated spend on stderr and asks; true when the
+/// operator answers yes. Without a terminal it asks nothing (false: `--yes` is needed).
+fn confirm_on_terminal(plan: &PlanView) -> Result<bool, CliError> {
+    use std::io::{BufRead, IsTerminal};
+    if !std::io::stdin().is_terminal() {
+        return Ok(false);
+    }
+    let mut err = std::io::stderr().lock();
+    let asked = (|| {
+        writeln!(
+            err,
+            "{} (chain {}) is a live chain: {} × {} with {} workers from {}",
+            plan.network,
+            plan.chain_id,
+            plan.transactions,
+            plan.scenario,
+            plan.concurrent,
+            plan.funder
+        )?;
+        plan.render_spend(&mut err)?;
+        write!(err, "Run the load test there? [y/N] ")?;
+        err.flush()
+    })();
+    asked
+        .map_err(|e| CliError::failed(anyhow::Error::new(e).context("asking for confirmation")))?;
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| CliError::failed(anyhow::Error::new(e).context("reading the answer")))?;
+    if matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
+        Ok(true)
+    } else {
+        Err(CliError::failed(anyhow::anyhow!(
+            "not confirmed: nothing was sent"
+        )))
+    }
 }
 
 /// Mainnet needs the flag that names the cost; other live chains need `--yes`.
@@ -463,6 +619,7 @@ mod tests {
             funder: Address::ZERO,
             estimated_spend_wei: sends.then(|| "1".into()),
             estimated_spend_tao: sends.then(|| "0.000000000000000001".into()),
+            deposited_tao: None,
         }
     }
 

@@ -133,6 +133,9 @@ fn bad_input_is_one_line_and_exit_2() {
             "--concurrent",
         ),
         (&["--window", "0"], "--window"),
+        (&["--fund-ahead", "0"], "--fund-ahead"),
+        // No deployment in the sandbox: nothing to associate with.
+        (&["--scenario", "associate"], "--tracker"),
     ] {
         let (code, out, stderr) = loadtest(&sandbox, url, args);
         assert_eq!(code, 2, "{args:?}: {out}\n{stderr}");
@@ -315,30 +318,141 @@ fn a_run_killed_midway_leaves_no_stuck_nonce() {
     rerun("20");
 }
 
-/// `mixed`: transfers and `WTAO.deposit()`s alternate; every one included, half of them
-/// wraps of 1 wei each.
+/// `mixed` on a deployed protocol: transfers, wraps, associations (each from a fresh
+/// one-shot wallet) and mixer deposits (each a fresh note, backed up first) in rotation;
+/// every one included. The children are funded for 2 sends at a time, so the funder tops
+/// them up while the load runs. A second `associate` run needs new one-shot wallets, and
+/// gets them.
 #[test]
-fn mixed_sends_transfers_and_wraps() {
+fn mixed_sends_every_kind_and_children_are_topped_up_during_the_run() {
     let sandbox = Sandbox::new();
     let devnet = Devnet::start(&sandbox, &[]);
-    let wtao = crate::wtao::create_wtao(&devnet.url);
+    let (code, stdout, stderr) = run(sandbox
+        .taonado()
+        .args(["--json", "-q", "deploy", "--rpc-url", &devnet.url])
+        .arg("--verifying-key")
+        .arg(crate::support::fixture("placeholder.vk.json")));
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let record: Value = serde_json::from_str(
+        &std::fs::read_to_string(sandbox.path().join("deployments/local.json"))
+            .expect("deployment record"),
+    )
+    .expect("record JSON");
+    let notes = sandbox.path().join("notes.txt");
     let (code, out, stderr) = loadtest(
         &sandbox,
         &devnet.url,
         &[
             "--scenario",
             "mixed",
-            "--wtao",
-            &wtao,
             "--transactions",
             "40",
             "--concurrent",
             "4",
+            "--fund-ahead",
+            "2",
+            "--notes",
+            notes.to_str().expect("utf-8 path"),
         ],
     );
     assert_eq!(code, 0, "{out}\n{stderr}");
-    assert_eq!(out["data"]["included"], 40, "{out}");
-    assert_eq!(out["data"]["failed"], 0, "{out}");
-    let supply = crate::support::cast(&devnet.url, &["call", &wtao, "totalSupply()(uint256)"]);
-    assert_eq!(supply, "20");
+    let data = &out["data"];
+    for key in ["sent", "included"] {
+        assert_eq!(data[key], 40, "{key}: {data}");
+    }
+    for key in ["failed", "reverted", "in_flight"] {
+        assert_eq!(data[key], 0, "{key}: {data}");
+    }
+    let wallets = &data["wallets"];
+    assert_eq!(wallets["nonce_gaps"], 0, "{wallets}");
+    assert_eq!(wallets["one_shot_wallets"], 10, "{wallets}");
+    assert!(
+        wallets["topped_up_during_run"].as_u64() > Some(0),
+        "funded for 2 sends, 10 each: {wallets}"
+    );
+    assert_eq!(data["notes"]["notes"], 10, "{data}");
+
+    // The chain agrees: 10 wraps of 1 wei, 10 associations on the test's own hotkey, and
+    // 10 deposits of the smallest pool, whose notes are in the backup (0600).
+    let wtao = record_address(&record, "WTAO");
+    let tracker = record_address(&record, "DepositTracker");
+    let funder = taonado_devnet::DEV_ACCOUNTS[0].address;
+    let hotkey = taonado_loadtest::workload::loadtest_hotkey(funder);
+    let associated = crate::support::cast(
+        &devnet.url,
+        &[
+            "call",
+            &tracker,
+            "associationSetLength(bytes32)(uint256)",
+            &hotkey.to_string(),
+        ],
+    );
+    assert_eq!(associated, "10");
+    let pool = record["pools"][0]["address"].as_str().expect("a pool");
+    let denomination = record["pools"][0]["denomination"]
+        .as_str()
+        .and_then(|d| u128::from_str_radix(d.trim_start_matches("0x"), 16).ok())
+        .expect("denomination");
+    let pooled = crate::support::cast(
+        &devnet.url,
+        &["call", &wtao, "balanceOf(address)(uint256)", pool],
+    );
+    let pooled: u128 = pooled
+        .split_whitespace()
+        .next()
+        .and_then(|v| v.parse().ok())
+        .expect("pool balance");
+    assert_eq!(pooled, 10 * denomination);
+    let backup = std::fs::read_to_string(&notes).expect("notes file");
+    assert_eq!(
+        backup.lines().filter(|l| l.starts_with("taonado-")).count(),
+        10,
+        "{backup}"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&notes)
+            .expect("notes")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    let (code, out, stderr) = loadtest(
+        &sandbox,
+        &devnet.url,
+        &[
+            "--scenario",
+            "associate",
+            "--transactions",
+            "6",
+            "--concurrent",
+            "2",
+        ],
+    );
+    assert_eq!(
+        code, 0,
+        "a second run associates new wallets: {out}\n{stderr}"
+    );
+    assert_eq!(out["data"]["included"], 6, "{out}");
+    assert_eq!(out["data"]["reverted"], 0, "{out}");
+    let associated = crate::support::cast(
+        &devnet.url,
+        &[
+            "call",
+            &tracker,
+            "associationSetLength(bytes32)(uint256)",
+            &hotkey.to_string(),
+        ],
+    );
+    assert_eq!(associated, "16");
+}
+
+/// The address of contract `name` in a deployment record.
+fn record_address(record: &Value, name: &str) -> String {
+    record["contracts"][name]["address"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no {name} in {record}"))
+        .to_owned()
 }

@@ -146,6 +146,12 @@ impl Mixer {
 /// Appends `note` to `path` (created with mode 0600, tightened to 0600 if it exists) and
 /// syncs it to disk. One comment line with public data, then the note on its own line.
 pub fn append_note_backup(path: &Path, note: &Note, pool: &Pool, commitment: B256) -> Result<()> {
+    append_note_backups(path, pool, &[(note.clone(), commitment)])
+}
+
+/// [`append_note_backup`] for many notes of one pool, with one write and one sync (a load
+/// test backs up hundreds of notes before its first deposit).
+pub fn append_note_backups(path: &Path, pool: &Pool, notes: &[(Note, B256)]) -> Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         // Folders created for notes are the owner's alone (an existing folder is left as
         // the operator made it).
@@ -176,14 +182,19 @@ pub fn append_note_backup(path: &Path, note: &Note, pool: &Pool, commitment: B25
         file.set_permissions(std::fs::Permissions::from_mode(0o600))
             .map_err(OpsError::io("restrict the permissions of", path))?;
     }
-    let entry = format!(
-        "# {} WTAO pool {} on chain {}, commitment {commitment}, written at unix {}\n{note}\n",
-        pool.amount,
-        pool.address,
-        note.chain_id(),
-        taonado_deployment::unix_now(),
-    );
-    file.write_all(entry.as_bytes())
+    let now = taonado_deployment::unix_now();
+    let entries: String = notes
+        .iter()
+        .map(|(note, commitment)| {
+            format!(
+                "# {} WTAO pool {} on chain {}, commitment {commitment}, written at unix {now}\n{note}\n",
+                pool.amount,
+                pool.address,
+                note.chain_id(),
+            )
+        })
+        .collect();
+    file.write_all(entries.as_bytes())
         .and_then(|()| file.sync_all())
         .map_err(OpsError::io("write the note backup", path))
 }

@@ -19,7 +19,7 @@ use taonado_zk::{Note, fr_to_b256};
 
 pub use crate::error::mixer::MixerError;
 pub use cache::{CACHE_VERSION, CacheRead, CachedWithdrawal, EventCache};
-pub use deposit::{DepositReport, DepositRequest, append_note_backup};
+pub use deposit::{DepositReport, DepositRequest, append_note_backup, append_note_backups};
 pub use query::{
     ComplianceReport, DepositDisclosure, PoolStats, StatsReport, WithdrawalDisclosure,
 };
