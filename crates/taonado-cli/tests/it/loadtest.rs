@@ -184,6 +184,69 @@ fn an_unfunded_key_exits_2_and_dry_run_sends_nothing() {
         .expect("block number");
     assert_eq!(block, 0, "a dry run sent something");
 
+    // The same chain configured as a live one: without a terminal it needs --yes; on a
+    // terminal (a pty from util-linux's `script`) the plan and its estimated spend are
+    // shown and the answer decides.
+    std::fs::write(
+        sandbox.path().join("taonado.toml"),
+        format!(
+            "[networks.rehearsal]\nchain_id = 42\nrpc_url = \"{}\"\nnetuid = 2\ndev_chain = false\n",
+            devnet.url
+        ),
+    )
+    .expect("write config");
+    let live = [
+        "loadtest",
+        "--network",
+        "rehearsal",
+        "--transactions",
+        "4",
+        "--concurrent",
+        "2",
+    ];
+    let dev_key = format!("{}", taonado_devnet::DEV_ACCOUNTS[0].private_key);
+    let (code, _, stderr) = run(sandbox
+        .taonado()
+        .args(live)
+        .env("TAONADO_PRIVATE_KEY", &dev_key)
+        .stdin(std::process::Stdio::null()));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("estimated spend") && stderr.contains("--yes"),
+        "{stderr}"
+    );
+    let on_terminal = |answer: &str| {
+        let binary = assert_cmd::cargo::cargo_bin!("taonado");
+        let command = std::iter::once(binary.to_str().expect("utf-8 path"))
+            .chain(live)
+            .collect::<Vec<_>>()
+            .join(" ");
+        crate::support::run_with_stdin(
+            std::process::Command::new("script")
+                .args(["-qec", &command, "/dev/null"])
+                .current_dir(sandbox.path())
+                .env("HOME", sandbox.path())
+                .env_remove("TAONADO_NETWORK")
+                .env_remove("TAONADO_CONFIG")
+                .env("TAONADO_PRIVATE_KEY", &dev_key),
+            Some(answer),
+        )
+    };
+    let (code, stdout, _) = on_terminal("n\n");
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains("estimated spend: at most"), "{stdout}");
+    assert!(
+        stdout.contains("not confirmed: nothing was sent"),
+        "{stdout}"
+    );
+    let block: Value = serde_json::from_str(&crate::support::cast(&devnet.url, &["block-number"]))
+        .expect("block number");
+    assert_eq!(block, 0, "declined, yet something was sent");
+    let (code, stdout, _) = on_terminal("y\n");
+    assert_eq!(code, 0, "{stdout}");
+    assert!(stdout.contains("4 included"), "{stdout}");
+    std::fs::remove_file(sandbox.path().join("taonado.toml")).expect("remove config");
+
     // bottleneck on the same chain: every stage timed, ranked by share, report written.
     let report = sandbox.path().join("bottleneck.md");
     let (code, stdout, stderr) = run(sandbox.taonado().args([
