@@ -272,3 +272,60 @@ pub struct Spend {
     /// WTAO put into mixer pools: withdrawable with the notes the run backs up.
     pub deposited: U256,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloy::primitives::B256;
+
+    fn plan(scenario: Scenario, transactions: u64, concurrency: usize) -> Plan {
+        Plan {
+            rpc_url: "http://127.0.0.1:9".into(),
+            chain_id: 945,
+            scenario,
+            transactions,
+            concurrency,
+            duration: None,
+            rate: None,
+            time_limit: Duration::from_secs(60),
+            inclusion_timeout: Duration::from_secs(60),
+            request_timeout: Duration::from_secs(1),
+            funder: PrivateKeySigner::from_bytes(&B256::repeat_byte(1)).unwrap(),
+            wtao: Some(Address::repeat_byte(1)),
+            deposit_tracker: Some(Address::repeat_byte(2)),
+            pool: Some(PoolTarget {
+                address: Address::repeat_byte(3),
+                denomination: U256::from(100u64),
+                amount: "0.1".into(),
+            }),
+            notes: Some("notes.txt".into()),
+            fund_ahead: 200,
+            window: 1,
+        }
+    }
+
+    #[test]
+    fn the_spend_counts_every_kind_the_funding_and_the_deposits() {
+        let transfers = LoadTest::estimated_spend(&plan(Scenario::Transfer, 100, 10), 1);
+        // 100 transfers and 10 child top-ups.
+        assert_eq!(transfers.fees, U256::from(110 * 21_000));
+        assert_eq!(transfers.deposited, U256::ZERO);
+
+        let mixed = LoadTest::estimated_spend(&plan(Scenario::Mixed, 1000, 50), 2);
+        let kinds = 250
+            * (Kind::Transfer.estimated_gas()
+                + Kind::Wrap.estimated_gas()
+                + Kind::Associate.estimated_gas()
+                + Kind::MixerDeposit.estimated_gas());
+        // 50 child top-ups and 250 one-shot wallets; each child's wrap and approve.
+        let funding = (50 + 250) * 21_000 + 50 * 200_000;
+        assert_eq!(mixed.fees, U256::from((kinds + funding) * 2));
+        assert_eq!(mixed.deposited, U256::from(250 * 100u64));
+
+        // Funded 5 sends ahead: each of the 10 children is topped up 4 times for its 20.
+        let mut ahead = plan(Scenario::Transfer, 200, 10);
+        ahead.fund_ahead = 5;
+        let spend = LoadTest::estimated_spend(&ahead, 1);
+        assert_eq!(spend.fees, U256::from((200 + 40) * 21_000));
+    }
+}
