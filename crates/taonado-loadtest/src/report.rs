@@ -93,6 +93,8 @@ pub struct WalletStats {
     pub topped_up_during_run: u64,
     /// Wei those top-ups sent.
     pub top_up_wei: String,
+    /// Wraps the children sent during the run to refill their WTAO for mixer deposits.
+    pub wtao_refills: u64,
 }
 
 /// Where the notes of the run's mixer deposits were backed up (before the first deposit).
@@ -204,12 +206,12 @@ impl LoadReport {
                     w.children, w.funded, w.funding_wei, w.resyncs, w.nonce_gaps
                 ),
             ));
-            if w.one_shot_wallets + w.topped_up_during_run > 0 {
+            if w.one_shot_wallets + w.topped_up_during_run + w.wtao_refills > 0 {
                 summary.push((
                     "more wallets".into(),
                     format!(
-                        "{} one-shot wallets (one association each), {} top-ups during the run ({} wei)",
-                        w.one_shot_wallets, w.topped_up_during_run, w.top_up_wei
+                        "{} one-shot wallets (one association each), {} top-ups during the run ({} wei), {} WTAO refills",
+                        w.one_shot_wallets, w.topped_up_during_run, w.top_up_wei, w.wtao_refills
                     ),
                 ));
             }

@@ -496,16 +496,24 @@ struct Sender {
     /// Wei this child can still spend, counted down by each send's most (gas limit × price
     /// + value); below the next send's cost it asks for a top-up.
     spendable: U256,
+    /// WTAO this child holds for its mixer deposits, counted down by each deposit.
+    wtao: U256,
+    /// (WTAO, pool, denomination) when the run deposits.
+    deposits: Option<(Address, Address, U256)>,
+    /// Wraps this child sent during the run to refill its WTAO.
+    refills: u64,
     /// The funder's top-up service.
     top_ups: TopUps,
     /// A top-up covers this many of the dearest sends.
     fund_ahead: u64,
     gas_price: u128,
+    chain_id: u64,
 }
 
 struct SenderResult {
     address: Address,
     nonce: NonceTracker,
+    refills: u64,
     submissions: Vec<Duration>,
     errors: BTreeMap<String, u64>,
     resyncs: u64,
@@ -540,6 +548,44 @@ impl Sender {
                 _ = shutdown.wait_for(|stop| *stop) => return false,
             }
         }
+    }
+
+    /// Before a mixer deposit: with less WTAO than one denomination left, wraps enough for
+    /// `fund_ahead` more deposits (at most what its budget still needs) in this child's own
+    /// nonce order, so the deposit after it finds the WTAO. Counts one deposit's WTAO as
+    /// spent. The error is the reason, for the error table.
+    async fn refill_wtao(&mut self) -> Result<(), String> {
+        let Some((wtao, pool, denomination)) = self.deposits else {
+            return Ok(());
+        };
+        if self.wtao < denomination {
+            let deposits = (self.budget + 1).min(self.fund_ahead);
+            let prep = DepositPrep {
+                wrap: denomination * U256::from(deposits) - self.wtao,
+                approve: false,
+            };
+            let Some(wrap) = prep.transactions(wtao, pool).pop() else {
+                return Ok(());
+            };
+            self.afford(&wrap).await.map_err(|e| e.to_string())?;
+            if self.nonce.needs_resync() {
+                return Err("nonce resync needed before a WTAO refill".into());
+            }
+            let nonce = self.nonce.take();
+            let (_, raw) = wallets::sign(&self.signer, self.chain_id, nonce, self.gas_price, &wrap)
+                .map_err(|e| e.to_string())?;
+            self.spendable = self.spendable.saturating_sub(
+                U256::from(wrap.gas_limit) * U256::from(self.gas_price) + wrap.value,
+            );
+            if let Err(failure) = self.rpc.call("eth_sendRawTransaction", json!([raw])).await {
+                self.nonce.failed();
+                return Err(format!("WTAO refill: {}", failure.reason()));
+            }
+            self.wtao += prep.wrap;
+            self.refills += 1;
+        }
+        self.wtao = self.wtao.saturating_sub(denomination);
+        Ok(())
     }
 
     /// Makes sure this child can pay for `tx`: below its cost, asks the funder for enough
@@ -590,11 +636,6 @@ async fn send_loop(
             // A fresh wallet, funded for this one transaction.
             Some(one_shot) => (one_shot, 0),
             None => {
-                if let Err(error) = sender.afford(&slot.tx).await {
-                    *errors.entry(error.to_string()).or_default() += 1;
-                    shared.counters.failed.fetch_add(1, Ordering::Relaxed);
-                    continue;
-                }
                 if sender.nonce.needs_resync() {
                     match sender
                         .rpc
@@ -614,6 +655,18 @@ async fn send_loop(
                             continue;
                         }
                     }
+                }
+                if workload.kinds[slot.template] == Kind::MixerDeposit
+                    && let Err(reason) = sender.refill_wtao().await
+                {
+                    *errors.entry(reason).or_default() += 1;
+                    shared.counters.failed.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                }
+                if let Err(error) = sender.afford(&slot.tx).await {
+                    *errors.entry(error.to_string()).or_default() += 1;
+                    shared.counters.failed.fetch_add(1, Ordering::Relaxed);
+                    continue;
                 }
                 sender.spendable = sender.spendable.saturating_sub(
                     U256::from(slot.tx.gas_limit) * U256::from(gas_price) + slot.tx.value,
@@ -672,6 +725,7 @@ async fn send_loop(
     }
     Ok(SenderResult {
         address,
+        refills: sender.refills,
         nonce: sender.nonce,
         submissions,
         errors,
@@ -771,10 +825,11 @@ pub async fn transactions(
     progress.phase("funding wallets");
     let per_child = plan.transactions.div_ceil(plan.concurrency as u64);
     let funded_for = per_child.min(plan.fund_ahead);
-    // Mixer deposits: each child wraps and approves for the most deposits it may send.
+    // Mixer deposits: each child wraps and approves for the most deposits it may send
+    // before a refill (it wraps more during the run when it runs low).
     let deposits_per_child = workload
         .slots_of(Kind::MixerDeposit, plan.transactions)
-        .min(per_child);
+        .min(funded_for);
     let deposit_target = plan
         .pool
         .as_ref()
@@ -782,6 +837,8 @@ pub async fn transactions(
         .filter(|_| deposits_per_child > 0);
     let mut children = Vec::with_capacity(plan.concurrency);
     let mut preps = Vec::with_capacity(plan.concurrency);
+    // WTAO each child holds once prepared.
+    let mut wtao_held = Vec::with_capacity(plan.concurrency);
     let mut top_ups = Vec::new();
     for index in 0..plan.concurrency as u64 {
         let child = wallets::child(&plan.funder, index)?;
@@ -789,15 +846,17 @@ pub async fn transactions(
             rpc.quantity("eth_getBalance", json!([child.address(), "latest"]))
                 .await?,
         );
-        let prep = match deposit_target {
+        let (prep, held) = match deposit_target {
             Some((pool, wtao)) => {
                 let held = erc20_read(&rpc, wtao, balance_of(child.address())).await?;
                 let allowed =
                     erc20_read(&rpc, wtao, allowance(child.address(), pool.address)).await?;
-                DepositPrep::of(deposits_per_child, pool.denomination, held, allowed)
+                let prep = DepositPrep::of(deposits_per_child, pool.denomination, held, allowed);
+                (prep, held)
             }
-            None => DepositPrep::default(),
+            None => (DepositPrep::default(), U256::ZERO),
         };
+        wtao_held.push(held + prep.wrap);
         let prep_cost = deposit_target.map_or(U256::ZERO, |(pool, wtao)| {
             prep.cost(wtao, pool.address, gas_price)
         });
@@ -879,9 +938,13 @@ pub async fn transactions(
             window: plan.window.max(1),
             window_wait: plan.inclusion_timeout,
             spendable,
+            wtao: wtao_held.get(index).copied().unwrap_or_default(),
+            deposits: deposit_target.map(|(pool, wtao)| (wtao, pool.address, pool.denomination)),
+            refills: 0,
             top_ups: top_up_service.clone(),
             fund_ahead: plan.fund_ahead,
             gas_price,
+            chain_id: plan.chain_id,
         };
         workers.push(tokio::spawn(send_loop(
             sender,
@@ -949,7 +1012,9 @@ pub async fn transactions(
         let twins = pending.values().filter(|tx| tx.twin.is_some()).count() as u64;
         pending.len() as u64 - twins / 2
     };
+    let mut wtao_refills = 0;
     for result in results {
+        wtao_refills += result.refills;
         merge(&mut errors, result.errors);
         submissions.extend(result.submissions);
         resyncs += result.resyncs;
@@ -1010,6 +1075,7 @@ pub async fn transactions(
             funding_wei: funding_wei.to_string(),
             one_shot_wallets: workload.one_shot_count(),
             topped_up_during_run: top_ups_during_run.count,
+            wtao_refills,
             top_up_wei: top_ups_during_run.wei.to_string(),
             nonce_gaps,
             resyncs,

@@ -264,11 +264,11 @@ impl Report for LoadView {
                 w.resyncs,
                 w.nonce_gaps
             )?;
-            if w.one_shot_wallets + w.topped_up_during_run > 0 {
+            if w.one_shot_wallets + w.topped_up_during_run + w.wtao_refills > 0 {
                 writeln!(
                     out,
-                    "more wallets: {} one-shot (one association each), {} top-ups during the run",
-                    w.one_shot_wallets, w.topped_up_during_run
+                    "more wallets: {} one-shot (one association each), {} top-ups and {} WTAO refills during the run",
+                    w.one_shot_wallets, w.topped_up_during_run, w.wtao_refills
                 )?;
             }
             if w.leftover_nonces_cleared + w.dropped + w.replaced > 0 {

@@ -434,6 +434,10 @@ fn mixed_sends_every_kind_and_children_are_topped_up_during_the_run() {
         "funded for 2 sends, 10 each: {wallets}"
     );
     assert_eq!(data["notes"]["notes"], 10, "{data}");
+    assert!(
+        wallets["wtao_refills"].as_u64() > Some(0),
+        "wrapped for 2 deposits at a time: {wallets}"
+    );
 
     // The chain agrees: 10 wraps of 1 wei, 10 associations on the test's own hotkey, and
     // 10 deposits of the smallest pool, whose notes are in the backup (0600).
