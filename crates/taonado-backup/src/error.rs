@@ -102,6 +102,10 @@ pub enum BackupError {
         "{path} is in journal mode {mode}, not WAL; its WAL cannot be shipped (the monitor's and indexer's databases are in WAL mode: pass one of theirs)"
     )]
     NotWal { path: PathBuf, mode: String },
+    #[error(
+        "{url} is a PostgreSQL database, and `backup`, `recover` and `db` work on SQLite files only; back PostgreSQL up with pg_dump (or pg_basebackup plus WAL archiving for point-in-time recovery)"
+    )]
+    Postgres { url: String },
     #[error("a background task failed: {message}")]
     Task { message: String },
     #[error(transparent)]
@@ -125,6 +129,7 @@ impl BackupError {
             | Self::NoComponent { .. }
             | Self::NotDevChain { .. }
             | Self::NotWal { .. }
+            | Self::Postgres { .. }
             | Self::NotDeployed { .. } => true,
             Self::Store(e) => e.is_usage(),
             _ => false,

@@ -179,6 +179,7 @@ pub struct DbBackupReport {
 /// One consistent file copy of the database (the online backup API), written next to
 /// `destination` and renamed into place; an existing destination is refused unless `force`.
 pub fn backup_to(db: &Path, destination: &Path, force: bool) -> Result<DbBackupReport> {
+    sqlite::sqlite_file(db)?;
     if destination.exists() && !force {
         return Err(BackupError::Exists {
             path: destination.to_path_buf(),

@@ -78,6 +78,7 @@ pub async fn run_observed(
         .ok_or_else(|| BackupError::NotFound {
             path: PathBuf::from("(no database)"),
         })?;
+    crate::sqlite::sqlite_file(&db)?;
     let path = replica_path(&plan.create.dest, &plan.create.network);
     let mut report = ReplicaReport {
         path: path.clone(),

@@ -58,6 +58,9 @@ pub struct RestoreReport {
 /// A WAL replica (`backup continuous --wal`) restores its database the same way
 /// ([`crate::wal::restore_database`]).
 pub fn restore(plan: &RestorePlan) -> Result<RestoreReport> {
+    if matches!(plan.component, None | Some(Component::Database)) {
+        sqlite::sqlite_file(&plan.database)?;
+    }
     if crate::wal::is_replica(&plan.set) {
         return crate::wal::restore_database(plan);
     }

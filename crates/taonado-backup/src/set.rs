@@ -58,6 +58,9 @@ pub fn compact_stamp(unix: u64) -> String {
 /// state at a pinned block when `state` is given, and the sealed manifest. The set appears
 /// under its name only once complete (it is built in a hidden folder, then renamed).
 pub async fn create(plan: &CreatePlan, state: Option<StateSource<'_>>) -> Result<CreateReport> {
+    if let Some(db) = &plan.database {
+        sqlite::sqlite_file(db)?;
+    }
     std::fs::create_dir_all(&plan.dest).map_err(BackupError::io("creating", &plan.dest))?;
     let mut name = set_name(&plan.network, plan.now);
     let mut n = 1;

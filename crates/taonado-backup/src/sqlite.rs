@@ -15,8 +15,22 @@ use crate::error::{BackupError, Result};
 /// How long a reader waits for a writer's lock.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The SQLite file `db` names: what `--db` of `backup`, `recover` and `db` is parsed with.
+/// A PostgreSQL URL (a shared deployment's `--db postgres://…`) is refused, password
+/// redacted: these procedures are SQLite's (online backup API, `VACUUM`,
+/// `integrity_check`, WAL shipping), and PostgreSQL is backed up with its own tools.
+pub fn sqlite_file(db: &Path) -> Result<&Path> {
+    match db.to_str().filter(|s| taonado_store::is_postgres_url(s)) {
+        Some(url) => Err(BackupError::Postgres {
+            url: taonado_store::redact_url(url),
+        }),
+        None => Ok(db),
+    }
+}
+
 /// Opens an existing database (never creates one: a typo must not make an empty file).
 pub fn open_existing(path: &Path, writable: bool) -> Result<Connection> {
+    sqlite_file(path)?;
     if !path.is_file() {
         return Err(BackupError::NotFound {
             path: path.to_path_buf(),
@@ -297,6 +311,35 @@ mod tests {
         let written = writer.join().unwrap();
         assert!(written > 0);
         assert!(seen.windows(2).all(|w| w[0] <= w[1]), "{seen:?}");
+    }
+
+    #[test]
+    fn a_postgres_url_is_refused_as_usage_without_its_password() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("local.db");
+        assert_eq!(sqlite_file(&file).unwrap(), file);
+        for url in [
+            "postgres://ops:s3cret@db.example/taonado",
+            "postgresql://ops:s3cret@db.example/taonado",
+        ] {
+            let error = sqlite_file(Path::new(url)).unwrap_err();
+            assert!(matches!(error, BackupError::Postgres { .. }), "{error}");
+            assert!(error.is_usage());
+            let message = error.to_string();
+            assert!(
+                message.contains("pg_dump") && !message.contains("s3cret"),
+                "{message}"
+            );
+            // Every procedure shares the check, before it touches a file.
+            let copy = dir.path().join("sub").join("copy.db");
+            let error = crate::maint::backup_to(Path::new(url), &copy, false).unwrap_err();
+            assert!(matches!(error, BackupError::Postgres { .. }), "{error}");
+            assert!(matches!(
+                crate::maint::check(Path::new(url)),
+                Err(BackupError::Postgres { .. })
+            ));
+        }
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }
 
     #[test]

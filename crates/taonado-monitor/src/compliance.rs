@@ -614,33 +614,38 @@ mod tests {
 
     #[test]
     fn a_policy_below_the_legal_minimum_is_refused_and_purges_follow_the_policy() {
-        let store = Store::open_in_memory().unwrap();
-        let settings = ComplianceSettings::default();
-        assert!(
-            set_retention(&store, &settings, "1y")
-                .unwrap_err()
-                .is_usage()
+        taonado_store::testing::on_each_backend(
+            "a_policy_below_the_legal_minimum_is_refused_and_purges_follow_the_policy",
+            |store| {
+                let settings = ComplianceSettings::default();
+                assert!(
+                    set_retention(&store, &settings, "1y")
+                        .unwrap_err()
+                        .is_usage()
+                );
+                assert!(
+                    set_retention(&store, &settings, "7x")
+                        .unwrap_err()
+                        .is_usage()
+                );
+                assert!(
+                    purge(&store, &settings, 0, None, true)
+                        .unwrap_err()
+                        .is_usage()
+                );
+                set_retention(&store, &settings, "7y").unwrap();
+                let year = 365 * 86_400;
+                let report = purge(&store, &settings, 10 * year, None, true).unwrap();
+                assert_eq!(report.cutoff, 3 * year);
+                assert_eq!(report.deleted[0].rows, 0);
+                // Asking for less than the policy keeps deletes only what the policy allows; asking
+                // for more moves the cutoff back.
+                let (_, cutoff) = purge_cutoff(&store, &settings, 10 * year, Some(year)).unwrap();
+                assert_eq!(cutoff, 3 * year);
+                let (_, cutoff) =
+                    purge_cutoff(&store, &settings, 10 * year, Some(9 * year)).unwrap();
+                assert_eq!(cutoff, year);
+            },
         );
-        assert!(
-            set_retention(&store, &settings, "7x")
-                .unwrap_err()
-                .is_usage()
-        );
-        assert!(
-            purge(&store, &settings, 0, None, true)
-                .unwrap_err()
-                .is_usage()
-        );
-        set_retention(&store, &settings, "7y").unwrap();
-        let year = 365 * 86_400;
-        let report = purge(&store, &settings, 10 * year, None, true).unwrap();
-        assert_eq!(report.cutoff, 3 * year);
-        assert_eq!(report.deleted[0].rows, 0);
-        // Asking for less than the policy keeps deletes only what the policy allows; asking
-        // for more moves the cutoff back.
-        let (_, cutoff) = purge_cutoff(&store, &settings, 10 * year, Some(year)).unwrap();
-        assert_eq!(cutoff, 3 * year);
-        let (_, cutoff) = purge_cutoff(&store, &settings, 10 * year, Some(9 * year)).unwrap();
-        assert_eq!(cutoff, year);
     }
 }

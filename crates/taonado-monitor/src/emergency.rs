@@ -80,30 +80,32 @@ mod tests {
 
     #[tokio::test]
     async fn a_failed_channel_keeps_its_message_in_the_outbox() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open_creating(&dir.path().join("m.db")).unwrap();
-        let ok = Arc::new(RecordingNotifier::new("ok"));
-        let down = Arc::new(RecordingNotifier::new("down"));
-        down.set_failing(true);
-        let report = notify(
-            &store,
-            "local",
-            vec![ok.clone(), down.clone()],
-            DeliveryPolicy::default(),
-            Severity::Critical,
-            "validator key leaked",
-            1_000,
-        )
-        .await
-        .unwrap();
-        assert!(!report.delivered());
-        let by = |n: &str| report.channels.iter().find(|c| c.channel == n).unwrap();
-        assert!(by("ok").delivered);
-        assert_eq!(by("down").state, OutboxState::Pending);
-        let got = ok.received();
-        assert_eq!(got.len(), 1);
-        assert_eq!(got[0].alert.summary, "validator key leaked");
-        assert_eq!(got[0].alert.severity, Severity::Critical);
-        assert_eq!(store.outbox_counts().unwrap().pending, 1);
+        for store in
+            taonado_store::testing::each_backend("a_failed_channel_keeps_its_message_in_the_outbox")
+        {
+            let ok = Arc::new(RecordingNotifier::new("ok"));
+            let down = Arc::new(RecordingNotifier::new("down"));
+            down.set_failing(true);
+            let report = notify(
+                &store,
+                "local",
+                vec![ok.clone(), down.clone()],
+                DeliveryPolicy::default(),
+                Severity::Critical,
+                "validator key leaked",
+                1_000,
+            )
+            .await
+            .unwrap();
+            assert!(!report.delivered());
+            let by = |n: &str| report.channels.iter().find(|c| c.channel == n).unwrap();
+            assert!(by("ok").delivered);
+            assert_eq!(by("down").state, OutboxState::Pending);
+            let got = ok.received();
+            assert_eq!(got.len(), 1);
+            assert_eq!(got[0].alert.summary, "validator key leaked");
+            assert_eq!(got[0].alert.severity, Severity::Critical);
+            assert_eq!(store.outbox_counts().unwrap().pending, 1);
+        }
     }
 }

@@ -152,97 +152,114 @@ mod tests {
 
     #[test]
     fn extending_reads_only_the_new_events_and_matches_a_full_sum() {
-        let store = store();
-        let totals = WrappedTotals::default();
-        store
-            .write_batch(
-                &batch(0, 4, 0, 0, &[(1, "Deposit", 500), (3, "Withdrawal", 120)]),
-                None,
-            )
-            .unwrap();
-        let first = totals.read(&store, 4).unwrap();
-        assert_eq!((first.total, first.events_read), (U256::from(380), 2));
-        assert!(!first.extended);
-        assert_eq!(first.total, from_scratch(&store, 4));
+        taonado_store::testing::on_each_backend(
+            "extending_reads_only_the_new_events_and_matches_a_full_sum",
+            |store| {
+                store.init_chain(1).unwrap();
+                let totals = WrappedTotals::default();
+                store
+                    .write_batch(
+                        &batch(0, 4, 0, 0, &[(1, "Deposit", 500), (3, "Withdrawal", 120)]),
+                        None,
+                    )
+                    .unwrap();
+                let first = totals.read(&store, 4).unwrap();
+                assert_eq!((first.total, first.events_read), (U256::from(380), 2));
+                assert!(!first.extended);
+                assert_eq!(first.total, from_scratch(&store, 4));
 
-        store
-            .write_batch(
-                &batch(
-                    5,
-                    8,
-                    0,
-                    0,
-                    &[
-                        (5, "Deposit", 40),
-                        (7, "Deposit", 9),
-                        (8, "Withdrawal", 400),
-                    ],
-                ),
-                None,
-            )
-            .unwrap();
-        let next = totals.read(&store, 8).unwrap();
-        assert_eq!((next.events_read, next.extended), (3, true));
-        assert_eq!(next.total, from_scratch(&store, 8));
-        assert_eq!(next.total, U256::from(29));
-        // Nothing new: nothing read.
-        let again = totals.read(&store, 8).unwrap();
-        assert_eq!(
-            (again.total, again.events_read, again.extended),
-            (next.total, 0, true)
+                store
+                    .write_batch(
+                        &batch(
+                            5,
+                            8,
+                            0,
+                            0,
+                            &[
+                                (5, "Deposit", 40),
+                                (7, "Deposit", 9),
+                                (8, "Withdrawal", 400),
+                            ],
+                        ),
+                        None,
+                    )
+                    .unwrap();
+                let next = totals.read(&store, 8).unwrap();
+                assert_eq!((next.events_read, next.extended), (3, true));
+                assert_eq!(next.total, from_scratch(&store, 8));
+                assert_eq!(next.total, U256::from(29));
+                // Nothing new: nothing read.
+                let again = totals.read(&store, 8).unwrap();
+                assert_eq!(
+                    (again.total, again.events_read, again.extended),
+                    (next.total, 0, true)
+                );
+            },
         );
     }
 
     #[test]
     fn a_rollback_below_the_covered_block_makes_it_sum_from_genesis() {
-        let store = store();
-        let totals = WrappedTotals::default();
-        store
-            .write_batch(
-                &batch(0, 6, 0, 0, &[(2, "Deposit", 1000), (5, "Deposit", 300)]),
-                None,
-            )
-            .unwrap();
-        assert_eq!(totals.read(&store, 6).unwrap().total, U256::from(1300));
+        taonado_store::testing::on_each_backend(
+            "a_rollback_below_the_covered_block_makes_it_sum_from_genesis",
+            |store| {
+                store.init_chain(1).unwrap();
+                let totals = WrappedTotals::default();
+                store
+                    .write_batch(
+                        &batch(0, 6, 0, 0, &[(2, "Deposit", 1000), (5, "Deposit", 300)]),
+                        None,
+                    )
+                    .unwrap();
+                assert_eq!(totals.read(&store, 6).unwrap().total, U256::from(1300));
 
-        // A reorg from block 4: the indexer rolls back to 3 and indexes another branch
-        // that is as high, so only the hash of block 6 tells the sums are stale.
-        store.rollback_to(Some((3, hash(3, 0)))).unwrap();
-        store
-            .write_batch(&batch(4, 6, 1, 0, &[(4, "Withdrawal", 250)]), None)
-            .unwrap();
-        let after_reorg = totals.read(&store, 6).unwrap();
-        assert!(!after_reorg.extended);
-        assert_eq!(after_reorg.events_read, 2);
-        assert_eq!(after_reorg.total, from_scratch(&store, 6));
-        assert_eq!(after_reorg.total, U256::from(750));
+                // A reorg from block 4: the indexer rolls back to 3 and indexes another branch
+                // that is as high, so only the hash of block 6 tells the sums are stale.
+                store.rollback_to(Some((3, hash(3, 0)))).unwrap();
+                store
+                    .write_batch(&batch(4, 6, 1, 0, &[(4, "Withdrawal", 250)]), None)
+                    .unwrap();
+                let after_reorg = totals.read(&store, 6).unwrap();
+                assert!(!after_reorg.extended);
+                assert_eq!(after_reorg.events_read, 2);
+                assert_eq!(after_reorg.total, from_scratch(&store, 6));
+                assert_eq!(after_reorg.total, U256::from(750));
 
-        // The new branch's sums extend again.
-        store
-            .write_batch(&batch(7, 7, 1, 1, &[(7, "Deposit", 5)]), None)
-            .unwrap();
-        let extended = totals.read(&store, 7).unwrap();
-        assert_eq!((extended.events_read, extended.extended), (1, true));
-        assert_eq!(extended.total, from_scratch(&store, 7));
+                // The new branch's sums extend again.
+                store
+                    .write_batch(&batch(7, 7, 1, 1, &[(7, "Deposit", 5)]), None)
+                    .unwrap();
+                let extended = totals.read(&store, 7).unwrap();
+                assert_eq!((extended.events_read, extended.extended), (1, true));
+                assert_eq!(extended.total, from_scratch(&store, 7));
+            },
+        );
     }
 
     #[test]
     fn a_block_below_the_covered_one_is_summed_from_genesis() {
-        let store = store();
-        let totals = WrappedTotals::default();
-        store
-            .write_batch(
-                &batch(0, 5, 0, 0, &[(1, "Deposit", 70), (4, "Deposit", 30)]),
-                None,
-            )
-            .unwrap();
-        assert_eq!(totals.read(&store, 5).unwrap().total, U256::from(100));
-        let lower = totals.read(&store, 2).unwrap();
-        assert!(!lower.extended);
-        assert_eq!(lower.total, from_scratch(&store, 2));
-        assert_eq!(lower.total, U256::from(70));
+        taonado_store::testing::on_each_backend(
+            "a_block_below_the_covered_one_is_summed_from_genesis",
+            |store| {
+                store.init_chain(1).unwrap();
+                let totals = WrappedTotals::default();
+                store
+                    .write_batch(
+                        &batch(0, 5, 0, 0, &[(1, "Deposit", 70), (4, "Deposit", 30)]),
+                        None,
+                    )
+                    .unwrap();
+                assert_eq!(totals.read(&store, 5).unwrap().total, U256::from(100));
+                let lower = totals.read(&store, 2).unwrap();
+                assert!(!lower.extended);
+                assert_eq!(lower.total, from_scratch(&store, 2));
+                assert_eq!(lower.total, U256::from(70));
+            },
+        );
     }
 
+    // SQLite only: a fresh PostgreSQL schema per case would cost seconds of CI, and the
+    // queries it runs are those of the tests above, which run on both backends.
     proptest! {
         /// Any sequence of indexed batches (with random flows) and rollbacks: the running
         /// total at each checkpoint equals the full sum.

@@ -86,12 +86,22 @@ impl Store {
         self.record_checks(network, [(at, ok)])
     }
 
-    /// Records rounds `(at, reached the chain)` against `network` in one transaction.
+    /// Records rounds `(at, reached the chain)` against `network` in one transaction, one
+    /// statement per minute (on PostgreSQL each statement is a round trip).
     pub fn record_checks(
         &self,
         network: &str,
         rounds: impl IntoIterator<Item = (u64, bool)>,
     ) -> Result<()> {
+        let mut minutes = std::collections::BTreeMap::<u64, (i64, i64)>::new();
+        for (at, ok) in rounds {
+            let counts = minutes.entry(at - at % 60).or_default();
+            if ok {
+                counts.0 += 1;
+            } else {
+                counts.1 += 1;
+            }
+        }
         self.with_tx(|tx| {
             let mut stmt = tx
                 .prepare_cached(
@@ -102,9 +112,9 @@ impl Store {
                          failed_rounds = monitor_checks.failed_rounds + excluded.failed_rounds",
                 )
                 .op("recording a monitor check")?;
-            for (at, ok) in rounds {
-                let minute = int("timestamp", at - at % 60)?;
-                stmt.execute(params![network, minute, i64::from(ok), i64::from(!ok)])
+            for (minute, (ok_rounds, failed_rounds)) in minutes {
+                let minute = int("timestamp", minute)?;
+                stmt.execute(params![network, minute, ok_rounds, failed_rounds])
                     .op("recording a monitor check")?;
             }
             Ok(())

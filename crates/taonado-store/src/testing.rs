@@ -5,6 +5,7 @@
 //! under `CI=true`, where a missing server fails the test: CI cannot skip them silently.
 
 use std::io::Write as _;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use crate::sql::PgConn;
@@ -84,4 +85,16 @@ pub fn each_backend(test: &str) -> Vec<Store> {
         vec![Store::open_in_memory().unwrap_or_else(|e| panic!("{test} (SQLite): {e}"))];
     stores.extend(postgres_store(test));
     stores
+}
+
+/// What `--db` takes, for each backend: the SQLite file `dir/<test>.db`, then the URL of a
+/// fresh PostgreSQL schema when the test server is configured. For tests that reopen the
+/// database (a restart) or hand it to a service (`Store::connect_path`, a monitor's plan).
+pub fn each_database(test: &str, dir: &Path) -> Vec<PathBuf> {
+    let mut databases = vec![dir.join(format!("{test}.db"))];
+    if let Some(url) = postgres_url(test) {
+        let schema = fresh_schema(&url).unwrap_or_else(|e| panic!("{test}: {e}"));
+        databases.push(PathBuf::from(schema));
+    }
+    databases
 }

@@ -71,7 +71,8 @@ pub struct SetsDir {
 
 #[derive(Args)]
 pub struct Sources {
-    /// SQLite database [default: data/<network>.db].
+    /// SQLite database [default: data/<network>.db]. A PostgreSQL `--db` is refused: back
+    /// it up with pg_dump or pg_basebackup.
     #[arg(long, value_name = "PATH")]
     pub db: Option<PathBuf>,
     /// Directory of deployment records (`<network>.json`).
@@ -80,10 +81,13 @@ pub struct Sources {
 }
 
 impl Sources {
-    fn db_path(&self, network: &str) -> PathBuf {
-        self.db
+    fn db_path(&self, network: &str) -> Result<PathBuf, CliError> {
+        let path = self
+            .db
             .clone()
-            .unwrap_or_else(|| taonado_store::default_path(network))
+            .unwrap_or_else(|| taonado_store::default_path(network));
+        taonado_backup::sqlite::sqlite_file(&path)?;
+        Ok(path)
     }
 }
 
@@ -312,7 +316,7 @@ impl CreateArgs {
     async fn run(self, context: &Context) -> Result<(), CliError> {
         let config = context.config()?;
         let network = context.network(&config, true)?;
-        let db = self.sources.db_path(&network.name);
+        let db = self.sources.db_path(&network.name)?;
         let database = if db.exists() {
             Some(db)
         } else if self.sources.db.is_some() {
@@ -614,7 +618,7 @@ impl RestoreTargets {
             set: PathBuf::new(),
             expected: expected(&network),
             component,
-            database: self.sources.db_path(&network.name),
+            database: self.sources.db_path(&network.name)?,
             config_file: config
                 .source()
                 .map_or_else(|| PathBuf::from("taonado.toml"), Path::to_path_buf),
@@ -844,7 +848,7 @@ impl ContinuousArgs {
             })?;
         if self.wal {
             let plan = taonado_backup::wal::WalPlan {
-                database: self.sources.db_path(&network.name),
+                database: self.sources.db_path(&network.name)?,
                 replica: self.dir.dest.join(format!("wal-{}", network.name)),
                 interval: std::time::Duration::from_secs(seconds),
             };
@@ -861,7 +865,7 @@ impl ContinuousArgs {
                 chain_id: network.chain_id,
                 config_file: config.source().map(Path::to_path_buf),
                 deployment_records: record.exists().then_some(record).into_iter().collect(),
-                database: Some(self.sources.db_path(&network.name)),
+                database: Some(self.sources.db_path(&network.name)?),
                 now: unix_now(),
                 keys: None,
             },

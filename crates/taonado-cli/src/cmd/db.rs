@@ -32,20 +32,23 @@ pub enum DbCommand {
 
 #[derive(Args)]
 pub struct DbArgs {
-    /// SQLite database [default: data/<network>.db].
+    /// SQLite database [default: data/<network>.db]. A PostgreSQL `--db` is refused: it
+    /// has its own tools (pg_dump, VACUUM, pg_amcheck).
     #[arg(long, value_name = "PATH")]
     pub db: Option<PathBuf>,
 }
 
 impl DbArgs {
     fn path(&self, context: &Context) -> Result<PathBuf, CliError> {
-        Ok(match &self.db {
+        let path = match &self.db {
             Some(p) => p.clone(),
             None => {
                 let config = context.config()?;
                 taonado_store::default_path(&context.network_name(&config))
             }
-        })
+        };
+        taonado_backup::sqlite::sqlite_file(&path)?;
+        Ok(path)
     }
 }
 

@@ -44,8 +44,9 @@ impl RecoveryCommand {
 /// The database the records go to.
 #[derive(Args)]
 pub struct DbArgs {
-    /// SQLite database [default: data/<network>.db].
-    #[arg(long, value_name = "FILE")]
+    /// SQLite database, or `postgres://…` (a shared deployment's) [default:
+    /// data/<network>.db].
+    #[arg(long, value_name = "FILE|URL")]
     pub db: Option<PathBuf>,
 }
 
@@ -55,7 +56,7 @@ impl DbArgs {
             .db
             .clone()
             .unwrap_or_else(|| taonado_store::default_path(network));
-        Store::open_creating(&path).map_err(store_error)
+        Store::connect_path(&path).map_err(store_error)
     }
 }
 

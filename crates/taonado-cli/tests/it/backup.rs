@@ -272,16 +272,60 @@ fn db_only_set(sandbox: &Sandbox) -> (PathBuf, PathBuf) {
     (sandbox.path().join(set), db)
 }
 
+/// Every file under `dir` (recursively) with its bytes, and every folder (empty bytes).
 fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
         if path.is_file() {
             out.push((path.clone(), std::fs::read(&path).unwrap()));
+        } else if path.is_dir() {
+            out.push((path.clone(), Vec::new()));
+            out.extend(snapshot(&path));
         }
     }
     out.sort();
     out
+}
+
+/// A shared deployment's `--db postgres://…` is refused by every command that takes a
+/// database path (they are SQLite procedures: online backup API, VACUUM, integrity_check,
+/// WAL shipping) with one line pointing at PostgreSQL's own tools, exit 2, before anything
+/// is read or written: no connection is tried (nothing listens on port 1), the password
+/// never shows, and the sandbox (a live database and a set to restore) is unchanged.
+#[test]
+fn a_postgres_database_is_refused_by_backup_recover_and_db_with_one_line() {
+    let sandbox = Sandbox::new();
+    let (set, _db) = db_only_set(&sandbox);
+    let set = set.to_str().unwrap().to_owned();
+    let url = "postgres://ops:s3cret@127.0.0.1:1/taonado";
+    let before = snapshot(sandbox.path());
+    let commands: [&[&str]; 12] = [
+        &["backup", "create", "--no-contract-state"],
+        &["backup", "restore", "--path", &set, "--force"],
+        &["backup", "restore", "--path", &set, "--dry-run"],
+        &["recover", "--backup-date", "latest", "--force"],
+        &["backup", "continuous"],
+        &["backup", "continuous", "--wal"],
+        &["db", "cleanup", "--older-than", "30d", "--yes"],
+        &["db", "compact"],
+        &["db", "backup", "--destination", "copy.db"],
+        &["db", "check"],
+        &["db", "migrate"],
+        &["db", "migrate", "--status"],
+    ];
+    for args in commands {
+        let mut args = args.to_vec();
+        args.extend(["--db", url]);
+        let (code, line) = fails(&sandbox, &args);
+        assert_eq!(code, 2, "{args:?}: {line}");
+        assert!(
+            line.contains("is a PostgreSQL database") && line.contains("pg_dump"),
+            "{args:?}: {line}"
+        );
+        assert!(!line.contains("s3cret"), "{args:?}: {line}");
+        assert_eq!(snapshot(sandbox.path()), before, "{args:?} changed a file");
+    }
 }
 
 #[test]

@@ -166,3 +166,45 @@ fn a_challenge_signed_by_alice_verifies_once_and_every_bad_signature_is_refused(
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+/// On a shared deployment's PostgreSQL `--db` the challenge is kept there (a second use is
+/// refused from it), and no SQLite file named after the URL appears.
+#[test]
+fn a_challenge_on_a_postgres_database_is_kept_there() {
+    let test = "a_challenge_on_a_postgres_database_is_kept_there";
+    let Some(server) = taonado_store::testing::postgres_url(test) else {
+        return;
+    };
+    let db = taonado_store::testing::fresh_schema(&server).expect("a schema");
+    let sandbox = Sandbox::new();
+    let (id, message) = challenge(&sandbox, &["--db", &db]);
+    let good = format!("0x{}", hex(&sign(&message)));
+    let use_it = || {
+        run(sandbox.taonado().args([
+            "--json",
+            "recovery",
+            "verify-hotkey",
+            "--hotkey",
+            ALICE,
+            "--signature",
+            &good,
+            "--challenge",
+            &id,
+            "--db",
+            &db,
+        ]))
+    };
+    let (code, stdout, stderr) = use_it();
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let (code, stdout, _) = use_it();
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains("already used"), "{stdout}");
+    let files: Vec<_> = std::fs::read_dir(sandbox.path())
+        .expect("sandbox")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert!(
+        !files.iter().any(|f| f == "postgres:" || f == "data"),
+        "{files:?}"
+    );
+}

@@ -14,11 +14,15 @@ use crate::engine::LiveState;
 use crate::observe::{Observation, PoolObservation};
 
 fn state() -> DashboardState {
+    state_on(Store::open_in_memory().unwrap())
+}
+
+fn state_on(store: Store) -> DashboardState {
     DashboardState {
         network: "local".into(),
         chain_id: 31337,
         contracts: ProtocolContracts::default(),
-        store: Store::open_in_memory().unwrap(),
+        store,
         metrics: Arc::new(Metrics::new()),
         live: crate::engine::Live::default(),
         allowed_hosts: Default::default(),
@@ -114,38 +118,42 @@ async fn metrics_are_prometheus_text() {
 
 #[tokio::test]
 async fn api_feeds_summary_series_and_alerts() {
-    let s = state();
-    let (status, _, body) = get(&s, "/api/summary").await;
-    assert_eq!(status, StatusCode::OK);
-    let empty: serde_json::Value = serde_json::from_str(&body).unwrap();
-    assert_eq!(empty["ready"], false);
-    assert!(empty["sample"].is_null());
+    for store in taonado_store::testing::each_backend("api_feeds_summary_series_and_alerts") {
+        let s = state_on(store);
+        let (status, _, body) = get(&s, "/api/summary").await;
+        assert_eq!(status, StatusCode::OK);
+        let empty: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(empty["ready"], false);
+        assert!(empty["sample"].is_null());
 
-    observed(&s);
-    let rules: BTreeSet<String> = ["gas_price".to_owned()].into();
-    let alert = ActiveAlert {
-        dedup_key: "gas_price:average".into(),
-        rule: "gas_price".into(),
-        severity: Severity::Warning,
-        summary: "average gas price 60 gwei".into(),
-        details: serde_json::json!({}),
-        block: Some(40),
-    };
-    s.store.apply_alerts(&[alert], &rules, 5).unwrap();
+        observed(&s);
+        let rules: BTreeSet<String> = ["gas_price".to_owned()].into();
+        let alert = ActiveAlert {
+            dedup_key: "gas_price:average".into(),
+            rule: "gas_price".into(),
+            severity: Severity::Warning,
+            summary: "average gas price 60 gwei".into(),
+            details: serde_json::json!({}),
+            block: Some(40),
+        };
+        s.store.apply_alerts(&[alert], &rules, 5).unwrap();
 
-    let summary: serde_json::Value =
-        serde_json::from_str(&get(&s, "/api/summary").await.2).unwrap();
-    assert_eq!(summary["ready"], true);
-    assert_eq!(summary["firing"], 1);
-    assert_eq!(summary["sample"]["active_miners"], 3);
-    assert_eq!(summary["pools"][0]["anonymity_set"], 1);
-    assert_eq!(summary["pools"][0]["consistent"], true);
-    let series: serde_json::Value = serde_json::from_str(&get(&s, "/api/series").await.2).unwrap();
-    assert_eq!(series["samples"].as_array().unwrap().len(), 1);
-    let alerts: serde_json::Value = serde_json::from_str(&get(&s, "/api/alerts").await.2).unwrap();
-    assert_eq!(alerts["firing"][0]["rule"], "gas_price");
-    assert_eq!(alerts["firing"][0]["severity"], "warning");
-    assert_eq!(alerts["recent"].as_array().unwrap().len(), 1);
+        let summary: serde_json::Value =
+            serde_json::from_str(&get(&s, "/api/summary").await.2).unwrap();
+        assert_eq!(summary["ready"], true);
+        assert_eq!(summary["firing"], 1);
+        assert_eq!(summary["sample"]["active_miners"], 3);
+        assert_eq!(summary["pools"][0]["anonymity_set"], 1);
+        assert_eq!(summary["pools"][0]["consistent"], true);
+        let series: serde_json::Value =
+            serde_json::from_str(&get(&s, "/api/series").await.2).unwrap();
+        assert_eq!(series["samples"].as_array().unwrap().len(), 1);
+        let alerts: serde_json::Value =
+            serde_json::from_str(&get(&s, "/api/alerts").await.2).unwrap();
+        assert_eq!(alerts["firing"][0]["rule"], "gas_price");
+        assert_eq!(alerts["firing"][0]["severity"], "warning");
+        assert_eq!(alerts["recent"].as_array().unwrap().len(), 1);
+    }
 }
 
 #[tokio::test]

@@ -49,135 +49,147 @@ fn target_alerts(store: &Store) -> Vec<AlertRecord> {
 
 #[test]
 fn a_critical_alert_opens_a_p0_incident_whose_missed_target_fires_and_resolves_on_ack() {
-    let store = Store::open_in_memory().unwrap();
-    let rules = RuleSettings::default();
-    let s = settings(900);
-    evaluate(&store, &["a"], 1_000);
-    let tick1 = tick(&store, &s, &rules, 1_000).unwrap();
-    assert_eq!(tick1.opened.len(), 1);
-    let id = tick1.opened[0];
-    let incident = store.incident(id).unwrap().unwrap();
-    assert_eq!(incident.severity, IncidentSeverity::P0);
-    assert_eq!(incident.kind, "contract-bug");
-    assert_eq!(incident.respond_by, 1_900);
-    // Repeated ticks neither reopen nor fire before the deadline.
-    for now in [1_001, 1_500, 1_899] {
-        let t = tick(&store, &s, &rules, now).unwrap();
-        assert!(
-            t.opened.is_empty() && t.updated.is_empty() && t.missed.is_empty(),
-            "{t:?}"
-        );
-        assert!(target_alerts(&store).is_empty());
-    }
-    let missed = tick(&store, &s, &rules, 1_900).unwrap();
-    assert_eq!(missed.missed, [id]);
-    let fired = target_alerts(&store);
-    assert_eq!(fired.len(), 1);
-    assert_eq!(fired[0].severity, Severity::Critical);
-    // The target alert never opens an incident of its own.
-    assert!(tick(&store, &s, &rules, 1_901).unwrap().opened.is_empty());
-    assert_eq!(store.incidents(true).unwrap().len(), 1);
+    taonado_store::testing::on_each_backend(
+        "a_critical_alert_opens_a_p0_incident_whose_missed_target_fires_and_resolves_on_ack",
+        |store| {
+            let rules = RuleSettings::default();
+            let s = settings(900);
+            evaluate(&store, &["a"], 1_000);
+            let tick1 = tick(&store, &s, &rules, 1_000).unwrap();
+            assert_eq!(tick1.opened.len(), 1);
+            let id = tick1.opened[0];
+            let incident = store.incident(id).unwrap().unwrap();
+            assert_eq!(incident.severity, IncidentSeverity::P0);
+            assert_eq!(incident.kind, "contract-bug");
+            assert_eq!(incident.respond_by, 1_900);
+            // Repeated ticks neither reopen nor fire before the deadline.
+            for now in [1_001, 1_500, 1_899] {
+                let t = tick(&store, &s, &rules, now).unwrap();
+                assert!(
+                    t.opened.is_empty() && t.updated.is_empty() && t.missed.is_empty(),
+                    "{t:?}"
+                );
+                assert!(target_alerts(&store).is_empty());
+            }
+            let missed = tick(&store, &s, &rules, 1_900).unwrap();
+            assert_eq!(missed.missed, [id]);
+            let fired = target_alerts(&store);
+            assert_eq!(fired.len(), 1);
+            assert_eq!(fired[0].severity, Severity::Critical);
+            // The target alert never opens an incident of its own.
+            assert!(tick(&store, &s, &rules, 1_901).unwrap().opened.is_empty());
+            assert_eq!(store.incidents(true).unwrap().len(), 1);
 
-    store
-        .set_incident_status(id, IncidentStatus::Acknowledged, "on it", 2_000)
-        .unwrap()
-        .unwrap();
-    tick(&store, &s, &rules, 2_001).unwrap();
-    assert!(target_alerts(&store).is_empty(), "acknowledged: resolved");
-    let kinds: Vec<String> = store
-        .incident_timeline(id)
-        .unwrap()
-        .into_iter()
-        .map(|e| e.kind)
-        .collect();
-    assert_eq!(kinds, ["opened", "alert", "target_missed", "acknowledged"]);
+            store
+                .set_incident_status(id, IncidentStatus::Acknowledged, "on it", 2_000)
+                .unwrap()
+                .unwrap();
+            tick(&store, &s, &rules, 2_001).unwrap();
+            assert!(target_alerts(&store).is_empty(), "acknowledged: resolved");
+            let kinds: Vec<String> = store
+                .incident_timeline(id)
+                .unwrap()
+                .into_iter()
+                .map(|e| e.kind)
+                .collect();
+            assert_eq!(kinds, ["opened", "alert", "target_missed", "acknowledged"]);
+        },
+    );
 }
 
 #[test]
 fn disabled_target_rule_and_open_on_critical_off_do_nothing() {
-    let store = Store::open_in_memory().unwrap();
-    evaluate(&store, &["a"], 1_000);
-    let off = IncidentSettings {
-        open_on_critical: false,
-        ..settings(1)
-    };
-    assert!(
-        tick(&store, &off, &RuleSettings::default(), 1_000)
-            .unwrap()
-            .opened
-            .is_empty()
+    taonado_store::testing::on_each_backend(
+        "disabled_target_rule_and_open_on_critical_off_do_nothing",
+        |store| {
+            evaluate(&store, &["a"], 1_000);
+            let off = IncidentSettings {
+                open_on_critical: false,
+                ..settings(1)
+            };
+            assert!(
+                tick(&store, &off, &RuleSettings::default(), 1_000)
+                    .unwrap()
+                    .opened
+                    .is_empty()
+            );
+            let s = settings(1);
+            tick(&store, &s, &RuleSettings::default(), 1_000).unwrap();
+            let rules = RuleSettings {
+                disabled: vec![INCIDENT_RESPONSE_TARGET.into()],
+                ..RuleSettings::default()
+            };
+            let t = tick(&store, &s, &rules, 5_000).unwrap();
+            assert!(t.missed.is_empty());
+            assert!(target_alerts(&store).is_empty());
+        },
     );
-    let s = settings(1);
-    tick(&store, &s, &RuleSettings::default(), 1_000).unwrap();
-    let rules = RuleSettings {
-        disabled: vec![INCIDENT_RESPONSE_TARGET.into()],
-        ..RuleSettings::default()
-    };
-    let t = tick(&store, &s, &rules, 5_000).unwrap();
-    assert!(t.missed.is_empty());
-    assert!(target_alerts(&store).is_empty());
 }
 
 #[test]
 fn report_and_postmortem_come_from_the_timeline_and_repeat_exactly() {
-    let store = Store::open_in_memory().unwrap();
-    let s = settings(60);
-    let incident = open(
-        &store,
-        &s,
-        "bounty | drained",
-        IncidentSeverity::P0,
-        IncidentType::BountyDrain,
-        None,
-        1_000,
-    )
-    .unwrap()
-    .unwrap();
-    tick(&store, &s, &RuleSettings::default(), 1_061).unwrap();
-    let _ = store
-        .append_incident_timeline(
-            incident.id,
-            "mitigation",
-            "EvmValidator.setSetWeightsBounty(0): sent in 0xabc",
-            Some("0xabc"),
-            &serde_json::json!({"step": "zero-bounty"}),
-            1_100,
-        )
-        .unwrap()
-        .unwrap();
-    store
-        .set_incident_status(incident.id, IncidentStatus::Resolved, "fixed", 1_200)
-        .unwrap()
-        .unwrap();
-    let report = document(&store, incident.id, DocumentKind::Report)
-        .unwrap()
-        .unwrap();
-    assert!(
-        report.markdown.contains("# Incident report: incident 1"),
-        "{}",
-        report.markdown
-    );
-    assert!(report.markdown.contains("bounty \\| drained"));
-    assert!(report.markdown.contains("**missed**"));
-    assert!(report.markdown.contains("tx `0xabc`"));
-    assert!(!report.markdown.contains("## Follow-ups"));
-    let post = document(&store, incident.id, DocumentKind::Postmortem)
-        .unwrap()
-        .unwrap();
-    assert!(post.markdown.contains("## Follow-ups"));
-    assert!(post.markdown.contains("restore the set-weights bounty"));
-    assert!(post.markdown.contains("response target was missed"));
-    assert_eq!(post.impact.time_to_resolve_secs, Some(200));
-    assert_eq!(post.impact.transactions, ["0xabc"]);
-    let again = document(&store, incident.id, DocumentKind::Postmortem)
-        .unwrap()
-        .unwrap();
-    assert_eq!(post.markdown, again.markdown);
-    assert_eq!(
-        document(&store, 42, DocumentKind::Report)
+    taonado_store::testing::on_each_backend(
+        "report_and_postmortem_come_from_the_timeline_and_repeat_exactly",
+        |store| {
+            let s = settings(60);
+            let incident = open(
+                &store,
+                &s,
+                "bounty | drained",
+                IncidentSeverity::P0,
+                IncidentType::BountyDrain,
+                None,
+                1_000,
+            )
             .unwrap()
-            .unwrap_err(),
-        IncidentError::Unknown(42)
+            .unwrap();
+            tick(&store, &s, &RuleSettings::default(), 1_061).unwrap();
+            let _ = store
+                .append_incident_timeline(
+                    incident.id,
+                    "mitigation",
+                    "EvmValidator.setSetWeightsBounty(0): sent in 0xabc",
+                    Some("0xabc"),
+                    &serde_json::json!({"step": "zero-bounty"}),
+                    1_100,
+                )
+                .unwrap()
+                .unwrap();
+            store
+                .set_incident_status(incident.id, IncidentStatus::Resolved, "fixed", 1_200)
+                .unwrap()
+                .unwrap();
+            let report = document(&store, incident.id, DocumentKind::Report)
+                .unwrap()
+                .unwrap();
+            assert!(
+                report.markdown.contains("# Incident report: incident 1"),
+                "{}",
+                report.markdown
+            );
+            assert!(report.markdown.contains("bounty \\| drained"));
+            assert!(report.markdown.contains("**missed**"));
+            assert!(report.markdown.contains("tx `0xabc`"));
+            assert!(!report.markdown.contains("## Follow-ups"));
+            let post = document(&store, incident.id, DocumentKind::Postmortem)
+                .unwrap()
+                .unwrap();
+            assert!(post.markdown.contains("## Follow-ups"));
+            assert!(post.markdown.contains("restore the set-weights bounty"));
+            assert!(post.markdown.contains("response target was missed"));
+            assert_eq!(post.impact.time_to_resolve_secs, Some(200));
+            assert_eq!(post.impact.transactions, ["0xabc"]);
+            let again = document(&store, incident.id, DocumentKind::Postmortem)
+                .unwrap()
+                .unwrap();
+            assert_eq!(post.markdown, again.markdown);
+            assert_eq!(
+                document(&store, 42, DocumentKind::Report)
+                    .unwrap()
+                    .unwrap_err(),
+                IncidentError::Unknown(42)
+            );
+        },
     );
 }
 
@@ -266,6 +278,8 @@ fn op() -> impl Strategy<Value = Op> {
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
+    // SQLite only: a fresh PostgreSQL schema per case would cost seconds of CI, and the
+    // queries it runs are those of the tests above, which run on both backends.
     /// Whatever the order of evaluations, ticks and resolutions: every critical alert
     /// episode belongs to exactly one incident after a tick, never two, and no two
     /// unresolved incidents share a dedup key.

@@ -33,90 +33,96 @@ fn report(
 
 #[test]
 fn every_report_renders_the_same_bytes_twice_with_the_fixture_numbers() {
-    let store = store();
-    let cases = [
-        (ReportKind::Daily, Some("2026-11-03"), None, None),
-        (ReportKind::Weekly, Some("2026-11-04"), None, None),
-        (ReportKind::Monthly, None, Some("2026-11"), None),
-        (ReportKind::Gas, None, None, Some(30)),
-        (ReportKind::Mining, None, None, Some(3)),
-        (ReportKind::Ops, None, Some("2026-11"), None),
-    ];
-    for (kind, date, month, days) in cases {
-        let a = report(&store, kind, date, month, days).unwrap();
-        let b = report(&store, kind, date, month, days).unwrap();
-        assert_eq!(a.to_markdown(), b.to_markdown(), "{kind:?}");
-        assert_eq!(a.to_html(), b.to_html(), "{kind:?}");
-        assert_eq!(a.to_json(), b.to_json(), "{kind:?}");
-        assert!(!a.to_html().contains("class=\"plot-error\""), "{kind:?}");
-    }
+    taonado_store::testing::on_each_backend(
+        "every_report_renders_the_same_bytes_twice_with_the_fixture_numbers",
+        |store| {
+            fixture::fill(&store).unwrap();
+            let cases = [
+                (ReportKind::Daily, Some("2026-11-03"), None, None),
+                (ReportKind::Weekly, Some("2026-11-04"), None, None),
+                (ReportKind::Monthly, None, Some("2026-11"), None),
+                (ReportKind::Gas, None, None, Some(30)),
+                (ReportKind::Mining, None, None, Some(3)),
+                (ReportKind::Ops, None, Some("2026-11"), None),
+            ];
+            for (kind, date, month, days) in cases {
+                let a = report(&store, kind, date, month, days).unwrap();
+                let b = report(&store, kind, date, month, days).unwrap();
+                assert_eq!(a.to_markdown(), b.to_markdown(), "{kind:?}");
+                assert_eq!(a.to_html(), b.to_html(), "{kind:?}");
+                assert_eq!(a.to_json(), b.to_json(), "{kind:?}");
+                assert!(!a.to_html().contains("class=\"plot-error\""), "{kind:?}");
+            }
 
-    let daily = report(&store, ReportKind::Daily, Some("2026-11-03"), None, None)
-        .unwrap()
-        .to_markdown();
-    assert!(daily.starts_with("# Daily report 2026-11-03\n\n_Generated from store fixture.db, blocks 144..=287 (144 stored), 2026-11-03._"), "{daily}");
-    // day 2: 144 transactions, blocks 144..=287 fail where n % 37 == 5 (153, 190, 227, 264)
-    assert!(
-        daily.contains("- **protocol transactions:** 144\n- **succeeded:** 140\n- **failed:** 4\n"),
-        "{daily}"
-    );
-    // the price spike (block 200) and the gas spike (block 250) with their transactions
-    assert!(
-        daily.contains(
-            "| gas price | 9.9 | 2026-11-03 09:20 | 200 | wtao.deposit | 45400 | 10.000 |"
-        ),
-        "{daily}"
-    );
-    assert!(
+            let daily = report(&store, ReportKind::Daily, Some("2026-11-03"), None, None)
+                .unwrap()
+                .to_markdown();
+            assert!(daily.starts_with("# Daily report 2026-11-03\n\n_Generated from store fixture.db, blocks 144..=287 (144 stored), 2026-11-03._"), "{daily}");
+            // day 2: 144 transactions, blocks 144..=287 fail where n % 37 == 5 (153, 190, 227, 264)
+            assert!(
+                daily.contains(
+                    "- **protocol transactions:** 144\n- **succeeded:** 140\n- **failed:** 4\n"
+                ),
+                "{daily}"
+            );
+            // the price spike (block 200) and the gas spike (block 250) with their transactions
+            assert!(
+                daily.contains(
+                    "| gas price | 9.9 | 2026-11-03 09:20 | 200 | wtao.deposit | 45400 | 10.000 |"
+                ),
+                "{daily}"
+            );
+            assert!(
         daily.contains(
             "| gas used | 5.0 | 2026-11-03 17:40 | 250 | deposit_tracker.associate | 352500 |"
         ),
         "{daily}"
     );
-    assert!(
-        daily.contains("0xc0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c000000000000000c8"),
-        "the spike's transaction hash: {daily}"
-    );
-    // the outage: 30 of the day's 1440 minutes unreachable
-    assert!(daily.contains("| local | 1440 | 1410 | 97.9% |"), "{daily}");
-    assert!(
-        daily.contains("| gas_price | warning | 1 |") && daily.contains("| 45m 00s |"),
-        "{daily}"
-    );
+            assert!(
+                daily
+                    .contains("0xc0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c000000000000000c8"),
+                "the spike's transaction hash: {daily}"
+            );
+            // the outage: 30 of the day's 1440 minutes unreachable
+            assert!(daily.contains("| local | 1440 | 1410 | 97.9% |"), "{daily}");
+            assert!(
+                daily.contains("| gas_price | warning | 1 |") && daily.contains("| 45m 00s |"),
+                "{daily}"
+            );
 
-    let gas = report(&store, ReportKind::Gas, None, None, Some(30))
-        .unwrap()
-        .to_markdown();
-    // 108 associate calls: 36 each of 70000, 70500, 71000, one of them x5
-    assert!(
-        gas.contains("| deposit_tracker | associate | 108 |"),
-        "{gas}"
-    );
-    assert!(
-        gas.contains("| Gas price |") || gas.contains("**Gas price**"),
-        "{gas}"
-    );
+            let gas = report(&store, ReportKind::Gas, None, None, Some(30))
+                .unwrap()
+                .to_markdown();
+            // 108 associate calls: 36 each of 70000, 70500, 71000, one of them x5
+            assert!(
+                gas.contains("| deposit_tracker | associate | 108 |"),
+                "{gas}"
+            );
+            assert!(
+                gas.contains("| Gas price |") || gas.contains("**Gas price**"),
+                "{gas}"
+            );
 
-    let mining = report(&store, ReportKind::Mining, None, None, Some(3))
-        .unwrap()
-        .to_markdown();
-    // uid 1: two addresses, deposits by them; uid 2: one address from day 3
-    assert!(
-        mining.contains("| 1 | 5CUhzXd2dF9Uw1Dqf1qYQcKT9fZ5y1aJgj4GwfnPPdsWQgNX |")
-            || mining.contains("| 1 | 5"),
-        "{mining}"
-    );
-    assert!(mining.contains("12 snapshots in the period"), "{mining}");
+            let mining = report(&store, ReportKind::Mining, None, None, Some(3))
+                .unwrap()
+                .to_markdown();
+            // uid 1: two addresses, deposits by them; uid 2: one address from day 3
+            assert!(
+                mining.contains("| 1 | 5CUhzXd2dF9Uw1Dqf1qYQcKT9fZ5y1aJgj4GwfnPPdsWQgNX |")
+                    || mining.contains("| 1 | 5"),
+                "{mining}"
+            );
+            assert!(mining.contains("12 snapshots in the period"), "{mining}");
 
-    let ops = report(&store, ReportKind::Ops, None, Some("2026-11"), None)
-        .unwrap()
-        .to_markdown();
-    // The store has the incidents table (migration 110), empty so far.
-    assert!(
-        ops.contains("- **opened in the period:** 0\n- **resolved:** 0"),
-        "{ops}"
-    );
-    store
+            let ops = report(&store, ReportKind::Ops, None, Some("2026-11"), None)
+                .unwrap()
+                .to_markdown();
+            // The store has the incidents table (migration 110), empty so far.
+            assert!(
+                ops.contains("- **opened in the period:** 0\n- **resolved:** 0"),
+                "{ops}"
+            );
+            store
         .with_conn(|conn| {
             conn.execute_batch(&format!(
                 "INSERT INTO incidents (id, title, severity, kind, status, opened_at, respond_by, acknowledged_at, resolved_at)
@@ -132,19 +138,23 @@ fn every_report_renders_the_same_bytes_twice_with_the_fixture_numbers() {
             Ok(())
         })
         .unwrap();
-    let ops = report(&store, ReportKind::Ops, None, Some("2026-11"), None)
-        .unwrap()
-        .to_markdown();
-    assert!(ops.contains("- **opened in the period:** 2\n- **resolved:** 1\n- **mean time to resolve:** 30m 00s\n- **by severity:** P1: 1, P3: 1"), "{ops}");
-    assert!(
-        ops.contains("| 1 | 2026-11-03 12:00 | P1 | resolved | RPC outage | 5m 00s | 30m 00s |"),
-        "{ops}"
+            let ops = report(&store, ReportKind::Ops, None, Some("2026-11"), None)
+                .unwrap()
+                .to_markdown();
+            assert!(ops.contains("- **opened in the period:** 2\n- **resolved:** 1\n- **mean time to resolve:** 30m 00s\n- **by severity:** P1: 1, P3: 1"), "{ops}");
+            assert!(
+                ops.contains(
+                    "| 1 | 2026-11-03 12:00 | P1 | resolved | RPC outage | 5m 00s | 30m 00s |"
+                ),
+                "{ops}"
+            );
+            assert!(
+                ops.contains("- **monitor running:** 100.0% (3600 of 3600 minutes)"),
+                "{ops}"
+            );
+            assert!(ops.contains("| local | 3600 | 3570 | 99.2% |"), "{ops}");
+        },
     );
-    assert!(
-        ops.contains("- **monitor running:** 100.0% (3600 of 3600 minutes)"),
-        "{ops}"
-    );
-    assert!(ops.contains("| local | 3600 | 3570 | 99.2% |"), "{ops}");
 }
 
 #[test]
@@ -285,6 +295,7 @@ fn run_chromium(chromium: &std::path::Path, args: &[String]) -> (String, String)
 
 /// The monthly review (every kind of plot) in headless Chromium: no console message, every
 /// plot laid out with its lines, bars and labels, and a screenshot under the target dir.
+/// SQLite only: it tests the rendering; the reports' queries run on both backends above.
 #[test]
 fn chromium_renders_the_html_report_with_its_plots() {
     let Some(chromium) = chromium() else { return };

@@ -104,6 +104,8 @@ async fn run(chromium: &Path, args: &[String]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// SQLite only: Chromium costs seconds and this tests the page; the dashboard's queries run
+/// on both backends in `dashboard::tests::api_feeds_summary_series_and_alerts`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chromium_renders_the_dashboard_with_data() {
     let Some(chromium) = chromium() else { return };

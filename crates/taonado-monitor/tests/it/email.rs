@@ -3,7 +3,6 @@
 use std::sync::{Arc, Mutex};
 
 use taonado_monitor::{DeliveryPolicy, Dispatcher, EmailNotifier, Notifier};
-use taonado_store::Store;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 
@@ -66,39 +65,42 @@ async fn smtp_receiver() -> (u16, Arc<Mutex<Vec<String>>>) {
 
 #[tokio::test]
 async fn test_alert_arrives_by_email_with_the_idempotency_key_as_message_id() {
-    let (port, messages) = smtp_receiver().await;
-    let mail: Arc<dyn Notifier> = Arc::new(
-        EmailNotifier::new(
-            "mail",
-            &format!("smtp://127.0.0.1:{port}"),
-            None,
-            "taonado <alerts@taonado.test>",
-            &["oncall@taonado.test".to_owned()],
-        )
-        .unwrap(),
-    );
-    let store = Store::open_in_memory().unwrap();
-    let keys = store
-        .enqueue_test_alert(&["mail".to_owned()], "smtp works", 0)
-        .unwrap();
-    let d = Dispatcher::new(
-        store.clone(),
-        "local".into(),
-        vec![mail],
-        DeliveryPolicy::default(),
-    );
-    let report = d.deliver_due(0).await.unwrap();
-    assert_eq!(report.sent, 1, "{report:?}");
-    let messages = messages.lock().unwrap().clone();
-    assert_eq!(messages.len(), 1);
-    let text = &messages[0];
-    assert!(
-        text.contains("Subject: [taonado local] TEST INFO: smtp works"),
-        "{text}"
-    );
-    assert!(
-        text.contains(&format!("Message-ID: <{}@taonado>", keys[0])),
-        "{text}"
-    );
-    assert!(text.contains("To: oncall@taonado.test"), "{text}");
+    for store in taonado_store::testing::each_backend(
+        "test_alert_arrives_by_email_with_the_idempotency_key_as_message_id",
+    ) {
+        let (port, messages) = smtp_receiver().await;
+        let mail: Arc<dyn Notifier> = Arc::new(
+            EmailNotifier::new(
+                "mail",
+                &format!("smtp://127.0.0.1:{port}"),
+                None,
+                "taonado <alerts@taonado.test>",
+                &["oncall@taonado.test".to_owned()],
+            )
+            .unwrap(),
+        );
+        let keys = store
+            .enqueue_test_alert(&["mail".to_owned()], "smtp works", 0)
+            .unwrap();
+        let d = Dispatcher::new(
+            store.clone(),
+            "local".into(),
+            vec![mail],
+            DeliveryPolicy::default(),
+        );
+        let report = d.deliver_due(0).await.unwrap();
+        assert_eq!(report.sent, 1, "{report:?}");
+        let messages = messages.lock().unwrap().clone();
+        assert_eq!(messages.len(), 1);
+        let text = &messages[0];
+        assert!(
+            text.contains("Subject: [taonado local] TEST INFO: smtp works"),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!("Message-ID: <{}@taonado>", keys[0])),
+            "{text}"
+        );
+        assert!(text.contains("To: oncall@taonado.test"), "{text}");
+    }
 }

@@ -15,6 +15,8 @@ use crate::stack::Stack;
 
 const SECRET: &[u8] = b"self-cycle-secret";
 
+/// SQLite only: a Groth16 withdrawal proof costs seconds; the indexer, rules and outbox it
+/// goes through run on both backends in `e2e` and `storm`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deposit_withdrawn_to_its_depositor_fires_a_signed_self_withdrawal_alert() {
     let keys = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../keys/local");

@@ -40,59 +40,67 @@ async fn status(url: &str) -> Option<u16> {
 
 #[tokio::test]
 async fn the_service_runs_on_a_dev_chain_and_stops_on_shutdown() {
-    let stack = Stack::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("data").join("service.db");
+    for db in taonado_store::testing::each_database(
+        "the_service_runs_on_a_dev_chain_and_stops_on_shutdown",
+        &dir.path().join("data"),
+    ) {
+        let stack = Stack::start().await;
 
-    // A block limit: the service stops by itself once an evaluation covers it.
-    let service = MonitorService::start(plan(&stack, db.clone(), Some(3)), stack.provider.clone())
-        .await
-        .unwrap();
-    let (_keep, shutdown) = watch::channel(false);
-    let running = tokio::spawn(service.run(shutdown));
-    stack.mine(5).await;
-    let report = tokio::time::timeout(Duration::from_secs(60), running)
-        .await
-        .expect("the service stops at its block limit")
-        .unwrap()
-        .unwrap();
-    assert!(report.evaluations >= 1, "{report:?}");
-    assert!(report.checkpoint.is_some(), "{report:?}");
-    assert_eq!(report.db, db);
+        // A block limit: the service stops by itself once an evaluation covers it.
+        let service =
+            MonitorService::start(plan(&stack, db.clone(), Some(3)), stack.provider.clone())
+                .await
+                .unwrap();
+        let (_keep, shutdown) = watch::channel(false);
+        let running = tokio::spawn(service.run(shutdown));
+        stack.mine(5).await;
+        let report = tokio::time::timeout(Duration::from_secs(60), running)
+            .await
+            .expect("the service stops at its block limit")
+            .unwrap()
+            .unwrap();
+        assert!(report.evaluations >= 1, "{report:?}");
+        assert!(report.checkpoint.is_some(), "{report:?}");
+        assert_eq!(report.db, db);
 
-    // No limit: it serves until the shutdown flag turns true, resuming the same database.
-    let service = MonitorService::start(plan(&stack, db.clone(), None), stack.provider.clone())
-        .await
-        .unwrap();
-    let url = service.dashboard_url().to_owned();
-    let (stop, shutdown) = watch::channel(false);
-    let running = tokio::spawn(service.run(shutdown));
-    assert_eq!(status(&format!("{url}healthz")).await, Some(200));
-    stack.mine(2).await;
-    let ready = async {
-        while status(&format!("{url}readyz")).await != Some(200) {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(60), ready)
-        .await
-        .expect("an evaluation makes the service ready");
-    assert!(!running.is_finished());
-    stop.send(true).unwrap();
-    let report = tokio::time::timeout(Duration::from_secs(30), running)
-        .await
-        .expect("the service stops on shutdown")
-        .unwrap()
-        .unwrap();
-    assert!(report.evaluations >= 1, "{report:?}");
-    assert_eq!(report.dashboard_url, url);
-    // The dashboard stopped with it.
-    assert_eq!(status(&format!("{url}healthz")).await, None);
+        // No limit: it serves until the shutdown flag turns true, resuming the same database.
+        let service = MonitorService::start(plan(&stack, db.clone(), None), stack.provider.clone())
+            .await
+            .unwrap();
+        let url = service.dashboard_url().to_owned();
+        let (stop, shutdown) = watch::channel(false);
+        let running = tokio::spawn(service.run(shutdown));
+        assert_eq!(status(&format!("{url}healthz")).await, Some(200));
+        stack.mine(2).await;
+        let ready = async {
+            while status(&format!("{url}readyz")).await != Some(200) {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(60), ready)
+            .await
+            .expect("an evaluation makes the service ready");
+        assert!(!running.is_finished());
+        stop.send(true).unwrap();
+        let report = tokio::time::timeout(Duration::from_secs(30), running)
+            .await
+            .expect("the service stops on shutdown")
+            .unwrap()
+            .unwrap();
+        assert!(report.evaluations >= 1, "{report:?}");
+        assert_eq!(report.dashboard_url, url);
+        // The dashboard stopped with it.
+        assert_eq!(status(&format!("{url}healthz")).await, None);
+    }
 }
 
 /// An RPC outage shows while no block arrives: `/readyz` turns 503 with the reason, the
 /// summary's `last_error` names it, `taonado_rpc_up` is 0 and the per-contract series are
 /// gone (they would claim contracts up that nobody can see).
+///
+/// SQLite only (it waits seconds for the indexer's rounds to fail; the service's queries run
+/// on both backends in the test above, the uptime report's in `reports::tests`).
 #[tokio::test]
 async fn an_rpc_outage_makes_the_service_not_ready_and_says_why() {
     let stack = Stack::start().await;

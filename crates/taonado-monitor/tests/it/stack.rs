@@ -41,6 +41,20 @@ impl Stack {
 
     /// Deployed with `verifying_key`: the real dev key lets withdrawals be proven.
     pub async fn start_with(verifying_key: VerifyingKeyFile) -> Self {
+        Self::build(verifying_key, None).await
+    }
+
+    /// On the database `db` (a SQLite file or a `postgres://` URL, one of
+    /// `taonado_store::testing::each_database`) instead of a file of its own.
+    pub async fn start_on(db: &std::path::Path) -> Self {
+        Self::build(
+            VerifyingKeyFile::generator_placeholder("local-dev-insecure"),
+            Some(db),
+        )
+        .await
+    }
+
+    async fn build(verifying_key: VerifyingKeyFile, db: Option<&std::path::Path>) -> Self {
         let devnet = taonado_devnet::spawn(taonado_devnet::DevnetConfig::test())
             .await
             .unwrap();
@@ -97,7 +111,10 @@ impl Stack {
             // Indexed from genesis, WTAO included.
             wtao_fully_indexed: true,
         };
-        let store = Store::open(&dir.path().join("monitor.db")).unwrap();
+        let store = match db {
+            Some(db) => Store::connect_path(db).unwrap(),
+            None => Store::open(&dir.path().join("monitor.db")).unwrap(),
+        };
         let indexer = Indexer::new(indexer_config(&devnet, &contracts), store.clone())
             .await
             .unwrap();
