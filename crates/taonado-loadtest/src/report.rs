@@ -7,10 +7,11 @@ use std::time::Duration;
 use serde::Serialize;
 use taonado_report::{Document, Plot, PlotKind, fmt_fixed};
 
-/// Nearest-rank percentile `p` (0..=1) of sorted samples; zero when there are none.
-pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
+/// Nearest-rank percentile `p` (0..=1) of sorted samples; the default (zero) when there
+/// are none.
+pub fn percentile<T: Copy + Default>(sorted: &[T], p: f64) -> T {
     if sorted.is_empty() {
-        return Duration::ZERO;
+        return T::default();
     }
     let rank = ((sorted.len() - 1) as f64 * p.clamp(0.0, 1.0)).round() as usize;
     sorted[rank.min(sorted.len() - 1)]
@@ -337,7 +338,8 @@ mod tests {
         assert_eq!(Percentiles::of(&mut []), None);
         let p = Percentiles::of(&mut ms(&[7])).unwrap();
         assert_eq!((p.p50_ms, p.p99_ms, p.max_ms), (7.0, 7.0, 7.0));
-        assert_eq!(percentile(&[], 0.5), Duration::ZERO);
+        assert_eq!(percentile::<Duration>(&[], 0.5), Duration::ZERO);
+        assert_eq!(percentile(&[-3i64, 1, 4], 0.5), 1);
     }
 
     proptest::proptest! {
