@@ -4,7 +4,10 @@
 //!   (as paradigm's flood reports it);
 //! - `transfer`, `wrap`: real transactions from child wallets funded from one key, signed
 //!   locally, nonces counted locally and resynced from the node after a failed send (as
-//!   spamoor does); inclusion is seen by following new blocks.
+//!   spamoor does); inclusion is seen by following new blocks;
+//! - `weights`: the `mixed` load with the real validator loop running alongside it, and
+//!   how far the weight-setting interval drifts and what the bounty balance does
+//!   ([`weights`]).
 //!
 //! [`LoadTest::run`] is the one entry point; every loop is bounded by the plan's count
 //! and by its time limit, and stops early when `shutdown` turns true.
@@ -15,6 +18,7 @@ pub mod report;
 mod rpc;
 pub mod scenario;
 pub mod wallets;
+pub mod weights;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,6 +29,7 @@ use tokio::sync::watch;
 
 pub use report::{LoadReport, Percentiles};
 pub use scenario::Scenario;
+pub use weights::{WeightsPlan, WeightsReport};
 
 /// The Bittensor EVM mainnet: transactions there cost real TAO.
 pub const MAINNET_CHAIN_ID: u64 = 964;
@@ -54,6 +59,8 @@ pub enum LoadTestError {
     Stage(String),
     #[error("stuck transactions: {0}")]
     Stuck(String),
+    #[error("the validator loop: {0}")]
+    Validator(String),
     #[error("the run did not finish within its time limit of {0} s")]
     TimedOut(u64),
 }
@@ -95,6 +102,8 @@ pub struct Plan {
     /// (at least 1). Nonces always reach the node in order; a small window keeps a chain
     /// that mines on arrival (anvil's automine) from leaving later ones pending.
     pub window: u64,
+    /// The EvmValidator and the validator loop's settings, for `weights`.
+    pub weights: Option<WeightsPlan>,
 }
 
 impl Plan {
@@ -132,6 +141,19 @@ impl Plan {
             && !(rate.is_finite() && rate > 0.0)
         {
             return invalid("--rate must be a positive number of sends per second".into());
+        }
+        if self.scenario == Scenario::Weights {
+            match &self.weights {
+                None => {
+                    return invalid(
+                        "--scenario weights needs the EvmValidator: deploy first or pass --evm-validator ADDRESS".into(),
+                    );
+                }
+                Some(w) if w.poll.is_zero() || w.poll > day => {
+                    return invalid("--validator-poll must be positive and at most 24 h".into());
+                }
+                Some(_) => {}
+            }
         }
         if self.scenario.needs_wtao() && self.wtao.is_none() {
             return invalid(format!(
@@ -177,7 +199,7 @@ impl LoadTest {
         let run = async {
             match plan.scenario {
                 Scenario::Calls => scenario::calls(&plan, shutdown, progress).await,
-                Scenario::Transfer | Scenario::Wrap | Scenario::Mixed => {
+                Scenario::Transfer | Scenario::Wrap | Scenario::Mixed | Scenario::Weights => {
                     scenario::transactions(&plan, shutdown, progress).await
                 }
             }

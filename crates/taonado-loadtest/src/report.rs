@@ -71,7 +71,8 @@ pub struct BlockStats {
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct WalletStats {
     pub children: u64,
-    /// Children topped up by the funder in this run.
+    /// Wallets topped up by the funder in this run: children, and under `weights` the
+    /// validator loop's.
     pub funded: u64,
     /// Wei the funder sent to children.
     pub funding_wei: String,
@@ -137,12 +138,22 @@ pub struct LoadReport {
     /// (seconds from the start when sent, inclusion latency in ms) of each transaction.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub latency_over_time: Vec<(f64, f64)>,
+    /// `--scenario weights`: the validator loop under the load.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weights: Option<crate::weights::WeightsReport>,
 }
 
 impl LoadReport {
     /// Whether everything sent was included (or answered) and nothing failed.
     pub fn succeeded(&self) -> bool {
-        self.failed == 0 && self.reverted == 0 && self.in_flight == 0 && !self.interrupted
+        self.failed == 0
+            && self.reverted == 0
+            && self.in_flight == 0
+            && !self.interrupted
+            && self
+                .weights
+                .as_ref()
+                .is_none_or(crate::weights::WeightsReport::managed_a_round)
     }
 
     /// The report as a markdown document (`--report FILE.md`).
@@ -268,6 +279,9 @@ impl LoadReport {
                         .series("tx/s", thin(&per_sec, PLOT_POINTS)),
                 );
             }
+        }
+        if let Some(weights) = &self.weights {
+            weights.add_to(&mut doc);
         }
         if !self.errors.is_empty() {
             doc.section("Errors by reason").table(
@@ -397,6 +411,7 @@ mod tests {
             interrupted: false,
             per_block: Vec::new(),
             latency_over_time: Vec::new(),
+            weights: None,
         };
         let md = report.to_markdown();
         assert!(md.contains("| submission | 3 | 2"), "{md}");

@@ -15,7 +15,7 @@ use crate::nonce::NonceTracker;
 use crate::report::{BlockPoint, BlockStats, LoadReport, MethodStats, Percentiles, WalletStats};
 use crate::rpc::{Rpc, parse_quantity};
 use crate::wallets::{self, TxTemplate};
-use crate::{LoadTestError, Plan, Progress, Snapshot};
+use crate::{LoadTestError, Plan, Progress, Snapshot, weights};
 
 /// What a load test sends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,10 +28,13 @@ pub enum Scenario {
     Wrap,
     /// Transfers and wraps, alternating (the other kinds are not in it yet).
     Mixed,
+    /// Transfers and wraps with the validator loop setting weights alongside
+    /// ([`crate::weights`]).
+    Weights,
 }
 
 impl Scenario {
-    pub const NAMES: [&'static str; 4] = ["calls", "transfer", "wrap", "mixed"];
+    pub const NAMES: [&'static str; 5] = ["calls", "transfer", "wrap", "mixed", "weights"];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -39,12 +42,13 @@ impl Scenario {
             Self::Transfer => "transfer",
             Self::Wrap => "wrap",
             Self::Mixed => "mixed",
+            Self::Weights => "weights",
         }
     }
 
     /// Whether it calls WTAO (and so needs its address).
     pub fn needs_wtao(self) -> bool {
-        matches!(self, Self::Wrap | Self::Mixed)
+        matches!(self, Self::Wrap | Self::Mixed | Self::Weights)
     }
 
     /// Whether it sends transactions (and so spends).
@@ -62,7 +66,8 @@ impl FromStr for Scenario {
             "transfer" => Ok(Self::Transfer),
             "wrap" => Ok(Self::Wrap),
             "mixed" => Ok(Self::Mixed),
-            planned @ ("associate" | "mixer-deposit" | "weights") => Err(format!(
+            "weights" => Ok(Self::Weights),
+            planned @ ("associate" | "mixer-deposit") => Err(format!(
                 "scenario `{planned}` is not implemented yet (one of: {})",
                 Self::NAMES.join(", ")
             )),
@@ -263,6 +268,7 @@ pub async fn calls(
         reverted: 0,
         per_block: Vec::new(),
         latency_over_time: Vec::new(),
+        weights: None,
     })
 }
 
@@ -605,6 +611,7 @@ pub async fn transactions(
     let templates = match plan.scenario {
         Scenario::Wrap => vec![wrap_template(plan, &rpc).await?],
         Scenario::Mixed => vec![transfer, wrap_template(plan, &rpc).await?],
+        Scenario::Weights => vec![transfer, wrap_template(plan, &rpc).await?],
         _ => vec![transfer],
     };
     // Funded for the dearest of them.
@@ -631,6 +638,9 @@ pub async fn transactions(
         }
         children.push(child);
     }
+    // `weights`: the validator loop's own wallet, funded in the same step.
+    let alongside = weights::Alongside::prepare(plan, &rpc, gas_price).await?;
+    top_ups.extend(alongside.as_ref().and_then(weights::Alongside::top_up));
     let funding_wei: U256 = top_ups.iter().map(|(_, v)| *v).sum();
     let funding_fees = U256::from(top_ups.len() as u64 * 21_000) * U256::from(gas_price);
     let have = U256::from(
@@ -650,6 +660,10 @@ pub async fn transactions(
     fund(plan, &rpc, gas_price, &top_ups).await?;
     progress.phase("clearing stuck nonces");
     leftovers += clear_leftovers(plan, &rpc, &children, gas_price).await?;
+    if let Some(alongside) = &alongside {
+        let signer = std::slice::from_ref(alongside.signer());
+        leftovers += clear_leftovers(plan, &rpc, signer, gas_price).await?;
+    }
 
     progress.phase(plan.scenario.name());
     let start_block = rpc.quantity("eth_blockNumber", json!([])).await? as u64;
@@ -669,6 +683,9 @@ pub async fn transactions(
         done_rx,
         shutdown.clone(),
     ));
+    let alongside = alongside
+        .map(|a| a.start(plan, shutdown.clone(), shared.start))
+        .transpose()?;
     let tickets = Arc::new(Tickets::new(plan));
     let mut workers = Vec::new();
     for (index, signer) in children.iter().enumerate() {
@@ -735,6 +752,11 @@ pub async fn transactions(
         return Err(error);
     }
     let elapsed = shared.start.elapsed().as_secs_f64().max(1e-9);
+    // The load is done and waited for: the validator loop stops.
+    let weights = match alongside {
+        Some(running) => Some(running.finish(plan).await?),
+        None => None,
+    };
 
     let mut errors = BTreeMap::new();
     let reverted = reverted_by_kind(&rpc, &inclusions.hashes, &templates).await?;
@@ -818,6 +840,7 @@ pub async fn transactions(
         interrupted,
         per_block: inclusions.per_block,
         latency_over_time: inclusions.over_time,
+        weights,
     })
 }
 
@@ -1102,6 +1125,7 @@ mod tests {
             funder: PrivateKeySigner::from_bytes(&B256::repeat_byte(1)).unwrap(),
             wtao: None,
             window: 1,
+            weights: None,
         }
     }
 
@@ -1136,12 +1160,6 @@ mod tests {
             assert_eq!(name.parse::<Scenario>().unwrap().name(), name);
         }
         assert!(
-            "weights"
-                .parse::<Scenario>()
-                .unwrap_err()
-                .contains("not implemented yet")
-        );
-        assert!(
             "nonsense"
                 .parse::<Scenario>()
                 .unwrap_err()
@@ -1163,5 +1181,15 @@ mod tests {
         let mut rate = plan(5);
         rate.rate = Some(0.0);
         assert!(rate.validate().is_err());
+        let mut weights = plan(5);
+        weights.scenario = Scenario::Weights;
+        weights.wtao = Some(Address::repeat_byte(1));
+        assert!(
+            weights
+                .validate()
+                .unwrap_err()
+                .to_string()
+                .contains("--evm-validator")
+        );
     }
 }
