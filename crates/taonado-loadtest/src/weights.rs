@@ -504,7 +504,7 @@ impl ValidatorObserver for Recorder {
                 observed.rounds.push((at, (**round).clone()));
             }
             ValidatorEvent::Failed { error, .. } => {
-                *observed.failed.entry(short_reason(error, 160)).or_default() += 1;
+                *observed.failed.entry(short_reason(error, 240)).or_default() += 1;
             }
         }
     }
@@ -913,10 +913,17 @@ fn assemble(a: Assembly<'_>) -> WeightsReport {
         ));
     }
     if sets.len() < 2 {
+        let why = if failures > 0 {
+            "the loop's attempts failed: see its failures".to_owned()
+        } else {
+            format!(
+                "the load ended before the interval of {} blocks passed again? more --transactions or a lower --rate give the loop more blocks",
+                state.interval
+            )
+        };
         notes.push(format!(
-            "{} weight set(s) seen: no drift to measure (the load ended before the interval of {} blocks passed again?)",
-            sets.len(),
-            state.interval
+            "{} weight set(s) seen: no drift to measure ({why})",
+            sets.len()
         ));
     }
     if rounds == 0 {

@@ -452,8 +452,9 @@ impl LoadtestArgs {
 
 /// `--scenario weights`: the interval's drift, the loop, the bounty balance, each set.
 fn render_weights(out: &mut dyn Write, w: &WeightsReport) -> std::io::Result<()> {
+    writeln!(out, "weight setting under load:")?;
     for (what, value) in w.summary() {
-        writeln!(out, "weights, {what}: {value}")?;
+        writeln!(out, "  {what}: {value}")?;
     }
     let mut sets = table(&WeightsReport::SET_COLUMNS);
     for row in w.set_rows() {
