@@ -419,5 +419,18 @@ mod tests {
         assert!(md.contains("**included:** 2"), "{md}");
         assert!(report.to_document().to_html().contains("<html"));
         assert!(!report.succeeded());
+        // Everything included, but under `weights` a loop that never set weights fails it.
+        let mut weights = LoadReport {
+            failed: 0,
+            errors: BTreeMap::new(),
+            weights: Some(crate::weights::WeightsReport::default()),
+            ..report
+        };
+        assert!(!weights.succeeded());
+        if let Some(w) = weights.weights.as_mut() {
+            w.validator_loop.rounds = 2;
+        }
+        assert!(weights.succeeded());
+        assert!(weights.to_markdown().contains("Weight setting under load"));
     }
 }

@@ -189,7 +189,7 @@ pub struct LoopStats {
 }
 
 /// `--scenario weights`: the weight setting under load.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Default, Serialize)]
 pub struct WeightsReport {
     pub validator: Address,
     /// `setWeightsBlockInterval` at the start (and at the end if it changed).
@@ -544,6 +544,9 @@ impl Alongside {
         let Some(weights) = plan.weights.clone() else {
             return Ok(None);
         };
+        if plan.scenario != crate::Scenario::Weights {
+            return Ok(None);
+        }
         let signer = wallets::child(&plan.funder, LOOP_CHILD)?;
         let url = plan
             .rpc_url
@@ -1018,6 +1021,17 @@ mod tests {
         assert_eq!(funded.max_wei, "1050");
         assert_eq!(tao_text("-1000000000000000000"), "-1");
         assert_eq!(tao_text("1500000000000000000"), "1.5");
+    }
+
+    #[test]
+    fn a_run_whose_loop_managed_no_round_fails() {
+        let mut weights = WeightsReport::default();
+        assert!(!weights.managed_a_round());
+        let mut doc = Document::new("t", "t");
+        weights.add_to(&mut doc);
+        assert!(doc.to_markdown().contains("Weight setting under load"));
+        weights.validator_loop.rounds = 1;
+        assert!(weights.managed_a_round());
     }
 
     #[test]

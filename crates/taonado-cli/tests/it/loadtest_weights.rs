@@ -147,4 +147,46 @@ fn the_validator_loop_sets_weights_under_load_and_the_bounty_balance_adds_up() {
     let html = std::fs::read_to_string(report.with_extension("html")).expect("the HTML report");
     assert!(html.contains("EvmValidator balance"), "balance plot");
     assert!(html.contains("<svg"), "plots in the HTML report");
+
+    // The subnet's rate limit back (the loop's uid set weights a few blocks ago): every
+    // attempt of the loop fails, so the run fails although every transaction is included.
+    cast(
+        url,
+        &[
+            "rpc",
+            "subtensor_setHyperparameter",
+            "--raw",
+            r#"[{"name":"weights_set_rate_limit","value":1000}]"#,
+        ],
+    );
+    let (code, out, stderr) = loadtest(&[
+        "--scenario",
+        "weights",
+        "--transactions",
+        "20",
+        "--concurrent",
+        "2",
+        // A second of load: the interval passes during it and the loop tries.
+        "--rate",
+        "20",
+    ]);
+    assert_eq!(code, 1, "{out}\n{stderr}");
+    assert_eq!(out["data"]["included"], 20, "{out}");
+    let w = &out["data"]["weights"];
+    assert_eq!(w["loop"]["rounds"], 0, "{w}");
+    assert!(w["loop"]["failures"].as_u64() >= Some(1), "{w}");
+    let reasons = w["loop"]["failed"].as_object().expect("failures by reason");
+    assert!(
+        reasons.keys().any(|r| r.contains("SettingWeightsTooFast")),
+        "{w}"
+    );
+    assert_eq!(
+        w["loop"]["stopped"], "stop requested",
+        "the loop was stopped: {w}"
+    );
+    let message = out["errors"][0]["message"].as_str().expect("message");
+    assert!(
+        message.contains("the validator loop managed no round"),
+        "{message}"
+    );
 }
