@@ -2,9 +2,14 @@
 //!
 //! - `calls`: read-only `eth_blockNumber`/`eth_getBalance`/`eth_call`, latency per method
 //!   (as paradigm's flood reports it);
-//! - `transfer`, `wrap`: real transactions from child wallets funded from one key, signed
-//!   locally, nonces counted locally and resynced from the node after a failed send (as
-//!   spamoor does); inclusion is seen by following new blocks.
+//! - `transfer`, `wrap`, `associate`, `mixer-deposit`, `mixed`: real transactions from
+//!   child wallets funded from one key (and topped up during the run), signed locally,
+//!   nonces counted locally and resynced from the node after a failed send (as spamoor
+//!   does); inclusion is seen by following new blocks; what each slot sends is
+//!   [`workload`]'s;
+//! - `weights`: transfers and wraps with the real validator loop running alongside, and
+//!   how far the weight-setting interval drifts and what the bounty balance does
+//!   ([`weights`]).
 //!
 //! [`LoadTest::run`] is the one entry point; every loop is bounded by the plan's count
 //! and by its time limit, and stops early when `shutdown` turns true.
@@ -15,6 +20,7 @@ pub mod report;
 mod rpc;
 pub mod scenario;
 pub mod wallets;
+pub mod weights;
 pub mod workload;
 
 use std::sync::Arc;
@@ -26,6 +32,7 @@ use tokio::sync::watch;
 
 pub use report::{LoadReport, Percentiles};
 pub use scenario::Scenario;
+pub use weights::{WeightsPlan, WeightsReport};
 pub use workload::{Kind, PoolTarget};
 
 /// The Bittensor EVM mainnet: transactions there cost real TAO.
@@ -56,6 +63,8 @@ pub enum LoadTestError {
     Stage(String),
     #[error("stuck transactions: {0}")]
     Stuck(String),
+    #[error("the validator loop: {0}")]
+    Validator(String),
     #[error("the run did not finish within its time limit of {0} s")]
     TimedOut(u64),
     #[error("backing up the mixer notes: {0}")]
@@ -110,6 +119,8 @@ pub struct Plan {
     /// (at least 1). Nonces always reach the node in order; a small window keeps a chain
     /// that mines on arrival (anvil's automine) from leaving later ones pending.
     pub window: u64,
+    /// The EvmValidator and the validator loop's settings, for `weights`.
+    pub weights: Option<WeightsPlan>,
 }
 
 impl Plan {
@@ -150,6 +161,19 @@ impl Plan {
             && !(rate.is_finite() && rate > 0.0)
         {
             return invalid("--rate must be a positive number of sends per second".into());
+        }
+        if self.scenario == Scenario::Weights {
+            match &self.weights {
+                None => {
+                    return invalid(
+                        "--scenario weights needs the EvmValidator: deploy first or pass --evm-validator ADDRESS".into(),
+                    );
+                }
+                Some(w) if w.poll.is_zero() || w.poll > day => {
+                    return invalid("--validator-poll must be positive and at most 24 h".into());
+                }
+                Some(_) => {}
+            }
         }
         if self.scenario.needs_wtao() && self.wtao.is_none() {
             return invalid(format!(
@@ -219,7 +243,8 @@ impl LoadTest {
                 | Scenario::Wrap
                 | Scenario::Associate
                 | Scenario::MixerDeposit
-                | Scenario::Mixed => scenario::transactions(&plan, shutdown, progress).await,
+                | Scenario::Mixed
+                | Scenario::Weights => scenario::transactions(&plan, shutdown, progress).await,
             }
         };
         // The loops stop on their own before; this is the backstop.
@@ -301,6 +326,7 @@ mod tests {
             notes: Some("notes.txt".into()),
             fund_ahead: 200,
             window: 1,
+            weights: None,
         }
     }
 

@@ -7,10 +7,11 @@ use std::time::Duration;
 use serde::Serialize;
 use taonado_report::{Document, Plot, PlotKind, fmt_fixed};
 
-/// Nearest-rank percentile `p` (0..=1) of sorted samples; zero when there are none.
-pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
+/// Nearest-rank percentile `p` (0..=1) of sorted samples; the default (zero) when there
+/// are none.
+pub fn percentile<T: Copy + Default>(sorted: &[T], p: f64) -> T {
     if sorted.is_empty() {
-        return Duration::ZERO;
+        return T::default();
     }
     let rank = ((sorted.len() - 1) as f64 * p.clamp(0.0, 1.0)).round() as usize;
     sorted[rank.min(sorted.len() - 1)]
@@ -70,7 +71,8 @@ pub struct BlockStats {
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct WalletStats {
     pub children: u64,
-    /// Children topped up by the funder in this run.
+    /// Wallets topped up by the funder in this run: children, and under `weights` the
+    /// validator loop's.
     pub funded: u64,
     /// Wei the funder sent to children.
     pub funding_wei: String,
@@ -154,12 +156,22 @@ pub struct LoadReport {
     /// (seconds from the start when sent, inclusion latency in ms) of each transaction.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub latency_over_time: Vec<(f64, f64)>,
+    /// `--scenario weights`: the validator loop under the load.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weights: Option<crate::weights::WeightsReport>,
 }
 
 impl LoadReport {
     /// Whether everything sent was included (or answered) and nothing failed.
     pub fn succeeded(&self) -> bool {
-        self.failed == 0 && self.reverted == 0 && self.in_flight == 0 && !self.interrupted
+        self.failed == 0
+            && self.reverted == 0
+            && self.in_flight == 0
+            && !self.interrupted
+            && self
+                .weights
+                .as_ref()
+                .is_none_or(crate::weights::WeightsReport::managed_a_round)
     }
 
     /// The report as a markdown document (`--report FILE.md`).
@@ -295,6 +307,9 @@ impl LoadReport {
                 );
             }
         }
+        if let Some(weights) = &self.weights {
+            weights.add_to(&mut doc);
+        }
         if !self.errors.is_empty() {
             doc.section("Errors by reason").table(
                 ["reason", "count"],
@@ -364,7 +379,8 @@ mod tests {
         assert_eq!(Percentiles::of(&mut []), None);
         let p = Percentiles::of(&mut ms(&[7])).unwrap();
         assert_eq!((p.p50_ms, p.p99_ms, p.max_ms), (7.0, 7.0, 7.0));
-        assert_eq!(percentile(&[], 0.5), Duration::ZERO);
+        assert_eq!(percentile::<Duration>(&[], 0.5), Duration::ZERO);
+        assert_eq!(percentile(&[-3i64, 1, 4], 0.5), 1);
     }
 
     proptest::proptest! {
@@ -423,6 +439,7 @@ mod tests {
             notes: None,
             per_block: Vec::new(),
             latency_over_time: Vec::new(),
+            weights: None,
         };
         let md = report.to_markdown();
         assert!(md.contains("| submission | 3 | 2"), "{md}");
@@ -430,5 +447,18 @@ mod tests {
         assert!(md.contains("**included:** 2"), "{md}");
         assert!(report.to_document().to_html().contains("<html"));
         assert!(!report.succeeded());
+        // Everything included, but under `weights` a loop that never set weights fails it.
+        let mut weights = LoadReport {
+            failed: 0,
+            errors: BTreeMap::new(),
+            weights: Some(crate::weights::WeightsReport::default()),
+            ..report
+        };
+        assert!(!weights.succeeded());
+        if let Some(w) = weights.weights.as_mut() {
+            w.validator_loop.rounds = 2;
+        }
+        assert!(weights.succeeded());
+        assert!(weights.to_markdown().contains("Weight setting under load"));
     }
 }

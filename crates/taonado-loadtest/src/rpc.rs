@@ -29,21 +29,25 @@ impl RpcFailure {
             Self::Transport(m) => ("transport", m.as_str()),
             Self::Node(m) => ("node", m.as_str()),
         };
-        let mut short: String = message.chars().take(120).collect();
-        // Hashes, addresses and nonces in a message would split one reason into many.
-        short = short
-            .split_whitespace()
-            .map(|word| {
-                if word.chars().any(|c| c.is_ascii_digit()) {
-                    "…"
-                } else {
-                    word
-                }
-            })
-            .collect::<Vec<_>>()
-            .join(" ");
-        format!("{kind}: {short}")
+        format!("{kind}: {}", short_reason(message, 120))
     }
+}
+
+/// The first `max` characters of `message`, with every word that holds a digit as `…`:
+/// hashes, addresses, blocks and nonces in a message would split one reason into many.
+pub fn short_reason(message: &str, max: usize) -> String {
+    let short: String = message.chars().take(max).collect();
+    short
+        .split_whitespace()
+        .map(|word| {
+            if word.chars().any(|c| c.is_ascii_digit()) {
+                "…"
+            } else {
+                word
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 impl Rpc {

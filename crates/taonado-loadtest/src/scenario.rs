@@ -18,7 +18,7 @@ use crate::report::{
 use crate::rpc::{Rpc, parse_quantity};
 use crate::wallets::{self, TxTemplate};
 use crate::workload::{self, DepositPrep, Kind, Workload};
-use crate::{LoadTestError, Plan, Progress, Snapshot};
+use crate::{LoadTestError, Plan, Progress, Snapshot, weights};
 
 /// What a load test sends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,16 +37,20 @@ pub enum Scenario {
     MixerDeposit,
     /// Transfers, wraps, associations and mixer deposits, in rotation.
     Mixed,
+    /// Transfers and wraps with the validator loop setting weights alongside
+    /// ([`crate::weights`]).
+    Weights,
 }
 
 impl Scenario {
-    pub const NAMES: [&'static str; 6] = [
+    pub const NAMES: [&'static str; 7] = [
         "calls",
         "transfer",
         "wrap",
         "associate",
         "mixer-deposit",
         "mixed",
+        "weights",
     ];
 
     pub fn name(self) -> &'static str {
@@ -57,6 +61,7 @@ impl Scenario {
             Self::Associate => "associate",
             Self::MixerDeposit => "mixer-deposit",
             Self::Mixed => "mixed",
+            Self::Weights => "weights",
         }
     }
 
@@ -74,6 +79,8 @@ impl Scenario {
                 Kind::Associate,
                 Kind::MixerDeposit,
             ],
+            // The load the validator loop runs under.
+            Self::Weights => vec![Kind::Transfer, Kind::Wrap],
         }
     }
 
@@ -111,10 +118,7 @@ impl FromStr for Scenario {
             "associate" => Ok(Self::Associate),
             "mixer-deposit" => Ok(Self::MixerDeposit),
             "mixed" => Ok(Self::Mixed),
-            planned @ "weights" => Err(format!(
-                "scenario `{planned}` is not implemented yet (one of: {})",
-                Self::NAMES.join(", ")
-            )),
+            "weights" => Ok(Self::Weights),
             other => Err(format!(
                 "unknown scenario `{other}` (one of: {})",
                 Self::NAMES.join(", ")
@@ -311,6 +315,7 @@ pub async fn calls(
         reverted: 0,
         per_block: Vec::new(),
         latency_over_time: Vec::new(),
+        weights: None,
     })
 }
 
@@ -872,6 +877,9 @@ pub async fn transactions(
     let children_funded = top_ups.len() as u64;
     let one_shot_top_ups = workload.one_shot_top_ups(gas_price);
     top_ups.extend(one_shot_top_ups.iter().copied());
+    // `weights`: the validator loop's own wallet, funded in the same step.
+    let alongside = weights::Alongside::prepare(plan, &rpc, gas_price).await?;
+    top_ups.extend(alongside.as_ref().and_then(weights::Alongside::top_up));
     let funding_wei: U256 = top_ups.iter().map(|(_, v)| *v).sum();
     let funding_fees = U256::from(top_ups.len() as u64 * 21_000) * U256::from(gas_price);
     let have = U256::from(
@@ -891,6 +899,10 @@ pub async fn transactions(
     fund(plan, &rpc, gas_price, &top_ups).await?;
     progress.phase("clearing stuck nonces");
     leftovers += clear_leftovers(plan, &rpc, &children, gas_price).await?;
+    if let Some(alongside) = &alongside {
+        let signer = std::slice::from_ref(alongside.signer());
+        leftovers += clear_leftovers(plan, &rpc, signer, gas_price).await?;
+    }
     if let Some((pool, wtao)) = deposit_target {
         progress.phase("wrapping and approving for the deposits");
         prepare_deposits(plan, &rpc, gas_price, &children, &preps, wtao, pool.address).await?;
@@ -915,6 +927,9 @@ pub async fn transactions(
         done_rx,
         shutdown.clone(),
     ));
+    let alongside = alongside
+        .map(|a| a.start(plan, shutdown.clone(), shared.start))
+        .transpose()?;
     let tickets = Arc::new(Tickets::new(plan));
     let mut workers = Vec::new();
     for (index, signer) in children.iter().enumerate() {
@@ -994,6 +1009,11 @@ pub async fn transactions(
         return Err(error);
     }
     let elapsed = shared.start.elapsed().as_secs_f64().max(1e-9);
+    // The load is done and waited for: the validator loop stops.
+    let weights = match alongside {
+        Some(running) => Some(running.finish(plan).await?),
+        None => None,
+    };
 
     let mut errors = BTreeMap::new();
     let top_ups_during_run = top_up_task
@@ -1090,6 +1110,7 @@ pub async fn transactions(
         }),
         per_block: inclusions.per_block,
         latency_over_time: inclusions.over_time,
+        weights,
     })
 }
 
@@ -1452,6 +1473,7 @@ mod tests {
             notes: None,
             fund_ahead: 200,
             window: 1,
+            weights: None,
         }
     }
 
@@ -1485,12 +1507,6 @@ mod tests {
         for name in Scenario::NAMES {
             assert_eq!(name.parse::<Scenario>().unwrap().name(), name);
         }
-        assert!(
-            "weights"
-                .parse::<Scenario>()
-                .unwrap_err()
-                .contains("not implemented yet")
-        );
         assert_eq!(Scenario::Mixed.kinds().len(), 4);
         assert!(Scenario::Mixed.needs_tracker() && Scenario::Mixed.needs_pool());
         assert!(!Scenario::Transfer.needs_wtao());
@@ -1548,6 +1564,16 @@ mod tests {
                 .unwrap_err()
                 .to_string()
                 .contains("DepositTracker")
+        );
+        let mut weights = plan(5);
+        weights.scenario = Scenario::Weights;
+        weights.wtao = Some(Address::repeat_byte(1));
+        assert!(
+            weights
+                .validate()
+                .unwrap_err()
+                .to_string()
+                .contains("--evm-validator")
         );
     }
 }

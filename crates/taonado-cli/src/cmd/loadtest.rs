@@ -14,9 +14,9 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 use taonado_loadtest::{
     LoadReport, LoadTest, LoadTestError, MAINNET_CHAIN_ID, Plan, PoolTarget, Progress, Scenario,
-    Snapshot,
+    Snapshot, WeightsPlan, WeightsReport,
 };
-use taonado_types::format_tao;
+use taonado_types::{Hotkey, format_tao};
 
 use crate::context::Context;
 use crate::error::CliError;
@@ -33,8 +33,10 @@ pub struct LoadtestArgs {
     /// What to send: `calls` (read-only eth_blockNumber/eth_getBalance/eth_call),
     /// `transfer` (1 wei native transfers), `wrap` (WTAO.deposit of 1 wei), `associate`
     /// (DepositTracker.associate, each from a fresh one-shot wallet), `mixer-deposit` (a
-    /// pool deposit of a fresh note; the notes are backed up first) or `mixed` (all four in
-    /// rotation).
+    /// pool deposit of a fresh note; the notes are backed up first), `mixed` (those four in
+    /// rotation) or `weights` (transfers and wraps while the validator loop sets weights
+    /// from its own funded child wallet: the report adds the interval's drift and the
+    /// EvmValidator's bounty balance over time; fails if the loop manages no round).
     #[arg(long, default_value = "transfer", value_parser = parse_scenario)]
     pub scenario: Scenario,
     /// At most this many transactions (calls under `calls`) [default: 1000; with
@@ -83,6 +85,18 @@ pub struct LoadtestArgs {
     /// during the run when it runs low.
     #[arg(long, value_name = "N", default_value_t = 200)]
     pub fund_ahead: u64,
+    /// EvmValidator for `--scenario weights` [default: the network's, from config or
+    /// deployments/<network>.json].
+    #[arg(long, value_name = "ADDRESS")]
+    pub evm_validator: Option<Address>,
+    /// `--scenario weights`: the hotkey (SS58) the validator loop names in setWeights, so
+    /// its uid gets the contract's boost [default: none].
+    #[arg(long, value_name = "SS58")]
+    pub boost_hotkey: Option<Hotkey>,
+    /// `--scenario weights`: how often the validator loop looks at the chain while it
+    /// waits for the interval, and the EvmValidator's balance is sampled.
+    #[arg(long, value_name = "DURATION", default_value = "100ms", value_parser = parse_duration)]
+    pub validator_poll: Duration,
     /// Directory of deployment records (`<network>.json`).
     #[arg(long, value_name = "DIR", default_value = "deployments")]
     pub deployments_dir: PathBuf,
@@ -255,7 +269,7 @@ impl Report for LoadView {
         if let Some(w) = &r.wallets {
             writeln!(
                 out,
-                "wallets: {} children ({} topped up with {} TAO), {} nonce resyncs, {} nonce gaps",
+                "wallets: {} children ({} wallets topped up with {} TAO), {} nonce resyncs, {} nonce gaps",
                 w.children,
                 w.funded,
                 w.funding_wei
@@ -285,6 +299,9 @@ impl Report for LoadView {
                 "notes: {} deposit notes backed up to {} (withdraw with `taonado mixer withdraw`)",
                 notes.notes, notes.path
             )?;
+        }
+        if let Some(w) = &r.weights {
+            render_weights(out, w)?;
         }
         for (reason, count) in &r.errors {
             writeln!(out, "error ×{count}: {reason}")?;
@@ -384,6 +401,28 @@ impl LoadtestArgs {
             )?),
             (None, false) => None,
         };
+        let weights = if self.scenario == Scenario::Weights {
+            let validator = match self.evm_validator {
+                Some(address) => address,
+                None => network
+                    .deployment(&self.deployments_dir)?
+                    .addresses
+                    .evm_validator
+                    .ok_or_else(|| {
+                        CliError::usage(anyhow::anyhow!(
+                            "network {} has no EvmValidator: run `taonado deploy` or pass --evm-validator ADDRESS",
+                            network.name
+                        ))
+                    })?,
+            };
+            Some(WeightsPlan {
+                validator,
+                boost_hotkey: self.boost_hotkey,
+                poll: self.validator_poll,
+            })
+        } else {
+            None
+        };
         let plan = Plan {
             rpc_url: network.rpc_url.to_string(),
             chain_id: network.chain_id,
@@ -402,6 +441,7 @@ impl LoadtestArgs {
             notes,
             fund_ahead: self.fund_ahead,
             window: self.window,
+            weights,
         };
         plan.validate().map_err(loadtest_error)?;
         // Checks the endpoint's chain id against the network's.
@@ -465,16 +505,42 @@ impl LoadtestArgs {
             context.output.report(&view)
         } else {
             let r = &view.0;
+            let no_round = r.weights.as_ref().is_some_and(|w| !w.managed_a_round());
             let error = anyhow::anyhow!(
-                "the load test did not fully succeed: {} failed, {} reverted, {} in flight{}",
+                "the load test did not fully succeed: {} failed, {} reverted, {} in flight{}{}",
                 r.failed,
                 r.reverted,
                 r.in_flight,
-                if r.interrupted { ", interrupted" } else { "" }
+                if r.interrupted { ", interrupted" } else { "" },
+                if no_round {
+                    ", the validator loop managed no round"
+                } else {
+                    ""
+                }
             );
             Err(context.output.report_failed(&view, error))
         }
     }
+}
+
+/// `--scenario weights`: the interval's drift, the loop, the bounty balance, each set.
+fn render_weights(out: &mut dyn Write, w: &WeightsReport) -> std::io::Result<()> {
+    writeln!(out, "weight setting under load:")?;
+    for (what, value) in w.summary() {
+        writeln!(out, "  {what}: {value}")?;
+    }
+    let mut sets = table(&WeightsReport::SET_COLUMNS);
+    for row in w.set_rows() {
+        sets.add_row(row);
+    }
+    writeln!(out, "{sets}")?;
+    for (reason, count) in &w.validator_loop.failed {
+        writeln!(out, "loop failure ×{count}: {reason}")?;
+    }
+    for note in &w.notes {
+        writeln!(out, "note: {note}")?;
+    }
+    Ok(())
 }
 
 /// `doc` as markdown to `path` and as HTML beside it (same name, `.html`).

@@ -19,6 +19,7 @@ mod keys;
 mod keys_audit;
 mod leader;
 mod loadtest;
+mod loadtest_weights;
 mod mining;
 mod mixer;
 mod mixer_keys;
