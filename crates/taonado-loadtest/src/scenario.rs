@@ -630,6 +630,17 @@ async fn send_loop(
             .wait_for_window(&shared, Instant::now() + sender.window_wait, &mut shutdown)
             .await
         {
+            // Not a shutdown: the chain stopped including this sender's transactions, and
+            // what it was to send is not sent. That is a failure, not a shorter run.
+            if !*shutdown.borrow() {
+                *errors
+                    .entry(format!(
+                        "a sender stopped: its window stayed full for {} s (earlier transactions not included)",
+                        sender.window_wait.as_secs()
+                    ))
+                    .or_default() += 1;
+                shared.counters.failed.fetch_add(1, Ordering::Relaxed);
+            }
             break;
         }
         let Some(index) = tickets.take(&mut shutdown).await else {

@@ -523,3 +523,43 @@ fn record_address(record: &Value, name: &str) -> String {
         .unwrap_or_else(|| panic!("no {name} in {record}"))
         .to_owned()
 }
+
+/// A chain that stops including: each sender's window stays full, so it stops sending; the
+/// run fails (exit 1) with the reason, instead of passing as a shorter run.
+#[test]
+fn a_chain_that_stops_including_fails_the_run() {
+    let sandbox = Sandbox::new();
+    let devnet = Devnet::start(&sandbox, &[]);
+    // Funds the children while the chain still mines, for 20 sends each (with 20 %
+    // headroom: enough left for the 3 each of the next run, which so needs no top-up).
+    let (code, out, stderr) = loadtest(
+        &sandbox,
+        &devnet.url,
+        &["--transactions", "40", "--concurrent", "2"],
+    );
+    assert_eq!(code, 0, "{out}\n{stderr}");
+    let args = ["--transactions", "6", "--concurrent", "2"];
+    crate::support::cast(&devnet.url, &["rpc", "evm_setAutomine", "false"]);
+    let (code, out, stderr) = loadtest(
+        &sandbox,
+        &devnet.url,
+        &[&args[..], &["--inclusion-timeout", "1s"]].concat(),
+    );
+    assert_eq!(code, 1, "{out}\n{stderr}");
+    let data = &out["data"];
+    assert_eq!(data["included"], 0, "{data}");
+    assert_eq!(
+        data["sent"], 2,
+        "one each, then the windows stay full: {data}"
+    );
+    let errors = data["errors"].as_object().expect("errors");
+    assert_eq!(
+        errors
+            .iter()
+            .filter(|(reason, _)| reason.starts_with("a sender stopped: its window stayed full"))
+            .map(|(_, count)| count.as_u64())
+            .sum::<Option<u64>>(),
+        Some(2),
+        "{data}"
+    );
+}
