@@ -281,9 +281,18 @@ impl LoadTest {
             .pool
             .as_ref()
             .map_or(U256::ZERO, |p| p.denomination * U256::from(deposits));
+        // `weights`: the validator loop's wallet holds this while it runs (each round is
+        // refunded its gas and paid the bounty, so it comes back, less a top-up's fee).
+        let working_capital = if plan.scenario == Scenario::Weights {
+            gas += U256::from(21_000);
+            U256::from(weights::ROUND_GAS * weights::FUNDED_ROUNDS) * price
+        } else {
+            U256::ZERO
+        };
         Spend {
             fees: gas * price,
             deposited,
+            working_capital,
         }
     }
 }
@@ -296,6 +305,8 @@ pub struct Spend {
     pub fees: U256,
     /// WTAO put into mixer pools: withdrawable with the notes the run backs up.
     pub deposited: U256,
+    /// TAO the validator loop's wallet holds during `weights` (refunded round by round).
+    pub working_capital: U256,
 }
 
 #[cfg(test)]
@@ -353,5 +364,15 @@ mod tests {
         ahead.fund_ahead = 5;
         let spend = LoadTest::estimated_spend(&ahead, 1);
         assert_eq!(spend.fees, U256::from((200 + 40) * 21_000));
+        assert_eq!(spend.working_capital, U256::ZERO);
+
+        // `weights`: transfers and wraps, and the loop's wallet funded for its rounds.
+        let spend = LoadTest::estimated_spend(&plan(Scenario::Weights, 100, 10), 1);
+        let kinds = 50 * (Kind::Transfer.estimated_gas() + Kind::Wrap.estimated_gas());
+        assert_eq!(spend.fees, U256::from(kinds + (10 + 1) * 21_000));
+        assert_eq!(
+            spend.working_capital,
+            U256::from(weights::ROUND_GAS * weights::FUNDED_ROUNDS)
+        );
     }
 }

@@ -114,6 +114,7 @@ impl BottleneckArgs {
             estimated_spend_wei: Some("21000 gas per round".into()),
             estimated_spend_tao: None,
             deposited_tao: None,
+            working_capital_tao: None,
         };
         refuse_live_chain(&view, self.yes, self.i_understand_this_costs_tao)?;
         let plan = BottleneckPlan {

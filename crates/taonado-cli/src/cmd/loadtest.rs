@@ -172,6 +172,9 @@ pub struct PlanView {
     /// WTAO deposited into a mixer pool (withdrawable with the backed-up notes).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deposited_tao: Option<String>,
+    /// TAO the validator loop's wallet holds under `weights` (refunded round by round).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub working_capital_tao: Option<String>,
 }
 
 impl Report for PlanView {
@@ -202,6 +205,12 @@ impl PlanView {
     fn render_spend(&self, out: &mut dyn Write) -> std::io::Result<()> {
         if let Some(tao) = &self.estimated_spend_tao {
             writeln!(out, "  estimated spend: at most {tao} TAO in fees")?;
+        }
+        if let Some(tao) = &self.working_capital_tao {
+            writeln!(
+                out,
+                "  working capital: {tao} TAO in the validator loop's wallet (each round is refunded its gas)"
+            )?;
         }
         if let Some(tao) = &self.deposited_tao {
             writeln!(
@@ -471,6 +480,9 @@ impl LoadtestArgs {
             deposited_tao: estimate
                 .filter(|s| !s.deposited.is_zero())
                 .map(|s| format_tao(s.deposited)),
+            working_capital_tao: estimate
+                .filter(|s| !s.working_capital.is_zero())
+                .map(|s| format_tao(s.working_capital)),
         };
         if self.dry_run {
             return context.output.report(&view);
@@ -686,6 +698,7 @@ mod tests {
             estimated_spend_wei: sends.then(|| "1".into()),
             estimated_spend_tao: sends.then(|| "0.000000000000000001".into()),
             deposited_tao: None,
+            working_capital_tao: None,
         }
     }
 
