@@ -103,7 +103,10 @@ pub struct WalletStats {
 #[derive(Clone, Debug, Serialize)]
 pub struct NotesBackup {
     pub path: String,
+    /// Notes backed up: one per `mixer-deposit` slot of the plan.
     pub notes: u64,
+    /// Of them, deposited (included, not reverted); the others were never sent.
+    pub deposited: u64,
 }
 
 /// One block that included transactions of the test (for the tx-per-block plot).
@@ -232,6 +235,15 @@ impl LoadReport {
                 format!(
                     "{} leftover nonces cleared, {} dropped and resent, {} replaced at a bumped fee",
                     w.leftover_nonces_cleared, w.dropped, w.replaced
+                ),
+            ));
+        }
+        if let Some(n) = &self.notes {
+            summary.push((
+                "mixer notes".into(),
+                format!(
+                    "{} deposited; {} backed up to {} before the first deposit",
+                    n.deposited, n.notes, n.path
                 ),
             ));
         }

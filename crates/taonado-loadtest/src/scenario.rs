@@ -1031,6 +1031,17 @@ pub async fn transactions(
         .await
         .map_err(|e| LoadTestError::Client(format!("the top-up service panicked: {e}")))?;
     let reverted = reverted_by_kind(&rpc, &inclusions.hashes, &workload.templates).await?;
+    // Deposits in a block and not reverted: the notes that can be withdrawn (a run ended by
+    // its duration leaves the notes of its later slots unused).
+    let deposits_made = inclusions
+        .hashes
+        .iter()
+        .filter(|(_, template)| workload.kinds.get(*template) == Some(&Kind::MixerDeposit))
+        .count() as u64
+        - reverted
+            .get(&format!("reverted: {}", Kind::MixerDeposit.name()))
+            .copied()
+            .unwrap_or(0);
     let reverted_total = reverted.values().sum();
     merge(&mut errors, reverted);
     let mut submissions = Vec::new();
@@ -1118,6 +1129,7 @@ pub async fn transactions(
         notes: workload.notes.as_ref().map(|(path, count)| NotesBackup {
             path: path.display().to_string(),
             notes: *count,
+            deposited: deposits_made,
         }),
         per_block: inclusions.per_block,
         latency_over_time: inclusions.over_time,

@@ -305,8 +305,17 @@ impl Report for LoadView {
         if let Some(notes) = &r.notes {
             writeln!(
                 out,
-                "notes: {} deposit notes backed up to {} (withdraw with `taonado mixer withdraw`)",
-                notes.notes, notes.path
+                "notes: {} deposited with notes backed up to {} (withdraw with `taonado mixer withdraw`){}",
+                notes.deposited,
+                notes.path,
+                if notes.notes > notes.deposited {
+                    format!(
+                        "; {} more notes there were never deposited (the run ended first)",
+                        notes.notes - notes.deposited
+                    )
+                } else {
+                    String::new()
+                }
             )?;
         }
         if let Some(w) = &r.weights {

@@ -434,6 +434,7 @@ fn mixed_sends_every_kind_and_children_are_topped_up_during_the_run() {
         "funded for 2 sends, 10 each: {wallets}"
     );
     assert_eq!(data["notes"]["notes"], 10, "{data}");
+    assert_eq!(data["notes"]["deposited"], 10, "{data}");
     assert!(
         wallets["wtao_refills"].as_u64() > Some(0),
         "wrapped for 2 deposits at a time: {wallets}"
