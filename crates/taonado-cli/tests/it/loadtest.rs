@@ -446,16 +446,18 @@ fn mixed_sends_every_kind_and_children_are_topped_up_during_the_run() {
     let tracker = record_address(&record, "DepositTracker");
     let funder = taonado_devnet::DEV_ACCOUNTS[0].address;
     let hotkey = taonado_loadtest::workload::loadtest_hotkey(funder);
-    let associated = crate::support::cast(
-        &devnet.url,
-        &[
-            "call",
-            &tracker,
-            "associationSetLength(bytes32)(uint256)",
-            &hotkey.to_string(),
-        ],
-    );
-    assert_eq!(associated, "10");
+    let associated = || {
+        crate::support::cast(
+            &devnet.url,
+            &[
+                "call",
+                &tracker,
+                "associationSetLength(bytes32)(uint256)",
+                &hotkey.to_string(),
+            ],
+        )
+    };
+    assert_eq!(associated(), "10");
     let pool = record["pools"][0]["address"].as_str().expect("a pool");
     let denomination = record["pools"][0]["denomination"]
         .as_str()
@@ -505,16 +507,7 @@ fn mixed_sends_every_kind_and_children_are_topped_up_during_the_run() {
     );
     assert_eq!(out["data"]["included"], 6, "{out}");
     assert_eq!(out["data"]["reverted"], 0, "{out}");
-    let associated = crate::support::cast(
-        &devnet.url,
-        &[
-            "call",
-            &tracker,
-            "associationSetLength(bytes32)(uint256)",
-            &hotkey.to_string(),
-        ],
-    );
-    assert_eq!(associated, "16");
+    assert_eq!(associated(), "16");
 }
 
 /// The address of contract `name` in a deployment record.
