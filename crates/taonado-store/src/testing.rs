@@ -71,30 +71,48 @@ pub fn postgres_store(test: &str) -> Option<Store> {
 
 /// Runs `body` on a fresh in-memory SQLite store, then on a fresh PostgreSQL schema when
 /// the test server is configured (see [`postgres_url`]).
+/// Which backend is running is printed first: the harness shows a failing test's output,
+/// so a failed assertion says where it failed.
 pub fn on_each_backend(test: &str, body: impl Fn(Store)) {
+    println!("{test}: on SQLite");
     body(Store::open_in_memory().unwrap_or_else(|e| panic!("{test} (SQLite): {e}")));
     if let Some(store) = postgres_store(test) {
+        println!("{test}: on PostgreSQL");
         body(store);
     }
 }
 
 /// A fresh in-memory SQLite store, then a store on a fresh PostgreSQL schema when the test
-/// server is configured: for tests that cannot take a closure (async ones).
-pub fn each_backend(test: &str) -> Vec<Store> {
-    let mut stores =
-        vec![Store::open_in_memory().unwrap_or_else(|e| panic!("{test} (SQLite): {e}"))];
-    stores.extend(postgres_store(test));
-    stores
+/// server is configured: for tests that cannot take a closure (async ones). Each is made
+/// when the loop reaches it, after a line naming its backend (shown with a failure).
+pub fn each_backend(test: &str) -> impl Iterator<Item = Store> + '_ {
+    let sqlite = std::iter::once_with(move || {
+        println!("{test}: on SQLite");
+        Store::open_in_memory().unwrap_or_else(|e| panic!("{test} (SQLite): {e}"))
+    });
+    let postgres = std::iter::once_with(move || {
+        postgres_store(test).inspect(|_| println!("{test}: on PostgreSQL"))
+    })
+    .flatten();
+    sqlite.chain(postgres)
 }
 
 /// What `--db` takes, for each backend: the SQLite file `dir/<test>.db`, then the URL of a
 /// fresh PostgreSQL schema when the test server is configured. For tests that reopen the
 /// database (a restart) or hand it to a service (`Store::connect_path`, a monitor's plan).
-pub fn each_database(test: &str, dir: &Path) -> Vec<PathBuf> {
-    let mut databases = vec![dir.join(format!("{test}.db"))];
-    if let Some(url) = postgres_url(test) {
+/// Like [`each_backend`], each is made when the loop reaches it, after a line naming it.
+pub fn each_database<'a>(test: &'a str, dir: &Path) -> impl Iterator<Item = PathBuf> + 'a {
+    let file = dir.join(format!("{test}.db"));
+    let sqlite = std::iter::once_with(move || {
+        println!("{test}: on SQLite");
+        file
+    });
+    let postgres = std::iter::once_with(move || {
+        let url = postgres_url(test)?;
         let schema = fresh_schema(&url).unwrap_or_else(|e| panic!("{test}: {e}"));
-        databases.push(PathBuf::from(schema));
-    }
-    databases
+        println!("{test}: on PostgreSQL");
+        Some(PathBuf::from(schema))
+    })
+    .flatten();
+    sqlite.chain(postgres)
 }
