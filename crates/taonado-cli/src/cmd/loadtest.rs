@@ -63,10 +63,11 @@ pub struct LoadtestArgs {
     /// Per child wallet, at most this many transactions sent and not yet in a block.
     /// Nonces always reach the node in order; 1 (wait for each inclusion) is what a chain
     /// that mines on arrival needs (anvil's automine leaves later nonces pending when a
-    /// sender runs ahead of its blocks).
+    /// sender runs ahead of its blocks). A sender whose window stays full for
+    /// --inclusion-timeout stops, and the run fails.
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub window: u64,
-    /// WTAO for `--scenario wrap` [default: the network's, from config or
+    /// WTAO for `wrap`, `mixer-deposit`, `mixed` and `weights` [default: the network's, from config or
     /// deployments/<network>.json].
     #[arg(long, value_name = "ADDRESS")]
     pub wtao: Option<Address>,
