@@ -95,8 +95,9 @@ pub enum Command {
     /// Alerts: `alerts test` through the configured channels, `alerts list` firing and recent.
     #[command(subcommand)]
     Alerts(cmd::alerts::AlertsCommand),
-    /// Compliance: the mixer heuristics' flags in a monthly report (`compliance report`), and
-    /// the retention policy and purge (`compliance retention`).
+    /// Compliance: transaction monitoring (`compliance monitor`), the mixer heuristics'
+    /// flags in a monthly report (`compliance report`), and the retention policy and purge
+    /// (`compliance retention`, `compliance purge`).
     #[command(subcommand)]
     Compliance(cmd::compliance::ComplianceCommand),
     /// Incidents with P0–P3 response targets: open, list, show, assess, notify, mitigate,

@@ -1,5 +1,6 @@
 //! `taonado compliance` and `mixer privacy` as library entry points, over the rules of
-//! [`crate::rules::compliance`]: the monthly report ([`report`]), the check of one's own
+//! [`crate::rules::compliance`]: one pass of the transaction monitoring ([`scan`]), the
+//! monthly report ([`report`]), the check of one's own
 //! deposit before a withdrawal ([`privacy`]), and the retention policy and purge
 //! ([`set_retention`], [`purge`]). Everything reads and writes the store only; nothing calls
 //! a third party. The same database gives the same report: no clock enters it.
@@ -128,6 +129,59 @@ pub struct ComplianceReport {
     pub flags: Vec<ComplianceFlag>,
 }
 
+/// What `compliance monitor` scans.
+#[derive(Clone, Debug)]
+pub struct ScanPlan {
+    pub contracts: ProtocolContracts,
+    pub settings: ComplianceSettings,
+    /// Unix seconds: the retention floor of new flags.
+    pub now: u64,
+    /// List the flags whose block time is at or after this (unix seconds).
+    pub since: u64,
+}
+
+/// One pass of the transaction monitoring: the rules evaluated over everything indexed,
+/// what that added, and the flags of the window asked for.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ScanReport {
+    /// The last indexed block the rules read.
+    pub checkpoint: Option<u64>,
+    /// Flags this pass recorded (0 when the monitor's own rounds already had them).
+    pub new_flags: u64,
+    pub since: String,
+    pub rules: Vec<RuleCount>,
+    pub flags: Vec<ComplianceFlag>,
+}
+
+/// `compliance monitor`: evaluates the compliance rules over the store now (recording new
+/// flags, as every round of `taonado monitor` does) and lists the flags since `plan.since`.
+pub fn scan(store: &Store, plan: &ScanPlan) -> Result<ScanReport> {
+    let new_flags = evaluate_store(store, &plan.contracts, &plan.settings, plan.now)?;
+    let flags = store.compliance_flags(plan.since, u64::MAX)?;
+    Ok(ScanReport {
+        checkpoint: store.checkpoint()?.map(|c| c.number),
+        new_flags,
+        since: taonado_types::iso8601_utc(plan.since),
+        rules: rule_counts(&flags),
+        flags,
+    })
+}
+
+/// Flags and the highest score, per rule, in [`COMPLIANCE_RULES`] order.
+fn rule_counts(flags: &[ComplianceFlag]) -> Vec<RuleCount> {
+    COMPLIANCE_RULES
+        .iter()
+        .map(|rule| {
+            let of: Vec<&ComplianceFlag> = flags.iter().filter(|f| f.rule == *rule).collect();
+            RuleCount {
+                rule,
+                flags: of.len() as u64,
+                max_score: of.iter().map(|f| f.score).fold(0.0, f64::max),
+            }
+        })
+        .collect()
+}
+
 fn usage(message: impl Into<String>) -> MonitorError {
     MonitorError::ComplianceUsage(message.into())
 }
@@ -171,17 +225,7 @@ pub fn report(store: &Store, plan: &ReportPlan) -> Result<ComplianceReport> {
         .filter(|f| f.timestamp >= from)
         .cloned()
         .collect();
-    let rules = COMPLIANCE_RULES
-        .iter()
-        .map(|rule| {
-            let of: Vec<&ComplianceFlag> = flags.iter().filter(|f| f.rule == *rule).collect();
-            RuleCount {
-                rule,
-                flags: of.len() as u64,
-                max_score: of.iter().map(|f| f.score).fold(0.0, f64::max),
-            }
-        })
-        .collect();
+    let rules = rule_counts(&flags);
     let in_period = |t: u64| t >= from && t < to;
     let pools: Vec<PoolReport> = pool_anonymity(&activity, &all_flags, &plan.contracts, to)
         .into_iter()

@@ -1,6 +1,6 @@
-//! `taonado compliance report|retention`: the monitor's compliance rules over the indexed
-//! database (`taonado_monitor::compliance`), the monthly report in markdown, HTML or JSON,
-//! and the retention policy with its purge. Offline: only the database is read.
+//! `taonado compliance monitor|report|retention|purge`: the monitor's compliance rules over
+//! the indexed database (`taonado_monitor::compliance`): one monitoring pass, the monthly
+//! report in markdown, HTML or JSON, and the retention policy with its purge. Offline: only the database is read.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -8,7 +8,9 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand, ValueEnum};
 use serde::Serialize;
 use taonado_deployment::unix_now;
-use taonado_monitor::compliance::{self, ComplianceReport, PurgeReport, ReportPlan};
+use taonado_monitor::compliance::{
+    self, ComplianceReport, PurgeReport, ReportPlan, ScanPlan, ScanReport,
+};
 use taonado_store::compliance::RetentionPolicy;
 
 use crate::args::MonitorFiles;
@@ -18,6 +20,10 @@ use crate::output::Report;
 
 #[derive(Subcommand)]
 pub enum ComplianceCommand {
+    /// Transaction monitoring, once: evaluate the compliance rules over the monitor's
+    /// database now (recording new flags, as every round of `taonado monitor` does) and
+    /// list the flags of the last `--since`. Exits 0 whether or not anything is flagged.
+    Monitor(MonitorArgs),
     /// The mixer's compliance report for a month: flags of the rules (withdraw-to-self,
     /// address match, unique gas price, multi-denomination, rapid in-and-out, structuring),
     /// volumes, pools and their effective anonymity sets. Evaluates the rules first.
@@ -144,9 +150,81 @@ impl PurgeArgs {
     }
 }
 
+#[derive(Args)]
+pub struct MonitorArgs {
+    /// List the flags of this last stretch of chain time: `30d`, `2w`, `6m` (months), `1y`.
+    #[arg(long, value_name = "DURATION", default_value = "30d")]
+    pub since: String,
+    #[command(flatten)]
+    pub files: MonitorFiles,
+}
+
+#[derive(Serialize)]
+#[serde(transparent)]
+pub struct ScanOutput(ScanReport);
+
+impl Report for ScanOutput {
+    fn render(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        let r = &self.0;
+        writeln!(
+            out,
+            "compliance rules evaluated up to block {}: {} new flag(s); {} flag(s) since {}",
+            r.checkpoint
+                .map_or_else(|| "- (nothing indexed)".to_owned(), |b| b.to_string()),
+            r.new_flags,
+            r.flags.len(),
+            r.since
+        )?;
+        for rule in r.rules.iter().filter(|c| c.flags > 0) {
+            writeln!(
+                out,
+                "  {}: {} (highest score {:.2})",
+                rule.rule, rule.flags, rule.max_score
+            )?;
+        }
+        for f in &r.flags {
+            writeln!(
+                out,
+                "  block {} {} score {:.2}: deposit {} → withdrawal {}: {}",
+                f.block, f.rule, f.score, f.deposit_key, f.withdrawal_key, f.explanation
+            )?;
+        }
+        Ok(())
+    }
+}
+
+impl MonitorArgs {
+    pub fn run(self, context: &Context) -> Result<(), CliError> {
+        let config = context.config()?;
+        let network = context.network(&config, true)?;
+        let since =
+            taonado_monitor::rules::compliance::parse_retention(&self.since).ok_or_else(|| {
+                CliError::usage(anyhow::anyhow!(
+                    "--since {}: write a duration such as 30d, 2w, 6m (months) or 1y",
+                    self.since
+                ))
+            })?;
+        let file = self.files.load_config()?;
+        let contracts = network
+            .deployment(&self.files.deployments_dir)?
+            .watched(network.wtao_owned);
+        let now = unix_now();
+        let plan = ScanPlan {
+            contracts,
+            settings: file.rules.compliance,
+            now,
+            since: now.saturating_sub(since),
+        };
+        let store = self.files.required_store(&network.name)?;
+        let report = compliance::scan(&store, &plan).map_err(monitor_error)?;
+        context.output.report(&ScanOutput(report))
+    }
+}
+
 impl ComplianceCommand {
     pub fn run(self, context: &Context) -> Result<(), CliError> {
         match self {
+            Self::Monitor(args) => args.run(context),
             Self::Report(args) => args.run(context),
             Self::Retention(args) => args.run(context),
             Self::Purge(args) => args.run(context),

@@ -172,6 +172,31 @@ fn scripted_patterns_are_flagged_and_the_controls_are_not() {
     eprintln!("withdrawals done after {:?}", started.elapsed());
     index(&chain);
 
+    // Transaction monitoring, once: the rules find the eight patterns scripted above and
+    // record them; a second pass finds them again and records nothing new.
+    let scan = || {
+        let (code, stdout, stderr) = taonado(
+            &chain,
+            &["--json", "compliance", "monitor", "--since", "1y"],
+            None,
+        );
+        assert_eq!(code, 0, "{stdout}\n{stderr}");
+        envelope(&stdout)["data"].clone()
+    };
+    let first = scan();
+    assert_eq!(first["new_flags"], 8, "{first}");
+    assert_eq!(first["flags"].as_array().map(Vec::len), Some(8), "{first}");
+    let flagged_rules: u64 = first["rules"]
+        .as_array()
+        .expect("rules")
+        .iter()
+        .filter_map(|r| r["flags"].as_u64())
+        .sum();
+    assert_eq!(flagged_rules, 8, "{first}");
+    let again = scan();
+    assert_eq!(again["new_flags"], 0, "{again}");
+    assert_eq!(again["flags"], first["flags"]);
+
     let report = |format: &str, out: &str| {
         let (code, stdout, stderr) = taonado(
             &chain,
