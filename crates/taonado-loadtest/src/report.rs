@@ -91,6 +91,12 @@ pub struct WalletStats {
     pub replaced: u64,
     /// Fresh wallets funded for one association each (`associate`).
     pub one_shot_wallets: u64,
+    /// One-shot wallets whose balance went back to the funder after the run, and how much.
+    pub one_shot_swept: u64,
+    pub one_shot_swept_wei: String,
+    /// One-shot wallets that still hold more than two transfers' fees (not swept: a
+    /// transaction still pending, an interrupted run, or a failed sweep).
+    pub one_shot_left: u64,
     /// Children topped up by the funder while the load ran (they ran low).
     pub topped_up_during_run: u64,
     /// Wei those top-ups sent.
@@ -225,8 +231,14 @@ impl LoadReport {
                 summary.push((
                     "more wallets".into(),
                     format!(
-                        "{} one-shot wallets (one association each), {} top-ups during the run ({} wei), {} WTAO refills",
-                        w.one_shot_wallets, w.topped_up_during_run, w.top_up_wei, w.wtao_refills
+                        "{} one-shot wallets (one association each; {} swept back to the funder, {} wei; {} left holding funds), {} top-ups during the run ({} wei), {} WTAO refills",
+                        w.one_shot_wallets,
+                        w.one_shot_swept,
+                        w.one_shot_swept_wei,
+                        w.one_shot_left,
+                        w.topped_up_during_run,
+                        w.top_up_wei,
+                        w.wtao_refills
                     ),
                 ));
             }

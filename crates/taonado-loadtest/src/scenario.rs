@@ -1030,6 +1030,16 @@ pub async fn transactions(
     let top_ups_during_run = top_up_task
         .await
         .map_err(|e| LoadTestError::Client(format!("the top-up service panicked: {e}")))?;
+    // What the one-shot wallets still hold goes back to the funder: they are this run's
+    // alone (a later run derives new ones), so anything left there would be lost.
+    let swept = if *shutdown.borrow() {
+        Sweep {
+            left: workload.one_shot_count(),
+            ..Sweep::default()
+        }
+    } else {
+        sweep_one_shots(plan, &rpc, gas_price, &workload.one_shot_signers()).await
+    };
     let reverted = reverted_by_kind(&rpc, &inclusions.hashes, &workload.templates).await?;
     // Deposits in a block and not reverted: the notes that can be withdrawn (a run ended by
     // its duration leaves the notes of its later slots unused).
@@ -1116,6 +1126,9 @@ pub async fn transactions(
             funded: children_funded,
             funding_wei: funding_wei.to_string(),
             one_shot_wallets: workload.one_shot_count(),
+            one_shot_swept: swept.swept,
+            one_shot_swept_wei: swept.wei.to_string(),
+            one_shot_left: swept.left,
             topped_up_during_run: top_ups_during_run.count,
             wtao_refills,
             top_up_wei: top_ups_during_run.wei.to_string(),
@@ -1330,6 +1343,96 @@ async fn unstick(
         }
     }
     (dropped, replaced)
+}
+
+/// What [`sweep_one_shots`] did.
+#[derive(Default)]
+struct Sweep {
+    /// Wallets whose balance went back to the funder.
+    swept: u64,
+    wei: U256,
+    /// Wallets that still hold something worth a transfer: not swept (a transaction of
+    /// theirs still pending, or the sweep itself failed).
+    left: u64,
+}
+
+/// Sends each one-shot wallet's balance, less the transfer's fee, back to the funder, and
+/// waits (bounded) for the receipts. A wallet with a transaction still pending, or holding
+/// less than two transfers' fees, is left alone. Never fails the run: what could not be
+/// swept is counted in `left`.
+async fn sweep_one_shots(
+    plan: &Plan,
+    rpc: &Rpc,
+    gas_price: u128,
+    wallets: &[&PrivateKeySigner],
+) -> Sweep {
+    let fee = U256::from(21_000u64) * U256::from(gas_price);
+    let mut sweep = Sweep::default();
+    for chunk in wallets.chunks(FUND_CHUNK) {
+        let addresses: Vec<Address> = chunk.iter().map(|s| s.address()).collect();
+        let query = |method: &'static str, tag: &'static str| {
+            let params = addresses.iter().map(|a| json!([a, tag])).collect();
+            async move { rpc.batch(method, params).await.ok() }
+        };
+        let (Some(balances), Some(latest), Some(pending)) = (
+            query("eth_getBalance", "latest").await,
+            query("eth_getTransactionCount", "latest").await,
+            query("eth_getTransactionCount", "pending").await,
+        ) else {
+            sweep.left += chunk.len() as u64;
+            continue;
+        };
+        let mut sent = Vec::new();
+        for (i, signer) in chunk.iter().enumerate() {
+            let read = |answers: &[Option<Value>]| {
+                answers
+                    .get(i)
+                    .and_then(Option::as_ref)
+                    .and_then(parse_quantity)
+            };
+            let (Some(balance), Some(latest), Some(pending)) =
+                (read(&balances), read(&latest), read(&pending))
+            else {
+                sweep.left += 1;
+                continue;
+            };
+            let balance = U256::from(balance);
+            if balance <= fee * U256::from(2) {
+                continue;
+            }
+            if pending != latest {
+                sweep.left += 1;
+                continue;
+            }
+            let back = TxTemplate {
+                to: plan.funder.address(),
+                value: balance - fee,
+                input: Bytes::new(),
+                gas_limit: 21_000,
+                kind: "sweep",
+            };
+            let signed = wallets::sign(signer, plan.chain_id, latest as u64, gas_price, &back);
+            match signed {
+                Ok((hash, raw))
+                    if rpc
+                        .call("eth_sendRawTransaction", json!([raw]))
+                        .await
+                        .is_ok() =>
+                {
+                    sent.push((hash, back.value));
+                }
+                _ => sweep.left += 1,
+            }
+        }
+        let hashes: Vec<B256> = sent.iter().map(|(hash, _)| *hash).collect();
+        if await_receipts(plan, rpc, &hashes, "sweep").await.is_ok() {
+            sweep.swept += sent.len() as u64;
+            sweep.wei += sent.iter().map(|(_, value)| *value).sum::<U256>();
+        } else {
+            sweep.left += sent.len() as u64;
+        }
+    }
+    sweep
 }
 
 /// Top-ups per round of [`fund`]: sent together, then every receipt awaited, so that a

@@ -122,6 +122,13 @@ impl Workload {
             .collect()
     }
 
+    /// The one-shot wallets, in slot order.
+    pub fn one_shot_signers(&self) -> Vec<&PrivateKeySigner> {
+        let mut slots: Vec<(&u64, &PrivateKeySigner)> = self.one_shots.iter().collect();
+        slots.sort_unstable_by_key(|(slot, _)| **slot);
+        slots.into_iter().map(|(_, signer)| signer).collect()
+    }
+
     pub fn one_shot_count(&self) -> u64 {
         self.one_shots.len() as u64
     }

@@ -291,8 +291,12 @@ impl Report for LoadView {
             if w.one_shot_wallets + w.topped_up_during_run + w.wtao_refills > 0 {
                 writeln!(
                     out,
-                    "more wallets: {} one-shot (one association each), {} top-ups and {} WTAO refills during the run",
-                    w.one_shot_wallets, w.topped_up_during_run, w.wtao_refills
+                    "more wallets: {} one-shot (one association each; {} swept back to the funder, {} left holding funds), {} top-ups and {} WTAO refills during the run",
+                    w.one_shot_wallets,
+                    w.one_shot_swept,
+                    w.one_shot_left,
+                    w.topped_up_during_run,
+                    w.wtao_refills
                 )?;
             }
             if w.leftover_nonces_cleared + w.dropped + w.replaced > 0 {

@@ -429,6 +429,9 @@ fn mixed_sends_every_kind_and_children_are_topped_up_during_the_run() {
     let wallets = &data["wallets"];
     assert_eq!(wallets["nonce_gaps"], 0, "{wallets}");
     assert_eq!(wallets["one_shot_wallets"], 10, "{wallets}");
+    // Their headroom went back to the funder after the run: nothing left in them.
+    assert_eq!(wallets["one_shot_swept"], 10, "{wallets}");
+    assert_eq!(wallets["one_shot_left"], 0, "{wallets}");
     assert!(
         wallets["topped_up_during_run"].as_u64() > Some(0),
         "funded for 2 sends, 10 each: {wallets}"
