@@ -93,13 +93,7 @@ impl PurgeArgs {
     pub fn run(self, context: &Context) -> Result<(), CliError> {
         let config = context.config()?;
         let network = context.network(&config, true)?;
-        let older_than = taonado_monitor::rules::compliance::parse_retention(&self.older_than)
-            .ok_or_else(|| {
-                CliError::usage(anyhow::anyhow!(
-                    "--older-than {}: write a duration such as 1y, 18m (months), 90d or 2w",
-                    self.older_than
-                ))
-            })?;
+        let older_than = age("--older-than", &self.older_than)?;
         let settings = self.files.load_config()?.rules.compliance;
         let db = self.files.db_path(&network.name);
         let store = self.files.required_store(&network.name)?;
@@ -197,13 +191,7 @@ impl MonitorArgs {
     pub fn run(self, context: &Context) -> Result<(), CliError> {
         let config = context.config()?;
         let network = context.network(&config, true)?;
-        let since =
-            taonado_monitor::rules::compliance::parse_retention(&self.since).ok_or_else(|| {
-                CliError::usage(anyhow::anyhow!(
-                    "--since {}: write a duration such as 30d, 2w, 6m (months) or 1y",
-                    self.since
-                ))
-            })?;
+        let since = age("--since", &self.since)?;
         let file = self.files.load_config()?;
         let contracts = network
             .deployment(&self.files.deployments_dir)?
@@ -219,6 +207,16 @@ impl MonitorArgs {
         let report = compliance::scan(&store, &plan).map_err(monitor_error)?;
         context.output.report(&ScanOutput(report))
     }
+}
+
+/// Seconds of an age given to `flag` (`1y`, `18m` months, `90d`, `2w`): the retention
+/// policy's syntax.
+fn age(flag: &str, text: &str) -> Result<u64, CliError> {
+    taonado_monitor::rules::compliance::parse_retention(text).ok_or_else(|| {
+        CliError::usage(anyhow::anyhow!(
+            "{flag} {text}: write a duration such as 1y, 18m (months), 90d or 2w"
+        ))
+    })
 }
 
 impl ComplianceCommand {

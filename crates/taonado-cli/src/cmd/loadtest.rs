@@ -397,7 +397,8 @@ impl LoadtestArgs {
         };
         let needs_deployment = self.scenario.needs_wtao()
             || self.scenario.needs_tracker()
-            || self.scenario.needs_pool();
+            || self.scenario.needs_pool()
+            || self.scenario == Scenario::Weights;
         let deployment = if needs_deployment {
             Some(network.deployment(&self.deployments_dir)?)
         } else {
@@ -425,19 +426,16 @@ impl LoadtestArgs {
             (None, false) => None,
         };
         let weights = if self.scenario == Scenario::Weights {
-            let validator = match self.evm_validator {
-                Some(address) => address,
-                None => network
-                    .deployment(&self.deployments_dir)?
-                    .addresses
-                    .evm_validator
-                    .ok_or_else(|| {
-                        CliError::usage(anyhow::anyhow!(
-                            "network {} has no EvmValidator: run `taonado deploy` or pass --evm-validator ADDRESS",
-                            network.name
-                        ))
-                    })?,
-            };
+            // The deployment record read above, not a second read.
+            let validator = self
+                .evm_validator
+                .or_else(|| addresses.and_then(|a| a.evm_validator))
+                .ok_or_else(|| {
+                    CliError::usage(anyhow::anyhow!(
+                        "network {} has no EvmValidator: run `taonado deploy` or pass --evm-validator ADDRESS",
+                        network.name
+                    ))
+                })?;
             Some(WeightsPlan {
                 validator,
                 boost_hotkey: self.boost_hotkey,
